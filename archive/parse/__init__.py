@@ -1,0 +1,83 @@
+"""Reading one report document into the record of ``shared/spec/report-json.md``.
+
+``parse_document(bytes)`` is the whole parser: it tells the format from the
+bytes, lets the format's reader produce a :class:`~archive.parse.document.Document`,
+finds the three tables in it, reads the metadata, decides the template, and
+runs the checks. Formats differ only in their reader.
+"""
+
+from __future__ import annotations
+
+from archive.checks import check_report, findings
+from archive.parse import metadata
+from archive.parse.document import Document, ParsedReport, ParseError
+from archive.parse.sniff import decode_html, decode_text, sniff_format
+from archive.parse.tables import assemble, detect_template, read_tables
+from archive.templates import TEMPLATES, template
+
+PARSER_VERSION = "1"
+MAX_BYTES = 64 * 1024 * 1024
+
+__all__ = ["parse_document", "read_document", "ParseError", "ParsedReport", "PARSER_VERSION"]
+
+
+def read_document(data: bytes, *, filename: str | None = None, content_type: str | None = None,
+                  url: str | None = None) -> Document:
+    """Bytes → Document, by the format the bytes show. Raises ParseError."""
+    if len(data) > MAX_BYTES:
+        raise ParseError("too_large", f"{len(data)} bytes is over the {MAX_BYTES} byte limit")
+    fmt = sniff_format(data, filename, content_type)
+    if fmt == "pdf":
+        from archive.parse.pdf import read_pdf
+        return read_pdf(data)
+    if fmt == "html":
+        from archive.parse.html import read_html
+        return read_html(decode_html(data, content_type), url)
+    if fmt == "text":
+        from archive.parse.text import read_text
+        return read_text(decode_text(data))
+    raise ParseError("unsupported_format", f"{fmt} documents are not read yet")
+
+
+def parse_document(data: bytes, *, source: str = "", filename: str | None = None,
+                   content_type: str | None = None, url: str | None = None) -> ParsedReport:
+    """Read one document. Raises ParseError when it cannot be read at all."""
+    doc = read_document(data, filename=filename, content_type=content_type, url=url)
+    return interpret(doc, source or filename or url or "")
+
+
+def interpret(doc: Document, source: str) -> ParsedReport:
+    """Find the report in a Document: tables, template, metadata, checks."""
+    title = metadata.find_title(doc)
+    year = metadata.reporting_year(title, doc.text)
+    reading = read_tables(doc.tables, doc.exact_cells)
+    template_id, template_warnings = detect_template(reading, year)
+    tables, raw, table_warnings = assemble(reading, template_id)
+    report = ParsedReport(
+        source=source, format=doc.format, status="ok",
+        agency=metadata.agency_from_title(title) if metadata.looks_like_report_title(title) else None,
+        year=year, template=template_id, title=title, published=metadata.published_date(doc),
+        tables=tables, raw=raw, text=doc.text, meta=dict(doc.meta),
+        warnings=doc.warnings + reading.warnings + template_warnings + table_warnings,
+        fee_yuan=metadata.information_fee(doc.text),
+    )
+    report.status = _status(report, doc)
+    checks = check_report(tables, template_id)
+    report.checks = [c.to_json() for c in findings(checks)]
+    return report
+
+
+def _status(report: ParsedReport, doc: Document) -> str:
+    titled = metadata.looks_like_report_title(report.title)
+    if not report.tables:
+        if doc.meta.get("image_only") == "1":
+            return "tables_are_images"
+        if not titled:
+            return "not_a_report"
+        if doc.meta.get("attachments"):
+            return "landing_page"
+        return "no_tables" if report.template in TEMPLATES else "text_only"
+    if report.template not in TEMPLATES:
+        return "partial"
+    expected = len(template(report.template).cell_keys())
+    return "ok" if report.cell_count() == expected else "partial"

@@ -1,0 +1,82 @@
+"""What every format reader produces, and what the parse produces from it.
+
+Format readers (HTML, PDF, text …) turn bytes into a :class:`Document`: the text
+in reading order and the tables as grids of printed cells. Everything after that
+(finding the three tables, matching labels, metadata) works on a Document and
+does not know the format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# A table as printed: rows of cells. ``None`` marks a position covered by a merged
+# cell (readers that expand spans use it); a reader that keeps only the printed
+# cells of each row never emits it.
+Grid = list[list[str | None]]
+
+
+class ParseError(Exception):
+    """The document cannot be read at all (corrupt, empty, not a report format).
+
+    ``status`` is the short machine-readable reason stored in the archive.
+    """
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class Document:
+    format: str
+    text: str
+    tables: list[Grid] = field(default_factory=list)
+    title: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+    # Readers of formats whose empty cells are unreliable (plain text) say so, and
+    # the table reader then refuses to place a row whose blanks it cannot locate.
+    exact_cells: bool = True
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ParsedReport:
+    """One document read as a report: the record of ``shared/spec/report-json.md``."""
+
+    source: str
+    format: str
+    status: str  # ok | partial | not_a_report | tables_are_images
+    agency: str | None = None
+    region: str | None = None
+    region_code: str | None = None
+    year: int | None = None
+    template: str | None = None
+    title: str | None = None
+    published: str | None = None
+    tables: dict[str, dict[str, dict[str, int | float | None]]] = field(default_factory=dict)
+    raw: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    checks: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    text: str = ""
+    fee_yuan: float | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """The object ``nianbao parse FILE --json`` prints."""
+        out: dict = {"source": self.source, "status": self.status}
+        for name in ("agency", "region", "region_code", "year", "template", "title", "published"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        out["format"] = self.format
+        out["tables"] = self.tables
+        out["checks"] = self.checks
+        out["warnings"] = self.warnings
+        if self.fee_yuan is not None:
+            out["fee_yuan"] = self.fee_yuan
+        return out
+
+    def cell_count(self) -> int:
+        return sum(len(cols) for rows in self.tables.values() for cols in rows.values())

@@ -1,0 +1,74 @@
+"""Matching printed labels to template keys.
+
+Real reports print the official labels with full- or half-width brackets, stray
+spaces, line breaks inside a label, missing 、 and shortened headings. Matching
+works on a normalised form and on the distinctive phrases the template lists
+for each label, so that （二）部分公开（区分处理的…） and "(二) 部分公开" both find
+``partially_granted``. A label that matches nothing is never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from archive.templates import Entry
+
+# Punctuation and decoration that carry no meaning in a label.
+_NOISE = re.compile(r"[\s\u3000\u00a0“”\"'‘’、，,。.:：;；·•\-—_/（）()【】\[\]{}<>《》]")
+# Numbering in front of a label: 一、 （七） (2) 3. 1、
+_NUMBERING = re.compile(
+    r"^\s*(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]+[）)]|\d+\s*[、.．])\s*"
+)
+
+
+def normalize(text: str) -> str:
+    """Fold widths (NFKC), drop white space and punctuation: the comparable core of a label."""
+    return _NOISE.sub("", unicodedata.normalize("NFKC", text or ""))
+
+
+def strip_numbering(text: str) -> str:
+    """Remove the leading 一、/（三）/1. numbering of a label, repeatedly (（三）1. …)."""
+    text = unicodedata.normalize("NFKC", text or "").strip()
+    while True:
+        stripped = _NUMBERING.sub("", text, count=1)
+        if stripped == text:
+            return text
+        text = stripped
+
+
+@dataclass(frozen=True)
+class Match:
+    entry: Entry
+    strength: int  # length of the phrase that matched; exact matches rank above contained ones
+
+
+def match_label(text: str, entries: list[Entry]) -> Match | None:
+    """The entry whose phrases fit ``text`` best, or None.
+
+    A phrase ``=X`` must equal the whole label (after numbering and noise are gone);
+    other phrases must be contained in it. The longest phrase wins; a tie between
+    different keys is no match, since a wrong key is worse than none.
+    """
+    core = normalize(strip_numbering(text))
+    if not core:
+        return None
+    best: list[Match] = []
+    for entry in entries:
+        for phrase in entry.match:
+            if phrase.startswith("="):
+                hit = core == normalize(phrase[1:])
+                strength = 1000 + len(phrase) if hit else 0
+            else:
+                hit = normalize(phrase) in core
+                strength = len(normalize(phrase)) if hit else 0
+            if hit:
+                best.append(Match(entry, strength))
+    if not best:
+        return None
+    top = max(m.strength for m in best)
+    winners = {m.entry.key: m for m in best if m.strength == top}
+    if len(winners) != 1:
+        return None
+    return next(iter(winners.values()))

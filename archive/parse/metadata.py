@@ -1,0 +1,88 @@
+"""Who published a report, for which year, and when.
+
+The reporting year (统计年度) is the year the title names — not the publication
+date, which is usually the following January to March. The agency is the body
+as the title names it. Page meta tags (``ArticleTitle``, ``PubDate``) come first
+where the CMS provides them; the document text is the fallback.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from archive.parse.document import Document
+
+_REPORT_TITLE = re.compile(r"(政府)?信息公开.{0,6}(年度报告|年报)|政务公开.{0,6}年度报告")
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年\s*(?:度)?")
+_TITLE_SUFFIX = re.compile(r"(关于)?(的)?(政府)?信息公开(工作)?(年度报告|年报).*$")
+_PERIOD = re.compile(r"统计期限从\s*((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日")
+_PUBLISHED = re.compile(
+    r"(?:发布日期|发布时间|成文日期|日期)\s*[:：]\s*((?:19|20)\d{2})[-年/.](\d{1,2})[-月/.](\d{1,2})"
+)
+_DATE = re.compile(r"^((?:19|20)\d{2})[-/.年](\d{1,2})[-/.月](\d{1,2})")
+_FEE_NONE = re.compile(r"(不存在|未|没有|无)[^。；;]{0,12}收取[^。；;]{0,6}信息处理费|信息处理费[^。；;\d]{0,6}(?<!\d)0\s*元")
+_FEE_AMOUNT = re.compile(r"信息处理费[^。；;]{0,20}?(\d[\d,]*(?:\.\d+)?)\s*(万元|元)")
+
+
+def looks_like_report_title(title: str | None) -> bool:
+    return bool(title) and bool(_REPORT_TITLE.search(re.sub(r"\s+", "", title)))
+
+
+def find_title(doc: Document) -> str | None:
+    """The report's title: the CMS's, else the first short line that reads like one."""
+    lines = [ln.strip() for ln in doc.text.split("\n")[:40] if ln.strip()]
+    if doc.title and looks_like_report_title(doc.title):
+        return re.sub(r"\s+", " ", doc.title).strip()
+    for i, line in enumerate(lines):
+        if len(line) <= 80 and looks_like_report_title(line):
+            # A title set over two lines: 淮安市人民政府 / 2024 年政府信息公开工作年度报告.
+            if _YEAR.match(line) and i > 0 and len(lines[i - 1]) <= 30 \
+                    and not re.search(r"[。，；：]", lines[i - 1]):
+                line = lines[i - 1] + line
+            return re.sub(r"\s+", " ", line).strip()
+    return doc.title
+
+
+def reporting_year(title: str | None, text: str) -> int | None:
+    """The year the report covers: the title's year, else the stated statistics period."""
+    if title:
+        m = _YEAR.search(unicodedata.normalize("NFKC", title))
+        if m:
+            return int(m.group(1))
+    m = _PERIOD.search(text)
+    return int(m.group(1)) if m else None
+
+
+def agency_from_title(title: str | None) -> str | None:
+    """The publishing body as the title names it: 牧野区财政局2024年… → 牧野区财政局."""
+    if not title:
+        return None
+    t = re.sub(r"\s+", "", unicodedata.normalize("NFKC", title))
+    t = _TITLE_SUFFIX.sub("", t)
+    t = _YEAR.sub("", t, count=1)
+    t = t.strip("-_—:：|")
+    return t or None
+
+
+def published_date(doc: Document) -> str | None:
+    """Publication date as YYYY-MM-DD, from ``PubDate`` or a 发布日期 line."""
+    pub = doc.meta.get("PubDate") or doc.meta.get("pubdate")
+    if pub and (m := _DATE.match(pub.strip())):
+        return f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
+    m = _PUBLISHED.search(doc.text)
+    if m:
+        return f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
+    return None
+
+
+def information_fee(text: str) -> float | None:
+    """信息处理费 collected, in 元, as section 六 states it; 0 when it says none; None when silent."""
+    section = text[text.rfind("六、"):] if "六、" in text else text
+    if _FEE_NONE.search(section):
+        return 0.0
+    m = _FEE_AMOUNT.search(section)
+    if not m:
+        return None
+    amount = float(m.group(1).replace(",", ""))
+    return amount * 10000 if m.group(2) == "万元" else amount

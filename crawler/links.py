@@ -1,0 +1,60 @@
+"""Recognising what a link leads to on a government site.
+
+The annual-report column is found by its link text and URL hints; report
+links by their titles (政府信息公开 + 年度报告/年报 + a year), with look-alikes
+that share words (预决算, 政府工作报告, 统计公报, companies' 年度报告) rejected;
+and TRS listings by their ``createPageHTML(...)`` call, in both its call forms.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin, urlsplit
+
+_REPORT = re.compile(r"(政府信息公开|政务公开|信息公开).{0,12}(年度报告|年报|工作报告)")
+_YEAR = re.compile(r"(?:19|20)\d{2}")
+_NOT_REPORT = re.compile(r"预算|决算|政府工作报告|统计公报|国民经济|公司|企业|股份|审计工作报告|通知|意见|办法")
+_COLUMN_TEXT = re.compile(r"^(政府)?信息公开(工作)?年(度)?报(告)?$|^公开年报$|^年度报告$|^年报$|"
+                          r"政府信息公开年报|信息公开年度报告|^政府信息公开$|^信息公开$|^政务公开$")
+_COLUMN_URL = re.compile(r"zfxxgknb|xxgknb|gknb|ndbg|/zfxxgk/?$|/xxgk/?$|/zwgk/?$", re.I)
+ATTACHMENT = re.compile(r"\.(pdf|docx?|wps|xlsx?|ofd)(?:$|[?#])", re.I)
+# TRS: createPageHTML(total, current, "index", "html") or
+#      createPageHTML('page_div', total, current, 'index', 'shtml', size)
+_TRS_PLAIN = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*['\"]([\w-]+)['\"]\s*,"
+                        r"\s*['\"](\w+)['\"]")
+_TRS_DIV = re.compile(r"createPageHTML\(\s*['\"][\w-]+['\"]\s*,\s*(\d+)\s*,\s*(\d+)\s*,"
+                      r"\s*['\"]([\w-]+)['\"]\s*,\s*['\"](\w+)['\"]")
+
+
+def squash(text: str | None) -> str:
+    return re.sub(r"\s+", "", text or "")
+
+
+def is_report_title(text: str | None) -> bool:
+    """Does a link's text or title name an annual information-disclosure report?"""
+    t = squash(text)
+    return bool(_REPORT.search(t) and _YEAR.search(t) and not _NOT_REPORT.search(t))
+
+
+def is_column_link(text: str | None, url: str) -> bool:
+    """Does a link lead towards the annual-report column (or the 信息公开 area holding it)?"""
+    t = squash(text)
+    if t and _COLUMN_TEXT.search(t):
+        return True
+    return bool(_COLUMN_URL.search(urlsplit(url).path)) and not ATTACHMENT.search(url)
+
+
+def trs_pages(html: str, page_url: str) -> list[str]:
+    """The other pages of a TRS listing, from its createPageHTML call (page 1 has no suffix)."""
+    m = _TRS_PLAIN.search(html) or _TRS_DIV.search(html)
+    if not m:
+        return []
+    total, name, ext = int(m.group(1)), m.group(3), m.group(4)
+    pages = [f"{name}.{ext}"] + [f"{name}_{n}.{ext}" for n in range(1, total)]
+    return [urljoin(page_url, p) for p in pages]
+
+
+def in_domains(url: str, domains: list[str]) -> bool:
+    """Is the URL's host one of the site's domains (or below one)?"""
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == d.lower() or host.endswith("." + d.lower()) for d in domains)

@@ -1,0 +1,43 @@
+"""Running the report spider from Python (what ``nianbao crawl`` does).
+
+Settings come from :mod:`crawler.settings` whatever the working directory, plus
+the caller's overrides (the demo turns the politeness delays off for its local
+simulated web; an operator may set any Scrapy setting with ``-s``).
+"""
+
+from __future__ import annotations
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+# For a web that runs on this machine (the demo, the tests): no need to be gentle.
+LOCAL_WEB_SETTINGS = {
+    "DOWNLOAD_DELAY": 0,
+    "AUTOTHROTTLE_ENABLED": False,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+    "RETRY_TIMES": 1,
+    "DOWNLOAD_TIMEOUT": 20,
+}
+
+
+def crawl_settings(db: str, jobdir: str | None = None, overrides: dict | None = None) -> Settings:
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.set("NIANBAO_DB", db, priority="cmdline")
+    if jobdir:
+        settings.set("JOBDIR", jobdir, priority="cmdline")
+    for key, value in (overrides or {}).items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+def run_crawl(sites_csv: str, db: str, jobdir: str | None = None,
+              overrides: dict | None = None) -> dict:
+    """Crawl every site of the registry into the archive; returns Scrapy's stats."""
+    from crawler.spiders.reports import ReportSpider
+
+    process = CrawlerProcess(crawl_settings(db, jobdir, overrides), install_root_handler=True)
+    crawler = process.create_crawler(ReportSpider)
+    process.crawl(crawler, sites=sites_csv)
+    process.start()
+    return crawler.stats.get_stats()

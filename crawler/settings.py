@@ -1,0 +1,48 @@
+"""Scrapy settings of the nianbao crawler: polite by default.
+
+Government servers are small and fragile: two connections per host, a delay,
+AutoThrottle, long timeouts, robots.txt obeyed, and a User-Agent that names the
+project and a contact (set ``NIANBAO_CONTACT_URL``). Every response, errors
+included, reaches the spider so the archive can record it.
+"""
+
+import os
+
+from archive import __version__
+
+BOT_NAME = "nianbao"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+NIANBAO_CONTACT_URL = os.environ.get("NIANBAO_CONTACT_URL",
+                                     "https://github.com/nianbao-archive/nianbao")
+USER_AGENT = f"nianbao-archive/{__version__} (+{NIANBAO_CONTACT_URL})"
+
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 60
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+DOWNLOAD_MAXSIZE = 100 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 20 * 1024 * 1024
+DEPTH_LIMIT = 8
+# Error responses (404, 500 …) are captured too: the archive says what failed and why.
+HTTPERROR_ALLOW_ALL = True
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
+
+# Where the archive lives; `nianbao crawl --db` sets it.
+NIANBAO_DB = "nianbao.db"
+
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"

@@ -1,0 +1,34 @@
+"""Shared fixtures: the project's own copies of the real corpus, and the simulated web."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CORPUS = FIXTURES / "corpus"
+
+
+def expected_path(doc: Path) -> Path:
+    return doc.parent / (doc.name.rsplit(".", 1)[0] + ".expected.json")
+
+
+def corpus_documents() -> list[Path]:
+    """Every real document with an expected parse beside it."""
+    return sorted(p for p in CORPUS.iterdir()
+                  if not p.name.endswith(".json") and expected_path(p).exists())
+
+
+def expected_for(doc: Path) -> dict:
+    return json.loads(expected_path(doc).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def simweb(tmp_path_factory):
+    """The simulated government web, running in its own process for the whole session."""
+    from simweb.process import SimWeb
+
+    with SimWeb(tmp_path_factory.mktemp("simweb"), seed=0) as web:
+        yield web

@@ -1,0 +1,46 @@
+"""Recognising report links, report columns and TRS pagination."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.links import in_domains, is_column_link, is_report_title, trs_pages
+
+
+@pytest.mark.parametrize("title", [
+    "牧野区财政局2024年政府信息公开工作年度报告",
+    "2019年上海市人民政府办公厅政府信息公开工作年度报告",
+    "淮安市人民政府 2024 年政府信息公开工作年度报告",
+    "新乡市牧野区2023年度政府信息公开年报",
+])
+def test_report_titles(title):
+    assert is_report_title(title)
+
+
+@pytest.mark.parametrize("title", [
+    "2024年部门预算公开", "2023年决算公开", "2024年政府工作报告",
+    "2023年国民经济和社会发展统计公报", "关于做好2025年政府信息公开工作的通知",
+    "某某股份有限公司2024年度报告", "政府信息公开工作年度报告",  # no year: a column, not a report
+])
+def test_look_alikes_are_not_reports(title):
+    assert not is_report_title(title)
+
+
+def test_column_links():
+    assert is_column_link("政府信息公开年报", "http://h/zwgk/x/")
+    assert is_column_link("更多", "http://h/zwgk/zfxxgknb/")
+    assert not is_column_link("工作动态", "http://h/xwzx/gzdt/")
+
+
+def test_trs_pagination_both_call_forms():
+    assert trs_pages('createPageHTML(3, 0, "index", "html");', "http://h/c/index.html") == [
+        "http://h/c/index.html", "http://h/c/index_1.html", "http://h/c/index_2.html"]
+    assert trs_pages("createPageHTML('page_div',2,1,'index','shtml',20);", "http://h/c/") == [
+        "http://h/c/index.shtml", "http://h/c/index_1.shtml"]
+    assert trs_pages("<p>no pager</p>", "http://h/") == []
+
+
+def test_domains():
+    assert in_domains("http://www.muye.gov.cn/a", ["muye.gov.cn"])
+    assert not in_domains("http://evilmuye.gov.cn/a", ["muye.gov.cn"])
+    assert in_domains("http://127.0.0.2:8000/a", ["127.0.0.2"])
