@@ -65,17 +65,19 @@ def _describe(report) -> str:
 
 
 @main.command()
-@click.option("--sites", type=click.Path(exists=True, dir_okay=False), required=True,
-              help="Site registry CSV (shared/spec/interfaces.md).")
+@click.option("--sites", type=click.Path(exists=True, dir_okay=False),
+              help="Site registry CSV (docs/interfaces.md); default: the bundled registry "
+                   "of real sites.")
 @db_option
 @click.option("--jobdir", type=click.Path(file_okay=False), help="Scrapy JOBDIR to pause/resume.")
 @click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="Override a Scrapy setting, e.g. -s DOWNLOAD_DELAY=2.")
-def crawl(sites: str, db: str, jobdir: str | None, overrides: tuple[str, ...]) -> None:
+def crawl(sites: str | None, db: str, jobdir: str | None, overrides: tuple[str, ...]) -> None:
     """Crawl the sites of a registry into the archive (raw captures only)."""
-    from crawler.runner import run_crawl
+    from crawler.runner import BUNDLED_REGISTRY, run_crawl
 
-    stats = run_crawl(sites, db, jobdir, dict(_setting(o) for o in overrides))
+    stats = run_crawl(sites or str(BUNDLED_REGISTRY), db, jobdir,
+                      dict(_setting(o) for o in overrides))
     _exit_on_crawl_failure(stats)
 
 

@@ -16,7 +16,10 @@ _YEAR = re.compile(r"(?:19|20)\d{2}")
 _NOT_REPORT = re.compile(r"预算|决算|政府工作报告|统计公报|国民经济|公司|企业|股份|审计工作报告|通知|意见|办法")
 _COLUMN_TEXT = re.compile(r"^(政府)?信息公开(工作)?年(度)?报(告)?$|^公开年报$|^年度报告$|^年报$|"
                           r"政府信息公开年报|信息公开年度报告|^政府信息公开$|^信息公开$|^政务公开$")
-_COLUMN_URL = re.compile(r"zfxxgknb|xxgknb|gknb|ndbg|/zfxxgk/?$|/xxgk/?$|/zwgk/?$", re.I)
+# A column URL ends in its directory (or the directory's index page): an article below
+# the column (…/zfxxgknb/202501/t20250120_1.html) is not the column.
+_COLUMN_URL = re.compile(r"/(?:zfxxgknb|xxgknb|gknb|ndbg|zfxxgk|xxgk|zwgk)(?:/[\w-]*)?/"
+                         r"(?:index(?:_\d+)?\.s?html?|list\.s?html?)?$", re.I)
 ATTACHMENT = re.compile(r"\.(pdf|docx?|wps|xlsx?|ofd)(?:$|[?#])", re.I)
 # TRS: createPageHTML(total, current, "index", "html") or
 #      createPageHTML('page_div', total, current, 'index', 'shtml', size)
@@ -45,13 +48,30 @@ def is_column_link(text: str | None, url: str) -> bool:
 
 
 def trs_pages(html: str, page_url: str) -> list[str]:
-    """The other pages of a TRS listing, from its createPageHTML call (page 1 has no suffix)."""
-    m = _TRS_PLAIN.search(html) or _TRS_DIV.search(html)
-    if not m:
+    """Every page of a TRS listing, from its createPageHTML call.
+
+    Page 1 has no suffix in both forms. The plain form counts the current page from 0
+    (page 2 is ``index_1``); the form with a container id counts from 1 and builds
+    ``(page == 1 ? "" : "_" + page)``, so page 2 is ``index_2``.
+    """
+    if m := _TRS_PLAIN.search(html):
+        first_suffix = 1
+    elif m := _TRS_DIV.search(html):
+        first_suffix = 2
+    else:
         return []
     total, name, ext = int(m.group(1)), m.group(3), m.group(4)
-    pages = [f"{name}.{ext}"] + [f"{name}_{n}.{ext}" for n in range(1, total)]
+    suffixes = range(first_suffix, first_suffix + total - 1)
+    pages = [f"{name}.{ext}"] + [f"{name}_{n}.{ext}" for n in suffixes]
     return [urljoin(page_url, p) for p in pages]
+
+
+_NEXT_PAGE = re.compile(r"^(下一页|下页|后页|下一頁|next|›|»|>>?|尾页|末页|\d{1,3})$", re.I)
+
+
+def is_pager_link(text: str | None) -> bool:
+    """A generic pagination link: 下一页, 尾页, or a bare page number."""
+    return bool(_NEXT_PAGE.match(squash(text)))
 
 
 def in_domains(url: str, domains: list[str]) -> bool:

@@ -7,8 +7,14 @@ simulated web; an operator may set any Scrapy setting with ``-s``).
 
 from __future__ import annotations
 
+from importlib import resources
+from pathlib import Path
+
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
+
+# The registry of real sites shipped with the project (each URL with its public source).
+BUNDLED_REGISTRY = Path(str(resources.files("crawler").joinpath("sites.csv")))
 
 # For a web that runs on this machine (the demo, the tests): no need to be gentle.
 LOCAL_WEB_SETTINGS = {

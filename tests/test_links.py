@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.links import in_domains, is_column_link, is_report_title, trs_pages
+from crawler.links import in_domains, is_column_link, is_pager_link, is_report_title, trs_pages
 
 
 @pytest.mark.parametrize("title", [
@@ -29,14 +29,17 @@ def test_look_alikes_are_not_reports(title):
 def test_column_links():
     assert is_column_link("政府信息公开年报", "http://h/zwgk/x/")
     assert is_column_link("更多", "http://h/zwgk/zfxxgknb/")
+    assert is_column_link("", "http://h/zfxxgk/zfxxgknb/index.shtml")
+    assert is_column_link("", "http://h/zfxxgk/zfxxgknb/bmxxgknb/")
     assert not is_column_link("工作动态", "http://h/xwzx/gzdt/")
+    assert not is_column_link("通知", "http://h/zfxxgk/zfxxgknb/202501/t20250120_1.html")
 
 
 def test_trs_pagination_both_call_forms():
     assert trs_pages('createPageHTML(3, 0, "index", "html");', "http://h/c/index.html") == [
         "http://h/c/index.html", "http://h/c/index_1.html", "http://h/c/index_2.html"]
-    assert trs_pages("createPageHTML('page_div',2,1,'index','shtml',20);", "http://h/c/") == [
-        "http://h/c/index.shtml", "http://h/c/index_1.shtml"]
+    assert trs_pages("createPageHTML('page_div',3,1,'index','shtml',20);", "http://h/c/") == [
+        "http://h/c/index.shtml", "http://h/c/index_2.shtml", "http://h/c/index_3.shtml"]
     assert trs_pages("<p>no pager</p>", "http://h/") == []
 
 
@@ -44,3 +47,9 @@ def test_domains():
     assert in_domains("http://www.muye.gov.cn/a", ["muye.gov.cn"])
     assert not in_domains("http://evilmuye.gov.cn/a", ["muye.gov.cn"])
     assert in_domains("http://127.0.0.2:8000/a", ["127.0.0.2"])
+
+
+@pytest.mark.parametrize("text, pager", [("下一页", True), (" 2 ", True), ("尾页", True),
+                                         ("首页", False), ("2024年部门预算", False)])
+def test_pager_links(text, pager):
+    assert is_pager_link(text) is pager

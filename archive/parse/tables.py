@@ -108,6 +108,7 @@ class _Walker:
         self.table: str | None = None
         self.group: str | None = None
         self.t2_header: tuple[str, ...] = ()
+        self.t2_padding = 0
 
     def vote(self, template_id: str) -> None:
         self.out.votes[template_id] = self.out.votes.get(template_id, 0) + 1
@@ -123,9 +124,10 @@ class _Walker:
     def row(self, cells: list[CellValue]) -> None:
         labels, data = _split_labels(cells)
         texts = [c.raw for c in labels if c.raw]
-        if not data or (not self.exact and all(c.kind == "blank" for c in data)):
+        all_blank = all(c.kind == "blank" for c in data)
+        if not data or (not self.exact and all_blank):
             # No data, or (in text formats) only padding: a heading or column header.
-            self.header(texts)
+            self.header(texts, padding=len(data))
             return
         if not texts:
             self.unlabelled(data)
@@ -134,10 +136,15 @@ class _Walker:
         if entry is None:
             self.unrecognised(texts, data)
             return
-        self.table = entry.table
-        width = len(entry.cols) if entry.cols else (7 if entry.table == "t3" else 5)
+        width = len(entry.cols) if entry.cols else 7
         if entry.table == "t2":
             width = len(self.t2_header) or width
+            data = self.unpad_t2(data, width)
+        if all_blank and len(data) < width:
+            # A header row whose last label happens to name a row (…申请人情况 | 总计).
+            self.header(texts, padding=len(data))
+            return
+        self.table = entry.table
         fitted = _fit(data, width, self.exact)
         if fitted is None and entry.table == "t2":
             # The header in force may be for another block: try the template's own widths.
@@ -156,8 +163,20 @@ class _Walker:
         header = self.t2_header if entry.table == "t2" else ()
         self.out.rows.append(RowReading(entry.table, entry.key, fitted, header, " ".join(texts)))
 
-    def header(self, texts: list[str]) -> None:
-        """A row without data: a section heading, a column header or a block title."""
+    def unpad_t2(self, data: list[CellValue], width: int) -> list[CellValue]:
+        """Drop the empty cells a table-2 block pads its rows with, as its header row does."""
+        trimmed = list(data)
+        for _ in range(self.t2_padding):
+            if len(trimmed) > width and trimmed[-1].kind == "blank" and not trimmed[-1].raw:
+                trimmed.pop()
+        return trimmed
+
+    def header(self, texts: list[str], padding: int = 0) -> None:
+        """A row without data: a section heading, a column header or a block title.
+
+        ``padding`` is the number of empty cells right of the labels: a table-2 block
+        header padded that way pads its data rows the same way.
+        """
         texts = [t for t in texts if len(normalize(t)) <= MAX_LABEL]
         joined = normalize("".join(texts))
         for table, words in SECTION_WORDS.items():
@@ -171,6 +190,7 @@ class _Walker:
         if t2_cols:
             self.table = "t2"
             self.t2_header = tuple(e.key for e in t2_cols)
+            self.t2_padding = padding
             for e in t2_cols:
                 if ("t2", e.key) in COL_VOTES:
                     self.vote(COL_VOTES[("t2", e.key)])
@@ -217,8 +237,8 @@ class _Walker:
 
     def unrecognised(self, texts: list[str], data: list[CellValue]) -> None:
         if self.table not in ("t2", "t3") or not any(c.kind == "number" for c in data):
-            if self.table in ("t2", "t3"):
-                self.header(texts)
+            if all(c.kind == "blank" for c in data):
+                self.header(texts, padding=len(data))
             return
         label = " ".join(texts)
         self.out.local_rows.append(RowReading(self.table, "local_" + normalize(label), data))

@@ -20,6 +20,7 @@ from crawler.links import (
     ATTACHMENT,
     in_domains,
     is_column_link,
+    is_pager_link,
     is_report_title,
     trs_pages,
 )
@@ -74,6 +75,9 @@ class ReportSpider(scrapy.Spider):
             elif hops < MAX_COLUMN_HOPS and is_column_link(text, url):
                 yield self.request(url, site, "column", self.parse_page, response.url,
                                    hops=hops + 1)
+            elif is_pager_link(text):
+                yield self.request(url, site, "listing", self.parse_page, response.url,
+                                   hops=MAX_COLUMN_HOPS)
         for url in trs_pages(response.text, response.url):
             if url not in seen and self.in_scope(url, site):
                 yield self.request(url, site, "listing", self.parse_page, response.url,

@@ -1,0 +1,100 @@
+"""``python -m simweb --out DIR [--seed N]``: build the world, serve it until told to stop.
+
+Writes ``DIR/sites.csv`` (the project's registry format) and ``DIR/truth.json``
+(every report's numbers, faults and expected findings, with its URL), then prints
+one line ``READY {json}`` on stdout so that a parent process knows the sites are
+listening. SIGTERM or SIGINT stops the servers and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from simweb.server import bind, serve
+from simweb.sites import CORPUS, World, build_world
+
+REGISTRY_COLUMNS = ("site_id", "agency", "region_code", "region", "level", "start_url",
+                    "allowed_domains", "cms")
+
+
+def _write(path: Path, text: str) -> None:
+    """Write whole or not at all: a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def registry_csv(world: World, bases: dict[str, str]) -> str:
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(REGISTRY_COLUMNS)
+    for site in world.sites:
+        writer.writerow([site.site_id, site.name, site.region_code, site.region, site.level,
+                         bases[site.site_id] + site.start_path.lstrip("/"), site.ip, site.cms])
+    return out.getvalue()
+
+
+def truth_json(world: World, bases: dict[str, str]) -> dict:
+    reports = []
+    for site, item in world.reports:
+        record = item.truth.to_json()
+        record["url"] = bases[site.site_id] + item.path.lstrip("/")
+        if item.attachment:
+            record["attachment_url"] = bases[site.site_id] + item.attachment.lstrip("/")
+        record["source"] = record.get("attachment_url") or record["url"]
+        reports.append(record)
+    return {
+        "seed": world.seed,
+        "sites": [{"site_id": s.site_id, "agency": s.name, "base_url": bases[s.site_id],
+                   "charset": s.charset, "cms": s.cms} for s in world.sites],
+        "reports": reports,
+        "non_reports": [bases[s.site_id] + path.lstrip("/") for s, path in world.non_reports],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m simweb", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, type=Path, help="directory for sites.csv, truth.json")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--port", type=int, default=0,
+                        help="port of every site (each has its own address); 0 = any free port")
+    parser.add_argument("--corpus", type=Path, default=CORPUS,
+                        help="real documents to serve among the generated ones")
+    parser.add_argument("--log-requests", action="store_true", help="log requests to stderr")
+    args = parser.parse_args(argv)
+
+    world = build_world(args.seed, args.corpus)
+    servers = [bind(site, args.port, args.log_requests) for site in world.sites]
+    bases = {site.site_id: f"http://{srv.server_address[0]}:{srv.server_address[1]}/"
+             for site, srv in zip(world.sites, servers, strict=True)}
+    args.out.mkdir(parents=True, exist_ok=True)
+    sites_csv, truth_path = args.out / "sites.csv", args.out / "truth.json"
+    _write(sites_csv, registry_csv(world, bases))
+    _write(truth_path, json.dumps(truth_json(world, bases), ensure_ascii=False, indent=1))
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    serve(servers)
+    ready = {"out": str(args.out), "sites": bases, "sites_csv": str(sites_csv),
+             "truth": str(truth_path), "pid": os.getpid()}
+    print("READY " + json.dumps(ready, ensure_ascii=False), flush=True)
+    while not stop.wait(0.5):
+        pass
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,510 @@
+"""A report's printed form, in HTML (article body) and PDF, from its known numbers.
+
+The three tables are first laid out as rows of cells with rowspan/colspan, the
+way real sites print them (``t2_layout``/``t3_layout``/``t4_layout``); HTML and
+PDF are then two renderings of the same layout, so both show the same grid.
+Labels come from the template CSV. Each report gets a seeded set of cosmetic
+variants (``Style``) seen on real sites, none of which changes what a cell says.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import random
+import re
+from dataclasses import dataclass
+
+from archive.templates import template
+from simweb.truth import ReportTruth, Value
+
+# Table 2 is printed in blocks headed by the article of the regulation they report on.
+T2_BLOCKS = (("第二十条第（一）项", ("regulations", "normative_documents")),
+             ("第二十条第（五）项", ("licensing", "other_services")),
+             ("第二十条第（六）项", ("penalty", "coercion")),
+             ("第二十条第（八）项", ("fees",)),
+             ("第二十条第（九）项", ("procurement",)))
+T3_CORNER = "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"
+T3_RESULTS_LABEL = "三、本年度办理结果"
+SECTIONS = ("一、总体情况", "二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况",
+            "四、政府信息公开行政复议、行政诉讼情况", "五、存在的主要问题及改进情况",
+            "六、其他需要报告的事项")
+_FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@dataclass
+class Cell:
+    """One printed cell: a header, a row label, a number, or padding."""
+
+    text: str = ""
+    colspan: int = 1
+    rowspan: int = 1
+    kind: str = "label"  # head | label | num | pad
+    value: Value = None
+    unit: str = ""
+
+
+Layout = list[list[Cell]]
+
+
+@dataclass
+class Style:
+    """Cosmetic choices of one report's HTML; every combination prints the same numbers."""
+
+    table_attrs: str
+    num_wrap: str  # none | p | span
+    label_wrap: str  # none | p
+    blank: str  # "" | "&nbsp;"
+    head_breaks: bool  # 本年新<br />制作数量
+    label_space: bool  # "1. 属于国家秘密"
+    halfwidth: bool  # "(一) 予以公开"
+    fullwidth_digits: bool
+    t2_quirk: bool  # 2019: value colspans not aligned with header colspans (上海 2019)
+    t2_pad: bool  # single-value rows as value + empty cells instead of one colspan cell
+    amount_unit: bool  # 采购总金额 printed as "251000元"
+    tbody: bool
+
+    @classmethod
+    def pick(cls, truth: ReportTruth) -> Style:
+        rng = random.Random(f"style:{truth.sim_id}")
+        return cls(
+            table_attrs=rng.choice([
+                'border="1" cellspacing="0" cellpadding="0" align="center"',
+                'class="MsoNormalTable" border="1" cellspacing="0" '
+                'style="border-collapse:collapse;width:100%"',
+                'align="center" border="1" cellspacing="1"',
+                'width="600" border="1"']),
+            num_wrap=rng.choice(["none", "p", "span"]),
+            label_wrap=rng.choice(["none", "p"]),
+            blank=rng.choice(["", "&nbsp;"]),
+            head_breaks=rng.random() < 0.4,
+            label_space=rng.random() < 0.3,
+            halfwidth=rng.random() < 0.25,
+            fullwidth_digits=rng.random() < 0.12,
+            t2_quirk=truth.template == "2019" and rng.random() < 0.5,
+            t2_pad=rng.random() < 0.3,
+            amount_unit=rng.random() < 0.6,
+            tbody=rng.random() < 0.7,
+        )
+
+
+def _num(truth: ReportTruth, table: str, row: str, col: str) -> Cell:
+    unit = "元" if (table, row, col) == ("t2", "procurement", "amount") else ""
+    return Cell(kind="num", value=truth.tables[table][row][col], unit=unit)
+
+
+def _spread(cells: list[Cell], width: int, *, data: bool, style: Style) -> list[Cell]:
+    """Make ``cells`` fill ``width`` grid columns by widening one of them (or padding)."""
+    extra = width - len(cells)
+    if extra <= 0:
+        return cells
+    if len(cells) == 1 and style.t2_pad:
+        return cells + [Cell(kind="pad") for _ in range(extra)]
+    if len(cells) == 1:
+        cells[0].colspan += extra
+    elif len(cells) == 2:
+        cells[1].colspan += extra - (extra // 2)
+        cells[0].colspan += extra // 2
+    else:
+        # The 上海 2019 table widens the middle header but the first value cell.
+        cells[0 if data and style.t2_quirk else 1].colspan += extra
+    return cells
+
+
+def t2_layout(truth: ReportTruth, style: Style) -> Layout:
+    tpl = template(truth.template)
+    labels = {r.key: r.label for r in tpl.rows("t2")}
+    col_labels = {c.key: c.label for c in tpl.cols("t2")}
+    width = 4 if style.t2_quirk else 3  # value columns of the grid
+    rows: Layout = []
+    for heading, keys in T2_BLOCKS:
+        keys = tuple(k for k in keys if k in labels)
+        if not keys:
+            continue
+        cols = tpl.row_cols("t2", keys[0])
+        rows.append([Cell(heading, colspan=width + 1, kind="head")])
+        heads = [Cell(col_labels[c], kind="head") for c in cols]
+        rows.append([Cell("信息内容", kind="head")] + _spread(heads, width, data=False, style=style))
+        for key in keys:
+            values = [_num(truth, "t2", key, c) for c in cols]
+            rows.append([Cell(labels[key])] + _spread(values, width, data=True, style=style))
+    return rows
+
+
+def t3_layout(truth: ReportTruth) -> Layout:
+    tpl = template(truth.template)
+    cols = tpl.cols("t3")
+    groups = {g.key: g.label for g in tpl.groups("t3")}
+    results = tpl.result_rows()
+    rows: Layout = [
+        [Cell(T3_CORNER, colspan=3, rowspan=3, kind="head"),
+         Cell("申请人情况", colspan=len(cols), kind="head")],
+        [Cell(cols[0].label, rowspan=2, kind="head"),
+         Cell("法人或其他组织", colspan=len(cols) - 2, kind="head"),
+         Cell(cols[-1].label, rowspan=2, kind="head")],
+        [Cell(c.label, kind="head") for c in cols[1:-1]],
+    ]
+    open_group = None
+    for entry in tpl.rows("t3"):
+        lead: list[Cell] = []
+        if entry.key == results[0]:
+            lead.append(Cell(T3_RESULTS_LABEL, rowspan=len(results) + 1))
+        if entry.key in results or entry.key == "results_total":
+            if entry.group and entry.group != open_group:
+                size = sum(1 for r in tpl.rows("t3") if r.group == entry.group)
+                lead.append(Cell(groups[entry.group], rowspan=size))
+            lead.append(Cell(entry.label, colspan=1 if entry.group else 2))
+        else:
+            lead.append(Cell(entry.label, colspan=3))
+        open_group = entry.group
+        rows.append(lead + [_num(truth, "t3", entry.key, c.key) for c in cols])
+    return rows
+
+
+def t4_layout(truth: ReportTruth) -> Layout:
+    tpl = template(truth.template)
+    cols = tpl.cols("t4")
+    groups = [r.label.split("·") for r in tpl.rows("t4")]  # 行政复议 | 行政诉讼·未经复议直接起诉 …
+    top: list[Cell] = []
+    second: list[Cell] = []
+    for path in groups:
+        if len(path) == 1:
+            top.append(Cell(path[0], colspan=len(cols), kind="head"))
+            second += [Cell(c.label, rowspan=2, kind="head") for c in cols]
+        else:
+            if not top or top[-1].text != path[0]:
+                top.append(Cell(path[0], colspan=0, kind="head"))
+            top[-1].colspan += len(cols)
+            second.append(Cell(path[1], colspan=len(cols), kind="head"))
+    third = [Cell(c.label, kind="head") for path in groups if len(path) > 1 for c in cols]
+    data = [_num(truth, "t4", r.key, c.key) for r in tpl.rows("t4") for c in cols]
+    return [top, second, third, data]
+
+
+def printed(cell: Cell, *, fullwidth: bool = False, unit: bool = False) -> str:
+    """The number as printed, or "" for a blank cell."""
+    v = cell.value
+    if v is None:
+        return ""
+    text = str(v)
+    if fullwidth and isinstance(v, int) and v >= 0:
+        text = text.translate(_FULLWIDTH)
+    return text + (cell.unit if unit and cell.unit and v else "")
+
+
+# --- HTML ---------------------------------------------------------------------------------
+
+def _label_html(cell: Cell, style: Style) -> str:
+    text = cell.text
+    if cell.kind == "label" and style.halfwidth:
+        text = re.sub(r"^\(([一二三四五六七八九十]+)\)", r"(\1) ",
+                      text.replace("（", "(").replace("）", ")"))
+    text = html.escape(text, quote=False)
+    if cell.kind == "label" and style.label_space:
+        text = re.sub(r"^(\d)\.", r"\1.&nbsp;", text)
+    if cell.kind == "head" and style.head_breaks and 4 <= len(cell.text) <= 8:
+        half = len(cell.text) // 2
+        text = html.escape(cell.text[:half]) + "<br />" + html.escape(cell.text[half:])
+    if style.label_wrap == "p":
+        align = ' align="center"' if cell.kind == "head" else ""
+        text = f"<p{align}>{text}</p>"
+    return text
+
+
+def _num_html(cell: Cell, style: Style, rng: random.Random) -> str:
+    text = printed(cell, fullwidth=style.fullwidth_digits and rng.random() < 0.3,
+                   unit=style.amount_unit)
+    if not text:
+        inner = style.blank
+        return f'<p align="center">{inner}</p>' if style.num_wrap == "p" and inner else inner
+    if style.num_wrap == "p":
+        return f'<p align="center">{text}</p>'
+    if style.num_wrap == "span":
+        return f'<span style="font-family:宋体;font-size:12pt">{text}</span>'
+    return text
+
+
+def layout_html(rows: Layout, style: Style, rng: random.Random) -> str:
+    out = [f"<table {style.table_attrs}>", "<tbody>" if style.tbody else ""]
+    for row in rows:
+        out.append("<tr>")
+        for cell in row:
+            attrs = ""
+            if cell.colspan > 1:
+                attrs += f' colspan="{cell.colspan}"'
+            if cell.rowspan > 1:
+                attrs += f' rowspan="{cell.rowspan}"'
+            if cell.kind in ("num", "pad"):
+                body = _num_html(cell, style, rng) if cell.kind == "num" else style.blank
+            else:
+                body = _label_html(cell, style)
+            out.append(f"<td{attrs}>{body}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>" if style.tbody else "</table>")
+    return "".join(out)
+
+
+def render_report_html(truth: ReportTruth) -> str:
+    """The article body of a report: title, six sections, three tables."""
+    style = Style.pick(truth)
+    rng = random.Random(f"cells:{truth.sim_id}")
+    text = report_text(truth)
+    tables = {1: layout_html(t2_layout(truth, style), style, rng),
+              2: layout_html(t3_layout(truth), style, rng),
+              3: layout_html(t4_layout(truth), style, rng)}
+    out = [f'<p style="text-align:center"><strong>{html.escape(truth.title)}</strong></p>']
+    out += [f"<p>{html.escape(p)}</p>" for p in text["preface"]]
+    for i, heading in enumerate(SECTIONS):
+        out.append(f"<p><strong>{heading}</strong></p>")
+        if i in tables:
+            out.append(tables[i])
+        out += [f"<p>{html.escape(p)}</p>" for p in text[heading]]
+    return "\n".join(out)
+
+
+# --- prose --------------------------------------------------------------------------------
+
+_WORK = ["深入贯彻落实党中央、国务院关于全面推进政务公开工作的决策部署",
+         "坚持以公开为常态、不公开为例外",
+         "严格落实《中华人民共和国政府信息公开条例》各项规定",
+         "紧紧围绕中心工作和群众关切"]
+_PROBLEMS = ["政策解读的形式还不够丰富，解读的精准度有待提高。",
+             "信息公开工作人员业务能力有待进一步提升。",
+             "主动公开的深度和广度仍有不足，部分栏目更新不够及时。",
+             "依申请公开答复的规范化水平还需进一步提高。"]
+_FIXES = ["加强业务培训，提升工作人员政策水平和业务能力。",
+          "完善信息发布审核机制，确保公开信息准确、及时。",
+          "丰富政策解读形式，采用图文、视频等方式增强解读效果。",
+          "规范依申请公开办理流程，严格答复时限和文书格式。"]
+
+
+def _t(truth: ReportTruth, table: str, row: str, col: str) -> int:
+    return int(truth.true_value(table, row, col) or 0)
+
+
+def report_text(truth: ReportTruth) -> dict[str, list[str]]:
+    """The prose of the report, per section, with figures taken from the true numbers."""
+    rng = random.Random(f"text:{truth.sim_id}")
+    y, who = truth.year, truth.agency
+    new = _t(truth, "t3", "new_requests", "total")
+    old = _t(truth, "t3", "carried_over", "total")
+    done = _t(truth, "t3", "results_total", "total")
+    left = _t(truth, "t3", "carried_forward", "total")
+    review = _t(truth, "t4", "review", "total")
+    suits = _t(truth, "t4", "litigation_direct", "total") + _t(
+        truth, "t4", "litigation_after_review", "total")
+    if new + old:
+        apply = (f"{y}年，{who}共收到政府信息公开申请{new}件，上年结转{old}件，"
+                 f"办结{done}件，结转下年度继续办理{left}件，均在法定期限内予以答复。")
+    else:
+        apply = f"{y}年，{who}未收到依申请公开事项申请。"
+    if review + suits:
+        apply += f"全年发生政府信息公开行政复议{review}件、行政诉讼{suits}件。"
+    if truth.info_fee_yuan:
+        fee = f"依据《政府信息公开信息处理费管理办法》规定，{y}年我单位收取信息处理费{truth.info_fee_yuan}元。"
+    else:
+        fee = rng.choice([f"依据《政府信息公开信息处理费管理办法》规定，{y}年我单位不存在收取信息处理费等情况。",
+                          f"{y}年度，本机关不存在收取信息处理费等情况。"])
+    others = rng.choice(["", "本年度无其他需要报告的事项。", "建议提案办理结果公开情况详见本机关门户网站相关栏目。"])
+    released = rng.randint(20, 90) * (10 if new > 100 else 1)
+    return {
+        "preface": [f"本报告根据《中华人民共和国政府信息公开条例》（以下简称《条例》）编制，"
+                    f"报告所列数据统计期限自{y}年1月1日至{y}年12月31日止。"
+                    f"如对本报告有疑问，请与{who}办公室联系。"],
+        SECTIONS[0]: [
+            f"{y}年，{who}{rng.choice(_WORK)}，{rng.choice(_WORK)}，扎实推进政府信息公开工作。",
+            f"（一）主动公开情况。全年通过门户网站主动公开政府信息{released}条，及时发布政策文件、"
+            f"工作动态和重点领域信息。",
+            f"（二）依申请公开情况。{apply}",
+            "（三）政府信息管理情况。严格执行信息发布审核制度，动态调整主动公开基本目录。",
+            "（四）政府信息公开平台建设情况。依托政府门户网站信息公开专栏，规范栏目设置，做好信息更新维护。",
+            "（五）监督保障情况。明确分管领导和专职人员，将政府信息公开工作纳入年度考核。"],
+        SECTIONS[1]: [], SECTIONS[2]: [], SECTIONS[3]: [],
+        SECTIONS[4]: ["（一）存在的主要问题。" + rng.choice(_PROBLEMS),
+                      "（二）改进情况。" + rng.choice(_FIXES)],
+        SECTIONS[5]: [p for p in (fee, others) if p],
+    }
+
+
+# --- PDF ----------------------------------------------------------------------------------
+
+FONT = "STSong-Light"
+
+
+def _place(rows: Layout) -> tuple[list[tuple[int, int, Cell]], int]:
+    """Anchor positions of the cells in the full grid, as a browser lays out spans."""
+    taken: set[tuple[int, int]] = set()
+    anchors, ncols = [], 0
+    for r, row in enumerate(rows):
+        c = 0
+        for cell in row:
+            while (r, c) in taken:
+                c += 1
+            anchors.append((r, c, cell))
+            taken.update((r + dr, c + dc) for dr in range(cell.rowspan)
+                         for dc in range(cell.colspan))
+            c += cell.colspan
+        ncols = max(ncols, c)
+    return anchors, ncols
+
+
+_WIDTH = 495.0  # A4 less 50 pt margins
+
+
+def _col_widths(table: str, n: int) -> list[float]:
+    if table == "t2":
+        return [195.0] + [100.0] * (n - 1) if n == 4 else [175.0] + [80.0] * (n - 1)
+    if table == "t3":
+        return [22.0, 48.0, 145.0] + [40.0] * (n - 3)
+    return [_WIDTH / n] * n
+
+
+def _pdf_kit():
+    """reportlab pieces, imported and the CJK font registered only when a PDF is wanted."""
+    from reportlab.lib.enums import TA_CENTER
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    base = ParagraphStyle("body", fontName=FONT, fontSize=10.5, leading=17, wordWrap="CJK",
+                          firstLineIndent=21)
+    return {
+        "title": ParagraphStyle("title", parent=base, fontSize=16, leading=26,
+                                alignment=TA_CENTER, firstLineIndent=0, spaceAfter=10),
+        "heading": ParagraphStyle("heading", parent=base, fontSize=12, leading=20,
+                                  firstLineIndent=0, spaceBefore=6, spaceAfter=4),
+        "body": base,
+        "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.5,
+                               firstLineIndent=0),
+        "cellc": ParagraphStyle("cellc", parent=base, fontSize=7.5, leading=9.5,
+                                firstLineIndent=0, alignment=TA_CENTER),
+    }
+
+
+def _grid_flowable(kit: dict, anchors: list[tuple[int, int, Cell]], ncols: int,
+                   widths: list[float], keep: int, break_after: int | None = None):
+    """A ruled table that can break between any two rows, merged cells included.
+
+    reportlab will not break a table inside a row span, but real reports do (the
+    rowspan of 三、本年度办理结果 crosses the page); so this flowable cuts the grid
+    itself and clips the spans, leaving the continued part of a merged cell empty, as a
+    word processor does. ``keep`` rows at the top are never separated from the next one;
+    ``break_after`` forces a page break after that many rows.
+    """
+    from reportlab.platypus import Flowable, Paragraph, Table
+
+    nrows = 1 + max(r + cell.rowspan - 1 for r, _, cell in anchors)
+
+    def table(r0: int, r1: int) -> Table:
+        data: list[list] = [[""] * ncols for _ in range(r1 - r0)]
+        commands: list[tuple] = [("GRID", (0, 0), (-1, -1), 0.5, "black"),
+                                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                                 ("LEFTPADDING", (0, 0), (-1, -1), 2),
+                                 ("RIGHTPADDING", (0, 0), (-1, -1), 2)]
+        for r, c, cell in anchors:
+            last = r + cell.rowspan - 1
+            if last < r0 or r >= r1:
+                continue
+            top, bottom = max(r, r0), min(last, r1 - 1)
+            if r >= r0:
+                text = printed(cell, unit=True) if cell.kind == "num" else cell.text
+                para = kit["cell"] if cell.kind == "label" else kit["cellc"]
+                data[r - r0][c] = Paragraph(html.escape(text, quote=False), para)
+            if bottom > top or cell.colspan > 1:
+                commands.append(("SPAN", (c, top - r0), (c + cell.colspan - 1, bottom - r0)))
+        return Table(data, colWidths=widths, style=commands)
+
+    class Grid(Flowable):
+        def __init__(self, r0: int = 0):
+            super().__init__()
+            self.r0 = r0
+            self._table = None
+
+        def wrap(self, aw, ah):
+            self._table = table(self.r0, nrows)
+            w, h = self._table.wrap(aw, ah)
+            if self.r0 == 0 and break_after:
+                h = max(h, ah + 1)  # never "fits": the frame asks split() for the break
+            return w, h
+
+        def split(self, aw, ah):
+            whole = table(self.r0, nrows)
+            whole.wrap(aw, ah)
+            fit, used = 0, 0.0
+            for h in whole._rowHeights:
+                if used + h > ah:
+                    break
+                used, fit = used + h, fit + 1
+            if self.r0 == 0 and break_after:
+                fit = min(fit, break_after)
+            least = keep + 1 if self.r0 == 0 else 1
+            while fit >= least:
+                part = table(self.r0, self.r0 + fit)
+                if part.wrap(aw, ah)[1] <= ah:
+                    break
+                fit -= 1
+            if fit < least:
+                return []
+            if self.r0 + fit >= nrows:
+                return [whole]
+            return [part, Grid(self.r0 + fit)]
+
+        def draw(self):
+            self._table.drawOn(self.canv, 0, 0)
+
+    return Grid()
+
+
+def render_report_pdf(truth: ReportTruth) -> bytes:
+    """The report as a text PDF whose tables have ruled grids; table 3 runs over a page."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.platypus import Paragraph, SimpleDocTemplate
+
+    kit = _pdf_kit()
+    text = report_text(truth)
+    style = Style.pick(truth)
+    style.t2_pad = False
+    grids = {}
+    for i, (name, rows) in enumerate((("t2", t2_layout(truth, style)),
+                                      ("t3", t3_layout(truth)), ("t4", t4_layout(truth))),
+                                     start=1):
+        anchors, ncols = _place(rows)
+        keep = {"t2": 0, "t3": 3, "t4": len(rows)}[name]
+        # Table 3 always breaks inside its results block, as it does in many real PDFs.
+        brk = random.Random(f"pdf:{truth.sim_id}").randint(6, 20) if name == "t3" else None
+        grids[i] = _grid_flowable(kit, anchors, ncols, _col_widths(name, ncols), keep, brk)
+    def para(p: str, kind: str = "body") -> Paragraph:
+        return Paragraph(html.escape(p, quote=False), kit[kind])
+
+    story: list = [para(truth.title, "title")] + [para(p) for p in text["preface"]]
+    for i, heading in enumerate(SECTIONS):
+        story.append(para(heading, "heading"))
+        if i in grids:
+            story.append(grids[i])
+        story += [para(p) for p in text[heading]]
+
+    def footer(canvas, doc) -> None:
+        canvas.setFont(FONT, 9)
+        canvas.drawCentredString(A4[0] / 2, 30, f"- {doc.page} -")
+
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=50, rightMargin=50, topMargin=60,
+                            bottomMargin=60, title=truth.title, author=truth.agency,
+                            subject="政府信息公开工作年度报告", creator="", invariant=1)
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    return buf.getvalue()
+
+
+def render_text_pdf(title: str, paragraphs: list[str]) -> bytes:
+    """A plain text PDF (the attachments of pages that are not reports)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.platypus import Paragraph, SimpleDocTemplate
+
+    kit = _pdf_kit()
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=A4, title=title, invariant=1)
+    doc.build([Paragraph(html.escape(title), kit["title"])]
+              + [Paragraph(html.escape(p), kit["body"]) for p in paragraphs[1:]])
+    return buf.getvalue()
