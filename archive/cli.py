@@ -151,7 +151,10 @@ def demo(db: str, port: int, no_serve: bool, seed: int) -> None:
     from archive.publish import serve as run_server
 
     with tempfile.TemporaryDirectory(prefix="nianbao-simweb-") as tmp:
-        summary = build_demo(db, Path(tmp), seed)
+        try:
+            summary = build_demo(db, Path(tmp), seed)
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from exc
     click.echo(summary, err=True)
     if not no_serve:
         run_server(db, "127.0.0.1", port)

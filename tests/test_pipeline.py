@@ -163,3 +163,16 @@ def test_demo_builds_the_archive(tmp_path, simweb):
     assert conn.execute("select count(*) from reports").fetchone()[0] == len(
         simweb.truth["reports"])
     assert conn.execute("select count(*) from findings where status = 'fail'").fetchone()[0] > 0
+
+
+def test_demo_never_overwrites_an_archive_of_real_sites(tmp_path):
+    from archive.store import Archive
+
+    db = tmp_path / "real.db"
+    with Archive(db) as archive:
+        archive.load_sites([{"site_id": "x", "agency": "某局", "region_code": "410711",
+                             "start_url": "http://www.example.gov.cn/"}])
+    result = nianbao("demo", "--no-serve", "--db", str(db), check=False)
+    assert result.returncode != 0 and "real sites" in result.stderr
+    with Archive(db) as archive:
+        assert archive.counts()["sites"] == 1
