@@ -33,9 +33,8 @@ def prepare_demo_db(db: str) -> None:
 def build_demo(db: str, workdir: Path, seed: int = 0) -> str:
     """Crawl the simulated web into a fresh ``db``, parse and check; return a summary line."""
     prepare_demo_db(db)
-    from simweb.process import SimWeb
-
     from crawler.runner import LOCAL_WEB_SETTINGS, run_crawl
+    from simweb.process import SimWeb
 
     with SimWeb(workdir, seed=seed) as web:
         stats = run_crawl(str(web.sites_csv), db,

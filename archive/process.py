@@ -13,7 +13,9 @@ import logging
 from dataclasses import dataclass, field
 
 from archive.checks import check_report, findings
-from archive.parse import PARSER_VERSION, ParsedReport, ParseError, parse_document
+from archive.parse import PARSER_VERSION, ParsedReport, ParseError
+from archive.parse.isolate import ParseWorker, parse_isolated
+from archive.publish import prepare as publish_prepare
 from archive.store import Archive, now
 
 log = logging.getLogger(__name__)
@@ -35,21 +37,24 @@ class ProcessSummary:
 def process_captures(archive: Archive, everything: bool = False) -> ProcessSummary:
     """Parse the captures not parsed yet (or all of them) and store what they hold."""
     summary = ProcessSummary()
-    for capture in archive.captures_to_parse(everything):
-        summary.captures += 1
-        status = process_capture(archive, capture)
-        summary.count(status)
-        if status in REPORT_STATUSES:
-            summary.reports += 1
+    with ParseWorker() as worker:  # one isolated worker, replaced if a document kills it
+        for capture in archive.captures_to_parse(everything):
+            summary.captures += 1
+            status = process_capture(archive, capture, worker)
+            summary.count(status)
+            if status in REPORT_STATUSES:
+                summary.reports += 1
+    publish_prepare(archive.db.conn)  # Datasette's derived tables and search index
     return summary
 
 
-def process_capture(archive: Archive, capture: dict) -> str:
-    """Parse one capture; returns the status recorded for it."""
+def process_capture(archive: Archive, capture: dict, worker: ParseWorker | None = None) -> str:
+    """Parse one capture in an isolated worker (bounded time and memory); returns its status."""
+    kwargs = {"source": capture["url"], "content_type": capture["content_type"],
+              "url": capture["final_url"] or capture["url"]}
     try:
-        parsed = parse_document(capture["body"], source=capture["url"],
-                                content_type=capture["content_type"],
-                                url=capture["final_url"] or capture["url"])
+        parsed = (worker.parse(capture["body"], **kwargs) if worker is not None
+                  else parse_isolated(capture["body"], **kwargs))
     except ParseError as exc:
         archive.mark_capture(capture["id"], exc.status, exc.message, PARSER_VERSION)
         archive.drop_report(capture["sha256"])
@@ -59,7 +64,7 @@ def process_capture(archive: Archive, capture: dict) -> str:
         archive.mark_capture(capture["id"], "parser_error", f"{type(exc).__name__}: {exc}",
                              PARSER_VERSION)
         return "parser_error"
-    message = "; ".join(parsed.warnings[:5]) or None
+    message = parsed.reason or "; ".join(parsed.warnings[:5]) or None
     archive.mark_capture(capture["id"], parsed.status, message, PARSER_VERSION)
     if parsed.status in REPORT_STATUSES:
         save_parsed(archive, capture, parsed)

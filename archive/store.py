@@ -91,7 +91,25 @@ def _run_sql(script: str) -> Callable[[sqlite3.Connection], None]:
 
 # Each entry upgrades the schema by one version. Append, never edit a released one.
 # DDL is transactional in SQLite: a migration either happens whole or not at all.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_run_sql(_SCHEMA_1)]
+# Migration 2: incremental and resumable crawling. A capture may be a revisit (the server
+# said 304, or sent the bytes already stored: no new body, ``revisit_of`` the capture that
+# holds them); a run may resume an interrupted one; every run counts what each site gave.
+_SCHEMA_2 = """
+ALTER TABLE captures ADD COLUMN revisit_of INTEGER REFERENCES captures(id);
+ALTER TABLE captures ADD COLUMN not_modified INTEGER;
+ALTER TABLE crawl_runs ADD COLUMN resumes INTEGER REFERENCES crawl_runs(id);
+CREATE INDEX idx_captures_run_id ON captures(run_id);
+CREATE TABLE crawl_site_counts (
+    run_id INTEGER NOT NULL REFERENCES crawl_runs(id), site_id TEXT NOT NULL,
+    pages_fetched INTEGER, not_modified INTEGER, new INTEGER, changed INTEGER,
+    unchanged INTEGER, failed INTEGER, failed_by_reason TEXT, reports_found INTEGER,
+    blocked TEXT, alert TEXT,
+    PRIMARY KEY (run_id, site_id)
+);
+"""
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_run_sql(_SCHEMA_1),
+                                                           _run_sql(_SCHEMA_2)]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -206,6 +224,137 @@ class Archive:
         with self.transaction():
             return self.insert("captures", record)
 
+    def add_fetch(self, capture: dict) -> int:
+        """Store one fetch of a crawl, keeping no body twice.
+
+        A 304 (``revisit_of`` set by the crawler) and a body identical to the last one
+        stored for the same URL both become a revisit record: no body, ``revisit_of``
+        pointing at the capture that holds the bytes. A different body is a new capture.
+        """
+        body = capture.get("body")
+        if capture.get("revisit_of"):
+            return self.add_capture({**capture, "body": None, "not_modified": 1})
+        if body is not None:
+            last = self.last_body_capture(capture["url"])
+            digest = sha256(body)
+            if last and last["sha256"] == digest:
+                record = {**capture, "body": None, "revisit_of": last["id"], "not_modified": 0}
+                record_id = self.add_capture(record)
+                with self.transaction():
+                    self.update("captures", record_id, {"size": len(body), "sha256": digest})
+                return record_id
+        return self.add_capture(capture)
+
+    def last_body_capture(self, url: str, before_run: int | None = None) -> dict | None:
+        """The newest capture of ``url`` that holds a body (id, sha256, headers, status)."""
+        sql = ("select id, sha256, headers, status, final_url, content_type from captures "
+               "where url = ? and body is not null")
+        args: list = [url]
+        if before_run is not None:
+            sql += " and run_id < ?"
+            args.append(before_run)
+        row = self.db.execute(sql + " order by id desc limit 1", args).fetchone()
+        return dict(zip(("id", "sha256", "headers", "status", "final_url", "content_type"),
+                        row, strict=True)) if row else None
+
+    def capture_in_runs(self, url: str, run_ids: list[int]) -> dict | None:
+        """The newest capture of ``url`` made by one of ``run_ids`` (a crawl being resumed)."""
+        if not run_ids:
+            return None
+        marks = ", ".join("?" for _ in run_ids)
+        row = self.db.execute(
+            f"select id, status, final_url, headers, error, coalesce(revisit_of, id) "
+            f"from captures where url = ? and run_id in ({marks}) order by id desc limit 1",
+            [url, *run_ids]).fetchone()
+        return dict(zip(("id", "status", "final_url", "headers", "error", "body_id"), row,
+                        strict=True)) if row else None
+
+    def body(self, capture_id: int) -> bytes | None:
+        row = self.db.execute("select body from captures where id = ?", [capture_id]).fetchone()
+        return row[0] if row else None
+
+    # -- interrupted crawls ------------------------------------------------------
+    def interrupted_runs(self, sites_csv: str | None, alive: Callable[[int], bool]) -> list[int]:
+        """The runs a new crawl of ``sites_csv`` continues: the last one, if it did not
+        finish and its process is gone, with every run that one itself continued."""
+        row = self.db.execute(
+            "select id, status, pid from crawl_runs where sites_csv is ? order by id desc limit 1",
+            [sites_csv]).fetchone()
+        if not row or row[1] == "finished" or (row[1] == "running" and alive(row[2])):
+            return []
+        chain, run_id = [], row[0]
+        while run_id is not None and run_id not in chain:
+            chain.append(run_id)
+            run_id = self.db.execute("select resumes from crawl_runs where id = ?",
+                                     [run_id]).fetchone()[0]
+        return chain
+
+    def start_resumed_run(self, sites_csv: str | None, pid: int, resumes: int | None) -> int:
+        run_id = self.start_run(sites_csv, pid)
+        if resumes is not None:
+            with self.transaction():
+                self.update("crawl_runs", resumes, {"status": "interrupted"})
+                self.update("crawl_runs", run_id, {"resumes": resumes})
+        return run_id
+
+    # -- per-site counts -----------------------------------------------------------
+    def record_site_counts(self, run_id: int, run_ids: list[int],
+                           site_ids: list[str]) -> list[dict]:
+        """Count, per site, what the crawl (``run_ids``: this run and those it resumed) got,
+        and raise an alert where a site gave fewer reports than in its last good run."""
+        marks = ", ".join("?" for _ in run_ids)
+        counts = self._site_counts(marks, run_ids)
+        last_good = dict(self.db.execute(
+            "select k.site_id, k.reports_found from crawl_site_counts k join ("
+            "  select k2.site_id, max(k2.run_id) run_id from crawl_site_counts k2 join "
+            "  crawl_runs r on r.id = k2.run_id where r.status = 'finished' and "
+            f"  r.id not in ({marks}) group by k2.site_id) g "
+            "on g.site_id = k.site_id and g.run_id = k.run_id", run_ids).fetchall())
+        rows = []
+        for site_id in site_ids:
+            row = counts.get(site_id) or _empty_counts()
+            last = last_good.get(site_id)
+            if last and row["reports_found"] < last:
+                row["alert"] = (f"fewer reports than the last good run: "
+                                f"{row['reports_found']} < {last}")
+            rows.append({"run_id": run_id, "site_id": site_id, **row})
+        with self.transaction():
+            self.db.conn.execute("delete from crawl_site_counts where run_id = ?", [run_id])
+            for row in rows:
+                self.insert("crawl_site_counts", row)
+        return rows
+
+    def _site_counts(self, marks: str, run_ids: list[int]) -> dict[str, dict]:
+        """The counts of every site of the crawl, in one pass over its captures."""
+        earlier = ("exists (select 1 from captures p where p.url = c.url and p.id < c.id "
+                   "and p.body is not null)")
+        counts: dict[str, dict] = {}
+        for site_id, fetched, not_modified, unchanged, new, changed, reports in self.db.execute(
+                f"select site_id, count(status), sum(not_modified = 1), "
+                f"sum(not_modified = 0 and revisit_of is not null), "
+                f"sum(body is not null and not {earlier}), sum(body is not null and {earlier}), "
+                f"count(distinct case when role = 'report' and status in (200, 304) and "
+                f"error is null then url end) "
+                f"from captures c where run_id in ({marks}) group by site_id", run_ids):
+            counts[site_id] = {**_empty_counts(), "pages_fetched": fetched,
+                               "not_modified": not_modified or 0, "unchanged": unchanged or 0,
+                               "new": new or 0, "changed": changed or 0,
+                               "reports_found": reports}
+        reasons: dict[str, dict[str, int]] = {}
+        for site_id, error, status in self.db.execute(
+                f"select site_id, error, status from captures where run_id in ({marks}) and "
+                "(error is not null or status >= 400)", run_ids):
+            reason = _failure_reason(error, status)
+            by_reason = reasons.setdefault(site_id, {})
+            by_reason[reason] = by_reason.get(reason, 0) + 1
+            row = counts.setdefault(site_id, _empty_counts())
+            if reason == "blocked" and not row["blocked"]:
+                row["blocked"] = error.split(":")[1].strip()
+        for site_id, by_reason in reasons.items():
+            counts[site_id]["failed"] = sum(by_reason.values())
+            counts[site_id]["failed_by_reason"] = json.dumps(by_reason, sort_keys=True)
+        return counts
+
     def captures_to_parse(self, everything: bool = False) -> Iterator[dict]:
         """Captures that may hold a report: detail pages and attachments with a body."""
         where = "role in ('report', 'attachment') and body is not null and status < 400"
@@ -259,6 +408,25 @@ class Archive:
     def counts(self) -> dict[str, int]:
         return {t: self.db[t].count for t in ("sites", "captures", "reports", "cells",
                                               "findings", "crawl_runs")}
+
+
+def _empty_counts() -> dict:
+    return {"pages_fetched": 0, "not_modified": 0, "unchanged": 0, "new": 0, "changed": 0,
+            "failed": 0, "failed_by_reason": None, "reports_found": 0, "blocked": None,
+            "alert": None}
+
+
+def _failure_reason(error: str | None, status: int | None) -> str:
+    """A short name for why a fetch failed: ``http_404``, ``robots``, ``blocked`` …"""
+    if error:
+        if error.startswith("blocked:"):
+            return "blocked"
+        if "robots.txt" in error:
+            return "robots"
+        if "max size" in error or "DOWNLOAD_MAXSIZE" in error:
+            return "oversize"
+        return error.split(":", 1)[0].strip() or "error"
+    return f"http_{status}"
 
 
 class _Transaction:

@@ -17,3 +17,4 @@ class CaptureItem(scrapy.Item):
     referer = scrapy.Field()
     error = scrapy.Field()        # why a fetch failed without a response
     fetched_at = scrapy.Field()
+    revisit_of = scrapy.Field()   # a 304: the capture holding the unchanged bytes

@@ -78,3 +78,16 @@ def in_domains(url: str, domains: list[str]) -> bool:
     """Is the URL's host one of the site's domains (or below one)?"""
     host = (urlsplit(url).hostname or "").lower()
     return any(host == d.lower() or host.endswith("." + d.lower()) for d in domains)
+
+
+_SOFT_404 = re.compile(r"页面不存在|页面未找到|找不到(?:该|此|您要的)?页面|已被删除|404\s*Not\s*Found|"
+                       r"信息不存在|文章不存在", re.I)
+
+
+def is_soft_404(title: str | None, text: str | None = None) -> bool:
+    """A "not found" page sent with status 200: told by its title, or a near-empty body
+    that says so (a real report page is long and never says this in its title)."""
+    if title and _SOFT_404.search(title):
+        return True
+    body = squash(text)
+    return bool(body) and len(body) < 200 and bool(_SOFT_404.search(body))

@@ -1,48 +1,38 @@
 """The item pipeline that writes captures into the archive.
 
 One commit per capture: a crawl killed at any moment loses at most the response
-in flight, and the archive is never half-written (SQLite WAL). The crawl run is
-recorded with its outcome and Scrapy's stats.
+in flight, and the archive is never half-written (SQLite WAL). A fetch that brought
+back bytes already stored (a 304, or the same body again) becomes a revisit record
+without a body. The run — its outcome, Scrapy's stats and per-site counts — is
+closed by :mod:`crawler.frontier` when the spider closes.
 """
 
 from __future__ import annotations
 
-import os
-
-from scrapy import signals
-
-from archive.store import Archive
+from crawler.frontier import ArchiveFrontier, frontier_for
 
 
 class ArchivePipeline:
-    def __init__(self, db_path: str, stats, sites_csv: str | None = None):
-        self.db_path = db_path
+    def __init__(self, crawler, stats):
+        self.crawler = crawler
         self.stats = stats
-        self.archive: Archive | None = None
-        self.run_id: int | None = None
+        self.frontier: ArchiveFrontier | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
-        pipeline = cls(crawler.settings.get("NIANBAO_DB"), crawler.stats)
-        # The run is closed on spider_closed, which (unlike close_spider) knows the reason.
-        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
-        return pipeline
+        return cls(crawler, crawler.stats)
 
-    def open_spider(self, spider):
-        self.archive = Archive(self.db_path)
-        self.archive.load_sites(getattr(spider, "sites", []))
-        self.run_id = self.archive.start_run(getattr(spider, "sites_csv", None), os.getpid())
-        spider.run_id = self.run_id
+    def open_spider(self, spider=None):
+        self.frontier = frontier_for(self.crawler)
+        spider = self.crawler.spider
+        spider.run_id = self.frontier.run_id
+        if self.frontier.resumed:
+            spider.logger.info("continuing interrupted crawl run(s) %s", self.frontier.resumed)
 
-    def process_item(self, item, spider):
-        self.archive.add_capture({**dict(item), "run_id": self.run_id})
+    def process_item(self, item, spider=None):
+        capture = dict(item)
+        self.frontier.store(capture)
         self.stats.inc_value("nianbao/captures_stored")
+        if capture.get("revisit_of"):
+            self.stats.inc_value("nianbao/not_modified")
         return {"url": item.get("url"), "status": item.get("status"), "role": item.get("role")}
-
-    def spider_closed(self, spider, reason):
-        if self.archive is None:
-            return
-        status = "finished" if reason == "finished" else f"stopped: {reason}"
-        self.archive.finish_run(self.run_id, status, self.stats.get_stats())
-        self.archive.close()
-        self.archive = None

@@ -17,8 +17,10 @@ import sys
 import threading
 from pathlib import Path
 
+from simweb.hostile import EXTRA_SITES, hostile_sites, scale_sites
+from simweb.render import render_text_pdf
 from simweb.server import bind, serve
-from simweb.sites import CORPUS, World, build_world
+from simweb.sites import CORPUS, Site, World, build_world
 
 REGISTRY_COLUMNS = ("site_id", "agency", "region_code", "region", "level", "start_url",
                     "allowed_domains", "cms")
@@ -31,13 +33,13 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def registry_csv(world: World, bases: dict[str, str]) -> str:
+def registry_csv(world: World, bases: dict[str, str], extra: list[Site] = ()) -> str:
     import io
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(REGISTRY_COLUMNS)
-    for site in world.sites:
+    for site in [*world.sites, *(s for s in extra if not s.behaviour.get("unlisted"))]:
         writer.writerow([site.site_id, site.name, site.region_code, site.region, site.level,
                          bases[site.site_id] + site.start_path.lstrip("/"), site.ip, site.cms])
     return out.getvalue()
@@ -69,27 +71,50 @@ def main(argv: list[str] | None = None) -> int:
                         help="port of every site (each has its own address); 0 = any free port")
     parser.add_argument("--corpus", type=Path, default=CORPUS,
                         help="real documents to serve among the generated ones")
-    parser.add_argument("--log-requests", action="store_true", help="log requests to stderr")
+    parser.add_argument("--log-requests", action="store_true",
+                        help="log every request to stderr, one JSON line each")
+    parser.add_argument("--extra", default="",
+                        help=f"comma-separated misbehaving sites to add: {','.join(EXTRA_SITES)}")
+    parser.add_argument("--edition", type=int, default=1,
+                        help="the night the sites are seen on (2: the nightly site changed)")
+    parser.add_argument("--scale", type=int, default=0,
+                        help="add this many small sites (throughput measurements)")
+    parser.add_argument("--no-default", action="store_true",
+                        help="serve only the --extra and --scale sites")
     args = parser.parse_args(argv)
 
     world = build_world(args.seed, args.corpus)
-    servers = [bind(site, args.port, args.log_requests) for site in world.sites]
+    if args.no_default:
+        world = World(world.seed, [], [], [])
+    extra = hostile_sites([k for k in args.extra.split(",") if k], args.edition)
+    if args.scale:
+        extra += scale_sites(args.scale, render_text_pdf("规模测试", ["附件"]))
+    every = [*world.sites, *extra]
+    servers = [bind(site, args.port, args.log_requests) for site in every]
     bases = {site.site_id: f"http://{srv.server_address[0]}:{srv.server_address[1]}/"
-             for site, srv in zip(world.sites, servers, strict=True)}
+             for site, srv in zip(every, servers, strict=True)}
+    for site in extra:  # a consolidated site redirects to its new host
+        if site.behaviour.get("moved_to"):
+            site.behaviour["moved_base"] = bases[site.behaviour["moved_to"]]
     args.out.mkdir(parents=True, exist_ok=True)
     sites_csv, truth_path = args.out / "sites.csv", args.out / "truth.json"
-    _write(sites_csv, registry_csv(world, bases))
+    _write(sites_csv, registry_csv(world, bases, extra))
     _write(truth_path, json.dumps(truth_json(world, bases), ensure_ascii=False, indent=1))
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    serve(servers)
+    # Many servers poll rarely (shutdown then takes long, so a big world just exits).
+    poll = 0.2 if len(servers) < 50 else 5.0
+    serve(servers, poll)
     ready = {"out": str(args.out), "sites": bases, "sites_csv": str(sites_csv),
              "truth": str(truth_path), "pid": os.getpid()}
     print("READY " + json.dumps(ready, ensure_ascii=False), flush=True)
     while not stop.wait(0.5):
         pass
+    if len(servers) >= 50:
+        sys.stdout.flush()
+        os._exit(0)
     for server in servers:
         server.shutdown()
         server.server_close()

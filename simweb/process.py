@@ -34,12 +34,21 @@ class SimWeb:
     """
 
     def __init__(self, out_dir: str | Path, seed: int = 0, *, port: int = 0,
-                 timeout: float = 30.0, log_requests: bool = False):
+                 timeout: float = 30.0, log_requests: bool = False,
+                 extra: tuple[str, ...] = (), edition: int = 1, scale: int = 0,
+                 default_world: bool = True):
         self.out_dir = Path(out_dir)
         self.seed = seed
         self.port = port
         self.timeout = timeout
         self.log_requests = log_requests
+        self.options = ["--edition", str(edition)]
+        if extra:
+            self.options += ["--extra", ",".join(extra)]
+        if scale:
+            self.options += ["--scale", str(scale)]
+        if not default_world:
+            self.options.append("--no-default")
         self.proc: subprocess.Popen | None = None
         self.ready: dict = {}
         self.truth: dict = {}
@@ -65,12 +74,13 @@ class SimWeb:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-m", "simweb", "--out", str(self.out_dir),
                "--seed", str(self.seed), "--port", str(self.port)]
+        cmd += self.options
         if self.log_requests:
             cmd.append("--log-requests")
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT), env.get("PYTHONPATH"))
                                             if p)
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop())
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log,
                                      stdin=subprocess.DEVNULL, env=env)
         line = self._read_ready()
@@ -105,6 +115,17 @@ class SimWeb:
                                   f"{self._stderr()}")
             if line.startswith("READY "):
                 return line
+
+    def requests(self) -> list[dict]:
+        """Every request the sites answered so far (needs ``log_requests=True``)."""
+        found = []
+        for line in self.log_path.read_text("utf-8", "replace").splitlines():
+            if line.startswith("{"):
+                try:
+                    found.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue  # a line cut short by a write in progress
+        return found
 
     def _stderr(self) -> str:
         try:

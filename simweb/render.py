@@ -384,16 +384,18 @@ def _pdf_kit():
 
 
 def _grid_flowable(kit: dict, anchors: list[tuple[int, int, Cell]], ncols: int,
-                   widths: list[float], keep: int, break_after: int | None = None):
+                   widths: list[float], keep: int, break_after: int | None = None,
+                   hard_break: bool = False):
     """A ruled table that can break between any two rows, merged cells included.
 
     reportlab will not break a table inside a row span, but real reports do (the
     rowspan of 三、本年度办理结果 crosses the page); so this flowable cuts the grid
     itself and clips the spans, leaving the continued part of a merged cell empty, as a
     word processor does. ``keep`` rows at the top are never separated from the next one;
-    ``break_after`` forces a page break after that many rows.
+    ``break_after`` forces a page break after that many rows (``hard_break``: the rest
+    starts on a new page even where it would fit below).
     """
-    from reportlab.platypus import Flowable, Paragraph, Table
+    from reportlab.platypus import Flowable, PageBreak, Paragraph, Table
 
     nrows = 1 + max(r + cell.rowspan - 1 for r, _, cell in anchors)
 
@@ -449,6 +451,8 @@ def _grid_flowable(kit: dict, anchors: list[tuple[int, int, Cell]], ncols: int,
                 return []
             if self.r0 + fit >= nrows:
                 return [whole]
+            if hard_break and self.r0 == 0 and break_after:
+                return [part, PageBreak(), Grid(self.r0 + fit)]
             return [part, Grid(self.r0 + fit)]
 
         def draw(self):
@@ -457,8 +461,12 @@ def _grid_flowable(kit: dict, anchors: list[tuple[int, int, Cell]], ncols: int,
     return Grid()
 
 
-def render_report_pdf(truth: ReportTruth) -> bytes:
-    """The report as a text PDF whose tables have ruled grids; table 3 runs over a page."""
+def render_report_pdf(truth: ReportTruth, cut_row: str | None = None) -> bytes:
+    """The report as a text PDF whose tables have ruled grids; table 3 runs over a page.
+
+    With ``cut_row`` (a table-3 row key without a group label) the page break falls
+    inside that row: its label and empty cells end one page, its numbers start the next.
+    """
     from reportlab.lib.pagesizes import A4
     from reportlab.platypus import Paragraph, SimpleDocTemplate
 
@@ -474,7 +482,11 @@ def render_report_pdf(truth: ReportTruth) -> bytes:
         keep = {"t2": 0, "t3": 3, "t4": len(rows)}[name]
         # Table 3 always breaks inside its results block, as it does in many real PDFs.
         brk = random.Random(f"pdf:{truth.sim_id}").randint(6, 20) if name == "t3" else None
-        grids[i] = _grid_flowable(kit, anchors, ncols, _col_widths(name, ncols), keep, brk)
+        if name == "t3" and cut_row:
+            rows, brk = _cut_row(rows, truth, cut_row)
+            anchors, ncols = _place(rows)
+        grids[i] = _grid_flowable(kit, anchors, ncols, _col_widths(name, ncols), keep, brk,
+                                  hard_break=bool(cut_row) and name == "t3")
     def para(p: str, kind: str = "body") -> Paragraph:
         return Paragraph(html.escape(p, quote=False), kit[kind])
 
@@ -497,6 +509,16 @@ def render_report_pdf(truth: ReportTruth) -> bytes:
     return buf.getvalue()
 
 
+def _cut_row(rows: Layout, truth: ReportTruth, key: str) -> tuple[Layout, int]:
+    """Table 3's layout with row ``key`` printed as two half rows; the index to break at."""
+    label = next(r.label for r in template(truth.template).rows("t3") if r.key == key)
+    at = next(i for i, row in enumerate(rows) if row and row[0].text == label)
+    nums = [c for c in rows[at] if c.kind == "num"]
+    first = [Cell(label, colspan=3)] + [Cell(kind="pad") for _ in nums]
+    second = [Cell("", colspan=3, kind="pad")] + nums
+    return rows[:at] + [first, second] + rows[at + 1:], at + 1
+
+
 def render_text_pdf(title: str, paragraphs: list[str]) -> bytes:
     """A plain text PDF (the attachments of pages that are not reports)."""
     from reportlab.lib.pagesizes import A4
@@ -507,4 +529,208 @@ def render_text_pdf(title: str, paragraphs: list[str]) -> bytes:
     doc = SimpleDocTemplate(buf, pagesize=A4, title=title, invariant=1)
     doc.build([Paragraph(html.escape(title), kit["title"])]
               + [Paragraph(html.escape(p), kit["body"]) for p in paragraphs[1:]])
+    return buf.getvalue()
+
+
+# --- the same report in other formats and layouts (the parse benchmark and tests) ---------
+
+HTML_VARIANTS = ("plain", "js_string", "cdata", "split", "one_table", "gbk_lying")
+
+
+def _full_grid(rows: Layout) -> list[list[str]]:
+    """The layout as a full grid of printed texts, merged positions empty (a copied table)."""
+    anchors, ncols = _place(rows)
+    nrows = 1 + max(r for r, _, _ in anchors)
+    grid = [[""] * ncols for _ in range(nrows)]
+    for r, c, cell in anchors:
+        grid[r][c] = printed(cell, unit=True) if cell.kind == "num" else (
+            "" if cell.kind == "pad" else cell.text)
+    return grid
+
+
+def _layouts(truth: ReportTruth, style: Style) -> dict[str, Layout]:
+    return {"t2": t2_layout(truth, style), "t3": t3_layout(truth), "t4": t4_layout(truth)}
+
+
+def html_page(title: str, body: str, *, charset_meta: str = '<meta charset="utf-8">',
+              pubdate: str | None = None) -> str:
+    """A bare CMS article page around a report body."""
+    pub = f'<meta name="PubDate" content="{pubdate}">' if pubdate else ""
+    return (f"<!DOCTYPE html><html><head>{charset_meta}<title>{html.escape(title)}</title>"
+            f'<meta name="ArticleTitle" content="{html.escape(title)}">{pub}</head>'
+            f'<body><div class="nav">首页 &gt; 政府信息公开 &gt; 年报</div>'
+            f'<div class="article">{body}</div><div class="footer">主办单位</div>'
+            f"</body></html>")
+
+
+def _split_layout_html(name: str, rows: Layout, style: Style, rng: random.Random) -> str:
+    """A table printed as two <table>s, the header rows repeated on the second one."""
+    if name == "t3":
+        cut, head = 5, rows[:3]  # after 二、上年结转: no merged cell crosses the cut
+    elif name == "t2":
+        starts = [i for i, r in enumerate(rows) if len(r) == 1 and r[0].kind == "head"]
+        cut, head = (starts[len(starts) // 2] if len(starts) > 1 else len(rows)), []
+    else:
+        return layout_html(rows, style, rng)
+    first = layout_html(rows[:cut], style, rng)
+    second = layout_html(head + rows[cut:], style, rng) if rows[cut:] else ""
+    return first + "<p>（续表）</p>" + second
+
+
+def _one_table_html(layouts: dict[str, Layout], style: Style, rng: random.Random) -> str:
+    """All three tables as one <table>, section headings as rows of their own."""
+    rows: Layout = []
+    for i, name in enumerate(("t2", "t3", "t4"), start=1):
+        rows.append([Cell(SECTIONS[i], colspan=10, kind="head")])
+        rows += layouts[name]
+    return layout_html(rows, style, rng)
+
+
+def render_report_html_variant(truth: ReportTruth, variant: str) -> tuple[bytes, str]:
+    """A whole report page in one of ``HTML_VARIANTS``: (bytes, HTTP Content-Type)."""
+    style = Style.pick(truth)
+    rng = random.Random(f"cells:{truth.sim_id}")
+    layouts = _layouts(truth, style)
+    text = report_text(truth)
+    if variant == "split":
+        tables = {i: _split_layout_html(n, layouts[n], style, rng)
+                  for i, n in enumerate(("t2", "t3", "t4"), start=1)}
+    elif variant == "one_table":
+        tables = {1: _one_table_html(layouts, style, rng), 2: "", 3: ""}
+    else:
+        tables = {i: layout_html(layouts[n], style, rng)
+                  for i, n in enumerate(("t2", "t3", "t4"), start=1)}
+    out = [f'<p style="text-align:center"><strong>{html.escape(truth.title)}</strong></p>']
+    out += [f"<p>{html.escape(p)}</p>" for p in text["preface"]]
+    for i, heading in enumerate(SECTIONS):
+        out.append(f"<p><strong>{heading}</strong></p>")
+        out.append(tables.get(i, ""))
+        out += [f"<p>{html.escape(p)}</p>" for p in text[heading]]
+    out.append(f"<p style=\"text-align:right\">{truth.agency}</p>"
+               f"<p style=\"text-align:right\">{_cn_date(truth.published)}</p>")
+    body = "\n".join(out)
+    ctype = "text/html; charset=utf-8"
+    if variant == "js_string":
+        import json
+        literal = json.dumps(body).replace("</", "<\\/")
+        body = (f"<div id=\"zoom\"></div><script type=\"text/javascript\">"
+                f"var content = {literal};\ndocument.getElementById('zoom').innerHTML = content;"
+                f"</script>")
+    elif variant == "cdata":
+        body = ("<script type=\"text/xml\"><datastore><nextgroup><![CDATA[]]></nextgroup>"
+                f"<recordset><record><![CDATA[{body}]]></record></recordset></datastore></script>")
+    if variant == "gbk_lying":
+        meta = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
+        page = html_page(truth.title, body, charset_meta=meta, pubdate=truth.published)
+        return page.encode("gb18030"), "text/html; charset=utf-8"  # the header lies
+    return html_page(truth.title, body, pubdate=truth.published).encode("utf-8"), ctype
+
+
+def _cn_date(iso: str) -> str:
+    y, m, d = (int(x) for x in iso.split("-"))
+    return f"{y}年{m}月{d}日"
+
+
+def render_report_text(truth: ReportTruth) -> bytes:
+    """The report as tab-separated text, as copied out of a word processor (UTF-8)."""
+    style = Style.pick(truth)
+    text = report_text(truth)
+    layouts = _layouts(truth, style)
+    lines = [truth.title, ""] + text["preface"]
+    for i, heading in enumerate(SECTIONS):
+        lines.append(heading)
+        if i in (1, 2, 3):
+            lines += ["\t".join(row) for row in _full_grid(layouts[("t2", "t3", "t4")[i - 1]])]
+        lines += text[heading]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def render_report_docx(truth: ReportTruth) -> bytes:
+    """The report as a Word document: real merged cells (gridSpan / vMerge), as Word saves."""
+    import docx
+
+    style = Style.pick(truth)
+    text = report_text(truth)
+    layouts = _layouts(truth, style)
+    word = docx.Document()
+    word.core_properties.title = truth.title
+    word.core_properties.author = truth.agency
+    word.add_paragraph(truth.title)
+    for p in text["preface"]:
+        word.add_paragraph(p)
+    for i, heading in enumerate(SECTIONS):
+        word.add_paragraph(heading)
+        if i in (1, 2, 3):
+            _docx_table(word, layouts[("t2", "t3", "t4")[i - 1]])
+        for p in text[heading]:
+            word.add_paragraph(p)
+    word.add_paragraph(truth.agency)
+    word.add_paragraph(_cn_date(truth.published))
+    buf = io.BytesIO()
+    word.save(buf)
+    return buf.getvalue()
+
+
+def _docx_table(word, rows: Layout) -> None:
+    anchors, ncols = _place(rows)
+    nrows = 1 + max(r + cell.rowspan - 1 for r, _, cell in anchors)
+    table = word.add_table(rows=nrows, cols=ncols)
+    table.style = "Table Grid"
+    for r, c, cell in anchors:
+        target = table.cell(r, c)
+        if cell.rowspan > 1 or cell.colspan > 1:
+            target = target.merge(table.cell(r + cell.rowspan - 1, c + cell.colspan - 1))
+        target.text = printed(cell, unit=True) if cell.kind == "num" else (
+            "" if cell.kind == "pad" else cell.text)
+
+
+def docx_to_doc(documents: list[bytes]) -> list[bytes]:
+    """Save DOCX documents as legacy binary DOC with LibreOffice, in one run of it."""
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    exe = shutil.which("soffice") or shutil.which("libreoffice")
+    if exe is None:
+        raise RuntimeError("LibreOffice (soffice) is needed to write DOC files")
+    with tempfile.TemporaryDirectory(prefix="simweb-doc-") as tmp:
+        names = []
+        for i, data in enumerate(documents):
+            path = Path(tmp) / f"r{i}.docx"
+            path.write_bytes(data)
+            names.append(str(path))
+        out = Path(tmp) / "out"
+        subprocess.run([exe, f"-env:UserInstallation=file://{tmp}/profile", "--headless",
+                        "--convert-to", "doc:MS Word 97", "--outdir", str(out), *names],
+                       check=True, capture_output=True, timeout=600)
+        return [(out / f"r{i}.doc").read_bytes() for i in range(len(documents))]
+
+
+def render_report_pdf_cut_row(truth: ReportTruth) -> bytes:
+    """A PDF whose table 3 breaks inside a row: its label ends page one, its numbers start
+    the next (二、上年结转 printed as two half rows around the break)."""
+    return render_report_pdf(truth, cut_row="carried_over")
+
+
+def render_image_pdf(truth: ReportTruth) -> bytes:
+    """A scanned report: pages that are pictures only, no text layer."""
+    from PIL import Image, ImageDraw
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    rng = random.Random(f"scan:{truth.sim_id}")
+    buf = io.BytesIO()
+    pdf = canvas.Canvas(buf, pagesize=A4, invariant=1)
+    for _ in range(rng.randint(1, 3)):
+        img = Image.new("L", (595, 842), 245)
+        draw = ImageDraw.Draw(img)
+        for y in range(120, 760, 24):  # the ruled lines of a photographed table
+            draw.line([(60, y), (535, y)], fill=30, width=1)
+        for x in (60, 160, 260, 360, 460, 535):
+            draw.line([(x, 120), (x, 744)], fill=30, width=1)
+        pdf.drawImage(ImageReader(img), 0, 0, width=A4[0], height=A4[1])
+        pdf.showPage()
+    pdf.save()
     return buf.getvalue()

@@ -10,13 +10,26 @@ and answer conditional requests with 304, which incremental crawling relies on.
 from __future__ import annotations
 
 import errno
+import gzip
+import json
+import socketserver
 import sys
 import threading
+import time
 from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
+from simweb.hostile import (
+    HANWEB_COLUMN,
+    HANWEB_PROXY,
+    HANWEB_UNIT,
+    JSL_CHALLENGE,
+    RS_CHALLENGE,
+    SOFT_404,
+    hanweb_datastore,
+)
 from simweb.sites import Page, Site, find_page
 
 NOT_FOUND = ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>404 Not Found</title>"
@@ -39,10 +52,34 @@ class SiteHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         self._answer(head=False)
 
+    def do_POST(self) -> None:  # noqa: N802
+        """Only 大汉's dataproxy.jsp takes a POST: the form names the column and unit."""
+        length = int(self.headers.get("Content-Length") or 0)
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode("utf-8",
+                                                                            "replace")).items()}
+        parts = urlsplit(self.path)
+        records = self.site.behaviour.get("hanweb_records")
+        if records is None or parts.path != HANWEB_PROXY:
+            self._send(405, b"", "text/html", False)
+            return
+        if form.get("columnid") != HANWEB_COLUMN or form.get("unitid") != HANWEB_UNIT:
+            self._send(200, hanweb_datastore([], 1, 0), "text/xml; charset=utf-8", False)
+            return
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        start, end = int(query.get("startrecord", 1)), int(query.get("endrecord", 15))
+        self._send(200, hanweb_datastore(records, start, end), "text/xml; charset=utf-8", False)
+
     def _answer(self, head: bool) -> None:
-        path = unquote(urlsplit(self.path).path) or "/"
+        parts = urlsplit(self.path)
+        path = unquote(parts.path) or "/"
+        if self._misbehave(path, head):
+            return
         page, redirect = find_page(self.site, path)
-        if redirect:
+        if parts.query and path + "?" + parts.query in self.site.pages:
+            page, redirect = self.site.pages[path + "?" + parts.query], None
+        if page is None and not redirect and self.site.behaviour.get("soft_404"):
+            self._send(200, SOFT_404.encode(), "text/html; charset=utf-8", head)
+        elif redirect:
             self._send(301, b"", "text/html; charset=utf-8", head, {"Location": redirect})
         elif page is None:
             self._send(404, NOT_FOUND.encode(), "text/html; charset=utf-8", head)
@@ -50,6 +87,32 @@ class SiteHandler(BaseHTTPRequestHandler):
             self._send(304, b"", None, True, self._validators(page))
         else:
             self._send(200, page.body, page.content_type, head, self._validators(page))
+
+    def _misbehave(self, path: str, head: bool) -> bool:
+        """The site's misbehaviour (simweb.hostile), if it applies to this request."""
+        how = self.site.behaviour
+        if not how:
+            return False
+        if how.get("moved_base"):
+            target = how["moved_base"].rstrip("/") + self.path
+            self._send(301, b"", "text/html", head, {"Location": target})
+            return True
+        if how.get("challenge") == "rs-412":
+            self._send(412, RS_CHALLENGE.encode(), "text/html; charset=utf-8", head)
+            return True
+        if how.get("challenge") == "jsl-521":
+            self._send(521, JSL_CHALLENGE.encode(), "text/html", head)
+            return True
+        if path in how.get("always_fail", ()):
+            self._send(500, b"<h1>500 Internal Server Error</h1>", "text/html", head)
+            return True
+        seen = how.setdefault("_seen", set())
+        if how.get("retry_after") and path != "/robots.txt" and path not in seen:
+            seen.add(path)
+            self._send(503, b"<h1>503 Service Unavailable</h1>", "text/html", head,
+                       {"Retry-After": str(how["retry_after"])})
+            return True
+        return False
 
     @staticmethod
     def _validators(page: Page) -> dict[str, str]:
@@ -75,16 +138,41 @@ class SiteHandler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: bytes, ctype: str | None, head: bool,
               headers: dict[str, str] | None = None) -> None:
+        headers = dict(headers or {})
+        if (self.site.behaviour.get("gzip") and body and status == 200
+                and "gzip" in (self.headers.get("Accept-Encoding") or "")):
+            body = gzip.compress(body)
+            headers["Content-Encoding"] = "gzip"
+        self._status, self._sent = status, 0 if head or status == 304 else len(body)
         self.send_response(status)
         if ctype:
             self.send_header("Content-Type", ctype)
-        for name, value in (headers or {}).items():
+        for name, value in headers.items():
             self.send_header(name, value)
         if status != 304:
             self.send_header("Content-Length", str(len(body)))
+        cut = status == 200 and urlsplit(self.path).path in self.site.behaviour.get("truncate",
+                                                                                     ())
+        if cut:
+            self.send_header("Connection", "close")
         self.end_headers()
         if not head and status != 304:
-            self.wfile.write(body)
+            self.wfile.write(body[:len(body) // 2] if cut else body)
+        if cut:
+            self.close_connection = True
+
+    def log_request(self, code="-", size="-") -> None:
+        """One JSON line per request on stderr: time, host, path, status, bytes, validators."""
+        if self.log_requests:
+            sys.stderr.write(json.dumps({
+                "t": round(time.time(), 3), "host": self.site.ip, "path": self.path,
+                "method": self.command, "status": getattr(self, "_status", code),
+                "bytes": getattr(self, "_sent", 0),
+                "conditional": bool(self.headers.get("If-None-Match")
+                                    or self.headers.get("If-Modified-Since")),
+                "ua": self.headers.get("User-Agent"),
+            }) + "\n")
+            sys.stderr.flush()
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 (signature of the base)
         if self.log_requests:
@@ -94,6 +182,12 @@ class SiteHandler(BaseHTTPRequestHandler):
 class SiteServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def server_bind(self) -> None:
+        """Bind without HTTPServer's reverse-DNS lookup of the address (slow for 127.1.x.y)."""
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = host, port
 
 
 def bind(site: Site, port: int = 0, log_requests: bool = False) -> SiteServer:
@@ -110,11 +204,11 @@ def bind(site: Site, port: int = 0, log_requests: bool = False) -> SiteServer:
         return SiteServer((site.ip, 0), handler)
 
 
-def serve(servers: list[SiteServer]) -> list[threading.Thread]:
+def serve(servers: list[SiteServer], poll: float = 0.2) -> list[threading.Thread]:
     """Run every server in its own thread; stop them with ``shutdown()``."""
     threads = []
     for server in servers:
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": poll},
                                   name=f"simweb-{server.server_address[0]}", daemon=True)
         thread.start()
         threads.append(thread)

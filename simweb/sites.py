@@ -62,6 +62,8 @@ class Site:
     site_code: str  # SiteIDCode meta: region code + 4-digit serial
     robots_disallow: str
     pages: dict[str, Page] = field(default_factory=dict, repr=False)
+    # How the server misbehaves (simweb.hostile): challenge, flaky, gzip, always_fail …
+    behaviour: dict = field(default_factory=dict, repr=False)
 
     def add(self, path: str, text: str | bytes, content_type: str | None = None,
             modified: datetime | None = None) -> None:

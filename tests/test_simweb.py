@@ -389,3 +389,75 @@ def test_world_is_reproducible(simweb):
         r["tables"] for r in simweb.truth["reports"]]
     assert [i.path for _, i in world.reports] == [
         urlsplit(r["url"]).path for r in simweb.truth["reports"]]
+
+
+# --- misbehaving sites and scale mode (simweb.hostile) ---------------------------------------
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    from simweb.process import SimWeb
+
+    with SimWeb(tmp_path_factory.mktemp("hostile"), default_world=False,
+                extra=("polite", "flaky", "rs412", "jsl521", "hanweb", "moved")) as web:
+        yield web
+
+
+def test_hostile_sites_are_added_without_touching_the_truth(hostile):
+    assert hostile.truth["reports"] == [] and hostile.truth["sites"] == []
+    rows = list(csv.DictReader(io.StringIO(hostile.sites_csv.read_text("utf-8"))))
+    assert {r["site_id"] for r in rows} == {"sim-polite", "sim-flaky", "sim-rs412",
+                                            "sim-jsl521", "sim-hanweb", "sim-moved"}
+
+
+def test_challenge_pages_carry_their_markers(hostile):
+    status, _, body = fetch(hostile.sites["sim-rs412"] + "any/page.html")
+    assert status == 412 and b"$_ts" in body
+    status, _, body = fetch(hostile.sites["sim-jsl521"])
+    assert status == 521 and b"document.cookie" in body
+
+
+def test_flaky_site_asks_to_retry_after_then_answers(hostile):
+    url = hostile.sites["sim-flaky"]
+    status, headers, _ = fetch(url)
+    assert status == 503 and headers["Retry-After"] == "1"
+    assert fetch(url)[0] == 200
+    assert fetch(url + "xxgknb/broken.html")[0] == 500
+    status, headers, body = fetch(url, {"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["Content-Encoding"] == "gzip" and body[:2] == b"\x1f\x8b"
+
+
+def test_polite_site_robots_soft_404_and_query_pages(hostile):
+    url = hostile.sites["sim-polite"]
+    assert b"Crawl-delay: 1" in fetch(url + "robots.txt")[2]
+    status, _, body = fetch(url + "no/such/page.html")
+    assert status == 200 and "页面不存在" in text_of(body)
+    first, second = fetch(url + "xxgknb/index.html")[2], fetch(url + "xxgknb/index.html?page=2")[2]
+    assert first != second and "2022年" in text_of(second)
+
+
+def test_hanweb_dataproxy_answers_only_the_right_column(hostile):
+    url = hostile.sites["sim-hanweb"] + "module/web/jpage/dataproxy.jsp?startrecord=1&endrecord=4"
+
+    def post(form: str) -> bytes:
+        request = urllib.request.Request(url, data=form.encode(), method="POST")
+        with _OPENER.open(request, timeout=10) as response:
+            return response.read()
+
+    right = post("columnid=61490&unitid=247686&webid=39")
+    assert b"<totalrecord>10</totalrecord>" in right and right.count(b"<record>") == 4
+    wrong = post("columnid=1&unitid=247686")
+    assert b"<totalrecord>0</totalrecord>" in wrong
+
+
+def test_moved_site_redirects_to_its_new_host(hostile):
+    status, headers, _ = fetch(hostile.sites["sim-moved"] + "xxgknb/")
+    assert status == 301 and headers["Location"].endswith("/xxgknb/")
+    assert urlsplit(headers["Location"]).hostname == "127.0.0.19"
+
+
+def test_scale_sites_each_have_their_own_host_and_pages():
+    from simweb.hostile import scale_sites
+
+    sites = scale_sites(600, b"%PDF-1.4\n")
+    assert len({s.ip for s in sites}) == 600 and len({s.site_id for s in sites}) == 600
+    assert all(len(s.pages) == 11 for s in sites)
+    assert sites[0].pages["/xxgknb/P0.pdf"].body != sites[1].pages["/xxgknb/P1.pdf"].body

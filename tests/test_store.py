@@ -25,9 +25,9 @@ def test_migrations_run_once_and_in_order(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS + [
         lambda conn: (calls.append(2), conn.execute("ALTER TABLE reports ADD COLUMN note TEXT"))])
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", len(store.MIGRATIONS))
     with Archive(path) as archive:
-        assert archive.schema_version == 2 and "note" in archive.db["reports"].columns_dict
+        assert archive.schema_version == store.SCHEMA_VERSION and "note" in archive.db["reports"].columns_dict
     Archive(path).close()
     assert calls == [2]
 
@@ -41,11 +41,11 @@ def test_a_failing_migration_leaves_the_archive_as_it_was(tmp_path, monkeypatch)
         raise RuntimeError("boom")
 
     monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS + [broken])
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", len(store.MIGRATIONS))
     with pytest.raises(RuntimeError):
         Archive(path)
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(store.MIGRATIONS) - 1
     assert "half_done" not in [r[1] for r in conn.execute("PRAGMA table_info(reports)")]
 
 

@@ -15,8 +15,11 @@ from archive.parse.sniff import decode_html, decode_text, sniff_format
 from archive.parse.tables import assemble, detect_template, read_tables
 from archive.templates import TEMPLATES, template
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 MAX_BYTES = 64 * 1024 * 1024
+# Markup and text reports are a few hundred KB; tens of MB of them is not a report, and
+# reading it would only cost time.
+MAX_TEXT_BYTES = 16 * 1024 * 1024
 
 __all__ = ["parse_document", "read_document", "ParseError", "ParsedReport", "PARSER_VERSION"]
 
@@ -27,9 +30,21 @@ def read_document(data: bytes, *, filename: str | None = None, content_type: str
     if len(data) > MAX_BYTES:
         raise ParseError("too_large", f"{len(data)} bytes is over the {MAX_BYTES} byte limit")
     fmt = sniff_format(data, filename, content_type)
+    if fmt in ("html", "text") and len(data) > MAX_TEXT_BYTES:
+        raise ParseError("too_large", f"{len(data)} bytes of {fmt} is over the "
+                                      f"{MAX_TEXT_BYTES} byte limit for markup and text")
     if fmt == "pdf":
         from archive.parse.pdf import read_pdf
         return read_pdf(data)
+    if fmt == "docx":
+        from archive.parse.word import read_docx
+        return read_docx(data)
+    if fmt == "doc":
+        from archive.parse.word import read_doc
+        return read_doc(data)
+    if fmt == "zip":
+        from archive.parse.word import read_docx
+        return read_docx(data)  # a DOCX without the usual member order; refused if not one
     if fmt == "html":
         from archive.parse.html import read_html
         return read_html(decode_html(data, content_type), url)
@@ -61,7 +76,11 @@ def interpret(doc: Document, source: str) -> ParsedReport:
         warnings=doc.warnings + reading.warnings + template_warnings + table_warnings,
         fee_yuan=metadata.information_fee(doc.text),
     )
+    report.region = metadata.region_from_agency(report.agency)
+    report.warnings += metadata.consistency_warnings(year, doc.text, report.published)
     report.status = _status(report, doc)
+    if report.status == "not_a_report":
+        report.reason = metadata.why_not_a_report(doc, title)
     checks = check_report(tables, template_id)
     report.checks = [c.to_json() for c in findings(checks)]
     return report
@@ -70,7 +89,7 @@ def interpret(doc: Document, source: str) -> ParsedReport:
 def _status(report: ParsedReport, doc: Document) -> str:
     titled = metadata.looks_like_report_title(report.title)
     if not report.tables:
-        if doc.meta.get("image_only") == "1":
+        if doc.meta.get("image_only") == "1" or (titled and doc.meta.get("picture_pages")):
             return "tables_are_images"
         if not titled:
             return "not_a_report"

@@ -62,6 +62,7 @@ class ParsedReport:
     text: str = ""
     fee_yuan: float | None = None
     meta: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None  # why the status is not ok, in words (e.g. a soft 404)
 
     def to_json(self) -> dict:
         """The object ``nianbao parse FILE --json`` prints."""
@@ -76,6 +77,8 @@ class ParsedReport:
         out["warnings"] = self.warnings
         if self.fee_yuan is not None:
             out["fee_yuan"] = self.fee_yuan
+        if self.reason:
+            out["reason"] = self.reason
         return out
 
     def cell_count(self) -> int:

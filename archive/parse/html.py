@@ -19,6 +19,70 @@ from archive.parse.document import Document, Grid, ParseError
 BLOCK_TAGS = {"p", "div", "br", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "li", "table",
               "section", "article", "header", "footer", "title"}
 ATTACHMENT = re.compile(r"\.(pdf|docx?|wps|xlsx?|ofd)(?:$|[?#])", re.I)
+# Hanweb and similar CMSs ship the article as a <![CDATA[...]]> record; lxml's HTML
+# parser would turn it into a comment, so the markers are dropped before parsing.
+_CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
+# A JavaScript string literal, and an assignment of one or more concatenated literals.
+_JS_LITERAL = r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"""
+_JS_ASSIGN = re.compile(rf"(?:=|\(|:)\s*({_JS_LITERAL}(?:\s*\+\s*{_JS_LITERAL})*)", re.S)
+_JS_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|\r?\n|.)", re.S)
+_JS_SIMPLE = {"n": "\n", "t": "\t", "r": "", "b": "", "f": "", "v": "", "0": ""}
+_MARKUP = re.compile(r"<\s*(table|tr|td|p|div)\b", re.I)
+
+
+def _js_unescape(literal: str) -> str:
+    """The value of one JavaScript string literal (quotes included)."""
+    def one(m: re.Match) -> str:
+        esc = m.group(1)
+        if esc[0] in "ux" and len(esc) > 1:
+            return chr(int(esc[1:], 16))
+        if esc[0] in "\r\n":
+            return ""  # a line continuation
+        return _JS_SIMPLE.get(esc, esc)
+
+    return _JS_ESCAPE.sub(one, literal[1:-1])
+
+
+def _script_markup(script: str, kind: str = "") -> list[str]:
+    """HTML that a script carries: raw markup (an XML/HTML data island) or string literals."""
+    if ("xml" in kind or "html" in kind or "template" in kind
+            or script.lstrip().startswith("<")):
+        return [script] if _MARKUP.search(script) else []
+    found = []
+    for m in _JS_ASSIGN.finditer(script):
+        literals = re.findall(_JS_LITERAL, m.group(1))
+        value = "".join(_js_unescape(lit) for lit in literals)
+        if _MARKUP.search(value):
+            found.append(value)
+    return found
+
+
+def _inline_scripts(root: etree._Element) -> None:
+    """Put the report markup that scripts carry (``var content = "<table>…"``) in the page.
+
+    Some CMSs render the article with ``document.write`` from a string; a browser
+    would show it where the script stands, so the reader does too.
+    """
+    for script in list(root.iter("script")):
+        markup = _script_markup(script.text or "", (script.get("type") or "").lower())
+        if not markup:
+            continue
+        holder = etree.Element("div")
+        for fragment in markup:
+            try:
+                parts = lxml.html.fragments_fromstring(fragment)
+            except (etree.ParserError, ValueError):
+                continue
+            for part in parts:
+                if isinstance(part, str):
+                    if holder.text is None and len(holder) == 0:
+                        holder.text = part
+                    continue
+                holder.append(part)
+        holder.tail = script.tail
+        parent = script.getparent()
+        if parent is not None:
+            parent.replace(script, holder)
 
 
 def _cell_text(cell: etree._Element) -> str:
@@ -89,10 +153,12 @@ def read_html(text: str, url: str | None = None) -> Document:
     """Parse decoded HTML into a Document."""
     if not text.strip():
         raise ParseError("empty", "the page is empty")
+    text = _CDATA.sub(lambda m: m.group(1), text)
     try:
         root = lxml.html.document_fromstring(text)
-    except (etree.ParserError, ValueError) as exc:
+    except (etree.LxmlError, ValueError) as exc:
         raise ParseError("corrupt", f"unreadable HTML: {exc}") from exc
+    _inline_scripts(root)
     meta = _meta(root)
     title_el = root.find(".//title")
     title = meta.get("ArticleTitle") or (title_el.text_content().strip() if title_el is not None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from archive.templates import Entry
 
@@ -28,6 +29,12 @@ def normalize(text: str) -> str:
     return _NOISE.sub("", unicodedata.normalize("NFKC", text or ""))
 
 
+@lru_cache(maxsize=2048)
+def _phrase(phrase: str) -> str:
+    """A template phrase in normalised form (``=`` marker dropped), computed once."""
+    return normalize(phrase[1:] if phrase.startswith("=") else phrase)
+
+
 def strip_numbering(text: str) -> str:
     """Remove the leading 一、/（三）/1. numbering of a label, repeatedly (（三）1. …)."""
     text = unicodedata.normalize("NFKC", text or "").strip()
@@ -42,14 +49,42 @@ def strip_numbering(text: str) -> str:
 class Match:
     entry: Entry
     strength: int  # length of the phrase that matched; exact matches rank above contained ones
+    fuzzy: bool = False  # matched only with one character misprinted (the reader warns)
 
 
-def match_label(text: str, entries: list[Entry]) -> Match | None:
+# A phrase this long, misprinted in one character, is still unmistakable; shorter ones are not.
+FUZZY_MIN = 6
+
+
+def _one_off(phrase: str, core: str) -> bool:
+    """Whether ``core`` holds ``phrase`` with exactly one character replaced (a typo)."""
+    n = len(phrase)
+    for i in range(len(core) - n + 1):
+        window = core[i:i + n]
+        if sum(a != b for a, b in zip(window, phrase, strict=True)) == 1:
+            return True
+    return False
+
+
+def _fuzzy(core: str, entries: list[Entry]) -> Match | None:
+    """The one entry whose long phrase the label holds with a single misprinted character."""
+    found: dict[str, Match] = {}
+    for entry in entries:
+        for phrase in entry.match:
+            norm = _phrase(phrase)
+            if len(norm) >= FUZZY_MIN and _one_off(norm, core):
+                found.setdefault(entry.key, Match(entry, len(norm), fuzzy=True))
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
+def match_label(text: str, entries: list[Entry], fuzzy: bool = False) -> Match | None:
     """The entry whose phrases fit ``text`` best, or None.
 
     A phrase ``=X`` must equal the whole label (after numbering and noise are gone);
     other phrases must be contained in it. The longest phrase wins; a tie between
-    different keys is no match, since a wrong key is worse than none.
+    different keys is no match, since a wrong key is worse than none. With ``fuzzy``,
+    a label matching nothing may still name the one entry whose long phrase it holds
+    with a single character misprinted (``Match.fuzzy``; callers warn).
     """
     core = normalize(strip_numbering(text))
     if not core:
@@ -57,16 +92,17 @@ def match_label(text: str, entries: list[Entry]) -> Match | None:
     best: list[Match] = []
     for entry in entries:
         for phrase in entry.match:
+            norm = _phrase(phrase)
             if phrase.startswith("="):
-                hit = core == normalize(phrase[1:])
+                hit = core == norm
                 strength = 1000 + len(phrase) if hit else 0
             else:
-                hit = normalize(phrase) in core
-                strength = len(normalize(phrase)) if hit else 0
+                hit = norm in core
+                strength = len(norm) if hit else 0
             if hit:
                 best.append(Match(entry, strength))
     if not best:
-        return None
+        return _fuzzy(core, entries) if fuzzy and len(core) >= FUZZY_MIN else None
     top = max(m.strength for m in best)
     winners = {m.entry.key: m for m in best if m.strength == top}
     if len(winners) != 1:

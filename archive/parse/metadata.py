@@ -16,7 +16,7 @@ from archive.parse.document import Document
 _REPORT_TITLE = re.compile(r"(政府)?信息公开.{0,6}(年度报告|年报)|政务公开.{0,6}年度报告")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年\s*(?:度)?")
 _TITLE_SUFFIX = re.compile(r"(关于)?(的)?(政府)?信息公开(工作)?(年度报告|年报).*$")
-_PERIOD = re.compile(r"统计期限从\s*((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日")
+_PERIOD = re.compile(r"统计期限(?:从|自|为)\s*((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日")
 _PUBLISHED = re.compile(
     r"(?:发布日期|发布时间|成文日期|日期)\s*[:：]\s*((?:19|20)\d{2})[-年/.](\d{1,2})[-月/.](\d{1,2})"
 )
@@ -25,13 +25,19 @@ _FEE_NONE = re.compile(r"(不存在|未|没有|无)[^。；;]{0,12}收取[^。�
 _FEE_AMOUNT = re.compile(r"信息处理费[^。；;]{0,20}?(\d[\d,]*(?:\.\d+)?)\s*(万元|元)")
 
 
+# A page number line as PDF text puts it first or last on a page: "- 1 -", "第 2 页", "3/6".
+_PAGE_NUMBER = re.compile(r"^(?:[-—–]\s*\d+\s*[-—–]|第\s*\d+\s*页(?:\s*共\s*\d+\s*页)?|"
+                          r"\d+\s*/\s*\d+|\d+)$")
+
+
 def looks_like_report_title(title: str | None) -> bool:
     return bool(title) and bool(_REPORT_TITLE.search(re.sub(r"\s+", "", title)))
 
 
 def find_title(doc: Document) -> str | None:
     """The report's title: the CMS's, else the first short line that reads like one."""
-    lines = [ln.strip() for ln in doc.text.split("\n")[:40] if ln.strip()]
+    lines = [ln.strip() for ln in doc.text.split("\n")[:40]
+             if ln.strip() and not _PAGE_NUMBER.match(ln.strip())]
     if doc.title and looks_like_report_title(doc.title):
         return re.sub(r"\s+", " ", doc.title).strip()
     for i, line in enumerate(lines):
@@ -73,7 +79,36 @@ def published_date(doc: Document) -> str | None:
     m = _PUBLISHED.search(doc.text)
     if m:
         return f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
+    return signature_date(doc.text)
+
+
+_CN_DATE = re.compile(r"^((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
+
+
+def signature_date(text: str) -> str | None:
+    """The date a report is signed with: a line of its own among the last lines."""
+    lines = [ln.strip() for ln in text.strip().split("\n")[-8:] if ln.strip()]
+    for line in reversed(lines):
+        m = _CN_DATE.match(unicodedata.normalize("NFKC", line).replace(" ", ""))
+        if m and 1 <= int(m.group(2)) <= 12 and 1 <= int(m.group(3)) <= 31:
+            return f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
     return None
+
+
+_REGION = re.compile(r"^((?:[\u4e00-\u9fff]{1,8}?(?:省|自治区|特别行政区))?"
+                     r"(?:[\u4e00-\u9fff]{1,8}?(?:市|自治州|地区|盟))?"
+                     r"(?:[\u4e00-\u9fff]{1,8}?(?:区|县|自治县|旗|市))?)")
+
+
+def region_from_agency(agency: str | None) -> str | None:
+    """The administrative region an agency's name begins with (淮安市人民政府 → 淮安市).
+
+    A hint only: the registry's region code is authoritative."""
+    if not agency:
+        return None
+    m = _REGION.match(agency)
+    region = m.group(1) if m else ""
+    return region if region and region != agency else None
 
 
 def information_fee(text: str) -> float | None:
@@ -86,3 +121,37 @@ def information_fee(text: str) -> float | None:
         return None
     amount = float(m.group(1).replace(",", ""))
     return amount * 10000 if m.group(2) == "万元" else amount
+
+
+_SOFT_404 = re.compile(r"页面不存在|页面未找到|找不到(该|此)?页面|您访问的页面|404\s*(not\s*found|错误)?|"
+                       r"页面已删除|信息不存在|文章不存在|页面找不到|not\s*found", re.I)
+_OTHER_DOCS = (("预算", "a budget document (预算), not a disclosure annual report"),
+               ("决算", "a final-accounts document (决算), not a disclosure annual report"),
+               ("通知", "a notice (通知), not a disclosure annual report"),
+               ("公告", "an announcement (公告), not a disclosure annual report"))
+
+
+def why_not_a_report(doc: Document, title: str | None) -> str:
+    """One line saying what the document is instead of a report."""
+    head = re.sub(r"\s+", "", (title or "") + " " + doc.text[:400])
+    if len(doc.text) < 3000 and _SOFT_404.search(head):
+        return "the page says it does not exist (a soft 404 served with a normal status)"
+    for word, what in _OTHER_DOCS:
+        if word in re.sub(r"\s+", "", title or ""):
+            return f"{what}: {title!r}"
+    if not doc.text.strip():
+        return "the document has no text"
+    return (f"no report title and none of the three report tables found "
+            f"(title {title!r})" if title else "no report title and no report tables found")
+
+
+def consistency_warnings(year: int | None, text: str, published: str | None) -> list[str]:
+    """Metadata that contradicts itself: said, never silently corrected."""
+    warnings = []
+    period = _PERIOD.search(text)
+    if year and period and int(period.group(1)) != year:
+        warnings.append(f"the title names the year {year} but the statistics period starts in "
+                        f"{period.group(1)}")
+    if year and published and published < f"{year + 1}-01-01":
+        warnings.append(f"published {published}, before its reporting year {year} ended")
+    return warnings

@@ -37,8 +37,45 @@ def sniff_format(data: bytes, filename: str | None = None, content_type: str | N
 
 
 def decode_html(data: bytes, content_type: str | None = None) -> str:
-    _, text = html_to_unicode(content_type, data)
+    """Decode a page, distrusting a declared charset the bytes do not decode in.
+
+    Government servers often send ``charset=utf-8`` for GBK pages (or the reverse
+    in the ``<meta>``). w3lib's order (header, BOM, meta, detection) is tried
+    first; if that leaves replacement characters, the other declarations and the
+    two charsets such sites use are tried strictly, GB2312/GBK as GB18030.
+    """
+    enc, text = html_to_unicode(content_type, data)
+    if enc not in ("utf-8", "utf-16", "utf-16-le", "utf-16-be") and _is_utf8(data):
+        # Non-ASCII bytes that are valid UTF-8 throughout are UTF-8, whatever is declared:
+        # GBK text virtually never is.
+        return data.decode("utf-8-sig")
+    if "\ufffd" not in text:
+        return text
+    candidates = [html_to_unicode(None, data)[0], "utf-8", "gb18030"]
+    for name in candidates:
+        codec = _superset(resolve_encoding(name) or name)
+        if codec == enc:
+            continue
+        try:
+            return data.decode(codec)
+        except (UnicodeDecodeError, LookupError):
+            continue
     return text
+
+
+def _is_utf8(data: bytes) -> bool:
+    if data.isascii():
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _superset(codec: str) -> str:
+    """GB2312 and GBK pages routinely use characters only GB18030 defines."""
+    return "gb18030" if codec.lower().replace("-", "") in ("gb2312", "gbk", "cp936") else codec
 
 
 def decode_text(data: bytes) -> str:

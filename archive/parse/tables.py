@@ -13,6 +13,7 @@ warning. Nothing is ever shifted or guessed into place.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from archive.parse.document import Grid
 from archive.parse.labels import match_label, normalize
@@ -98,6 +99,12 @@ def _fit(data: list[CellValue], width: int, exact: bool) -> list[CellValue] | No
             trimmed.pop()
         if len(trimmed) == width:
             return trimmed
+        if not exact:
+            # Text formats print a merged cell as extra empty cells. When exactly ``width``
+            # cells hold something, they are the row's cells in order: nothing is shifted.
+            printed = [c for c in data if c.raw]
+            if len(printed) == width:
+                return printed
     return None
 
 
@@ -109,23 +116,55 @@ class _Walker:
         self.group: str | None = None
         self.t2_header: tuple[str, ...] = ()
         self.t2_padding = 0
+        self.cut: RowReading | None = None  # a last row of a grid whose cells were all blank
 
     def vote(self, template_id: str) -> None:
         self.out.votes[template_id] = self.out.votes.get(template_id, 0) + 1
 
     def walk(self, grids: list[Grid]) -> TableReading:
         for grid in grids:
+            first = True
             for row in grid:
                 cells = [read_cell(c) for c in row if c is not None]
-                if any(c.raw for c in cells):
-                    self.row(cells)
+                if not any(c.raw for c in cells):
+                    if self.table == "t4" and len(cells) == T4_WIDTH:
+                        # Table 4's data row with every cell left blank: exactly its 15
+                        # cells, right under its header (in text too: nothing is placed).
+                        self.unlabelled(cells)
+                    continue
+                if first and self.rejoin(cells):
+                    first = False
+                    continue
+                first = False
+                before = len(self.out.rows)
+                self.row(cells)
+                grew = len(self.out.rows) > before
+                self.cut = self.out.rows[-1] if grew and all(
+                    c.kind == "blank" for c in self.out.rows[-1].cells) else None
         return self.out
+
+    def rejoin(self, cells: list[CellValue]) -> bool:
+        """Join a row a page break cut in two: its label and empty cells end one grid,
+        its numbers (and no label) start the next, in exactly as many cells."""
+        cut, self.cut = self.cut, None
+        if cut is None or any(not c.is_value for c in cells):
+            return False
+        fitted = _fit(cells, len(cut.cells), self.exact)
+        if fitted is None or not any(c.kind == "number" for c in fitted):
+            return False
+        cut.cells = fitted
+        self.out.warnings.append(
+            f"{cut.table}.{cut.key}: the row's numbers were printed after a page break; "
+            f"joined to its label")
+        return True
 
     def row(self, cells: list[CellValue]) -> None:
         labels, data = _split_labels(cells)
         texts = [c.raw for c in labels if c.raw]
         all_blank = all(c.kind == "blank" for c in data)
         if not data or (not self.exact and all_blank):
+            if data and texts and self.blank_t3_row(texts, data):
+                return
             # No data, or (in text formats) only padding: a heading or column header.
             self.header(texts, padding=len(data))
             return
@@ -162,6 +201,24 @@ class _Walker:
             self.vote(ROW_VOTES[(entry.table, entry.key)])
         header = self.t2_header if entry.table == "t2" else ()
         self.out.rows.append(RowReading(entry.table, entry.key, fitted, header, " ".join(texts)))
+
+    def blank_t3_row(self, texts: list[str], data: list[CellValue]) -> bool:
+        """In text formats, a table-3 row printed with its label and only empty cells.
+
+        Empty cells are unreliable there, so this is read only inside table 3, for a label
+        that names a table-3 row, with at least as many cells as the row has columns: then
+        nothing is printed in any of them, and each is blank."""
+        if self.table != "t3":
+            return False
+        candidates = [t for t in texts if len(normalize(t)) <= MAX_LABEL]
+        entry = next((m.entry for t in reversed(candidates)
+                      if (m := match_label(t, self._candidates())) is not None), None)
+        if entry is None or entry.table != "t3" or len(data) < 7:
+            return False
+        self.recognise(texts)  # opens or closes the group, as a row with numbers would
+        self.out.rows.append(RowReading("t3", entry.key, [CellValue("blank", None, "")] * 7,
+                                        (), " ".join(texts)))
+        return True
 
     def unpad_t2(self, data: list[CellValue], width: int) -> list[CellValue]:
         """Drop the empty cells a table-2 block pads its rows with, as its header row does."""
@@ -206,9 +263,13 @@ class _Walker:
         found: Entry | None = None
         for text in (t for t in texts if len(normalize(t)) <= MAX_LABEL):
             group = match_label(text, GROUPS)
-            row = match_label(text, self._candidates())
+            row = match_label(text, self._candidates(), fuzzy=True)
             if row:
                 found = row.entry
+                if row.fuzzy:
+                    self.out.warnings.append(
+                        f"{found.table}.{found.key}: label '{text}' read with one character "
+                        f"misprinted")
             if group:
                 self.group = group.entry.key
         if found and found.table == "t3" and found.group is None:
@@ -217,10 +278,7 @@ class _Walker:
 
     def _candidates(self) -> list[Entry]:
         """Rows a label may name here: a bare '3.其他' only inside （六）其他处理."""
-        return [
-            e for e in ROWS
-            if not (e.group and any(p.startswith("=") for p in e.match) and e.group != self.group)
-        ]
+        return _rows_in_group(self.group)
 
     def unlabelled(self, data: list[CellValue]) -> None:
         """A row of values with no label: table 4's single data row."""
@@ -247,6 +305,19 @@ class _Walker:
         )
 
 
+@lru_cache(maxsize=64)
+def _rows_in_group(group: str | None) -> list[Entry]:
+    return [e for e in ROWS
+            if not (e.group and any(p.startswith("=") for p in e.match) and e.group != group)]
+
+
+@lru_cache(maxsize=8)
+def _row_cols(template_id: str) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Every row's column keys of a template, looked up once."""
+    tpl = template(template_id)
+    return {(t, r.key): tpl.row_cols(t, r.key) for t in ("t2", "t3", "t4") for r in tpl.rows(t)}
+
+
 def read_tables(grids: list[Grid], exact_cells: bool = True) -> TableReading:
     """Walk every row of ``grids`` and return the recognised rows and template votes."""
     return _Walker(exact_cells).walk(grids)
@@ -262,6 +333,13 @@ def detect_template(reading: TableReading, year: int | None) -> tuple[str | None
     by_year = None
     if year is not None:
         by_year = "2021" if year >= 2021 else "2019" if year >= 2019 else "pre2019"
+    if by_year == "pre2019":
+        # The 2019 template did not exist before the 2019 reports: rows that happen to
+        # match its labels are not read as its cells. The text is kept.
+        if by_content:
+            warnings.append(f"the reporting year {year} predates the 2019 template; tables "
+                            f"resembling the {by_content} template were not read as cells")
+        return "pre2019", warnings
     if by_content and by_year and by_year != by_content:
         warnings.append(
             f"the tables are in the {by_content} template but the reporting year {year} "
@@ -287,7 +365,7 @@ def assemble(reading: TableReading, template_id: str | None):
             warnings.append(f"{row.table}.{row.key} is not a row of the {template_id} template; "
                             f"left out")
             continue
-        cols = tpl.row_cols(row.table, row.key)
+        cols = _row_cols(template_id)[(row.table, row.key)]
         if row.header_cols and len(row.header_cols) == len(row.cells) \
                 and set(row.header_cols) <= set(cols):
             cols = row.header_cols

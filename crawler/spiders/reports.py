@@ -4,17 +4,24 @@ From a start URL (a portal front page, its 信息公开 page, or the report colu
 itself) it follows links towards the annual-report column, walks the column's
 pages, fetches every report page whose title names a report, and every file
 attached to it. Every response — listings, reports, files, errors — becomes a
-capture in the archive; nothing is parsed here.
+capture in the archive; nothing is parsed here. Listings hidden by a CMS (大汉's
+XML records and dataproxy.jsp, 广东 gkmlpt's JSON API) are read by the adapters of
+:mod:`crawler.cms`; revisits and resumed crawls are handled by the downloader
+middlewares of :mod:`crawler.incremental`, politeness by :mod:`crawler.politeness`.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.http import HtmlResponse, Response, TextResponse
 
 from archive.registry import read_registry, site_domains
+from crawler import cms
+from crawler.incremental import AlreadyRecorded
 from crawler.items import CaptureItem
 from crawler.links import (
     ATTACHMENT,
@@ -22,8 +29,10 @@ from crawler.links import (
     is_column_link,
     is_pager_link,
     is_report_title,
+    is_soft_404,
     trs_pages,
 )
+from crawler.politeness import HostBlocked
 
 # How many column-finding hops from the start URL: front page → 信息公开 → 年报 column.
 MAX_COLUMN_HOPS = 3
@@ -36,9 +45,12 @@ class ReportSpider(scrapy.Spider):
         super().__init__(*args, **kwargs)
         if not sites:
             raise ValueError("the reports spider needs a registry: -a sites=FILE.csv")
-        self.sites_csv = sites
+        # Absolute, so that the same registry is recognised when a crawl is continued.
+        self.sites_csv = str(Path(sites).resolve())
         self.sites = read_registry(sites)
-        self.allowed_domains = sorted({d for s in self.sites for d in site_domains(s)})
+        # Scope is per site (in_scope), not Scrapy's crawl-wide allowed_domains: a site
+        # that moved to another host (a redirect of its start page) takes that host along.
+        self.moved_to: dict[str, set[str]] = {}
 
     async def start(self):
         for request in self.start_requests():
@@ -59,62 +71,117 @@ class ReportSpider(scrapy.Spider):
     # -- callbacks -----------------------------------------------------------
     def parse_page(self, response: Response):
         """A start, column or listing page: keep it, then find reports, pages and columns."""
-        yield self.capture(response)
+        yield from self.capture(response)
         if not self.readable(response):
             return
         site, hops = response.meta["site"], response.meta.get("hops", 0)
-        seen = set()
-        for link in response.css("a[href]"):
-            url = response.urljoin(link.attrib["href"].strip())
-            if url in seen or not url.startswith("http") or not self.in_scope(url, site):
-                continue
-            seen.add(url)
-            text = " ".join(link.css("::text").getall()) + " " + link.attrib.get("title", "")
-            if is_report_title(text):
-                yield self.request(url, site, "report", self.parse_report, response.url)
-            elif hops < MAX_COLUMN_HOPS and is_column_link(text, url):
-                yield self.request(url, site, "column", self.parse_page, response.url,
-                                   hops=hops + 1)
-            elif is_pager_link(text):
-                yield self.request(url, site, "listing", self.parse_page, response.url,
-                                   hops=MAX_COLUMN_HOPS)
+        self.widen_scope(response, site)
+        links = [cms.Link(response.urljoin(a.attrib["href"].strip()),
+                          " ".join(a.css("::text").getall()) + " " + a.attrib.get("title", ""))
+                 for a in response.css("a[href]")]
+        links += cms.record_links(cms.hanweb_records(response.text), response.url)
+        seen: set[str] = set()
+        yield from self.follow(links, response, site, hops, seen)
         for url in trs_pages(response.text, response.url):
             if url not in seen and self.in_scope(url, site):
                 yield self.request(url, site, "listing", self.parse_page, response.url,
                                    hops=MAX_COLUMN_HOPS)
+        yield from self.cms_requests(response, links, site)
+
+    def follow(self, links: list[cms.Link], response: Response, site: dict, hops: int,
+               seen: set[str]):
+        """Requests for the report, column and pager links among ``links``."""
+        for link in links:
+            url = cms.canonical_url(link.url)  # a _wap twin is the same article
+            if url in seen or not url.startswith("http") or not self.in_scope(url, site):
+                continue
+            seen.add(url)
+            if is_report_title(link.text):
+                yield self.request(url, site, "report", self.parse_report, response.url)
+            elif hops < MAX_COLUMN_HOPS and is_column_link(link.text, url):
+                yield self.request(url, site, "column", self.parse_page, response.url,
+                                   hops=hops + 1)
+            elif is_pager_link(link.text):
+                yield self.request(url, site, "listing", self.parse_page, response.url,
+                                   hops=MAX_COLUMN_HOPS)
+
+    def cms_requests(self, response: Response, links: list[cms.Link], site: dict):
+        """The listing requests a Hanweb or gkmlpt page would make from its JS."""
+        api: list[cms.ApiRequest] = []
+        if params := cms.hanweb_params(response.text):
+            api.append(cms.hanweb_requests(response.url, params))
+        if sid := cms.gkmlpt_sid(response.text):
+            api += [cms.gkmlpt_request(response.url, cat, sid)
+                    for cat in cms.gkmlpt_categories(links)]
+        for call in api:
+            yield self.api_request(call, site, response.url)
+
+    def api_request(self, call: cms.ApiRequest, site: dict, referer: str) -> scrapy.Request:
+        if call.form is None:
+            return self.request(call.url, site, "listing", self.parse_api, referer, api=call)
+        return scrapy.FormRequest(call.url, formdata=call.form, callback=self.parse_api,
+                                  errback=self.failed, headers={"Referer": referer},
+                                  meta={"site": site, "role": "listing", "api": call})
+
+    def parse_api(self, response: Response):
+        """A CMS listing API's answer (dataproxy XML, gkmlpt JSON): its reports, its pages."""
+        yield from self.capture(response)
+        if response.status != 200 and "revisit_of" not in response.meta:
+            return
+        call, site = response.meta["api"], response.meta["site"]
+        try:
+            if call.kind == "hanweb":
+                links = cms.record_links(cms.hanweb_records(response.text), response.url)
+                more = cms.hanweb_more(response.text, call)
+            else:
+                links, _ = cms.gkmlpt_articles(response.text, response.url)
+                more = cms.gkmlpt_more(response.text, call)
+        except (ValueError, AttributeError) as exc:  # not the JSON/XML the CMS sends
+            self.logger.warning("unreadable %s listing %s: %s", call.kind, response.url, exc)
+            return
+        yield from self.follow(links, response, site, MAX_COLUMN_HOPS, set())
+        for next_call in more:
+            yield self.api_request(next_call, site, response.url)
 
     def parse_report(self, response: Response):
         """A report page: keep it, and fetch the files it attaches (the report may be one)."""
-        yield self.capture(response)
+        yield from self.capture(response)
         if not self.readable(response):
             return
         site = response.meta["site"]
         for href in response.css("a::attr(href)").getall():
             url = response.urljoin(href.strip())
+            url = cms.pdfjs_target(url) or url
             if ATTACHMENT.search(url) and self.in_scope(url, site):
                 yield self.request(url, site, "attachment", self.parse_file, response.url)
 
     def parse_file(self, response: Response):
-        yield self.capture(response)
+        yield from self.capture(response)
 
     def failed(self, failure):
         """A fetch that produced no response (DNS, timeout, refused …): recorded as such."""
         request = failure.request
+        if failure.check(AlreadyRecorded):
+            return
         self.logger.warning("fetch failed: %s: %s", request.url, failure.getErrorMessage())
+        error = (failure.getErrorMessage() if failure.check(HostBlocked)
+                 else f"{failure.type.__name__}: {failure.getErrorMessage()}")
         yield CaptureItem(
             site_id=request.meta["site"]["site_id"], url=request.url, final_url=None,
             redirects=None, status=None, method=request.method, content_type=None,
             headers=None, body=None, role=request.meta.get("role"),
             referer=_header(request.headers, "Referer"),
-            error=f"{failure.type.__name__}: {failure.getErrorMessage()}",
-            fetched_at=_now(),
+            error=error, fetched_at=_now(), revisit_of=None,
         )
 
     # -- helpers ---------------------------------------------------------------
-    def capture(self, response: Response) -> CaptureItem:
+    def capture(self, response: Response):
+        """The response as a capture — unless the archive answered it (a resumed crawl)."""
+        if "stored_capture" in response.meta:
+            return
         request = response.request
         redirects = response.meta.get("redirect_urls") or []
-        return CaptureItem(
+        yield CaptureItem(
             site_id=response.meta["site"]["site_id"],
             url=redirects[0] if redirects else response.url,
             final_url=response.url, redirects=redirects + [response.url] if redirects else None,
@@ -124,16 +191,40 @@ class ReportSpider(scrapy.Spider):
                      for k, vs in response.headers.items()},
             body=response.body, role=response.meta.get("role"),
             referer=_header(request.headers, "Referer") if request else None,
-            error=None, fetched_at=_now(),
+            error=response.meta.get("blocked") or self.soft_404(response), fetched_at=_now(),
+            revisit_of=response.meta.get("revisit_of"),
         )
 
     @staticmethod
     def readable(response: Response) -> bool:
-        return response.status == 200 and isinstance(response, HtmlResponse | TextResponse)
+        """A page whose links to follow: a 200, or a 304 answered with the stored bytes."""
+        ok = response.status == 200 or "revisit_of" in response.meta
+        return ok and isinstance(response, HtmlResponse | TextResponse)
 
     @staticmethod
-    def in_scope(url: str, site: dict) -> bool:
-        return in_domains(url, site_domains(site))
+    def soft_404(response: Response) -> str | None:
+        """``soft_404`` when a 200 page says it does not exist (the archive keeps it anyway)."""
+        if response.status != 200 or not isinstance(response, HtmlResponse):
+            return None
+        title = response.css("title::text").get()
+        # Only a short page can be a "not found" page by its text (saves reading long ones).
+        text = (" ".join(response.css("body ::text").getall()[:50])
+                if len(response.body) < 8192 else None)
+        return "soft_404: the page says it does not exist" if is_soft_404(title, text) else None
+
+    def in_scope(self, url: str, site: dict) -> bool:
+        domains = site_domains(site) + sorted(self.moved_to.get(site["site_id"], ()))
+        return in_domains(url, domains)
+
+    def widen_scope(self, response: Response, site: dict) -> None:
+        """A start or column page redirected to another host (site consolidation): that host
+        now belongs to the site. Every hop stays in the capture's ``redirects``."""
+        if response.meta.get("redirect_urls") and response.meta.get("role") in ("start",
+                                                                                 "column"):
+            host = urlsplit(response.url).hostname
+            if host and not self.in_scope(response.url, site):
+                self.logger.info("site %s moved to %s", site["site_id"], host)
+                self.moved_to.setdefault(site["site_id"], set()).add(host)
 
 
 def _header(headers, name: str) -> str | None:

@@ -1,0 +1,176 @@
+"""CMS adapters: how each family of government site hides its listings.
+
+Each adapter is a few pure functions over page text, so it is tested without a
+crawl; the spider calls them on every listing and follows what they return.
+
+* Hanweb / 大汉 (jpage): the first page is XML inside ``<script type="text/xml">``
+  (records in CDATA, invisible to an HTML parser); further pages come from
+  ``/module/web/jpage/dataproxy.jsp`` by POST, with ``columnid``/``unitid`` read
+  from the page.
+* 广东 ``gkmlpt``: listings come from ``/gkmlpt/api/all/{category}?page=N&sid=SID``
+  as JSON, with ``SID`` from the page's JS and the category from a link fragment.
+* PDF.js viewers: ``…/viewer.html?file=URL`` shows a file; the file is what to keep.
+* ``_wap`` twins: the mobile copy of an article is the same article.
+
+TRS ``createPageHTML`` and generic 下一页 / ``?page=N`` links are in :mod:`crawler.links`.
+"""
+
+from __future__ import annotations
+
+import html as htmlmod
+import json
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
+
+from parsel import Selector
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """A listing request a CMS makes from JS: its URL, and its form when it is a POST."""
+
+    url: str
+    kind: str  # "hanweb" | "gkmlpt"
+    form: dict[str, str] | None = None
+    context: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+# -- Hanweb / 大汉 ------------------------------------------------------------------
+_XML_SCRIPT = re.compile(r"<script[^>]*type=[\"']text/xml[\"'][^>]*>(.*?)</script>", re.S | re.I)
+_RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S | re.I)
+_TOTAL = re.compile(r"<totalrecord>\s*(\d+)\s*</totalrecord>", re.I)
+_HANWEB_PARAM = r"(?:[?&;]|\b){name}['\"]?\s*(?:=|:)\s*['\"]?([^&'\"\s,;}}<]+)"
+HANWEB_PROXY = "/module/web/jpage/dataproxy.jsp"
+# jpage asks for three pages of records per request; this asks for more at once.
+HANWEB_GROUP = 60
+
+
+def hanweb_records(text: str) -> list[str]:
+    """The HTML fragments of the records in a datastore (a page's script, or dataproxy's XML)."""
+    blocks = _XML_SCRIPT.findall(text) or ([text] if "<datastore" in text.lower() else [])
+    return [rec for block in blocks for rec in _RECORD.findall(block)]
+
+
+def record_links(fragments: list[str], base_url: str) -> list[Link]:
+    links = []
+    for fragment in fragments:
+        for a in Selector(text=fragment).css("a[href]"):
+            text = " ".join(a.css("::text").getall()) + " " + (a.attrib.get("title") or "")
+            links.append(Link(urljoin(base_url, a.attrib["href"].strip()), text.strip()))
+    return links
+
+
+def hanweb_params(text: str) -> dict[str, str] | None:
+    """The jpage parameters of a column page: columnid and unitid at least, else None."""
+    if "<datastore" not in text.lower():
+        return None
+    found = {}
+    for name in ("columnid", "unitid", "webid", "webname", "appid", "perpage", "path"):
+        m = re.search(_HANWEB_PARAM.format(name=name), text, re.I)
+        if m:
+            found[name] = htmlmod.unescape(m.group(1))
+    if "columnid" not in found or "unitid" not in found:
+        return None
+    return found
+
+
+def hanweb_requests(page_url: str, params: dict[str, str], start: int = 1,
+                    group: int = HANWEB_GROUP) -> ApiRequest:
+    """The dataproxy POST for records ``start`` … ``start + group - 1``."""
+    query = urlencode({"startrecord": start, "endrecord": start + group - 1,
+                       "perpage": params.get("perpage", "20")})
+    form = {"col": "1", "appid": params.get("appid", "1"), "webid": params.get("webid", "1"),
+            "path": params.get("path", "/"), "columnid": params["columnid"],
+            "sourceContentType": "1", "unitid": params["unitid"],
+            "webname": params.get("webname", ""), "permissiontype": "0"}
+    return ApiRequest(urljoin(page_url, HANWEB_PROXY) + "?" + query, "hanweb", form,
+                      {"params": params, "page_url": page_url, "start": start, "group": group})
+
+
+def hanweb_more(xml: str, request: ApiRequest) -> list[ApiRequest]:
+    """After the first dataproxy answer: the requests for every further group of records."""
+    m = _TOTAL.search(xml)
+    ctx = request.context
+    if not m or ctx.get("start") != 1:
+        return []
+    total, group = int(m.group(1)), ctx["group"]
+    return [hanweb_requests(ctx["page_url"], ctx["params"], start, group)
+            for start in range(1 + group, total + 1, group)]
+
+
+# -- 广东 gkmlpt ---------------------------------------------------------------------
+_SID = re.compile(r"\bSID\s*[:=]\s*['\"](\w+)['\"]")
+
+
+def gkmlpt_sid(text: str) -> str | None:
+    if "gkmlpt" not in text:
+        return None
+    m = _SID.search(text)
+    return m.group(1) if m else None
+
+
+def gkmlpt_categories(links: list[Link]) -> list[str]:
+    """Category ids of links like ``/gkmlpt/index#2811`` (the fragment names the category)."""
+    cats = []
+    for link in links:
+        parts = urlsplit(link.url)
+        if "gkmlpt" in parts.path and parts.fragment.isdigit() and parts.fragment not in cats:
+            cats.append(parts.fragment)
+    return cats
+
+
+def gkmlpt_request(page_url: str, category: str, sid: str, page: int = 1) -> ApiRequest:
+    url = urljoin(page_url, f"/gkmlpt/api/all/{category}?" + urlencode({"page": page,
+                                                                        "sid": sid}))
+    return ApiRequest(url, "gkmlpt", None, {"category": category, "sid": sid, "page": page,
+                                            "page_url": page_url})
+
+
+def gkmlpt_articles(text: str, api_url: str) -> tuple[list[Link], int]:
+    """The articles of one API page, and the total number of articles in the category."""
+    data = json.loads(text)
+    articles = data.get("articles") or []
+    links = [Link(urljoin(api_url, a.get("url") or a.get("post_url") or ""), a.get("title") or "")
+             for a in articles if a.get("url") or a.get("post_url")]
+    return links, int(data.get("total") or 0)
+
+
+def gkmlpt_more(text: str, request: ApiRequest) -> list[ApiRequest]:
+    ctx = request.context
+    if ctx.get("page") != 1:
+        return []
+    articles, total = gkmlpt_articles(text, request.url)
+    if not articles:
+        return []
+    pages = -(-total // len(articles))
+    return [gkmlpt_request(ctx["page_url"], ctx["category"], ctx["sid"], n)
+            for n in range(2, pages + 1)]
+
+
+# -- files and twins -------------------------------------------------------------------
+def pdfjs_target(url: str) -> str | None:
+    """The file a PDF.js viewer URL shows (``viewer.html?file=…``), absolute; else None."""
+    parts = urlsplit(url)
+    if not parts.path.lower().endswith(("viewer.html", "viewer.htm")):
+        return None
+    files = parse_qs(parts.query).get("file")
+    if not files:
+        return None
+    return urljoin(url, files[0])
+
+
+_WAP = re.compile(r"_wap(\.s?html?)$", re.I)
+
+
+def canonical_url(url: str) -> str:
+    """The desktop URL of a ``_wap`` twin (``t20240327_13086081_wap.html`` → ``…081.html``)."""
+    parts = urlsplit(url)
+    path = _WAP.sub(r"\1", parts.path)
+    return urlunsplit(parts._replace(path=path)) if path != parts.path else url

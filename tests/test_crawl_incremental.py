@@ -1,0 +1,110 @@
+"""Nightly runs: the second crawl revalidates instead of re-downloading, finds the new
+report, stores a corrected report as a new version, and counts all of it per site."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from simweb.process import SimWeb
+
+FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
+        "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8", "-s", "LOG_LEVEL=WARNING"]
+SITE = "sim-nightly"
+
+
+def free_port(host: str = "127.0.0.15") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def crawl(web: SimWeb, db) -> None:
+    result = subprocess.run([sys.executable, "-m", "archive", "crawl", "--sites",
+                             str(web.sites_csv), "--db", str(db), *FAST],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory):
+    """Three nights of the same site: as first seen, changed, and back as it was."""
+    out = tmp_path_factory.mktemp("nightly")
+    db, port = out / "archive.db", free_port()
+    requests = {}
+    for night, edition in ((1, 1), (2, 2), (3, 1)):
+        with SimWeb(out / f"web{night}", extra=("nightly",), default_world=False,
+                    edition=edition, port=port, log_requests=True) as web:
+            crawl(web, db)
+            requests[night] = web.requests()
+            base = web.sites[SITE]
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    yield base, requests, conn
+    conn.close()
+
+
+def _counts(conn, run_id: int) -> sqlite3.Row:
+    return conn.execute("select * from crawl_site_counts where run_id = ? and site_id = ?",
+                        [run_id, SITE]).fetchone()
+
+
+def test_second_night_revalidates_pages_and_files_and_rereads_listings(nights):
+    _, requests, _ = nights
+    second = {r["path"]: r for r in requests[2] if r["path"] != "/robots.txt"}
+    for path in ("/xxgknb/2022.html", "/xxgknb/2024.html", "/xxgknb/2022.pdf",
+                 "/xxgknb/2023.pdf", "/xxgknb/2024.pdf"):
+        assert second[path]["conditional"] and second[path]["status"] == 304, path
+    for path in ("/", "/xxgknb/"):
+        assert not second[path]["conditional"] and second[path]["status"] == 200, path
+    assert second["/xxgknb/2023.html"]["status"] == 200  # corrected: sent again in full
+    first_bytes = sum(r["bytes"] for r in requests[1])
+    second_bytes = sum(r["bytes"] for r in requests[2])
+    assert second_bytes < first_bytes / 2
+
+
+def test_unchanged_pages_are_revisits_without_a_body(nights):
+    base, _, conn = nights
+    rows = conn.execute("select * from captures where run_id = 2 and url = ?",
+                        [base + "xxgknb/2024.pdf"]).fetchall()
+    assert len(rows) == 1 and rows[0]["body"] is None and rows[0]["not_modified"] == 1
+    first = conn.execute("select id, sha256 from captures where run_id = 1 and url = ?",
+                         [base + "xxgknb/2024.pdf"]).fetchone()
+    assert rows[0]["revisit_of"] == first["id"]
+    # The front page came back byte for byte (no validators asked for listings): no body.
+    front = conn.execute("select * from captures where run_id = 2 and url = ?",
+                         [base]).fetchone()
+    assert front["body"] is None and front["not_modified"] == 0 and front["revisit_of"]
+
+
+def test_new_and_changed_reports_are_stored_as_new_versions(nights):
+    base, _, conn = nights
+    new = conn.execute("select * from captures where url = ? and body is not null",
+                       [base + "xxgknb/2025.html"]).fetchall()
+    assert [r["run_id"] for r in new] == [2]
+    versions = conn.execute("select run_id, sha256 from captures where url = ? and body is "
+                            "not null order by id", [base + "xxgknb/2023.html"]).fetchall()
+    assert [v["run_id"] for v in versions] == [1, 2, 3]
+    assert versions[0]["sha256"] != versions[1]["sha256"]
+    assert versions[0]["sha256"] == versions[2]["sha256"]
+
+
+def test_per_site_counts_of_each_night(nights):
+    _, _, conn = nights
+    first, second = _counts(conn, 1), _counts(conn, 2)
+    assert (first["new"], first["pages_fetched"], first["reports_found"]) == (8, 8, 3)
+    assert first["not_modified"] == first["changed"] == first["failed"] == 0
+    assert (second["pages_fetched"], second["not_modified"], second["unchanged"],
+            second["new"], second["changed"]) == (10, 5, 1, 2, 2)
+    assert second["reports_found"] == 4 and second["alert"] is None
+
+
+def test_a_site_yielding_fewer_reports_raises_an_alert(nights):
+    _, _, conn = nights
+    third = _counts(conn, 3)
+    assert third["reports_found"] == 3
+    assert third["alert"] == "fewer reports than the last good run: 3 < 4"
