@@ -214,8 +214,9 @@ class Archive:
         body = capture.get("body")
         record = {
             **capture,
-            "size": len(body) if body is not None else None,
-            "sha256": sha256(body) if body is not None else None,
+            # A revisit record has no body but may name the size and digest it saw.
+            "size": len(body) if body is not None else capture.get("size"),
+            "sha256": sha256(body) if body is not None else capture.get("sha256"),
             "fetched_at": capture.get("fetched_at") or now(),
         }
         for key in ("headers", "redirects"):
@@ -238,22 +239,16 @@ class Archive:
             last = self.last_body_capture(capture["url"])
             digest = sha256(body)
             if last and last["sha256"] == digest:
-                record = {**capture, "body": None, "revisit_of": last["id"], "not_modified": 0}
-                record_id = self.add_capture(record)
-                with self.transaction():
-                    self.update("captures", record_id, {"size": len(body), "sha256": digest})
-                return record_id
+                return self.add_capture({**capture, "body": None, "revisit_of": last["id"],
+                                         "not_modified": 0, "size": len(body),
+                                         "sha256": digest})
         return self.add_capture(capture)
 
-    def last_body_capture(self, url: str, before_run: int | None = None) -> dict | None:
+    def last_body_capture(self, url: str) -> dict | None:
         """The newest capture of ``url`` that holds a body (id, sha256, headers, status)."""
-        sql = ("select id, sha256, headers, status, final_url, content_type from captures "
-               "where url = ? and body is not null")
-        args: list = [url]
-        if before_run is not None:
-            sql += " and run_id < ?"
-            args.append(before_run)
-        row = self.db.execute(sql + " order by id desc limit 1", args).fetchone()
+        row = self.db.execute(
+            "select id, sha256, headers, status, final_url, content_type from captures "
+            "where url = ? and body is not null order by id desc limit 1", [url]).fetchone()
         return dict(zip(("id", "sha256", "headers", "status", "final_url", "content_type"),
                         row, strict=True)) if row else None
 

@@ -20,7 +20,7 @@ KINDS = (
     ("html-plain", "html", 12), ("html-js_string", "html", 8), ("html-cdata", "html", 8),
     ("html-split", "html", 8), ("html-one_table", "html", 8), ("html-gbk_lying", "html", 8),
     ("pdf", "pdf", 10), ("pdf-cut_row", "pdf", 6), ("docx", "docx", 12), ("doc", "doc", 3),
-    ("text", "text", 12), ("pdf-images", "pdf", 2),
+    ("text", "text", 12), ("pdf-images", "pdf", 2), ("mht", "mht", 4), ("rtf", "rtf", 2),
 )
 AGENCIES = (
     # (agency, region, region code, profile, size)
@@ -91,8 +91,10 @@ def render_sample(kind: str, fmt: str, truth: tr.ReportTruth) -> Sample:
         sample.data, sample.filename = render.render_report_pdf_cut_row(truth), "report.pdf"
     elif kind == "pdf-images":
         sample.data, sample.filename = render.render_image_pdf(truth), "report.pdf"
-    elif kind in ("docx", "doc"):
+    elif kind in ("docx", "doc", "rtf"):
         sample.data, sample.filename = render.render_report_docx(truth), "report.docx"
+    elif kind == "mht":
+        sample.data, sample.filename = render.render_report_mht(truth), "report.doc"
     elif kind == "text":
         sample.data, sample.filename = render.render_report_text(truth), "report.txt"
     else:
@@ -101,12 +103,14 @@ def render_sample(kind: str, fmt: str, truth: tr.ReportTruth) -> Sample:
 
 
 def to_doc(samples: list[Sample]) -> None:
-    """Turn the ``doc`` samples' DOCX into legacy DOC with one LibreOffice run."""
-    docs = [s for s in samples if s.kind == "doc"]
-    if not docs:
-        return
-    for sample, data in zip(docs, render.docx_to_doc([s.data for s in docs]), strict=True):
-        sample.data, sample.filename = data, "report.doc"
+    """Turn the ``doc`` and ``rtf`` samples' DOCX into DOC / RTF, one LibreOffice run each."""
+    for kind in ("doc", "rtf"):
+        docs = [s for s in samples if s.kind == kind]
+        if not docs:
+            continue
+        converted = render.docx_to_doc([s.data for s in docs], kind)
+        for sample, data in zip(docs, converted, strict=True):
+            sample.data, sample.filename = data, "report.doc"  # both are served as .doc
 
 
 def build(n: int = 600, seed: int = 0, kinds: set[str] | None = None) -> list[Sample]:

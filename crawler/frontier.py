@@ -48,7 +48,9 @@ class ArchiveFrontier:
         self.archive.db.conn.execute("PRAGMA synchronous = NORMAL")
         self.archive.load_sites(sites)
         self.site_ids = [s["site_id"] for s in sites]
-        self.resumed = self.archive.interrupted_runs(sites_csv, pid_alive)
+        # A recorded pid equal to ours was reused: that run's process is gone.
+        self.resumed = self.archive.interrupted_runs(
+            sites_csv, lambda pid: pid != os.getpid() and pid_alive(pid))
         self.run_id = self.archive.start_resumed_run(
             sites_csv, os.getpid(), self.resumed[0] if self.resumed else None)
         self.closed = False

@@ -66,6 +66,8 @@ class ResumeMiddleware:
         if stored["status"] is None:
             raise AlreadyRecorded(f"already recorded by the interrupted run: {stored['error']}")
         request.meta["stored_capture"] = stored["id"]
+        if stored["status"] == 304:  # a revisit: its links are those of the stored body
+            request.meta["revisit_of"] = stored["body_id"]
         request.meta["dont_retry"] = True
         request.meta["dont_redirect"] = True
         return stored_response(frontier, request, stored["body_id"], stored["status"],

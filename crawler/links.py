@@ -23,9 +23,10 @@ _COLUMN_URL = re.compile(r"/(?:zfxxgknb|xxgknb|gknb|ndbg|zfxxgk|xxgk|zwgk)(?:/[\
 ATTACHMENT = re.compile(r"\.(pdf|docx?|wps|xlsx?|ofd)(?:$|[?#])", re.I)
 # TRS: createPageHTML(total, current, "index", "html") or
 #      createPageHTML('page_div', total, current, 'index', 'shtml', size)
-_TRS_PLAIN = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*['\"]([\w-]+)['\"]\s*,"
+# The page count may be a variable set earlier: var countPage = 12; createPageHTML(countPage, …
+_TRS_PLAIN = re.compile(r"createPageHTML\(\s*(\w+)\s*,\s*(\w+)\s*,\s*['\"]([\w-]+)['\"]\s*,"
                         r"\s*['\"](\w+)['\"]")
-_TRS_DIV = re.compile(r"createPageHTML\(\s*['\"][\w-]+['\"]\s*,\s*(\d+)\s*,\s*(\d+)\s*,"
+_TRS_DIV = re.compile(r"createPageHTML\(\s*['\"][\w-]+['\"]\s*,\s*(\w+)\s*,\s*(\w+)\s*,"
                       r"\s*['\"]([\w-]+)['\"]\s*,\s*['\"](\w+)['\"]")
 
 
@@ -60,10 +61,20 @@ def trs_pages(html: str, page_url: str) -> list[str]:
         first_suffix = 2
     else:
         return []
-    total, name, ext = int(m.group(1)), m.group(3), m.group(4)
+    total, name, ext = _js_int(m.group(1), html), m.group(3), m.group(4)
+    if total is None:
+        return []
     suffixes = range(first_suffix, first_suffix + total - 1)
     pages = [f"{name}.{ext}"] + [f"{name}_{n}.{ext}" for n in suffixes]
     return [urljoin(page_url, p) for p in pages]
+
+
+def _js_int(token: str, html: str) -> int | None:
+    """A number written in the call, or the value a ``var NAME = N`` gave it earlier."""
+    if token.isdigit():
+        return int(token)
+    m = re.search(rf"\b(?:var|let|const)?\s*{re.escape(token)}\s*=\s*['\"]?(\d+)", html)
+    return int(m.group(1)) if m else None
 
 
 _NEXT_PAGE = re.compile(r"^(下一页|下页|后页|下一頁|next|›|»|>>?|尾页|末页|\d{1,3})$", re.I)

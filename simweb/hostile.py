@@ -11,6 +11,10 @@
 * ``rs412`` / ``jsl521`` — every path answers a JS challenge (瑞数 412 with ``$_ts``,
   加速乐 521 with ``__jsl``), as those gateways do.
 
+``nightly`` changes between editions (``--edition 2``), ``hanweb`` and ``gkmlpt``
+hide their listings the way those CMSs do, ``moved`` redirects to another host, and
+``slow`` takes 1.5 s per page.
+
 ``scale_sites(n)`` builds ``n`` small sites (a front page, a report column of two
 listing pages, six report pages and a PDF) for throughput measurements.
 """
@@ -220,7 +224,16 @@ def _moved() -> tuple[Site, Site]:
     return old, new
 
 
-EXTRA_SITES = ("polite", "flaky", "rs412", "jsl521", "nightly", "hanweb", "gkmlpt", "moved")
+def _slow() -> Site:
+    """A host that takes 1.5 s to answer any page (robots.txt excepted)."""
+    site = _site("slow", "127.0.0.20", "迟缓县人民政府", "410726", {"slow": 1.5})
+    site.add("/", _html(site.name, _links([("/xxgknb/", "政府信息公开年报")])), modified=_DAY)
+    site.add("/robots.txt", b"User-agent: *\nDisallow: /search/\n", "text/plain")
+    return site
+
+
+EXTRA_SITES = ("polite", "flaky", "rs412", "jsl521", "nightly", "hanweb", "gkmlpt", "moved",
+               "slow")
 
 
 def hostile_sites(keys: list[str] | tuple[str, ...] = EXTRA_SITES,
@@ -231,7 +244,7 @@ def hostile_sites(keys: list[str] | tuple[str, ...] = EXTRA_SITES,
         raise ValueError(f"unknown extra site(s) {sorted(unknown)}; choose from {EXTRA_SITES}")
     build = {
         "polite": _polite, "flaky": _flaky, "nightly": lambda: _nightly(edition),
-        "hanweb": _hanweb, "gkmlpt": _gkmlpt, "moved": _moved,
+        "hanweb": _hanweb, "gkmlpt": _gkmlpt, "moved": _moved, "slow": _slow,
         "rs412": lambda: _site("rs412", "127.0.0.13", "瑞数县人民政府", "410722",
                                {"challenge": "rs-412"}),
         "jsl521": lambda: _site("jsl521", "127.0.0.14", "加速乐县人民政府", "410723",

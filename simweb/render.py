@@ -684,8 +684,8 @@ def _docx_table(word, rows: Layout) -> None:
             "" if cell.kind == "pad" else cell.text)
 
 
-def docx_to_doc(documents: list[bytes]) -> list[bytes]:
-    """Save DOCX documents as legacy binary DOC with LibreOffice, in one run of it."""
+def docx_to_doc(documents: list[bytes], fmt: str = "doc") -> list[bytes]:
+    """Save DOCX documents as legacy binary DOC (or RTF) with LibreOffice, in one run of it."""
     import shutil
     import subprocess
     import tempfile
@@ -702,9 +702,10 @@ def docx_to_doc(documents: list[bytes]) -> list[bytes]:
             names.append(str(path))
         out = Path(tmp) / "out"
         subprocess.run([exe, f"-env:UserInstallation=file://{tmp}/profile", "--headless",
-                        "--convert-to", "doc:MS Word 97", "--outdir", str(out), *names],
+                        "--convert-to", {"doc": "doc:MS Word 97", "rtf": "rtf"}[fmt],
+                        "--outdir", str(out), *names],
                        check=True, capture_output=True, timeout=600)
-        return [(out / f"r{i}.doc").read_bytes() for i in range(len(documents))]
+        return [(out / f"r{i}.{fmt}").read_bytes() for i in range(len(documents))]
 
 
 def render_report_pdf_cut_row(truth: ReportTruth) -> bytes:
@@ -734,3 +735,17 @@ def render_image_pdf(truth: ReportTruth) -> bytes:
         pdf.showPage()
     pdf.save()
     return buf.getvalue()
+
+
+def render_report_mht(truth: ReportTruth) -> bytes:
+    """The report as Word's "single file web page" (MIME, GBK HTML part), as sites serve
+    under a .doc name."""
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    page, _ = render_report_html_variant(truth, "plain")
+    message = MIMEMultipart("related", type="text/html")
+    part = MIMEText(page.decode("utf-8").replace('<meta charset="utf-8">', ""), "html", "gb18030")
+    part["Content-Location"] = "file:///C:/report.htm"
+    message.attach(part)
+    return message.as_bytes()

@@ -5,6 +5,9 @@ Each site is bound to its own loopback address (127.0.0.2, 127.0.0.3 …; all of
 hosts, as it would on the real web, and per-host politeness or allowed-domain
 rules behave as they will in production. Responses carry Last-Modified and ETag
 and answer conditional requests with 304, which incremental crawling relies on.
+Sites built by :mod:`simweb.hostile` misbehave on purpose (challenges, 503 with
+Retry-After, 500s, cut bodies, gzip, soft-404s, slowness, a move to another host), and
+大汉's dataproxy.jsp answers POSTs. With ``--log-requests`` every request is one JSON line.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class SiteHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         """Only 大汉's dataproxy.jsp takes a POST: the form names the column and unit."""
+        self._arrived = time.time()
         length = int(self.headers.get("Content-Length") or 0)
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode("utf-8",
                                                                             "replace")).items()}
@@ -70,6 +74,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         self._send(200, hanweb_datastore(records, start, end), "text/xml; charset=utf-8", False)
 
     def _answer(self, head: bool) -> None:
+        self._arrived = time.time()
         parts = urlsplit(self.path)
         path = unquote(parts.path) or "/"
         if self._misbehave(path, head):
@@ -97,6 +102,8 @@ class SiteHandler(BaseHTTPRequestHandler):
             target = how["moved_base"].rstrip("/") + self.path
             self._send(301, b"", "text/html", head, {"Location": target})
             return True
+        if how.get("slow") and path != "/robots.txt":
+            time.sleep(how["slow"])
         if how.get("challenge") == "rs-412":
             self._send(412, RS_CHALLENGE.encode(), "text/html; charset=utf-8", head)
             return True
@@ -162,10 +169,11 @@ class SiteHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def log_request(self, code="-", size="-") -> None:
-        """One JSON line per request on stderr: time, host, path, status, bytes, validators."""
+        """One JSON line per request on stderr, once answered: the time it arrived, host,
+        path, status, bytes, whether it was conditional."""
         if self.log_requests:
             sys.stderr.write(json.dumps({
-                "t": round(time.time(), 3), "host": self.site.ip, "path": self.path,
+                "t": round(getattr(self, "_arrived", time.time()), 3), "host": self.site.ip, "path": self.path,
                 "method": self.command, "status": getattr(self, "_status", code),
                 "bytes": getattr(self, "_sent", 0),
                 "conditional": bool(self.headers.get("If-None-Match")

@@ -149,3 +149,14 @@ def test_a_site_moved_to_another_host_is_followed_with_every_hop(crawled):
     assert hops[0] == start["url"] and "127.0.0.18" in hops[0] and "127.0.0.19" in hops[-1]
     assert start["final_url"] == hops[-1] and start["status"] == 200
     assert len(_reports(conn, "sim-moved")) == 2
+
+
+def test_trs_page_count_from_a_countpage_variable():
+    from crawler.links import trs_pages
+
+    page = ('<script>var countPage = 3//共多少页\nvar currentPage = 0//当前页\n'
+            'createPageHTML(countPage, currentPage, "index", "htm");</script>')
+    assert trs_pages(page, "http://h.example.cn/zfxxgknb/") == [
+        "http://h.example.cn/zfxxgknb/index.htm", "http://h.example.cn/zfxxgknb/index_1.htm",
+        "http://h.example.cn/zfxxgknb/index_2.htm"]
+    assert trs_pages('createPageHTML(pages, 0, "index", "html");', "http://h.example.cn/") == []

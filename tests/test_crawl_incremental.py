@@ -108,3 +108,46 @@ def test_a_site_yielding_fewer_reports_raises_an_alert(nights):
     third = _counts(conn, 3)
     assert third["reports_found"] == 3
     assert third["alert"] == "fewer reports than the last good run: 3 < 4"
+
+
+def test_a_killed_nightly_run_resumes_with_revisits_followed(tmp_path):
+    """Night 2 killed after its first few captures (some of them 304s), then run again:
+    every page of night 2 is accounted for, attachments of unchanged pages included."""
+    import os
+    import signal
+    import time
+
+    db, port = tmp_path / "archive.db", free_port()
+    with SimWeb(tmp_path / "web1", extra=("nightly",), default_world=False, port=port) as web:
+        crawl(web, db)
+    slow = ["-s", "DOWNLOAD_DELAY=0.15", "-s", "RANDOMIZE_DOWNLOAD_DELAY=False",
+            "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+            "-s", "LOG_LEVEL=WARNING"]
+    with SimWeb(tmp_path / "web2", extra=("nightly",), default_world=False, edition=2,
+                port=port) as web:
+        cmd = [sys.executable, "-m", "archive", "crawl", "--sites", str(web.sites_csv),
+               "--db", str(db), *slow]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            conn = sqlite3.connect(db, timeout=5)
+            done = conn.execute("select count(*) from captures where run_id = 2 and "
+                                "not_modified = 1").fetchone()[0]
+            conn.close()
+            if done >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        crawl(web, db)
+    conn = sqlite3.connect(db)
+    urls = {r[0] for r in conn.execute("select url from captures where run_id in (2, 3)")}
+    twice = conn.execute("select url from captures where run_id in (2, 3) group by url "
+                         "having count(*) > 1").fetchall()
+    statuses = [r[0] for r in conn.execute("select status from crawl_runs order by id")]
+    conn.close()
+    assert statuses == ["finished", "interrupted", "finished"]
+    base = min(urls, key=len)  # the front page
+    assert urls == {base, base + "xxgknb/"} | {
+        base + f"xxgknb/{y}.{ext}" for y in (2022, 2023, 2024, 2025) for ext in ("html", "pdf")}
+    assert twice == []

@@ -7,6 +7,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -180,3 +181,33 @@ def test_challenges_are_told_by_status_and_marker():
     assert challenge_kind(page(521, JSL_CHALLENGE)) == "jsl-521"
     assert challenge_kind(page(412, "<h1>Precondition Failed</h1>")) is None
     assert challenge_kind(page(200, RS_CHALLENGE)) is None
+
+
+# -- a host too slow for the timeout ---------------------------------------------------------
+def test_slow_host_times_out_backs_off_and_says_so(tmp_path):
+    with SimWeb(tmp_path / "web", extra=("slow",), default_world=False,
+                log_requests=True) as web:
+        db = tmp_path / "archive.db"
+        result = subprocess.run(
+            [sys.executable, "-m", "archive", "crawl", "--sites", str(web.sites_csv), "--db",
+             str(db), "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
+             "-s", "DOWNLOAD_TIMEOUT=0.5", "-s", "RETRY_TIMES=1",
+             "-s", "NIANBAO_BACKOFF_BASE=0.8", "-s", "LOG_LEVEL=WARNING"],
+            capture_output=True, text=True, timeout=60)
+        deadline = time.monotonic() + 5  # the server logs a request once it has answered
+        while len(asked := [r for r in web.requests() if r["path"] == "/"]) < 2:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(asked) == 2  # tried, then retried once after the pause
+    # the retry arrived at least the timeout (0.5 s) plus the backoff (0.8 s × 0.75)
+    # after the first attempt
+    assert asked[1]["t"] - asked[0]["t"] >= 0.5 + 0.6 - 0.05
+    conn = sqlite3.connect(db)
+    error, = conn.execute("select error from captures where role = 'start'").fetchone()
+    reasons, = conn.execute("select failed_by_reason from crawl_site_counts").fetchone()
+    conn.close()
+    reason = error.split(":")[0]
+    assert reason.endswith("TimeoutError")  # DownloadTimeoutError in Scrapy ≥ 2.13
+    assert json.loads(reasons) == {reason: 1}

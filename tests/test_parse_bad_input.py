@@ -151,3 +151,14 @@ def test_process_capture_records_status_and_message(tmp_path):
             continue
         row = rows[f"http://127.0.0.1/{i}"]
         assert row[1] == status and row[2], (name, row)
+
+
+def test_html_report_whose_tables_are_pictures():
+    body = ("<h1>某区2023年政府信息公开工作年度报告</h1><p>一、总体情况</p><p>……</p>"
+            "<p>二、主动公开政府信息情况</p><p><img src='/u/2024/t1.png' width='600'></p>"
+            "<p>三、收到和处理政府信息公开申请情况</p><p><img src='/u/2024/t2.jpg'></p>"
+            "<p>四、政府信息公开行政复议、行政诉讼情况</p><p><img src='/u/2024/t3.jpg'></p>"
+            "<img src='/images/logo.png'>")
+    report = parse_document(_html(body, "某区2023年政府信息公开工作年度报告"))
+    assert report.status == "tables_are_images" and report.year == 2023
+    assert "主动公开" in report.text

@@ -7,6 +7,7 @@ real merged cells, legacy DOC (through LibreOffice), tab-separated text and scan
 
 from __future__ import annotations
 
+import functools
 import shutil
 
 import pytest
@@ -21,10 +22,16 @@ from benchmarks.corpus import KINDS, Sample, render_sample, to_doc, truths, wron
 PER_KIND = 2
 
 
+@functools.cache
+def _truths() -> list:
+    return truths(60, seed=7)
+
+
+@functools.cache
 def _samples(kind: str) -> list[Sample]:
     fmt = next(f for k, f, _ in KINDS if k == kind)
     chosen: list = []
-    for _, _, truth in truths(60, seed=7):
+    for _, _, truth in _truths():
         if len(chosen) == PER_KIND:
             break
         if truth.template not in {t.template for t in chosen}:
@@ -32,7 +39,7 @@ def _samples(kind: str) -> list[Sample]:
     return [render_sample(kind, fmt, t) for t in chosen]
 
 
-TABLE_KINDS = [k for k, _, _ in KINDS if k not in ("doc", "pdf-images")]
+TABLE_KINDS = [k for k, _, _ in KINDS if k not in ("doc", "rtf", "pdf-images")]  # own tests
 
 
 @pytest.mark.parametrize("kind", TABLE_KINDS)
@@ -185,3 +192,25 @@ def test_year_contradicting_the_statistics_period_is_a_warning():
     report = parse_document(data.encode("utf-8"), content_type="text/html; charset=utf-8")
     assert report.year == year
     assert any("statistics period starts in 2015" in w for w in report.warnings)
+
+
+def test_word_single_file_web_page_served_as_doc():
+    from simweb.render import render_report_mht
+
+    sample = _samples("html-plain")[0]
+    report = parse_document(render_report_mht(sample.truth), filename="report.doc")
+    assert report.format == "mht" and report.status == "ok"
+    assert wrong_cells(sample, report.tables) == []
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None,
+                    reason="LibreOffice (soffice) is not installed; .ci/run installs it")
+def test_rtf_served_as_doc():
+    from simweb.render import docx_to_doc
+
+    sample = _samples("docx")[0]
+    rtf = docx_to_doc([sample.data], "rtf")[0]
+    assert rtf.startswith(b"{\\rtf")
+    report = parse_document(rtf, filename="report.doc")
+    assert report.format == "rtf" and report.status == "ok"
+    assert wrong_cells(sample, report.tables) == []

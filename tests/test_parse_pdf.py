@@ -42,3 +42,12 @@ def test_falls_back_to_pdfplumber_when_the_fast_grids_are_incomplete(monkeypatch
     doc = pdf_reader.read_pdf(PDF)
     assert doc.meta["table_reader"] == "pdfplumber"
     assert len(doc.tables) >= 5
+
+
+def test_a_fault_of_the_fast_path_falls_back_instead_of_failing(monkeypatch):
+    def broken(*args):
+        raise ValueError("unexpected geometry")
+
+    monkeypatch.setattr(pdf_reader, "page_grids", broken)
+    doc = pdf_reader.read_pdf(PDF)
+    assert doc.meta["table_reader"] == "pdfplumber" and doc.tables

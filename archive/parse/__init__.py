@@ -42,6 +42,12 @@ def read_document(data: bytes, *, filename: str | None = None, content_type: str
     if fmt == "doc":
         from archive.parse.word import read_doc
         return read_doc(data)
+    if fmt == "rtf":
+        from archive.parse.word import read_rtf
+        return read_rtf(data)
+    if fmt == "mht":
+        from archive.parse.html import read_mht
+        return read_mht(data, url)
     if fmt == "zip":
         from archive.parse.word import read_docx
         return read_docx(data)  # a DOCX without the usual member order; refused if not one
@@ -95,6 +101,8 @@ def _status(report: ParsedReport, doc: Document) -> str:
             return "not_a_report"
         if doc.meta.get("attachments"):
             return "landing_page"
+        if doc.meta.get("table_images") and metadata.names_table_sections(doc.text):
+            return "tables_are_images"  # the sections are there, their tables are pictures
         return "no_tables" if report.template in TEMPLATES else "text_only"
     if report.template not in TEMPLATES:
         return "partial"

@@ -167,4 +167,41 @@ def read_html(text: str, url: str | None = None) -> Document:
     doc = Document(format="html", text=_text(body if body is not None else root),
                    tables=_grids(root), title=title or None, meta=meta)
     doc.meta["attachments"] = " ".join(attachment_links(root, url))
+    pictures = content_images(body if body is not None else root)
+    if pictures:
+        doc.meta["table_images"] = str(pictures)
     return doc
+
+
+_ICON = re.compile(r"(logo|icon|banner|share|qrcode|ewm|erweima|gif$|spacer|blank)", re.I)
+
+
+def content_images(root: etree._Element) -> int:
+    """Pictures in the page that can be content (a table pasted as an image), not chrome:
+    no icon-like name, and not declared smaller than 200 px wide."""
+    count = 0
+    for img in root.iter("img"):
+        src = img.get("src") or ""
+        width = re.match(r"\d+", img.get("width") or "")
+        if src and not _ICON.search(src) and (width is None or int(width.group()) >= 200):
+            count += 1
+    return count
+
+
+def read_mht(data: bytes, url: str | None = None) -> Document:
+    """A MIME "single file web page" (Word's .mht, often named .doc): its HTML part."""
+    import email
+    from email import policy
+
+    from archive.parse.sniff import decode_html
+
+    message = email.message_from_bytes(data, policy=policy.compat32)
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            payload = part.get_payload(decode=True) or b""
+            charset = part.get_content_charset()
+            ctype = f"text/html; charset={charset}" if charset else None
+            doc = read_html(decode_html(payload, ctype), url)
+            doc.format = "mht"
+            return doc
+    raise ParseError("corrupt", "a MIME web archive without an HTML part")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
+import traceback
 from multiprocessing.connection import Connection
 
 from archive.parse.document import ParsedReport, ParseError
@@ -80,8 +81,10 @@ def _serve(conn: Connection, budget_mb: int) -> None:
                       f"reading the document needed more than {budget_mb} MB of memory")
         except RecursionError:
             answer = ("error", "corrupt", "the document nests too deeply to be read")
-        except Exception as exc:  # a parser bug: reported, the worker lives on
-            answer = ("error", "parser_error", f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a parser bug: reported with where it happened
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            answer = ("error", "parser_error", f"{type(exc).__name__}: {exc} (at "
+                                               f"{os.path.basename(where.filename)}:{where.lineno})")
         del data
         try:
             conn.send(answer)

@@ -155,3 +155,12 @@ def consistency_warnings(year: int | None, text: str, published: str | None) -> 
     if year and published and published < f"{year + 1}-01-01":
         warnings.append(f"published {published}, before its reporting year {year} ended")
     return warnings
+
+
+_TABLE_SECTIONS = ("主动公开政府信息情况", "收到和处理政府信息公开申请情况", "行政复议、行政诉讼情况")
+
+
+def names_table_sections(text: str) -> bool:
+    """Whether the text has the headings the three statistical tables stand under."""
+    flat = re.sub(r"\s+", "", text)
+    return sum(1 for h in _TABLE_SECTIONS if h in flat) >= 2

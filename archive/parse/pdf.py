@@ -107,15 +107,30 @@ def _cells_read(grids: list[Grid]) -> tuple[int, int]:
             len(template(template_id).cell_keys()))
 
 
-def _best_grids(data: bytes, fast: list[Grid], pages: list[int]) -> tuple[list[Grid], str]:
+def _fast_grids(page, textpage, paths: list, grids: list[Grid]) -> list[Grid] | None:
+    """``grids`` plus this page's PDFium grids, or None when they cannot be made (then
+    pdfplumber reads the tables: a fault of the fast path must not lose a document)."""
+    try:
+        return grids + page_grids(page, textpage, paths)
+    except Exception:  # geometry the fast path does not expect
+        return None
+
+
+def _best_grids(data: bytes, fast: list[Grid] | None,
+                pages: list[int]) -> tuple[list[Grid], str]:
     """PDFium's grids when they hold a complete report; otherwise pdfplumber's, if those
     hold more (a drawing PDFium's path reading does not turn into a grid)."""
+    if fast is None:
+        return _tables(data, pages), "pdfplumber"
     if not pages:
         return fast, "pdfium"
     got, expected = _cells_read(fast)
     if got >= expected:
         return fast, "pdfium"
-    slow = _tables(data, pages)
+    try:
+        slow = _tables(data, pages)
+    except ParseError:  # pdfminer cannot read what PDFium could: keep PDFium's reading
+        return fast, "pdfium"
     slow_got, _ = _cells_read(slow)
     return (slow, "pdfplumber") if slow_got > got else (fast, "pdfium")
 
@@ -138,15 +153,15 @@ def read_pdf(data: bytes) -> Document:
         if count > MAX_PAGES:
             raise ParseError("too_large", f"the PDF has {count} pages (limit {MAX_PAGES})")
         texts, images, rules = [], [], []
-        fast: list[Grid] = []
+        fast: list[Grid] | None = []
         try:
             for i in range(count):
                 page = pdf[i]
                 textpage = page.get_textpage()
                 text = textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n")
                 big, paths = _scan_objects(page)
-                if holds_table(text, len(paths)):
-                    fast.extend(page_grids(page, textpage, paths))
+                if holds_table(text, len(paths)) and fast is not None:
+                    fast = _fast_grids(page, textpage, paths, fast)
                 textpage.close()
                 page.close()
                 texts.append(text)

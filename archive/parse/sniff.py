@@ -18,7 +18,7 @@ _HTML_HINT = re.compile(rb"<\s*(html|head|body|table|div|p|meta|!doctype)\b", re
 
 
 def sniff_format(data: bytes, filename: str | None = None, content_type: str | None = None) -> str:
-    """``pdf``, ``docx``, ``doc``, ``zip``, ``html`` or ``text``."""
+    """``pdf``, ``docx``, ``doc``, ``rtf``, ``mht``, ``zip``, ``html`` or ``text``."""
     if not data:
         raise ParseError("empty", "the document is empty (0 bytes)")
     head = data[:2048].lstrip()
@@ -29,6 +29,10 @@ def sniff_format(data: bytes, filename: str | None = None, content_type: str | N
         return "docx" if b"word/" in data[:4096] or name.endswith(".docx") else "zip"
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         return "doc"
+    if head.startswith(b"{\\rtf"):
+        return "rtf"  # Word's RTF, often served as .doc
+    if b"mime-version" in head[:512].lower() and b"multipart/related" in head.lower():
+        return "mht"  # Word's "single file web page", often served as .doc
     if (content_type and "html" in content_type.lower()) or _HTML_HINT.search(head):
         return "html"
     if (filename or "").lower().endswith((".html", ".htm", ".shtml")):

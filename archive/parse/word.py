@@ -113,7 +113,8 @@ def _unlimited() -> None:
 
 
 def doc_to_docx(data: bytes, suffix: str = ".doc") -> bytes:
-    """Convert a legacy Word/WPS document with LibreOffice headless; raises ParseError."""
+    """Convert a legacy Word/WPS (or RTF) document with LibreOffice headless; raises
+    ParseError."""
     exe = converter()
     if exe is None:
         raise ParseError("converter_missing", "reading DOC/WPS needs LibreOffice (soffice), "
@@ -143,4 +144,11 @@ def read_doc(data: bytes) -> Document:
     """A legacy DOC/WPS as a Document, through its DOCX conversion."""
     doc = read_docx(doc_to_docx(data))
     doc.format = "doc"
+    return doc
+
+
+def read_rtf(data: bytes) -> Document:
+    """An RTF document (Word saves them; sites serve them as .doc) through LibreOffice."""
+    doc = read_docx(doc_to_docx(data, suffix=".rtf"))
+    doc.format = "rtf"
     return doc
