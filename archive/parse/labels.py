@@ -77,6 +77,12 @@ def _fuzzy(core: str, entries: list[Entry]) -> Match | None:
     return next(iter(found.values())) if len(found) == 1 else None
 
 
+@lru_cache(maxsize=8192)
+def _core(text: str) -> str:
+    """The comparable core of a label; the same labels recur in every report."""
+    return normalize(strip_numbering(text))
+
+
 def match_label(text: str, entries: list[Entry], fuzzy: bool = False) -> Match | None:
     """The entry whose phrases fit ``text`` best, or None.
 
@@ -86,7 +92,7 @@ def match_label(text: str, entries: list[Entry], fuzzy: bool = False) -> Match |
     a label matching nothing may still name the one entry whose long phrase it holds
     with a single character misprinted (``Match.fuzzy``; callers warn).
     """
-    core = normalize(strip_numbering(text))
+    core = _core(text)
     if not core:
         return None
     best: list[Match] = []

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 # What agencies print for "nothing here": blank, dashes, slash, 无, 不适用.
 _NOT_APPLICABLE = {"", "/", "-", "--", "—", "——", "–", "无", "不适用", "n/a", "na", "\\"}
@@ -38,6 +39,7 @@ def clean_cell(text: str | None) -> str:
     return re.sub(r"\s+", " ", (text or "").replace("\u00a0", " ").replace("\u3000", " ")).strip()
 
 
+@lru_cache(maxsize=16384)
 def read_cell(text: str | None) -> CellValue:
     """Classify and parse one cell.
 
