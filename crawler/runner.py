@@ -42,7 +42,7 @@ def run_crawl(sites_csv: str, db: str, jobdir: str | None = None,
     """Crawl every site of the registry into the archive; returns Scrapy's stats."""
     from crawler.spiders.reports import ReportSpider
 
-    process = CrawlerProcess(crawl_settings(db, jobdir, overrides), install_root_handler=True)
+    process = CrawlerProcess(crawl_settings(db, jobdir, overrides))
     crawler = process.create_crawler(ReportSpider)
     process.crawl(crawler, sites=sites_csv)
     process.start()
