@@ -65,12 +65,46 @@ def process_capture(archive: Archive, capture: dict, worker: ParseWorker | None 
                              PARSER_VERSION)
         return "parser_error"
     message = parsed.reason or "; ".join(parsed.warnings[:5]) or None
+    if parsed.status in REPORT_STATUSES:
+        twin = archive.twin_report(capture, capture["site_id"], parsed.year, parsed.template)
+        if twin is not None:
+            differences = _differences(archive.report_cells(twin), parsed)
+            if not differences:
+                archive.drop_report(capture["sha256"])
+                archive.add_original(twin, capture["id"], capture["sha256"], capture["url"],
+                                     parsed.format)
+                archive.mark_capture(capture["id"], parsed.status,
+                                     f"another original of report {twin}", PARSER_VERSION)
+                return parsed.status
+            parsed.warnings.append(
+                f"report {twin} (the page linking this document, or the document it links) "
+                f"prints other numbers: {'; '.join(differences[:5])}")
+            message = parsed.reason or "; ".join(parsed.warnings[-1:])
     archive.mark_capture(capture["id"], parsed.status, message, PARSER_VERSION)
     if parsed.status in REPORT_STATUSES:
         save_parsed(archive, capture, parsed)
     else:
         archive.drop_report(capture["sha256"])
     return parsed.status
+
+
+def _differences(stored: dict, parsed: ParsedReport) -> list[str]:
+    """Cells printed in both originals with different values (a missing cell is no conflict)."""
+    out = []
+    for table, rows in parsed.tables.items():
+        for row, cols in rows.items():
+            for col, value in cols.items():
+                key = (table, row, col)
+                if key in stored and stored[key] != value:
+                    out.append(f"{table}.{row}.{col} {stored[key]} ≠ {value}")
+    if not out and not any(key in stored for key in _keys(parsed)):
+        out.append("no cell in common")
+    return out
+
+
+def _keys(parsed: ParsedReport):
+    return ((t, r, c) for t, rows in parsed.tables.items() for r, cols in rows.items()
+            for c in cols)
 
 
 def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:

@@ -108,8 +108,25 @@ CREATE TABLE crawl_site_counts (
 );
 """
 
+# One report, several originals: the article page and the signed PDF it attaches are
+# the same report. Every report's own capture is its primary original.
+_SCHEMA_3 = """
+CREATE TABLE report_originals (
+    report_id INTEGER NOT NULL REFERENCES reports(id),
+    capture_id INTEGER NOT NULL REFERENCES captures(id),
+    sha256 TEXT NOT NULL, url TEXT, format TEXT, role TEXT,
+    PRIMARY KEY (report_id, sha256)
+);
+CREATE INDEX idx_report_originals_sha256 ON report_originals(sha256);
+CREATE INDEX idx_report_originals_capture_id ON report_originals(capture_id);
+INSERT INTO report_originals (report_id, capture_id, sha256, url, format, role)
+    SELECT id, capture_id, sha256, url, format, 'primary' FROM reports
+    WHERE capture_id IS NOT NULL;
+"""
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_run_sql(_SCHEMA_1),
-                                                           _run_sql(_SCHEMA_2)]
+                                                           _run_sql(_SCHEMA_2),
+                                                           _run_sql(_SCHEMA_3)]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -387,16 +404,61 @@ class Archive:
                 self.insert("cells", {**cell, "report_id": report_id})
             for finding in findings:
                 self.insert("findings", {**finding, "report_id": report_id})
+            if report.get("capture_id") is not None:
+                self._add_original(report_id, report["capture_id"], report["sha256"],
+                                   report.get("url"), report.get("format"), "primary")
         return report_id
+
+    def add_original(self, report_id: int, capture_id: int, sha: str, url: str | None,
+                     fmt: str | None) -> None:
+        """Record another original of a report (the PDF an article page attaches …)."""
+        with self.transaction():
+            self._add_original(report_id, capture_id, sha, url, fmt, "alternate")
+
+    def _add_original(self, report_id: int, capture_id: int, sha: str, url: str | None,
+                      fmt: str | None, role: str) -> None:
+        self.db.conn.execute(
+            "INSERT INTO report_originals (report_id, capture_id, sha256, url, format, role) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (report_id, sha256) DO UPDATE SET "
+            "capture_id = excluded.capture_id, url = excluded.url, format = excluded.format",
+            [report_id, capture_id, sha, url, fmt, role])
+
+    def twin_report(self, capture: dict, site_id: str | None, year: int | None,
+                    template: str | None) -> int | None:
+        """The report of the page that links this document, or of the document it links.
+
+        A report published as an article with its signed PDF attached has two originals;
+        the link between them (the attachment's referer) and the same site, year and
+        template identify the pair. Whether their numbers agree is the caller's test.
+        """
+        if capture.get("role") == "attachment":  # the page that links this file
+            link = "(c.url = :referer OR c.final_url = :referer) AND c.role = 'report'"
+        else:  # a file this page links
+            link = "c.referer IN (:url, :final_url) AND c.role = 'attachment'"
+        row = self.db.execute(
+            "SELECT r.id FROM reports r JOIN captures c ON c.id = r.capture_id "
+            "WHERE r.site_id IS :site AND r.year IS :year AND r.template IS :template "
+            f"AND r.sha256 != :sha AND {link} ORDER BY r.id LIMIT 1",
+            {"site": site_id, "year": year, "template": template, "sha": capture["sha256"],
+             "referer": capture.get("referer"), "url": capture["url"],
+             "final_url": capture.get("final_url")}).fetchone()
+        return row[0] if row else None
+
+    def report_cells(self, report_id: int) -> dict[tuple[str, str, str], float | None]:
+        return {(t, r, c): v for t, r, c, v in self.db.execute(
+            "SELECT table_key, row_key, col_key, value FROM cells WHERE report_id = ?",
+            [report_id])}
 
     def drop_report(self, sha: str) -> None:
         """Forget the report read from a document that no longer reads as one."""
         with self.transaction():
+            self.db.execute("delete from report_originals where sha256 = ? and role = "
+                            "'alternate'", [sha])
             row = self.db.execute("select id from reports where sha256 = ?", [sha]).fetchone()
             if row:
                 self.db.execute("update reports set previous_id = null where previous_id = ?",
                                 [row[0]])
-                for table in ("cells", "findings"):
+                for table in ("cells", "findings", "report_originals"):
                     self.db.execute(f"delete from {table} where report_id = ?", [row[0]])
                 self.db.execute("delete from reports where id = ?", [row[0]])
 

@@ -52,7 +52,9 @@ def truth_json(world: World, bases: dict[str, str]) -> dict:
         record["url"] = bases[site.site_id] + item.path.lstrip("/")
         if item.attachment:
             record["attachment_url"] = bases[site.site_id] + item.attachment.lstrip("/")
-        record["source"] = record.get("attachment_url") or record["url"]
+        # The primary original: the PDF of a PDF-only report, else the article page.
+        record["source"] = (record["attachment_url"] if record["format"] == "pdf"
+                            else record["url"])
         reports.append(record)
     return {
         "seed": world.seed,

@@ -417,6 +417,11 @@ def _paths(site: Site, item: Item, rng: random.Random, used: set[str]) -> None:
         item.attachment = path.rsplit("/", 1)[0] + "/" + name
 
 
+# Reports published both ways: the article holds the tables and attaches the signed PDF of
+# the same report (one report, two originals).
+BOTH_FORMATS = {"muye-gov-2023", "huaian-fgw-2024"}
+
+
 def _report_item(site: Site, item: Item, corpus: Path | None) -> None:
     t = item.truth
     if t.corpus and t.format == "pdf":
@@ -427,6 +432,8 @@ def _report_item(site: Site, item: Item, corpus: Path | None) -> None:
         item.pdf = render_report_pdf(t)
     else:
         item.body = render_report_html(t)
+        if t.sim_id in BOTH_FORMATS:
+            item.pdf = render_report_pdf(t)
     if item.pdf is not None:
         item.pdf_name = f"{t.title}.pdf"
 

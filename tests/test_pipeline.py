@@ -42,7 +42,8 @@ def archive_db(simweb, tmp_path_factory):
 
 
 def report_url(truth: dict) -> str:
-    return truth.get("attachment_url") or truth["url"]
+    """Where the report's primary original is: the article page, or the PDF of a PDF-only one."""
+    return truth["attachment_url"] if truth["format"] == "pdf" else truth["url"]
 
 
 def test_every_published_report_is_archived_once(simweb, archive_db):
@@ -176,3 +177,19 @@ def test_demo_never_overwrites_an_archive_of_real_sites(tmp_path):
     assert result.returncode != 0 and "real sites" in result.stderr
     with Archive(db) as archive:
         assert archive.counts()["sites"] == 1
+
+
+def test_a_report_published_as_article_and_pdf_is_one_report_with_two_originals(simweb,
+                                                                                archive_db):
+    _, conn = archive_db
+    both = [t for t in simweb.truth["reports"] if t["format"] == "html"
+            and t.get("attachment_url")]
+    assert len(both) >= 2
+    for truth in both:
+        [report] = conn.execute("select id from reports where url = ?", [truth["url"]]).fetchall()
+        originals = {(r["url"], r["format"], r["role"]) for r in conn.execute(
+            "select * from report_originals where report_id = ?", [report["id"]])}
+        assert originals == {(truth["url"], "html", "primary"),
+                             (truth["attachment_url"], "pdf", "alternate")}
+        assert not conn.execute("select 1 from reports where url = ?",
+                                [truth["attachment_url"]]).fetchall()

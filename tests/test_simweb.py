@@ -19,6 +19,7 @@ import pdfplumber
 import pytest
 
 from archive.templates import template
+from simweb.sites import BOTH_FORMATS
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -184,7 +185,10 @@ def test_pdf_only_report_is_an_attachment(simweb):
 
 def test_every_attachment_is_linked_from_its_page(simweb):
     attached = [r for r in simweb.truth["reports"] if r.get("attachment_url")]
-    assert len(attached) >= 3 and all(r["format"] == "pdf" for r in attached)
+    # PDF-only reports, and articles that also attach their signed PDF.
+    assert len(attached) >= 3 and all(r["format"] == "pdf" or r["sim_id"] in BOTH_FORMATS
+                                      for r in attached)
+    assert {r["sim_id"] for r in attached if r["format"] == "html"} == BOTH_FORMATS
     for report in attached:
         page = text_of(fetch(report["url"])[2])
         links = [urljoin(report["url"], h) for h in
