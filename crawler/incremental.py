@@ -3,11 +3,12 @@
 * :class:`ResumeMiddleware` — a URL the interrupted crawl being continued already
   stored is answered from the archive, with no request to the site and no second
   capture; the spider still follows its links.
-* :class:`ConditionalRequestMiddleware` — a report page or attachment stored by an
-  earlier crawl is asked for with ``If-None-Match``/``If-Modified-Since``; a 304 is
-  recorded as a revisit and handed to the spider with the stored bytes, so the links
-  of an unchanged page are followed without downloading it. Listings are always
-  re-read in full: that is where new reports appear.
+* :class:`ConditionalRequestMiddleware` — a page or file stored by an earlier crawl is
+  asked for with ``If-None-Match``/``If-Modified-Since``; a 304 is recorded as a
+  revisit and handed to the spider with the stored bytes, so the links of an unchanged
+  page are followed without downloading it. Listings are re-read on every run too —
+  conditionally: a listing where a new report appeared has changed, so it comes back
+  in full; one that did not comes back as a 304 and its stored links are followed.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from scrapy.responsetypes import responsetypes
 
 from crawler.frontier import frontier_for
 
-# Roles whose pages change rarely and are worth revalidating instead of re-reading.
-REVALIDATED_ROLES = frozenset({"report", "attachment"})
+# Every kind of page is revalidated: front pages, columns and listings as well as report
+# pages and files (a listing's new report changes the listing, so it is never missed).
+REVALIDATED_ROLES = frozenset({"start", "column", "listing", "report", "attachment"})
 # Hop-by-hop or transfer headers that no longer describe a body read back from the archive.
 _STALE_HEADERS = ("Content-Encoding", "Content-Length", "Transfer-Encoding")
 
@@ -85,7 +87,8 @@ class ConditionalRequestMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request, spider=None) -> None:
-        if request.meta.get("role") not in REVALIDATED_ROLES or "stored_capture" in request.meta:
+        if (request.meta.get("role") not in REVALIDATED_ROLES or "stored_capture" in request.meta
+                or request.method != "GET"):  # a POST (Hanweb dataproxy) names no one page
             return None
         last = frontier_for(self.crawler).last_version(request.url)
         if not last or last["status"] != 200:
