@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,13 @@ def corpus_documents() -> list[Path]:
 
 def expected_for(doc: Path) -> dict:
     return json.loads(expected_path(doc).read_text(encoding="utf-8"))
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now, for a server a test starts."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ report, stores a corrected report as a new version, and counts all of it per sit
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -11,16 +10,12 @@ import sys
 import pytest
 
 from simweb.process import SimWeb
+from tests.conftest import free_port
 
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
         "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8", "-s", "LOG_LEVEL=WARNING"]
 SITE = "sim-nightly"
-
-
-def free_port(host: str = "127.0.0.15") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+HOST = "127.0.0.15"  # this test's own loopback host
 
 
 def crawl(web: SimWeb, db) -> None:
@@ -34,7 +29,7 @@ def crawl(web: SimWeb, db) -> None:
 def nights(tmp_path_factory):
     """Three nights of the same site: as first seen, changed, and back as it was."""
     out = tmp_path_factory.mktemp("nightly")
-    db, port = out / "archive.db", free_port()
+    db, port = out / "archive.db", free_port(HOST)
     requests = {}
     for night, edition in ((1, 1), (2, 2), (3, 1)):
         with SimWeb(out / f"web{night}", extra=("nightly",), default_world=False,
@@ -119,7 +114,7 @@ def test_a_killed_nightly_run_resumes_with_revisits_followed(tmp_path):
     import signal
     import time
 
-    db, port = tmp_path / "archive.db", free_port()
+    db, port = tmp_path / "archive.db", free_port(HOST)
     with SimWeb(tmp_path / "web1", extra=("nightly",), default_world=False, port=port) as web:
         crawl(web, db)
     slow = ["-s", "DOWNLOAD_DELAY=0.15", "-s", "RANDOMIZE_DOWNLOAD_DELAY=False",

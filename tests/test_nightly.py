@@ -7,7 +7,6 @@ import io
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from archive.nightly import (
     site_alerts,
 )
 from archive.snapshot import list_snapshots, verify_snapshot
+from tests.conftest import free_port
 
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
         "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8", "-s", "RETRY_TIMES=0",
@@ -118,11 +118,6 @@ def test_text_summary_for_cron_mail(simweb, two_nights, tmp_path):
     assert any(line.startswith("checks ") and " new reports" in line for line in lines)
     assert any(line.startswith("snap   data ") for line in lines)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_an_unreachable_site_is_an_alert(simweb, tmp_path):

@@ -8,7 +8,6 @@ simulated web rendered its reports from.
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +15,8 @@ import time
 import urllib.request
 
 import pytest
+
+from tests.conftest import free_port
 
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
         "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8", "-s", "LOG_LEVEL=WARNING"]
@@ -112,11 +113,6 @@ def test_reparse_updates_in_place_without_fetching(archive_db):
     assert conn.execute("select count(*) from cells where report_id = ?",
                         [before[0]["id"]]).fetchone()[0] > 0
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get_json(url: str, deadline: float) -> dict:
