@@ -64,47 +64,44 @@ def process_capture(archive: Archive, capture: dict, worker: ParseWorker | None 
         archive.mark_capture(capture["id"], "parser_error", f"{type(exc).__name__}: {exc}",
                              PARSER_VERSION)
         return "parser_error"
-    message = parsed.reason or "; ".join(parsed.warnings[:5]) or None
-    if parsed.status in REPORT_STATUSES:
-        twin = archive.twin_report(capture, capture["site_id"], parsed.year, parsed.template)
-        if twin is not None:
-            differences = _differences(archive.report_cells(twin), parsed)
-            if not differences:
-                archive.drop_report(capture["sha256"])
-                archive.add_original(twin, capture["id"], capture["sha256"], capture["url"],
-                                     parsed.format)
-                archive.mark_capture(capture["id"], parsed.status,
-                                     f"another original of report {twin}", PARSER_VERSION)
-                return parsed.status
-            parsed.warnings.append(
-                f"report {twin} (the page linking this document, or the document it links) "
-                f"prints other numbers: {'; '.join(differences[:5])}")
-            message = parsed.reason or "; ".join(parsed.warnings[-1:])
-    archive.mark_capture(capture["id"], parsed.status, message, PARSER_VERSION)
-    if parsed.status in REPORT_STATUSES:
-        save_parsed(archive, capture, parsed)
-    else:
+    if parsed.status not in REPORT_STATUSES:
+        archive.mark_capture(capture["id"], parsed.status,
+                             parsed.reason or "; ".join(parsed.warnings[:5]) or None,
+                             PARSER_VERSION)
         archive.drop_report(capture["sha256"])
+        return parsed.status
+    twin = archive.twin_report(capture, parsed.year, parsed.template)
+    if twin is not None:
+        differences = _differences(archive.report_cells(twin), _cells(parsed))
+        if not differences:
+            archive.drop_report(capture["sha256"])
+            archive.add_original(twin, capture["id"], capture["sha256"], capture["url"],
+                                 parsed.format)
+            archive.mark_capture(capture["id"], parsed.status,
+                                 f"another original of report {twin}", PARSER_VERSION)
+            return parsed.status
+        parsed.warnings.append(
+            f"report {twin} (the page linking this document, or the document it links) "
+            f"prints other numbers: {'; '.join(differences[:5])}")
+    message = (parsed.warnings[-1] if twin is not None
+               else parsed.reason or "; ".join(parsed.warnings[:5]) or None)
+    archive.mark_capture(capture["id"], parsed.status, message, PARSER_VERSION)
+    save_parsed(archive, capture, parsed)
     return parsed.status
 
 
-def _differences(stored: dict, parsed: ParsedReport) -> list[str]:
+def _cells(parsed: ParsedReport) -> dict[tuple[str, str, str], int | float | None]:
+    return {(t, r, c): v for t, rows in parsed.tables.items() for r, cols in rows.items()
+            for c, v in cols.items()}
+
+
+def _differences(stored: dict, parsed: dict) -> list[str]:
     """Cells printed in both originals with different values (a missing cell is no conflict)."""
-    out = []
-    for table, rows in parsed.tables.items():
-        for row, cols in rows.items():
-            for col, value in cols.items():
-                key = (table, row, col)
-                if key in stored and stored[key] != value:
-                    out.append(f"{table}.{row}.{col} {stored[key]} ≠ {value}")
-    if not out and not any(key in stored for key in _keys(parsed)):
-        out.append("no cell in common")
-    return out
-
-
-def _keys(parsed: ParsedReport):
-    return ((t, r, c) for t, rows in parsed.tables.items() for r, cols in rows.items()
-            for c in cols)
+    common = stored.keys() & parsed.keys()
+    if not common:
+        return ["no cell in common"]
+    return [f"{'.'.join(key)} {stored[key]} ≠ {parsed[key]}"
+            for key in sorted(common) if stored[key] != parsed[key]]
 
 
 def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
@@ -130,7 +127,7 @@ def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
     cells = [
         {"table_key": t, "row_key": r, "col_key": c, "value": v,
          "raw": parsed.raw.get(t, {}).get(r, {}).get(c)}
-        for t, rows in parsed.tables.items() for r, cols in rows.items() for c, v in cols.items()
+        for (t, r, c), v in _cells(parsed).items()
     ]
     rows = [
         {"rule": f.rule, "table_key": f.table, "row_key": f.row, "col_key": f.column,

@@ -423,8 +423,7 @@ class Archive:
             "capture_id = excluded.capture_id, url = excluded.url, format = excluded.format",
             [report_id, capture_id, sha, url, fmt, role])
 
-    def twin_report(self, capture: dict, site_id: str | None, year: int | None,
-                    template: str | None) -> int | None:
+    def twin_report(self, capture: dict, year: int | None, template: str | None) -> int | None:
         """The report of the page that links this document, or of the document it links.
 
         A report published as an article with its signed PDF attached has two originals;
@@ -439,7 +438,8 @@ class Archive:
             "SELECT r.id FROM reports r JOIN captures c ON c.id = r.capture_id "
             "WHERE r.site_id IS :site AND r.year IS :year AND r.template IS :template "
             f"AND r.sha256 != :sha AND {link} ORDER BY r.id LIMIT 1",
-            {"site": site_id, "year": year, "template": template, "sha": capture["sha256"],
+            {"site": capture["site_id"], "year": year, "template": template,
+             "sha": capture["sha256"],
              "referer": capture.get("referer"), "url": capture["url"],
              "final_url": capture.get("final_url")}).fetchone()
         return row[0] if row else None
