@@ -1,14 +1,16 @@
-"""nianbao archive: everything after the fetch.
+"""nianbao archive: everything after the fetch, one folder per stage of the pipeline.
 
-The pipeline, in the order data flows through it:
+In the order data flows through it (each stage imports only the stages before it;
+``tests/test_layout.py`` holds the project to that):
 
-- :mod:`archive.store`     — the SQLite archive (raw captures byte for byte, parsed tables, findings)
-- :mod:`archive.registry`  — the site registry CSV the crawler starts from
-- :mod:`archive.parse`     — reading one report document into cells (HTML, PDF, text)
-- :mod:`archive.checks`    — the arithmetic rules (勾稽关系) a report must satisfy
-- :mod:`archive.process`   — the parse stage over stored captures
-- :mod:`archive.publish`   — Datasette over the archive
-- :mod:`archive.cli`       — the ``nianbao`` command, a thin layer over the above
+- :mod:`archive.store`    — the SQLite archive (captures byte for byte, reports, cells,
+  findings), its schema and migrations, the report templates, regions, the site registry
+- :mod:`archive.parse`    — one document's bytes → a Document → the report's cells
+- :mod:`archive.checks`   — the arithmetic rules (勾稽关系) → findings
+- :mod:`archive.export`   — WARC files of crawl runs, dated snapshots
+- :mod:`archive.publish`  — Datasette: derived tables, Chinese search, plugins, serving
+- :mod:`archive.jobs`     — the parse stage, the nightly job, the demo and the ``nianbao``
+  command: the only layer that drives ``crawler`` and ``simweb``
 """
 
 __version__ = "0.1.0"

@@ -1,5 +1,5 @@
 """``python -m archive`` is the ``nianbao`` command."""
 
-from archive.cli import main
+from archive.jobs.cli import main
 
 main()

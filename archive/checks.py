@@ -1,4 +1,4 @@
-"""The arithmetic rules (勾稽关系) of ``shared/spec/report-json.md``.
+"""The arithmetic rules (勾稽关系) of ``docs/report-json.md``.
 
 A failed rule is a finding about the agency's own arithmetic, not a parse
 error: the numbers stay as printed. There is no tolerance, except that 万元
@@ -11,8 +11,12 @@ A blank total with printed parts cannot be checked: ``incomplete``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-from archive.templates import template
+from archive.store.templates import template
+
+if TYPE_CHECKING:
+    from archive.parse.document import ParsedReport
 
 T3_APPLICANTS = ("natural_person", "enterprise", "research", "public_interest", "legal_service",
                  "other_org")
@@ -110,3 +114,10 @@ def check_report(tables: dict, template_id: str | None) -> list[Check]:
 def findings(checks: list[Check]) -> list[Check]:
     """The checks worth a row in ``findings``: everything that did not pass."""
     return [c for c in checks if c.status != "pass"]
+
+
+def check_parsed(report: ParsedReport) -> list[Check]:
+    """The findings on one parsed report, also kept in its ``checks`` (the record's JSON)."""
+    found = findings(check_report(report.tables, report.template))
+    report.checks = [c.to_json() for c in found]
+    return found

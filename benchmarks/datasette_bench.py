@@ -147,8 +147,8 @@ def checkpoint(path: Path) -> None:
 
 
 def compare_tokenizers(db: Path, sample: int = 10_000) -> None:
-    """The measurement behind archive/search.py: three ways to index the same texts."""
-    from archive.search import fts_query, shadow
+    """The measurement behind archive/publish/search.py: three ways to index the same texts."""
+    from archive.publish.search import fts_query, shadow
 
     source = sqlite3.connect(db)
     texts = source.execute("select id, text from reports order by id limit ?", [sample]).fetchall()

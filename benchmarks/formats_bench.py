@@ -27,9 +27,9 @@ import time
 import zlib
 from pathlib import Path
 
-from archive.snapshot import make_snapshot
+from archive.export.snapshot import make_snapshot
+from archive.export.warc import write_run_warc
 from archive.store import Archive
-from archive.warc import write_run_warc
 
 
 def build_archive(db: Path, captures: int, body_kb: int, seed: int) -> int:

@@ -15,7 +15,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from archive.templates import template
+from archive.store.templates import template
 from simweb.truth import ReportTruth, Value
 
 # Table 2 is printed in blocks headed by the article of the regulation they report on.

@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archive.templates import template
+from archive.store.templates import template
 
 Value = int | float | None
 Tables = dict[str, dict[str, dict[str, Value]]]

@@ -1,19 +1,19 @@
-"""Reading one report document into the record of ``shared/spec/report-json.md``.
+"""Reading one report document into the record of ``docs/report-json.md``.
 
 ``parse_document(bytes)`` is the whole parser: it tells the format from the
 bytes, lets the format's reader produce a :class:`~archive.parse.document.Document`,
 finds the three tables in it, reads the metadata, decides the template, and
-runs the checks. Formats differ only in their reader.
+leaves the arithmetic to :mod:`archive.checks` (the next stage). Formats differ
+only in their reader.
 """
 
 from __future__ import annotations
 
-from archive.checks import check_report, findings
 from archive.parse import metadata
 from archive.parse.document import Document, ParsedReport, ParseError
 from archive.parse.sniff import decode_html, decode_text, sniff_format
 from archive.parse.tables import assemble, detect_template, read_tables
-from archive.templates import TEMPLATES, template
+from archive.store.templates import TEMPLATES, template
 
 PARSER_VERSION = "2"
 MAX_BYTES = 64 * 1024 * 1024
@@ -68,7 +68,7 @@ def parse_document(data: bytes, *, source: str = "", filename: str | None = None
 
 
 def interpret(doc: Document, source: str) -> ParsedReport:
-    """Find the report in a Document: tables, template, metadata, checks."""
+    """Find the report in a Document: tables, template, metadata."""
     title = metadata.find_title(doc)
     year = metadata.reporting_year(title, doc.text)
     reading = read_tables(doc.tables, doc.exact_cells)
@@ -87,8 +87,6 @@ def interpret(doc: Document, source: str) -> ParsedReport:
     report.status = _status(report, doc)
     if report.status == "not_a_report":
         report.reason = metadata.why_not_a_report(doc, title)
-    checks = check_report(tables, template_id)
-    report.checks = [c.to_json() for c in findings(checks)]
     return report
 
 

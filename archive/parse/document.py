@@ -43,7 +43,7 @@ class Document:
 
 @dataclass
 class ParsedReport:
-    """One document read as a report: the record of ``shared/spec/report-json.md``."""
+    """One document read as a report: the record of ``docs/report-json.md``."""
 
     source: str
     format: str

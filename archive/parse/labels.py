@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from archive.templates import Entry
+from archive.store.templates import Entry
 
 # Punctuation and decoration that carry no meaning in a label.
 _NOISE = re.compile(r"[\s\u3000\u00a0“”\"'‘’、，,。.:：;；·•\-—_/（）()【】\[\]{}<>《》]")

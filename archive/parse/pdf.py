@@ -96,7 +96,7 @@ def _tables(data: bytes, pages: list[int]) -> list[Grid]:
 def _cells_read(grids: list[Grid]) -> tuple[int, int]:
     """Template cells the table reader gets from ``grids``, and how many the template has."""
     from archive.parse.tables import assemble, detect_template, read_tables
-    from archive.templates import TEMPLATES, template
+    from archive.store.templates import TEMPLATES, template
 
     reading = read_tables(grids)
     template_id, _ = detect_template(reading, None)

@@ -18,7 +18,7 @@ from functools import lru_cache
 from archive.parse.document import Grid
 from archive.parse.labels import match_label, normalize
 from archive.parse.values import CellValue, clean_cell, read_cell
-from archive.templates import TEMPLATES, Entry, template
+from archive.store.templates import TEMPLATES, Entry, template
 
 T4_WIDTH = 15
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.http import HtmlResponse, Response, TextResponse
 
-from archive.registry import read_registry, site_domains
+from archive.store.registry import read_registry, site_domains
 from crawler import cms
 from crawler.incremental import AlreadyRecorded
 from crawler.items import CaptureItem

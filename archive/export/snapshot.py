@@ -1,0 +1,281 @@
+"""Dated, verifiable copies of the archive for download, taken while a crawl may write.
+
+Two flavours:
+
+- ``full``: the whole archive, raw bodies included — ``VACUUM INTO`` under one
+  read transaction, so the copy is one consistent moment and compacted;
+- ``data``: what a researcher downloads — every table and index, full-text
+  indexes and views included, but every BLOB column (the raw bodies in
+  ``captures.body``) emptied. It is built by copying table by table inside one
+  read transaction of the source (WAL lets the crawl go on writing meanwhile),
+  so it too is one consistent moment. Full-text index shadow tables are copied
+  as they are, so search works in the copy without a rebuild.
+
+Beside each ``nianbao-<flavour>-<UTC time>.db`` go ``….db.json`` (the manifest:
+date, flavour, tables and row counts, schema version, SHA-256, size) and
+``….db.sha256`` (``sha256sum -c`` format). Files appear under their final name
+only when complete. :func:`list_snapshots` is what the Datasette plugin
+(:mod:`archive.publish.snapshots`) serves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from archive import __version__
+
+FLAVOURS = ("data", "full")
+_NAME = re.compile(r"^nianbao-(?P<flavour>data|full)-(?P<stamp>\d{8}T\d{6}Z)\.db$")
+_BUSY_MS = 30_000
+
+
+class SnapshotError(RuntimeError):
+    """A snapshot cannot be taken (missing archive, bad flavour, unwritable directory)."""
+
+
+@dataclass
+class Snapshot:
+    path: Path
+    manifest: dict
+
+    @property
+    def manifest_path(self) -> Path:
+        return manifest_path(self.path)
+
+
+def manifest_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".json")
+
+
+def make_snapshot(db: str | Path, out_dir: str | Path, flavour: str = "data",
+                  at: datetime | None = None) -> Snapshot:
+    """Write one snapshot of archive ``db`` into ``out_dir``; returns it with its manifest."""
+    if flavour not in FLAVOURS:
+        raise SnapshotError(f"flavour must be one of {', '.join(FLAVOURS)}, not {flavour!r}")
+    source = Path(db)
+    if not source.is_file():
+        raise SnapshotError(f"{db} does not exist")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    moment = (at or datetime.now(UTC)).astimezone(UTC)
+    final = out / f"nianbao-{flavour}-{moment.strftime('%Y%m%dT%H%M%SZ')}.db"
+    if final.exists():
+        raise SnapshotError(f"{final} already exists")
+    partial = final.with_name(final.name + ".part")
+    partial.unlink(missing_ok=True)
+    try:
+        if flavour == "full":
+            _vacuum_into(source, partial)
+        else:
+            _copy_without_blobs(source, partial)
+        manifest = _manifest(partial, final.name, flavour, moment, source)
+        os.replace(partial, final)
+    finally:
+        partial.unlink(missing_ok=True)
+    snapshot = Snapshot(final, manifest)
+    _write_text(snapshot.manifest_path,
+                json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+    _write_text(final.with_name(final.name + ".sha256"), f"{manifest['sha256']}  {final.name}\n")
+    return snapshot
+
+
+def _connect_source(source: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(f"file:{source.resolve()}?mode=ro", uri=True, isolation_level=None,
+                           timeout=_BUSY_MS / 1000)
+    conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
+    return conn
+
+
+def _vacuum_into(source: Path, target: Path) -> None:
+    """The whole archive, consistent and compacted, as one file in rollback-journal mode."""
+    conn = _connect_source(source)
+    try:
+        conn.execute("VACUUM INTO ?", [str(target)])
+    finally:
+        conn.close()
+    _single_file(target)
+
+
+def _single_file(target: Path) -> None:
+    """Downloaded copies must be one file: switch a WAL header back to a rollback journal."""
+    conn = sqlite3.connect(target, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        conn.close()
+
+
+def _copy_without_blobs(source: Path, target: Path) -> None:
+    """Copy schema and rows in one read transaction of the source, BLOB columns emptied."""
+    conn = sqlite3.connect(target, isolation_level=None, uri=True, timeout=_BUSY_MS / 1000)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
+        conn.execute("PRAGMA journal_mode = OFF")  # a half-written .part file is discarded anyway
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("ATTACH DATABASE ? AS src", [f"file:{source.resolve()}?mode=ro"])
+        conn.execute("BEGIN")
+        _copy_schema_and_rows(conn)
+        conn.execute("COMMIT")
+        conn.execute("DETACH DATABASE src")
+        conn.execute("PRAGMA synchronous = FULL")
+    finally:
+        conn.close()
+    _single_file(target)
+
+
+def _copy_schema_and_rows(conn: sqlite3.Connection) -> None:
+    kinds = {row[1]: row[2] for row in conn.execute("PRAGMA src.table_list")
+             if row[0] == "src"}
+    schema = conn.execute("select type, name, tbl_name, sql from src.sqlite_master "
+                          "where sql is not null order by rowid").fetchall()
+    tables = [(n, sql) for t, n, _, sql in schema
+              if t == "table" and kinds.get(n) == "table" and not n.startswith("sqlite_")]
+    virtual = [(n, sql) for t, n, _, sql in schema if t == "table" and kinds.get(n) == "virtual"]
+    for _, sql in tables + virtual:
+        conn.execute(sql)
+    for name, _ in tables:
+        _copy_rows(conn, name, empty_blobs=True)
+    for name, kind in kinds.items():
+        if kind == "shadow":  # full-text index internals, created empty by CREATE VIRTUAL TABLE
+            conn.execute(f"DELETE FROM main.{_q(name)}")
+            _copy_rows(conn, name, empty_blobs=False)
+    if "sqlite_sequence" in kinds:
+        conn.execute("DELETE FROM main.sqlite_sequence")
+        conn.execute("INSERT INTO main.sqlite_sequence SELECT * FROM src.sqlite_sequence")
+    if "sqlite_stat1" in kinds:  # the query planner's statistics, so the copy plans alike
+        conn.execute("ANALYZE main.sqlite_schema")  # creates sqlite_stat1, which CREATE may not
+        conn.execute("DELETE FROM main.sqlite_stat1")
+        conn.execute("INSERT INTO main.sqlite_stat1 SELECT * FROM src.sqlite_stat1")
+    for kind in ("index", "trigger", "view"):
+        for t, _, _, sql in schema:
+            if t == kind:
+                conn.execute(sql)
+    version = conn.execute("PRAGMA src.user_version").fetchone()[0]
+    conn.execute(f"PRAGMA main.user_version = {int(version)}")
+
+
+def _copy_rows(conn: sqlite3.Connection, table: str, empty_blobs: bool) -> None:
+    columns = conn.execute(f"PRAGMA src.table_info({_q(table)})").fetchall()
+    names = ", ".join(_q(c[1]) for c in columns)
+    values = ", ".join("NULL" if empty_blobs and (c[2] or "").upper() == "BLOB" else _q(c[1])
+                       for c in columns)
+    conn.execute(f"INSERT INTO main.{_q(table)} ({names}) SELECT {values} FROM src.{_q(table)}")
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+# -- manifest --------------------------------------------------------------------
+def _manifest(path: Path, name: str, flavour: str, moment: datetime, source: Path) -> dict:
+    conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+    try:
+        kinds = {row[1]: row[2] for row in conn.execute("PRAGMA main.table_list")}
+        tables = {name: conn.execute(f"select count(*) from {_q(name)}").fetchone()[0]
+                  for name, kind in sorted(kinds.items())
+                  if kind == "table" and not name.startswith("sqlite_")}
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        integrity = conn.execute("PRAGMA quick_check").fetchone()[0]
+    finally:
+        conn.close()
+    if integrity != "ok":
+        raise SnapshotError(f"the snapshot failed SQLite's quick_check: {integrity}")
+    return {
+        "file": name, "flavour": flavour,
+        "date": moment.strftime("%Y-%m-%d"),
+        "created_at": moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "raw_bodies": flavour == "full",
+        "tables": tables, "schema_version": version,
+        "sha256": file_sha256(path), "size": path.stat().st_size,
+        "source": source.name, "nianbao_version": __version__,
+    }
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_text(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".part")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+# -- what is published -------------------------------------------------------------
+def list_snapshots(directory: str | Path) -> list[dict]:
+    """Manifests of the complete snapshots in ``directory``, newest first.
+
+    A snapshot counts only with its database file and its manifest both present
+    and the manifest naming that file, so a half-written one is never listed.
+    """
+    folder = Path(directory)
+    if not folder.is_dir():
+        return []
+    found = []
+    for db_path in folder.iterdir():
+        if not _NAME.match(db_path.name):
+            continue
+        try:
+            manifest = json.loads(manifest_path(db_path).read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        if manifest.get("file") == db_path.name:
+            found.append(manifest)
+    return sorted(found, key=lambda m: (m["created_at"], m["flavour"]), reverse=True)
+
+
+def snapshot_files(directory: str | Path) -> dict[str, Path]:
+    """Every downloadable file (database, manifest, checksum) by name: nothing else is served."""
+    folder = Path(directory)
+    files = {}
+    for manifest in list_snapshots(folder):
+        name = manifest["file"]
+        for fname in (name, name + ".json", name + ".sha256"):
+            if (folder / fname).is_file():
+                files[fname] = folder / fname
+    return files
+
+
+def latest_snapshot(directory: str | Path, flavour: str = "data") -> Path | None:
+    """The newest complete snapshot of a flavour (for Datasette to serve immutably)."""
+    for manifest in list_snapshots(directory):
+        if manifest["flavour"] == flavour:
+            return Path(directory) / manifest["file"]
+    return None
+
+
+def prune_snapshots(directory: str | Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` snapshots of each flavour; returns what went."""
+    if keep < 1:
+        raise SnapshotError("keep at least one snapshot")
+    folder = Path(directory)
+    seen: dict[str, int] = {}
+    removed = []
+    for manifest in list_snapshots(folder):
+        seen[manifest["flavour"]] = seen.get(manifest["flavour"], 0) + 1
+        if seen[manifest["flavour"]] > keep:
+            name = manifest["file"]
+            for fname in (name + ".json", name + ".sha256", name):
+                path = folder / fname
+                if path.exists():
+                    path.unlink()
+                    removed.append(path)
+    return removed
+
+
+def verify_snapshot(db_path: str | Path) -> bool:
+    """Does the file still have the SHA-256 its manifest records?"""
+    path = Path(db_path)
+    manifest = json.loads(manifest_path(path).read_text("utf-8"))
+    return file_sha256(path) == manifest["sha256"]

@@ -1,0 +1,567 @@
+"""``nianbao nightly``: crawl → parse → checks → snapshot, and one summary an operator reads.
+
+What a cron job or a systemd timer runs. The crawl runs in a child process
+(``nianbao crawl``: Twisted's reactor cannot start twice in one process), its
+Scrapy log in a file of its own; the parse stage and the checks run here
+(:func:`archive.jobs.process.process_captures`); then the snapshots are written.
+A stage that fails does not hide what the others did: captures stored by a
+crawl that stopped early are still parsed and published, and the summary and
+the exit status say what went wrong.
+
+Exit status (for alerting):
+
+====  =============================================================================
+0     every stage ran, nothing to look at
+1     an unexpected error (a bug: the traceback is in the log), or interrupted
+      (SIGTERM, Ctrl-C: the crawl child is stopped with SIGTERM, the lock released)
+2     bad options
+3     every stage ran, with alerts: sites that failed, were blocked or gave fewer
+      reports than before, parser errors
+4     a stage failed: the crawl did not finish, the parse stage or a snapshot
+      could not be completed
+5     another nightly run holds the lock: nothing was done
+====  =============================================================================
+
+Two runs never overlap: an exclusive ``flock`` on a lock file (released by the
+kernel if the process dies, so a crashed run never leaves a stale lock). Progress
+is drawn with rich on a terminal; every event also goes, one JSON object per
+line, to the log file, which is all there is when no terminal is attached.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archive.store import now
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_ALERTS = 3
+EXIT_STAGE_FAILED = 4
+EXIT_LOCKED = 5
+
+POLL_SECONDS = 0.5
+
+
+class LockHeld(RuntimeError):
+    """Another nightly run holds the lock."""
+
+    def __init__(self, path: Path, holder: dict | None):
+        self.path, self.holder = path, holder
+        who = f" by pid {holder.get('pid')} since {holder.get('started_at')}" if holder else ""
+        super().__init__(f"{path} is held{who}")
+
+
+class RunLock:
+    """An exclusive, non-blocking ``flock`` with the holder's pid and start time in the file."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise LockHeld(self.path, self.holder()) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                 "started_at": now()}).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def holder(self) -> dict | None:
+        try:
+            return json.loads(self.path.read_text("utf-8") or "null")
+        except (OSError, ValueError):
+            return None
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+@dataclass
+class NightlyConfig:
+    db: Path
+    sites: str
+    snapshot_dir: Path
+    log_path: Path
+    lock_path: Path
+    flavours: tuple[str, ...] = ("data",)
+    keep: int | None = None
+    overrides: dict[str, str] = field(default_factory=dict)
+    warc_dir: Path | None = None
+
+    @property
+    def crawl_log(self) -> Path:
+        return self.log_path.with_name(self.log_path.stem + ".crawl.log")
+
+
+class Events:
+    """Where the run reports: JSON lines in the log file, and rich progress on a terminal."""
+
+    def __init__(self, log_path: Path, terminal: bool | None = None):
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        self.terminal = sys.stderr.isatty() if terminal is None else terminal
+        self._progress = None
+        if self.terminal:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                      BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                      console=Console(stderr=True))
+            self._progress.start()
+
+    def emit(self, event: str, **data) -> None:
+        self._log.write(json.dumps({"time": now(), "event": event, **data},
+                                   ensure_ascii=False, default=str) + "\n")
+        self._log.flush()
+
+    @contextmanager
+    def stage(self, name: str, total: int | None = None):
+        """A stage: start and end events, and a bar the body advances with ``update(done)``."""
+        self.emit("stage_start", stage=name, total=total)
+        task = self._progress.add_task(name, total=total) if self._progress else None
+        started = time.monotonic()
+        last_logged = [0.0]
+
+        def update(done: int, total_now: int | None = None) -> None:
+            if self._progress is not None:
+                self._progress.update(task, completed=done, total=total_now or total)
+            if time.monotonic() - last_logged[0] >= 10:
+                last_logged[0] = time.monotonic()
+                self.emit("progress", stage=name, done=done, total=total_now or total)
+
+        try:
+            yield update
+        finally:
+            if self._progress is not None:
+                self._progress.update(task, total=self._progress.tasks[task].completed or 1,
+                                      completed=self._progress.tasks[task].completed or 1)
+            self.emit("stage_end", stage=name, seconds=round(time.monotonic() - started, 2))
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+        self._log.close()
+
+
+# -- the run -----------------------------------------------------------------------
+def run_nightly(config: NightlyConfig, events: Events) -> tuple[int, dict]:
+    """Run every stage under the lock; returns the exit status and the summary."""
+    lock = RunLock(config.lock_path)
+    try:
+        lock.acquire()
+    except LockHeld as held:
+        events.emit("locked", lock=str(held.path), holder=held.holder)
+        return EXIT_LOCKED, {"status": "locked", "lock": str(held.path), "holder": held.holder}
+    previous = _terminate_as_interrupt()
+    try:
+        summary = _stages(config, events)
+    except KeyboardInterrupt:
+        events.emit("interrupted")
+        raise
+    except Exception as exc:  # a bug: logged with its traceback, then exit status 1
+        events.emit("error", error=f"{type(exc).__name__}: {exc}",
+                    traceback=traceback.format_exc())
+        raise
+    finally:
+        lock.release()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    code = exit_status(summary)
+    summary["exit_status"] = code
+    events.emit("summary", **summary)
+    return code, summary
+
+
+def _terminate_as_interrupt():
+    """SIGTERM (systemd stopping the unit, a kill) unwinds like Ctrl-C, so the crawl child
+    is stopped and the lock released; returns the handler it replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    return signal.signal(signal.SIGTERM, interrupt)
+
+
+def _stages(config: NightlyConfig, events: Events) -> dict:
+    summary: dict = {"started_at": now(), "db": str(config.db), "failures": [], "alerts": []}
+    before = _high_water(config.db)
+    summary["crawl"] = _crawl_stage(config, events, summary)
+    summary["parse"] = _parse_stage(config, events, summary)
+    summary["checks"] = _checks_summary(config.db, before)
+    if config.warc_dir is not None and summary["crawl"].get("run_id"):
+        summary["warc"] = _warc_stage(config, events, summary)
+    summary["snapshots"] = _snapshot_stage(config, events, summary)
+    summary["alerts"] += site_alerts(summary["crawl"].get("sites", []))
+    if summary["parse"].get("by_status", {}).get("parser_error"):
+        summary["alerts"].append({"kind": "parser_error",
+                                  "count": summary["parse"]["by_status"]["parser_error"]})
+    summary["finished_at"] = now()
+    return summary
+
+
+def exit_status(summary: dict) -> int:
+    if summary.get("failures"):
+        return EXIT_STAGE_FAILED
+    if summary.get("alerts"):
+        return EXIT_ALERTS
+    return EXIT_OK
+
+
+def _connect(db: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(db, timeout=30)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("select 1 from sqlite_master where type = 'table' and name = ?",
+                        [name]).fetchone() is not None
+
+
+def _high_water(db: Path) -> dict:
+    """The last ids before tonight's run: what is above them is new."""
+    if not db.exists():
+        return {"reports": 0, "findings": 0}
+    conn = _connect(db)
+    try:
+        if not _has_table(conn, "reports"):
+            return {"reports": 0, "findings": 0}
+        return {t: conn.execute(f"select coalesce(max(id), 0) from {t}").fetchone()[0]
+                for t in ("reports", "findings")}
+    finally:
+        conn.close()
+
+
+# -- crawl ---------------------------------------------------------------------------
+def crawl_command(config: NightlyConfig) -> list[str]:
+    cmd = [sys.executable, "-m", "archive", "crawl", "--sites", config.sites,
+           "--db", str(config.db)]
+    for name, value in config.overrides.items():
+        cmd += ["-s", f"{name}={value}"]
+    return cmd
+
+
+def _crawl_stage(config: NightlyConfig, events: Events, summary: dict) -> dict:
+    with events.stage("crawl") as update, open(config.crawl_log, "ab") as log:
+        child = subprocess.Popen(crawl_command(config), stdin=subprocess.DEVNULL, stdout=log,
+                                 stderr=subprocess.STDOUT)
+        run_id = None
+        try:
+            while child.poll() is None:
+                run_id = run_id or _run_of_pid(config.db, child.pid)
+                if run_id:
+                    update(_count(config.db, "select count(*) from captures where run_id = ?",
+                                  [run_id]))
+                time.sleep(POLL_SECONDS)
+        except BaseException:  # interrupted: never leave a crawl running without its lock
+            stop_child(child)
+            raise
+        run_id = run_id or _run_of_pid(config.db, child.pid)
+    result = {"exit_status": child.returncode, "run_id": run_id, "log": str(config.crawl_log)}
+    if run_id:
+        result.update(crawl_run_summary(config.db, run_id))
+    if child.returncode != 0 or result.get("status") != "finished":
+        summary["failures"].append({"stage": "crawl", "exit_status": child.returncode,
+                                    "status": result.get("status"),
+                                    "log": str(config.crawl_log)})
+    return result
+
+
+def stop_child(child: subprocess.Popen, grace: float = 60) -> None:
+    """SIGTERM first (Scrapy closes the run cleanly and records it), SIGKILL after ``grace``."""
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(grace)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def _run_of_pid(db: Path, pid: int) -> int | None:
+    if not db.exists():
+        return None
+    try:
+        conn = _connect(db)
+        try:
+            row = conn.execute("select id from crawl_runs where pid = ? order by id desc limit 1",
+                               [pid]).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:  # the child is still creating the schema
+        return None
+    return row[0] if row else None
+
+
+def _count(db: Path, sql: str, args: list) -> int:
+    conn = _connect(db)
+    try:
+        return conn.execute(sql, args).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def crawl_run_summary(db: Path, run_id: int) -> dict:
+    """What the crawl run recorded: its status and counts, failures by reason, per site.
+
+    Per-site counts come from ``crawl_site_counts`` when the archive has it (the
+    crawler writes it when a run closes); otherwise they are counted from the
+    run's captures, without the comparison with earlier runs.
+    """
+    conn = _connect(db)
+    try:
+        run = dict(conn.execute("select * from crawl_runs where id = ?", [run_id]).fetchone())
+        sites = _site_rows(conn, run_id)
+        reasons: dict[str, int] = {}
+        for site in sites:
+            for reason, n in (site.get("failed_by_reason") or {}).items():
+                reasons[reason] = reasons.get(reason, 0) + n
+    finally:
+        conn.close()
+    totals = {key: sum(site.get(key) or 0 for site in sites)
+              for key in ("new", "changed", "unchanged", "not_modified", "reports_found")
+              if any(key in site for site in sites)}
+    return {"status": run["status"], "started_at": run["started_at"],
+            "finished_at": run["finished_at"], "pages_fetched": run["pages_fetched"],
+            "captures_stored": run["captures_stored"], "failures": run["failures"],
+            "failures_by_reason": dict(sorted(reasons.items())), "documents": totals,
+            "sites": sites}
+
+
+def _site_rows(conn: sqlite3.Connection, run_id: int) -> list[dict]:
+    if _has_table(conn, "crawl_site_counts"):
+        rows = [dict(r) for r in conn.execute(
+            "select * from crawl_site_counts where run_id = ? order by site_id", [run_id])]
+        if rows:
+            for row in rows:
+                row["failed_by_reason"] = json.loads(row.get("failed_by_reason") or "{}")
+            return rows
+    return _site_rows_from_captures(conn, run_id)
+
+
+def _site_rows_from_captures(conn: sqlite3.Connection, run_id: int) -> list[dict]:
+    rows = []
+    for (site_id,) in conn.execute("select distinct site_id from captures where run_id = ? "
+                                   "order by site_id", [run_id]).fetchall():
+        reasons: dict[str, int] = {}
+        for error, status in conn.execute(
+                "select error, status from captures where run_id = ? and site_id = ? and "
+                "(error is not null or status >= 400)", [run_id, site_id]):
+            reason = (error.split(":", 1)[0].strip() or "error") if error else f"http_{status}"
+            reasons[reason] = reasons.get(reason, 0) + 1
+        fetched, reports = conn.execute(
+            "select count(status), count(distinct case when role = 'report' and status = 200 "
+            "then url end) from captures where run_id = ? and site_id = ?",
+            [run_id, site_id]).fetchone()
+        rows.append({"site_id": site_id, "pages_fetched": fetched, "reports_found": reports,
+                     "failed": sum(reasons.values()), "failed_by_reason": reasons,
+                     "blocked": None, "alert": None})
+    return rows
+
+
+def site_alerts(sites: list[dict]) -> list[dict]:
+    """Sites an operator should look at: blocked, unreachable, failing, or shrinking."""
+    alerts = []
+    for site in sites:
+        why = []
+        if site.get("alert"):
+            why.append(site["alert"])
+        if site.get("blocked"):
+            why.append(f"blocked: {site['blocked']}")
+        fetched, failed = site.get("pages_fetched") or 0, site.get("failed") or 0
+        ok = fetched - min(failed, fetched)
+        if ok == 0:
+            why.append("no page fetched successfully")
+        elif failed and failed >= ok:
+            why.append(f"{failed} failures against {ok} good pages")
+        if why:
+            alerts.append({"kind": "site", "site_id": site["site_id"], "why": why,
+                           "failed_by_reason": site.get("failed_by_reason") or {}})
+    return alerts
+
+
+# -- parse and checks --------------------------------------------------------------------
+_TO_PARSE = ("select count(*) from captures where role in ('report', 'attachment') and "
+             "body is not null and status < 400 and parse_status is null")
+
+
+def _parse_stage(config: NightlyConfig, events: Events, summary: dict) -> dict:
+    if not config.db.exists():
+        summary["failures"].append({"stage": "parse", "error": "the archive does not exist"})
+        return {}
+    total = _count(config.db, _TO_PARSE, [])
+    outcome: dict = {}
+    with events.stage("parse", total=total) as update:
+        # a daemon: if the run is interrupted, the process ends without waiting for it
+        # (each capture is its own transaction, so nothing is left half-written)
+        worker = threading.Thread(target=_process_in_thread, args=(config.db, outcome),
+                                  daemon=True)
+        worker.start()
+        while worker.is_alive():
+            update(max(0, total - _count(config.db, _TO_PARSE, [])))
+            worker.join(POLL_SECONDS)
+        update(total)
+    if "error" in outcome:
+        summary["failures"].append({"stage": "parse", "error": outcome["error"]})
+    return outcome
+
+
+def _process_in_thread(db: Path, outcome: dict) -> None:
+    """The parse stage, in a thread of its own so the main thread can draw its progress."""
+    from archive.jobs.process import process_captures
+    from archive.store import Archive
+
+    try:
+        with Archive(db) as archive:
+            result = process_captures(archive)
+        outcome.update({"captures": result.captures, "reports": result.reports,
+                        "by_status": dict(sorted(result.by_status.items()))})
+    except Exception as exc:  # reported as a failed stage, with its type and message
+        outcome["error"] = f"{type(exc).__name__}: {exc}"
+
+
+def _checks_summary(db: Path, before: dict) -> dict:
+    """New and changed reports since the run began, and the findings the checks made on them."""
+    if not db.exists():
+        return {}
+    conn = _connect(db)
+    try:
+        new, changed = conn.execute(
+            "select count(*), count(previous_id) from reports where id > ?",
+            [before["reports"]]).fetchone()
+        by_rule = {f"{r['rule']} ({r['status']})": r["n"] for r in conn.execute(
+            "select rule, status, count(*) n from findings where report_id > ? "
+            "group by rule, status order by rule, status", [before["reports"]])}
+        failing = conn.execute(
+            "select count(distinct report_id) from findings where report_id > ? and "
+            "status = 'fail'", [before["reports"]]).fetchone()[0]
+        totals = {t: conn.execute(f"select count(*) from {t}").fetchone()[0]
+                  for t in ("reports", "cells", "findings")}
+    finally:
+        conn.close()
+    return {"new_reports": new - changed, "changed_reports": changed,
+            "new_findings": sum(by_rule.values()), "findings_by_rule": by_rule,
+            "reports_failing_checks": failing, "archive": totals}
+
+
+# -- WARC and snapshots ---------------------------------------------------------------------
+def _warc_stage(config: NightlyConfig, events: Events, summary: dict) -> dict:
+    from archive.export.warc import write_run_warc
+
+    with events.stage("warc"):
+        try:
+            return write_run_warc(config.db, summary["crawl"]["run_id"],
+                                  config.warc_dir).to_json()
+        except Exception as exc:  # the archive itself is intact: a failed stage, reported
+            summary["failures"].append({"stage": "warc", "error": f"{type(exc).__name__}: {exc}"})
+            return {}
+
+
+def _snapshot_stage(config: NightlyConfig, events: Events, summary: dict) -> list[dict]:
+    from archive.export.snapshot import make_snapshot, prune_snapshots
+
+    written = []
+    if not config.db.exists():
+        return written
+    with events.stage("snapshot", total=len(config.flavours)) as update:
+        for done, flavour in enumerate(config.flavours, 1):
+            try:
+                snap = make_snapshot(config.db, config.snapshot_dir, flavour)
+            except Exception as exc:  # reported as a failed stage; other flavours still run
+                summary["failures"].append({"stage": "snapshot", "flavour": flavour,
+                                            "error": f"{type(exc).__name__}: {exc}"})
+                continue
+            written.append({"path": str(snap.path), "flavour": flavour,
+                            "size": snap.manifest["size"], "sha256": snap.manifest["sha256"]})
+            update(done)
+        if config.keep:
+            removed = prune_snapshots(config.snapshot_dir, config.keep)
+            events.emit("pruned", files=[str(p) for p in removed])
+    return written
+
+
+# -- the summary, for people -------------------------------------------------------------------
+def format_summary(summary: dict, code: int) -> str:
+    """The few lines a cron mail shows."""
+    if summary.get("status") == "locked":
+        holder = summary.get("holder") or {}
+        return (f"nianbao nightly: not run, another run holds {summary['lock']} "
+                f"(pid {holder.get('pid')}, since {holder.get('started_at')}); exit {code}")
+    crawl, parse, checks = summary["crawl"], summary["parse"], summary["checks"]
+    lines = [f"nianbao nightly {summary['started_at']} → {summary['finished_at']}: exit {code}"]
+    lines.append(
+        f"crawl  run {crawl.get('run_id')} {crawl.get('status')}: "
+        f"{crawl.get('pages_fetched', 0)} pages, {crawl.get('captures_stored', 0)} captures "
+        f"{_pairs(crawl.get('documents'))}, {crawl.get('failures', 0)} failures "
+        f"{_pairs(crawl.get('failures_by_reason'))}")
+    lines.append(f"parse  {parse.get('captures', 0)} captures "
+                 f"{_pairs(parse.get('by_status'))}")
+    lines.append(f"checks {checks.get('new_reports', 0)} new reports, "
+                 f"{checks.get('changed_reports', 0)} changed, "
+                 f"{checks.get('new_findings', 0)} findings on them "
+                 f"{_pairs(checks.get('findings_by_rule'))}")
+    if summary.get("warc"):
+        lines.append(f"warc   {summary['warc']['path']}")
+    for snap in summary.get("snapshots", []):
+        lines.append(f"snap   {snap['flavour']} {snap['path']} {snap['size']:,} bytes "
+                     f"sha256 {snap['sha256']}")
+    for alert in summary.get("alerts", []):
+        where = alert.get("site_id") or alert["kind"]
+        lines.append(f"ALERT  {where}: {'; '.join(alert.get('why', [])) or alert.get('count')}")
+    for failure in summary.get("failures", []):
+        detail = failure.get("error") or f"status {failure.get('status')}, see {failure.get('log')}"
+        lines.append(f"FAILED {failure['stage']}: {detail}")
+    return "\n".join(lines)
+
+
+def _pairs(counts: dict | None) -> str:
+    return "(" + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")" if counts else ""
+
+
+def default_paths(db: Path) -> dict[str, Path]:
+    """Snapshots, log and lock beside the archive unless the operator says otherwise."""
+    folder = db.resolve().parent
+    return {"snapshot_dir": folder / "snapshots", "log_path": folder / "nightly.jsonl",
+            "lock_path": folder / (db.name + ".nightly.lock")}
+

@@ -1,0 +1,305 @@
+"""The archive's Datasette plugin: Chinese search, provenance links, safe originals, Excel CSV.
+
+Registered as a ``datasette`` entry point, so ``nianbao serve`` and a plain
+``datasette archive.db`` behave the same.
+
+* **Search.** Datasette's ``?_search=`` (and its search box) hands the query to the SQL
+  function ``escape_fts``; here it becomes :func:`archive.publish.search.fts_query`, which
+  rewrites Chinese into the bigram phrases the ``reports_fts`` index holds. For text
+  without Chinese it escapes exactly as Datasette does. ``nianbao_fts(q)`` is the same
+  function under the project's own name, for stored queries.
+* **Originals.** ``/-/original/<database>/<capture_id>`` serves a capture's body byte
+  for byte with the content type the site sent, as an attachment, in a CSP sandbox,
+  with ``nosniff``: archived HTML is downloaded, never run in the archive's origin.
+  ``?view=text`` shows it as plain text in the browser instead (same sandbox).
+* **Provenance.** A report's SHA-256 and a capture's body link to the original; every
+  cell's printed text links to the capture it was read from (URL, fetch time, SHA-256).
+* **Excel.** ``.csv?_bom=1`` starts the file with a UTF-8 byte-order mark, without which
+  Excel on Chinese Windows reads UTF-8 as GBK; works with ``_stream=on`` full exports.
+  The table page's CSV form gets a checkbox for it.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import re
+from functools import cache
+from urllib.parse import parse_qs, quote, urlsplit
+
+from datasette import Response, hookimpl
+from markupsafe import Markup, escape
+
+from archive.publish.search import fts_query
+from archive.publish.views import WIDE_TABLES
+
+BOM = b"\xef\xbb\xbf"
+# Types a browser would execute or render as a document in our origin.
+_ACTIVE = re.compile(r"html|xml|svg|javascript|ecmascript|xhtml", re.I)
+# Columns of the wide tables that point at rows (undeclared foreign keys, see archive.publish.views).
+WIDE_LINKS = {"report_id": "reports", "capture_id": "captures", "superseded_by": "reports"}
+# The row page of Datasette 0.65 shows foreign keys as bare numbers; these become links.
+REPORT_LINKS = {"capture_id": "captures", "previous_id": "reports"}
+SANDBOX_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+@hookimpl
+def get_metadata(datasette):
+    """The ``"*"`` database block of ``datasette_metadata.json``, for every database served.
+
+    Datasette 0.65 has no wildcard database in its metadata; the project's file keeps one
+    block for "any archive", whatever the file is called, and this spells it out per name.
+    """
+    block = archive_metadata()
+    return {"databases": {name: block for name in datasette.databases
+                          if not name.startswith("_")}}
+
+
+@cache
+def archive_metadata() -> dict:
+    from archive.publish.serve import metadata_path
+
+    data = json.loads(metadata_path().read_text(encoding="utf-8"))
+    return data.get("databases", {}).get("*", {})
+
+
+@hookimpl(trylast=True)
+def prepare_connection(conn):
+    """Replace Datasette's escape_fts (registered before this, hence trylast)."""
+    conn.create_function("escape_fts", 1, fts_query, deterministic=True)
+    conn.create_function("nianbao_fts", 1, fts_query, deterministic=True)
+
+
+# -- originals -----------------------------------------------------------------------------
+
+@hookimpl
+def register_routes():
+    return [(r"^/-/original/(?P<database>[^/]+)/(?P<capture_id>\d+)$", original)]
+
+
+async def original(datasette, request):
+    """One capture's body, as fetched, made safe to open."""
+    name = request.url_vars["database"]
+    try:
+        db = datasette.get_database(name)
+    except KeyError:
+        return Response.text(f"no database {name!r}", status=404)
+    capture_id = int(request.url_vars["capture_id"])
+    row = await _capture_with_body(db, capture_id)
+    if row is None or row["body"] is None:
+        return Response.text(f"capture {capture_id} has no stored body", status=404)
+    body = bytes(row["body"]) if not isinstance(row["body"], bytes) else row["body"]
+    as_text = request.args.get("view") == "text"
+    return Response(body, status=200, headers=original_headers(dict(row), capture_id, as_text),
+                    content_type=served_type(row["content_type"], as_text))
+
+
+async def _capture_with_body(db, capture_id: int):
+    """The capture, or for a revisit (no body of its own) the capture holding its bytes."""
+    columns = await db.table_columns("captures")
+    revisit = "revisit_of" if "revisit_of" in columns else "null"
+    for _ in range(10):  # revisits point at a capture with a body; never loop forever
+        row = (await db.execute(
+            f"select id, url, final_url, content_type, body, sha256, fetched_at, "
+            f"{revisit} as revisit_of from captures where id = ?", [capture_id])).first()
+        if row is None or row["body"] is not None or not row["revisit_of"]:
+            return row
+        capture_id = row["revisit_of"]
+    return None
+
+
+def served_type(content_type: str | None, as_text: bool) -> str:
+    """The type to send: the site's own, or text/plain (keeping the charset) to read inline."""
+    sent = (content_type or "application/octet-stream").strip()
+    if not as_text:
+        return sent
+    charset = re.search(r"charset=([\w.-]+)", sent, re.I)
+    return "text/plain; charset=" + (charset.group(1) if charset else "utf-8")
+
+
+def original_headers(row: dict, capture_id: int, as_text: bool) -> dict[str, str]:
+    filename = download_name(row["final_url"] or row["url"], row["content_type"], capture_id)
+    disposition = "inline" if as_text else "attachment"
+    return {
+        "content-disposition": (f"{disposition}; filename=\"capture-{capture_id}\"; "
+                                f"filename*=UTF-8''{quote(filename)}"),
+        "content-security-policy": SANDBOX_CSP,
+        "x-content-type-options": "nosniff",
+        "cache-control": "public, max-age=31536000, immutable",
+        "etag": f"\"{row['sha256']}\"",
+        "x-nianbao-sha256": row["sha256"] or "",
+        "x-nianbao-source-url": quote(row["url"] or "", safe=":/?&=#%"),
+        "x-nianbao-fetched-at": row["fetched_at"] or "",
+    }
+
+
+def download_name(url: str, content_type: str | None, capture_id: int) -> str:
+    """The file name of the URL (Chinese kept), with an extension matching the type."""
+    path = urlsplit(url or "").path
+    name = path.rsplit("/", 1)[-1] or f"capture-{capture_id}"
+    if "." not in name:
+        mime = (content_type or "").split(";")[0].strip()
+        name += mimetypes.guess_extension(mime) or ".bin"
+    return f"{capture_id}-{name}"
+
+
+# -- provenance links ----------------------------------------------------------------------
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
+    if table == "captures" and column == "body" and value is not None:
+        return _original_links(datasette, database, _plain(row["id"]), len(value))
+    if table == "reports" and column == "sha256" and value and "capture_id" in row.keys():  # noqa: SIM118 (sqlite3.Row)
+        return _sha_link(datasette, database, _plain(row["capture_id"]), value)
+    if table == "captures" and column == "sha256" and value and "id" in row.keys():  # noqa: SIM118 (sqlite3.Row)
+        return _sha_link(datasette, database, _plain(row["id"]), value)
+    links = WIDE_LINKS if table in WIDE_TABLES else REPORT_LINKS if table == "reports" else {}
+    if column in links and _plain(value) is not None:
+        href = datasette.urls.row(database, links[column], str(_plain(value)))
+        label = value.get("label") if isinstance(value, dict) else None
+        return Markup(f'<a href="{escape(href)}">{escape(str(label or _plain(value)))}</a>')
+    if table == "cells" and column == "raw" and "report_id" in row.keys():  # noqa: SIM118 (sqlite3.Row)
+        return _cell_link(datasette, database, _plain(row["report_id"]), value)
+    return None
+
+
+def _plain(value):
+    """A foreign key arrives as {"value", "label"} once Datasette has expanded it."""
+    return value.get("value") if isinstance(value, dict) else value
+
+
+def _original_url(datasette, database: str, capture_id: int, as_text: bool = False) -> str:
+    url = datasette.urls.path(f"/-/original/{quote(database)}/{capture_id}")
+    return url + ("?view=text" if as_text else "")
+
+
+def _original_links(datasette, database: str, capture_id: int, size: int) -> Markup:
+    return Markup(
+        f'<a href="{escape(_original_url(datasette, database, capture_id))}">下载原件 '
+        f'download original</a> ({size:,} bytes) · <a href="'
+        f'{escape(_original_url(datasette, database, capture_id, True))}">以文本查看 view as '
+        f'text</a>')
+
+
+def _sha_link(datasette, database: str, capture_id: int | None, sha: str) -> Markup:
+    if capture_id is None:
+        return Markup(escape(sha))
+    return Markup(f'<a href="{escape(_original_url(datasette, database, capture_id))}" '
+                  f'title="下载原件 download the original">{escape(sha)}</a>')
+
+
+def _cell_link(datasette, database: str, report_id: int, value):
+    async def inner():
+        db = datasette.get_database(database)
+        found = (await db.execute("select capture_id from reports where id = ?",
+                                  [report_id])).first()
+        text = "—" if value is None else str(value)
+        if not found or found[0] is None:
+            return Markup(escape(text))
+        href = datasette.urls.row(database, "captures", str(found[0]))
+        return Markup(f'<a href="{escape(href)}" title="原始抓取 the capture this cell was read '
+                      f'from">{escape(text)}</a>')
+    return inner
+
+
+# -- Excel-friendly CSV --------------------------------------------------------------------
+
+@hookimpl
+def asgi_wrapper():
+    return bom_wrapper
+
+
+def wants_bom(scope: dict) -> bool:
+    if scope.get("type") != "http" or not scope.get("path", "").endswith(".csv"):
+        return False
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return query.get("_bom", [""])[0] not in ("", "0", "off")
+
+
+def bom_wrapper(app):
+    """Prefix the body of a successful CSV response with the UTF-8 BOM when asked."""
+    async def wrapped(scope, receive, send):
+        if not wants_bom(scope):
+            await app(scope, receive, send)
+            return
+        state = {"ok": False, "sent": False}
+
+        async def send_with_bom(message):
+            if message["type"] == "http.response.start":
+                state["ok"] = message["status"] == 200
+                message = {**message, "headers": [
+                    (k, v) for k, v in message.get("headers", [])
+                    if k.lower() != b"content-length"]}
+            elif message["type"] == "http.response.body" and state["ok"] and not state["sent"]:
+                state["sent"] = True
+                message = {**message, "body": BOM + message.get("body", b"")}
+            await send(message)
+
+        await app(scope, receive, send_with_bom)
+    return wrapped
+
+
+# Long report text and 20-odd column descriptions would push the rows below the fold:
+# descriptions fold into a <details>, long cells scroll inside a box.
+READABLE = (
+    "(function () {"
+    "  var dl = document.querySelector('dl.column-descriptions');"
+    "  if (dl) { var d = document.createElement('details');"
+    "    var s = document.createElement('summary'); s.textContent = '列说明 Column descriptions';"
+    "    dl.parentNode.insertBefore(d, dl); d.appendChild(s); d.appendChild(dl); }"
+    "  var style = document.createElement('style');"
+    "  style.textContent = 'td.col-text div.nb-clip, td.col-stats div.nb-clip,"
+    " td.col-warnings div.nb-clip { max-height: 9em; min-width: 24em; overflow: auto; }';"
+    "  document.head.appendChild(style);"
+    "  document.querySelectorAll('td.col-text, td.col-stats, td.col-warnings')"
+    "    .forEach(function (td) { var box = document.createElement('div');"
+    "      box.className = 'nb-clip'; while (td.firstChild) box.appendChild(td.firstChild);"
+    "      td.appendChild(box); });"
+    "})();"
+)
+
+
+# A row page is one wide row; provenance (fetch time, SHA-256, the original) ends up
+# off-screen to the right. Shown as name | value lines instead.
+VERTICAL_ROW = (
+    "(function () {"
+    "  var t = document.querySelector('table.rows-and-columns');"
+    "  if (!t || !t.tBodies[0] || t.tBodies[0].rows.length !== 1) return;"
+    "  var heads = Array.prototype.map.call(t.querySelectorAll('thead th'),"
+    "    function (th) { return th.textContent.trim(); });"
+    "  var cells = Array.prototype.slice.call(t.tBodies[0].rows[0].cells);"
+    "  var v = document.createElement('table'); v.className = 'nb-vertical';"
+    "  cells.forEach(function (td, i) { var tr = v.insertRow();"
+    "    var th = document.createElement('th'); th.textContent = heads[i];"
+    "    th.style.cssText = 'text-align:left;vertical-align:top;padding:0.3em 1em 0.3em 0;"
+    "white-space:nowrap'; td.style.borderBottom = '1px solid #eee';"
+    "    tr.appendChild(th); tr.appendChild(td); });"
+    "  t.parentNode.replaceChild(v, t);"
+    "})();"
+)
+
+
+@hookimpl
+def extra_body_script(view_name):
+    if view_name == "row":
+        return VERTICAL_ROW + READABLE
+    if view_name not in ("table", "query"):
+        return READABLE if view_name == "database" else None
+    label = json.dumps("Excel 用（UTF-8 BOM）")
+    return READABLE + (
+        "document.querySelectorAll('form[action$=\".csv\"]').forEach(function (form) {"
+        "  var p = form.querySelector('p') || form;"
+        "  var label = document.createElement('label');"
+        "  var box = document.createElement('input');"
+        "  box.type = 'checkbox'; box.name = '_bom'; box.value = '1'; box.checked = true;"
+        f"  label.appendChild(box); label.appendChild(document.createTextNode(' ' + {label}));"
+        "  p.insertBefore(label, p.querySelector('input[type=submit]'));"
+        "});"
+        "document.querySelectorAll('p.export-links a[href*=\".csv\"]').forEach(function (a) {"
+        "  var excel = document.createElement('a');"
+        "  excel.href = a.href + (a.href.indexOf('?') < 0 ? '?' : '&') + '_bom=1&_dl=1';"
+        "  excel.textContent = 'CSV for Excel 中文';"
+        "  a.parentNode.insertBefore(document.createTextNode(', '), a.nextSibling);"
+        "  a.parentNode.insertBefore(excel, a.nextSibling.nextSibling);"
+        "});"
+    )

@@ -1,0 +1,55 @@
+"""Serving the archive with Datasette.
+
+Datasette is run as it is (its own ``serve`` command, in this process), with the
+project's ``datasette_metadata.json`` and the project's plugins
+(:mod:`archive.publish.plugin`, :mod:`archive.publish.snapshots`): the archive is
+configured, never forked.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from archive.publish.prepare import prepare_file
+
+SETTINGS = {
+    # Every facet column has an index; 1 s is headroom for a busy machine.
+    "facet_time_limit_ms": 1000,
+    "sql_time_limit_ms": 3000,
+    "default_page_size": 50,
+    "allow_download": True,
+    # Suggested facets cost ~0.7 s per page of a million-row table (measured); the
+    # configured facets of each table are the useful ones.
+    "suggest_facets": False,
+    # Full exports (?_stream=on) must not stop at a size cap.
+    "max_csv_mb": 0,
+    # A page of 50 reports' full text is megabytes of HTML; the row page shows it whole.
+    "truncate_cells_html": 300,
+}
+
+
+def metadata_path() -> Path:
+    """``datasette_metadata.json``: packaged with the wheel, or at the top of a checkout."""
+    packaged = resources.files("archive.publish").joinpath("datasette_metadata.json")
+    if packaged.is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "datasette_metadata.json"
+
+
+def serve_args(db: str, host: str = "127.0.0.1", port: int = 8001) -> list[str]:
+    args = ["serve", db, "--metadata", str(metadata_path()), "--host", host,
+            "--port", str(port)]
+    for key, value in SETTINGS.items():
+        text = ("on" if value else "off") if isinstance(value, bool) else str(value)
+        args += ["--setting", key, text]
+    return args
+
+
+def serve(db: str, host: str = "127.0.0.1", port: int = 8001) -> None:
+    """Serve the archive until interrupted (bringing its derived tables up to date first)."""
+    from datasette.cli import cli
+
+    prepare_file(db)
+    print(f"Serving the archive at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
+    cli.main(serve_args(db, host, port), prog_name="datasette", standalone_mode=False)

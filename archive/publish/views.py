@@ -1,0 +1,153 @@
+"""The wide tables: one row per report with its table-2, table-3 or table-4 numbers.
+
+``cells`` holds one row per printed number, which is right for storage and wrong for a
+journalist, who wants "新收 and 予以公开 of every 区 in 新乡, 2019–2024" as columns.
+``report_t3`` (依申请公开, the row totals), ``report_t4`` (复议诉讼, every cell) and
+``report_t2`` (主动公开, every cell of either template) put the numbers of a report on
+one row, beside its agency, region (province / city / district) and year, with an
+index behind every facet.
+
+No foreign keys are declared (they would stop the parse stage from dropping a report);
+the project's Datasette plugin links ``report_id``, ``capture_id`` and
+``superseded_by`` to their rows instead. They are tables, not SQL views: a pivot of 1.7 million cells costs seconds per page,
+while a table answers a page, a count and a facet in milliseconds. The parse stage
+refreshes them (:func:`archive.publish.prepare`), report by report.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from archive.store.templates import TEMPLATES, template
+
+
+@dataclass(frozen=True)
+class WideColumn:
+    """One numeric column of a wide table: where its number comes from."""
+
+    name: str
+    table_key: str
+    row_key: str
+    col_key: str
+    label: str
+
+
+# Columns every wide table starts with: who, where, when, and the way back to the original.
+CONTEXT_COLUMNS = {
+    "report_id": "INTEGER PRIMARY KEY",
+    "capture_id": "INTEGER",
+    "site_id": "TEXT", "agency": "TEXT", "region_code": "TEXT", "province": "TEXT",
+    "city": "TEXT", "district": "TEXT", "year": "INTEGER", "template": "TEXT",
+    "parse_status": "TEXT", "title": "TEXT", "published": "TEXT",
+    "superseded_by": "INTEGER",
+}
+FACET_COLUMNS = ("agency", "region_code", "province", "city", "district", "year", "template",
+                 "parse_status")
+
+
+def _ordered_unique(columns: Iterable[WideColumn]) -> list[WideColumn]:
+    seen: dict[str, WideColumn] = {}
+    for column in columns:
+        seen.setdefault(column.name, column)
+    return list(seen.values())
+
+
+def t3_columns() -> list[WideColumn]:
+    """Table 3 by its row totals (总计), in print order; 2019's 其他处理 included."""
+    rows = template("2021").rows("t3")
+    keys = {r.key for r in rows}
+    older = [r for r in template("2019").rows("t3") if r.key not in keys]
+    at = [r.key for r in rows].index("results_total")
+    rows = rows[:at] + older + rows[at:]
+    return [WideColumn(r.key, "t3", r.key, "total", r.label) for r in rows]
+
+
+def t4_columns() -> list[WideColumn]:
+    """Every cell of table 4 (3 rows × 5 columns), named row_col."""
+    tpl = template("2021")
+    return [WideColumn(f"{r.key}_{c.key}", "t4", r.key, c.key, f"{r.label}·{c.label}")
+            for r in tpl.rows("t4") for c in tpl.cols("t4")]
+
+
+def t2_columns() -> list[WideColumn]:
+    """Every cell of table 2 in either template, named row_col."""
+    columns = []
+    for t in TEMPLATES:
+        tpl = template(t)
+        labels = {c.key: c.label for c in tpl.cols("t2")}
+        columns += [WideColumn(f"{r.key}_{c}", "t2", r.key, c, f"{r.label}·{labels[c]}")
+                    for r in tpl.rows("t2") for c in tpl.row_cols("t2", r.key)]
+    return _ordered_unique(columns)
+
+
+WIDE_TABLES = {"report_t3": t3_columns, "report_t4": t4_columns, "report_t2": t2_columns}
+def _withheld_sql() -> str:
+    keys = [c.row_key for c in t3_columns() if c.row_key.startswith("withheld_")]
+    return " + ".join(f"coalesce({k}, 0)" for k in keys)
+
+
+def _create(conn: sqlite3.Connection, name: str, columns: list[WideColumn]) -> None:
+    defs = [f"{c} {t}" for c, t in CONTEXT_COLUMNS.items()]
+    defs += [f"{c.name} NUMERIC" for c in columns]
+    if name == "report_t3":
+        defs.append("withheld NUMERIC")
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(defs)})")
+    for facet in FACET_COLUMNS:
+        conn.execute(f"CREATE INDEX IF NOT EXISTS idx_{name}_{facet} ON {name}({facet})")
+    conn.execute(f"CREATE INDEX IF NOT EXISTS idx_{name}_site_year ON {name}(site_id, year)")
+
+
+def _insert_sql(name: str, columns: list[WideColumn], where: str) -> str:
+    table_key = columns[0].table_key
+    pivots = [
+        f"max(case when c.row_key = '{c.row_key}' and c.col_key = '{c.col_key}' "
+        f"then c.value end) as {c.name}" for c in columns]
+    context = ["r.id", "r.capture_id", "r.site_id", "r.agency", "r.region_code", "g.province",
+               "g.city", "g.district", "r.year", "r.template", "r.parse_status", "r.title",
+               "r.published", "NULL"]
+    return (f"INSERT INTO {name} ({', '.join(CONTEXT_COLUMNS)}, "
+            f"{', '.join(c.name for c in columns)}) "
+            f"SELECT {', '.join(context)}, {', '.join(pivots)} "
+            f"FROM reports r JOIN cells c ON c.report_id = r.id AND c.table_key = '{table_key}' "
+            f"LEFT JOIN regions g ON g.region_code = r.region_code "
+            f"WHERE {where} GROUP BY r.id")
+
+
+def refresh_wide_tables(conn: sqlite3.Connection, report_ids: list[int] | None) -> None:
+    """Rewrite the wide rows of these reports (every report when ``report_ids`` is None).
+
+    Ids of reports that no longer exist are simply deleted. Call after ``regions``
+    is refreshed: region names are copied in.
+    """
+    for name, columns_of in WIDE_TABLES.items():
+        columns = columns_of()
+        _create(conn, name, columns)
+        if report_ids is None:
+            conn.execute(f"DELETE FROM {name}")
+            conn.execute(_insert_sql(name, columns, "1"))
+        else:
+            for start in range(0, len(report_ids), 500):
+                chunk = report_ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                conn.execute(f"DELETE FROM {name} WHERE report_id IN ({marks})", chunk)
+                conn.execute(_insert_sql(name, columns, f"r.id IN ({marks})"), chunk)
+        if name == "report_t3":
+            where = "1" if report_ids is None else "withheld IS NULL"
+            conn.execute(f"UPDATE report_t3 SET withheld = {_withheld_sql()} WHERE {where}")
+        _mark_superseded(conn, name)
+
+
+def _mark_superseded(conn: sqlite3.Connection, name: str) -> None:
+    """Point every older version at its newest successor (one pass over ``reports``)."""
+    conn.execute(f"UPDATE {name} SET superseded_by = NULL WHERE superseded_by IS NOT NULL")
+    conn.execute(f"UPDATE {name} SET superseded_by = n.newest FROM (SELECT previous_id, "
+                 f"max(id) AS newest FROM reports WHERE previous_id IS NOT NULL "
+                 f"GROUP BY previous_id) n WHERE n.previous_id = {name}.report_id")
+
+
+def wide_column_labels() -> dict[str, dict[str, str]]:
+    """Printed labels of every numeric column, for the Datasette descriptions."""
+    return {name: {c.name: c.label for c in columns_of()}
+            for name, columns_of in WIDE_TABLES.items()}

@@ -1,0 +1,408 @@
+"""The archive: one SQLite file holding what was fetched and what was read from it.
+
+Raw captures are kept byte for byte beside the parsed tables, so that any number
+can be traced to the bytes it came from and the parser can be re-run without
+refetching. The schema carries a version (``PRAGMA user_version``) and a list of
+migrations: opening an older archive upgrades it in place. WAL mode lets
+Datasette read while a crawl writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from archive.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+
+
+class Archive:
+    """The archive database. A library first: the CLI, the crawler's item pipeline
+    and the parse stage all go through this class."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000,
+                               isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self.db = sqlite_utils.Database(conn)
+        self.db.enable_wal()
+        conn.execute("PRAGMA foreign_keys = ON")
+        self.migrate()
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- schema ------------------------------------------------------------
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> None:
+        """Bring the schema to SCHEMA_VERSION, one migration per transaction."""
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(f"{self.path} has schema version {version}, newer than this "
+                               f"nianbao ({SCHEMA_VERSION}); upgrade nianbao")
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                MIGRATIONS[number - 1](self.db.conn)
+                self.db.conn.execute(f"PRAGMA user_version = {number}")
+
+    def transaction(self):
+        return _Transaction(self.db.conn)
+
+    def insert(self, table: str, record: dict) -> int:
+        """Plain INSERT inside the caller's transaction (sqlite-utils would commit early)."""
+        columns = list(record)
+        sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
+               f"VALUES ({', '.join('?' for _ in columns)})")
+        return self.db.conn.execute(sql, [record[c] for c in columns]).lastrowid
+
+    def update(self, table: str, pk: int, record: dict) -> None:
+        sets = ", ".join(f"{c} = ?" for c in record)
+        self.db.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?", [*record.values(), pk])
+
+    # -- sites -------------------------------------------------------------
+    def load_sites(self, rows: list[dict]) -> None:
+        with self.transaction():
+            for row in rows:
+                record = {**row, "loaded_at": now()}
+                columns = list(record)
+                self.db.conn.execute(
+                    f"INSERT INTO sites ({', '.join(columns)}) VALUES "
+                    f"({', '.join('?' for _ in columns)}) ON CONFLICT(site_id) DO UPDATE SET "
+                    + ", ".join(f"{c} = excluded.{c}" for c in columns if c != "site_id"),
+                    [record[c] for c in columns])
+
+    def site(self, site_id: str | None) -> dict | None:
+        if not site_id:
+            return None
+        rows = list(self.db["sites"].rows_where("site_id = ?", [site_id]))
+        return rows[0] if rows else None
+
+    # -- crawl runs ----------------------------------------------------------
+    def start_run(self, sites_csv: str | None, pid: int) -> int:
+        with self.transaction():
+            return self.insert("crawl_runs", {
+                "started_at": now(), "status": "running", "sites_csv": sites_csv, "pid": pid,
+                "pages_fetched": 0, "captures_stored": 0, "failures": 0,
+            })
+
+    def finish_run(self, run_id: int, status: str, stats: dict) -> None:
+        counts = {
+            "pages_fetched": stats.get("response_received_count", 0),
+            "captures_stored": self.db.execute(
+                "select count(*) from captures where run_id = ?", [run_id]).fetchone()[0],
+            "failures": self.db.execute(
+                "select count(*) from captures where run_id = ? and (error is not null "
+                "or status >= 400)", [run_id]).fetchone()[0],
+        }
+        with self.transaction():
+            self.update("crawl_runs", run_id, {
+                "finished_at": now(), "status": status, **counts,
+                "stats": json.dumps(stats, default=str, ensure_ascii=False, sort_keys=True),
+            })
+
+    # -- captures ------------------------------------------------------------
+    def add_capture(self, capture: dict) -> int:
+        """Store one fetch. The body goes in as bytes, exactly as received."""
+        body = capture.get("body")
+        record = {
+            **capture,
+            # A revisit record has no body but may name the size and digest it saw.
+            "size": len(body) if body is not None else capture.get("size"),
+            "sha256": sha256(body) if body is not None else capture.get("sha256"),
+            "fetched_at": capture.get("fetched_at") or now(),
+        }
+        for key in ("headers", "redirects"):
+            if isinstance(record.get(key), dict | list):
+                record[key] = json.dumps(record[key], ensure_ascii=False)
+        with self.transaction():
+            return self.insert("captures", record)
+
+    def add_fetch(self, capture: dict) -> int:
+        """Store one fetch of a crawl, keeping no body twice.
+
+        A 304 (``revisit_of`` set by the crawler) and a body identical to the last one
+        stored for the same URL both become a revisit record: no body, ``revisit_of``
+        pointing at the capture that holds the bytes. A different body is a new capture.
+        """
+        body = capture.get("body")
+        if capture.get("revisit_of"):
+            return self.add_capture({**capture, "body": None, "not_modified": 1})
+        if body is not None:
+            last = self.last_body_capture(capture["url"])
+            digest = sha256(body)
+            if last and last["sha256"] == digest:
+                return self.add_capture({**capture, "body": None, "revisit_of": last["id"],
+                                         "not_modified": 0, "size": len(body),
+                                         "sha256": digest})
+        return self.add_capture(capture)
+
+    def last_body_capture(self, url: str) -> dict | None:
+        """The newest capture of ``url`` that holds a body (id, sha256, headers, status)."""
+        row = self.db.execute(
+            "select id, sha256, headers, status, final_url, content_type from captures "
+            "where url = ? and body is not null order by id desc limit 1", [url]).fetchone()
+        return dict(zip(("id", "sha256", "headers", "status", "final_url", "content_type"),
+                        row, strict=True)) if row else None
+
+    def capture_in_runs(self, url: str, run_ids: list[int]) -> dict | None:
+        """The newest capture of ``url`` made by one of ``run_ids`` (a crawl being resumed)."""
+        if not run_ids:
+            return None
+        marks = ", ".join("?" for _ in run_ids)
+        row = self.db.execute(
+            f"select id, status, final_url, headers, error, coalesce(revisit_of, id) "
+            f"from captures where url = ? and run_id in ({marks}) order by id desc limit 1",
+            [url, *run_ids]).fetchone()
+        return dict(zip(("id", "status", "final_url", "headers", "error", "body_id"), row,
+                        strict=True)) if row else None
+
+    def body(self, capture_id: int) -> bytes | None:
+        row = self.db.execute("select body from captures where id = ?", [capture_id]).fetchone()
+        return row[0] if row else None
+
+    # -- interrupted crawls ------------------------------------------------------
+    def interrupted_runs(self, sites_csv: str | None, alive: Callable[[int], bool]) -> list[int]:
+        """The runs a new crawl of ``sites_csv`` continues: the last one, if it did not
+        finish and its process is gone, with every run that one itself continued."""
+        row = self.db.execute(
+            "select id, status, pid from crawl_runs where sites_csv is ? order by id desc limit 1",
+            [sites_csv]).fetchone()
+        if not row or row[1] == "finished" or (row[1] == "running" and alive(row[2])):
+            return []
+        chain, run_id = [], row[0]
+        while run_id is not None and run_id not in chain:
+            chain.append(run_id)
+            run_id = self.db.execute("select resumes from crawl_runs where id = ?",
+                                     [run_id]).fetchone()[0]
+        return chain
+
+    def start_resumed_run(self, sites_csv: str | None, pid: int, resumes: int | None) -> int:
+        run_id = self.start_run(sites_csv, pid)
+        if resumes is not None:
+            with self.transaction():
+                self.update("crawl_runs", resumes, {"status": "interrupted"})
+                self.update("crawl_runs", run_id, {"resumes": resumes})
+        return run_id
+
+    # -- per-site counts -----------------------------------------------------------
+    def record_site_counts(self, run_id: int, run_ids: list[int],
+                           site_ids: list[str]) -> list[dict]:
+        """Count, per site, what the crawl (``run_ids``: this run and those it resumed) got,
+        and raise an alert where a site gave fewer reports than in its last good run."""
+        marks = ", ".join("?" for _ in run_ids)
+        counts = self._site_counts(marks, run_ids)
+        last_good = dict(self.db.execute(
+            "select k.site_id, k.reports_found from crawl_site_counts k join ("
+            "  select k2.site_id, max(k2.run_id) run_id from crawl_site_counts k2 join "
+            "  crawl_runs r on r.id = k2.run_id where r.status = 'finished' and "
+            f"  r.id not in ({marks}) group by k2.site_id) g "
+            "on g.site_id = k.site_id and g.run_id = k.run_id", run_ids).fetchall())
+        rows = []
+        for site_id in site_ids:
+            row = counts.get(site_id) or _empty_counts()
+            last = last_good.get(site_id)
+            if last and row["reports_found"] < last:
+                row["alert"] = (f"fewer reports than the last good run: "
+                                f"{row['reports_found']} < {last}")
+            rows.append({"run_id": run_id, "site_id": site_id, **row})
+        with self.transaction():
+            self.db.conn.execute("delete from crawl_site_counts where run_id = ?", [run_id])
+            for row in rows:
+                self.insert("crawl_site_counts", row)
+        return rows
+
+    def _site_counts(self, marks: str, run_ids: list[int]) -> dict[str, dict]:
+        """The counts of every site of the crawl, in one pass over its captures."""
+        earlier = ("exists (select 1 from captures p where p.url = c.url and p.id < c.id "
+                   "and p.body is not null)")
+        counts: dict[str, dict] = {}
+        for site_id, fetched, not_modified, unchanged, new, changed, reports in self.db.execute(
+                f"select site_id, count(status), sum(not_modified = 1), "
+                f"sum(not_modified = 0 and revisit_of is not null), "
+                f"sum(body is not null and not {earlier}), sum(body is not null and {earlier}), "
+                f"count(distinct case when role = 'report' and status in (200, 304) and "
+                f"error is null then url end) "
+                f"from captures c where run_id in ({marks}) group by site_id", run_ids):
+            counts[site_id] = {**_empty_counts(), "pages_fetched": fetched,
+                               "not_modified": not_modified or 0, "unchanged": unchanged or 0,
+                               "new": new or 0, "changed": changed or 0,
+                               "reports_found": reports}
+        reasons: dict[str, dict[str, int]] = {}
+        for site_id, error, status in self.db.execute(
+                f"select site_id, error, status from captures where run_id in ({marks}) and "
+                "(error is not null or status >= 400)", run_ids):
+            reason = _failure_reason(error, status)
+            by_reason = reasons.setdefault(site_id, {})
+            by_reason[reason] = by_reason.get(reason, 0) + 1
+            row = counts.setdefault(site_id, _empty_counts())
+            if reason == "blocked" and not row["blocked"]:
+                row["blocked"] = error.split(":")[1].strip()
+        for site_id, by_reason in reasons.items():
+            counts[site_id]["failed"] = sum(by_reason.values())
+            counts[site_id]["failed_by_reason"] = json.dumps(by_reason, sort_keys=True)
+        return counts
+
+    def captures_to_parse(self, everything: bool = False) -> Iterator[dict]:
+        """Captures that may hold a report: detail pages and attachments with a body."""
+        where = "role in ('report', 'attachment') and body is not null and status < 400"
+        if not everything:
+            where += " and parse_status is null"
+        ids = [r[0] for r in self.db.execute(f"select id from captures where {where} order by id")]
+        for capture_id in ids:
+            yield self.db["captures"].get(capture_id)
+
+    def mark_capture(self, capture_id: int, status: str, message: str | None,
+                     parser_version: str) -> None:
+        with self.transaction():
+            self.update("captures", capture_id, {
+                "parse_status": status, "parse_message": message, "parsed_at": now(),
+                "parser_version": parser_version,
+            })
+
+    # -- reports ---------------------------------------------------------------
+    def save_report(self, report: dict, cells: list[dict], findings: list[dict]) -> int:
+        """Insert or update the report with this document's SHA-256, with its cells and findings."""
+        with self.transaction():
+            existing = self.db.execute("select id from reports where sha256 = ?",
+                                       [report["sha256"]]).fetchone()
+            if existing:
+                report_id = existing[0]
+                self.update("reports", report_id, report)
+                self.db.execute("delete from cells where report_id = ?", [report_id])
+                self.db.execute("delete from findings where report_id = ?", [report_id])
+            else:
+                previous = self.db.execute(
+                    "select max(id) from reports where url = ? and sha256 != ?",
+                    [report["url"], report["sha256"]]).fetchone()[0]
+                report_id = self.insert("reports", {**report, "previous_id": previous})
+            for cell in cells:
+                self.insert("cells", {**cell, "report_id": report_id})
+            for finding in findings:
+                self.insert("findings", {**finding, "report_id": report_id})
+            if report.get("capture_id") is not None:
+                self._add_original(report_id, report["capture_id"], report["sha256"],
+                                   report.get("url"), report.get("format"), "primary")
+        return report_id
+
+    def add_original(self, report_id: int, capture_id: int, sha: str, url: str | None,
+                     fmt: str | None) -> None:
+        """Record another original of a report (the PDF an article page attaches …)."""
+        with self.transaction():
+            self._add_original(report_id, capture_id, sha, url, fmt, "alternate")
+
+    def _add_original(self, report_id: int, capture_id: int, sha: str, url: str | None,
+                      fmt: str | None, role: str) -> None:
+        self.db.conn.execute(
+            "INSERT INTO report_originals (report_id, capture_id, sha256, url, format, role) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (report_id, sha256) DO UPDATE SET "
+            "capture_id = excluded.capture_id, url = excluded.url, format = excluded.format",
+            [report_id, capture_id, sha, url, fmt, role])
+
+    def twin_report(self, capture: dict, year: int | None, template: str | None) -> int | None:
+        """The report of the page that links this document, or of the document it links.
+
+        A report published as an article with its signed PDF attached has two originals;
+        the link between them (the attachment's referer) and the same site, year and
+        template identify the pair. Whether their numbers agree is the caller's test.
+        """
+        if capture.get("role") == "attachment":  # the page that links this file
+            link = "(c.url = :referer OR c.final_url = :referer) AND c.role = 'report'"
+        else:  # a file this page links
+            link = "c.referer IN (:url, :final_url) AND c.role = 'attachment'"
+        row = self.db.execute(
+            "SELECT r.id FROM reports r JOIN captures c ON c.id = r.capture_id "
+            "WHERE r.site_id IS :site AND r.year IS :year AND r.template IS :template "
+            f"AND r.sha256 != :sha AND {link} ORDER BY r.id LIMIT 1",
+            {"site": capture["site_id"], "year": year, "template": template,
+             "sha": capture["sha256"],
+             "referer": capture.get("referer"), "url": capture["url"],
+             "final_url": capture.get("final_url")}).fetchone()
+        return row[0] if row else None
+
+    def report_cells(self, report_id: int) -> dict[tuple[str, str, str], float | None]:
+        return {(t, r, c): v for t, r, c, v in self.db.execute(
+            "SELECT table_key, row_key, col_key, value FROM cells WHERE report_id = ?",
+            [report_id])}
+
+    def drop_report(self, sha: str) -> None:
+        """Forget the report read from a document that no longer reads as one."""
+        with self.transaction():
+            self.db.execute("delete from report_originals where sha256 = ? and role = "
+                            "'alternate'", [sha])
+            row = self.db.execute("select id from reports where sha256 = ?", [sha]).fetchone()
+            if row:
+                self.db.execute("update reports set previous_id = null where previous_id = ?",
+                                [row[0]])
+                for table in ("cells", "findings", "report_originals"):
+                    self.db.execute(f"delete from {table} where report_id = ?", [row[0]])
+                self.db.execute("delete from reports where id = ?", [row[0]])
+
+    def counts(self) -> dict[str, int]:
+        return {t: self.db[t].count for t in ("sites", "captures", "reports", "cells",
+                                              "findings", "crawl_runs")}
+
+
+def _empty_counts() -> dict:
+    return {"pages_fetched": 0, "not_modified": 0, "unchanged": 0, "new": 0, "changed": 0,
+            "failed": 0, "failed_by_reason": None, "reports_found": 0, "blocked": None,
+            "alert": None}
+
+
+def _failure_reason(error: str | None, status: int | None) -> str:
+    """A short name for why a fetch failed: ``http_404``, ``robots``, ``blocked`` …"""
+    if error:
+        if error.startswith("blocked:"):
+            return "blocked"
+        if "robots.txt" in error:
+            return "robots"
+        if "max size" in error or "DOWNLOAD_MAXSIZE" in error:
+            return "oversize"
+        return error.split(":", 1)[0].strip() or "error"
+    return f"http_{status}"
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT, so a writer waits for the lock instead of failing later."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self.owner = False
+
+    def __enter__(self):
+        if not self.conn.in_transaction:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.owner = True
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.owner:
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        return False

@@ -1,0 +1,111 @@
+"""The archive's schema: every table, and the append-only list of migrations.
+
+``PRAGMA user_version`` holds the number of migrations applied; opening an older archive
+runs the rest, one transaction each (see :meth:`archive.store.database.Archive.migrate`).
+The tables are described for users in ``docs/interfaces.md``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+_SCHEMA_1 = """
+CREATE TABLE sites (
+    site_id TEXT PRIMARY KEY, agency TEXT, region_code TEXT, region TEXT, level TEXT,
+    start_url TEXT, allowed_domains TEXT, cms TEXT, encoding TEXT, extra TEXT, loaded_at TEXT
+);
+CREATE TABLE crawl_runs (
+    id INTEGER PRIMARY KEY, started_at TEXT, finished_at TEXT, status TEXT, sites_csv TEXT,
+    pid INTEGER, pages_fetched INTEGER, captures_stored INTEGER, failures INTEGER, stats TEXT
+);
+CREATE TABLE captures (
+    id INTEGER PRIMARY KEY, run_id INTEGER REFERENCES crawl_runs(id),
+    site_id TEXT REFERENCES sites(site_id), url TEXT NOT NULL, final_url TEXT, status INTEGER,
+    method TEXT, fetched_at TEXT, content_type TEXT, size INTEGER, sha256 TEXT, body BLOB,
+    headers TEXT, role TEXT, referer TEXT, redirects TEXT, error TEXT,
+    parse_status TEXT, parse_message TEXT, parsed_at TEXT, parser_version TEXT
+);
+CREATE INDEX idx_captures_sha256 ON captures(sha256);
+CREATE INDEX idx_captures_url ON captures(url);
+CREATE INDEX idx_captures_site_id ON captures(site_id);
+CREATE INDEX idx_captures_parse_status ON captures(parse_status);
+CREATE TABLE reports (
+    id INTEGER PRIMARY KEY, capture_id INTEGER REFERENCES captures(id),
+    site_id TEXT REFERENCES sites(site_id), agency TEXT, registry_agency TEXT,
+    region_code TEXT, region TEXT, year INTEGER, template TEXT, title TEXT, url TEXT,
+    published TEXT, format TEXT, sha256 TEXT NOT NULL, text TEXT, parse_status TEXT,
+    cell_count INTEGER, finding_count INTEGER, fee_yuan REAL, warnings TEXT,
+    previous_id INTEGER REFERENCES reports(id), parsed_at TEXT, parser_version TEXT
+);
+CREATE UNIQUE INDEX idx_reports_sha256 ON reports(sha256);
+CREATE INDEX idx_reports_url ON reports(url);
+CREATE INDEX idx_reports_site_id ON reports(site_id);
+CREATE INDEX idx_reports_region_code ON reports(region_code);
+CREATE INDEX idx_reports_year ON reports(year);
+CREATE INDEX idx_reports_template ON reports(template);
+CREATE INDEX idx_reports_parse_status ON reports(parse_status);
+CREATE INDEX idx_reports_agency ON reports(agency);
+CREATE TABLE cells (
+    report_id INTEGER NOT NULL REFERENCES reports(id), table_key TEXT NOT NULL,
+    row_key TEXT NOT NULL, col_key TEXT NOT NULL, value NUMERIC, raw TEXT,
+    PRIMARY KEY (report_id, table_key, row_key, col_key)
+);
+CREATE INDEX idx_cells_keys ON cells(table_key, row_key, col_key);
+CREATE TABLE findings (
+    id INTEGER PRIMARY KEY, report_id INTEGER NOT NULL REFERENCES reports(id), rule TEXT,
+    table_key TEXT, row_key TEXT, col_key TEXT, status TEXT, expected NUMERIC, found NUMERIC,
+    cells TEXT, message TEXT
+);
+CREATE INDEX idx_findings_report_id ON findings(report_id);
+CREATE INDEX idx_findings_rule ON findings(rule);
+"""
+
+
+def _run_sql(script: str) -> Callable[[sqlite3.Connection], None]:
+    def migrate(conn: sqlite3.Connection) -> None:
+        for statement in script.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+    return migrate
+
+
+# Each entry upgrades the schema by one version. Append, never edit a released one.
+# DDL is transactional in SQLite: a migration either happens whole or not at all.
+# Migration 2: incremental and resumable crawling. A capture may be a revisit (the server
+# said 304, or sent the bytes already stored: no new body, ``revisit_of`` the capture that
+# holds them); a run may resume an interrupted one; every run counts what each site gave.
+_SCHEMA_2 = """
+ALTER TABLE captures ADD COLUMN revisit_of INTEGER REFERENCES captures(id);
+ALTER TABLE captures ADD COLUMN not_modified INTEGER;
+ALTER TABLE crawl_runs ADD COLUMN resumes INTEGER REFERENCES crawl_runs(id);
+CREATE INDEX idx_captures_run_id ON captures(run_id);
+CREATE TABLE crawl_site_counts (
+    run_id INTEGER NOT NULL REFERENCES crawl_runs(id), site_id TEXT NOT NULL,
+    pages_fetched INTEGER, not_modified INTEGER, new INTEGER, changed INTEGER,
+    unchanged INTEGER, failed INTEGER, failed_by_reason TEXT, reports_found INTEGER,
+    blocked TEXT, alert TEXT,
+    PRIMARY KEY (run_id, site_id)
+);
+"""
+
+# One report, several originals: the article page and the signed PDF it attaches are
+# the same report. Every report's own capture is its primary original.
+_SCHEMA_3 = """
+CREATE TABLE report_originals (
+    report_id INTEGER NOT NULL REFERENCES reports(id),
+    capture_id INTEGER NOT NULL REFERENCES captures(id),
+    sha256 TEXT NOT NULL, url TEXT, format TEXT, role TEXT,
+    PRIMARY KEY (report_id, sha256)
+);
+CREATE INDEX idx_report_originals_sha256 ON report_originals(sha256);
+CREATE INDEX idx_report_originals_capture_id ON report_originals(capture_id);
+INSERT INTO report_originals (report_id, capture_id, sha256, url, format, role)
+    SELECT id, capture_id, sha256, url, format, 'primary' FROM reports
+    WHERE capture_id IS NOT NULL;
+"""
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_run_sql(_SCHEMA_1),
+                                                           _run_sql(_SCHEMA_2),
+                                                           _run_sql(_SCHEMA_3)]
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,176 @@
+"""The archive as a journalist sees it: headless Chromium over a served demo archive.
+
+Builds the demo archive (the simulated web, crawled), serves it with ``nianbao serve``,
+and walks it in a real browser: search for a two-character word, open a report, go to
+its cells, follow a cell to its capture and the capture to the original. Each page is
+screenshotted into ``build/screenshots/`` (or ``$NIANBAO_SCREENSHOTS``) for a person
+to look at; the test checks what a script can: the links exist where a reader clicks,
+the pages hold the Chinese text, and a CJK font makes different characters render
+differently (with no font every character is the same empty box).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
+                 if shutil.which(n)), None)
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed "
+                                "(.ci/run installs Debian's chromium and fonts-wqy-microhei)")
+
+
+def nianbao(*args: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "archive", *args], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+
+def wait_for(url: str, deadline: float) -> None:
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+class Browser:
+    """Headless Chromium, one page load per call."""
+
+    def __init__(self, profile: Path, shots: Path):
+        self.profile = profile
+        self.shots = shots
+
+    def _run(self, *args: str) -> str:
+        command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                   "--disable-background-networking", "--disable-component-update",
+                   "--disable-sync", "--hide-scrollbars", f"--user-data-dir={self.profile}",
+                   "--window-size=1280,1600", *args]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=90)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+
+    def dom(self, url: str) -> str:
+        """The page as Chromium built it (scripts run): what a reader's clicks can reach."""
+        return self._run("--dump-dom", url)
+
+    @staticmethod
+    def html(url: str) -> str:
+        """The page as served; enough to find the next link, at a fraction of the cost."""
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.read().decode("utf-8")
+
+    def screenshot(self, url: str, name: str) -> Path:
+        path = self.shots / f"{name}.png"
+        path.unlink(missing_ok=True)
+        self._run(f"--screenshot={path}", url)
+        assert path.exists() and path.stat().st_size > 5000, name
+        return path
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("browser")
+    db = tmp / "demo.db"
+    nianbao("demo", "--no-serve", "--db", str(db))
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "archive", "serve", "--db", str(db),
+                               "--port", str(port)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    wait_for(f"{base}/-/versions.json", time.monotonic() + 60)
+    shots = Path(os.environ.get("NIANBAO_SCREENSHOTS", ROOT / "build" / "screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    try:
+        yield base, db.stem, Browser(tmp / "profile", shots)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def links(dom: str, pattern: str) -> list[str]:
+    return [html.unescape(h) for h in re.findall(r'href="(' + pattern + r')"', dom)]
+
+
+def test_chinese_renders_as_glyphs_not_boxes(site, tmp_path):
+    _, _, browser = site
+    shots = []
+    for i, char in enumerate("年复"):
+        page = tmp_path / f"{i}.html"
+        page.write_text(f"<meta charset=utf-8><body style='margin:0;font-size:160px'>{char}",
+                        encoding="utf-8")
+        browser.screenshot(page.as_uri(), f"_glyph_{i}")
+        shots.append((browser.shots / f"_glyph_{i}.png").read_bytes())
+    assert shots[0] != shots[1], "two different characters render identically: no CJK font"
+    for i in range(2):
+        (browser.shots / f"_glyph_{i}.png").unlink()
+
+
+def test_search_open_report_follow_cell_to_original(site):
+    base, name, browser = site
+    home = browser.html(f"{base}/")
+    assert "年报" in home
+    browser.screenshot(f"{base}/", "1-home")
+
+    search_url = f"{base}/{name}/reports?_search={quote('复议')}"
+    results = browser.dom(search_url)
+    assert "复议" in results and "search matches" in results
+    reports = links(results, rf"/{name}/reports/\d+")
+    assert reports, "the search found no report"
+    browser.screenshot(search_url, "2-search-复议")
+
+    report_url = base + reports[0]
+    report = browser.dom(report_url)
+    assert "政府信息公开" in report
+    assert 'class="nb-vertical"' in report, "the plugin's script did not run in the browser"
+    browser.screenshot(report_url, "3-report")
+    cells_links = links(report, rf"/{name}/cells\?report_id=\d+")
+    assert cells_links, "the report page does not link its cells"
+
+    cells_url = base + cells_links[0] + "&table_key=t3"
+    cells = browser.html(cells_url)
+    browser.screenshot(cells_url, "4-cells")
+    captures = links(cells, rf"/{name}/captures/\d+")
+    assert captures, "a cell does not link to its capture"
+
+    capture_url = base + captures[0]
+    capture = browser.html(capture_url)
+    assert re.search(r"[0-9a-f]{64}", capture), "the capture page shows no SHA-256"
+    browser.screenshot(capture_url, "5-capture")
+    originals = links(capture, r"/-/original/[^\"?]+/\d+")
+    assert originals, "the capture page does not link the original"
+
+    with urllib.request.urlopen(base + originals[0]) as response:
+        headers = response.headers
+        body = response.read()
+    assert headers["content-disposition"].startswith("attachment")
+    assert headers["content-security-policy"].startswith("sandbox")
+    assert body
+    browser.screenshot(base + originals[0] + "?view=text", "6-original-as-text")
+
+
+def test_wide_table_and_chart_pages(site):
+    base, name, browser = site
+    wide = browser.html(f"{base}/{name}/report_t3")
+    assert "依申请公开" in wide and "新乡市" in wide
+    browser.screenshot(f"{base}/{name}/report_t3", "7-report_t3")
+    chart_url = (f"{base}/{name}/region_requests?region_code=410000#g.mark=line&g.x_column=year"
+                 f"&g.x_type=ordinal&g.y_column=new_requests&g.y_type=quantitative")
+    browser.screenshot(chart_url, "8-chart-region-requests")

@@ -1,0 +1,74 @@
+"""The folders are the pipeline: each stage of archive/ imports only the stages before it,
+and only archive.jobs drives the crawler and the simulated web.
+
+The rules themselves are import-linter contracts in ``pyproject.toml``; these tests run
+them (and show that a stage importing a later one does break them), and keep the
+README's tree true to the folders.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("archive", "crawler", "simweb")
+
+
+def lint_imports(root: Path) -> subprocess.CompletedProcess:
+    """import-linter over the packages found under ``root``, with ``root``'s contracts."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    return subprocess.run([str(lint), "--config", str(root / "pyproject.toml"), "--no-cache"],
+                          cwd=root, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_import_contracts_are_kept():
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_a_store_module_importing_a_later_stage_breaks_the_contract(tmp_path):
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, tmp_path / package,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.csv", "*.pdf"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    schema = tmp_path / "archive" / "store" / "schema.py"
+    schema.write_text(schema.read_text() + "\nfrom archive.jobs import cli  # noqa\n")
+    spider = tmp_path / "crawler" / "spiders" / "reports.py"
+    spider.write_text(spider.read_text() + "\nimport simweb  # noqa\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "archive.store.schema -> archive.jobs.cli" in result.stdout
+    assert "crawler.spiders.reports -> simweb" in result.stdout
+
+
+def _readme_tree() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## How it fits together", 1)[1]
+    return section.split("```", 2)[1]
+
+
+def test_readme_tree_names_every_stage_and_module():
+    tree = _readme_tree()
+    for folder in sorted(p for p in (ROOT / "archive").iterdir()
+                         if p.is_dir() and (p / "__init__.py").exists()):
+        assert re.search(rf"^\s+{folder.name}/", tree, re.M), f"archive/{folder.name}/ not in README"
+        for module in sorted(folder.glob("*.py")):
+            if module.name != "__init__.py":
+                assert module.name in tree or module.stem in tree, (
+                    f"archive/{folder.name}/{module.name} not in the README tree")
+    for module in (ROOT / "archive").glob("*.py"):
+        if module.name not in ("__init__.py", "__main__.py"):
+            assert module.name in tree, f"archive/{module.name} not in the README tree"
+
+
+def test_readme_tree_names_nothing_that_is_gone():
+    tree = _readme_tree()
+    for name in re.findall(r"\b([a-z_]+\.(?:py|csv))\b", tree):
+        found = [p for top in (*PACKAGES, "tests") for p in (ROOT / top).rglob(name)]
+        assert found, f"the README tree names {name}, which is gone"
