@@ -17,10 +17,20 @@ from simweb import truth as tr
 
 # (kind, format, how many per 100 reports): every variant the parser supports.
 KINDS = (
-    ("html-plain", "html", 12), ("html-js_string", "html", 8), ("html-cdata", "html", 8),
-    ("html-split", "html", 8), ("html-one_table", "html", 8), ("html-gbk_lying", "html", 8),
-    ("pdf", "pdf", 10), ("pdf-cut_row", "pdf", 6), ("docx", "docx", 12), ("doc", "doc", 3),
-    ("text", "text", 12), ("pdf-images", "pdf", 2), ("mht", "mht", 4), ("rtf", "rtf", 2),
+    ("html-plain", "html", 12),
+    ("html-js_string", "html", 8),
+    ("html-cdata", "html", 8),
+    ("html-split", "html", 8),
+    ("html-one_table", "html", 8),
+    ("html-gbk_lying", "html", 8),
+    ("pdf", "pdf", 10),
+    ("pdf-cut_row", "pdf", 6),
+    ("docx", "docx", 12),
+    ("doc", "doc", 3),
+    ("text", "text", 12),
+    ("pdf-images", "pdf", 2),
+    ("mht", "mht", 4),
+    ("rtf", "rtf", 2),
 )
 AGENCIES = (
     # (agency, region, region code, profile, size)
@@ -60,13 +70,28 @@ def truths(n: int, seed: int = 0) -> list[tuple[str, str, tr.ReportTruth]]:
         kind, fmt, _ = KINDS[i % len(KINDS)] if i < len(KINDS) else rng.choices(KINDS, weights)[0]
         agency, region, code, profile, size = rng.choice(AGENCIES)
         year = rng.randint(2019, 2024)
-        title = rng.choice([f"{agency}{year}年政府信息公开工作年度报告",
-                            f"{year}年{agency}政府信息公开工作年度报告",
-                            f"{agency}{year}年度政府信息公开工作年度报告"])
+        title = rng.choice(
+            [
+                f"{agency}{year}年政府信息公开工作年度报告",
+                f"{year}年{agency}政府信息公开工作年度报告",
+                f"{agency}{year}年度政府信息公开工作年度报告",
+            ]
+        )
         published = f"{year + 1}-{rng.randint(1, 3):02d}-{rng.randint(1, 28):02d}"
-        truth = tr.generate(f"bench-{seed}-{i}", site_id=f"bench-{code}", agency=agency,
-                            region=region, region_code=code, year=year, title=title,
-                            published=published, fmt=fmt, size=size, profile=profile, seed=seed)
+        truth = tr.generate(
+            f"bench-{seed}-{i}",
+            site_id=f"bench-{code}",
+            agency=agency,
+            region=region,
+            region_code=code,
+            year=year,
+            title=title,
+            published=published,
+            fmt=fmt,
+            size=size,
+            profile=profile,
+            seed=seed,
+        )
         quirk = random.Random(f"quirk:{seed}:{i}")
         if quirk.random() < 0.25:
             tr.blank_zeros(truth, quirk.choice([0.3, 0.9]), quirk)
@@ -115,8 +140,7 @@ def to_doc(samples: list[Sample]) -> None:
 
 def build(n: int = 600, seed: int = 0, kinds: set[str] | None = None) -> list[Sample]:
     """The corpus: ``n`` samples (only of ``kinds`` when given)."""
-    samples = [render_sample(k, f, t) for k, f, t in truths(n, seed)
-               if kinds is None or k in kinds]
+    samples = [render_sample(k, f, t) for k, f, t in truths(n, seed) if kinds is None or k in kinds]
     to_doc(samples)
     return samples
 

@@ -33,9 +33,15 @@ sys.path.insert(0, str(PROJECT))
 
 
 def fast_settings(concurrency: int) -> dict[str, str]:
-    return {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "ROBOTSTXT_OBEY": "False",
-            "CONCURRENT_REQUESTS": str(concurrency), "CONCURRENT_REQUESTS_PER_DOMAIN": "8",
-            "RETRY_TIMES": "1", "LOG_LEVEL": "WARNING"}
+    return {
+        "DOWNLOAD_DELAY": "0",
+        "AUTOTHROTTLE_ENABLED": "False",
+        "ROBOTSTXT_OBEY": "False",
+        "CONCURRENT_REQUESTS": str(concurrency),
+        "CONCURRENT_REQUESTS_PER_DOMAIN": "8",
+        "RETRY_TIMES": "1",
+        "LOG_LEVEL": "WARNING",
+    }
 
 
 def run_measured(cmd: list[str]) -> tuple[float, float]:
@@ -58,15 +64,24 @@ def nianbao_crawl(sites_csv: Path, db: Path, concurrency: int) -> tuple[dict, fl
         cmd += ["-s", f"{key}={value}"]
     cpu, peak = run_measured(cmd)
     conn = sqlite3.connect(db)
-    stats = json.loads(conn.execute("select stats from crawl_runs order by id desc limit 1")
-                       .fetchone()[0])
+    stats = json.loads(
+        conn.execute("select stats from crawl_runs order by id desc limit 1").fetchone()[0]
+    )
     conn.close()
     return {**stats, "cpu_seconds": cpu}, peak
 
 
 def bare_crawl(urls_file: Path, stats_file: Path, concurrency: int) -> tuple[dict, float]:
-    cmd = [sys.executable, __file__, "--bare", str(urls_file), "--stats", str(stats_file),
-           "--concurrency", str(concurrency)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--bare",
+        str(urls_file),
+        "--stats",
+        str(stats_file),
+        "--concurrency",
+        str(concurrency),
+    ]
     cpu, peak = run_measured(cmd)
     return {**json.loads(stats_file.read_text()), "cpu_seconds": cpu}, peak
 
@@ -80,8 +95,11 @@ def bare_spider_main(urls_file: str, stats_file: str, concurrency: int) -> None:
 
     class Bare(scrapy.Spider):
         name = "bare"
-        custom_settings = {"HTTPERROR_ALLOW_ALL": True, "COOKIES_ENABLED": False,
-                           "TELNETCONSOLE_ENABLED": False}
+        custom_settings = {
+            "HTTPERROR_ALLOW_ALL": True,
+            "COOKIES_ENABLED": False,
+            "TELNETCONSOLE_ENABLED": False,
+        }
 
         async def start(self):
             for url in urls:
@@ -106,8 +124,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="interleaved rounds of both crawlers (the box is noisy)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="interleaved rounds of both crawlers (the box is noisy)",
+    )
     parser.add_argument("--bare", help=argparse.SUPPRESS)
     parser.add_argument("--stats", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -125,12 +147,15 @@ def main() -> None:
                 db = tmp / f"archive-{n}.db"
                 first, first_peak = nianbao_crawl(web.sites_csv, db, args.concurrency)
                 conn = sqlite3.connect(db)
-                urls = [r[0] for r in conn.execute(
-                    "select final_url from captures where final_url is not null order by id")]
+                urls = [
+                    r[0]
+                    for r in conn.execute(
+                        "select final_url from captures where final_url is not null order by id"
+                    )
+                ]
                 conn.close()
                 (tmp / "urls.txt").write_text("\n".join(urls))
-                bare, bare_peak = bare_crawl(tmp / "urls.txt", tmp / "bare.json",
-                                             args.concurrency)
+                bare, bare_peak = bare_crawl(tmp / "urls.txt", tmp / "bare.json", args.concurrency)
                 rounds.append((first, first_peak, bare, bare_peak))
             second, second_peak = nianbao_crawl(web.sites_csv, db, args.concurrency)
         db_size = db.stat().st_size
@@ -143,41 +168,53 @@ def main() -> None:
     def count(stats: dict, key: str) -> int:
         return int(stats.get(key, 0))
 
-    print(f"simulated web: {args.sites} sites, {len(urls)} URLs; concurrency "
-          f"{args.concurrency} (8 per host); politeness delays off; same URLs for both; "
-          f"{args.repeat} interleaved rounds")
+    print(
+        f"simulated web: {args.sites} sites, {len(urls)} URLs; concurrency "
+        f"{args.concurrency} (8 per host); politeness delays off; same URLs for both; "
+        f"{args.repeat} interleaved rounds"
+    )
     for n, (mine, mine_peak, bare, bare_peak) in enumerate(rounds, 1):
-        print(f"round {n}: nianbao crawl {count(mine, 'response_received_count')} responses in "
-              f"{mine['elapsed_time_seconds']:.1f} s = {rate(mine):.0f} pages/s "
-              f"(CPU {mine['cpu_seconds']:.1f} s, peak RSS {mine_peak:.0f} MiB); bare Scrapy "
-              f"{count(bare, 'response_received_count')} in {bare['elapsed_time_seconds']:.1f} s"
-              f" = {rate(bare):.0f} pages/s (CPU {bare['cpu_seconds']:.1f} s, peak RSS "
-              f"{bare_peak:.0f} MiB); ratio {rate(mine) / rate(bare):.2f}")
+        print(
+            f"round {n}: nianbao crawl {count(mine, 'response_received_count')} responses in "
+            f"{mine['elapsed_time_seconds']:.1f} s = {rate(mine):.0f} pages/s "
+            f"(CPU {mine['cpu_seconds']:.1f} s, peak RSS {mine_peak:.0f} MiB); bare Scrapy "
+            f"{count(bare, 'response_received_count')} in {bare['elapsed_time_seconds']:.1f} s"
+            f" = {rate(bare):.0f} pages/s (CPU {bare['cpu_seconds']:.1f} s, peak RSS "
+            f"{bare_peak:.0f} MiB); ratio {rate(mine) / rate(bare):.2f}"
+        )
     ratios = sorted(rate(m) / rate(b) for m, _, b, _ in rounds)
-    print(f"median ratio nianbao/bare pages/s: {statistics.median(ratios):.2f} "
-          f"(min {ratios[0]:.2f}, max {ratios[-1]:.2f}); peak RSS nianbao "
-          f"{max(r[1] for r in rounds):.0f} MiB, bare {max(r[3] for r in rounds):.0f} MiB")
+    print(
+        f"median ratio nianbao/bare pages/s: {statistics.median(ratios):.2f} "
+        f"(min {ratios[0]:.2f}, max {ratios[-1]:.2f}); peak RSS nianbao "
+        f"{max(r[1] for r in rounds):.0f} MiB, bare {max(r[3] for r in rounds):.0f} MiB"
+    )
     cpu = sorted(m["cpu_seconds"] / b["cpu_seconds"] for m, _, b, _ in rounds)
-    print(f"median CPU seconds nianbao/bare (same pages): {statistics.median(cpu):.2f} "
-          f"(min {cpu[0]:.2f}, max {cpu[-1]:.2f}) — the simulated web's server runs on the "
-          "same 2 cores and may bound both rates")
+    print(
+        f"median CPU seconds nianbao/bare (same pages): {statistics.median(cpu):.2f} "
+        f"(min {cpu[0]:.2f}, max {cpu[-1]:.2f}) — the simulated web's server runs on the "
+        "same 2 cores and may bound both rates"
+    )
     first = rounds[-1][0]
     req1, req2 = count(first, "downloader/request_count"), count(second, "downloader/request_count")
     by1 = count(first, "downloader/response_bytes")
     by2 = count(second, "downloader/response_bytes")
-    print(f"second, unchanged crawl: {req2} requests / {req1} = {req2 / max(req1, 1):.2f}; "
-          f"{by2} bytes / {by1} = {by2 / max(by1, 1):.3f}; "
-          f"{count(second, 'nianbao/revalidated_unchanged')} answered 304; "
-          f"{second['elapsed_time_seconds']:.1f} s, peak RSS {second_peak:.0f} MiB")
+    print(
+        f"second, unchanged crawl: {req2} requests / {req1} = {req2 / max(req1, 1):.2f}; "
+        f"{by2} bytes / {by1} = {by2 / max(by1, 1):.3f}; "
+        f"{count(second, 'nianbao/revalidated_unchanged')} answered 304; "
+        f"{second['elapsed_time_seconds']:.1f} s, peak RSS {second_peak:.0f} MiB"
+    )
     print(f"archive after both crawls: {db_size / 2**20:.1f} MiB")
     req1 = count(real_first, "downloader/request_count")
     req2 = count(real_second, "downloader/request_count")
     by1 = count(real_first, "downloader/response_bytes")
     by2 = count(real_second, "downloader/response_bytes")
-    print(f"default world (3 sites, real report sizes), second unchanged crawl: {req2} requests"
-          f" / {req1} = {req2 / max(req1, 1):.2f}; {by2} bytes / {by1} = "
-          f"{by2 / max(by1, 1):.3f}; {count(real_second, 'nianbao/revalidated_unchanged')} "
-          "answered 304")
+    print(
+        f"default world (3 sites, real report sizes), second unchanged crawl: {req2} requests"
+        f" / {req1} = {req2 / max(req1, 1):.2f}; {by2} bytes / {by1} = "
+        f"{by2 / max(by1, 1):.3f}; {count(real_second, 'nianbao/revalidated_unchanged')} "
+        "answered 304"
+    )
 
 
 if __name__ == "__main__":

@@ -32,20 +32,87 @@ from archive.publish import prepare
 from archive.store import Archive
 
 PHRASES = [
-    "本机关", "政府信息公开", "工作年度报告", "依申请公开", "主动公开", "行政复议", "行政诉讼",
-    "征地拆迁", "最低生活保障", "低保", "信息处理费", "规范性文件", "行政许可", "行政处罚",
-    "政务公开", "办理结果", "答复期限", "申请人", "不予公开", "国家秘密", "第三方合法权益",
-    "过程性信息", "存在的主要问题", "改进情况", "下一步", "加强", "平台建设", "政策解读",
-    "政府网站", "新闻发布会", "公开目录", "年度", "统计", "数据", "教育", "医疗卫生", "住房保障",
-    "生态环境", "财政预算", "决算", "审计", "应急管理", "市场监管", "人力资源", "社会保障",
+    "本机关",
+    "政府信息公开",
+    "工作年度报告",
+    "依申请公开",
+    "主动公开",
+    "行政复议",
+    "行政诉讼",
+    "征地拆迁",
+    "最低生活保障",
+    "低保",
+    "信息处理费",
+    "规范性文件",
+    "行政许可",
+    "行政处罚",
+    "政务公开",
+    "办理结果",
+    "答复期限",
+    "申请人",
+    "不予公开",
+    "国家秘密",
+    "第三方合法权益",
+    "过程性信息",
+    "存在的主要问题",
+    "改进情况",
+    "下一步",
+    "加强",
+    "平台建设",
+    "政策解读",
+    "政府网站",
+    "新闻发布会",
+    "公开目录",
+    "年度",
+    "统计",
+    "数据",
+    "教育",
+    "医疗卫生",
+    "住房保障",
+    "生态环境",
+    "财政预算",
+    "决算",
+    "审计",
+    "应急管理",
+    "市场监管",
+    "人力资源",
+    "社会保障",
 ]
-T3_KEYS = ["new_requests", "carried_over", "granted", "partially_granted",
-           "withheld_state_secret", "withheld_third_party", "withheld_process_info",
-           "unable_not_held", "unable_needs_creation", "rejected_petition", "rejected_duplicate",
-           "other_other", "results_total", "carried_forward"]
+T3_KEYS = [
+    "new_requests",
+    "carried_over",
+    "granted",
+    "partially_granted",
+    "withheld_state_secret",
+    "withheld_third_party",
+    "withheld_process_info",
+    "unable_not_held",
+    "unable_needs_creation",
+    "rejected_petition",
+    "rejected_duplicate",
+    "other_other",
+    "results_total",
+    "carried_forward",
+]
 T4_KEYS = ["review", "litigation_direct", "litigation_after_review"]
-REGIONS = ["410711", "410702", "410700", "320800", "320803", "310104", "310000", "110105",
-           "440305", "510104", "330106", "420111", "370202", "610113", "210102", "350203"]
+REGIONS = [
+    "410711",
+    "410702",
+    "410700",
+    "320800",
+    "320803",
+    "310104",
+    "310000",
+    "110105",
+    "440305",
+    "510104",
+    "330106",
+    "420111",
+    "370202",
+    "610113",
+    "210102",
+    "350203",
+]
 
 
 def text_of(rng: random.Random, chars: int) -> str:
@@ -68,9 +135,18 @@ def generate(path: Path, reports: int, seed: int = 0, text_chars: int = 1500) ->
     conn.executemany(
         "insert into sites (site_id, agency, region_code, region, level, start_url) "
         "values (?, ?, ?, ?, ?, ?)",
-        [(f"s{i}", f"机关{i}{'人民政府' if i % 5 == 0 else '局'}", REGIONS[i % len(REGIONS)],
-          None, "county" if i % 5 == 0 else "department", f"http://127.0.0.1/{i}/")
-         for i in range(sites)])
+        [
+            (
+                f"s{i}",
+                f"机关{i}{'人民政府' if i % 5 == 0 else '局'}",
+                REGIONS[i % len(REGIONS)],
+                None,
+                "county" if i % 5 == 0 else "department",
+                f"http://127.0.0.1/{i}/",
+            )
+            for i in range(sites)
+        ],
+    )
     for report_id in range(1, reports + 1):
         site = (report_id - 1) % sites
         year = 2019 + (report_id - 1) // sites % 6
@@ -83,21 +159,36 @@ def generate(path: Path, reports: int, seed: int = 0, text_chars: int = 1500) ->
             "insert into captures (id, site_id, url, status, method, fetched_at, content_type,"
             " size, sha256, body, role) values (?, ?, ?, 200, 'GET', '2026-01-01T00:00:00',"
             " 'text/html; charset=utf-8', ?, ?, ?, 'report')",
-            [report_id, f"s{site}", url, len(body), f"{report_id:064x}", body])
+            [report_id, f"s{site}", url, len(body), f"{report_id:064x}", body],
+        )
         conn.execute(
             "insert into reports (id, capture_id, site_id, agency, registry_agency, region_code,"
             " year, template, title, url, published, format, sha256, text, parse_status,"
             " cell_count, finding_count, parsed_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
             " 'html', ?, ?, 'ok', 17, 0, '2026-01-01T00:00:00')",
-            [report_id, report_id, f"s{site}", f"机关{site}", f"机关{site}",
-             REGIONS[site % len(REGIONS)], year, "2021" if year >= 2021 else "2019",
-             f"机关{site}{year}年政府信息公开工作年度报告", url, f"{year + 1}-0{rng.randint(1, 4)}-15",
-             f"{report_id:064x}", text])
+            [
+                report_id,
+                report_id,
+                f"s{site}",
+                f"机关{site}",
+                f"机关{site}",
+                REGIONS[site % len(REGIONS)],
+                year,
+                "2021" if year >= 2021 else "2019",
+                f"机关{site}{year}年政府信息公开工作年度报告",
+                url,
+                f"{year + 1}-0{rng.randint(1, 4)}-15",
+                f"{report_id:064x}",
+                text,
+            ],
+        )
         cells = [(report_id, "t3", key, "total", rng.randint(0, 500)) for key in T3_KEYS]
         cells += [(report_id, "t4", key, "total", rng.randint(0, 20)) for key in T4_KEYS]
-        conn.executemany("insert into cells (report_id, table_key, row_key, col_key, value, raw)"
-                         " values (?, ?, ?, ?, ?, cast(? as text))",
-                         [(*c, c[-1]) for c in cells])
+        conn.executemany(
+            "insert into cells (report_id, table_key, row_key, col_key, value, raw)"
+            " values (?, ?, ?, ?, ?, cast(? as text))",
+            [(*c, c[-1]) for c in cells],
+        )
     conn.execute("COMMIT")
     conn.close()
 
@@ -122,9 +213,11 @@ def median_ms(url: str, runs: int) -> tuple[float, bytes]:
 
 
 def serve(db: Path, port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "archive", "serve", "--db", str(db),
-                                "--port", str(port)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "archive", "serve", "--db", str(db), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -159,27 +252,32 @@ def compare_tokenizers(db: Path, sample: int = 10_000) -> None:
         "unicode61 on bigram shadow (chosen)": ("unicode61", shadow, fts_query),
     }
     print(f"\nsearch index on {len(texts):,} report texts (in memory):")
-    print(f"| {'index':<36} | {'build s':>7} | {'MB':>6} | {'复议 found/true':>15} |"
-          f" {'行政复议 found/true':>17} | {'棚户 found/true':>15} |")
+    print(
+        f"| {'index':<36} | {'build s':>7} | {'MB':>6} | {'复议 found/true':>15} |"
+        f" {'行政复议 found/true':>17} | {'棚户 found/true':>15} |"
+    )
     print(f"|{'-' * 38}|{'-' * 9}|{'-' * 8}|{'-' * 17}|{'-' * 19}|{'-' * 17}|")
     for label, (tokenizer, prepare_text, query) in ways.items():
         conn = sqlite3.connect(":memory:")
-        conn.execute(f"create virtual table f using fts5(text, content='', "
-                     f"tokenize='{tokenizer}')")
+        conn.execute(f"create virtual table f using fts5(text, content='', tokenize='{tokenizer}')")
         start = time.perf_counter()
-        conn.executemany("insert into f (rowid, text) values (?, ?)",
-                         [(i, prepare_text(t)) for i, t in texts])
+        conn.executemany(
+            "insert into f (rowid, text) values (?, ?)", [(i, prepare_text(t)) for i, t in texts]
+        )
         build = time.perf_counter() - start
         size = conn.execute("select sum(length(block)) from f_data").fetchone()[0] / 1e6
         cells = []
         for word in ("复议", "行政复议", "棚户"):
             true = sum(1 for _, t in texts if word in t)
-            found = conn.execute("select count(*) from f where f match ?",
-                                 [query(word)]).fetchone()[0]
+            found = conn.execute(
+                "select count(*) from f where f match ?", [query(word)]
+            ).fetchone()[0]
             cells.append(f"{found:,}/{true:,}")
         conn.close()
-        print(f"| {label:<36} | {build:7.1f} | {size:6.1f} | {cells[0]:>15} | {cells[1]:>17} |"
-              f" {cells[2]:>15} |")
+        print(
+            f"| {label:<36} | {build:7.1f} | {size:6.1f} | {cells[0]:>15} | {cells[1]:>17} |"
+            f" {cells[2]:>15} |"
+        )
 
 
 def main() -> None:
@@ -216,9 +314,13 @@ def main() -> None:
 
     print(f"archive: {args.reports:,} reports, {cells:,} cells (generated in {generated_s:.1f} s)")
     print(f"build (prepare: regions, wide tables, search index): {prepare_s:.1f} s")
-    print(f"database size: {size_base:.0f} MB stored tables, {size_full:.0f} MB with the derived "
-          f"tables and index (search index {fts_mb:.0f} MB)")
-    print(f"a full scan for 复议 (instr on reports.text, no index): {statistics.median(like_ms):.0f} ms")
+    print(
+        f"database size: {size_base:.0f} MB stored tables, {size_full:.0f} MB with the derived "
+        f"tables and index (search index {fts_mb:.0f} MB)"
+    )
+    print(
+        f"a full scan for 复议 (instr on reports.text, no index): {statistics.median(like_ms):.0f} ms"
+    )
 
     compare_tokenizers(db)
 
@@ -234,16 +336,28 @@ def main() -> None:
             ("table page reports (JSON)", f"/{name}/reports.json"),
             ("table page cells (JSON, 1.7 M rows)", f"/{name}/cells.json"),
             ("wide table report_t3 (HTML)", f"/{name}/report_t3"),
-            ("facet province+year on report_t3", f"/{name}/report_t3.json?_facet=province&_facet=year"),
+            (
+                "facet province+year on report_t3",
+                f"/{name}/report_t3.json?_facet=province&_facet=year",
+            ),
             ("facet agency on reports", f"/{name}/reports.json?_facet=agency"),
-            ("facet district+agency on report_t4", f"/{name}/report_t4.json?_facet=district&_facet=agency"),
+            (
+                "facet district+agency on report_t4",
+                f"/{name}/report_t4.json?_facet=district&_facet=agency",
+            ),
             ("search 2 chars, in every report: 复议", f"/{name}/reports.json?_search={q('复议')}"),
-            ("search 4 chars, in every report: 行政复议", f"/{name}/reports.json?_search={q('行政复议')}"),
+            (
+                "search 4 chars, in every report: 行政复议",
+                f"/{name}/reports.json?_search={q('行政复议')}",
+            ),
             ("search 2 chars, rare: 棚户", f"/{name}/reports.json?_search={q('棚户')}"),
             ("search 5 chars, rare: 棚户区改造", f"/{name}/reports.json?_search={q('棚户区改造')}"),
             ("search 2 chars, rare, HTML page: 棚户", f"/{name}/reports?_search={q('棚户')}"),
             ("ranked search query, rare: 棚户", f"/{name}/search_reports.json?q={q('棚户')}"),
-            ("ranked search query, every report: 拆迁", f"/{name}/search_reports.json?q={q('拆迁')}"),
+            (
+                "ranked search query, every report: 拆迁",
+                f"/{name}/search_reports.json?q={q('拆迁')}",
+            ),
             ("stored query region_requests", f"/{name}/region_requests.json?region_code=410000"),
             ("stored query top_withheld", f"/{name}/top_withheld.json?year=2023"),
             ("stored query carryover_mismatch", f"/{name}/carryover_mismatch.json?year=2023"),
@@ -274,8 +388,9 @@ def main() -> None:
 def _fts_size(db: Path) -> float:
     conn = sqlite3.connect(db)
     try:
-        pages = conn.execute("select sum(pgsize) from dbstat where name like 'reports_fts%'"
-                             ).fetchone()[0]
+        pages = conn.execute(
+            "select sum(pgsize) from dbstat where name like 'reports_fts%'"
+        ).fetchone()[0]
     except sqlite3.OperationalError:  # SQLite built without dbstat
         pages = 0
     conn.close()

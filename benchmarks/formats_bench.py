@@ -35,11 +35,27 @@ from archive.store import Archive
 def build_archive(db: Path, captures: int, body_kb: int, seed: int) -> int:
     """The generated archive; returns its crawl run id."""
     rng = random.Random(seed)
-    words = ["政府信息公开", "行政复议", "行政诉讼", "依申请公开", "年度报告", "予以公开", "不予公开"]
+    words = [
+        "政府信息公开",
+        "行政复议",
+        "行政诉讼",
+        "依申请公开",
+        "年度报告",
+        "予以公开",
+        "不予公开",
+    ]
     bodies: list[bytes] = []
     with Archive(db) as archive:
-        archive.load_sites([{"site_id": "s1", "agency": "某区人民政府", "region_code": "410711",
-                             "start_url": "http://127.0.0.1/"}])
+        archive.load_sites(
+            [
+                {
+                    "site_id": "s1",
+                    "agency": "某区人民政府",
+                    "region_code": "410711",
+                    "start_url": "http://127.0.0.1/",
+                }
+            ]
+        )
         run_id = archive.start_run("sites.csv", 1)
         with archive.transaction():
             for n in range(captures):
@@ -50,22 +66,49 @@ def build_archive(db: Path, captures: int, body_kb: int, seed: int) -> int:
                     text = "".join(rng.choice(words) for _ in range(half // 18)).encode()
                     body = rng.randbytes(half) + text[:half]
                     bodies.append(body)
-                capture_id = archive.insert("captures", {
-                    "run_id": run_id, "site_id": "s1", "url": f"http://127.0.0.1/{n}.pdf",
-                    "final_url": f"http://127.0.0.1/{n}.pdf", "status": 200, "method": "GET",
-                    "fetched_at": "2026-03-01T08:00:00+00:00", "role": "attachment",
-                    "content_type": "application/pdf", "size": len(body),
-                    "sha256": hashlib.sha256(body).hexdigest(), "body": body,
-                    "headers": '{"Content-Type": ["application/pdf"]}'})
+                capture_id = archive.insert(
+                    "captures",
+                    {
+                        "run_id": run_id,
+                        "site_id": "s1",
+                        "url": f"http://127.0.0.1/{n}.pdf",
+                        "final_url": f"http://127.0.0.1/{n}.pdf",
+                        "status": 200,
+                        "method": "GET",
+                        "fetched_at": "2026-03-01T08:00:00+00:00",
+                        "role": "attachment",
+                        "content_type": "application/pdf",
+                        "size": len(body),
+                        "sha256": hashlib.sha256(body).hexdigest(),
+                        "body": body,
+                        "headers": '{"Content-Type": ["application/pdf"]}',
+                    },
+                )
                 text = "".join(rng.choice(words) for _ in range(5000 // 5))
-                report_id = archive.insert("reports", {
-                    "capture_id": capture_id, "site_id": "s1", "year": 2020 + n % 5,
-                    "title": f"{n} 政府信息公开工作年度报告", "text": text,
-                    "sha256": f"{n:064x}", "parse_status": "ok"})
+                report_id = archive.insert(
+                    "reports",
+                    {
+                        "capture_id": capture_id,
+                        "site_id": "s1",
+                        "year": 2020 + n % 5,
+                        "title": f"{n} 政府信息公开工作年度报告",
+                        "text": text,
+                        "sha256": f"{n:064x}",
+                        "parse_status": "ok",
+                    },
+                )
                 for cell in range(60):
-                    archive.insert("cells", {"report_id": report_id, "table_key": "t3",
-                                             "row_key": f"r{cell // 7}", "col_key": f"c{cell % 7}",
-                                             "value": rng.randint(0, 500), "raw": "1"})
+                    archive.insert(
+                        "cells",
+                        {
+                            "report_id": report_id,
+                            "table_key": "t3",
+                            "row_key": f"r{cell // 7}",
+                            "col_key": f"c{cell % 7}",
+                            "value": rng.randint(0, 500),
+                            "raw": "1",
+                        },
+                    )
         archive.finish_run(run_id, "finished", {"robotstxt/request_count": 1})
     return run_id
 
@@ -101,23 +144,31 @@ def main() -> None:
         db = folder / "archive.db"
         build_s, run_id = timed(lambda: build_archive(db, args.captures, args.body_kb, args.seed))
         size = db.stat().st_size
-        print(f"archive: {args.captures} captures of {args.body_kb} KB, {size / 1e6:.1f} MB, "
-              f"built in {build_s:.1f} s")
+        print(
+            f"archive: {args.captures} captures of {args.body_kb} KB, {size / 1e6:.1f} MB, "
+            f"built in {build_s:.1f} s"
+        )
         copy_s, _ = timed(lambda: shutil.copyfile(db, folder / "copy.db"))
         print(f"{'what':<28}{'seconds':>9}{'ratio':>8}{'MB':>9}")
         print(f"{'baseline: copyfile':<28}{copy_s:>9.2f}{1:>8.2f}{size / 1e6:>9.1f}")
         for flavour in ("full", "data"):
             secs, snap = timed(lambda f=flavour: make_snapshot(db, folder / "snaps", f))
-            print(f"{'snapshot ' + flavour:<28}{secs:>9.2f}{secs / copy_s:>8.2f}"
-                  f"{snap.manifest['size'] / 1e6:>9.1f}")
+            print(
+                f"{'snapshot ' + flavour:<28}{secs:>9.2f}{secs / copy_s:>8.2f}"
+                f"{snap.manifest['size'] / 1e6:>9.1f}"
+            )
         floor = gzip_floor(db, run_id)
         print(f"{'baseline: gzip the bodies':<28}{floor:>9.2f}{1:>8.2f}")
         secs, summary = timed(lambda: write_run_warc(db, run_id, folder / "warc"))
-        print(f"{'warc (gzip)':<28}{secs:>9.2f}{secs / floor:>8.2f}"
-              f"{summary.path.stat().st_size / 1e6:>9.1f}")
+        print(
+            f"{'warc (gzip)':<28}{secs:>9.2f}{secs / floor:>8.2f}"
+            f"{summary.path.stat().st_size / 1e6:>9.1f}"
+        )
         print(f"warc records: {dict(summary.records)}")
-        print(f"peak RSS writing the WARC in a fresh process: {warc_peak_mb(db, run_id, folder):.0f}"
-              f" MB (archive {size / 1e6:.0f} MB, largest body {args.body_kb} KB)")
+        print(
+            f"peak RSS writing the WARC in a fresh process: {warc_peak_mb(db, run_id, folder):.0f}"
+            f" MB (archive {size / 1e6:.0f} MB, largest body {args.body_kb} KB)"
+        )
 
 
 def _write_in_child(db: Path, run_id: int, out: Path, result) -> None:
@@ -141,8 +192,7 @@ def warc_peak_mb(db: Path, run_id: int, folder: Path) -> float:
     """Peak memory of a fresh process that only writes the WARC (bodies one at a time)."""
     context = multiprocessing.get_context("spawn")
     result = context.Queue()
-    child = context.Process(target=_write_in_child,
-                            args=(db, run_id, folder / "warc2", result))
+    child = context.Process(target=_write_in_child, args=(db, run_id, folder / "warc2", result))
     child.start()
     peak = result.get()
     child.join()

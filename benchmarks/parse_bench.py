@@ -41,8 +41,16 @@ def _parse_all(samples: list[Sample]) -> dict:
     """Parse every sample in this process: counts, wrong cells, seconds, peak memory."""
     from archive.parse import ParseError, parse_document
 
-    out = {"docs": 0, "cells": 0, "right": 0, "meta_wrong": 0, "status_wrong": 0,
-           "errors": 0, "seconds": 0.0, "examples": []}
+    out = {
+        "docs": 0,
+        "cells": 0,
+        "right": 0,
+        "meta_wrong": 0,
+        "status_wrong": 0,
+        "errors": 0,
+        "seconds": 0.0,
+        "examples": [],
+    }
     cpu_start = time.process_time()
     for s in samples:
         start = time.perf_counter()
@@ -66,8 +74,11 @@ def _parse_all(samples: list[Sample]) -> dict:
         wrong = wrong_cells(s, report.tables)
         out["cells"] += total
         out["right"] += total - len(wrong)
-        if (report.year, report.template, report.agency) != (s.truth.year, s.truth.template,
-                                                             s.truth.agency):
+        if (report.year, report.template, report.agency) != (
+            s.truth.year,
+            s.truth.template,
+            s.truth.agency,
+        ):
             out["meta_wrong"] += 1
         if report.status != "ok":
             out["status_wrong"] += 1
@@ -87,8 +98,12 @@ def _pdfplumber_tables(samples: list[Sample]) -> dict:
         with pdfplumber.open(io.BytesIO(s.data)) as pdf:
             for page in pdf.pages:
                 page.extract_tables()
-    return {"docs": len(samples), "seconds": time.perf_counter() - start,
-            "cpu": time.process_time() - cpu_start, "peak_mb": _rss_mb()}
+    return {
+        "docs": len(samples),
+        "seconds": time.perf_counter() - start,
+        "cpu": time.process_time() - cpu_start,
+        "peak_mb": _rss_mb(),
+    }
 
 
 def _in_child(func, samples: list) -> dict:
@@ -116,22 +131,41 @@ def real_documents() -> list[Sample]:
                 continue
             seen.add(data)
             exp = json.loads(expected.read_text("utf-8"))
-            truth = ReportTruth(path.name, "", exp.get("agency"), exp.get("region", ""),
-                                exp.get("region_code", ""), exp["year"], exp["template"],
-                                exp.get("title", ""), exp.get("published", ""),
-                                path.suffix.lstrip("."), exp["tables"])
-            found.append(Sample(f"real-{path.suffix.lstrip('.')}", path.suffix.lstrip("."),
-                                truth, data, None, path.name))
+            truth = ReportTruth(
+                path.name,
+                "",
+                exp.get("agency"),
+                exp.get("region", ""),
+                exp.get("region_code", ""),
+                exp["year"],
+                exp["template"],
+                exp.get("title", ""),
+                exp.get("published", ""),
+                path.suffix.lstrip("."),
+                exp["tables"],
+            )
+            found.append(
+                Sample(
+                    f"real-{path.suffix.lstrip('.')}",
+                    path.suffix.lstrip("."),
+                    truth,
+                    data,
+                    None,
+                    path.name,
+                )
+            )
     return found
 
 
 def _row(name: str, r: dict, extra: str = "") -> str:
     acc = f"{100 * r['right'] / r['cells']:.2f} %" if r.get("cells") else "—"
     rate = r["docs"] / r["seconds"] if r["seconds"] else 0.0
-    return (f"| {name} | {r['docs']} | {r.get('cells', 0)} | {acc} | {r.get('meta_wrong', 0)} | "
-            f"{r.get('status_wrong', 0) + r.get('errors', 0)} | {rate:.1f} | "
-            f"{1000 * r['seconds'] / max(r['docs'], 1):.1f} | "
-            f"{1000 * r['cpu'] / max(r['docs'], 1):.1f} | {r['peak_mb']:.0f} | {extra} |")
+    return (
+        f"| {name} | {r['docs']} | {r.get('cells', 0)} | {acc} | {r.get('meta_wrong', 0)} | "
+        f"{r.get('status_wrong', 0) + r.get('errors', 0)} | {rate:.1f} | "
+        f"{1000 * r['seconds'] / max(r['docs'], 1):.1f} | "
+        f"{1000 * r['cpu'] / max(r['docs'], 1):.1f} | {r['peak_mb']:.0f} | {extra} |"
+    )
 
 
 def _print(*parts: str) -> None:
@@ -149,17 +183,21 @@ def main() -> None:
 
     start = time.perf_counter()
     samples = build(args.n, args.seed)
-    _print(f"generated {len(samples)} reports in {time.perf_counter() - start:.1f} s "
-          f"(seed {args.seed})\n")
+    _print(
+        f"generated {len(samples)} reports in {time.perf_counter() - start:.1f} s "
+        f"(seed {args.seed})\n"
+    )
     by_format: dict[str, list[Sample]] = defaultdict(list)
     by_kind: dict[str, list[Sample]] = defaultdict(list)
     for s in samples:
         by_format[s.format].append(s)
         by_kind[s.kind].append(s)
     real = real_documents()
-    header = ("| set | documents | cells | cell accuracy | metadata wrong | status wrong | "
-              "docs/s | ms/doc | CPU ms/doc | peak MB | notes |\n"
-              "|---|---|---|---|---|---|---|---|---|---|---|")
+    header = (
+        "| set | documents | cells | cell accuracy | metadata wrong | status wrong | "
+        "docs/s | ms/doc | CPU ms/doc | peak MB | notes |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|"
+    )
     _print("Per format (generated):\n" + header)
     results = {}
     for fmt in sorted(by_format):
@@ -175,16 +213,20 @@ def main() -> None:
     text_pdfs = [s for s in samples if s.kind in ("pdf", "pdf-cut_row")]
     real_pdfs = [s for s in real if s.format == "pdf"]
     _print("\nText PDFs against plain pdfplumber extract_tables() (same PDFs, same run):")
-    _print("| PDFs | documents | parser s (CPU s) | pdfplumber extract_tables s (CPU s) | "
-           "ratio wall | ratio CPU |\n|---|---|---|---|---|---|")
+    _print(
+        "| PDFs | documents | parser s (CPU s) | pdfplumber extract_tables s (CPU s) | "
+        "ratio wall | ratio CPU |\n|---|---|---|---|---|---|"
+    )
     for name, pdfs in (("generated", text_pdfs), ("real", real_pdfs)):
         if not pdfs:
             continue
         ours = _in_child(_parse_all, pdfs)
         plumber = _in_child(_pdfplumber_tables, pdfs)
-        _print(f"| {name} | {len(pdfs)} | {ours['seconds']:.2f} ({ours['cpu']:.2f}) | "
-               f"{plumber['seconds']:.2f} ({plumber['cpu']:.2f}) | "
-               f"{ours['seconds'] / plumber['seconds']:.2f} | {ours['cpu'] / plumber['cpu']:.2f} |")
+        _print(
+            f"| {name} | {len(pdfs)} | {ours['seconds']:.2f} ({ours['cpu']:.2f}) | "
+            f"{plumber['seconds']:.2f} ({plumber['cpu']:.2f}) | "
+            f"{ours['seconds'] / plumber['seconds']:.2f} | {ours['cpu'] / plumber['cpu']:.2f} |"
+        )
     examples = [e for r in results.values() for e in r["examples"]]
     if examples:
         _print("\nFirst misses:\n" + "\n".join(f"  {e}" for e in examples[:10]))

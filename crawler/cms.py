@@ -81,17 +81,34 @@ def hanweb_params(text: str) -> dict[str, str] | None:
     return found
 
 
-def hanweb_requests(page_url: str, params: dict[str, str], start: int = 1,
-                    group: int = HANWEB_GROUP) -> ApiRequest:
+def hanweb_requests(
+    page_url: str, params: dict[str, str], start: int = 1, group: int = HANWEB_GROUP
+) -> ApiRequest:
     """The dataproxy POST for records ``start`` … ``start + group - 1``."""
-    query = urlencode({"startrecord": start, "endrecord": start + group - 1,
-                       "perpage": params.get("perpage", "20")})
-    form = {"col": "1", "appid": params.get("appid", "1"), "webid": params.get("webid", "1"),
-            "path": params.get("path", "/"), "columnid": params["columnid"],
-            "sourceContentType": "1", "unitid": params["unitid"],
-            "webname": params.get("webname", ""), "permissiontype": "0"}
-    return ApiRequest(urljoin(page_url, HANWEB_PROXY) + "?" + query, "hanweb", form,
-                      {"params": params, "page_url": page_url, "start": start, "group": group})
+    query = urlencode(
+        {
+            "startrecord": start,
+            "endrecord": start + group - 1,
+            "perpage": params.get("perpage", "20"),
+        }
+    )
+    form = {
+        "col": "1",
+        "appid": params.get("appid", "1"),
+        "webid": params.get("webid", "1"),
+        "path": params.get("path", "/"),
+        "columnid": params["columnid"],
+        "sourceContentType": "1",
+        "unitid": params["unitid"],
+        "webname": params.get("webname", ""),
+        "permissiontype": "0",
+    }
+    return ApiRequest(
+        urljoin(page_url, HANWEB_PROXY) + "?" + query,
+        "hanweb",
+        form,
+        {"params": params, "page_url": page_url, "start": start, "group": group},
+    )
 
 
 def hanweb_more(xml: str, request: ApiRequest) -> list[ApiRequest]:
@@ -101,8 +118,10 @@ def hanweb_more(xml: str, request: ApiRequest) -> list[ApiRequest]:
     if not m or ctx.get("start") != 1:
         return []
     total, group = int(m.group(1)), ctx["group"]
-    return [hanweb_requests(ctx["page_url"], ctx["params"], start, group)
-            for start in range(1 + group, total + 1, group)]
+    return [
+        hanweb_requests(ctx["page_url"], ctx["params"], start, group)
+        for start in range(1 + group, total + 1, group)
+    ]
 
 
 # -- 广东 gkmlpt ---------------------------------------------------------------------
@@ -127,18 +146,21 @@ def gkmlpt_categories(links: list[Link]) -> list[str]:
 
 
 def gkmlpt_request(page_url: str, category: str, sid: str, page: int = 1) -> ApiRequest:
-    url = urljoin(page_url, f"/gkmlpt/api/all/{category}?" + urlencode({"page": page,
-                                                                        "sid": sid}))
-    return ApiRequest(url, "gkmlpt", None, {"category": category, "sid": sid, "page": page,
-                                            "page_url": page_url})
+    url = urljoin(page_url, f"/gkmlpt/api/all/{category}?" + urlencode({"page": page, "sid": sid}))
+    return ApiRequest(
+        url, "gkmlpt", None, {"category": category, "sid": sid, "page": page, "page_url": page_url}
+    )
 
 
 def gkmlpt_articles(text: str, api_url: str) -> tuple[list[Link], int]:
     """The articles of one API page, and the total number of articles in the category."""
     data = json.loads(text)
     articles = data.get("articles") or []
-    links = [Link(urljoin(api_url, a.get("url") or a.get("post_url") or ""), a.get("title") or "")
-             for a in articles if a.get("url") or a.get("post_url")]
+    links = [
+        Link(urljoin(api_url, a.get("url") or a.get("post_url") or ""), a.get("title") or "")
+        for a in articles
+        if a.get("url") or a.get("post_url")
+    ]
     return links, int(data.get("total") or 0)
 
 
@@ -150,8 +172,9 @@ def gkmlpt_more(text: str, request: ApiRequest) -> list[ApiRequest]:
     if not articles:
         return []
     pages = -(-total // len(articles))
-    return [gkmlpt_request(ctx["page_url"], ctx["category"], ctx["sid"], n)
-            for n in range(2, pages + 1)]
+    return [
+        gkmlpt_request(ctx["page_url"], ctx["category"], ctx["sid"], n) for n in range(2, pages + 1)
+    ]
 
 
 # -- files and twins -------------------------------------------------------------------

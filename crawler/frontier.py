@@ -50,9 +50,11 @@ class ArchiveFrontier:
         self.site_ids = [s["site_id"] for s in sites]
         # A recorded pid equal to ours was reused: that run's process is gone.
         self.resumed = self.archive.interrupted_runs(
-            sites_csv, lambda pid: pid != os.getpid() and pid_alive(pid))
+            sites_csv, lambda pid: pid != os.getpid() and pid_alive(pid)
+        )
         self.run_id = self.archive.start_resumed_run(
-            sites_csv, os.getpid(), self.resumed[0] if self.resumed else None)
+            sites_csv, os.getpid(), self.resumed[0] if self.resumed else None
+        )
         self.closed = False
 
     # -- what the archive knows ----------------------------------------------------
@@ -81,8 +83,9 @@ class ArchiveFrontier:
         self.closed = True
         status = "finished" if reason == "finished" else f"stopped: {reason}"
         self.archive.finish_run(self.run_id, status, stats)
-        rows = self.archive.record_site_counts(self.run_id, [self.run_id, *self.resumed],
-                                               self.site_ids)
+        rows = self.archive.record_site_counts(
+            self.run_id, [self.run_id, *self.resumed], self.site_ids
+        )
         self.archive.close()
         return rows
 
@@ -92,21 +95,22 @@ def frontier_for(crawler: Crawler) -> ArchiveFrontier:
     frontier = getattr(crawler, _ATTRIBUTE, None)
     if frontier is None:
         spider = crawler.spider
-        frontier = ArchiveFrontier(crawler.settings.get("NIANBAO_DB"),
-                                   getattr(spider, "sites", []),
-                                   getattr(spider, "sites_csv", None))
+        frontier = ArchiveFrontier(
+            crawler.settings.get("NIANBAO_DB"),
+            getattr(spider, "sites", []),
+            getattr(spider, "sites_csv", None),
+        )
         setattr(crawler, _ATTRIBUTE, frontier)
 
         def closed(spider, reason: str) -> None:
             rows = frontier.finish(reason, crawler.stats.get_stats())
             for row in rows:
                 if row["alert"] or row["blocked"]:
-                    spider.logger.warning("site %s: %s", row["site_id"],
-                                          row["alert"] or f"blocked ({row['blocked']})")
-            crawler.stats.set_value("nianbao/site_alerts",
-                                    sum(1 for r in rows if r["alert"]))
-            crawler.stats.set_value("nianbao/sites_blocked",
-                                    sum(1 for r in rows if r["blocked"]))
+                    spider.logger.warning(
+                        "site %s: %s", row["site_id"], row["alert"] or f"blocked ({row['blocked']})"
+                    )
+            crawler.stats.set_value("nianbao/site_alerts", sum(1 for r in rows if r["alert"]))
+            crawler.stats.set_value("nianbao/sites_blocked", sum(1 for r in rows if r["blocked"]))
 
         crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
     return frontier

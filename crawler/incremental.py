@@ -32,19 +32,23 @@ class AlreadyRecorded(IgnoreRequest):
     """The continued crawl recorded this URL's failure already: not fetched or stored again."""
 
 
-def stored_response(frontier, request: Request, body_id: int, status: int,
-                    final_url: str | None, headers: dict | str | None,
-                    flag: str) -> Response:
+def stored_response(
+    frontier,
+    request: Request,
+    body_id: int,
+    status: int,
+    final_url: str | None,
+    headers: dict | str | None,
+    flag: str,
+) -> Response:
     """A response rebuilt from the archive: the stored body, headers and final URL."""
     if isinstance(headers, str):
         headers = json.loads(headers)
-    headers = {k: v for k, v in (headers or {}).items()
-               if k.title() not in _STALE_HEADERS}
+    headers = {k: v for k, v in (headers or {}).items() if k.title() not in _STALE_HEADERS}
     body = frontier.body(body_id) or b""
     url = final_url or request.url
     cls = responsetypes.from_args(headers=headers, url=url, body=body)
-    return cls(url=url, status=status, headers=headers, body=body, request=request,
-               flags=[flag])
+    return cls(url=url, status=status, headers=headers, body=body, request=request, flags=[flag])
 
 
 class ResumeMiddleware:
@@ -72,8 +76,15 @@ class ResumeMiddleware:
             request.meta["revisit_of"] = stored["body_id"]
         request.meta["dont_retry"] = True
         request.meta["dont_redirect"] = True
-        return stored_response(frontier, request, stored["body_id"], stored["status"],
-                               stored["final_url"], stored["headers"], "archived")
+        return stored_response(
+            frontier,
+            request,
+            stored["body_id"],
+            stored["status"],
+            stored["final_url"],
+            stored["headers"],
+            "archived",
+        )
 
 
 class ConditionalRequestMiddleware:
@@ -87,8 +98,11 @@ class ConditionalRequestMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request, spider=None) -> None:
-        if (request.meta.get("role") not in REVALIDATED_ROLES or "stored_capture" in request.meta
-                or request.method != "GET"):  # a POST (Hanweb dataproxy) names no one page
+        if (
+            request.meta.get("role") not in REVALIDATED_ROLES
+            or "stored_capture" in request.meta
+            or request.method != "GET"
+        ):  # a POST (Hanweb dataproxy) names no one page
             return None
         last = frontier_for(self.crawler).last_version(request.url)
         if not last or last["status"] != 200:
@@ -104,15 +118,21 @@ class ConditionalRequestMiddleware:
         request.meta["validated_against"] = last
         return None
 
-    def process_response(self, request: Request, response: Response,
-                         spider=None) -> Response:
+    def process_response(self, request: Request, response: Response, spider=None) -> Response:
         last = request.meta.get("validated_against")
         if response.status != 304 or not last:
             return response
         self.crawler.stats.inc_value("nianbao/revalidated_unchanged")
         request.meta["revisit_of"] = last["id"]
-        return stored_response(frontier_for(self.crawler), request, last["id"], 304,
-                               response.url, last["headers"], "revisit")
+        return stored_response(
+            frontier_for(self.crawler),
+            request,
+            last["id"],
+            304,
+            response.url,
+            last["headers"],
+            "revisit",
+        )
 
 
 def _first(value) -> str | None:

@@ -13,21 +13,32 @@ from urllib.parse import urljoin, urlsplit
 
 _REPORT = re.compile(r"(政府信息公开|政务公开|信息公开).{0,12}(年度报告|年报|工作报告)")
 _YEAR = re.compile(r"(?:19|20)\d{2}")
-_NOT_REPORT = re.compile(r"预算|决算|政府工作报告|统计公报|国民经济|公司|企业|股份|审计工作报告|通知|意见|办法")
-_COLUMN_TEXT = re.compile(r"^(政府)?信息公开(工作)?年(度)?报(告)?$|^公开年报$|^年度报告$|^年报$|"
-                          r"政府信息公开年报|信息公开年度报告|^政府信息公开$|^信息公开$|^政务公开$")
+_NOT_REPORT = re.compile(
+    r"预算|决算|政府工作报告|统计公报|国民经济|公司|企业|股份|审计工作报告|通知|意见|办法"
+)
+_COLUMN_TEXT = re.compile(
+    r"^(政府)?信息公开(工作)?年(度)?报(告)?$|^公开年报$|^年度报告$|^年报$|"
+    r"政府信息公开年报|信息公开年度报告|^政府信息公开$|^信息公开$|^政务公开$"
+)
 # A column URL ends in its directory (or the directory's index page): an article below
 # the column (…/zfxxgknb/202501/t20250120_1.html) is not the column.
-_COLUMN_URL = re.compile(r"/(?:zfxxgknb|xxgknb|gknb|ndbg|zfxxgk|xxgk|zwgk)(?:/[\w-]*)?/"
-                         r"(?:index(?:_\d+)?\.s?html?|list\.s?html?)?$", re.I)
+_COLUMN_URL = re.compile(
+    r"/(?:zfxxgknb|xxgknb|gknb|ndbg|zfxxgk|xxgk|zwgk)(?:/[\w-]*)?/"
+    r"(?:index(?:_\d+)?\.s?html?|list\.s?html?)?$",
+    re.I,
+)
 ATTACHMENT = re.compile(r"\.(pdf|docx?|wps|xlsx?|ofd)(?:$|[?#])", re.I)
 # TRS: createPageHTML(total, current, "index", "html") or
 #      createPageHTML('page_div', total, current, 'index', 'shtml', size)
 # The page count may be a variable set earlier: var countPage = 12; createPageHTML(countPage, …
-_TRS_PLAIN = re.compile(r"createPageHTML\(\s*(\w+)\s*,\s*(\w+)\s*,\s*['\"]([\w-]+)['\"]\s*,"
-                        r"\s*['\"](\w+)['\"]")
-_TRS_DIV = re.compile(r"createPageHTML\(\s*['\"][\w-]+['\"]\s*,\s*(\w+)\s*,\s*(\w+)\s*,"
-                      r"\s*['\"]([\w-]+)['\"]\s*,\s*['\"](\w+)['\"]")
+_TRS_PLAIN = re.compile(
+    r"createPageHTML\(\s*(\w+)\s*,\s*(\w+)\s*,\s*['\"]([\w-]+)['\"]\s*,"
+    r"\s*['\"](\w+)['\"]"
+)
+_TRS_DIV = re.compile(
+    r"createPageHTML\(\s*['\"][\w-]+['\"]\s*,\s*(\w+)\s*,\s*(\w+)\s*,"
+    r"\s*['\"]([\w-]+)['\"]\s*,\s*['\"](\w+)['\"]"
+)
 
 
 def squash(text: str | None) -> str:
@@ -91,8 +102,11 @@ def in_domains(url: str, domains: list[str]) -> bool:
     return any(host == d.lower() or host.endswith("." + d.lower()) for d in domains)
 
 
-_SOFT_404 = re.compile(r"页面不存在|页面未找到|找不到(?:该|此|您要的)?页面|已被删除|404\s*Not\s*Found|"
-                       r"信息不存在|文章不存在", re.I)
+_SOFT_404 = re.compile(
+    r"页面不存在|页面未找到|找不到(?:该|此|您要的)?页面|已被删除|404\s*Not\s*Found|"
+    r"信息不存在|文章不存在",
+    re.I,
+)
 
 
 def is_soft_404(title: str | None, text: str | None = None) -> bool:

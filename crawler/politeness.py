@@ -50,8 +50,11 @@ class CrawlDelayMiddleware:
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
-        return cls(crawler, settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT"),
-                   settings.getfloat("NIANBAO_MAX_CRAWL_DELAY", 60.0))
+        return cls(
+            crawler,
+            settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT"),
+            settings.getfloat("NIANBAO_MAX_CRAWL_DELAY", 60.0),
+        )
 
     def process_request(self, request: Request, spider=None) -> None:
         self._enforce(request)
@@ -126,9 +129,13 @@ class BackoffMiddleware:
     def from_crawler(cls, crawler):
         settings = crawler.settings
         codes = {int(c) for c in settings.getlist("RETRY_HTTP_CODES")} | {429, 503}
-        return cls(crawler, codes, settings.getfloat("NIANBAO_BACKOFF_BASE", 2.0),
-                   settings.getfloat("NIANBAO_BACKOFF_MAX", 600.0),
-                   settings.getbool("RANDOMIZE_DOWNLOAD_DELAY", True))
+        return cls(
+            crawler,
+            codes,
+            settings.getfloat("NIANBAO_BACKOFF_BASE", 2.0),
+            settings.getfloat("NIANBAO_BACKOFF_MAX", 600.0),
+            settings.getbool("RANDOMIZE_DOWNLOAD_DELAY", True),
+        )
 
     async def process_request(self, request: Request, spider=None) -> None:
         wait = self.paused_until.get(_slot_key(request), 0.0) - time.monotonic()
@@ -205,8 +212,9 @@ class ChallengeMiddleware:
         if kind:
             host = _host_of(request)
             if host not in self.blocked:
-                logger.warning("%s answers with a JS challenge (%s): not crawled further",
-                               host, kind)
+                logger.warning(
+                    "%s answers with a JS challenge (%s): not crawled further", host, kind
+                )
                 self.crawler.stats.inc_value("nianbao/hosts_blocked")
             self.blocked[host] = kind
             request.meta["blocked"] = f"blocked: {kind}"

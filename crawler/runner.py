@@ -37,8 +37,9 @@ def crawl_settings(db: str, jobdir: str | None = None, overrides: dict | None = 
     return settings
 
 
-def run_crawl(sites_csv: str, db: str, jobdir: str | None = None,
-              overrides: dict | None = None) -> dict:
+def run_crawl(
+    sites_csv: str, db: str, jobdir: str | None = None, overrides: dict | None = None
+) -> dict:
     """Crawl every site of the registry into the archive; returns Scrapy's stats."""
     from crawler.spiders.reports import ReportSpider
 

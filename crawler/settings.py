@@ -15,8 +15,9 @@ BOT_NAME = "nianbao"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
-NIANBAO_CONTACT_URL = os.environ.get("NIANBAO_CONTACT_URL",
-                                     "https://github.com/nianbao-archive/nianbao")
+NIANBAO_CONTACT_URL = os.environ.get(
+    "NIANBAO_CONTACT_URL", "https://github.com/nianbao-archive/nianbao"
+)
 USER_AGENT = f"nianbao-archive/{__version__} (+{NIANBAO_CONTACT_URL})"
 
 ROBOTSTXT_OBEY = True

@@ -22,8 +22,16 @@ from simweb.render import render_text_pdf
 from simweb.server import bind, serve
 from simweb.sites import CORPUS, Site, World, build_world
 
-REGISTRY_COLUMNS = ("site_id", "agency", "region_code", "region", "level", "start_url",
-                    "allowed_domains", "cms")
+REGISTRY_COLUMNS = (
+    "site_id",
+    "agency",
+    "region_code",
+    "region",
+    "level",
+    "start_url",
+    "allowed_domains",
+    "cms",
+)
 
 
 def _write(path: Path, text: str) -> None:
@@ -40,8 +48,18 @@ def registry_csv(world: World, bases: dict[str, str], extra: list[Site] = ()) ->
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(REGISTRY_COLUMNS)
     for site in [*world.sites, *(s for s in extra if not s.behaviour.get("unlisted"))]:
-        writer.writerow([site.site_id, site.name, site.region_code, site.region, site.level,
-                         bases[site.site_id] + site.start_path.lstrip("/"), site.ip, site.cms])
+        writer.writerow(
+            [
+                site.site_id,
+                site.name,
+                site.region_code,
+                site.region,
+                site.level,
+                bases[site.site_id] + site.start_path.lstrip("/"),
+                site.ip,
+                site.cms,
+            ]
+        )
     return out.getvalue()
 
 
@@ -53,13 +71,20 @@ def truth_json(world: World, bases: dict[str, str]) -> dict:
         if item.attachment:
             record["attachment_url"] = bases[site.site_id] + item.attachment.lstrip("/")
         # The primary original: the PDF of a PDF-only report, else the article page.
-        record["source"] = (record["attachment_url"] if record["format"] == "pdf"
-                            else record["url"])
+        record["source"] = record["attachment_url"] if record["format"] == "pdf" else record["url"]
         reports.append(record)
     return {
         "seed": world.seed,
-        "sites": [{"site_id": s.site_id, "agency": s.name, "base_url": bases[s.site_id],
-                   "charset": s.charset, "cms": s.cms} for s in world.sites],
+        "sites": [
+            {
+                "site_id": s.site_id,
+                "agency": s.name,
+                "base_url": bases[s.site_id],
+                "charset": s.charset,
+                "cms": s.cms,
+            }
+            for s in world.sites
+        ],
         "reports": reports,
         "non_reports": [bases[s.site_id] + path.lstrip("/") for s, path in world.non_reports],
     }
@@ -67,22 +92,44 @@ def truth_json(world: World, bases: dict[str, str]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m simweb", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, type=Path, help="directory for sites.csv, truth.json")
+    parser.add_argument(
+        "--out", required=True, type=Path, help="directory for sites.csv, truth.json"
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--port", type=int, default=0,
-                        help="port of every site (each has its own address); 0 = any free port")
-    parser.add_argument("--corpus", type=Path, default=CORPUS,
-                        help="real documents to serve among the generated ones")
-    parser.add_argument("--log-requests", action="store_true",
-                        help="log every request to stderr, one JSON line each")
-    parser.add_argument("--extra", default="",
-                        help=f"comma-separated misbehaving sites to add: {','.join(EXTRA_SITES)}")
-    parser.add_argument("--edition", type=int, default=1,
-                        help="the night the sites are seen on (2: the nightly site changed)")
-    parser.add_argument("--scale", type=int, default=0,
-                        help="add this many small sites (throughput measurements)")
-    parser.add_argument("--no-default", action="store_true",
-                        help="serve only the --extra and --scale sites")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="port of every site (each has its own address); 0 = any free port",
+    )
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=CORPUS,
+        help="real documents to serve among the generated ones",
+    )
+    parser.add_argument(
+        "--log-requests",
+        action="store_true",
+        help="log every request to stderr, one JSON line each",
+    )
+    parser.add_argument(
+        "--extra",
+        default="",
+        help=f"comma-separated misbehaving sites to add: {','.join(EXTRA_SITES)}",
+    )
+    parser.add_argument(
+        "--edition",
+        type=int,
+        default=1,
+        help="the night the sites are seen on (2: the nightly site changed)",
+    )
+    parser.add_argument(
+        "--scale", type=int, default=0, help="add this many small sites (throughput measurements)"
+    )
+    parser.add_argument(
+        "--no-default", action="store_true", help="serve only the --extra and --scale sites"
+    )
     args = parser.parse_args(argv)
 
     world = build_world(args.seed, args.corpus)
@@ -93,8 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         extra += scale_sites(args.scale, render_text_pdf("规模测试", ["附件"]))
     every = [*world.sites, *extra]
     servers = [bind(site, args.port, args.log_requests) for site in every]
-    bases = {site.site_id: f"http://{srv.server_address[0]}:{srv.server_address[1]}/"
-             for site, srv in zip(every, servers, strict=True)}
+    bases = {
+        site.site_id: f"http://{srv.server_address[0]}:{srv.server_address[1]}/"
+        for site, srv in zip(every, servers, strict=True)
+    }
     for site in extra:  # a consolidated site redirects to its new host
         if site.behaviour.get("moved_to"):
             site.behaviour["moved_base"] = bases[site.behaviour["moved_to"]]
@@ -109,8 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     # Many servers poll rarely (shutdown then takes long, so a big world just exits).
     poll = 0.2 if len(servers) < 50 else 5.0
     serve(servers, poll)
-    ready = {"out": str(args.out), "sites": bases, "sites_csv": str(sites_csv),
-             "truth": str(truth_path), "pid": os.getpid()}
+    ready = {
+        "out": str(args.out),
+        "sites": bases,
+        "sites_csv": str(sites_csv),
+        "truth": str(truth_path),
+        "pid": os.getpid(),
+    }
     print("READY " + json.dumps(ready, ensure_ascii=False), flush=True)
     while not stop.wait(0.5):
         pass

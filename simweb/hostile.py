@@ -28,74 +28,146 @@ from datetime import datetime
 
 from simweb.sites import CST, Site
 
-SOFT_404 = ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>页面不存在</title></head>"
-            "<body><p>对不起，您访问的页面不存在或已被删除！</p><a href=\"/\">返回首页</a></body></html>")
-RS_CHALLENGE = ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><script>var $_ts=window['$_ts'];"
-                "if(!$_ts)$_ts=window['$_ts']={};$_ts.nsd=12345;$_ts.cd=\"qxrcrG\";</script>"
-                "<script src=\"/4QbVtADbnLVIc/c.FxJzG50F.js\"></script></head><body></body></html>")
-JSL_CHALLENGE = ("<script>document.cookie=('_')+('_')+('j')+('s')+('l')+('_')+('c')+('l')+('e')"
-                 "+('a')+('r')+('a')+('n')+('c')+('e')+('_')+('s')+'=1700000000.1|0|abc';"
-                 "location.href=location.pathname+location.search</script>")
+SOFT_404 = (
+    '<!DOCTYPE html><html><head><meta charset="utf-8"><title>页面不存在</title></head>'
+    '<body><p>对不起，您访问的页面不存在或已被删除！</p><a href="/">返回首页</a></body></html>'
+)
+RS_CHALLENGE = (
+    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><script>var $_ts=window['$_ts'];"
+    "if(!$_ts)$_ts=window['$_ts']={};$_ts.nsd=12345;$_ts.cd=\"qxrcrG\";</script>"
+    '<script src="/4QbVtADbnLVIc/c.FxJzG50F.js"></script></head><body></body></html>'
+)
+JSL_CHALLENGE = (
+    "<script>document.cookie=('_')+('_')+('j')+('s')+('l')+('_')+('c')+('l')+('e')"
+    "+('a')+('r')+('a')+('n')+('c')+('e')+('_')+('s')+'=1700000000.1|0|abc';"
+    "location.href=location.pathname+location.search</script>"
+)
 _DAY = datetime(2025, 1, 20, tzinfo=CST)
 
 
 def _html(title: str, body: str) -> str:
-    return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}"
-            f"</title></head><body>{body}</body></html>")
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}'
+        f"</title></head><body>{body}</body></html>"
+    )
 
 
 def _links(links: list[tuple[str, str]]) -> str:
-    return "<ul>" + "".join(f'<li><a href="{h}">{html.escape(t)}</a></li>'
-                            for h, t in links) + "</ul>"
+    return (
+        "<ul>" + "".join(f'<li><a href="{h}">{html.escape(t)}</a></li>' for h, t in links) + "</ul>"
+    )
 
 
 def _report_page(title: str, extra: str = "") -> str:
     return _html(title, f"<h1>{html.escape(title)}</h1><p>一、总体情况</p>{extra}")
 
 
-def _site(key: str, ip: str, name: str, code: str, behaviour: dict,
-          disallow: str = "/search/") -> Site:
-    return Site(key, f"sim-{key}", name, f"模拟{name}", code, "county", ip, "", "utf-8", "/",
-                code + "0001", disallow, behaviour=behaviour)
+def _site(
+    key: str, ip: str, name: str, code: str, behaviour: dict, disallow: str = "/search/"
+) -> Site:
+    return Site(
+        key,
+        f"sim-{key}",
+        name,
+        f"模拟{name}",
+        code,
+        "county",
+        ip,
+        "",
+        "utf-8",
+        "/",
+        code + "0001",
+        disallow,
+        behaviour=behaviour,
+    )
 
 
 def _polite() -> Site:
-    site = _site("polite", "127.0.0.11", "礼貌县人民政府", "410721",
-                 {"crawl_delay": 1, "soft_404": True}, disallow="/private/")
+    site = _site(
+        "polite",
+        "127.0.0.11",
+        "礼貌县人民政府",
+        "410721",
+        {"crawl_delay": 1, "soft_404": True},
+        disallow="/private/",
+    )
     site.add("/", _html(site.name, _links([("/xxgknb/", "政府信息公开年报")])), modified=_DAY)
     titles = [f"礼貌县人民政府{y}年政府信息公开工作年度报告" for y in (2022, 2023, 2024)]
     hidden = "礼貌县人民政府2021年政府信息公开工作年度报告"
-    site.add("/xxgknb/index.html", _html("政府信息公开年报", _links(
-        [("/xxgknb/2024.html", titles[2]), ("/private/2021.html", hidden)])
-        + '<a href="/xxgknb/index.html?page=2">下一页</a>'), modified=_DAY)
-    site.add("/xxgknb/index.html?page=2", _html("政府信息公开年报_2", _links(
-        [("/xxgknb/2023.html", titles[1]), ("/xxgknb/2022.html", titles[0]),
-         ("/xxgknb/gone.html", "礼貌县人民政府2020年政府信息公开工作年度报告")])),
-        modified=_DAY)
+    site.add(
+        "/xxgknb/index.html",
+        _html(
+            "政府信息公开年报",
+            _links([("/xxgknb/2024.html", titles[2]), ("/private/2021.html", hidden)])
+            + '<a href="/xxgknb/index.html?page=2">下一页</a>',
+        ),
+        modified=_DAY,
+    )
+    site.add(
+        "/xxgknb/index.html?page=2",
+        _html(
+            "政府信息公开年报_2",
+            _links(
+                [
+                    ("/xxgknb/2023.html", titles[1]),
+                    ("/xxgknb/2022.html", titles[0]),
+                    ("/xxgknb/gone.html", "礼貌县人民政府2020年政府信息公开工作年度报告"),
+                ]
+            ),
+        ),
+        modified=_DAY,
+    )
     for year, title in zip((2022, 2023, 2024), titles, strict=True):
         site.add(f"/xxgknb/{year}.html", _report_page(title), modified=_DAY)
     site.add("/private/2021.html", _report_page(hidden))
-    site.add("/robots.txt", b"User-agent: *\nCrawl-delay: 1\nDisallow: /private/\n",
-             "text/plain; charset=utf-8")
+    site.add(
+        "/robots.txt",
+        b"User-agent: *\nCrawl-delay: 1\nDisallow: /private/\n",
+        "text/plain; charset=utf-8",
+    )
     return site
 
 
 def _flaky() -> Site:
-    site = _site("flaky", "127.0.0.12", "易错市人民政府", "410781",
-                 {"retry_after": 1, "always_fail": {"/xxgknb/broken.html"}, "gzip": True,
-                  "truncate": {"/xxgknb/2024.pdf"}})
+    site = _site(
+        "flaky",
+        "127.0.0.12",
+        "易错市人民政府",
+        "410781",
+        {
+            "retry_after": 1,
+            "always_fail": {"/xxgknb/broken.html"},
+            "gzip": True,
+            "truncate": {"/xxgknb/2024.pdf"},
+        },
+    )
     titles = {y: f"易错市人民政府{y}年政府信息公开工作年度报告" for y in (2023, 2024, 2025)}
     site.add("/", _html(site.name, _links([("/xxgknb/", "政府信息公开年报")])), modified=_DAY)
-    site.add("/xxgknb/index.html", _html("政府信息公开年报", _links(
-        [("/xxgknb/2024.html", titles[2024]), ("/xxgknb/broken.html", titles[2025])])),
-        modified=_DAY)
-    site.add("/xxgknb/2024.html", _report_page(
-        titles[2024], '<p>附件：<a href="/xxgknb/2024.pdf">全文（PDF）</a></p>'
-        '<p>附件：<a href="/xxgknb/2024-scan.pdf">扫描件（PDF）</a></p>'), modified=_DAY)
+    site.add(
+        "/xxgknb/index.html",
+        _html(
+            "政府信息公开年报",
+            _links([("/xxgknb/2024.html", titles[2024]), ("/xxgknb/broken.html", titles[2025])]),
+        ),
+        modified=_DAY,
+    )
+    site.add(
+        "/xxgknb/2024.html",
+        _report_page(
+            titles[2024],
+            '<p>附件：<a href="/xxgknb/2024.pdf">全文（PDF）</a></p>'
+            '<p>附件：<a href="/xxgknb/2024-scan.pdf">扫描件（PDF）</a></p>',
+        ),
+        modified=_DAY,
+    )
     site.add("/xxgknb/2024.pdf", _pdf(titles[2024]), "application/pdf", _DAY)
     # An oversize scan: 3 MB that gzip cannot shrink (crawls in the tests cap downloads lower than the default).
-    site.add("/xxgknb/2024-scan.pdf", _pdf(titles[2024]) + random.Random(0).randbytes(3 * 2**20),
-             "application/pdf", _DAY)
+    site.add(
+        "/xxgknb/2024-scan.pdf",
+        _pdf(titles[2024]) + random.Random(0).randbytes(3 * 2**20),
+        "application/pdf",
+        _DAY,
+    )
     site.add("/robots.txt", b"User-agent: *\nDisallow: /search/\n", "text/plain; charset=utf-8")
     return site
 
@@ -106,15 +178,23 @@ def _nightly(edition: int) -> Site:
     title = "夜巡区人民政府{}年政府信息公开工作年度报告".format
     years = [2022, 2023, 2024] + ([2025] if edition >= 2 else [])
     site.add("/", _html(site.name, _links([("/xxgknb/", "政府信息公开年报")])), modified=_DAY)
-    site.add("/xxgknb/index.html", _html("政府信息公开年报", _links(
-        [(f"/xxgknb/{y}.html", title(y)) for y in reversed(years)])),
-        modified=datetime(2026, 1, 20, tzinfo=CST) if edition >= 2 else _DAY)
+    site.add(
+        "/xxgknb/index.html",
+        _html(
+            "政府信息公开年报", _links([(f"/xxgknb/{y}.html", title(y)) for y in reversed(years)])
+        ),
+        modified=datetime(2026, 1, 20, tzinfo=CST) if edition >= 2 else _DAY,
+    )
     for year in years:
         corrected = edition >= 2 and year == 2023
-        extra = (f'<p>附件：<a href="/xxgknb/{year}.pdf">{title(year)}.pdf</a></p>'
-                 + ("<p>（2026年1月更正：第三部分数字有误，已更正。）</p>" if corrected else ""))
-        site.add(f"/xxgknb/{year}.html", _report_page(title(year), extra),
-                 modified=datetime(2026, 1, 21, tzinfo=CST) if corrected else _DAY)
+        extra = f'<p>附件：<a href="/xxgknb/{year}.pdf">{title(year)}.pdf</a></p>' + (
+            "<p>（2026年1月更正：第三部分数字有误，已更正。）</p>" if corrected else ""
+        )
+        site.add(
+            f"/xxgknb/{year}.html",
+            _report_page(title(year), extra),
+            modified=datetime(2026, 1, 21, tzinfo=CST) if corrected else _DAY,
+        )
         site.add(f"/xxgknb/{year}.pdf", _pdf(title(year)), "application/pdf", _DAY)
     site.add("/robots.txt", b"User-agent: *\nDisallow: /search/\n", "text/plain")
     return site
@@ -122,7 +202,7 @@ def _nightly(edition: int) -> Site:
 
 def _pdf(text: str) -> bytes:
     """A small stand-in PDF (the crawler stores files; it does not read them)."""
-    return (b"%PDF-1.4\n% " + text.encode("utf-8") + b"\n" + b"0" * 4000 + b"\n%%EOF\n")
+    return b"%PDF-1.4\n% " + text.encode("utf-8") + b"\n" + b"0" * 4000 + b"\n%%EOF\n"
 
 
 HANWEB_COLUMN, HANWEB_UNIT, HANWEB_PER_PAGE = "61490", "247686", 3
@@ -137,12 +217,16 @@ def _hanweb() -> Site:
     for n, year in enumerate(range(2017, 2025)):
         path = f"/art/{year + 1}/1/20/art_{HANWEB_COLUMN}_{5800 + n}.html"
         title = f"大汉市人民政府{year}年政府信息公开工作年度报告"
-        records.append(f'<li><a href="{path}" title="{title}" target="_blank">{title}</a>'
-                       f"<span>{year + 1}-01-20</span></li>")
+        records.append(
+            f'<li><a href="{path}" title="{title}" target="_blank">{title}</a>'
+            f"<span>{year + 1}-01-20</span></li>"
+        )
         extra = ""
         if year == 2024:
-            extra = (f'<p><a href="/module/pdfjs/web/viewer.html?file=/picture/0/{5800 + n}.pdf"'
-                     ">在线查看（PDF）</a></p>")
+            extra = (
+                f'<p><a href="/module/pdfjs/web/viewer.html?file=/picture/0/{5800 + n}.pdf"'
+                ">在线查看（PDF）</a></p>"
+            )
             site.add(f"/picture/0/{5800 + n}.pdf", _pdf(title), "application/pdf", _DAY)
         site.add(path, _report_page(title, extra), modified=_DAY)
         site.add(path.replace(".html", "_wap.html"), _report_page(title, extra), modified=_DAY)
@@ -153,28 +237,38 @@ def _hanweb() -> Site:
     records.insert(5, twin)
     site.behaviour["hanweb_records"] = records
     first = "".join(f"<record><![CDATA[{r}]]></record>" for r in records[:HANWEB_PER_PAGE])
-    nextgroup = (f'<a href="{HANWEB_PROXY}?page=1&webid=39&path=/&columnid={HANWEB_COLUMN}'
-                 f'&unitid={HANWEB_UNIT}&webname=大汉市人民政府&permissiontype=0"></a>')
-    column = (f'<div id="{HANWEB_UNIT}"><script type="text/xml"><datastore><nextgroup>'
-              f"<![CDATA[{nextgroup}]]></nextgroup><recordset>{first}</recordset></datastore>"
-              '</script><script src="/module/web/jpage/jpage.js"></script>'
-              f"<script>var pageSize = {HANWEB_PER_PAGE};</script></div>")
-    site.add("/", _html(site.name, _links([(f"/col/col{HANWEB_COLUMN}/index.html",
-                                            "政府信息公开年报")])), modified=_DAY)
-    site.add(f"/col/col{HANWEB_COLUMN}/index.html", _html("政府信息公开年报", column),
-             modified=_DAY)
+    nextgroup = (
+        f'<a href="{HANWEB_PROXY}?page=1&webid=39&path=/&columnid={HANWEB_COLUMN}'
+        f'&unitid={HANWEB_UNIT}&webname=大汉市人民政府&permissiontype=0"></a>'
+    )
+    column = (
+        f'<div id="{HANWEB_UNIT}"><script type="text/xml"><datastore><nextgroup>'
+        f"<![CDATA[{nextgroup}]]></nextgroup><recordset>{first}</recordset></datastore>"
+        '</script><script src="/module/web/jpage/jpage.js"></script>'
+        f"<script>var pageSize = {HANWEB_PER_PAGE};</script></div>"
+    )
+    site.add(
+        "/",
+        _html(site.name, _links([(f"/col/col{HANWEB_COLUMN}/index.html", "政府信息公开年报")])),
+        modified=_DAY,
+    )
+    site.add(
+        f"/col/col{HANWEB_COLUMN}/index.html", _html("政府信息公开年报", column), modified=_DAY
+    )
     site.add("/robots.txt", b"User-agent: *\nDisallow: /search/\n", "text/plain")
     return site
 
 
 def hanweb_datastore(records: list[str], start: int, end: int) -> bytes:
     """What dataproxy.jsp answers: records ``start`` … ``end`` (1-based) and the total."""
-    chosen = records[max(start, 1) - 1:end]
+    chosen = records[max(start, 1) - 1 : end]
     body = "".join(f"<record><![CDATA[{r}]]></record>" for r in chosen)
     pages = -(-len(records) // HANWEB_PER_PAGE)
-    return (f'<?xml version="1.0" encoding="UTF-8"?><datastore><totalrecord>{len(records)}'
-            f"</totalrecord><totalpage>{pages}</totalpage><recordset>{body}</recordset>"
-            "</datastore>").encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><datastore><totalrecord>{len(records)}'
+        f"</totalrecord><totalpage>{pages}</totalpage><recordset>{body}</recordset>"
+        "</datastore>"
+    ).encode()
 
 
 GKMLPT_SID, GKMLPT_CATEGORY = "755031", "2811"
@@ -184,17 +278,31 @@ def _gkmlpt() -> Site:
     """广东 gkmlpt: the listing is JSON from /gkmlpt/api/all/{cat}?page=&sid=."""
     site = _site("gkmlpt", "127.0.0.17", "广目市人民政府", "440300", {})
     site.add("/", _html(site.name, _links([("/gkmlpt/index", "政府信息公开")])), modified=_DAY)
-    config = (f"<script>window._CONFIG = {{SID: '{GKMLPT_SID}', APP: 'gkmlpt', "
-              "API: '/gkmlpt/api'};</script>")
-    site.add("/gkmlpt/index", _html("政府信息公开目录", config + _links(
-        [(f"/gkmlpt/index#{GKMLPT_CATEGORY}", "政府信息公开年报"),
-         ("/gkmlpt/index#2812", "财政预决算")])), modified=_DAY)
+    config = (
+        f"<script>window._CONFIG = {{SID: '{GKMLPT_SID}', APP: 'gkmlpt', "
+        "API: '/gkmlpt/api'};</script>"
+    )
+    site.add(
+        "/gkmlpt/index",
+        _html(
+            "政府信息公开目录",
+            config
+            + _links(
+                [
+                    (f"/gkmlpt/index#{GKMLPT_CATEGORY}", "政府信息公开年报"),
+                    ("/gkmlpt/index#2812", "财政预决算"),
+                ]
+            ),
+        ),
+        modified=_DAY,
+    )
     articles = {GKMLPT_CATEGORY: [], "2812": []}
     for n, year in enumerate(range(2018, 2025)):
         title = f"广目市人民政府{year}年政府信息公开工作年度报告"
         path = f"/gkmlpt/content/1/{7700 + n}/post_{7700 + n}.html"
-        articles[GKMLPT_CATEGORY].append({"id": 7700 + n, "title": title, "url": path,
-                                          "create_time": 1737331200 + n})
+        articles[GKMLPT_CATEGORY].append(
+            {"id": 7700 + n, "title": title, "url": path, "create_time": 1737331200 + n}
+        )
         site.add(path, _report_page(title), modified=_DAY)
     budget = "/gkmlpt/content/1/7800/post_7800.html"
     articles["2812"].append({"id": 7800, "title": "广目市2024年财政预算公开", "url": budget})
@@ -202,10 +310,13 @@ def _gkmlpt() -> Site:
     for category, items in articles.items():
         pages = max(1, -(-len(items) // 3))
         for page in range(1, pages + 1):
-            data = {"total": len(items), "articles": items[(page - 1) * 3:page * 3]}
-            site.add(f"/gkmlpt/api/all/{category}?page={page}&sid={GKMLPT_SID}",
-                     json.dumps(data, ensure_ascii=False), "application/json; charset=utf-8",
-                     _DAY)
+            data = {"total": len(items), "articles": items[(page - 1) * 3 : page * 3]}
+            site.add(
+                f"/gkmlpt/api/all/{category}?page={page}&sid={GKMLPT_SID}",
+                json.dumps(data, ensure_ascii=False),
+                "application/json; charset=utf-8",
+                _DAY,
+            )
     site.add("/robots.txt", b"User-agent: *\nDisallow: /search/\n", "text/plain")
     return site
 
@@ -216,8 +327,11 @@ def _moved() -> tuple[Site, Site]:
     new = _site("newhome", "127.0.0.19", "迁址县人民政府", "410725", {"unlisted": True})
     title = "迁址县人民政府{}年政府信息公开工作年度报告".format
     new.add("/", _html(new.name, _links([("/xxgknb/", "政府信息公开年报")])), modified=_DAY)
-    new.add("/xxgknb/index.html", _html("政府信息公开年报", _links(
-        [(f"/xxgknb/{y}.html", title(y)) for y in (2023, 2024)])), modified=_DAY)
+    new.add(
+        "/xxgknb/index.html",
+        _html("政府信息公开年报", _links([(f"/xxgknb/{y}.html", title(y)) for y in (2023, 2024)])),
+        modified=_DAY,
+    )
     for year in (2023, 2024):
         new.add(f"/xxgknb/{year}.html", _report_page(title(year)), modified=_DAY)
     new.add("/robots.txt", b"User-agent: *\nDisallow: /search/\n", "text/plain")
@@ -232,23 +346,28 @@ def _slow() -> Site:
     return site
 
 
-EXTRA_SITES = ("polite", "flaky", "rs412", "jsl521", "nightly", "hanweb", "gkmlpt", "moved",
-               "slow")
+EXTRA_SITES = ("polite", "flaky", "rs412", "jsl521", "nightly", "hanweb", "gkmlpt", "moved", "slow")
 
 
-def hostile_sites(keys: list[str] | tuple[str, ...] = EXTRA_SITES,
-                  edition: int = 1) -> list[Site]:
+def hostile_sites(keys: list[str] | tuple[str, ...] = EXTRA_SITES, edition: int = 1) -> list[Site]:
     """The chosen misbehaving sites (:data:`EXTRA_SITES`), each on its own loopback address."""
     unknown = set(keys) - set(EXTRA_SITES)
     if unknown:
         raise ValueError(f"unknown extra site(s) {sorted(unknown)}; choose from {EXTRA_SITES}")
     build = {
-        "polite": _polite, "flaky": _flaky, "nightly": lambda: _nightly(edition),
-        "hanweb": _hanweb, "gkmlpt": _gkmlpt, "moved": _moved, "slow": _slow,
-        "rs412": lambda: _site("rs412", "127.0.0.13", "瑞数县人民政府", "410722",
-                               {"challenge": "rs-412"}),
-        "jsl521": lambda: _site("jsl521", "127.0.0.14", "加速乐县人民政府", "410723",
-                                {"challenge": "jsl-521"}),
+        "polite": _polite,
+        "flaky": _flaky,
+        "nightly": lambda: _nightly(edition),
+        "hanweb": _hanweb,
+        "gkmlpt": _gkmlpt,
+        "moved": _moved,
+        "slow": _slow,
+        "rs412": lambda: _site(
+            "rs412", "127.0.0.13", "瑞数县人民政府", "410722", {"challenge": "rs-412"}
+        ),
+        "jsl521": lambda: _site(
+            "jsl521", "127.0.0.14", "加速乐县人民政府", "410723", {"challenge": "jsl-521"}
+        ),
     }
     sites = []
     for key in EXTRA_SITES:
@@ -271,10 +390,15 @@ def scale_sites(count: int, pdf: bytes) -> list[Site]:
         site = _site(f"s{n:05d}", scale_ip(n), f"规模测试第{n}县人民政府", code, {})
         site.site_id = f"scale-{n:05d}"
         site.add("/", _html(site.name, _links([("/xxgknb/", "政府信息公开年报")])), modified=_DAY)
-        reports = [(f"/xxgknb/t{n}_{y}.html", f"{site.name}{y}年政府信息公开工作年度报告")
-                   for y in range(2019, 2025)]
-        site.add("/xxgknb/index.html", _html("年报", _links(reports[:3])
-                                             + '<a href="index_1.html">下一页</a>'), modified=_DAY)
+        reports = [
+            (f"/xxgknb/t{n}_{y}.html", f"{site.name}{y}年政府信息公开工作年度报告")
+            for y in range(2019, 2025)
+        ]
+        site.add(
+            "/xxgknb/index.html",
+            _html("年报", _links(reports[:3]) + '<a href="index_1.html">下一页</a>'),
+            modified=_DAY,
+        )
         site.add("/xxgknb/index_1.html", _html("年报_2", _links(reports[3:])), modified=_DAY)
         for i, (path, title) in enumerate(reports):
             extra = f'<p>附件：<a href="/xxgknb/P{n}.pdf">{title}.pdf</a></p>' if i == 0 else ""

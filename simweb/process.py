@@ -33,10 +33,19 @@ class SimWeb:
     ``web.sites`` maps site_id → base URL.
     """
 
-    def __init__(self, out_dir: str | Path, seed: int = 0, *, port: int = 0,
-                 timeout: float = 30.0, log_requests: bool = False,
-                 extra: tuple[str, ...] = (), edition: int = 1, scale: int = 0,
-                 default_world: bool = True):
+    def __init__(
+        self,
+        out_dir: str | Path,
+        seed: int = 0,
+        *,
+        port: int = 0,
+        timeout: float = 30.0,
+        log_requests: bool = False,
+        extra: tuple[str, ...] = (),
+        edition: int = 1,
+        scale: int = 0,
+        default_world: bool = True,
+    ):
         self.out_dir = Path(out_dir)
         self.seed = seed
         self.port = port
@@ -72,19 +81,28 @@ class SimWeb:
 
     def start(self) -> SimWeb:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "simweb", "--out", str(self.out_dir),
-               "--seed", str(self.seed), "--port", str(self.port)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "simweb",
+            "--out",
+            str(self.out_dir),
+            "--seed",
+            str(self.seed),
+            "--port",
+            str(self.port),
+        ]
         cmd += self.options
         if self.log_requests:
             cmd.append("--log-requests")
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT), env.get("PYTHONPATH"))
-                                            if p)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT), env.get("PYTHONPATH")) if p)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop())
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log,
-                                     stdin=subprocess.DEVNULL, env=env)
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL, env=env
+        )
         line = self._read_ready()
-        self.ready = json.loads(line[len("READY "):])
+        self.ready = json.loads(line[len("READY ") :])
         self.truth = json.loads(self.truth_path.read_text("utf-8"))
         return self
 
@@ -102,8 +120,9 @@ class SimWeb:
             left = deadline - time.monotonic()
             if left <= 0:
                 self.stop()
-                raise SimWebError(f"simweb did not become ready in {self.timeout:g} s"
-                                  f"{self._stderr()}")
+                raise SimWebError(
+                    f"simweb did not become ready in {self.timeout:g} s{self._stderr()}"
+                )
             try:
                 line = lines.get(timeout=min(left, 0.5))
             except queue.Empty:
@@ -111,8 +130,9 @@ class SimWeb:
             if line is None:
                 code = self.proc.wait()
                 self.stop()
-                raise SimWebError(f"simweb exited with status {code} before it was ready"
-                                  f"{self._stderr()}")
+                raise SimWebError(
+                    f"simweb exited with status {code} before it was ready{self._stderr()}"
+                )
             if line.startswith("READY "):
                 return line
 
@@ -153,6 +173,10 @@ class SimWeb:
     def __enter__(self) -> SimWeb:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()

@@ -19,16 +19,23 @@ from archive.store.templates import template
 from simweb.truth import ReportTruth, Value
 
 # Table 2 is printed in blocks headed by the article of the regulation they report on.
-T2_BLOCKS = (("第二十条第（一）项", ("regulations", "normative_documents")),
-             ("第二十条第（五）项", ("licensing", "other_services")),
-             ("第二十条第（六）项", ("penalty", "coercion")),
-             ("第二十条第（八）项", ("fees",)),
-             ("第二十条第（九）项", ("procurement",)))
+T2_BLOCKS = (
+    ("第二十条第（一）项", ("regulations", "normative_documents")),
+    ("第二十条第（五）项", ("licensing", "other_services")),
+    ("第二十条第（六）项", ("penalty", "coercion")),
+    ("第二十条第（八）项", ("fees",)),
+    ("第二十条第（九）项", ("procurement",)),
+)
 T3_CORNER = "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"
 T3_RESULTS_LABEL = "三、本年度办理结果"
-SECTIONS = ("一、总体情况", "二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况",
-            "四、政府信息公开行政复议、行政诉讼情况", "五、存在的主要问题及改进情况",
-            "六、其他需要报告的事项")
+SECTIONS = (
+    "一、总体情况",
+    "二、主动公开政府信息情况",
+    "三、收到和处理政府信息公开申请情况",
+    "四、政府信息公开行政复议、行政诉讼情况",
+    "五、存在的主要问题及改进情况",
+    "六、其他需要报告的事项",
+)
 _FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
@@ -68,12 +75,15 @@ class Style:
     def pick(cls, truth: ReportTruth) -> Style:
         rng = random.Random(f"style:{truth.sim_id}")
         return cls(
-            table_attrs=rng.choice([
-                'border="1" cellspacing="0" cellpadding="0" align="center"',
-                'class="MsoNormalTable" border="1" cellspacing="0" '
-                'style="border-collapse:collapse;width:100%"',
-                'align="center" border="1" cellspacing="1"',
-                'width="600" border="1"']),
+            table_attrs=rng.choice(
+                [
+                    'border="1" cellspacing="0" cellpadding="0" align="center"',
+                    'class="MsoNormalTable" border="1" cellspacing="0" '
+                    'style="border-collapse:collapse;width:100%"',
+                    'align="center" border="1" cellspacing="1"',
+                    'width="600" border="1"',
+                ]
+            ),
             num_wrap=rng.choice(["none", "p", "span"]),
             label_wrap=rng.choice(["none", "p"]),
             blank=rng.choice(["", "&nbsp;"]),
@@ -124,7 +134,9 @@ def t2_layout(truth: ReportTruth, style: Style) -> Layout:
         cols = tpl.row_cols("t2", keys[0])
         rows.append([Cell(heading, colspan=width + 1, kind="head")])
         heads = [Cell(col_labels[c], kind="head") for c in cols]
-        rows.append([Cell("信息内容", kind="head")] + _spread(heads, width, data=False, style=style))
+        rows.append(
+            [Cell("信息内容", kind="head")] + _spread(heads, width, data=False, style=style)
+        )
         for key in keys:
             values = [_num(truth, "t2", key, c) for c in cols]
             rows.append([Cell(labels[key])] + _spread(values, width, data=True, style=style))
@@ -137,11 +149,15 @@ def t3_layout(truth: ReportTruth) -> Layout:
     groups = {g.key: g.label for g in tpl.groups("t3")}
     results = tpl.result_rows()
     rows: Layout = [
-        [Cell(T3_CORNER, colspan=3, rowspan=3, kind="head"),
-         Cell("申请人情况", colspan=len(cols), kind="head")],
-        [Cell(cols[0].label, rowspan=2, kind="head"),
-         Cell("法人或其他组织", colspan=len(cols) - 2, kind="head"),
-         Cell(cols[-1].label, rowspan=2, kind="head")],
+        [
+            Cell(T3_CORNER, colspan=3, rowspan=3, kind="head"),
+            Cell("申请人情况", colspan=len(cols), kind="head"),
+        ],
+        [
+            Cell(cols[0].label, rowspan=2, kind="head"),
+            Cell("法人或其他组织", colspan=len(cols) - 2, kind="head"),
+            Cell(cols[-1].label, rowspan=2, kind="head"),
+        ],
         [Cell(c.label, kind="head") for c in cols[1:-1]],
     ]
     open_group = None
@@ -194,11 +210,13 @@ def printed(cell: Cell, *, fullwidth: bool = False, unit: bool = False) -> str:
 
 # --- HTML ---------------------------------------------------------------------------------
 
+
 def _label_html(cell: Cell, style: Style) -> str:
     text = cell.text
     if cell.kind == "label" and style.halfwidth:
-        text = re.sub(r"^\(([一二三四五六七八九十]+)\)", r"(\1) ",
-                      text.replace("（", "(").replace("）", ")"))
+        text = re.sub(
+            r"^\(([一二三四五六七八九十]+)\)", r"(\1) ", text.replace("（", "(").replace("）", ")")
+        )
     text = html.escape(text, quote=False)
     if cell.kind == "label" and style.label_space:
         text = re.sub(r"^(\d)\.", r"\1.&nbsp;", text)
@@ -212,8 +230,9 @@ def _label_html(cell: Cell, style: Style) -> str:
 
 
 def _num_html(cell: Cell, style: Style, rng: random.Random) -> str:
-    text = printed(cell, fullwidth=style.fullwidth_digits and rng.random() < 0.3,
-                   unit=style.amount_unit)
+    text = printed(
+        cell, fullwidth=style.fullwidth_digits and rng.random() < 0.3, unit=style.amount_unit
+    )
     if not text:
         inner = style.blank
         return f'<p align="center">{inner}</p>' if style.num_wrap == "p" and inner else inner
@@ -249,9 +268,11 @@ def render_report_html(truth: ReportTruth) -> str:
     style = Style.pick(truth)
     rng = random.Random(f"cells:{truth.sim_id}")
     text = report_text(truth)
-    tables = {1: layout_html(t2_layout(truth, style), style, rng),
-              2: layout_html(t3_layout(truth), style, rng),
-              3: layout_html(t4_layout(truth), style, rng)}
+    tables = {
+        1: layout_html(t2_layout(truth, style), style, rng),
+        2: layout_html(t3_layout(truth), style, rng),
+        3: layout_html(t4_layout(truth), style, rng),
+    }
     out = [f'<p style="text-align:center"><strong>{html.escape(truth.title)}</strong></p>']
     out += [f"<p>{html.escape(p)}</p>" for p in text["preface"]]
     for i, heading in enumerate(SECTIONS):
@@ -264,18 +285,24 @@ def render_report_html(truth: ReportTruth) -> str:
 
 # --- prose --------------------------------------------------------------------------------
 
-_WORK = ["深入贯彻落实党中央、国务院关于全面推进政务公开工作的决策部署",
-         "坚持以公开为常态、不公开为例外",
-         "严格落实《中华人民共和国政府信息公开条例》各项规定",
-         "紧紧围绕中心工作和群众关切"]
-_PROBLEMS = ["政策解读的形式还不够丰富，解读的精准度有待提高。",
-             "信息公开工作人员业务能力有待进一步提升。",
-             "主动公开的深度和广度仍有不足，部分栏目更新不够及时。",
-             "依申请公开答复的规范化水平还需进一步提高。"]
-_FIXES = ["加强业务培训，提升工作人员政策水平和业务能力。",
-          "完善信息发布审核机制，确保公开信息准确、及时。",
-          "丰富政策解读形式，采用图文、视频等方式增强解读效果。",
-          "规范依申请公开办理流程，严格答复时限和文书格式。"]
+_WORK = [
+    "深入贯彻落实党中央、国务院关于全面推进政务公开工作的决策部署",
+    "坚持以公开为常态、不公开为例外",
+    "严格落实《中华人民共和国政府信息公开条例》各项规定",
+    "紧紧围绕中心工作和群众关切",
+]
+_PROBLEMS = [
+    "政策解读的形式还不够丰富，解读的精准度有待提高。",
+    "信息公开工作人员业务能力有待进一步提升。",
+    "主动公开的深度和广度仍有不足，部分栏目更新不够及时。",
+    "依申请公开答复的规范化水平还需进一步提高。",
+]
+_FIXES = [
+    "加强业务培训，提升工作人员政策水平和业务能力。",
+    "完善信息发布审核机制，确保公开信息准确、及时。",
+    "丰富政策解读形式，采用图文、视频等方式增强解读效果。",
+    "规范依申请公开办理流程，严格答复时限和文书格式。",
+]
 
 
 def _t(truth: ReportTruth, table: str, row: str, col: str) -> int:
@@ -292,10 +319,13 @@ def report_text(truth: ReportTruth) -> dict[str, list[str]]:
     left = _t(truth, "t3", "carried_forward", "total")
     review = _t(truth, "t4", "review", "total")
     suits = _t(truth, "t4", "litigation_direct", "total") + _t(
-        truth, "t4", "litigation_after_review", "total")
+        truth, "t4", "litigation_after_review", "total"
+    )
     if new + old:
-        apply = (f"{y}年，{who}共收到政府信息公开申请{new}件，上年结转{old}件，"
-                 f"办结{done}件，结转下年度继续办理{left}件，均在法定期限内予以答复。")
+        apply = (
+            f"{y}年，{who}共收到政府信息公开申请{new}件，上年结转{old}件，"
+            f"办结{done}件，结转下年度继续办理{left}件，均在法定期限内予以答复。"
+        )
     else:
         apply = f"{y}年，{who}未收到依申请公开事项申请。"
     if review + suits:
@@ -303,14 +333,22 @@ def report_text(truth: ReportTruth) -> dict[str, list[str]]:
     if truth.info_fee_yuan:
         fee = f"依据《政府信息公开信息处理费管理办法》规定，{y}年我单位收取信息处理费{truth.info_fee_yuan}元。"
     else:
-        fee = rng.choice([f"依据《政府信息公开信息处理费管理办法》规定，{y}年我单位不存在收取信息处理费等情况。",
-                          f"{y}年度，本机关不存在收取信息处理费等情况。"])
-    others = rng.choice(["", "本年度无其他需要报告的事项。", "建议提案办理结果公开情况详见本机关门户网站相关栏目。"])
+        fee = rng.choice(
+            [
+                f"依据《政府信息公开信息处理费管理办法》规定，{y}年我单位不存在收取信息处理费等情况。",
+                f"{y}年度，本机关不存在收取信息处理费等情况。",
+            ]
+        )
+    others = rng.choice(
+        ["", "本年度无其他需要报告的事项。", "建议提案办理结果公开情况详见本机关门户网站相关栏目。"]
+    )
     released = rng.randint(20, 90) * (10 if new > 100 else 1)
     return {
-        "preface": [f"本报告根据《中华人民共和国政府信息公开条例》（以下简称《条例》）编制，"
-                    f"报告所列数据统计期限自{y}年1月1日至{y}年12月31日止。"
-                    f"如对本报告有疑问，请与{who}办公室联系。"],
+        "preface": [
+            f"本报告根据《中华人民共和国政府信息公开条例》（以下简称《条例》）编制，"
+            f"报告所列数据统计期限自{y}年1月1日至{y}年12月31日止。"
+            f"如对本报告有疑问，请与{who}办公室联系。"
+        ],
         SECTIONS[0]: [
             f"{y}年，{who}{rng.choice(_WORK)}，{rng.choice(_WORK)}，扎实推进政府信息公开工作。",
             f"（一）主动公开情况。全年通过门户网站主动公开政府信息{released}条，及时发布政策文件、"
@@ -318,10 +356,15 @@ def report_text(truth: ReportTruth) -> dict[str, list[str]]:
             f"（二）依申请公开情况。{apply}",
             "（三）政府信息管理情况。严格执行信息发布审核制度，动态调整主动公开基本目录。",
             "（四）政府信息公开平台建设情况。依托政府门户网站信息公开专栏，规范栏目设置，做好信息更新维护。",
-            "（五）监督保障情况。明确分管领导和专职人员，将政府信息公开工作纳入年度考核。"],
-        SECTIONS[1]: [], SECTIONS[2]: [], SECTIONS[3]: [],
-        SECTIONS[4]: ["（一）存在的主要问题。" + rng.choice(_PROBLEMS),
-                      "（二）改进情况。" + rng.choice(_FIXES)],
+            "（五）监督保障情况。明确分管领导和专职人员，将政府信息公开工作纳入年度考核。",
+        ],
+        SECTIONS[1]: [],
+        SECTIONS[2]: [],
+        SECTIONS[3]: [],
+        SECTIONS[4]: [
+            "（一）存在的主要问题。" + rng.choice(_PROBLEMS),
+            "（二）改进情况。" + rng.choice(_FIXES),
+        ],
         SECTIONS[5]: [p for p in (fee, others) if p],
     }
 
@@ -341,8 +384,9 @@ def _place(rows: Layout) -> tuple[list[tuple[int, int, Cell]], int]:
             while (r, c) in taken:
                 c += 1
             anchors.append((r, c, cell))
-            taken.update((r + dr, c + dc) for dr in range(cell.rowspan)
-                         for dc in range(cell.colspan))
+            taken.update(
+                (r + dr, c + dc) for dr in range(cell.rowspan) for dc in range(cell.colspan)
+            )
             c += cell.colspan
         ncols = max(ncols, c)
     return anchors, ncols
@@ -368,24 +412,45 @@ def _pdf_kit():
 
     if FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    base = ParagraphStyle("body", fontName=FONT, fontSize=10.5, leading=17, wordWrap="CJK",
-                          firstLineIndent=21)
+    base = ParagraphStyle(
+        "body", fontName=FONT, fontSize=10.5, leading=17, wordWrap="CJK", firstLineIndent=21
+    )
     return {
-        "title": ParagraphStyle("title", parent=base, fontSize=16, leading=26,
-                                alignment=TA_CENTER, firstLineIndent=0, spaceAfter=10),
-        "heading": ParagraphStyle("heading", parent=base, fontSize=12, leading=20,
-                                  firstLineIndent=0, spaceBefore=6, spaceAfter=4),
+        "title": ParagraphStyle(
+            "title",
+            parent=base,
+            fontSize=16,
+            leading=26,
+            alignment=TA_CENTER,
+            firstLineIndent=0,
+            spaceAfter=10,
+        ),
+        "heading": ParagraphStyle(
+            "heading",
+            parent=base,
+            fontSize=12,
+            leading=20,
+            firstLineIndent=0,
+            spaceBefore=6,
+            spaceAfter=4,
+        ),
         "body": base,
-        "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.5,
-                               firstLineIndent=0),
-        "cellc": ParagraphStyle("cellc", parent=base, fontSize=7.5, leading=9.5,
-                                firstLineIndent=0, alignment=TA_CENTER),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.5, firstLineIndent=0),
+        "cellc": ParagraphStyle(
+            "cellc", parent=base, fontSize=7.5, leading=9.5, firstLineIndent=0, alignment=TA_CENTER
+        ),
     }
 
 
-def _grid_flowable(kit: dict, anchors: list[tuple[int, int, Cell]], ncols: int,
-                   widths: list[float], keep: int, break_after: int | None = None,
-                   hard_break: bool = False):
+def _grid_flowable(
+    kit: dict,
+    anchors: list[tuple[int, int, Cell]],
+    ncols: int,
+    widths: list[float],
+    keep: int,
+    break_after: int | None = None,
+    hard_break: bool = False,
+):
     """A ruled table that can break between any two rows, merged cells included.
 
     reportlab will not break a table inside a row span, but real reports do (the
@@ -401,10 +466,12 @@ def _grid_flowable(kit: dict, anchors: list[tuple[int, int, Cell]], ncols: int,
 
     def table(r0: int, r1: int) -> Table:
         data: list[list] = [[""] * ncols for _ in range(r1 - r0)]
-        commands: list[tuple] = [("GRID", (0, 0), (-1, -1), 0.5, "black"),
-                                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                                 ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                                 ("RIGHTPADDING", (0, 0), (-1, -1), 2)]
+        commands: list[tuple] = [
+            ("GRID", (0, 0), (-1, -1), 0.5, "black"),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 2),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+        ]
         for r, c, cell in anchors:
             last = r + cell.rowspan - 1
             if last < r0 or r >= r1:
@@ -475,9 +542,10 @@ def render_report_pdf(truth: ReportTruth, cut_row: str | None = None) -> bytes:
     style = Style.pick(truth)
     style.t2_pad = False
     grids = {}
-    for i, (name, rows) in enumerate((("t2", t2_layout(truth, style)),
-                                      ("t3", t3_layout(truth)), ("t4", t4_layout(truth))),
-                                     start=1):
+    for i, (name, rows) in enumerate(
+        (("t2", t2_layout(truth, style)), ("t3", t3_layout(truth)), ("t4", t4_layout(truth))),
+        start=1,
+    ):
         anchors, ncols = _place(rows)
         keep = {"t2": 0, "t3": 3, "t4": len(rows)}[name]
         # Table 3 always breaks inside its results block, as it does in many real PDFs.
@@ -485,8 +553,16 @@ def render_report_pdf(truth: ReportTruth, cut_row: str | None = None) -> bytes:
         if name == "t3" and cut_row:
             rows, brk = _cut_row(rows, truth, cut_row)
             anchors, ncols = _place(rows)
-        grids[i] = _grid_flowable(kit, anchors, ncols, _col_widths(name, ncols), keep, brk,
-                                  hard_break=bool(cut_row) and name == "t3")
+        grids[i] = _grid_flowable(
+            kit,
+            anchors,
+            ncols,
+            _col_widths(name, ncols),
+            keep,
+            brk,
+            hard_break=bool(cut_row) and name == "t3",
+        )
+
     def para(p: str, kind: str = "body") -> Paragraph:
         return Paragraph(html.escape(p, quote=False), kit[kind])
 
@@ -502,9 +578,19 @@ def render_report_pdf(truth: ReportTruth, cut_row: str | None = None) -> bytes:
         canvas.drawCentredString(A4[0] / 2, 30, f"- {doc.page} -")
 
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=50, rightMargin=50, topMargin=60,
-                            bottomMargin=60, title=truth.title, author=truth.agency,
-                            subject="政府信息公开工作年度报告", creator="", invariant=1)
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=50,
+        rightMargin=50,
+        topMargin=60,
+        bottomMargin=60,
+        title=truth.title,
+        author=truth.agency,
+        subject="政府信息公开工作年度报告",
+        creator="",
+        invariant=1,
+    )
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return buf.getvalue()
 
@@ -516,7 +602,7 @@ def _cut_row(rows: Layout, truth: ReportTruth, key: str) -> tuple[Layout, int]:
     nums = [c for c in rows[at] if c.kind == "num"]
     first = [Cell(label, colspan=3)] + [Cell(kind="pad") for _ in nums]
     second = [Cell("", colspan=3, kind="pad")] + nums
-    return rows[:at] + [first, second] + rows[at + 1:], at + 1
+    return rows[:at] + [first, second] + rows[at + 1 :], at + 1
 
 
 def render_text_pdf(title: str, paragraphs: list[str]) -> bytes:
@@ -527,8 +613,10 @@ def render_text_pdf(title: str, paragraphs: list[str]) -> bytes:
     kit = _pdf_kit()
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, title=title, invariant=1)
-    doc.build([Paragraph(html.escape(title), kit["title"])]
-              + [Paragraph(html.escape(p), kit["body"]) for p in paragraphs[1:]])
+    doc.build(
+        [Paragraph(html.escape(title), kit["title"])]
+        + [Paragraph(html.escape(p), kit["body"]) for p in paragraphs[1:]]
+    )
     return buf.getvalue()
 
 
@@ -543,8 +631,11 @@ def _full_grid(rows: Layout) -> list[list[str]]:
     nrows = 1 + max(r for r, _, _ in anchors)
     grid = [[""] * ncols for _ in range(nrows)]
     for r, c, cell in anchors:
-        grid[r][c] = printed(cell, unit=True) if cell.kind == "num" else (
-            "" if cell.kind == "pad" else cell.text)
+        grid[r][c] = (
+            printed(cell, unit=True)
+            if cell.kind == "num"
+            else ("" if cell.kind == "pad" else cell.text)
+        )
     return grid
 
 
@@ -552,15 +643,22 @@ def _layouts(truth: ReportTruth, style: Style) -> dict[str, Layout]:
     return {"t2": t2_layout(truth, style), "t3": t3_layout(truth), "t4": t4_layout(truth)}
 
 
-def html_page(title: str, body: str, *, charset_meta: str = '<meta charset="utf-8">',
-              pubdate: str | None = None) -> str:
+def html_page(
+    title: str,
+    body: str,
+    *,
+    charset_meta: str = '<meta charset="utf-8">',
+    pubdate: str | None = None,
+) -> str:
     """A bare CMS article page around a report body."""
     pub = f'<meta name="PubDate" content="{pubdate}">' if pubdate else ""
-    return (f"<!DOCTYPE html><html><head>{charset_meta}<title>{html.escape(title)}</title>"
-            f'<meta name="ArticleTitle" content="{html.escape(title)}">{pub}</head>'
-            f'<body><div class="nav">首页 &gt; 政府信息公开 &gt; 年报</div>'
-            f'<div class="article">{body}</div><div class="footer">主办单位</div>'
-            f"</body></html>")
+    return (
+        f"<!DOCTYPE html><html><head>{charset_meta}<title>{html.escape(title)}</title>"
+        f'<meta name="ArticleTitle" content="{html.escape(title)}">{pub}</head>'
+        f'<body><div class="nav">首页 &gt; 政府信息公开 &gt; 年报</div>'
+        f'<div class="article">{body}</div><div class="footer">主办单位</div>'
+        f"</body></html>"
+    )
 
 
 def _split_layout_html(name: str, rows: Layout, style: Style, rng: random.Random) -> str:
@@ -593,32 +691,43 @@ def render_report_html_variant(truth: ReportTruth, variant: str) -> tuple[bytes,
     layouts = _layouts(truth, style)
     text = report_text(truth)
     if variant == "split":
-        tables = {i: _split_layout_html(n, layouts[n], style, rng)
-                  for i, n in enumerate(("t2", "t3", "t4"), start=1)}
+        tables = {
+            i: _split_layout_html(n, layouts[n], style, rng)
+            for i, n in enumerate(("t2", "t3", "t4"), start=1)
+        }
     elif variant == "one_table":
         tables = {1: _one_table_html(layouts, style, rng), 2: "", 3: ""}
     else:
-        tables = {i: layout_html(layouts[n], style, rng)
-                  for i, n in enumerate(("t2", "t3", "t4"), start=1)}
+        tables = {
+            i: layout_html(layouts[n], style, rng)
+            for i, n in enumerate(("t2", "t3", "t4"), start=1)
+        }
     out = [f'<p style="text-align:center"><strong>{html.escape(truth.title)}</strong></p>']
     out += [f"<p>{html.escape(p)}</p>" for p in text["preface"]]
     for i, heading in enumerate(SECTIONS):
         out.append(f"<p><strong>{heading}</strong></p>")
         out.append(tables.get(i, ""))
         out += [f"<p>{html.escape(p)}</p>" for p in text[heading]]
-    out.append(f"<p style=\"text-align:right\">{truth.agency}</p>"
-               f"<p style=\"text-align:right\">{_cn_date(truth.published)}</p>")
+    out.append(
+        f'<p style="text-align:right">{truth.agency}</p>'
+        f'<p style="text-align:right">{_cn_date(truth.published)}</p>'
+    )
     body = "\n".join(out)
     ctype = "text/html; charset=utf-8"
     if variant == "js_string":
         import json
+
         literal = json.dumps(body).replace("</", "<\\/")
-        body = (f"<div id=\"zoom\"></div><script type=\"text/javascript\">"
-                f"var content = {literal};\ndocument.getElementById('zoom').innerHTML = content;"
-                f"</script>")
+        body = (
+            f'<div id="zoom"></div><script type="text/javascript">'
+            f"var content = {literal};\ndocument.getElementById('zoom').innerHTML = content;"
+            f"</script>"
+        )
     elif variant == "cdata":
-        body = ("<script type=\"text/xml\"><datastore><nextgroup><![CDATA[]]></nextgroup>"
-                f"<recordset><record><![CDATA[{body}]]></record></recordset></datastore></script>")
+        body = (
+            '<script type="text/xml"><datastore><nextgroup><![CDATA[]]></nextgroup>'
+            f"<recordset><record><![CDATA[{body}]]></record></recordset></datastore></script>"
+        )
     if variant == "gbk_lying":
         meta = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
         page = html_page(truth.title, body, charset_meta=meta, pubdate=truth.published)
@@ -680,8 +789,11 @@ def _docx_table(word, rows: Layout) -> None:
         target = table.cell(r, c)
         if cell.rowspan > 1 or cell.colspan > 1:
             target = target.merge(table.cell(r + cell.rowspan - 1, c + cell.colspan - 1))
-        target.text = printed(cell, unit=True) if cell.kind == "num" else (
-            "" if cell.kind == "pad" else cell.text)
+        target.text = (
+            printed(cell, unit=True)
+            if cell.kind == "num"
+            else ("" if cell.kind == "pad" else cell.text)
+        )
 
 
 def docx_to_doc(documents: list[bytes], fmt: str = "doc") -> list[bytes]:
@@ -701,10 +813,21 @@ def docx_to_doc(documents: list[bytes], fmt: str = "doc") -> list[bytes]:
             path.write_bytes(data)
             names.append(str(path))
         out = Path(tmp) / "out"
-        subprocess.run([exe, f"-env:UserInstallation=file://{tmp}/profile", "--headless",
-                        "--convert-to", {"doc": "doc:MS Word 97", "rtf": "rtf"}[fmt],
-                        "--outdir", str(out), *names],
-                       check=True, capture_output=True, timeout=600)
+        subprocess.run(
+            [
+                exe,
+                f"-env:UserInstallation=file://{tmp}/profile",
+                "--headless",
+                "--convert-to",
+                {"doc": "doc:MS Word 97", "rtf": "rtf"}[fmt],
+                "--outdir",
+                str(out),
+                *names,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
         return [(out / f"r{i}.{fmt}").read_bytes() for i in range(len(documents))]
 
 

@@ -35,8 +35,10 @@ from simweb.hostile import (
 )
 from simweb.sites import Page, Site, find_page
 
-NOT_FOUND = ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>404 Not Found</title>"
-             "</head><body><h1>404 Not Found</h1><p>您访问的页面不存在。</p></body></html>")
+NOT_FOUND = (
+    '<!DOCTYPE html><html><head><meta charset="utf-8"><title>404 Not Found</title>'
+    "</head><body><h1>404 Not Found</h1><p>您访问的页面不存在。</p></body></html>"
+)
 
 
 class SiteHandler(BaseHTTPRequestHandler):
@@ -59,8 +61,9 @@ class SiteHandler(BaseHTTPRequestHandler):
         """Only 大汉's dataproxy.jsp takes a POST: the form names the column and unit."""
         self._arrived = time.time()
         length = int(self.headers.get("Content-Length") or 0)
-        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode("utf-8",
-                                                                            "replace")).items()}
+        form = {
+            k: v[0] for k, v in parse_qs(self.rfile.read(length).decode("utf-8", "replace")).items()
+        }
         parts = urlsplit(self.path)
         records = self.site.behaviour.get("hanweb_records")
         if records is None or parts.path != HANWEB_PROXY:
@@ -116,15 +119,22 @@ class SiteHandler(BaseHTTPRequestHandler):
         seen = how.setdefault("_seen", set())
         if how.get("retry_after") and path != "/robots.txt" and path not in seen:
             seen.add(path)
-            self._send(503, b"<h1>503 Service Unavailable</h1>", "text/html", head,
-                       {"Retry-After": str(how["retry_after"])})
+            self._send(
+                503,
+                b"<h1>503 Service Unavailable</h1>",
+                "text/html",
+                head,
+                {"Retry-After": str(how["retry_after"])},
+            )
             return True
         return False
 
     @staticmethod
     def _validators(page: Page) -> dict[str, str]:
-        return {"Last-Modified": format_datetime(page.modified.astimezone(UTC), usegmt=True),
-                "ETag": page.etag}
+        return {
+            "Last-Modified": format_datetime(page.modified.astimezone(UTC), usegmt=True),
+            "ETag": page.etag,
+        }
 
     def _not_modified(self, page: Page) -> bool:
         """RFC 9110 §13.2.2: If-None-Match decides when present, else If-Modified-Since."""
@@ -143,11 +153,21 @@ class SiteHandler(BaseHTTPRequestHandler):
             return int(page.modified.timestamp()) <= int(since.timestamp())
         return False
 
-    def _send(self, status: int, body: bytes, ctype: str | None, head: bool,
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        ctype: str | None,
+        head: bool,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         headers = dict(headers or {})
-        if (self.site.behaviour.get("gzip") and body and status == 200
-                and "gzip" in (self.headers.get("Accept-Encoding") or "")):
+        if (
+            self.site.behaviour.get("gzip")
+            and body
+            and status == 200
+            and "gzip" in (self.headers.get("Accept-Encoding") or "")
+        ):
             body = gzip.compress(body)
             headers["Content-Encoding"] = "gzip"
         self._status, self._sent = status, 0 if head or status == 304 else len(body)
@@ -158,13 +178,12 @@ class SiteHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if status != 304:
             self.send_header("Content-Length", str(len(body)))
-        cut = status == 200 and urlsplit(self.path).path in self.site.behaviour.get("truncate",
-                                                                                     ())
+        cut = status == 200 and urlsplit(self.path).path in self.site.behaviour.get("truncate", ())
         if cut:
             self.send_header("Connection", "close")
         self.end_headers()
         if not head and status != 304:
-            self.wfile.write(body[:len(body) // 2] if cut else body)
+            self.wfile.write(body[: len(body) // 2] if cut else body)
         if cut:
             self.close_connection = True
 
@@ -172,14 +191,24 @@ class SiteHandler(BaseHTTPRequestHandler):
         """One JSON line per request on stderr, once answered: the time it arrived, host,
         path, status, bytes, whether it was conditional."""
         if self.log_requests:
-            sys.stderr.write(json.dumps({
-                "t": round(getattr(self, "_arrived", time.time()), 3), "host": self.site.ip, "path": self.path,
-                "method": self.command, "status": getattr(self, "_status", code),
-                "bytes": getattr(self, "_sent", 0),
-                "conditional": bool(self.headers.get("If-None-Match")
-                                    or self.headers.get("If-Modified-Since")),
-                "ua": self.headers.get("User-Agent"),
-            }) + "\n")
+            sys.stderr.write(
+                json.dumps(
+                    {
+                        "t": round(getattr(self, "_arrived", time.time()), 3),
+                        "host": self.site.ip,
+                        "path": self.path,
+                        "method": self.command,
+                        "status": getattr(self, "_status", code),
+                        "bytes": getattr(self, "_sent", 0),
+                        "conditional": bool(
+                            self.headers.get("If-None-Match")
+                            or self.headers.get("If-Modified-Since")
+                        ),
+                        "ua": self.headers.get("User-Agent"),
+                    }
+                )
+                + "\n"
+            )
             sys.stderr.flush()
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 (signature of the base)
@@ -200,8 +229,9 @@ class SiteServer(ThreadingHTTPServer):
 
 def bind(site: Site, port: int = 0, log_requests: bool = False) -> SiteServer:
     """A server for ``site`` on its own address; 127.0.0.1 (other port) if that is refused."""
-    handler = type(f"Handler_{site.key}", (SiteHandler,),
-                   {"site": site, "log_requests": log_requests})
+    handler = type(
+        f"Handler_{site.key}", (SiteHandler,), {"site": site, "log_requests": log_requests}
+    )
     try:
         return SiteServer((site.ip, port), handler)
     except OSError as exc:
@@ -216,8 +246,12 @@ def serve(servers: list[SiteServer], poll: float = 0.2) -> list[threading.Thread
     """Run every server in its own thread; stop them with ``shutdown()``."""
     threads = []
     for server in servers:
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": poll},
-                                  name=f"simweb-{server.server_address[0]}", daemon=True)
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": poll},
+            name=f"simweb-{server.server_address[0]}",
+            daemon=True,
+        )
         thread.start()
         threads.append(thread)
     return threads

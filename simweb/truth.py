@@ -20,25 +20,52 @@ from archive.store.templates import template
 Value = int | float | None
 Tables = dict[str, dict[str, dict[str, Value]]]
 
-T3_APPLICANTS = ("natural_person", "enterprise", "research", "public_interest", "legal_service",
-                 "other_org")
+T3_APPLICANTS = (
+    "natural_person",
+    "enterprise",
+    "research",
+    "public_interest",
+    "legal_service",
+    "other_org",
+)
 T4_PARTS = ("upheld", "corrected", "other", "pending")
 T3_BALANCE_ROWS = ("new_requests", "carried_over", "results_total", "carried_forward")
 
 # How requests spread over applicant types (natural persons file almost all of them).
-_APPLICANT_WEIGHTS = {"natural_person": 90, "enterprise": 5, "research": 0.3,
-                      "public_interest": 0.4, "legal_service": 2.5, "other_org": 1.5}
+_APPLICANT_WEIGHTS = {
+    "natural_person": 90,
+    "enterprise": 5,
+    "research": 0.3,
+    "public_interest": 0.4,
+    "legal_service": 2.5,
+    "other_org": 1.5,
+}
 # How requests end (roughly the shares seen in city reports); unlisted outcomes weigh 0.5.
-_RESULT_WEIGHTS = {"granted": 30, "partially_granted": 8, "unable_not_held": 22,
-                   "unable_needs_creation": 3, "unable_unclear": 2, "rejected_petition": 6,
-                   "rejected_duplicate": 3, "withheld_third_party": 1.5,
-                   "withheld_process_info": 1.5, "withheld_admin_query": 1.5,
-                   "other_no_correction": 4, "other_other": 4, "other_handling": 8,
-                   "other_unpaid_fee": 0.2}
+_RESULT_WEIGHTS = {
+    "granted": 30,
+    "partially_granted": 8,
+    "unable_not_held": 22,
+    "unable_needs_creation": 3,
+    "unable_unclear": 2,
+    "rejected_petition": 6,
+    "rejected_duplicate": 3,
+    "withheld_third_party": 1.5,
+    "withheld_process_info": 1.5,
+    "withheld_admin_query": 1.5,
+    "other_no_correction": 4,
+    "other_other": 4,
+    "other_handling": 8,
+    "other_unpaid_fee": 0.2,
+}
 
 # Requests received per year by size class: (low, high) of the new_requests total.
-SIZES = {"zero": (0, 0), "small": (0, 12), "medium": (8, 120), "large": (150, 900),
-         "huge": (1500, 4000)}
+SIZES = {
+    "zero": (0, 0),
+    "small": (0, 12),
+    "medium": (8, 120),
+    "large": (150, 900),
+    "huge": (1500, 4000),
+}
 
 
 @dataclass
@@ -75,14 +102,22 @@ class ReportTruth:
         """The record in the shape of ``report-json.md`` plus the simulation's own fields."""
         return {
             "source": self.corpus or self.sim_id,
-            "agency": self.agency, "region": self.region, "region_code": self.region_code,
-            "year": self.year, "template": self.template, "title": self.title,
-            "published": self.published, "format": self.format,
+            "agency": self.agency,
+            "region": self.region,
+            "region_code": self.region_code,
+            "year": self.year,
+            "template": self.template,
+            "title": self.title,
+            "published": self.published,
+            "format": self.format,
             "tables": self.tables,
-            "sim_id": self.sim_id, "site_id": self.site_id,
-            "faults": self.faults, "expected_findings": self.expected_findings,
+            "sim_id": self.sim_id,
+            "site_id": self.site_id,
+            "faults": self.faults,
+            "expected_findings": self.expected_findings,
             "expected_incomplete": self.expected_incomplete,
-            "info_fee_yuan": self.info_fee_yuan, "corpus": self.corpus,
+            "info_fee_yuan": self.info_fee_yuan,
+            "corpus": self.corpus,
         }
 
 
@@ -138,8 +173,11 @@ def _t3(tpl_id: str, size: str, rng: random.Random) -> dict[str, dict[str, Value
 def _t4(size: str, rng: random.Random) -> dict[str, dict[str, Value]]:
     scale = {"zero": 0, "small": 1, "medium": 4, "large": 30, "huge": 120}[size]
     out: dict[str, dict[str, Value]] = {}
-    for row, share in (("review", 1.0), ("litigation_direct", 0.4),
-                       ("litigation_after_review", 0.3)):
+    for row, share in (
+        ("review", 1.0),
+        ("litigation_direct", 0.4),
+        ("litigation_after_review", 0.3),
+    ):
         n = rng.randint(0, int(scale * share)) if scale else 0
         parts = _split(n, {"upheld": 6, "corrected": 1.5, "other": 2, "pending": 1}, rng)
         out[row] = {**parts, "total": n}
@@ -193,20 +231,43 @@ def _doc_counts(tpl_id: str, made: int, repealed: int, stock: int) -> dict[str, 
     return {"made": made, "published": made, "public_total": stock + made}
 
 
-def generate(sim_id: str, *, site_id: str, agency: str, region: str, region_code: str,
-             year: int, title: str, published: str, fmt: str, size: str, profile: str,
-             seed: int) -> ReportTruth:
+def generate(
+    sim_id: str,
+    *,
+    site_id: str,
+    agency: str,
+    region: str,
+    region_code: str,
+    year: int,
+    title: str,
+    published: str,
+    fmt: str,
+    size: str,
+    profile: str,
+    seed: int,
+) -> ReportTruth:
     """A consistent report of an agency of the given size class and kind (``profile``)."""
     rng = random.Random(f"{seed}:{sim_id}")
     tpl_id = template_for(year)
-    tables = {"t2": _t2(tpl_id, profile, rng), "t3": _t3(tpl_id, size, rng),
-              "t4": _t4(size, rng)}
+    tables = {"t2": _t2(tpl_id, profile, rng), "t3": _t3(tpl_id, size, rng), "t4": _t4(size, rng)}
     fee = 0
     unpaid = tables["t3"].get("other_unpaid_fee", {}).get("total") or 0
     if unpaid or rng.random() < 0.12:
         fee = rng.randint(1, 8) * 100 + rng.choice([0, 0, 80])
-    return ReportTruth(sim_id, site_id, agency, region, region_code, year, tpl_id, title,
-                       published, fmt, tables, info_fee_yuan=fee)
+    return ReportTruth(
+        sim_id,
+        site_id,
+        agency,
+        region,
+        region_code,
+        year,
+        tpl_id,
+        title,
+        published,
+        fmt,
+        tables,
+        info_fee_yuan=fee,
+    )
 
 
 def blank_zeros(truth: ReportTruth, share: float, rng: random.Random) -> None:
@@ -221,8 +282,12 @@ def blank_zeros(truth: ReportTruth, share: float, rng: random.Random) -> None:
     for table in ("t3", "t4"):
         for row, cols in truth.tables[table].items():
             for col, value in cols.items():
-                if (value == 0 and (table, row) not in keep_rows
-                        and (table, col) not in keep_cols and rng.random() < share):
+                if (
+                    value == 0
+                    and (table, row) not in keep_rows
+                    and (table, col) not in keep_cols
+                    and rng.random() < share
+                ):
                     cols[col] = None
 
 
@@ -241,15 +306,15 @@ def findings_for_cell(tpl_id: str, table: str, row: str, col: str) -> list[dict]
     return found
 
 
-def inject_fault(truth: ReportTruth, table: str, row: str, col: str,
-                 rng: random.Random) -> None:
+def inject_fault(truth: ReportTruth, table: str, row: str, col: str, rng: random.Random) -> None:
     """Print one cell wrong by a small amount and record what a checker must find."""
     true = truth.tables[table][row][col]
     assert isinstance(true, int), (table, row, col, true)
     delta = rng.choice([d for d in (-3, -2, -1, 1, 2, 3) if true + d >= 0])
     truth.tables[table][row][col] = true + delta
-    truth.faults.append({"table": table, "row": row, "col": col, "true": true,
-                         "printed": true + delta})
+    truth.faults.append(
+        {"table": table, "row": row, "col": col, "true": true, "printed": true + delta}
+    )
     for finding in findings_for_cell(truth.template, table, row, col):
         if finding not in truth.expected_findings:
             truth.expected_findings.append(finding)
@@ -292,18 +357,38 @@ def evaluate_rules(tables: Tables, tpl_id: str) -> list[dict]:
     return out
 
 
-def from_corpus(path: Path, *, sim_id: str, site_id: str, region: str, region_code: str,
-                title: str, published: str, fmt: str) -> ReportTruth:
+def from_corpus(
+    path: Path,
+    *,
+    sim_id: str,
+    site_id: str,
+    region: str,
+    region_code: str,
+    title: str,
+    published: str,
+    fmt: str,
+) -> ReportTruth:
     """A real document's truth: its hand-checked ``.expected.json`` beside it."""
     expected = json.loads(path.with_name(path.stem + ".expected.json").read_text("utf-8"))
     tables = expected["tables"]
     found = evaluate_rules(tables, expected["template"])
     return ReportTruth(
-        sim_id, site_id, expected["agency"], region, region_code, expected["year"],
-        expected["template"], title, published, fmt, tables,
+        sim_id,
+        site_id,
+        expected["agency"],
+        region,
+        region_code,
+        expected["year"],
+        expected["template"],
+        title,
+        published,
+        fmt,
+        tables,
         expected_findings=[_bare(f) for f in found if f["status"] == "fail"],
         expected_incomplete=[_bare(f) for f in found if f["status"] == "incomplete"],
-        info_fee_yuan=None, corpus=path.name)
+        info_fee_yuan=None,
+        corpus=path.name,
+    )
 
 
 def _bare(finding: dict) -> dict:
@@ -312,6 +397,7 @@ def _bare(finding: dict) -> dict:
 
 def verify_planted(truth: ReportTruth) -> None:
     """Fail loudly when the rules do not give exactly the planted findings (a generator bug)."""
+
     def keys(findings: list[dict]) -> set[tuple]:
         return {tuple(sorted(_bare(f).items())) for f in findings}
 

@@ -18,8 +18,9 @@ def expected_path(doc: Path) -> Path:
 
 def corpus_documents() -> list[Path]:
     """Every real document with an expected parse beside it."""
-    return sorted(p for p in CORPUS.iterdir()
-                  if not p.name.endswith(".json") and expected_path(p).exists())
+    return sorted(
+        p for p in CORPUS.iterdir() if not p.name.endswith(".json") and expected_path(p).exists()
+    )
 
 
 def expected_for(doc: Path) -> dict:

@@ -21,9 +21,14 @@ PACKAGES = ("archive", "crawler", "simweb")
 def lint_imports(root: Path) -> subprocess.CompletedProcess:
     """import-linter over the packages found under ``root``, with ``root``'s contracts."""
     lint = Path(sys.executable).with_name("lint-imports")
-    return subprocess.run([str(lint), "--config", str(root / "pyproject.toml"), "--no-cache"],
-                          cwd=root, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(lint), "--config", str(root / "pyproject.toml"), "--no-cache"],
+        cwd=root,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_import_contracts_are_kept():
@@ -34,8 +39,11 @@ def test_import_contracts_are_kept():
 
 def test_a_store_module_importing_a_later_stage_breaks_the_contract(tmp_path):
     for package in PACKAGES:
-        shutil.copytree(ROOT / package, tmp_path / package,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.csv", "*.pdf"))
+        shutil.copytree(
+            ROOT / package,
+            tmp_path / package,
+            ignore=shutil.ignore_patterns("__pycache__", "*.csv", "*.pdf"),
+        )
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     schema = tmp_path / "archive" / "store" / "schema.py"
     schema.write_text(schema.read_text() + "\nfrom archive.jobs import cli  # noqa\n")
@@ -55,13 +63,17 @@ def _readme_tree() -> str:
 
 def test_readme_tree_names_every_stage_and_module():
     tree = _readme_tree()
-    for folder in sorted(p for p in (ROOT / "archive").iterdir()
-                         if p.is_dir() and (p / "__init__.py").exists()):
-        assert re.search(rf"^\s+{folder.name}/", tree, re.M), f"archive/{folder.name}/ not in README"
+    for folder in sorted(
+        p for p in (ROOT / "archive").iterdir() if p.is_dir() and (p / "__init__.py").exists()
+    ):
+        assert re.search(rf"^\s+{folder.name}/", tree, re.M), (
+            f"archive/{folder.name}/ not in README"
+        )
         for module in sorted(folder.glob("*.py")):
             if module.name != "__init__.py":
                 assert module.name in tree or module.stem in tree, (
-                    f"archive/{folder.name}/{module.name} not in the README tree")
+                    f"archive/{folder.name}/{module.name} not in the README tree"
+                )
     for module in (ROOT / "archive").glob("*.py"):
         if module.name not in ("__init__.py", "__main__.py"):
             assert module.name in tree, f"archive/{module.name} not in the README tree"

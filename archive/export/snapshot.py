@@ -54,8 +54,9 @@ def manifest_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".json")
 
 
-def make_snapshot(db: str | Path, out_dir: str | Path, flavour: str = "data",
-                  at: datetime | None = None) -> Snapshot:
+def make_snapshot(
+    db: str | Path, out_dir: str | Path, flavour: str = "data", at: datetime | None = None
+) -> Snapshot:
     """Write one snapshot of archive ``db`` into ``out_dir``; returns it with its manifest."""
     if flavour not in FLAVOURS:
         raise SnapshotError(f"flavour must be one of {', '.join(FLAVOURS)}, not {flavour!r}")
@@ -80,15 +81,18 @@ def make_snapshot(db: str | Path, out_dir: str | Path, flavour: str = "data",
     finally:
         partial.unlink(missing_ok=True)
     snapshot = Snapshot(final, manifest)
-    _write_text(snapshot.manifest_path,
-                json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+    _write_text(
+        snapshot.manifest_path,
+        json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+    )
     _write_text(final.with_name(final.name + ".sha256"), f"{manifest['sha256']}  {final.name}\n")
     return snapshot
 
 
 def _connect_source(source: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"file:{source.resolve()}?mode=ro", uri=True, isolation_level=None,
-                           timeout=_BUSY_MS / 1000)
+    conn = sqlite3.connect(
+        f"file:{source.resolve()}?mode=ro", uri=True, isolation_level=None, timeout=_BUSY_MS / 1000
+    )
     conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
     return conn
 
@@ -131,12 +135,16 @@ def _copy_without_blobs(source: Path, target: Path) -> None:
 
 
 def _copy_schema_and_rows(conn: sqlite3.Connection) -> None:
-    kinds = {row[1]: row[2] for row in conn.execute("PRAGMA src.table_list")
-             if row[0] == "src"}
-    schema = conn.execute("select type, name, tbl_name, sql from src.sqlite_master "
-                          "where sql is not null order by rowid").fetchall()
-    tables = [(n, sql) for t, n, _, sql in schema
-              if t == "table" and kinds.get(n) == "table" and not n.startswith("sqlite_")]
+    kinds = {row[1]: row[2] for row in conn.execute("PRAGMA src.table_list") if row[0] == "src"}
+    schema = conn.execute(
+        "select type, name, tbl_name, sql from src.sqlite_master "
+        "where sql is not null order by rowid"
+    ).fetchall()
+    tables = [
+        (n, sql)
+        for t, n, _, sql in schema
+        if t == "table" and kinds.get(n) == "table" and not n.startswith("sqlite_")
+    ]
     virtual = [(n, sql) for t, n, _, sql in schema if t == "table" and kinds.get(n) == "virtual"]
     for _, sql in tables + virtual:
         conn.execute(sql)
@@ -164,8 +172,9 @@ def _copy_schema_and_rows(conn: sqlite3.Connection) -> None:
 def _copy_rows(conn: sqlite3.Connection, table: str, empty_blobs: bool) -> None:
     columns = conn.execute(f"PRAGMA src.table_info({_q(table)})").fetchall()
     names = ", ".join(_q(c[1]) for c in columns)
-    values = ", ".join("NULL" if empty_blobs and (c[2] or "").upper() == "BLOB" else _q(c[1])
-                       for c in columns)
+    values = ", ".join(
+        "NULL" if empty_blobs and (c[2] or "").upper() == "BLOB" else _q(c[1]) for c in columns
+    )
     conn.execute(f"INSERT INTO main.{_q(table)} ({names}) SELECT {values} FROM src.{_q(table)}")
 
 
@@ -178,9 +187,11 @@ def _manifest(path: Path, name: str, flavour: str, moment: datetime, source: Pat
     conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
     try:
         kinds = {row[1]: row[2] for row in conn.execute("PRAGMA main.table_list")}
-        tables = {name: conn.execute(f"select count(*) from {_q(name)}").fetchone()[0]
-                  for name, kind in sorted(kinds.items())
-                  if kind == "table" and not name.startswith("sqlite_")}
+        tables = {
+            name: conn.execute(f"select count(*) from {_q(name)}").fetchone()[0]
+            for name, kind in sorted(kinds.items())
+            if kind == "table" and not name.startswith("sqlite_")
+        }
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         integrity = conn.execute("PRAGMA quick_check").fetchone()[0]
     finally:
@@ -188,13 +199,17 @@ def _manifest(path: Path, name: str, flavour: str, moment: datetime, source: Pat
     if integrity != "ok":
         raise SnapshotError(f"the snapshot failed SQLite's quick_check: {integrity}")
     return {
-        "file": name, "flavour": flavour,
+        "file": name,
+        "flavour": flavour,
         "date": moment.strftime("%Y-%m-%d"),
         "created_at": moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "raw_bodies": flavour == "full",
-        "tables": tables, "schema_version": version,
-        "sha256": file_sha256(path), "size": path.stat().st_size,
-        "source": source.name, "nianbao_version": __version__,
+        "tables": tables,
+        "schema_version": version,
+        "sha256": file_sha256(path),
+        "size": path.stat().st_size,
+        "source": source.name,
+        "nianbao_version": __version__,
     }
 
 

@@ -80,13 +80,23 @@ class WarcSummary:
     decoded_bodies: int = 0
 
     def to_json(self) -> dict:
-        return {"path": str(self.path), "run_id": self.run_id, "captures": self.captures,
-                "records": dict(self.records), "decoded_bodies": self.decoded_bodies,
-                "size": self.path.stat().st_size}
+        return {
+            "path": str(self.path),
+            "run_id": self.run_id,
+            "captures": self.captures,
+            "records": dict(self.records),
+            "decoded_bodies": self.decoded_bodies,
+            "size": self.path.stat().st_size,
+        }
 
 
-def write_run_warc(db: str | Path, run_id: int | None, out_dir: str | Path,
-                   revisits: str = "archive", gzip: bool = True) -> WarcSummary:
+def write_run_warc(
+    db: str | Path,
+    run_id: int | None,
+    out_dir: str | Path,
+    revisits: str = "archive",
+    gzip: bool = True,
+) -> WarcSummary:
     """Write crawl run ``run_id`` (the latest when None) of archive ``db`` as one WARC file.
 
     ``revisits``: ``archive`` writes a revisit record for a payload already captured
@@ -113,8 +123,9 @@ def write_run_warc(db: str | Path, run_id: int | None, out_dir: str | Path,
             _write(writer, _warcinfo(writer, name, run, conn))
             summary.records["warcinfo"] += 1
             for capture_id in _capture_ids(conn, run["id"]):
-                capture = conn.execute("select * from captures where id = ?",
-                                       [capture_id]).fetchone()
+                capture = conn.execute(
+                    "select * from captures where id = ?", [capture_id]
+                ).fetchone()
                 _write_capture(writer, conn, dict(capture), revisits, summary)
         os.replace(partial, summary.path)
         return summary
@@ -135,8 +146,9 @@ def _run(conn: sqlite3.Connection, run_id: int | None) -> sqlite3.Row:
 
 
 def _capture_ids(conn: sqlite3.Connection, run_id: int) -> list[int]:
-    return [r[0] for r in conn.execute(
-        "select id from captures where run_id = ? order by id", [run_id])]
+    return [
+        r[0] for r in conn.execute("select id from captures where run_id = ? order by id", [run_id])
+    ]
 
 
 # -- records -------------------------------------------------------------------
@@ -181,14 +193,15 @@ def _warcinfo(writer: WARCWriter, filename: str, run: sqlite3.Row, conn: sqlite3
         "software": f"nianbao-archive/{__version__} (warcio/{_version(warcio)})",
         "format": "WARC File Format 1.1",
         "conformsTo": "https://iipc.github.io/warc-specifications/specifications/"
-                      "warc-format/warc-1.1/",
+        "warc-format/warc-1.1/",
         "robots": robots_policy(stats),
         "isPartOf": f"nianbao crawl run {run['id']}",
         "description": (
             "Written from the nianbao archive (SQLite). Response bodies are stored after "
             "HTTP transfer and content decoding; Transfer-Encoding and a mismatching "
             "Content-Length are renamed X-Crawler-*; request records hold only method, URL, "
-            "Host and Referer; intermediate redirect responses are not stored."),
+            "Host and Referer; intermediate redirect responses are not stored."
+        ),
         "nianbao-run-started": run["started_at"] or "",
         "nianbao-run-finished": run["finished_at"] or "",
         "nianbao-run-status": run["status"] or "",
@@ -199,10 +212,16 @@ def _warcinfo(writer: WARCWriter, filename: str, run: sqlite3.Row, conn: sqlite3
         info["nianbao-requests"] = str(stats["downloader/request_count"])
     block = "".join(f"{k}: {v}\r\n" for k, v in info.items()).encode("utf-8")
     record = writer.create_warc_record(
-        "", "warcinfo", payload=BytesIO(block), length=len(block),
+        "",
+        "warcinfo",
+        payload=BytesIO(block),
+        length=len(block),
         warc_content_type="application/warc-fields",
-        warc_headers_dict={"WARC-Filename": filename,
-                           "WARC-Record-ID": f"<urn:uuid:{uuid.uuid4()}>"})
+        warc_headers_dict={
+            "WARC-Filename": filename,
+            "WARC-Record-ID": f"<urn:uuid:{uuid.uuid4()}>",
+        },
+    )
     _block_digest(record, block)
     return record
 
@@ -216,8 +235,9 @@ def _version(module) -> str:
         return "unknown"
 
 
-def _write_capture(writer: WARCWriter, conn: sqlite3.Connection, capture: dict,
-                   revisits: str, summary: WarcSummary) -> None:
+def _write_capture(
+    writer: WARCWriter, conn: sqlite3.Connection, capture: dict, revisits: str, summary: WarcSummary
+) -> None:
     summary.captures += 1
     uri = capture["final_url"] or capture["url"]
     date = warc_date(capture["fetched_at"])
@@ -239,9 +259,13 @@ def _write_capture(writer: WARCWriter, conn: sqlite3.Connection, capture: dict,
     summary.decoded_bodies += decoded
     if original is not None:
         record = writer.create_revisit_record(
-            uri, hex_to_digest(capture["sha256"] or original["sha256"]),
-            original["final_url"] or original["url"], warc_date(original["fetched_at"]),
-            http_headers=http_headers, warc_headers_dict=_ids(capture, "response", date, request))
+            uri,
+            hex_to_digest(capture["sha256"] or original["sha256"]),
+            original["final_url"] or original["url"],
+            warc_date(original["fetched_at"]),
+            http_headers=http_headers,
+            warc_headers_dict=_ids(capture, "response", date, request),
+        )
         record.rec_headers.add_header("WARC-Refers-To", record_id(original, "response"))
         if capture.get("not_modified"):
             record.rec_headers.replace_header("WARC-Profile", NOT_MODIFIED_PROFILE)
@@ -249,9 +273,16 @@ def _write_capture(writer: WARCWriter, conn: sqlite3.Connection, capture: dict,
         kind = "revisit"
     else:
         record = writer.create_warc_record(
-            uri, "response", payload=BytesIO(body), length=len(body), http_headers=http_headers,
-            warc_headers_dict={**_ids(capture, "response", date, request),
-                               "WARC-Payload-Digest": digest(body)})
+            uri,
+            "response",
+            payload=BytesIO(body),
+            length=len(body),
+            http_headers=http_headers,
+            warc_headers_dict={
+                **_ids(capture, "response", date, request),
+                "WARC-Payload-Digest": digest(body),
+            },
+        )
         _block_digest(record, body)
         kind = "response"
     _write(writer, record)
@@ -273,10 +304,15 @@ def _request(writer: WARCWriter, capture: dict, uri: str, date: str):
     headers = [("Host", parts.netloc)]
     if capture.get("referer"):
         headers.append(("Referer", capture["referer"]))
-    http_headers = StatusAndHeaders(f"{capture.get('method') or 'GET'} {target} HTTP/1.1",
-                                    headers, protocol="", is_http_request=True)
-    record = writer.create_warc_record(uri, "request", http_headers=http_headers,
-                                       warc_headers_dict=_ids(capture, "request", date))
+    http_headers = StatusAndHeaders(
+        f"{capture.get('method') or 'GET'} {target} HTTP/1.1",
+        headers,
+        protocol="",
+        is_http_request=True,
+    )
+    record = writer.create_warc_record(
+        uri, "request", http_headers=http_headers, warc_headers_dict=_ids(capture, "request", date)
+    )
     _block_digest(record, b"")
     return record
 
@@ -321,8 +357,10 @@ def _earlier_capture(conn: sqlite3.Connection, capture: dict, revisits: str) -> 
     """The first capture of the same non-empty payload, if it came before this one."""
     if revisits == "none" or not capture.get("size") or not capture.get("sha256"):
         return None
-    sql = ("select id, url, final_url, fetched_at, sha256 from captures where sha256 = ? "
-           "and status is not null and body is not null and id < ?")
+    sql = (
+        "select id, url, final_url, fetched_at, sha256 from captures where sha256 = ? "
+        "and status is not null and body is not null and id < ?"
+    )
     args: list = [capture["sha256"], capture["id"]]
     if revisits == "run":
         sql += " and run_id = ?"
@@ -332,15 +370,18 @@ def _earlier_capture(conn: sqlite3.Connection, capture: dict, revisits: str) -> 
 
 
 def _capture_by_id(conn: sqlite3.Connection, capture_id: int) -> dict | None:
-    row = conn.execute("select id, url, final_url, fetched_at, sha256 from captures "
-                       "where id = ?", [capture_id]).fetchone()
+    row = conn.execute(
+        "select id, url, final_url, fetched_at, sha256 from captures where id = ?", [capture_id]
+    ).fetchone()
     return dict(row) if row else None
 
 
 def _metadata(writer: WARCWriter, capture: dict, uri: str, date: str, concurrent):
-    fields = [("nianbao-capture-id", str(capture["id"])),
-              ("nianbao-site-id", capture.get("site_id") or ""),
-              ("nianbao-role", capture.get("role") or "")]
+    fields = [
+        ("nianbao-capture-id", str(capture["id"])),
+        ("nianbao-site-id", capture.get("site_id") or ""),
+        ("nianbao-role", capture.get("role") or ""),
+    ]
     if capture.get("referer"):
         fields.append(("via", capture["referer"]))
     if capture.get("url") and capture["url"] != uri:
@@ -355,9 +396,13 @@ def _metadata(writer: WARCWriter, capture: dict, uri: str, date: str, concurrent
         fields.append(("nianbao-fetch-error", capture["error"]))
     block = "".join(f"{k}: {v}\r\n" for k, v in fields).encode("utf-8")
     record = writer.create_warc_record(
-        uri, "metadata", payload=BytesIO(block), length=len(block),
+        uri,
+        "metadata",
+        payload=BytesIO(block),
+        length=len(block),
         warc_content_type="application/warc-fields",
-        warc_headers_dict=_ids(capture, "metadata", date, concurrent))
+        warc_headers_dict=_ids(capture, "metadata", date, concurrent),
+    )
     _block_digest(record, block)
     return record
 

@@ -16,8 +16,13 @@ import click
 from archive import __version__
 
 DEFAULT_DB = "nianbao.db"
-db_option = click.option("--db", default=DEFAULT_DB, show_default=True,
-                         type=click.Path(dir_okay=False), help="The archive (SQLite file).")
+db_option = click.option(
+    "--db",
+    default=DEFAULT_DB,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The archive (SQLite file).",
+)
 
 
 @click.group()
@@ -47,8 +52,11 @@ def parse(file: str, as_json: bool) -> None:
     else:
         click.echo(_describe(report))
     if report.status in ("not_a_report", "landing_page"):
-        why = ("it links its report as an attachment" if report.status == "landing_page"
-               else report.reason or "no report tables or title found")
+        why = (
+            "it links its report as an attachment"
+            if report.status == "landing_page"
+            else report.reason or "no report tables or title found"
+        )
         click.echo(f"nianbao parse: {path.name}: {report.status}: {why}", err=True)
         sys.exit(3)
 
@@ -61,26 +69,36 @@ def _describe(report) -> str:
         f"  cells {report.cell_count()}  findings {len(report.checks)}  "
         f"warnings {len(report.warnings)}",
     ]
-    lines += [f"  ! {c['rule']} {c.get('row') or c.get('column')}: {c['message']}"
-              for c in report.checks]
+    lines += [
+        f"  ! {c['rule']} {c.get('row') or c.get('column')}: {c['message']}" for c in report.checks
+    ]
     lines += [f"  ? {w}" for w in report.warnings]
     return "\n".join(lines)
 
 
 @main.command()
-@click.option("--sites", type=click.Path(exists=True, dir_okay=False),
-              help="Site registry CSV (docs/interfaces.md); default: the bundled registry "
-                   "of real sites.")
+@click.option(
+    "--sites",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Site registry CSV (docs/interfaces.md); default: the bundled registry of real sites.",
+)
 @db_option
 @click.option("--jobdir", type=click.Path(file_okay=False), help="Scrapy JOBDIR to pause/resume.")
-@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
-              help="Override a Scrapy setting, e.g. -s DOWNLOAD_DELAY=2.")
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy setting, e.g. -s DOWNLOAD_DELAY=2.",
+)
 def crawl(sites: str | None, db: str, jobdir: str | None, overrides: tuple[str, ...]) -> None:
     """Crawl the sites of a registry into the archive (raw captures only)."""
     from crawler.runner import BUNDLED_REGISTRY, run_crawl
 
-    stats = run_crawl(sites or str(BUNDLED_REGISTRY), db, jobdir,
-                      dict(_setting(o) for o in overrides))
+    stats = run_crawl(
+        sites or str(BUNDLED_REGISTRY), db, jobdir, dict(_setting(o) for o in overrides)
+    )
     _exit_on_crawl_failure(stats)
 
 
@@ -93,13 +111,16 @@ def _setting(text: str) -> tuple[str, str]:
 
 def _exit_on_crawl_failure(stats: dict) -> None:
     reason = stats.get("finish_reason")
-    click.echo(f"crawl {reason}: {stats.get('response_received_count', 0)} responses, "
-               f"{stats.get('nianbao/captures_stored', 0)} captures stored, "
-               f"{stats.get('log_count/ERROR', 0)} errors, "
-               f"{stats.get('nianbao/not_modified', 0)} not modified, "
-               f"{stats.get('nianbao/site_alerts', 0)} site alerts, "
-               f"{stats.get('nianbao/sites_blocked', 0)} sites blocked "
-               "(per site: table crawl_site_counts)", err=True)
+    click.echo(
+        f"crawl {reason}: {stats.get('response_received_count', 0)} responses, "
+        f"{stats.get('nianbao/captures_stored', 0)} captures stored, "
+        f"{stats.get('log_count/ERROR', 0)} errors, "
+        f"{stats.get('nianbao/not_modified', 0)} not modified, "
+        f"{stats.get('nianbao/site_alerts', 0)} site alerts, "
+        f"{stats.get('nianbao/sites_blocked', 0)} sites blocked "
+        "(per site: table crawl_site_counts)",
+        err=True,
+    )
     if reason != "finished":
         sys.exit(1)
 
@@ -126,9 +147,12 @@ def _process(db: str, everything: bool) -> None:
         summary = process_captures(archive, everything)
         counts = archive.counts()
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_status.items())) or "none"
-    click.echo(f"parsed {summary.captures} captures ({statuses}); archive now holds "
-               f"{counts['reports']} reports, {counts['cells']} cells, "
-               f"{counts['findings']} findings", err=True)
+    click.echo(
+        f"parsed {summary.captures} captures ({statuses}); archive now holds "
+        f"{counts['reports']} reports, {counts['cells']} cells, "
+        f"{counts['findings']} findings",
+        err=True,
+    )
     if summary.by_status.get("parser_error"):
         sys.exit(1)
 
@@ -150,8 +174,13 @@ def serve(db: str, host: str, port: int) -> None:
 @db_option
 @click.option("--port", default=8001, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Build the archive and exit.")
-@click.option("--seed", default=0, show_default=True, type=int,
-              help="Seed of the simulated web's generated reports.")
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Seed of the simulated web's generated reports.",
+)
 def demo(db: str, port: int, no_serve: bool, seed: int) -> None:
     """Crawl the bundled simulated government web, parse, check, and serve the archive."""
     from archive.jobs.demo import build_demo
@@ -169,12 +198,25 @@ def demo(db: str, port: int, no_serve: bool, seed: int) -> None:
 
 @main.command()
 @db_option
-@click.option("--run", "run_id", type=int, help="Crawl run id (crawl_runs.id); default: the latest.")
-@click.option("--out", "out_dir", default="warc", show_default=True,
-              type=click.Path(file_okay=False), help="Directory for the .warc.gz file.")
-@click.option("--revisits", type=click.Choice(["archive", "run", "none"]), default="archive",
-              show_default=True, help="Revisit records for payloads archived earlier in the "
-              "whole archive, only earlier in this run, or never.")
+@click.option(
+    "--run", "run_id", type=int, help="Crawl run id (crawl_runs.id); default: the latest."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default="warc",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Directory for the .warc.gz file.",
+)
+@click.option(
+    "--revisits",
+    type=click.Choice(["archive", "run", "none"]),
+    default="archive",
+    show_default=True,
+    help="Revisit records for payloads archived earlier in the "
+    "whole archive, only earlier in this run, or never.",
+)
 @click.option("--no-gzip", is_flag=True, help="Write an uncompressed .warc.")
 def warc(db: str, run_id: int | None, out_dir: str, revisits: str, no_gzip: bool) -> None:
     """Write a crawl run as a WARC 1.1 file (readable by warcio, pywb, ReplayWeb.page)."""
@@ -185,19 +227,32 @@ def warc(db: str, run_id: int | None, out_dir: str, revisits: str, no_gzip: bool
     except WarcError as exc:
         raise click.ClickException(str(exc)) from exc
     records = ", ".join(f"{k} {v}" for k, v in sorted(summary.records.items()))
-    click.echo(f"{summary.path}: run {summary.run_id}, {summary.captures} captures ({records})",
-               err=True)
+    click.echo(
+        f"{summary.path}: run {summary.run_id}, {summary.captures} captures ({records})", err=True
+    )
     click.echo(str(summary.path))
 
 
 @main.command()
 @db_option
-@click.option("--out", "out_dir", type=click.Path(file_okay=False),
-              help="Snapshot directory; default: snapshots/ beside the archive.")
-@click.option("--flavour", type=click.Choice(["data", "full"]), default="data",
-              show_default=True, help="data: no raw bodies; full: everything.")
-@click.option("--keep", type=click.IntRange(min=1),
-              help="Then delete all but the newest N snapshots of each flavour.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Snapshot directory; default: snapshots/ beside the archive.",
+)
+@click.option(
+    "--flavour",
+    type=click.Choice(["data", "full"]),
+    default="data",
+    show_default=True,
+    help="data: no raw bodies; full: everything.",
+)
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    help="Then delete all but the newest N snapshots of each flavour.",
+)
 def snapshot(db: str, out_dir: str | None, flavour: str, keep: int | None) -> None:
     """Write a consistent, dated copy of the archive with its SHA-256 and a manifest."""
     from archive.export.snapshot import SnapshotError, make_snapshot, prune_snapshots
@@ -208,32 +263,72 @@ def snapshot(db: str, out_dir: str | None, flavour: str, keep: int | None) -> No
         removed = prune_snapshots(folder, keep) if keep else []
     except SnapshotError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{snap.path}: {snap.manifest['size']:,} bytes, sha256 {snap.manifest['sha256']}"
-               f"{f', {len(removed)} old files removed' if removed else ''}", err=True)
+    click.echo(
+        f"{snap.path}: {snap.manifest['size']:,} bytes, sha256 {snap.manifest['sha256']}"
+        f"{f', {len(removed)} old files removed' if removed else ''}",
+        err=True,
+    )
     click.echo(str(snap.path))
 
 
 @main.command()
-@click.option("--sites", type=click.Path(exists=True, dir_okay=False),
-              help="Site registry CSV; default: the bundled registry of real sites.")
+@click.option(
+    "--sites",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Site registry CSV; default: the bundled registry of real sites.",
+)
 @db_option
-@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
-              help="Override a Scrapy setting of the crawl, e.g. -s DOWNLOAD_DELAY=2.")
-@click.option("--snapshot-dir", type=click.Path(file_okay=False),
-              help="Default: snapshots/ beside the archive.")
-@click.option("--flavour", "flavours", multiple=True, type=click.Choice(["data", "full"]),
-              help="Snapshot flavour(s) to write; default: data.")
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy setting of the crawl, e.g. -s DOWNLOAD_DELAY=2.",
+)
+@click.option(
+    "--snapshot-dir",
+    type=click.Path(file_okay=False),
+    help="Default: snapshots/ beside the archive.",
+)
+@click.option(
+    "--flavour",
+    "flavours",
+    multiple=True,
+    type=click.Choice(["data", "full"]),
+    help="Snapshot flavour(s) to write; default: data.",
+)
 @click.option("--keep", type=click.IntRange(min=1), help="Keep the newest N snapshots per flavour.")
-@click.option("--warc-dir", type=click.Path(file_okay=False),
-              help="Also write tonight's crawl run as WARC into this directory.")
-@click.option("--log", "log_path", type=click.Path(dir_okay=False),
-              help="JSON-lines log; default: nightly.jsonl beside the archive.")
-@click.option("--lock", "lock_path", type=click.Path(dir_okay=False),
-              help="Lock file; default: <db>.nightly.lock beside the archive.")
+@click.option(
+    "--warc-dir",
+    type=click.Path(file_okay=False),
+    help="Also write tonight's crawl run as WARC into this directory.",
+)
+@click.option(
+    "--log",
+    "log_path",
+    type=click.Path(dir_okay=False),
+    help="JSON-lines log; default: nightly.jsonl beside the archive.",
+)
+@click.option(
+    "--lock",
+    "lock_path",
+    type=click.Path(dir_okay=False),
+    help="Lock file; default: <db>.nightly.lock beside the archive.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def nightly(sites: str | None, db: str, overrides: tuple[str, ...], snapshot_dir: str | None,
-            flavours: tuple[str, ...], keep: int | None, warc_dir: str | None,
-            log_path: str | None, lock_path: str | None, as_json: bool) -> None:
+def nightly(
+    sites: str | None,
+    db: str,
+    overrides: tuple[str, ...],
+    snapshot_dir: str | None,
+    flavours: tuple[str, ...],
+    keep: int | None,
+    warc_dir: str | None,
+    log_path: str | None,
+    lock_path: str | None,
+    as_json: bool,
+) -> None:
     """Crawl, parse, check, snapshot; exit 0 ok, 3 alerts, 4 a stage failed, 5 locked."""
     from archive.jobs.nightly import (
         Events,
@@ -246,18 +341,24 @@ def nightly(sites: str | None, db: str, overrides: tuple[str, ...], snapshot_dir
 
     defaults = default_paths(Path(db))
     config = NightlyConfig(
-        db=Path(db), sites=sites or str(BUNDLED_REGISTRY),
+        db=Path(db),
+        sites=sites or str(BUNDLED_REGISTRY),
         snapshot_dir=Path(snapshot_dir) if snapshot_dir else defaults["snapshot_dir"],
         log_path=Path(log_path) if log_path else defaults["log_path"],
         lock_path=Path(lock_path) if lock_path else defaults["lock_path"],
-        flavours=flavours or ("data",), keep=keep,
+        flavours=flavours or ("data",),
+        keep=keep,
         overrides=dict(_setting(o) for o in overrides),
-        warc_dir=Path(warc_dir) if warc_dir else None)
+        warc_dir=Path(warc_dir) if warc_dir else None,
+    )
     events = Events(config.log_path)
     try:
         code, summary = run_nightly(config, events)
     finally:
         events.close()
-    click.echo(json.dumps(summary, ensure_ascii=False, indent=1) if as_json
-               else format_summary(summary, code))
+    click.echo(
+        json.dumps(summary, ensure_ascii=False, indent=1)
+        if as_json
+        else format_summary(summary, code)
+    )
     sys.exit(code)

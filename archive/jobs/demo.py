@@ -20,11 +20,13 @@ def prepare_demo_db(db: str) -> None:
     if not os.path.exists(db):
         return
     with Archive(db) as archive:
-        hosts = {urlsplit(r[0]).hostname or "" for r in
-                 archive.db.execute("select start_url from sites")}
+        hosts = {
+            urlsplit(r[0]).hostname or "" for r in archive.db.execute("select start_url from sites")
+        }
     if any(not h.startswith("127.") for h in hosts):
-        raise RuntimeError(f"{db} holds an archive of real sites; the demo will not touch it "
-                           f"(choose another --db)")
+        raise RuntimeError(
+            f"{db} holds an archive of real sites; the demo will not touch it (choose another --db)"
+        )
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(db + suffix):
             os.remove(db + suffix)
@@ -37,13 +39,16 @@ def build_demo(db: str, workdir: Path, seed: int = 0) -> str:
     from simweb.process import SimWeb
 
     with SimWeb(workdir, seed=seed) as web:
-        stats = run_crawl(str(web.sites_csv), db,
-                          overrides={**LOCAL_WEB_SETTINGS, "LOG_LEVEL": "WARNING"})
+        stats = run_crawl(
+            str(web.sites_csv), db, overrides={**LOCAL_WEB_SETTINGS, "LOG_LEVEL": "WARNING"}
+        )
     if stats.get("finish_reason") != "finished":
         raise RuntimeError(f"the demo crawl ended with {stats.get('finish_reason')}")
     with Archive(db) as archive:
         summary = process_captures(archive)
         counts = archive.counts()
-    return (f"demo archive {db}: {counts['captures']} captures, {counts['reports']} reports, "
-            f"{counts['cells']} cells, {counts['findings']} findings "
-            f"(parse stage: {summary.by_status})")
+    return (
+        f"demo archive {db}: {counts['captures']} captures, {counts['reports']} reports, "
+        f"{counts['cells']} cells, {counts['findings']} findings "
+        f"(parse stage: {summary.by_status})"
+    )

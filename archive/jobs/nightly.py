@@ -82,8 +82,12 @@ class RunLock:
             os.close(fd)
             raise LockHeld(self.path, self.holder()) from None
         os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                 "started_at": now()}).encode())
+        os.write(
+            fd,
+            json.dumps(
+                {"pid": os.getpid(), "host": socket.gethostname(), "started_at": now()}
+            ).encode(),
+        )
         self._fd = fd
 
     def release(self) -> None:
@@ -143,14 +147,21 @@ class Events:
                 TimeElapsedColumn,
             )
 
-            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                      BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                      console=Console(stderr=True))
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+            )
             self._progress.start()
 
     def emit(self, event: str, **data) -> None:
-        self._log.write(json.dumps({"time": now(), "event": event, **data},
-                                   ensure_ascii=False, default=str) + "\n")
+        self._log.write(
+            json.dumps({"time": now(), "event": event, **data}, ensure_ascii=False, default=str)
+            + "\n"
+        )
         self._log.flush()
 
     @contextmanager
@@ -172,8 +183,11 @@ class Events:
             yield update
         finally:
             if self._progress is not None:
-                self._progress.update(task, total=self._progress.tasks[task].completed or 1,
-                                      completed=self._progress.tasks[task].completed or 1)
+                self._progress.update(
+                    task,
+                    total=self._progress.tasks[task].completed or 1,
+                    completed=self._progress.tasks[task].completed or 1,
+                )
             self.emit("stage_end", stage=name, seconds=round(time.monotonic() - started, 2))
 
     def close(self) -> None:
@@ -198,8 +212,7 @@ def run_nightly(config: NightlyConfig, events: Events) -> tuple[int, dict]:
         events.emit("interrupted")
         raise
     except Exception as exc:  # a bug: logged with its traceback, then exit status 1
-        events.emit("error", error=f"{type(exc).__name__}: {exc}",
-                    traceback=traceback.format_exc())
+        events.emit("error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
         raise
     finally:
         lock.release()
@@ -234,8 +247,9 @@ def _stages(config: NightlyConfig, events: Events) -> dict:
     summary["snapshots"] = _snapshot_stage(config, events, summary)
     summary["alerts"] += site_alerts(summary["crawl"].get("sites", []))
     if summary["parse"].get("by_status", {}).get("parser_error"):
-        summary["alerts"].append({"kind": "parser_error",
-                                  "count": summary["parse"]["by_status"]["parser_error"]})
+        summary["alerts"].append(
+            {"kind": "parser_error", "count": summary["parse"]["by_status"]["parser_error"]}
+        )
     summary["finished_at"] = now()
     return summary
 
@@ -255,8 +269,12 @@ def _connect(db: Path) -> sqlite3.Connection:
 
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("select 1 from sqlite_master where type = 'table' and name = ?",
-                        [name]).fetchone() is not None
+    return (
+        conn.execute(
+            "select 1 from sqlite_master where type = 'table' and name = ?", [name]
+        ).fetchone()
+        is not None
+    )
 
 
 def _high_water(db: Path) -> dict:
@@ -267,16 +285,26 @@ def _high_water(db: Path) -> dict:
     try:
         if not _has_table(conn, "reports"):
             return {"reports": 0, "findings": 0}
-        return {t: conn.execute(f"select coalesce(max(id), 0) from {t}").fetchone()[0]
-                for t in ("reports", "findings")}
+        return {
+            t: conn.execute(f"select coalesce(max(id), 0) from {t}").fetchone()[0]
+            for t in ("reports", "findings")
+        }
     finally:
         conn.close()
 
 
 # -- crawl ---------------------------------------------------------------------------
 def crawl_command(config: NightlyConfig) -> list[str]:
-    cmd = [sys.executable, "-m", "archive", "crawl", "--sites", config.sites,
-           "--db", str(config.db)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "archive",
+        "crawl",
+        "--sites",
+        config.sites,
+        "--db",
+        str(config.db),
+    ]
     for name, value in config.overrides.items():
         cmd += ["-s", f"{name}={value}"]
     return cmd
@@ -284,15 +312,19 @@ def crawl_command(config: NightlyConfig) -> list[str]:
 
 def _crawl_stage(config: NightlyConfig, events: Events, summary: dict) -> dict:
     with events.stage("crawl") as update, open(config.crawl_log, "ab") as log:
-        child = subprocess.Popen(crawl_command(config), stdin=subprocess.DEVNULL, stdout=log,
-                                 stderr=subprocess.STDOUT)
+        child = subprocess.Popen(
+            crawl_command(config), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        )
         run_id = None
         try:
             while child.poll() is None:
                 run_id = run_id or _run_of_pid(config.db, child.pid)
                 if run_id:
-                    update(_count(config.db, "select count(*) from captures where run_id = ?",
-                                  [run_id]))
+                    update(
+                        _count(
+                            config.db, "select count(*) from captures where run_id = ?", [run_id]
+                        )
+                    )
                 time.sleep(POLL_SECONDS)
         except BaseException:  # interrupted: never leave a crawl running without its lock
             stop_child(child)
@@ -302,9 +334,14 @@ def _crawl_stage(config: NightlyConfig, events: Events, summary: dict) -> dict:
     if run_id:
         result.update(crawl_run_summary(config.db, run_id))
     if child.returncode != 0 or result.get("status") != "finished":
-        summary["failures"].append({"stage": "crawl", "exit_status": child.returncode,
-                                    "status": result.get("status"),
-                                    "log": str(config.crawl_log)})
+        summary["failures"].append(
+            {
+                "stage": "crawl",
+                "exit_status": child.returncode,
+                "status": result.get("status"),
+                "log": str(config.crawl_log),
+            }
+        )
     return result
 
 
@@ -325,8 +362,9 @@ def _run_of_pid(db: Path, pid: int) -> int | None:
     try:
         conn = _connect(db)
         try:
-            row = conn.execute("select id from crawl_runs where pid = ? order by id desc limit 1",
-                               [pid]).fetchone()
+            row = conn.execute(
+                "select id from crawl_runs where pid = ? order by id desc limit 1", [pid]
+            ).fetchone()
         finally:
             conn.close()
     except sqlite3.OperationalError:  # the child is still creating the schema
@@ -359,20 +397,32 @@ def crawl_run_summary(db: Path, run_id: int) -> dict:
                 reasons[reason] = reasons.get(reason, 0) + n
     finally:
         conn.close()
-    totals = {key: sum(site.get(key) or 0 for site in sites)
-              for key in ("new", "changed", "unchanged", "not_modified", "reports_found")
-              if any(key in site for site in sites)}
-    return {"status": run["status"], "started_at": run["started_at"],
-            "finished_at": run["finished_at"], "pages_fetched": run["pages_fetched"],
-            "captures_stored": run["captures_stored"], "failures": run["failures"],
-            "failures_by_reason": dict(sorted(reasons.items())), "documents": totals,
-            "sites": sites}
+    totals = {
+        key: sum(site.get(key) or 0 for site in sites)
+        for key in ("new", "changed", "unchanged", "not_modified", "reports_found")
+        if any(key in site for site in sites)
+    }
+    return {
+        "status": run["status"],
+        "started_at": run["started_at"],
+        "finished_at": run["finished_at"],
+        "pages_fetched": run["pages_fetched"],
+        "captures_stored": run["captures_stored"],
+        "failures": run["failures"],
+        "failures_by_reason": dict(sorted(reasons.items())),
+        "documents": totals,
+        "sites": sites,
+    }
 
 
 def _site_rows(conn: sqlite3.Connection, run_id: int) -> list[dict]:
     if _has_table(conn, "crawl_site_counts"):
-        rows = [dict(r) for r in conn.execute(
-            "select * from crawl_site_counts where run_id = ? order by site_id", [run_id])]
+        rows = [
+            dict(r)
+            for r in conn.execute(
+                "select * from crawl_site_counts where run_id = ? order by site_id", [run_id]
+            )
+        ]
         if rows:
             for row in rows:
                 row["failed_by_reason"] = json.loads(row.get("failed_by_reason") or "{}")
@@ -382,21 +432,33 @@ def _site_rows(conn: sqlite3.Connection, run_id: int) -> list[dict]:
 
 def _site_rows_from_captures(conn: sqlite3.Connection, run_id: int) -> list[dict]:
     rows = []
-    for (site_id,) in conn.execute("select distinct site_id from captures where run_id = ? "
-                                   "order by site_id", [run_id]).fetchall():
+    for (site_id,) in conn.execute(
+        "select distinct site_id from captures where run_id = ? order by site_id", [run_id]
+    ).fetchall():
         reasons: dict[str, int] = {}
         for error, status in conn.execute(
-                "select error, status from captures where run_id = ? and site_id = ? and "
-                "(error is not null or status >= 400)", [run_id, site_id]):
+            "select error, status from captures where run_id = ? and site_id = ? and "
+            "(error is not null or status >= 400)",
+            [run_id, site_id],
+        ):
             reason = (error.split(":", 1)[0].strip() or "error") if error else f"http_{status}"
             reasons[reason] = reasons.get(reason, 0) + 1
         fetched, reports = conn.execute(
             "select count(status), count(distinct case when role = 'report' and status = 200 "
             "then url end) from captures where run_id = ? and site_id = ?",
-            [run_id, site_id]).fetchone()
-        rows.append({"site_id": site_id, "pages_fetched": fetched, "reports_found": reports,
-                     "failed": sum(reasons.values()), "failed_by_reason": reasons,
-                     "blocked": None, "alert": None})
+            [run_id, site_id],
+        ).fetchone()
+        rows.append(
+            {
+                "site_id": site_id,
+                "pages_fetched": fetched,
+                "reports_found": reports,
+                "failed": sum(reasons.values()),
+                "failed_by_reason": reasons,
+                "blocked": None,
+                "alert": None,
+            }
+        )
     return rows
 
 
@@ -416,14 +478,22 @@ def site_alerts(sites: list[dict]) -> list[dict]:
         elif failed and failed >= ok:
             why.append(f"{failed} failures against {ok} good pages")
         if why:
-            alerts.append({"kind": "site", "site_id": site["site_id"], "why": why,
-                           "failed_by_reason": site.get("failed_by_reason") or {}})
+            alerts.append(
+                {
+                    "kind": "site",
+                    "site_id": site["site_id"],
+                    "why": why,
+                    "failed_by_reason": site.get("failed_by_reason") or {},
+                }
+            )
     return alerts
 
 
 # -- parse and checks --------------------------------------------------------------------
-_TO_PARSE = ("select count(*) from captures where role in ('report', 'attachment') and "
-             "body is not null and status < 400 and parse_status is null")
+_TO_PARSE = (
+    "select count(*) from captures where role in ('report', 'attachment') and "
+    "body is not null and status < 400 and parse_status is null"
+)
 
 
 def _parse_stage(config: NightlyConfig, events: Events, summary: dict) -> dict:
@@ -435,8 +505,7 @@ def _parse_stage(config: NightlyConfig, events: Events, summary: dict) -> dict:
     with events.stage("parse", total=total) as update:
         # a daemon: if the run is interrupted, the process ends without waiting for it
         # (each capture is its own transaction, so nothing is left half-written)
-        worker = threading.Thread(target=_process_in_thread, args=(config.db, outcome),
-                                  daemon=True)
+        worker = threading.Thread(target=_process_in_thread, args=(config.db, outcome), daemon=True)
         worker.start()
         while worker.is_alive():
             update(max(0, total - _count(config.db, _TO_PARSE, [])))
@@ -455,8 +524,13 @@ def _process_in_thread(db: Path, outcome: dict) -> None:
     try:
         with Archive(db) as archive:
             result = process_captures(archive)
-        outcome.update({"captures": result.captures, "reports": result.reports,
-                        "by_status": dict(sorted(result.by_status.items()))})
+        outcome.update(
+            {
+                "captures": result.captures,
+                "reports": result.reports,
+                "by_status": dict(sorted(result.by_status.items())),
+            }
+        )
     except Exception as exc:  # reported as a failed stage, with its type and message
         outcome["error"] = f"{type(exc).__name__}: {exc}"
 
@@ -468,21 +542,35 @@ def _checks_summary(db: Path, before: dict) -> dict:
     conn = _connect(db)
     try:
         new, changed = conn.execute(
-            "select count(*), count(previous_id) from reports where id > ?",
-            [before["reports"]]).fetchone()
-        by_rule = {f"{r['rule']} ({r['status']})": r["n"] for r in conn.execute(
-            "select rule, status, count(*) n from findings where report_id > ? "
-            "group by rule, status order by rule, status", [before["reports"]])}
+            "select count(*), count(previous_id) from reports where id > ?", [before["reports"]]
+        ).fetchone()
+        by_rule = {
+            f"{r['rule']} ({r['status']})": r["n"]
+            for r in conn.execute(
+                "select rule, status, count(*) n from findings where report_id > ? "
+                "group by rule, status order by rule, status",
+                [before["reports"]],
+            )
+        }
         failing = conn.execute(
             "select count(distinct report_id) from findings where report_id > ? and "
-            "status = 'fail'", [before["reports"]]).fetchone()[0]
-        totals = {t: conn.execute(f"select count(*) from {t}").fetchone()[0]
-                  for t in ("reports", "cells", "findings")}
+            "status = 'fail'",
+            [before["reports"]],
+        ).fetchone()[0]
+        totals = {
+            t: conn.execute(f"select count(*) from {t}").fetchone()[0]
+            for t in ("reports", "cells", "findings")
+        }
     finally:
         conn.close()
-    return {"new_reports": new - changed, "changed_reports": changed,
-            "new_findings": sum(by_rule.values()), "findings_by_rule": by_rule,
-            "reports_failing_checks": failing, "archive": totals}
+    return {
+        "new_reports": new - changed,
+        "changed_reports": changed,
+        "new_findings": sum(by_rule.values()),
+        "findings_by_rule": by_rule,
+        "reports_failing_checks": failing,
+        "archive": totals,
+    }
 
 
 # -- WARC and snapshots ---------------------------------------------------------------------
@@ -491,8 +579,7 @@ def _warc_stage(config: NightlyConfig, events: Events, summary: dict) -> dict:
 
     with events.stage("warc"):
         try:
-            return write_run_warc(config.db, summary["crawl"]["run_id"],
-                                  config.warc_dir).to_json()
+            return write_run_warc(config.db, summary["crawl"]["run_id"], config.warc_dir).to_json()
         except Exception as exc:  # the archive itself is intact: a failed stage, reported
             summary["failures"].append({"stage": "warc", "error": f"{type(exc).__name__}: {exc}"})
             return {}
@@ -509,11 +596,22 @@ def _snapshot_stage(config: NightlyConfig, events: Events, summary: dict) -> lis
             try:
                 snap = make_snapshot(config.db, config.snapshot_dir, flavour)
             except Exception as exc:  # reported as a failed stage; other flavours still run
-                summary["failures"].append({"stage": "snapshot", "flavour": flavour,
-                                            "error": f"{type(exc).__name__}: {exc}"})
+                summary["failures"].append(
+                    {
+                        "stage": "snapshot",
+                        "flavour": flavour,
+                        "error": f"{type(exc).__name__}: {exc}",
+                    }
+                )
                 continue
-            written.append({"path": str(snap.path), "flavour": flavour,
-                            "size": snap.manifest["size"], "sha256": snap.manifest["sha256"]})
+            written.append(
+                {
+                    "path": str(snap.path),
+                    "flavour": flavour,
+                    "size": snap.manifest["size"],
+                    "sha256": snap.manifest["sha256"],
+                }
+            )
             update(done)
         if config.keep:
             removed = prune_snapshots(config.snapshot_dir, config.keep)
@@ -526,26 +624,32 @@ def format_summary(summary: dict, code: int) -> str:
     """The few lines a cron mail shows."""
     if summary.get("status") == "locked":
         holder = summary.get("holder") or {}
-        return (f"nianbao nightly: not run, another run holds {summary['lock']} "
-                f"(pid {holder.get('pid')}, since {holder.get('started_at')}); exit {code}")
+        return (
+            f"nianbao nightly: not run, another run holds {summary['lock']} "
+            f"(pid {holder.get('pid')}, since {holder.get('started_at')}); exit {code}"
+        )
     crawl, parse, checks = summary["crawl"], summary["parse"], summary["checks"]
     lines = [f"nianbao nightly {summary['started_at']} → {summary['finished_at']}: exit {code}"]
     lines.append(
         f"crawl  run {crawl.get('run_id')} {crawl.get('status')}: "
         f"{crawl.get('pages_fetched', 0)} pages, {crawl.get('captures_stored', 0)} captures "
         f"{_pairs(crawl.get('documents'))}, {crawl.get('failures', 0)} failures "
-        f"{_pairs(crawl.get('failures_by_reason'))}")
-    lines.append(f"parse  {parse.get('captures', 0)} captures "
-                 f"{_pairs(parse.get('by_status'))}")
-    lines.append(f"checks {checks.get('new_reports', 0)} new reports, "
-                 f"{checks.get('changed_reports', 0)} changed, "
-                 f"{checks.get('new_findings', 0)} findings on them "
-                 f"{_pairs(checks.get('findings_by_rule'))}")
+        f"{_pairs(crawl.get('failures_by_reason'))}"
+    )
+    lines.append(f"parse  {parse.get('captures', 0)} captures {_pairs(parse.get('by_status'))}")
+    lines.append(
+        f"checks {checks.get('new_reports', 0)} new reports, "
+        f"{checks.get('changed_reports', 0)} changed, "
+        f"{checks.get('new_findings', 0)} findings on them "
+        f"{_pairs(checks.get('findings_by_rule'))}"
+    )
     if summary.get("warc"):
         lines.append(f"warc   {summary['warc']['path']}")
     for snap in summary.get("snapshots", []):
-        lines.append(f"snap   {snap['flavour']} {snap['path']} {snap['size']:,} bytes "
-                     f"sha256 {snap['sha256']}")
+        lines.append(
+            f"snap   {snap['flavour']} {snap['path']} {snap['size']:,} bytes "
+            f"sha256 {snap['sha256']}"
+        )
     for alert in summary.get("alerts", []):
         where = alert.get("site_id") or alert["kind"]
         lines.append(f"ALERT  {where}: {'; '.join(alert.get('why', [])) or alert.get('count')}")
@@ -562,6 +666,8 @@ def _pairs(counts: dict | None) -> str:
 def default_paths(db: Path) -> dict[str, Path]:
     """Snapshots, log and lock beside the archive unless the operator says otherwise."""
     folder = db.resolve().parent
-    return {"snapshot_dir": folder / "snapshots", "log_path": folder / "nightly.jsonl",
-            "lock_path": folder / (db.name + ".nightly.lock")}
-
+    return {
+        "snapshot_dir": folder / "snapshots",
+        "log_path": folder / "nightly.jsonl",
+        "lock_path": folder / (db.name + ".nightly.lock"),
+    }

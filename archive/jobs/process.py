@@ -50,24 +50,34 @@ def process_captures(archive: Archive, everything: bool = False) -> ProcessSumma
 
 def process_capture(archive: Archive, capture: dict, worker: ParseWorker | None = None) -> str:
     """Parse one capture in an isolated worker (bounded time and memory); returns its status."""
-    kwargs = {"source": capture["url"], "content_type": capture["content_type"],
-              "url": capture["final_url"] or capture["url"]}
+    kwargs = {
+        "source": capture["url"],
+        "content_type": capture["content_type"],
+        "url": capture["final_url"] or capture["url"],
+    }
     try:
-        parsed = (worker.parse(capture["body"], **kwargs) if worker is not None
-                  else parse_isolated(capture["body"], **kwargs))
+        parsed = (
+            worker.parse(capture["body"], **kwargs)
+            if worker is not None
+            else parse_isolated(capture["body"], **kwargs)
+        )
     except ParseError as exc:
         archive.mark_capture(capture["id"], exc.status, exc.message, PARSER_VERSION)
         archive.drop_report(capture["sha256"])
         return exc.status
     except Exception as exc:  # a parser bug must not stop the stage; it is recorded
         log.exception("parser failed on capture %s (%s)", capture["id"], capture["url"])
-        archive.mark_capture(capture["id"], "parser_error", f"{type(exc).__name__}: {exc}",
-                             PARSER_VERSION)
+        archive.mark_capture(
+            capture["id"], "parser_error", f"{type(exc).__name__}: {exc}", PARSER_VERSION
+        )
         return "parser_error"
     if parsed.status not in REPORT_STATUSES:
-        archive.mark_capture(capture["id"], parsed.status,
-                             parsed.reason or "; ".join(parsed.warnings[:5]) or None,
-                             PARSER_VERSION)
+        archive.mark_capture(
+            capture["id"],
+            parsed.status,
+            parsed.reason or "; ".join(parsed.warnings[:5]) or None,
+            PARSER_VERSION,
+        )
         archive.drop_report(capture["sha256"])
         return parsed.status
     twin = archive.twin_report(capture, parsed.year, parsed.template)
@@ -75,24 +85,34 @@ def process_capture(archive: Archive, capture: dict, worker: ParseWorker | None 
         differences = _differences(archive.report_cells(twin), _cells(parsed))
         if not differences:
             archive.drop_report(capture["sha256"])
-            archive.add_original(twin, capture["id"], capture["sha256"], capture["url"],
-                                 parsed.format)
-            archive.mark_capture(capture["id"], parsed.status,
-                                 f"another original of report {twin}", PARSER_VERSION)
+            archive.add_original(
+                twin, capture["id"], capture["sha256"], capture["url"], parsed.format
+            )
+            archive.mark_capture(
+                capture["id"], parsed.status, f"another original of report {twin}", PARSER_VERSION
+            )
             return parsed.status
         parsed.warnings.append(
             f"report {twin} (the page linking this document, or the document it links) "
-            f"prints other numbers: {'; '.join(differences[:5])}")
-    message = (parsed.warnings[-1] if twin is not None
-               else parsed.reason or "; ".join(parsed.warnings[:5]) or None)
+            f"prints other numbers: {'; '.join(differences[:5])}"
+        )
+    message = (
+        parsed.warnings[-1]
+        if twin is not None
+        else parsed.reason or "; ".join(parsed.warnings[:5]) or None
+    )
     archive.mark_capture(capture["id"], parsed.status, message, PARSER_VERSION)
     save_parsed(archive, capture, parsed)
     return parsed.status
 
 
 def _cells(parsed: ParsedReport) -> dict[tuple[str, str, str], int | float | None]:
-    return {(t, r, c): v for t, rows in parsed.tables.items() for r, cols in rows.items()
-            for c, v in cols.items()}
+    return {
+        (t, r, c): v
+        for t, rows in parsed.tables.items()
+        for r, cols in rows.items()
+        for c, v in cols.items()
+    }
 
 
 def _differences(stored: dict, parsed: dict) -> list[str]:
@@ -100,8 +120,11 @@ def _differences(stored: dict, parsed: dict) -> list[str]:
     common = stored.keys() & parsed.keys()
     if not common:
         return ["no cell in common"]
-    return [f"{'.'.join(key)} {stored[key]} ≠ {parsed[key]}"
-            for key in sorted(common) if stored[key] != parsed[key]]
+    return [
+        f"{'.'.join(key)} {stored[key]} ≠ {parsed[key]}"
+        for key in sorted(common)
+        if stored[key] != parsed[key]
+    ]
 
 
 def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
@@ -110,29 +133,54 @@ def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
     if site.get("agency") and parsed.agency and parsed.agency != site["agency"]:
         parsed.warnings.append(
             f"the document names its agency {parsed.agency!r}; the registry row says "
-            f"{site['agency']!r}")
+            f"{site['agency']!r}"
+        )
     issues = check_parsed(parsed)
     report = {
-        "capture_id": capture["id"], "site_id": capture["site_id"],
-        "agency": parsed.agency or site.get("agency"), "registry_agency": site.get("agency"),
-        "region_code": site.get("region_code"), "region": site.get("region"),
-        "year": parsed.year, "template": parsed.template, "title": parsed.title,
-        "url": capture["url"], "published": parsed.published, "format": parsed.format,
-        "sha256": capture["sha256"], "text": parsed.text, "parse_status": parsed.status,
-        "cell_count": parsed.cell_count(), "finding_count": len(issues),
+        "capture_id": capture["id"],
+        "site_id": capture["site_id"],
+        "agency": parsed.agency or site.get("agency"),
+        "registry_agency": site.get("agency"),
+        "region_code": site.get("region_code"),
+        "region": site.get("region"),
+        "year": parsed.year,
+        "template": parsed.template,
+        "title": parsed.title,
+        "url": capture["url"],
+        "published": parsed.published,
+        "format": parsed.format,
+        "sha256": capture["sha256"],
+        "text": parsed.text,
+        "parse_status": parsed.status,
+        "cell_count": parsed.cell_count(),
+        "finding_count": len(issues),
         "fee_yuan": parsed.fee_yuan,
         "warnings": json.dumps(parsed.warnings, ensure_ascii=False) if parsed.warnings else None,
-        "parsed_at": now(), "parser_version": PARSER_VERSION,
+        "parsed_at": now(),
+        "parser_version": PARSER_VERSION,
     }
     cells = [
-        {"table_key": t, "row_key": r, "col_key": c, "value": v,
-         "raw": parsed.raw.get(t, {}).get(r, {}).get(c)}
+        {
+            "table_key": t,
+            "row_key": r,
+            "col_key": c,
+            "value": v,
+            "raw": parsed.raw.get(t, {}).get(r, {}).get(c),
+        }
         for (t, r, c), v in _cells(parsed).items()
     ]
     rows = [
-        {"rule": f.rule, "table_key": f.table, "row_key": f.row, "col_key": f.column,
-         "status": f.status, "expected": f.expected, "found": f.found,
-         "cells": json.dumps(f.cells), "message": f.message}
+        {
+            "rule": f.rule,
+            "table_key": f.table,
+            "row_key": f.row,
+            "col_key": f.column,
+            "status": f.status,
+            "expected": f.expected,
+            "found": f.found,
+            "cells": json.dumps(f.cells),
+            "message": f.message,
+        }
         for f in issues
     ]
     return archive.save_report(report, cells, rows)

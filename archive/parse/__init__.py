@@ -24,44 +24,66 @@ MAX_TEXT_BYTES = 16 * 1024 * 1024
 __all__ = ["parse_document", "read_document", "ParseError", "ParsedReport", "PARSER_VERSION"]
 
 
-def read_document(data: bytes, *, filename: str | None = None, content_type: str | None = None,
-                  url: str | None = None) -> Document:
+def read_document(
+    data: bytes,
+    *,
+    filename: str | None = None,
+    content_type: str | None = None,
+    url: str | None = None,
+) -> Document:
     """Bytes → Document, by the format the bytes show. Raises ParseError."""
     if len(data) > MAX_BYTES:
         raise ParseError("too_large", f"{len(data)} bytes is over the {MAX_BYTES} byte limit")
     fmt = sniff_format(data, filename, content_type)
     if fmt in ("html", "text") and len(data) > MAX_TEXT_BYTES:
-        raise ParseError("too_large", f"{len(data)} bytes of {fmt} is over the "
-                                      f"{MAX_TEXT_BYTES} byte limit for markup and text")
+        raise ParseError(
+            "too_large",
+            f"{len(data)} bytes of {fmt} is over the "
+            f"{MAX_TEXT_BYTES} byte limit for markup and text",
+        )
     if fmt == "pdf":
         from archive.parse.pdf import read_pdf
+
         return read_pdf(data)
     if fmt == "docx":
         from archive.parse.word import read_docx
+
         return read_docx(data)
     if fmt == "doc":
         from archive.parse.word import read_doc
+
         return read_doc(data)
     if fmt == "rtf":
         from archive.parse.word import read_rtf
+
         return read_rtf(data)
     if fmt == "mht":
         from archive.parse.html import read_mht
+
         return read_mht(data, url)
     if fmt == "zip":
         from archive.parse.word import read_docx
+
         return read_docx(data)  # a DOCX without the usual member order; refused if not one
     if fmt == "html":
         from archive.parse.html import read_html
+
         return read_html(decode_html(data, content_type), url)
     if fmt == "text":
         from archive.parse.text import read_text
+
         return read_text(decode_text(data))
     raise ParseError("unsupported_format", f"{fmt} documents are not read yet")
 
 
-def parse_document(data: bytes, *, source: str = "", filename: str | None = None,
-                   content_type: str | None = None, url: str | None = None) -> ParsedReport:
+def parse_document(
+    data: bytes,
+    *,
+    source: str = "",
+    filename: str | None = None,
+    content_type: str | None = None,
+    url: str | None = None,
+) -> ParsedReport:
     """Read one document. Raises ParseError when it cannot be read at all."""
     doc = read_document(data, filename=filename, content_type=content_type, url=url)
     return interpret(doc, source or filename or url or "")
@@ -75,10 +97,20 @@ def interpret(doc: Document, source: str) -> ParsedReport:
     template_id, template_warnings = detect_template(reading, year)
     tables, raw, table_warnings = assemble(reading, template_id)
     report = ParsedReport(
-        source=source, format=doc.format, status="ok",
-        agency=metadata.agency_from_title(title) if metadata.looks_like_report_title(title) else None,
-        year=year, template=template_id, title=title, published=metadata.published_date(doc),
-        tables=tables, raw=raw, text=doc.text, meta=dict(doc.meta),
+        source=source,
+        format=doc.format,
+        status="ok",
+        agency=metadata.agency_from_title(title)
+        if metadata.looks_like_report_title(title)
+        else None,
+        year=year,
+        template=template_id,
+        title=title,
+        published=metadata.published_date(doc),
+        tables=tables,
+        raw=raw,
+        text=doc.text,
+        meta=dict(doc.meta),
         warnings=doc.warnings + reading.warnings + template_warnings + table_warnings,
         fee_yuan=metadata.information_fee(doc.text),
     )

@@ -16,8 +16,25 @@ from lxml import etree
 
 from archive.parse.document import Document, Grid, ParseError
 
-BLOCK_TAGS = {"p", "div", "br", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "li", "table",
-              "section", "article", "header", "footer", "title"}
+BLOCK_TAGS = {
+    "p",
+    "div",
+    "br",
+    "tr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "table",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "title",
+}
 ATTACHMENT = re.compile(r"\.(pdf|docx?|wps|xlsx?|ofd)(?:$|[?#])", re.I)
 # Hanweb and similar CMSs ship the article as a <![CDATA[...]]> record; lxml's HTML
 # parser would turn it into a comment, so the markers are dropped before parsing.
@@ -32,6 +49,7 @@ _MARKUP = re.compile(r"<\s*(table|tr|td|p|div)\b", re.I)
 
 def _js_unescape(literal: str) -> str:
     """The value of one JavaScript string literal (quotes included)."""
+
     def one(m: re.Match) -> str:
         esc = m.group(1)
         if esc[0] in "ux" and len(esc) > 1:
@@ -45,8 +63,7 @@ def _js_unescape(literal: str) -> str:
 
 def _script_markup(script: str, kind: str = "") -> list[str]:
     """HTML that a script carries: raw markup (an XML/HTML data island) or string literals."""
-    if ("xml" in kind or "html" in kind or "template" in kind
-            or script.lstrip().startswith("<")):
+    if "xml" in kind or "html" in kind or "template" in kind or script.lstrip().startswith("<"):
         return [script] if _MARKUP.search(script) else []
     found = []
     for m in _JS_ASSIGN.finditer(script):
@@ -125,8 +142,10 @@ def _text(root: etree._Element) -> str:
 
     walk(root)
     text = "".join(parts).replace("\u00a0", " ")
-    lines = (re.sub(r"[ \t\u3000]+", lambda m: "\t" if "\t" in m.group() else " ", ln).strip()
-             for ln in text.split("\n"))
+    lines = (
+        re.sub(r"[ \t\u3000]+", lambda m: "\t" if "\t" in m.group() else " ", ln).strip()
+        for ln in text.split("\n")
+    )
     return "\n".join(ln for ln in lines if ln)
 
 
@@ -161,11 +180,17 @@ def read_html(text: str, url: str | None = None) -> Document:
     _inline_scripts(root)
     meta = _meta(root)
     title_el = root.find(".//title")
-    title = meta.get("ArticleTitle") or (title_el.text_content().strip() if title_el is not None
-                                          else None)
+    title = meta.get("ArticleTitle") or (
+        title_el.text_content().strip() if title_el is not None else None
+    )
     body = root.find(".//body")
-    doc = Document(format="html", text=_text(body if body is not None else root),
-                   tables=_grids(root), title=title or None, meta=meta)
+    doc = Document(
+        format="html",
+        text=_text(body if body is not None else root),
+        tables=_grids(root),
+        title=title or None,
+        meta=meta,
+    )
     doc.meta["attachments"] = " ".join(attachment_links(root, url))
     pictures = content_images(body if body is not None else root)
     if pictures:

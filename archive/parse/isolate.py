@@ -77,14 +77,21 @@ def _serve(conn: Connection, budget_mb: int) -> None:
         except ParseError as exc:
             answer = ("error", exc.status, exc.message)
         except MemoryError:
-            answer = ("error", "too_much_memory",
-                      f"reading the document needed more than {budget_mb} MB of memory")
+            answer = (
+                "error",
+                "too_much_memory",
+                f"reading the document needed more than {budget_mb} MB of memory",
+            )
         except RecursionError:
             answer = ("error", "corrupt", "the document nests too deeply to be read")
         except Exception as exc:  # a parser bug: reported with where it happened
             where = traceback.extract_tb(exc.__traceback__)[-1]
-            answer = ("error", "parser_error", f"{type(exc).__name__}: {exc} (at "
-                                               f"{os.path.basename(where.filename)}:{where.lineno})")
+            answer = (
+                "error",
+                "parser_error",
+                f"{type(exc).__name__}: {exc} (at "
+                f"{os.path.basename(where.filename)}:{where.lineno})",
+            )
         del data
         try:
             conn.send(answer)
@@ -112,8 +119,9 @@ class ParseWorker:
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_serve, args=(child, self.memory_mb), daemon=True,
-                           name="nianbao-parse-worker")
+        proc = ctx.Process(
+            target=_serve, args=(child, self.memory_mb), daemon=True, name="nianbao-parse-worker"
+        )
         proc.start()
         child.close()
         self._proc, self._conn = proc, parent
@@ -131,8 +139,9 @@ class ParseWorker:
             raise self._died(exc) from exc
         if not ready:
             self.close()
-            raise ParseError("timeout", f"reading the document took longer than "
-                                        f"{self.timeout:g} s; stopped")
+            raise ParseError(
+                "timeout", f"reading the document took longer than {self.timeout:g} s; stopped"
+            )
         try:
             answer = self._conn.recv()
         except (EOFError, OSError) as exc:
@@ -148,10 +157,13 @@ class ParseWorker:
         code = self._proc.exitcode if self._proc else None
         self.close()
         if code in (_EXIT_MEMORY, -9):
-            return ParseError("too_much_memory", f"the document needed more than "
-                                                 f"{self.memory_mb} MB of memory to read")
-        return ParseError("worker_died", f"the parse worker ended without an answer "
-                                         f"(exit code {code}): {exc}")
+            return ParseError(
+                "too_much_memory",
+                f"the document needed more than {self.memory_mb} MB of memory to read",
+            )
+        return ParseError(
+            "worker_died", f"the parse worker ended without an answer (exit code {code}): {exc}"
+        )
 
     def close(self) -> None:
         """Stop the worker (killing it if it is busy)."""
@@ -170,8 +182,9 @@ class ParseWorker:
         self.close()
 
 
-def parse_isolated(data: bytes, *, timeout: float = DEFAULT_TIMEOUT,
-                   memory_mb: int = DEFAULT_MEMORY_MB, **kwargs) -> ParsedReport:
+def parse_isolated(
+    data: bytes, *, timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB, **kwargs
+) -> ParsedReport:
     """Parse one document in a fresh worker (for single documents, e.g. ``nianbao parse``)."""
     with ParseWorker(timeout, memory_mb) as worker:
         return worker.parse(data, **kwargs)

@@ -60,7 +60,7 @@ def _one_off(phrase: str, core: str) -> bool:
     """Whether ``core`` holds ``phrase`` with exactly one character replaced (a typo)."""
     n = len(phrase)
     for i in range(len(core) - n + 1):
-        window = core[i:i + n]
+        window = core[i : i + n]
         if sum(a != b for a, b in zip(window, phrase, strict=True)) == 1:
             return True
     return False

@@ -21,13 +21,17 @@ _PUBLISHED = re.compile(
     r"(?:发布日期|发布时间|成文日期|日期)\s*[:：]\s*((?:19|20)\d{2})[-年/.](\d{1,2})[-月/.](\d{1,2})"
 )
 _DATE = re.compile(r"^((?:19|20)\d{2})[-/.年](\d{1,2})[-/.月](\d{1,2})")
-_FEE_NONE = re.compile(r"(不存在|未|没有|无)[^。；;]{0,12}收取[^。；;]{0,6}信息处理费|信息处理费[^。；;\d]{0,6}(?<!\d)0\s*元")
+_FEE_NONE = re.compile(
+    r"(不存在|未|没有|无)[^。；;]{0,12}收取[^。；;]{0,6}信息处理费|信息处理费[^。；;\d]{0,6}(?<!\d)0\s*元"
+)
 _FEE_AMOUNT = re.compile(r"信息处理费[^。；;]{0,20}?(\d[\d,]*(?:\.\d+)?)\s*(万元|元)")
 
 
 # A page number line as PDF text puts it first or last on a page: "- 1 -", "第 2 页", "3/6".
-_PAGE_NUMBER = re.compile(r"^(?:[-—–]\s*\d+\s*[-—–]|第\s*\d+\s*页(?:\s*共\s*\d+\s*页)?|"
-                          r"\d+\s*/\s*\d+|\d+)$")
+_PAGE_NUMBER = re.compile(
+    r"^(?:[-—–]\s*\d+\s*[-—–]|第\s*\d+\s*页(?:\s*共\s*\d+\s*页)?|"
+    r"\d+\s*/\s*\d+|\d+)$"
+)
 
 
 def looks_like_report_title(title: str | None) -> bool:
@@ -36,15 +40,22 @@ def looks_like_report_title(title: str | None) -> bool:
 
 def find_title(doc: Document) -> str | None:
     """The report's title: the CMS's, else the first short line that reads like one."""
-    lines = [ln.strip() for ln in doc.text.split("\n")[:40]
-             if ln.strip() and not _PAGE_NUMBER.match(ln.strip())]
+    lines = [
+        ln.strip()
+        for ln in doc.text.split("\n")[:40]
+        if ln.strip() and not _PAGE_NUMBER.match(ln.strip())
+    ]
     if doc.title and looks_like_report_title(doc.title):
         return re.sub(r"\s+", " ", doc.title).strip()
     for i, line in enumerate(lines):
         if len(line) <= 80 and looks_like_report_title(line):
             # A title set over two lines: 淮安市人民政府 / 2024 年政府信息公开工作年度报告.
-            if _YEAR.match(line) and i > 0 and len(lines[i - 1]) <= 30 \
-                    and not re.search(r"[。，；：]", lines[i - 1]):
+            if (
+                _YEAR.match(line)
+                and i > 0
+                and len(lines[i - 1]) <= 30
+                and not re.search(r"[。，；：]", lines[i - 1])
+            ):
                 line = lines[i - 1] + line
             return re.sub(r"\s+", " ", line).strip()
     return doc.title
@@ -95,9 +106,11 @@ def signature_date(text: str) -> str | None:
     return None
 
 
-_REGION = re.compile(r"^((?:[\u4e00-\u9fff]{1,8}?(?:省|自治区|特别行政区))?"
-                     r"(?:[\u4e00-\u9fff]{1,8}?(?:市|自治州|地区|盟))?"
-                     r"(?:[\u4e00-\u9fff]{1,8}?(?:区|县|自治县|旗|市))?)")
+_REGION = re.compile(
+    r"^((?:[\u4e00-\u9fff]{1,8}?(?:省|自治区|特别行政区))?"
+    r"(?:[\u4e00-\u9fff]{1,8}?(?:市|自治州|地区|盟))?"
+    r"(?:[\u4e00-\u9fff]{1,8}?(?:区|县|自治县|旗|市))?)"
+)
 
 
 def region_from_agency(agency: str | None) -> str | None:
@@ -113,7 +126,7 @@ def region_from_agency(agency: str | None) -> str | None:
 
 def information_fee(text: str) -> float | None:
     """信息处理费 collected, in 元, as section 六 states it; 0 when it says none; None when silent."""
-    section = text[text.rfind("六、"):] if "六、" in text else text
+    section = text[text.rfind("六、") :] if "六、" in text else text
     if _FEE_NONE.search(section):
         return 0.0
     m = _FEE_AMOUNT.search(section)
@@ -123,12 +136,17 @@ def information_fee(text: str) -> float | None:
     return amount * 10000 if m.group(2) == "万元" else amount
 
 
-_SOFT_404 = re.compile(r"页面不存在|页面未找到|找不到(该|此)?页面|您访问的页面|404\s*(not\s*found|错误)?|"
-                       r"页面已删除|信息不存在|文章不存在|页面找不到|not\s*found", re.I)
-_OTHER_DOCS = (("预算", "a budget document (预算), not a disclosure annual report"),
-               ("决算", "a final-accounts document (决算), not a disclosure annual report"),
-               ("通知", "a notice (通知), not a disclosure annual report"),
-               ("公告", "an announcement (公告), not a disclosure annual report"))
+_SOFT_404 = re.compile(
+    r"页面不存在|页面未找到|找不到(该|此)?页面|您访问的页面|404\s*(not\s*found|错误)?|"
+    r"页面已删除|信息不存在|文章不存在|页面找不到|not\s*found",
+    re.I,
+)
+_OTHER_DOCS = (
+    ("预算", "a budget document (预算), not a disclosure annual report"),
+    ("决算", "a final-accounts document (决算), not a disclosure annual report"),
+    ("通知", "a notice (通知), not a disclosure annual report"),
+    ("公告", "an announcement (公告), not a disclosure annual report"),
+)
 
 
 def why_not_a_report(doc: Document, title: str | None) -> str:
@@ -141,8 +159,11 @@ def why_not_a_report(doc: Document, title: str | None) -> str:
             return f"{what}: {title!r}"
     if not doc.text.strip():
         return "the document has no text"
-    return (f"no report title and none of the three report tables found "
-            f"(title {title!r})" if title else "no report title and no report tables found")
+    return (
+        f"no report title and none of the three report tables found (title {title!r})"
+        if title
+        else "no report title and no report tables found"
+    )
 
 
 def consistency_warnings(year: int | None, text: str, published: str | None) -> list[str]:
@@ -150,14 +171,19 @@ def consistency_warnings(year: int | None, text: str, published: str | None) -> 
     warnings = []
     period = _PERIOD.search(text)
     if year and period and int(period.group(1)) != year:
-        warnings.append(f"the title names the year {year} but the statistics period starts in "
-                        f"{period.group(1)}")
+        warnings.append(
+            f"the title names the year {year} but the statistics period starts in {period.group(1)}"
+        )
     if year and published and published < f"{year + 1}-01-01":
         warnings.append(f"published {published}, before its reporting year {year} ended")
     return warnings
 
 
-_TABLE_SECTIONS = ("主动公开政府信息情况", "收到和处理政府信息公开申请情况", "行政复议、行政诉讼情况")
+_TABLE_SECTIONS = (
+    "主动公开政府信息情况",
+    "收到和处理政府信息公开申请情况",
+    "行政复议、行政诉讼情况",
+)
 
 
 def names_table_sections(text: str) -> bool:

@@ -23,9 +23,25 @@ from archive.parse.pdfgrid import page_grids
 
 MAX_PAGES = 300
 # Words every statistical table of the 2019/2021 templates prints on its page.
-_TABLE_WORDS = ("信息内容", "本年新收", "上年结转", "申请人情况", "予以公开", "不予公开",
-                "本年度办理结果", "结转下年度", "行政复议", "行政诉讼", "尚未审结", "处理决定",
-                "收费金额", "采购", "规章", "规范性文件", "总计")
+_TABLE_WORDS = (
+    "信息内容",
+    "本年新收",
+    "上年结转",
+    "申请人情况",
+    "予以公开",
+    "不予公开",
+    "本年度办理结果",
+    "结转下年度",
+    "行政复议",
+    "行政诉讼",
+    "尚未审结",
+    "处理决定",
+    "收费金额",
+    "采购",
+    "规章",
+    "规范性文件",
+    "总计",
+)
 # A line ending in a run of numbers: a data row whatever its label.
 _DATA_LINE = re.compile(r"(?:^|\s)(?:[\d,.]+\s+){3,}[\d,.]+\s*$", re.M)
 # An image covering this share of the page is content (a scanned page or a pictured table).
@@ -44,8 +60,10 @@ def _open(data: bytes):
         if "password" in text.lower():
             raise ParseError("encrypted", "the PDF is encrypted (it needs a password)") from exc
         if b"%%EOF" not in data[-2048:]:
-            raise ParseError("truncated", f"the PDF is cut short (no %%EOF at its end, "
-                                          f"{len(data)} bytes): {text}") from exc
+            raise ParseError(
+                "truncated",
+                f"the PDF is cut short (no %%EOF at its end, {len(data)} bytes): {text}",
+            ) from exc
         raise ParseError("corrupt", f"unreadable PDF: {text}") from exc
 
 
@@ -57,8 +75,9 @@ def _scan_objects(page) -> tuple[int, list]:
     area = max(width * height, 1.0)
     big = 0
     paths = []
-    for obj in page.get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_IMAGE,
-                                        pdfium.raw.FPDF_PAGEOBJ_PATH], max_depth=3):
+    for obj in page.get_objects(
+        filter=[pdfium.raw.FPDF_PAGEOBJ_IMAGE, pdfium.raw.FPDF_PAGEOBJ_PATH], max_depth=3
+    ):
         if obj.type == pdfium.raw.FPDF_PAGEOBJ_PATH:
             paths.append(obj)
             continue
@@ -88,8 +107,9 @@ def _tables(data: bytes, pages: list[int]) -> list[Grid]:
             for page in pdf.pages:
                 grids.extend(page.extract_tables())
     except Exception as exc:  # pdfminer raises many kinds on a damaged page
-        raise ParseError("corrupt", f"unreadable PDF table page: {type(exc).__name__}: "
-                                    f"{exc}") from exc
+        raise ParseError(
+            "corrupt", f"unreadable PDF table page: {type(exc).__name__}: {exc}"
+        ) from exc
     return grids
 
 
@@ -103,8 +123,10 @@ def _cells_read(grids: list[Grid]) -> tuple[int, int]:
     if template_id not in TEMPLATES:
         return 0, 1
     tables, _, _ = assemble(reading, template_id)
-    return (sum(len(c) for rows in tables.values() for c in rows.values()),
-            len(template(template_id).cell_keys()))
+    return (
+        sum(len(c) for rows in tables.values() for c in rows.values()),
+        len(template(template_id).cell_keys()),
+    )
 
 
 def _fast_grids(page, textpage, paths: list, grids: list[Grid]) -> list[Grid] | None:
@@ -116,8 +138,7 @@ def _fast_grids(page, textpage, paths: list, grids: list[Grid]) -> list[Grid] | 
         return None
 
 
-def _best_grids(data: bytes, fast: list[Grid] | None,
-                pages: list[int]) -> tuple[list[Grid], str]:
+def _best_grids(data: bytes, fast: list[Grid] | None, pages: list[int]) -> tuple[list[Grid], str]:
     """PDFium's grids when they hold a complete report; otherwise pdfplumber's, if those
     hold more (a drawing PDFium's path reading does not turn into a grid)."""
     if fast is None:
@@ -170,8 +191,9 @@ def read_pdf(data: bytes) -> Document:
         except ParseError:
             raise
         except Exception as exc:
-            raise ParseError("corrupt", f"unreadable PDF page: {type(exc).__name__}: "
-                                        f"{exc}") from exc
+            raise ParseError(
+                "corrupt", f"unreadable PDF page: {type(exc).__name__}: {exc}"
+            ) from exc
         meta = _metadata(pdf)
     finally:
         pdf.close()

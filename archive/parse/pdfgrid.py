@@ -33,8 +33,9 @@ def _segments(obj) -> list[tuple[float, float, float, float]]:
         seg = raw.FPDFPath_GetPathSegment(obj, i)
         raw.FPDFPathSegment_GetPoint(seg, x, y)
         px, py = a * x.value + c * y.value + e, b * x.value + d * y.value + f
-        points.append((px, py, raw.FPDFPathSegment_GetType(seg),
-                       bool(raw.FPDFPathSegment_GetClose(seg))))
+        points.append(
+            (px, py, raw.FPDFPathSegment_GetType(seg), bool(raw.FPDFPathSegment_GetClose(seg)))
+        )
     out = []
     start = None
     prev = None
@@ -52,8 +53,16 @@ def _segments(obj) -> list[tuple[float, float, float, float]]:
 
 
 def _edge(x0: float, top: float, x1: float, bottom: float, orientation: str) -> dict:
-    return {"x0": x0, "x1": x1, "top": top, "bottom": bottom, "doctop": top,
-            "width": x1 - x0, "height": bottom - top, "orientation": orientation}
+    return {
+        "x0": x0,
+        "x1": x1,
+        "top": top,
+        "bottom": bottom,
+        "doctop": top,
+        "width": x1 - x0,
+        "height": bottom - top,
+        "orientation": orientation,
+    }
 
 
 def page_edges(page, paths: list | None = None) -> list[dict]:
@@ -98,24 +107,26 @@ def page_grids(page, textpage, paths: list | None = None) -> list[Grid]:
     if len(edges) < 4:
         return []
     edges = merge_edges(edges, SNAP, SNAP, SNAP, SNAP)
-    edges = [e for e in edges if (e["width"] if e["orientation"] == "h" else e["height"])
-             >= MIN_EDGE]
+    edges = [
+        e for e in edges if (e["width"] if e["orientation"] == "h" else e["height"]) >= MIN_EDGE
+    ]
     cells = intersections_to_cells(edges_to_intersections(edges, SNAP, SNAP))
     height = page.get_height()
     grids: list[Grid] = []
-    for group in sorted(cells_to_tables(cells), key=lambda g: (min(c[1] for c in g),
-                                                               min(c[0] for c in g))):
+    for group in sorted(
+        cells_to_tables(cells), key=lambda g: (min(c[1] for c in g), min(c[0] for c in g))
+    ):
         table = Table(None, group)
         grid: Grid = []
         for row in table.rows:
-            grid.append([None if box is None else _cell_text(textpage, box, height)
-                         for box in row.cells])
+            grid.append(
+                [None if box is None else _cell_text(textpage, box, height) for box in row.cells]
+            )
         grids.append(grid)
     return grids
 
 
 def _cell_text(textpage, box: tuple[float, float, float, float], height: float) -> str:
     x0, top, x1, bottom = box
-    text = textpage.get_text_bounded(left=x0, bottom=height - bottom, right=x1,
-                                     top=height - top)
+    text = textpage.get_text_bounded(left=x0, bottom=height - bottom, right=x1, top=height - top)
     return text.replace("\r\n", "\n").replace("\r", "\n").strip()

@@ -139,8 +139,11 @@ class _Walker:
                 before = len(self.out.rows)
                 self.row(cells)
                 grew = len(self.out.rows) > before
-                self.cut = self.out.rows[-1] if grew and all(
-                    c.kind == "blank" for c in self.out.rows[-1].cells) else None
+                self.cut = (
+                    self.out.rows[-1]
+                    if grew and all(c.kind == "blank" for c in self.out.rows[-1].cells)
+                    else None
+                )
         return self.out
 
     def rejoin(self, cells: list[CellValue]) -> bool:
@@ -155,7 +158,8 @@ class _Walker:
         cut.cells = fitted
         self.out.warnings.append(
             f"{cut.table}.{cut.key}: the row's numbers were printed after a page break; "
-            f"joined to its label")
+            f"joined to its label"
+        )
         return True
 
     def row(self, cells: list[CellValue]) -> None:
@@ -211,13 +215,20 @@ class _Walker:
         if self.table != "t3":
             return False
         candidates = [t for t in texts if len(normalize(t)) <= MAX_LABEL]
-        entry = next((m.entry for t in reversed(candidates)
-                      if (m := match_label(t, self._candidates())) is not None), None)
+        entry = next(
+            (
+                m.entry
+                for t in reversed(candidates)
+                if (m := match_label(t, self._candidates())) is not None
+            ),
+            None,
+        )
         if entry is None or entry.table != "t3" or len(data) < 7:
             return False
         self.recognise(texts)  # opens or closes the group, as a row with numbers would
-        self.out.rows.append(RowReading("t3", entry.key, [CellValue("blank", None, "")] * 7,
-                                        (), " ".join(texts)))
+        self.out.rows.append(
+            RowReading("t3", entry.key, [CellValue("blank", None, "")] * 7, (), " ".join(texts))
+        )
         return True
 
     def unpad_t2(self, data: list[CellValue], width: int) -> list[CellValue]:
@@ -269,7 +280,8 @@ class _Walker:
                 if row.fuzzy:
                     self.out.warnings.append(
                         f"{found.table}.{found.key}: label '{text}' read with one character "
-                        f"misprinted")
+                        f"misprinted"
+                    )
             if group:
                 self.group = group.entry.key
         if found and found.table == "t3" and found.group is None:
@@ -307,8 +319,11 @@ class _Walker:
 
 @lru_cache(maxsize=64)
 def _rows_in_group(group: str | None) -> list[Entry]:
-    return [e for e in ROWS
-            if not (e.group and any(p.startswith("=") for p in e.match) and e.group != group)]
+    return [
+        e
+        for e in ROWS
+        if not (e.group and any(p.startswith("=") for p in e.match) and e.group != group)
+    ]
 
 
 @lru_cache(maxsize=8)
@@ -337,8 +352,10 @@ def detect_template(reading: TableReading, year: int | None) -> tuple[str | None
         # The 2019 template did not exist before the 2019 reports: rows that happen to
         # match its labels are not read as its cells. The text is kept.
         if by_content:
-            warnings.append(f"the reporting year {year} predates the 2019 template; tables "
-                            f"resembling the {by_content} template were not read as cells")
+            warnings.append(
+                f"the reporting year {year} predates the 2019 template; tables "
+                f"resembling the {by_content} template were not read as cells"
+            )
         return "pre2019", warnings
     if by_content and by_year and by_year != by_content:
         warnings.append(
@@ -362,16 +379,21 @@ def assemble(reading: TableReading, template_id: str | None):
     conflicts: set[tuple[str, str]] = set()
     for row in reading.rows:
         if (row.table, row.key) not in known:
-            warnings.append(f"{row.table}.{row.key} is not a row of the {template_id} template; "
-                            f"left out")
+            warnings.append(
+                f"{row.table}.{row.key} is not a row of the {template_id} template; left out"
+            )
             continue
         cols = _row_cols(template_id)[(row.table, row.key)]
-        if row.header_cols and len(row.header_cols) == len(row.cells) \
-                and set(row.header_cols) <= set(cols):
+        if (
+            row.header_cols
+            and len(row.header_cols) == len(row.cells)
+            and set(row.header_cols) <= set(cols)
+        ):
             cols = row.header_cols
         if len(cols) != len(row.cells):
-            warnings.append(f"{row.table}.{row.key}: {len(row.cells)} cells for {len(cols)} "
-                            f"columns; left out")
+            warnings.append(
+                f"{row.table}.{row.key}: {len(row.cells)} cells for {len(cols)} columns; left out"
+            )
             continue
         values = {c: cell.value for c, cell in zip(cols, row.cells, strict=True)}
         raws = {c: cell.raw for c, cell in zip(cols, row.cells, strict=True)}

@@ -41,5 +41,11 @@ def read_text(text: str) -> Document:
         grid = [_aligned_cells(ln) for ln in rows]
         layout = "spaces"
     title = next((ln.strip() for ln in lines if ln.strip()), None)
-    return Document(format="text", text="\n".join(lines), tables=[grid], title=title,
-                    exact_cells=False, meta={"layout": layout})
+    return Document(
+        format="text",
+        text="\n".join(lines),
+        tables=[grid],
+        title=title,
+        exact_cells=False,
+        meta={"layout": layout},
+    )

@@ -43,9 +43,9 @@ def clean_cell(text: str | None) -> str:
 def read_cell(text: str | None) -> CellValue:
     """Classify and parse one cell.
 
-        Spaces inside a number are digit grouping (``1 234``), as printed by some
-        word processors; anything else that is not a plain number is text.
-        """
+    Spaces inside a number are digit grouping (``1 234``), as printed by some
+    word processors; anything else that is not a plain number is text.
+    """
     raw = clean_cell(text)
     folded = unicodedata.normalize("NFKC", raw).replace(" ", "").lower()
     if folded in _NOT_APPLICABLE:

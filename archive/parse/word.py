@@ -40,16 +40,21 @@ def check_zip(data: bytes) -> None:
         raise ParseError("corrupt", f"unreadable DOCX (bad ZIP): {exc}") from exc
     names = {i.filename for i in infos}
     if "word/document.xml" not in names:
-        raise ParseError("unsupported_format", "a ZIP file that is not a Word document "
-                                               "(no word/document.xml)")
+        raise ParseError(
+            "unsupported_format", "a ZIP file that is not a Word document (no word/document.xml)"
+        )
     total = sum(i.file_size for i in infos)
     if total > MAX_UNPACKED:
-        raise ParseError("zip_bomb", f"the DOCX would unpack to {total} bytes "
-                                     f"(limit {MAX_UNPACKED}); refused")
+        raise ParseError(
+            "zip_bomb", f"the DOCX would unpack to {total} bytes (limit {MAX_UNPACKED}); refused"
+        )
     for i in infos:
         if i.file_size > 10 * 1024 * 1024 and i.file_size > MAX_RATIO * max(i.compress_size, 1):
-            raise ParseError("zip_bomb", f"{i.filename} inflates {i.compress_size} bytes to "
-                                         f"{i.file_size}; refused as a ZIP bomb")
+            raise ParseError(
+                "zip_bomb",
+                f"{i.filename} inflates {i.compress_size} bytes to "
+                f"{i.file_size}; refused as a ZIP bomb",
+            )
 
 
 def _grid(table) -> Grid:
@@ -94,8 +99,11 @@ def read_docx(data: bytes) -> Document:
     except Exception as exc:
         raise ParseError("corrupt", f"unreadable DOCX body: {type(exc).__name__}: {exc}") from exc
     props = word.core_properties
-    meta = {k: str(v) for k, v in (("Title", props.title), ("Author", props.author),
-                                   ("Created", props.created)) if v}
+    meta = {
+        k: str(v)
+        for k, v in (("Title", props.title), ("Author", props.author), ("Created", props.created))
+        if v
+    }
     text = "\n".join(ln.strip() for ln in lines if ln.strip())
     return Document(format="docx", text=text, tables=grids, meta=meta)
 
@@ -117,22 +125,35 @@ def doc_to_docx(data: bytes, suffix: str = ".doc") -> bytes:
     ParseError."""
     exe = converter()
     if exe is None:
-        raise ParseError("converter_missing", "reading DOC/WPS needs LibreOffice (soffice), "
-                                              "which is not installed")
+        raise ParseError(
+            "converter_missing",
+            "reading DOC/WPS needs LibreOffice (soffice), which is not installed",
+        )
     with tempfile.TemporaryDirectory(prefix="nianbao-doc-") as tmp:
         src = Path(tmp) / f"report{suffix}"
         src.write_bytes(data)
-        cmd = [exe, f"-env:UserInstallation=file://{tmp}/profile", "--headless", "--norestore",
-               "--convert-to", "docx:MS Word 2007 XML", "--outdir", tmp, str(src)]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                preexec_fn=_unlimited)
+        cmd = [
+            exe,
+            f"-env:UserInstallation=file://{tmp}/profile",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "docx:MS Word 2007 XML",
+            "--outdir",
+            tmp,
+            str(src),
+        ]
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_unlimited
+        )
         try:
             _, err = proc.communicate(timeout=CONVERT_TIMEOUT)
         except subprocess.TimeoutExpired as exc:
             os.killpg(proc.pid, 9)
             proc.communicate()
-            raise ParseError("timeout", f"converting the DOC took longer than "
-                                        f"{CONVERT_TIMEOUT} s") from exc
+            raise ParseError(
+                "timeout", f"converting the DOC took longer than {CONVERT_TIMEOUT} s"
+            ) from exc
         out = Path(tmp) / "report.docx"
         if not out.exists():
             why = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]

@@ -51,8 +51,7 @@ def get_metadata(datasette):
     block for "any archive", whatever the file is called, and this spells it out per name.
     """
     block = archive_metadata()
-    return {"databases": {name: block for name in datasette.databases
-                          if not name.startswith("_")}}
+    return {"databases": {name: block for name in datasette.databases if not name.startswith("_")}}
 
 
 @cache
@@ -72,6 +71,7 @@ def prepare_connection(conn):
 
 # -- originals -----------------------------------------------------------------------------
 
+
 @hookimpl
 def register_routes():
     return [(r"^/-/original/(?P<database>[^/]+)/(?P<capture_id>\d+)$", original)]
@@ -90,8 +90,12 @@ async def original(datasette, request):
         return Response.text(f"capture {capture_id} has no stored body", status=404)
     body = bytes(row["body"]) if not isinstance(row["body"], bytes) else row["body"]
     as_text = request.args.get("view") == "text"
-    return Response(body, status=200, headers=original_headers(dict(row), capture_id, as_text),
-                    content_type=served_type(row["content_type"], as_text))
+    return Response(
+        body,
+        status=200,
+        headers=original_headers(dict(row), capture_id, as_text),
+        content_type=served_type(row["content_type"], as_text),
+    )
 
 
 async def _capture_with_body(db, capture_id: int):
@@ -99,9 +103,13 @@ async def _capture_with_body(db, capture_id: int):
     columns = await db.table_columns("captures")
     revisit = "revisit_of" if "revisit_of" in columns else "null"
     for _ in range(10):  # revisits point at a capture with a body; never loop forever
-        row = (await db.execute(
-            f"select id, url, final_url, content_type, body, sha256, fetched_at, "
-            f"{revisit} as revisit_of from captures where id = ?", [capture_id])).first()
+        row = (
+            await db.execute(
+                f"select id, url, final_url, content_type, body, sha256, fetched_at, "
+                f"{revisit} as revisit_of from captures where id = ?",
+                [capture_id],
+            )
+        ).first()
         if row is None or row["body"] is not None or not row["revisit_of"]:
             return row
         capture_id = row["revisit_of"]
@@ -121,12 +129,13 @@ def original_headers(row: dict, capture_id: int, as_text: bool) -> dict[str, str
     filename = download_name(row["final_url"] or row["url"], row["content_type"], capture_id)
     disposition = "inline" if as_text else "attachment"
     return {
-        "content-disposition": (f"{disposition}; filename=\"capture-{capture_id}\"; "
-                                f"filename*=UTF-8''{quote(filename)}"),
+        "content-disposition": (
+            f"{disposition}; filename=\"capture-{capture_id}\"; filename*=UTF-8''{quote(filename)}"
+        ),
         "content-security-policy": SANDBOX_CSP,
         "x-content-type-options": "nosniff",
         "cache-control": "public, max-age=31536000, immutable",
-        "etag": f"\"{row['sha256']}\"",
+        "etag": f'"{row["sha256"]}"',
         "x-nianbao-sha256": row["sha256"] or "",
         "x-nianbao-source-url": quote(row["url"] or "", safe=":/?&=#%"),
         "x-nianbao-fetched-at": row["fetched_at"] or "",
@@ -144,6 +153,7 @@ def download_name(url: str, content_type: str | None, capture_id: int) -> str:
 
 
 # -- provenance links ----------------------------------------------------------------------
+
 
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
@@ -178,31 +188,39 @@ def _original_links(datasette, database: str, capture_id: int, size: int) -> Mar
         f'<a href="{escape(_original_url(datasette, database, capture_id))}">下载原件 '
         f'download original</a> ({size:,} bytes) · <a href="'
         f'{escape(_original_url(datasette, database, capture_id, True))}">以文本查看 view as '
-        f'text</a>')
+        f"text</a>"
+    )
 
 
 def _sha_link(datasette, database: str, capture_id: int | None, sha: str) -> Markup:
     if capture_id is None:
         return Markup(escape(sha))
-    return Markup(f'<a href="{escape(_original_url(datasette, database, capture_id))}" '
-                  f'title="下载原件 download the original">{escape(sha)}</a>')
+    return Markup(
+        f'<a href="{escape(_original_url(datasette, database, capture_id))}" '
+        f'title="下载原件 download the original">{escape(sha)}</a>'
+    )
 
 
 def _cell_link(datasette, database: str, report_id: int, value):
     async def inner():
         db = datasette.get_database(database)
-        found = (await db.execute("select capture_id from reports where id = ?",
-                                  [report_id])).first()
+        found = (
+            await db.execute("select capture_id from reports where id = ?", [report_id])
+        ).first()
         text = "—" if value is None else str(value)
         if not found or found[0] is None:
             return Markup(escape(text))
         href = datasette.urls.row(database, "captures", str(found[0]))
-        return Markup(f'<a href="{escape(href)}" title="原始抓取 the capture this cell was read '
-                      f'from">{escape(text)}</a>')
+        return Markup(
+            f'<a href="{escape(href)}" title="原始抓取 the capture this cell was read '
+            f'from">{escape(text)}</a>'
+        )
+
     return inner
 
 
 # -- Excel-friendly CSV --------------------------------------------------------------------
+
 
 @hookimpl
 def asgi_wrapper():
@@ -218,6 +236,7 @@ def wants_bom(scope: dict) -> bool:
 
 def bom_wrapper(app):
     """Prefix the body of a successful CSV response with the UTF-8 BOM when asked."""
+
     async def wrapped(scope, receive, send):
         if not wants_bom(scope):
             await app(scope, receive, send)
@@ -227,15 +246,21 @@ def bom_wrapper(app):
         async def send_with_bom(message):
             if message["type"] == "http.response.start":
                 state["ok"] = message["status"] == 200
-                message = {**message, "headers": [
-                    (k, v) for k, v in message.get("headers", [])
-                    if k.lower() != b"content-length"]}
+                message = {
+                    **message,
+                    "headers": [
+                        (k, v)
+                        for k, v in message.get("headers", [])
+                        if k.lower() != b"content-length"
+                    ],
+                }
             elif message["type"] == "http.response.body" and state["ok"] and not state["sent"]:
                 state["sent"] = True
                 message = {**message, "body": BOM + message.get("body", b"")}
             await send(message)
 
         await app(scope, receive, send_with_bom)
+
     return wrapped
 
 

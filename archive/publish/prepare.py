@@ -58,15 +58,24 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
     conn.execute(STATE_SCHEMA)
     refresh_regions(conn)
     known = conn.execute("select count(*) from publish_state").fetchone()[0]
-    changed = [r[0] for r in conn.execute(
-        "select r.id from reports r left join publish_state s on s.report_id = r.id "
-        "where s.report_id is null or s.parsed_at is not r.parsed_at order by r.id")]
+    changed = [
+        r[0]
+        for r in conn.execute(
+            "select r.id from reports r left join publish_state s on s.report_id = r.id "
+            "where s.report_id is null or s.parsed_at is not r.parsed_at order by r.id"
+        )
+    ]
     stale = conn.execute(
         "select count(*) from reports r join publish_state s on s.report_id = r.id "
-        "where s.parsed_at is not r.parsed_at").fetchone()[0]
-    removed = [r[0] for r in conn.execute(
-        "select s.report_id from publish_state s left join reports r on r.id = s.report_id "
-        "where r.id is null")]
+        "where s.parsed_at is not r.parsed_at"
+    ).fetchone()[0]
+    removed = [
+        r[0]
+        for r in conn.execute(
+            "select s.report_id from publish_state s left join reports r on r.id = s.report_id "
+            "where r.id is null"
+        )
+    ]
     full = known == 0 or not _derived_tables_exist(conn)
     summary = PrepareSummary(len(changed), len(removed), full)
     if full:
@@ -89,8 +98,9 @@ def _derived_tables_exist(conn: sqlite3.Connection) -> bool:
     return {"report_t2", "report_t3", "report_t4", "reports_fts"} <= names
 
 
-def _save_state(conn: sqlite3.Connection, full: bool, changed: list[int],
-                removed: list[int]) -> None:
+def _save_state(
+    conn: sqlite3.Connection, full: bool, changed: list[int], removed: list[int]
+) -> None:
     if full:
         conn.execute("delete from publish_state")
         conn.execute("insert into publish_state select id, parsed_at from reports")
@@ -98,7 +108,8 @@ def _save_state(conn: sqlite3.Connection, full: bool, changed: list[int],
     conn.executemany("delete from publish_state where report_id = ?", [[i] for i in removed])
     conn.executemany(
         "insert or replace into publish_state select id, parsed_at from reports where id = ?",
-        [[i] for i in changed])
+        [[i] for i in changed],
+    )
 
 
 def prepare_file(db: str | Path) -> PrepareSummary | None:

@@ -42,7 +42,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(
 
 
 def _pairs(run: str) -> list[str]:
-    return [run[i:i + 2] for i in range(len(run) - 1)]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
 def shadow(text: str | None) -> str:
@@ -63,10 +63,10 @@ def _term_tokens(term: str) -> tuple[list[str], bool]:
     lone_tail = False
     position = 0
     for match in _CJK_RUN.finditer(term):
-        tokens += _WORD.findall(term[position:match.start()])
+        tokens += _WORD.findall(term[position : match.start()])
         run = match.group(0)
         tokens += _pairs(run) if len(run) > 1 else [run]
-        lone_tail = len(run) == 1 and not _WORD.search(term[match.end():])
+        lone_tail = len(run) == 1 and not _WORD.search(term[match.end() :])
         position = match.end()
     rest = _WORD.findall(term[position:])
     tokens += rest
@@ -105,18 +105,20 @@ def index_reports(conn: sqlite3.Connection, report_ids: Iterable[int] | None = N
         rows = _rows_for(conn, ids)
     count = 0
     for report_id, title, text in rows:
-        conn.execute(f"insert into {FTS_TABLE} (rowid, title, text) values (?, ?, ?)",
-                     [report_id, shadow(title), shadow(text)])
+        conn.execute(
+            f"insert into {FTS_TABLE} (rowid, title, text) values (?, ?, ?)",
+            [report_id, shadow(title), shadow(text)],
+        )
         count += 1
     return count
 
 
 def _rows_for(conn: sqlite3.Connection, ids: list[int]):
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         yield from conn.execute(
-            f"select id, title, text from reports where id in ({','.join('?' * len(chunk))})",
-            chunk)
+            f"select id, title, text from reports where id in ({','.join('?' * len(chunk))})", chunk
+        )
 
 
 def rebuild_index(conn: sqlite3.Connection) -> int:
@@ -138,4 +140,5 @@ def search(conn: sqlite3.Connection, query: str, limit: int = 20) -> list[tuple[
     """Report ids matching ``query``, best first (FTS5's BM25 rank)."""
     return conn.execute(
         f"select rowid, rank from {FTS_TABLE} where {FTS_TABLE} match ? order by rank limit ?",
-        [fts_query(query), limit]).fetchall()
+        [fts_query(query), limit],
+    ).fetchall()

@@ -38,8 +38,7 @@ def metadata_path() -> Path:
 
 
 def serve_args(db: str, host: str = "127.0.0.1", port: int = 8001) -> list[str]:
-    args = ["serve", db, "--metadata", str(metadata_path()), "--host", host,
-            "--port", str(port)]
+    args = ["serve", db, "--metadata", str(metadata_path()), "--host", host, "--port", str(port)]
     for key, value in SETTINGS.items():
         text = ("on" if value else "off") if isinstance(value, bool) else str(value)
         args += ["--setting", key, text]

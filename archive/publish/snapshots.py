@@ -22,8 +22,11 @@ from archive.export.snapshot import list_snapshots, snapshot_files
 
 PLUGIN = "nianbao-snapshots"
 ENV = "NIANBAO_SNAPSHOT_DIR"
-_TYPES = {".db": "application/vnd.sqlite3", ".json": "application/json; charset=utf-8",
-          ".sha256": "text/plain; charset=utf-8"}
+_TYPES = {
+    ".db": "application/vnd.sqlite3",
+    ".json": "application/json; charset=utf-8",
+    ".sha256": "text/plain; charset=utf-8",
+}
 
 
 def snapshot_dir(datasette) -> Path | None:
@@ -59,37 +62,54 @@ async def snapshot_file(datasette, request):
     if path is None:  # a plain 404, not an exception Datasette would log with a traceback
         return Response.text(f"no snapshot file {name}", status=404)
     content_type = _TYPES.get(path.suffix, "application/octet-stream")
-    return AsgiFileDownload(path, filename=name, content_type=content_type,
-                            headers={"X-Content-Type-Options": "nosniff",
-                                     "Cache-Control": "public, max-age=31536000, immutable"})
+    return AsgiFileDownload(
+        path,
+        filename=name,
+        content_type=content_type,
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "public, max-age=31536000, immutable",
+        },
+    )
 
 
 def _page(manifests: list[dict], home: str) -> str:
     rows = "\n".join(
-        "<tr><td>{date}</td><td>{flavour}</td><td><a href=\"{url}\" download>{file}</a></td>"
-        "<td style=\"text-align:right\">{size:,}</td><td>{tables}</td><td>{schema}</td>"
-        "<td><code>{sha}</code> (<a href=\"{sha_url}\">.sha256</a>, "
-        "<a href=\"{manifest_url}\">manifest</a>)</td></tr>".format(
-            date=html.escape(m["created_at"]), flavour=html.escape(m["flavour"]),
-            url=html.escape(m["url"]), file=html.escape(m["file"]), size=m["size"],
+        '<tr><td>{date}</td><td>{flavour}</td><td><a href="{url}" download>{file}</a></td>'
+        '<td style="text-align:right">{size:,}</td><td>{tables}</td><td>{schema}</td>'
+        '<td><code>{sha}</code> (<a href="{sha_url}">.sha256</a>, '
+        '<a href="{manifest_url}">manifest</a>)</td></tr>'.format(
+            date=html.escape(m["created_at"]),
+            flavour=html.escape(m["flavour"]),
+            url=html.escape(m["url"]),
+            file=html.escape(m["file"]),
+            size=m["size"],
             tables=html.escape(", ".join(f"{k} {v:,}" for k, v in m["tables"].items())),
-            schema=m["schema_version"], sha=html.escape(m["sha256"]),
-            sha_url=html.escape(m["sha256_url"]), manifest_url=html.escape(m["manifest_url"]))
-        for m in manifests)
-    body = (f"<table><thead><tr><th>时间 created (UTC)</th><th>类型 flavour</th>"
-            f"<th>文件 file</th><th>字节 bytes</th><th>行数 rows</th><th>schema</th>"
-            f"<th>SHA-256</th></tr></thead><tbody>{rows}</tbody></table>"
-            if manifests else "<p>还没有快照。No snapshots yet.</p>")
+            schema=m["schema_version"],
+            sha=html.escape(m["sha256"]),
+            sha_url=html.escape(m["sha256_url"]),
+            manifest_url=html.escape(m["manifest_url"]),
+        )
+        for m in manifests
+    )
+    body = (
+        f"<table><thead><tr><th>时间 created (UTC)</th><th>类型 flavour</th>"
+        f"<th>文件 file</th><th>字节 bytes</th><th>行数 rows</th><th>schema</th>"
+        f"<th>SHA-256</th></tr></thead><tbody>{rows}</tbody></table>"
+        if manifests
+        else "<p>还没有快照。No snapshots yet.</p>"
+    )
     return (
-        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
         "<title>数据快照 Snapshots</title>"
-        f"<link rel=\"stylesheet\" href=\"{html.escape(home)}-/static/app.css\"></head>"
-        f"<body><section class=\"content\"><p><a href=\"{html.escape(home)}\">首页 home</a></p>"
+        f'<link rel="stylesheet" href="{html.escape(home)}-/static/app.css"></head>'
+        f'<body><section class="content"><p><a href="{html.escape(home)}">首页 home</a></p>'
         "<h1>数据快照 Snapshots</h1>"
         "<p><b>data</b>: 元数据、全文、表格数字、核查结果，不含原始文件 — metadata, text, "
         "cells, findings, no raw bodies. <b>full</b>: 含原始文件 — with the raw bodies. "
         "核对 verify: <code>sha256sum -c FILE.sha256</code>.</p>"
-        f"{body}<p><a href=\"snapshots.json\">JSON</a></p></section></body></html>")
+        f'{body}<p><a href="snapshots.json">JSON</a></p></section></body></html>'
+    )
 
 
 @hookimpl
@@ -98,4 +118,3 @@ def register_routes():
         (r"^/-/snapshots(?P<format>\.json)?$", snapshots_index),
         (r"^/-/snapshots/(?P<name>[^/]+)$", snapshot_file),
     ]
-

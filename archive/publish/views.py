@@ -38,13 +38,29 @@ class WideColumn:
 CONTEXT_COLUMNS = {
     "report_id": "INTEGER PRIMARY KEY",
     "capture_id": "INTEGER",
-    "site_id": "TEXT", "agency": "TEXT", "region_code": "TEXT", "province": "TEXT",
-    "city": "TEXT", "district": "TEXT", "year": "INTEGER", "template": "TEXT",
-    "parse_status": "TEXT", "title": "TEXT", "published": "TEXT",
+    "site_id": "TEXT",
+    "agency": "TEXT",
+    "region_code": "TEXT",
+    "province": "TEXT",
+    "city": "TEXT",
+    "district": "TEXT",
+    "year": "INTEGER",
+    "template": "TEXT",
+    "parse_status": "TEXT",
+    "title": "TEXT",
+    "published": "TEXT",
     "superseded_by": "INTEGER",
 }
-FACET_COLUMNS = ("agency", "region_code", "province", "city", "district", "year", "template",
-                 "parse_status")
+FACET_COLUMNS = (
+    "agency",
+    "region_code",
+    "province",
+    "city",
+    "district",
+    "year",
+    "template",
+    "parse_status",
+)
 
 
 def _ordered_unique(columns: Iterable[WideColumn]) -> list[WideColumn]:
@@ -67,8 +83,11 @@ def t3_columns() -> list[WideColumn]:
 def t4_columns() -> list[WideColumn]:
     """Every cell of table 4 (3 rows × 5 columns), named row_col."""
     tpl = template("2021")
-    return [WideColumn(f"{r.key}_{c.key}", "t4", r.key, c.key, f"{r.label}·{c.label}")
-            for r in tpl.rows("t4") for c in tpl.cols("t4")]
+    return [
+        WideColumn(f"{r.key}_{c.key}", "t4", r.key, c.key, f"{r.label}·{c.label}")
+        for r in tpl.rows("t4")
+        for c in tpl.cols("t4")
+    ]
 
 
 def t2_columns() -> list[WideColumn]:
@@ -77,12 +96,17 @@ def t2_columns() -> list[WideColumn]:
     for t in TEMPLATES:
         tpl = template(t)
         labels = {c.key: c.label for c in tpl.cols("t2")}
-        columns += [WideColumn(f"{r.key}_{c}", "t2", r.key, c, f"{r.label}·{labels[c]}")
-                    for r in tpl.rows("t2") for c in tpl.row_cols("t2", r.key)]
+        columns += [
+            WideColumn(f"{r.key}_{c}", "t2", r.key, c, f"{r.label}·{labels[c]}")
+            for r in tpl.rows("t2")
+            for c in tpl.row_cols("t2", r.key)
+        ]
     return _ordered_unique(columns)
 
 
 WIDE_TABLES = {"report_t3": t3_columns, "report_t4": t4_columns, "report_t2": t2_columns}
+
+
 def _withheld_sql() -> str:
     keys = [c.row_key for c in t3_columns() if c.row_key.startswith("withheld_")]
     return " + ".join(f"coalesce({k}, 0)" for k in keys)
@@ -103,16 +127,33 @@ def _insert_sql(name: str, columns: list[WideColumn], where: str) -> str:
     table_key = columns[0].table_key
     pivots = [
         f"max(case when c.row_key = '{c.row_key}' and c.col_key = '{c.col_key}' "
-        f"then c.value end) as {c.name}" for c in columns]
-    context = ["r.id", "r.capture_id", "r.site_id", "r.agency", "r.region_code", "g.province",
-               "g.city", "g.district", "r.year", "r.template", "r.parse_status", "r.title",
-               "r.published", "NULL"]
-    return (f"INSERT INTO {name} ({', '.join(CONTEXT_COLUMNS)}, "
-            f"{', '.join(c.name for c in columns)}) "
-            f"SELECT {', '.join(context)}, {', '.join(pivots)} "
-            f"FROM reports r JOIN cells c ON c.report_id = r.id AND c.table_key = '{table_key}' "
-            f"LEFT JOIN regions g ON g.region_code = r.region_code "
-            f"WHERE {where} GROUP BY r.id")
+        f"then c.value end) as {c.name}"
+        for c in columns
+    ]
+    context = [
+        "r.id",
+        "r.capture_id",
+        "r.site_id",
+        "r.agency",
+        "r.region_code",
+        "g.province",
+        "g.city",
+        "g.district",
+        "r.year",
+        "r.template",
+        "r.parse_status",
+        "r.title",
+        "r.published",
+        "NULL",
+    ]
+    return (
+        f"INSERT INTO {name} ({', '.join(CONTEXT_COLUMNS)}, "
+        f"{', '.join(c.name for c in columns)}) "
+        f"SELECT {', '.join(context)}, {', '.join(pivots)} "
+        f"FROM reports r JOIN cells c ON c.report_id = r.id AND c.table_key = '{table_key}' "
+        f"LEFT JOIN regions g ON g.region_code = r.region_code "
+        f"WHERE {where} GROUP BY r.id"
+    )
 
 
 def refresh_wide_tables(conn: sqlite3.Connection, report_ids: list[int] | None) -> None:
@@ -129,7 +170,7 @@ def refresh_wide_tables(conn: sqlite3.Connection, report_ids: list[int] | None) 
             conn.execute(_insert_sql(name, columns, "1"))
         else:
             for start in range(0, len(report_ids), 500):
-                chunk = report_ids[start:start + 500]
+                chunk = report_ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 conn.execute(f"DELETE FROM {name} WHERE report_id IN ({marks})", chunk)
                 conn.execute(_insert_sql(name, columns, f"r.id IN ({marks})"), chunk)
@@ -142,12 +183,15 @@ def refresh_wide_tables(conn: sqlite3.Connection, report_ids: list[int] | None) 
 def _mark_superseded(conn: sqlite3.Connection, name: str) -> None:
     """Point every older version at its newest successor (one pass over ``reports``)."""
     conn.execute(f"UPDATE {name} SET superseded_by = NULL WHERE superseded_by IS NOT NULL")
-    conn.execute(f"UPDATE {name} SET superseded_by = n.newest FROM (SELECT previous_id, "
-                 f"max(id) AS newest FROM reports WHERE previous_id IS NOT NULL "
-                 f"GROUP BY previous_id) n WHERE n.previous_id = {name}.report_id")
+    conn.execute(
+        f"UPDATE {name} SET superseded_by = n.newest FROM (SELECT previous_id, "
+        f"max(id) AS newest FROM reports WHERE previous_id IS NOT NULL "
+        f"GROUP BY previous_id) n WHERE n.previous_id = {name}.report_id"
+    )
 
 
 def wide_column_labels() -> dict[str, dict[str, str]]:
     """Printed labels of every numeric column, for the Datasette descriptions."""
-    return {name: {c.name: c.label for c in columns_of()}
-            for name, columns_of in WIDE_TABLES.items()}
+    return {
+        name: {c.name: c.label for c in columns_of()} for name, columns_of in WIDE_TABLES.items()
+    }

@@ -31,8 +31,6 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-
-
 class Archive:
     """The archive database. A library first: the CLI, the crawler's item pipeline
     and the parse stage all go through this class."""
@@ -40,8 +38,7 @@ class Archive:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000,
-                               isolation_level=None)
+        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self.db = sqlite_utils.Database(conn)
         self.db.enable_wal()
@@ -66,8 +63,10 @@ class Archive:
         """Bring the schema to SCHEMA_VERSION, one migration per transaction."""
         version = self.schema_version
         if version > SCHEMA_VERSION:
-            raise RuntimeError(f"{self.path} has schema version {version}, newer than this "
-                               f"nianbao ({SCHEMA_VERSION}); upgrade nianbao")
+            raise RuntimeError(
+                f"{self.path} has schema version {version}, newer than this "
+                f"nianbao ({SCHEMA_VERSION}); upgrade nianbao"
+            )
         for number in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 MIGRATIONS[number - 1](self.db.conn)
@@ -79,8 +78,9 @@ class Archive:
     def insert(self, table: str, record: dict) -> int:
         """Plain INSERT inside the caller's transaction (sqlite-utils would commit early)."""
         columns = list(record)
-        sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
-               f"VALUES ({', '.join('?' for _ in columns)})")
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+        )
         return self.db.conn.execute(sql, [record[c] for c in columns]).lastrowid
 
     def update(self, table: str, pk: int, record: dict) -> None:
@@ -97,7 +97,8 @@ class Archive:
                     f"INSERT INTO sites ({', '.join(columns)}) VALUES "
                     f"({', '.join('?' for _ in columns)}) ON CONFLICT(site_id) DO UPDATE SET "
                     + ", ".join(f"{c} = excluded.{c}" for c in columns if c != "site_id"),
-                    [record[c] for c in columns])
+                    [record[c] for c in columns],
+                )
 
     def site(self, site_id: str | None) -> dict | None:
         if not site_id:
@@ -108,25 +109,42 @@ class Archive:
     # -- crawl runs ----------------------------------------------------------
     def start_run(self, sites_csv: str | None, pid: int) -> int:
         with self.transaction():
-            return self.insert("crawl_runs", {
-                "started_at": now(), "status": "running", "sites_csv": sites_csv, "pid": pid,
-                "pages_fetched": 0, "captures_stored": 0, "failures": 0,
-            })
+            return self.insert(
+                "crawl_runs",
+                {
+                    "started_at": now(),
+                    "status": "running",
+                    "sites_csv": sites_csv,
+                    "pid": pid,
+                    "pages_fetched": 0,
+                    "captures_stored": 0,
+                    "failures": 0,
+                },
+            )
 
     def finish_run(self, run_id: int, status: str, stats: dict) -> None:
         counts = {
             "pages_fetched": stats.get("response_received_count", 0),
             "captures_stored": self.db.execute(
-                "select count(*) from captures where run_id = ?", [run_id]).fetchone()[0],
+                "select count(*) from captures where run_id = ?", [run_id]
+            ).fetchone()[0],
             "failures": self.db.execute(
                 "select count(*) from captures where run_id = ? and (error is not null "
-                "or status >= 400)", [run_id]).fetchone()[0],
+                "or status >= 400)",
+                [run_id],
+            ).fetchone()[0],
         }
         with self.transaction():
-            self.update("crawl_runs", run_id, {
-                "finished_at": now(), "status": status, **counts,
-                "stats": json.dumps(stats, default=str, ensure_ascii=False, sort_keys=True),
-            })
+            self.update(
+                "crawl_runs",
+                run_id,
+                {
+                    "finished_at": now(),
+                    "status": status,
+                    **counts,
+                    "stats": json.dumps(stats, default=str, ensure_ascii=False, sort_keys=True),
+                },
+            )
 
     # -- captures ------------------------------------------------------------
     def add_capture(self, capture: dict) -> int:
@@ -159,18 +177,36 @@ class Archive:
             last = self.last_body_capture(capture["url"])
             digest = sha256(body)
             if last and last["sha256"] == digest:
-                return self.add_capture({**capture, "body": None, "revisit_of": last["id"],
-                                         "not_modified": 0, "size": len(body),
-                                         "sha256": digest})
+                return self.add_capture(
+                    {
+                        **capture,
+                        "body": None,
+                        "revisit_of": last["id"],
+                        "not_modified": 0,
+                        "size": len(body),
+                        "sha256": digest,
+                    }
+                )
         return self.add_capture(capture)
 
     def last_body_capture(self, url: str) -> dict | None:
         """The newest capture of ``url`` that holds a body (id, sha256, headers, status)."""
         row = self.db.execute(
             "select id, sha256, headers, status, final_url, content_type from captures "
-            "where url = ? and body is not null order by id desc limit 1", [url]).fetchone()
-        return dict(zip(("id", "sha256", "headers", "status", "final_url", "content_type"),
-                        row, strict=True)) if row else None
+            "where url = ? and body is not null order by id desc limit 1",
+            [url],
+        ).fetchone()
+        return (
+            dict(
+                zip(
+                    ("id", "sha256", "headers", "status", "final_url", "content_type"),
+                    row,
+                    strict=True,
+                )
+            )
+            if row
+            else None
+        )
 
     def capture_in_runs(self, url: str, run_ids: list[int]) -> dict | None:
         """The newest capture of ``url`` made by one of ``run_ids`` (a crawl being resumed)."""
@@ -180,9 +216,15 @@ class Archive:
         row = self.db.execute(
             f"select id, status, final_url, headers, error, coalesce(revisit_of, id) "
             f"from captures where url = ? and run_id in ({marks}) order by id desc limit 1",
-            [url, *run_ids]).fetchone()
-        return dict(zip(("id", "status", "final_url", "headers", "error", "body_id"), row,
-                        strict=True)) if row else None
+            [url, *run_ids],
+        ).fetchone()
+        return (
+            dict(
+                zip(("id", "status", "final_url", "headers", "error", "body_id"), row, strict=True)
+            )
+            if row
+            else None
+        )
 
     def body(self, capture_id: int) -> bytes | None:
         row = self.db.execute("select body from captures where id = ?", [capture_id]).fetchone()
@@ -194,14 +236,16 @@ class Archive:
         finish and its process is gone, with every run that one itself continued."""
         row = self.db.execute(
             "select id, status, pid from crawl_runs where sites_csv is ? order by id desc limit 1",
-            [sites_csv]).fetchone()
+            [sites_csv],
+        ).fetchone()
         if not row or row[1] == "finished" or (row[1] == "running" and alive(row[2])):
             return []
         chain, run_id = [], row[0]
         while run_id is not None and run_id not in chain:
             chain.append(run_id)
-            run_id = self.db.execute("select resumes from crawl_runs where id = ?",
-                                     [run_id]).fetchone()[0]
+            run_id = self.db.execute(
+                "select resumes from crawl_runs where id = ?", [run_id]
+            ).fetchone()[0]
         return chain
 
     def start_resumed_run(self, sites_csv: str | None, pid: int, resumes: int | None) -> int:
@@ -213,25 +257,31 @@ class Archive:
         return run_id
 
     # -- per-site counts -----------------------------------------------------------
-    def record_site_counts(self, run_id: int, run_ids: list[int],
-                           site_ids: list[str]) -> list[dict]:
+    def record_site_counts(
+        self, run_id: int, run_ids: list[int], site_ids: list[str]
+    ) -> list[dict]:
         """Count, per site, what the crawl (``run_ids``: this run and those it resumed) got,
         and raise an alert where a site gave fewer reports than in its last good run."""
         marks = ", ".join("?" for _ in run_ids)
         counts = self._site_counts(marks, run_ids)
-        last_good = dict(self.db.execute(
-            "select k.site_id, k.reports_found from crawl_site_counts k join ("
-            "  select k2.site_id, max(k2.run_id) run_id from crawl_site_counts k2 join "
-            "  crawl_runs r on r.id = k2.run_id where r.status = 'finished' and "
-            f"  r.id not in ({marks}) group by k2.site_id) g "
-            "on g.site_id = k.site_id and g.run_id = k.run_id", run_ids).fetchall())
+        last_good = dict(
+            self.db.execute(
+                "select k.site_id, k.reports_found from crawl_site_counts k join ("
+                "  select k2.site_id, max(k2.run_id) run_id from crawl_site_counts k2 join "
+                "  crawl_runs r on r.id = k2.run_id where r.status = 'finished' and "
+                f"  r.id not in ({marks}) group by k2.site_id) g "
+                "on g.site_id = k.site_id and g.run_id = k.run_id",
+                run_ids,
+            ).fetchall()
+        )
         rows = []
         for site_id in site_ids:
             row = counts.get(site_id) or _empty_counts()
             last = last_good.get(site_id)
             if last and row["reports_found"] < last:
-                row["alert"] = (f"fewer reports than the last good run: "
-                                f"{row['reports_found']} < {last}")
+                row["alert"] = (
+                    f"fewer reports than the last good run: {row['reports_found']} < {last}"
+                )
             rows.append({"run_id": run_id, "site_id": site_id, **row})
         with self.transaction():
             self.db.conn.execute("delete from crawl_site_counts where run_id = ?", [run_id])
@@ -241,24 +291,35 @@ class Archive:
 
     def _site_counts(self, marks: str, run_ids: list[int]) -> dict[str, dict]:
         """The counts of every site of the crawl, in one pass over its captures."""
-        earlier = ("exists (select 1 from captures p where p.url = c.url and p.id < c.id "
-                   "and p.body is not null)")
+        earlier = (
+            "exists (select 1 from captures p where p.url = c.url and p.id < c.id "
+            "and p.body is not null)"
+        )
         counts: dict[str, dict] = {}
         for site_id, fetched, not_modified, unchanged, new, changed, reports in self.db.execute(
-                f"select site_id, count(status), sum(not_modified = 1), "
-                f"sum(not_modified = 0 and revisit_of is not null), "
-                f"sum(body is not null and not {earlier}), sum(body is not null and {earlier}), "
-                f"count(distinct case when role = 'report' and status in (200, 304) and "
-                f"error is null then url end) "
-                f"from captures c where run_id in ({marks}) group by site_id", run_ids):
-            counts[site_id] = {**_empty_counts(), "pages_fetched": fetched,
-                               "not_modified": not_modified or 0, "unchanged": unchanged or 0,
-                               "new": new or 0, "changed": changed or 0,
-                               "reports_found": reports}
+            f"select site_id, count(status), sum(not_modified = 1), "
+            f"sum(not_modified = 0 and revisit_of is not null), "
+            f"sum(body is not null and not {earlier}), sum(body is not null and {earlier}), "
+            f"count(distinct case when role = 'report' and status in (200, 304) and "
+            f"error is null then url end) "
+            f"from captures c where run_id in ({marks}) group by site_id",
+            run_ids,
+        ):
+            counts[site_id] = {
+                **_empty_counts(),
+                "pages_fetched": fetched,
+                "not_modified": not_modified or 0,
+                "unchanged": unchanged or 0,
+                "new": new or 0,
+                "changed": changed or 0,
+                "reports_found": reports,
+            }
         reasons: dict[str, dict[str, int]] = {}
         for site_id, error, status in self.db.execute(
-                f"select site_id, error, status from captures where run_id in ({marks}) and "
-                "(error is not null or status >= 400)", run_ids):
+            f"select site_id, error, status from captures where run_id in ({marks}) and "
+            "(error is not null or status >= 400)",
+            run_ids,
+        ):
             reason = _failure_reason(error, status)
             by_reason = reasons.setdefault(site_id, {})
             by_reason[reason] = by_reason.get(reason, 0) + 1
@@ -279,20 +340,28 @@ class Archive:
         for capture_id in ids:
             yield self.db["captures"].get(capture_id)
 
-    def mark_capture(self, capture_id: int, status: str, message: str | None,
-                     parser_version: str) -> None:
+    def mark_capture(
+        self, capture_id: int, status: str, message: str | None, parser_version: str
+    ) -> None:
         with self.transaction():
-            self.update("captures", capture_id, {
-                "parse_status": status, "parse_message": message, "parsed_at": now(),
-                "parser_version": parser_version,
-            })
+            self.update(
+                "captures",
+                capture_id,
+                {
+                    "parse_status": status,
+                    "parse_message": message,
+                    "parsed_at": now(),
+                    "parser_version": parser_version,
+                },
+            )
 
     # -- reports ---------------------------------------------------------------
     def save_report(self, report: dict, cells: list[dict], findings: list[dict]) -> int:
         """Insert or update the report with this document's SHA-256, with its cells and findings."""
         with self.transaction():
-            existing = self.db.execute("select id from reports where sha256 = ?",
-                                       [report["sha256"]]).fetchone()
+            existing = self.db.execute(
+                "select id from reports where sha256 = ?", [report["sha256"]]
+            ).fetchone()
             if existing:
                 report_id = existing[0]
                 self.update("reports", report_id, report)
@@ -301,30 +370,40 @@ class Archive:
             else:
                 previous = self.db.execute(
                     "select max(id) from reports where url = ? and sha256 != ?",
-                    [report["url"], report["sha256"]]).fetchone()[0]
+                    [report["url"], report["sha256"]],
+                ).fetchone()[0]
                 report_id = self.insert("reports", {**report, "previous_id": previous})
             for cell in cells:
                 self.insert("cells", {**cell, "report_id": report_id})
             for finding in findings:
                 self.insert("findings", {**finding, "report_id": report_id})
             if report.get("capture_id") is not None:
-                self._add_original(report_id, report["capture_id"], report["sha256"],
-                                   report.get("url"), report.get("format"), "primary")
+                self._add_original(
+                    report_id,
+                    report["capture_id"],
+                    report["sha256"],
+                    report.get("url"),
+                    report.get("format"),
+                    "primary",
+                )
         return report_id
 
-    def add_original(self, report_id: int, capture_id: int, sha: str, url: str | None,
-                     fmt: str | None) -> None:
+    def add_original(
+        self, report_id: int, capture_id: int, sha: str, url: str | None, fmt: str | None
+    ) -> None:
         """Record another original of a report (the PDF an article page attaches …)."""
         with self.transaction():
             self._add_original(report_id, capture_id, sha, url, fmt, "alternate")
 
-    def _add_original(self, report_id: int, capture_id: int, sha: str, url: str | None,
-                      fmt: str | None, role: str) -> None:
+    def _add_original(
+        self, report_id: int, capture_id: int, sha: str, url: str | None, fmt: str | None, role: str
+    ) -> None:
         self.db.conn.execute(
             "INSERT INTO report_originals (report_id, capture_id, sha256, url, format, role) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (report_id, sha256) DO UPDATE SET "
             "capture_id = excluded.capture_id, url = excluded.url, format = excluded.format",
-            [report_id, capture_id, sha, url, fmt, role])
+            [report_id, capture_id, sha, url, fmt, role],
+        )
 
     def twin_report(self, capture: dict, year: int | None, template: str | None) -> int | None:
         """The report of the page that links this document, or of the document it links.
@@ -341,39 +420,62 @@ class Archive:
             "SELECT r.id FROM reports r JOIN captures c ON c.id = r.capture_id "
             "WHERE r.site_id IS :site AND r.year IS :year AND r.template IS :template "
             f"AND r.sha256 != :sha AND {link} ORDER BY r.id LIMIT 1",
-            {"site": capture["site_id"], "year": year, "template": template,
-             "sha": capture["sha256"],
-             "referer": capture.get("referer"), "url": capture["url"],
-             "final_url": capture.get("final_url")}).fetchone()
+            {
+                "site": capture["site_id"],
+                "year": year,
+                "template": template,
+                "sha": capture["sha256"],
+                "referer": capture.get("referer"),
+                "url": capture["url"],
+                "final_url": capture.get("final_url"),
+            },
+        ).fetchone()
         return row[0] if row else None
 
     def report_cells(self, report_id: int) -> dict[tuple[str, str, str], float | None]:
-        return {(t, r, c): v for t, r, c, v in self.db.execute(
-            "SELECT table_key, row_key, col_key, value FROM cells WHERE report_id = ?",
-            [report_id])}
+        return {
+            (t, r, c): v
+            for t, r, c, v in self.db.execute(
+                "SELECT table_key, row_key, col_key, value FROM cells WHERE report_id = ?",
+                [report_id],
+            )
+        }
 
     def drop_report(self, sha: str) -> None:
         """Forget the report read from a document that no longer reads as one."""
         with self.transaction():
-            self.db.execute("delete from report_originals where sha256 = ? and role = "
-                            "'alternate'", [sha])
+            self.db.execute(
+                "delete from report_originals where sha256 = ? and role = 'alternate'", [sha]
+            )
             row = self.db.execute("select id from reports where sha256 = ?", [sha]).fetchone()
             if row:
-                self.db.execute("update reports set previous_id = null where previous_id = ?",
-                                [row[0]])
+                self.db.execute(
+                    "update reports set previous_id = null where previous_id = ?", [row[0]]
+                )
                 for table in ("cells", "findings", "report_originals"):
                     self.db.execute(f"delete from {table} where report_id = ?", [row[0]])
                 self.db.execute("delete from reports where id = ?", [row[0]])
 
     def counts(self) -> dict[str, int]:
-        return {t: self.db[t].count for t in ("sites", "captures", "reports", "cells",
-                                              "findings", "crawl_runs")}
+        return {
+            t: self.db[t].count
+            for t in ("sites", "captures", "reports", "cells", "findings", "crawl_runs")
+        }
 
 
 def _empty_counts() -> dict:
-    return {"pages_fetched": 0, "not_modified": 0, "unchanged": 0, "new": 0, "changed": 0,
-            "failed": 0, "failed_by_reason": None, "reports_found": 0, "blocked": None,
-            "alert": None}
+    return {
+        "pages_fetched": 0,
+        "not_modified": 0,
+        "unchanged": 0,
+        "new": 0,
+        "changed": 0,
+        "failed": 0,
+        "failed_by_reason": None,
+        "reports_found": 0,
+        "blocked": None,
+        "alert": None,
+    }
 
 
 def _failure_reason(error: str | None, status: int | None) -> str:

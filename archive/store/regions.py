@@ -25,7 +25,8 @@ MUNICIPALITIES = {"11", "12", "31", "50"}
 
 _LEVEL_NAME = re.compile(
     r"^(?P<province>.+?(?:省|自治区|特别行政区|北京市|天津市|上海市|重庆市))?"
-    r"(?P<city>.+?(?:自治州|地区|盟|市))?(?P<district>.+?(?:区|县|旗|市))?$")
+    r"(?P<city>.+?(?:自治州|地区|盟|市))?(?P<district>.+?(?:区|县|旗|市))?$"
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS regions (
@@ -49,25 +50,42 @@ def describe(code: str, registry_name: str | None = None) -> dict:
     """The ``regions`` row of one code: the names of its province, city and district."""
     names = code_names()
     if not re.fullmatch(r"\d{6}", code or ""):
-        return {"region_code": code, "name": registry_name, "full_name": registry_name,
-                "province_code": None, "province": None, "city_code": None, "city": None,
-                "district_code": None, "district": None, "level": None}
+        return {
+            "region_code": code,
+            "name": registry_name,
+            "full_name": registry_name,
+            "province_code": None,
+            "province": None,
+            "city_code": None,
+            "city": None,
+            "district_code": None,
+            "district": None,
+            "level": None,
+        }
     province_code, city_code = code[:2] + "0000", code[:4] + "00"
     fallback = split_name(registry_name)
     province = names.get(province_code) or fallback["province"]
     city = district = None
     if code[2:4] != "00":
-        city = province if code[:2] in MUNICIPALITIES else (
-            names.get(city_code) or fallback["city"])
+        city = (
+            province if code[:2] in MUNICIPALITIES else (names.get(city_code) or fallback["city"])
+        )
     if code[4:6] != "00":
         district = names.get(code) or fallback["district"]
     level = "district" if district else "city" if city else "province"
     full = "".join(dict.fromkeys(p for p in (province, city, district) if p))
-    return {"region_code": code, "name": district or city or province,
-            "full_name": full or registry_name, "province_code": province_code,
-            "province": province, "city_code": city_code if city else None, "city": city,
-            "district_code": code if district else None, "district": district,
-            "level": level}
+    return {
+        "region_code": code,
+        "name": district or city or province,
+        "full_name": full or registry_name,
+        "province_code": province_code,
+        "province": province,
+        "city_code": city_code if city else None,
+        "city": city,
+        "district_code": code if district else None,
+        "district": district,
+        "level": level,
+    }
 
 
 def split_name(name: str | None) -> dict[str, str | None]:
@@ -86,12 +104,15 @@ def refresh_regions(conn: sqlite3.Connection) -> int:
     used = conn.execute(
         "select region_code, max(region) from (select region_code, region from sites "
         "union all select region_code, region from reports) where region_code is not null "
-        "group by region_code").fetchall()
+        "group by region_code"
+    ).fetchall()
     rows = [describe(str(code), name) for code, name in used]
     conn.execute("delete from regions")
     if rows:
         columns = list(rows[0])
         conn.executemany(
             f"insert into regions ({', '.join(columns)}) values "
-            f"({', '.join(':' + c for c in columns)})", rows)
+            f"({', '.join(':' + c for c in columns)})",
+            rows,
+        )
     return len(rows)

@@ -67,6 +67,7 @@ def _run_sql(script: str) -> Callable[[sqlite3.Connection], None]:
         for statement in script.split(";"):
             if statement.strip():
                 conn.execute(statement)
+
     return migrate
 
 
@@ -105,7 +106,9 @@ INSERT INTO report_originals (report_id, capture_id, sha256, url, format, role)
     WHERE capture_id IS NOT NULL;
 """
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_run_sql(_SCHEMA_1),
-                                                           _run_sql(_SCHEMA_2),
-                                                           _run_sql(_SCHEMA_3)]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _run_sql(_SCHEMA_1),
+    _run_sql(_SCHEMA_2),
+    _run_sql(_SCHEMA_3),
+]
 SCHEMA_VERSION = len(MIGRATIONS)

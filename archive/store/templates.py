@@ -54,12 +54,14 @@ class Template:
     entries: tuple[Entry, ...]
 
     def rows(self, table: str) -> list[Entry]:
-        return sorted((e for e in self.entries if e.table == table and e.axis == "row"),
-                      key=lambda e: e.order)
+        return sorted(
+            (e for e in self.entries if e.table == table and e.axis == "row"), key=lambda e: e.order
+        )
 
     def cols(self, table: str) -> list[Entry]:
-        return sorted((e for e in self.entries if e.table == table and e.axis == "col"),
-                      key=lambda e: e.order)
+        return sorted(
+            (e for e in self.entries if e.table == table and e.axis == "col"), key=lambda e: e.order
+        )
 
     def groups(self, table: str) -> list[Entry]:
         return [e for e in self.entries if e.table == table and e.axis == "group"]
@@ -73,29 +75,33 @@ class Template:
 
     def cell_keys(self) -> list[tuple[str, str, str]]:
         """Every (table, row, col) of the template, in print order."""
-        return [(t, r.key, c) for t in TABLES for r in self.rows(t) for c in self.row_cols(t, r.key)]
+        return [
+            (t, r.key, c) for t in TABLES for r in self.rows(t) for c in self.row_cols(t, r.key)
+        ]
 
     def result_rows(self) -> list[str]:
         """The table-3 rows that add up to （七）总计: the 21 (2021) or 19 (2019) outcomes."""
         keys = [r.key for r in self.rows("t3")]
-        return keys[keys.index("granted"):keys.index("results_total")]
+        return keys[keys.index("granted") : keys.index("results_total")]
 
 
 def _read_entries() -> list[Entry]:
     text = resources.files("archive.store").joinpath("report_template.csv").read_text("utf-8")
     entries = []
     for line in csv.DictReader(text.splitlines()):
-        entries.append(Entry(
-            templates=frozenset(line["templates"].split()),
-            table=line["table"],
-            axis=line["axis"],
-            key=line["key"],
-            order=int(line["order"] or 0),
-            group=line["group"] or None,
-            cols=tuple(line["cols"].split()),
-            label=line["label"],
-            match=tuple(p for p in line["match"].split("|") if p),
-        ))
+        entries.append(
+            Entry(
+                templates=frozenset(line["templates"].split()),
+                table=line["table"],
+                axis=line["axis"],
+                key=line["key"],
+                order=int(line["order"] or 0),
+                group=line["group"] or None,
+                cols=tuple(line["cols"].split()),
+                label=line["label"],
+                match=tuple(p for p in line["match"].split("|") if p),
+            )
+        )
     return entries
 
 

@@ -60,10 +60,13 @@ class ReportSpider(scrapy.Spider):
         for site in self.sites:
             yield self.request(site["start_url"], site, "start", self.parse_page, hops=0)
 
-    def request(self, url: str, site: dict, role: str, callback, referer: str | None = None,
-                **meta) -> scrapy.Request:
+    def request(
+        self, url: str, site: dict, role: str, callback, referer: str | None = None, **meta
+    ) -> scrapy.Request:
         return scrapy.Request(
-            url, callback=callback, errback=self.failed,
+            url,
+            callback=callback,
+            errback=self.failed,
             meta={"site": site, "role": role, **meta},
             headers={"Referer": referer} if referer else None,
         )
@@ -76,20 +79,26 @@ class ReportSpider(scrapy.Spider):
             return
         site, hops = response.meta["site"], response.meta.get("hops", 0)
         self.widen_scope(response, site)
-        links = [cms.Link(response.urljoin(a.attrib["href"].strip()),
-                          " ".join(a.css("::text").getall()) + " " + a.attrib.get("title", ""))
-                 for a in response.css("a[href]")]
+        links = [
+            cms.Link(
+                response.urljoin(a.attrib["href"].strip()),
+                " ".join(a.css("::text").getall()) + " " + a.attrib.get("title", ""),
+            )
+            for a in response.css("a[href]")
+        ]
         links += cms.record_links(cms.hanweb_records(response.text), response.url)
         seen: set[str] = set()
         yield from self.follow(links, response, site, hops, seen)
         for url in trs_pages(response.text, response.url):
             if url not in seen and self.in_scope(url, site):
-                yield self.request(url, site, "listing", self.parse_page, response.url,
-                                   hops=MAX_COLUMN_HOPS)
+                yield self.request(
+                    url, site, "listing", self.parse_page, response.url, hops=MAX_COLUMN_HOPS
+                )
         yield from self.cms_requests(response, links, site)
 
-    def follow(self, links: list[cms.Link], response: Response, site: dict, hops: int,
-               seen: set[str]):
+    def follow(
+        self, links: list[cms.Link], response: Response, site: dict, hops: int, seen: set[str]
+    ):
         """Requests for the report, column and pager links among ``links``."""
         for link in links:
             url = cms.canonical_url(link.url)  # a _wap twin is the same article
@@ -99,11 +108,13 @@ class ReportSpider(scrapy.Spider):
             if is_report_title(link.text):
                 yield self.request(url, site, "report", self.parse_report, response.url)
             elif hops < MAX_COLUMN_HOPS and is_column_link(link.text, url):
-                yield self.request(url, site, "column", self.parse_page, response.url,
-                                   hops=hops + 1)
+                yield self.request(
+                    url, site, "column", self.parse_page, response.url, hops=hops + 1
+                )
             elif is_pager_link(link.text):
-                yield self.request(url, site, "listing", self.parse_page, response.url,
-                                   hops=MAX_COLUMN_HOPS)
+                yield self.request(
+                    url, site, "listing", self.parse_page, response.url, hops=MAX_COLUMN_HOPS
+                )
 
     def cms_requests(self, response: Response, links: list[cms.Link], site: dict):
         """The listing requests a Hanweb or gkmlpt page would make from its JS."""
@@ -111,17 +122,23 @@ class ReportSpider(scrapy.Spider):
         if params := cms.hanweb_params(response.text):
             api.append(cms.hanweb_requests(response.url, params))
         if sid := cms.gkmlpt_sid(response.text):
-            api += [cms.gkmlpt_request(response.url, cat, sid)
-                    for cat in cms.gkmlpt_categories(links)]
+            api += [
+                cms.gkmlpt_request(response.url, cat, sid) for cat in cms.gkmlpt_categories(links)
+            ]
         for call in api:
             yield self.api_request(call, site, response.url)
 
     def api_request(self, call: cms.ApiRequest, site: dict, referer: str) -> scrapy.Request:
         if call.form is None:
             return self.request(call.url, site, "listing", self.parse_api, referer, api=call)
-        return scrapy.FormRequest(call.url, formdata=call.form, callback=self.parse_api,
-                                  errback=self.failed, headers={"Referer": referer},
-                                  meta={"site": site, "role": "listing", "api": call})
+        return scrapy.FormRequest(
+            call.url,
+            formdata=call.form,
+            callback=self.parse_api,
+            errback=self.failed,
+            headers={"Referer": referer},
+            meta={"site": site, "role": "listing", "api": call},
+        )
 
     def parse_api(self, response: Response):
         """A CMS listing API's answer (dataproxy XML, gkmlpt JSON): its reports, its pages."""
@@ -164,14 +181,26 @@ class ReportSpider(scrapy.Spider):
         if failure.check(AlreadyRecorded):
             return
         self.logger.warning("fetch failed: %s: %s", request.url, failure.getErrorMessage())
-        error = (failure.getErrorMessage() if failure.check(HostBlocked)
-                 else f"{failure.type.__name__}: {failure.getErrorMessage()}")
+        error = (
+            failure.getErrorMessage()
+            if failure.check(HostBlocked)
+            else f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        )
         yield CaptureItem(
-            site_id=request.meta["site"]["site_id"], url=request.url, final_url=None,
-            redirects=None, status=None, method=request.method, content_type=None,
-            headers=None, body=None, role=request.meta.get("role"),
+            site_id=request.meta["site"]["site_id"],
+            url=request.url,
+            final_url=None,
+            redirects=None,
+            status=None,
+            method=request.method,
+            content_type=None,
+            headers=None,
+            body=None,
+            role=request.meta.get("role"),
             referer=_header(request.headers, "Referer"),
-            error=error, fetched_at=_now(), revisit_of=None,
+            error=error,
+            fetched_at=_now(),
+            revisit_of=None,
         )
 
     # -- helpers ---------------------------------------------------------------
@@ -184,14 +213,20 @@ class ReportSpider(scrapy.Spider):
         yield CaptureItem(
             site_id=response.meta["site"]["site_id"],
             url=redirects[0] if redirects else response.url,
-            final_url=response.url, redirects=redirects + [response.url] if redirects else None,
-            status=response.status, method=request.method if request else "GET",
+            final_url=response.url,
+            redirects=redirects + [response.url] if redirects else None,
+            status=response.status,
+            method=request.method if request else "GET",
             content_type=_header(response.headers, "Content-Type"),
-            headers={k.decode("latin-1"): [v.decode("latin-1") for v in vs]
-                     for k, vs in response.headers.items()},
-            body=response.body, role=response.meta.get("role"),
+            headers={
+                k.decode("latin-1"): [v.decode("latin-1") for v in vs]
+                for k, vs in response.headers.items()
+            },
+            body=response.body,
+            role=response.meta.get("role"),
             referer=_header(request.headers, "Referer") if request else None,
-            error=response.meta.get("blocked") or self.soft_404(response), fetched_at=_now(),
+            error=response.meta.get("blocked") or self.soft_404(response),
+            fetched_at=_now(),
             revisit_of=response.meta.get("revisit_of"),
         )
 
@@ -208,8 +243,11 @@ class ReportSpider(scrapy.Spider):
             return None
         title = response.css("title::text").get()
         # Only a short page can be a "not found" page by its text (saves reading long ones).
-        text = (" ".join(response.css("body ::text").getall()[:50])
-                if len(response.body) < 8192 else None)
+        text = (
+            " ".join(response.css("body ::text").getall()[:50])
+            if len(response.body) < 8192
+            else None
+        )
         return "soft_404: the page says it does not exist" if is_soft_404(title, text) else None
 
     def in_scope(self, url: str, site: dict) -> bool:
@@ -219,8 +257,7 @@ class ReportSpider(scrapy.Spider):
     def widen_scope(self, response: Response, site: dict) -> None:
         """A start or column page redirected to another host (site consolidation): that host
         now belongs to the site. Every hop stays in the capture's ``redirects``."""
-        if response.meta.get("redirect_urls") and response.meta.get("role") in ("start",
-                                                                                 "column"):
+        if response.meta.get("redirect_urls") and response.meta.get("role") in ("start", "column"):
             host = urlsplit(response.url).hostname
             if host and not self.in_scope(response.url, site):
                 self.logger.info("site %s moved to %s", site["site_id"], host)

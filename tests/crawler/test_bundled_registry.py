@@ -109,8 +109,9 @@ def test_rows_of_one_province_share_the_first_two_digits(rows):
 
 
 def test_rows_of_one_prefecture_share_the_first_four_digits(rows):
-    prefectures = {row["region"]: row["region_code"][:4]
-                   for row in rows if row["level"] == "prefecture"}
+    prefectures = {
+        row["region"]: row["region_code"][:4] for row in rows if row["level"] == "prefecture"
+    }
     assert prefectures
     for row in rows:
         for name, prefix in prefectures.items():

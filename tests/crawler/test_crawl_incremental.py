@@ -12,16 +12,37 @@ import pytest
 from simweb.process import SimWeb
 from tests.conftest import free_port
 
-FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
-        "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8", "-s", "LOG_LEVEL=WARNING"]
+FAST = [
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "AUTOTHROTTLE_ENABLED=False",
+    "-s",
+    "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+    "-s",
+    "LOG_LEVEL=WARNING",
+]
 SITE = "sim-nightly"
 HOST = "127.0.0.15"  # this test's own loopback host
 
 
 def crawl(web: SimWeb, db) -> None:
-    result = subprocess.run([sys.executable, "-m", "archive", "crawl", "--sites",
-                             str(web.sites_csv), "--db", str(db), *FAST],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "archive",
+            "crawl",
+            "--sites",
+            str(web.sites_csv),
+            "--db",
+            str(db),
+            *FAST,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
 
@@ -32,8 +53,14 @@ def nights(tmp_path_factory):
     db, port = out / "archive.db", free_port(HOST)
     requests = {}
     for night, edition in ((1, 1), (2, 2), (3, 1)):
-        with SimWeb(out / f"web{night}", extra=("nightly",), default_world=False,
-                    edition=edition, port=port, log_requests=True) as web:
+        with SimWeb(
+            out / f"web{night}",
+            extra=("nightly",),
+            default_world=False,
+            edition=edition,
+            port=port,
+            log_requests=True,
+        ) as web:
             crawl(web, db)
             requests[night] = web.requests()
             base = web.sites[SITE]
@@ -44,15 +71,21 @@ def nights(tmp_path_factory):
 
 
 def _counts(conn, run_id: int) -> sqlite3.Row:
-    return conn.execute("select * from crawl_site_counts where run_id = ? and site_id = ?",
-                        [run_id, SITE]).fetchone()
+    return conn.execute(
+        "select * from crawl_site_counts where run_id = ? and site_id = ?", [run_id, SITE]
+    ).fetchone()
 
 
 def test_second_night_revalidates_pages_and_files_and_rereads_listings(nights):
     _, requests, _ = nights
     second = {r["path"]: r for r in requests[2] if r["path"] != "/robots.txt"}
-    for path in ("/xxgknb/2022.html", "/xxgknb/2024.html", "/xxgknb/2022.pdf",
-                 "/xxgknb/2023.pdf", "/xxgknb/2024.pdf"):
+    for path in (
+        "/xxgknb/2022.html",
+        "/xxgknb/2024.html",
+        "/xxgknb/2022.pdf",
+        "/xxgknb/2023.pdf",
+        "/xxgknb/2024.pdf",
+    ):
         assert second[path]["conditional"] and second[path]["status"] == 304, path
     # Listings are re-read conditionally: the front page did not change (304), the
     # column did (a new report), so it came back in full and the new report was found.
@@ -66,25 +99,29 @@ def test_second_night_revalidates_pages_and_files_and_rereads_listings(nights):
 
 def test_unchanged_pages_are_revisits_without_a_body(nights):
     base, _, conn = nights
-    rows = conn.execute("select * from captures where run_id = 2 and url = ?",
-                        [base + "xxgknb/2024.pdf"]).fetchall()
+    rows = conn.execute(
+        "select * from captures where run_id = 2 and url = ?", [base + "xxgknb/2024.pdf"]
+    ).fetchall()
     assert len(rows) == 1 and rows[0]["body"] is None and rows[0]["not_modified"] == 1
-    first = conn.execute("select id, sha256 from captures where run_id = 1 and url = ?",
-                         [base + "xxgknb/2024.pdf"]).fetchone()
+    first = conn.execute(
+        "select id, sha256 from captures where run_id = 1 and url = ?", [base + "xxgknb/2024.pdf"]
+    ).fetchone()
     assert rows[0]["revisit_of"] == first["id"]
     # The unchanged front page was revalidated (304): a revisit without a body.
-    front = conn.execute("select * from captures where run_id = 2 and url = ?",
-                         [base]).fetchone()
+    front = conn.execute("select * from captures where run_id = 2 and url = ?", [base]).fetchone()
     assert front["body"] is None and front["not_modified"] == 1 and front["revisit_of"]
 
 
 def test_new_and_changed_reports_are_stored_as_new_versions(nights):
     base, _, conn = nights
-    new = conn.execute("select * from captures where url = ? and body is not null",
-                       [base + "xxgknb/2025.html"]).fetchall()
+    new = conn.execute(
+        "select * from captures where url = ? and body is not null", [base + "xxgknb/2025.html"]
+    ).fetchall()
     assert [r["run_id"] for r in new] == [2]
-    versions = conn.execute("select run_id, sha256 from captures where url = ? and body is "
-                            "not null order by id", [base + "xxgknb/2023.html"]).fetchall()
+    versions = conn.execute(
+        "select run_id, sha256 from captures where url = ? and body is not null order by id",
+        [base + "xxgknb/2023.html"],
+    ).fetchall()
     assert [v["run_id"] for v in versions] == [1, 2, 3]
     assert versions[0]["sha256"] != versions[1]["sha256"]
     assert versions[0]["sha256"] == versions[2]["sha256"]
@@ -95,8 +132,13 @@ def test_per_site_counts_of_each_night(nights):
     first, second = _counts(conn, 1), _counts(conn, 2)
     assert (first["new"], first["pages_fetched"], first["reports_found"]) == (8, 8, 3)
     assert first["not_modified"] == first["changed"] == first["failed"] == 0
-    assert (second["pages_fetched"], second["not_modified"], second["unchanged"],
-            second["new"], second["changed"]) == (10, 6, 0, 2, 2)  # front page: a 304
+    assert (
+        second["pages_fetched"],
+        second["not_modified"],
+        second["unchanged"],
+        second["new"],
+        second["changed"],
+    ) == (10, 6, 0, 2, 2)  # front page: a 304
     assert second["reports_found"] == 4 and second["alert"] is None
 
 
@@ -117,19 +159,39 @@ def test_a_killed_nightly_run_resumes_with_revisits_followed(tmp_path):
     db, port = tmp_path / "archive.db", free_port(HOST)
     with SimWeb(tmp_path / "web1", extra=("nightly",), default_world=False, port=port) as web:
         crawl(web, db)
-    slow = ["-s", "DOWNLOAD_DELAY=0.15", "-s", "RANDOMIZE_DOWNLOAD_DELAY=False",
-            "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1",
-            "-s", "LOG_LEVEL=WARNING"]
-    with SimWeb(tmp_path / "web2", extra=("nightly",), default_world=False, edition=2,
-                port=port) as web:
-        cmd = [sys.executable, "-m", "archive", "crawl", "--sites", str(web.sites_csv),
-               "--db", str(db), *slow]
+    slow = [
+        "-s",
+        "DOWNLOAD_DELAY=0.15",
+        "-s",
+        "RANDOMIZE_DOWNLOAD_DELAY=False",
+        "-s",
+        "AUTOTHROTTLE_ENABLED=False",
+        "-s",
+        "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+        "-s",
+        "LOG_LEVEL=WARNING",
+    ]
+    with SimWeb(
+        tmp_path / "web2", extra=("nightly",), default_world=False, edition=2, port=port
+    ) as web:
+        cmd = [
+            sys.executable,
+            "-m",
+            "archive",
+            "crawl",
+            "--sites",
+            str(web.sites_csv),
+            "--db",
+            str(db),
+            *slow,
+        ]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while True:
             conn = sqlite3.connect(db, timeout=5)
-            done = conn.execute("select count(*) from captures where run_id = 2 and "
-                                "not_modified = 1").fetchone()[0]
+            done = conn.execute(
+                "select count(*) from captures where run_id = 2 and not_modified = 1"
+            ).fetchone()[0]
             conn.close()
             if done >= 2 or time.monotonic() > deadline:
                 break
@@ -139,12 +201,14 @@ def test_a_killed_nightly_run_resumes_with_revisits_followed(tmp_path):
         crawl(web, db)
     conn = sqlite3.connect(db)
     urls = {r[0] for r in conn.execute("select url from captures where run_id in (2, 3)")}
-    twice = conn.execute("select url from captures where run_id in (2, 3) group by url "
-                         "having count(*) > 1").fetchall()
+    twice = conn.execute(
+        "select url from captures where run_id in (2, 3) group by url having count(*) > 1"
+    ).fetchall()
     statuses = [r[0] for r in conn.execute("select status from crawl_runs order by id")]
     conn.close()
     assert statuses == ["finished", "interrupted", "finished"]
     base = min(urls, key=len)  # the front page
     assert urls == {base, base + "xxgknb/"} | {
-        base + f"xxgknb/{y}.{ext}" for y in (2022, 2023, 2024, 2025) for ext in ("html", "pdf")}
+        base + f"xxgknb/{y}.{ext}" for y in (2022, 2023, 2024, 2025) for ext in ("html", "pdf")
+    }
     assert twice == []

@@ -15,21 +15,50 @@ from simweb.process import SimWeb
 
 # The politeness middlewares stay on; only Scrapy's own delays are off, so any
 # spacing seen by the server comes from Crawl-delay, Retry-After or the backoff.
-QUICK = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
-         "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4", "-s", "LOG_LEVEL=WARNING",
-         "-s", "RETRY_TIMES=2", "-s", "NIANBAO_BACKOFF_BASE=1.5",
-         "-s", f"DOWNLOAD_MAXSIZE={2**20}"]
+QUICK = [
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "AUTOTHROTTLE_ENABLED=False",
+    "-s",
+    "CONCURRENT_REQUESTS_PER_DOMAIN=4",
+    "-s",
+    "LOG_LEVEL=WARNING",
+    "-s",
+    "RETRY_TIMES=2",
+    "-s",
+    "NIANBAO_BACKOFF_BASE=1.5",
+    "-s",
+    f"DOWNLOAD_MAXSIZE={2**20}",
+]
 
 
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory):
     out = tmp_path_factory.mktemp("hostile")
-    with SimWeb(out / "web", extra=("polite", "flaky", "rs412", "jsl521"),
-                default_world=False, log_requests=True) as web:
+    with SimWeb(
+        out / "web",
+        extra=("polite", "flaky", "rs412", "jsl521"),
+        default_world=False,
+        log_requests=True,
+    ) as web:
         db = out / "archive.db"
-        result = subprocess.run([sys.executable, "-m", "archive", "crawl", "--sites",
-                                 str(web.sites_csv), "--db", str(db), *QUICK],
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "archive",
+                "crawl",
+                "--sites",
+                str(web.sites_csv),
+                "--db",
+                str(db),
+                *QUICK,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         requests = web.requests()
     conn = sqlite3.connect(db)
@@ -43,8 +72,11 @@ def _host(web: SimWeb, site_id: str) -> str:
 
 
 def _asked(requests: list[dict], host: str, path: str | None = None) -> list[dict]:
-    return [r for r in requests if r["host"] == host and r["path"] != "/robots.txt"
-            and (path is None or r["path"] == path)]
+    return [
+        r
+        for r in requests
+        if r["host"] == host and r["path"] != "/robots.txt" and (path is None or r["path"] == path)
+    ]
 
 
 def _capture(conn, url: str) -> sqlite3.Row:
@@ -98,8 +130,7 @@ def test_js_challenge_hosts_are_blocked_not_attacked(crawled, site_id, kind):
     web, requests, conn = crawled
     host = _host(web, site_id)
     assert len([r for r in requests if r["host"] == host]) <= 2  # robots.txt, start page
-    counts = conn.execute("select * from crawl_site_counts where site_id = ?",
-                          [site_id]).fetchone()
+    counts = conn.execute("select * from crawl_site_counts where site_id = ?", [site_id]).fetchone()
     assert counts["blocked"] == kind
     assert json.loads(counts["failed_by_reason"]) == {"blocked": 1}
     assert counts["reports_found"] == 0
@@ -117,8 +148,11 @@ def test_per_site_counts_say_what_failed_and_why(crawled):
     polite, flaky = rows["sim-polite"], rows["sim-flaky"]
     assert json.loads(polite["failed_by_reason"]) == {"robots": 1, "soft_404": 1}
     assert polite["reports_found"] == 3 and polite["new"] == polite["pages_fetched"] == 7
-    assert json.loads(flaky["failed_by_reason"]) == {"http_500": 1, "ResponseDataLossError": 1,
-                                                   "oversize": 1}
+    assert json.loads(flaky["failed_by_reason"]) == {
+        "http_500": 1,
+        "ResponseDataLossError": 1,
+        "oversize": 1,
+    }
     assert flaky["reports_found"] == 1
 
 
@@ -185,15 +219,35 @@ def test_challenges_are_told_by_status_and_marker():
 
 # -- a host too slow for the timeout ---------------------------------------------------------
 def test_slow_host_times_out_backs_off_and_says_so(tmp_path):
-    with SimWeb(tmp_path / "web", extra=("slow",), default_world=False,
-                log_requests=True) as web:
+    with SimWeb(tmp_path / "web", extra=("slow",), default_world=False, log_requests=True) as web:
         db = tmp_path / "archive.db"
         result = subprocess.run(
-            [sys.executable, "-m", "archive", "crawl", "--sites", str(web.sites_csv), "--db",
-             str(db), "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
-             "-s", "DOWNLOAD_TIMEOUT=0.5", "-s", "RETRY_TIMES=1",
-             "-s", "NIANBAO_BACKOFF_BASE=0.8", "-s", "LOG_LEVEL=WARNING"],
-            capture_output=True, text=True, timeout=60)
+            [
+                sys.executable,
+                "-m",
+                "archive",
+                "crawl",
+                "--sites",
+                str(web.sites_csv),
+                "--db",
+                str(db),
+                "-s",
+                "DOWNLOAD_DELAY=0",
+                "-s",
+                "AUTOTHROTTLE_ENABLED=False",
+                "-s",
+                "DOWNLOAD_TIMEOUT=0.5",
+                "-s",
+                "RETRY_TIMES=1",
+                "-s",
+                "NIANBAO_BACKOFF_BASE=0.8",
+                "-s",
+                "LOG_LEVEL=WARNING",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         deadline = time.monotonic() + 5  # the server logs a request once it has answered
         while len(asked := [r for r in web.requests() if r["path"] == "/"]) < 2:
             if time.monotonic() > deadline:
@@ -205,8 +259,8 @@ def test_slow_host_times_out_backs_off_and_says_so(tmp_path):
     # after the first attempt
     assert asked[1]["t"] - asked[0]["t"] >= 0.5 + 0.6 - 0.05
     conn = sqlite3.connect(db)
-    error, = conn.execute("select error from captures where role = 'start'").fetchone()
-    reasons, = conn.execute("select failed_by_reason from crawl_site_counts").fetchone()
+    (error,) = conn.execute("select error from captures where role = 'start'").fetchone()
+    (reasons,) = conn.execute("select failed_by_reason from crawl_site_counts").fetchone()
     conn.close()
     reason = error.split(":")[0]
     assert reason.endswith("TimeoutError")  # DownloadTimeoutError in Scrapy ≥ 2.13

@@ -14,14 +14,32 @@ import time
 import pytest
 
 # One connection per host and a small delay: slow enough to be killed part-way.
-STEADY = ["-s", "DOWNLOAD_DELAY=0.03", "-s", "RANDOMIZE_DOWNLOAD_DELAY=False",
-          "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1",
-          "-s", "LOG_LEVEL=WARNING"]
+STEADY = [
+    "-s",
+    "DOWNLOAD_DELAY=0.03",
+    "-s",
+    "RANDOMIZE_DOWNLOAD_DELAY=False",
+    "-s",
+    "AUTOTHROTTLE_ENABLED=False",
+    "-s",
+    "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+    "-s",
+    "LOG_LEVEL=WARNING",
+]
 
 
 def crawl_command(sites_csv, db) -> list[str]:
-    return [sys.executable, "-m", "archive", "crawl", "--sites", str(sites_csv),
-            "--db", str(db), *STEADY]
+    return [
+        sys.executable,
+        "-m",
+        "archive",
+        "crawl",
+        "--sites",
+        str(sites_csv),
+        "--db",
+        str(db),
+        *STEADY,
+    ]
 
 
 def stored(db) -> int:
@@ -38,8 +56,9 @@ def stored(db) -> int:
 def crawl_killed_after(sites_csv, db, captures: int) -> int:
     """Start a crawl, SIGKILL it once ``captures`` captures are stored; returns the count
     found just before the kill."""
-    proc = subprocess.Popen(crawl_command(sites_csv, db), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        crawl_command(sites_csv, db), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 60
     try:
         while (seen := stored(db)) < captures:
@@ -61,10 +80,13 @@ def content(db) -> dict:
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
-        rows = conn.execute("select url, final_url, status, sha256, role, error is null "
-                            "from captures").fetchall()
-        bodies = conn.execute("select count(*) from captures where body is not null "
-                              "group by url, sha256 having count(*) > 1").fetchall()
+        rows = conn.execute(
+            "select url, final_url, status, sha256, role, error is null from captures"
+        ).fetchall()
+        bodies = conn.execute(
+            "select count(*) from captures where body is not null "
+            "group by url, sha256 having count(*) > 1"
+        ).fetchall()
         reports = sorted(conn.execute("select url, sha256, year from reports").fetchall())
     finally:
         conn.close()

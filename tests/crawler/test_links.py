@@ -7,21 +7,31 @@ import pytest
 from crawler.links import in_domains, is_column_link, is_pager_link, is_report_title, trs_pages
 
 
-@pytest.mark.parametrize("title", [
-    "牧野区财政局2024年政府信息公开工作年度报告",
-    "2019年上海市人民政府办公厅政府信息公开工作年度报告",
-    "淮安市人民政府 2024 年政府信息公开工作年度报告",
-    "新乡市牧野区2023年度政府信息公开年报",
-])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "牧野区财政局2024年政府信息公开工作年度报告",
+        "2019年上海市人民政府办公厅政府信息公开工作年度报告",
+        "淮安市人民政府 2024 年政府信息公开工作年度报告",
+        "新乡市牧野区2023年度政府信息公开年报",
+    ],
+)
 def test_report_titles(title):
     assert is_report_title(title)
 
 
-@pytest.mark.parametrize("title", [
-    "2024年部门预算公开", "2023年决算公开", "2024年政府工作报告",
-    "2023年国民经济和社会发展统计公报", "关于做好2025年政府信息公开工作的通知",
-    "某某股份有限公司2024年度报告", "政府信息公开工作年度报告",  # no year: a column, not a report
-])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "2024年部门预算公开",
+        "2023年决算公开",
+        "2024年政府工作报告",
+        "2023年国民经济和社会发展统计公报",
+        "关于做好2025年政府信息公开工作的通知",
+        "某某股份有限公司2024年度报告",
+        "政府信息公开工作年度报告",  # no year: a column, not a report
+    ],
+)
 def test_look_alikes_are_not_reports(title):
     assert not is_report_title(title)
 
@@ -37,9 +47,15 @@ def test_column_links():
 
 def test_trs_pagination_both_call_forms():
     assert trs_pages('createPageHTML(3, 0, "index", "html");', "http://h/c/index.html") == [
-        "http://h/c/index.html", "http://h/c/index_1.html", "http://h/c/index_2.html"]
+        "http://h/c/index.html",
+        "http://h/c/index_1.html",
+        "http://h/c/index_2.html",
+    ]
     assert trs_pages("createPageHTML('page_div',3,1,'index','shtml',20);", "http://h/c/") == [
-        "http://h/c/index.shtml", "http://h/c/index_2.shtml", "http://h/c/index_3.shtml"]
+        "http://h/c/index.shtml",
+        "http://h/c/index_2.shtml",
+        "http://h/c/index_3.shtml",
+    ]
     assert trs_pages("<p>no pager</p>", "http://h/") == []
 
 
@@ -49,7 +65,9 @@ def test_domains():
     assert in_domains("http://127.0.0.2:8000/a", ["127.0.0.2"])
 
 
-@pytest.mark.parametrize("text, pager", [("下一页", True), (" 2 ", True), ("尾页", True),
-                                         ("首页", False), ("2024年部门预算", False)])
+@pytest.mark.parametrize(
+    "text, pager",
+    [("下一页", True), (" 2 ", True), ("尾页", True), ("首页", False), ("2024年部门预算", False)],
+)
 def test_pager_links(text, pager):
     assert is_pager_link(text) is pager

@@ -33,21 +33,45 @@ BODY = b"%PDF-1.4 " + b"x" * 5000
 def add_report(archive: Archive, n: int) -> None:
     """One capture and its report, in one transaction (as the parse stage pairs them)."""
     with archive.transaction():
-        capture_id = archive.insert("captures", {
-            "site_id": "s1", "url": f"http://127.0.0.1/{n}.pdf", "status": 200, "body": BODY,
-            "sha256": hashlib.sha256(BODY + str(n).encode()).hexdigest(), "role": "report"})
-        archive.insert("reports", {
-            "capture_id": capture_id, "site_id": "s1", "year": 2020 + n % 5,
-            "title": f"牧野区财政局{2020 + n % 5}年政府信息公开工作年度报告",
-            "text": "行政复议 拆迁 低保", "sha256": f"{n:064d}", "parse_status": "ok"})
+        capture_id = archive.insert(
+            "captures",
+            {
+                "site_id": "s1",
+                "url": f"http://127.0.0.1/{n}.pdf",
+                "status": 200,
+                "body": BODY,
+                "sha256": hashlib.sha256(BODY + str(n).encode()).hexdigest(),
+                "role": "report",
+            },
+        )
+        archive.insert(
+            "reports",
+            {
+                "capture_id": capture_id,
+                "site_id": "s1",
+                "year": 2020 + n % 5,
+                "title": f"牧野区财政局{2020 + n % 5}年政府信息公开工作年度报告",
+                "text": "行政复议 拆迁 低保",
+                "sha256": f"{n:064d}",
+                "parse_status": "ok",
+            },
+        )
 
 
 @pytest.fixture
 def archive_db(tmp_path) -> Path:
     db = tmp_path / "archive.db"
     with Archive(db) as archive:
-        archive.load_sites([{"site_id": "s1", "agency": "牧野区财政局", "region_code": "410711",
-                             "start_url": "http://127.0.0.1/"}])
+        archive.load_sites(
+            [
+                {
+                    "site_id": "s1",
+                    "agency": "牧野区财政局",
+                    "region_code": "410711",
+                    "start_url": "http://127.0.0.1/",
+                }
+            ]
+        )
         for n in range(20):
             add_report(archive, n)
     conn = sqlite_utils.Database(db)
@@ -89,17 +113,22 @@ def test_snapshot_is_a_complete_single_file_with_manifest(archive_db, tmp_path, 
     assert rows(snap.path, "pragma integrity_check") == [("ok",)]
     assert not Path(str(snap.path) + "-wal").exists()
     # search, views, triggers and planner statistics come along
-    assert rows(snap.path, "select count(*) from reports_fts where reports_fts match ?",
-                ["牧野区财政局2021年政府信息公开工作年度报告"]) == [(4,)]
-    assert rows(snap.path, "select count(*) from sites_fts where sites_fts match '牧野区财政局'") \
-        == [(1,)]
+    assert rows(
+        snap.path,
+        "select count(*) from reports_fts where reports_fts match ?",
+        ["牧野区财政局2021年政府信息公开工作年度报告"],
+    ) == [(4,)]
+    assert rows(
+        snap.path, "select count(*) from sites_fts where sites_fts match '牧野区财政局'"
+    ) == [(1,)]
     assert rows(snap.path, "select sum(n) from report_years") == [(20,)]
     assert rows(snap.path, "select count(*) from bigrams where bigrams match '复议'") == [(20,)]
     assert rows(snap.path, "select count(*) from sqlite_stat1")[0][0] > 0
     bodies = rows(snap.path, "select count(body) from captures")[0][0]
     assert bodies == (20 if flavour == "full" else 0)
-    assert rows(snap.path, "select sha256, url from captures order by id") == \
-        rows(archive_db, "select sha256, url from captures order by id")
+    assert rows(snap.path, "select sha256, url from captures order by id") == rows(
+        archive_db, "select sha256, url from captures order by id"
+    )
 
 
 def test_data_snapshot_is_smaller_and_keeps_search_in_sync(archive_db, tmp_path):
@@ -108,8 +137,9 @@ def test_data_snapshot_is_smaller_and_keeps_search_in_sync(archive_db, tmp_path)
     assert data.manifest["size"] < full.manifest["size"] - 20 * len(BODY) // 2
     conn = sqlite3.connect(data.path)
     conn.execute("insert into reports (sha256, title) values ('new', '拆迁补偿年度报告')")
-    assert conn.execute("select count(*) from reports_fts where reports_fts match '拆迁补偿年度报告'"
-                        ).fetchone() == (1,)  # the copied triggers still feed the index
+    assert conn.execute(
+        "select count(*) from reports_fts where reports_fts match '拆迁补偿年度报告'"
+    ).fetchone() == (1,)  # the copied triggers still feed the index
     conn.close()
 
 
@@ -128,8 +158,11 @@ def test_snapshot_is_one_moment_while_a_writer_writes(archive_db, tmp_path):
     thread = threading.Thread(target=writer)
     thread.start()
     try:
-        snaps = [make_snapshot(archive_db, tmp_path / str(i), flavour)
-                 for i in range(3) for flavour in ("data", "full")]
+        snaps = [
+            make_snapshot(archive_db, tmp_path / str(i), flavour)
+            for i in range(3)
+            for flavour in ("data", "full")
+        ]
     finally:
         stop.set()
         thread.join()
@@ -146,8 +179,11 @@ def test_listing_pruning_and_partial_files(archive_db, tmp_path):
     from datetime import UTC, datetime, timedelta
 
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    made = [make_snapshot(archive_db, tmp_path, f, at=start + timedelta(days=d))
-            for d in range(3) for f in ("data", "full")]
+    made = [
+        make_snapshot(archive_db, tmp_path, f, at=start + timedelta(days=d))
+        for d in range(3)
+        for f in ("data", "full")
+    ]
     (tmp_path / "nianbao-data-20270101T000000Z.db.part").write_bytes(b"half")
     (tmp_path / "nianbao-data-20270102T000000Z.db").write_bytes(b"no manifest yet")
     listed = list_snapshots(tmp_path)
@@ -156,8 +192,7 @@ def test_listing_pruning_and_partial_files(archive_db, tmp_path):
     assert "nianbao-data-20270102T000000Z.db" not in snapshot_files(tmp_path)
     removed = prune_snapshots(tmp_path, keep=1)
     assert len(removed) == 4 * 3
-    assert [m["file"] for m in list_snapshots(tmp_path)] == [made[-1].path.name,
-                                                             made[-2].path.name]
+    assert [m["file"] for m in list_snapshots(tmp_path)] == [made[-1].path.name, made[-2].path.name]
     made[-1].path.write_bytes(b"tampered")
     assert not verify_snapshot(made[-1].path)
 
@@ -190,8 +225,11 @@ def datasette_for(db: Path, snaps: Path, immutables=()):
 
     if not pm.is_registered(snapshot_plugin):
         pm.register(snapshot_plugin, name="nianbao_snapshots_test")
-    return Datasette([str(db)], immutables=[str(p) for p in immutables],
-                     metadata={"plugins": {"nianbao-snapshots": {"directory": str(snaps)}}})
+    return Datasette(
+        [str(db)],
+        immutables=[str(p) for p in immutables],
+        metadata={"plugins": {"nianbao-snapshots": {"directory": str(snaps)}}},
+    )
 
 
 def test_datasette_lists_and_serves_snapshots(archive_db, tmp_path):
@@ -205,8 +243,10 @@ def test_datasette_lists_and_serves_snapshots(archive_db, tmp_path):
         page = await ds.client.get("/-/snapshots")
         download = await ds.client.get(f"/-/snapshots/{data.path.name}")
         manifest = await ds.client.get(f"/-/snapshots/{data.path.name}.json")
-        refused = [await ds.client.get(f"/-/snapshots/{name}") for name in
-                   ("secret.txt", "..%2Farchive.db", data.path.name + ".part")]
+        refused = [
+            await ds.client.get(f"/-/snapshots/{name}")
+            for name in ("secret.txt", "..%2Farchive.db", data.path.name + ".part")
+        ]
         return listing, page, download, manifest, refused
 
     listing, page, download, manifest, refused = asyncio.run(fetch())

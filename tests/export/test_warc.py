@@ -29,12 +29,23 @@ def warcio_cli() -> str:
 
 
 def capture(run_id: int, url: str, body: bytes | None, **extra) -> dict:
-    return {"run_id": run_id, "site_id": "s1", "url": url, "final_url": extra.pop("final", url),
-            "status": 200 if body is not None else None, "method": "GET",
-            "content_type": "text/html; charset=utf-8", "role": "report",
-            "headers": {"Content-Type": ["text/html; charset=utf-8"],
-                        "Content-Length": [str(len(body or b""))]},
-            "body": body, "fetched_at": "2026-03-01T08:00:00+00:00", **extra}
+    return {
+        "run_id": run_id,
+        "site_id": "s1",
+        "url": url,
+        "final_url": extra.pop("final", url),
+        "status": 200 if body is not None else None,
+        "method": "GET",
+        "content_type": "text/html; charset=utf-8",
+        "role": "report",
+        "headers": {
+            "Content-Type": ["text/html; charset=utf-8"],
+            "Content-Length": [str(len(body or b""))],
+        },
+        "body": body,
+        "fetched_at": "2026-03-01T08:00:00+00:00",
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -42,45 +53,83 @@ def archive_db(tmp_path) -> Path:
     """Two runs: a decoded body, a chunked one, a redirect, a failed fetch, and repeats."""
     db = tmp_path / "a.db"
     with Archive(db) as archive:
-        archive.load_sites([{"site_id": "s1", "agency": "牧野区财政局", "region_code": "410711",
-                             "start_url": "http://127.0.0.1/"}])
+        archive.load_sites(
+            [
+                {
+                    "site_id": "s1",
+                    "agency": "牧野区财政局",
+                    "region_code": "410711",
+                    "start_url": "http://127.0.0.1/",
+                }
+            ]
+        )
         run1 = archive.start_run("sites.csv", 1)
-        archive.add_capture(capture(run1, "http://127.0.0.1/a.html", HTML, referer="http://127.0.0.1/"))
-        archive.add_capture({**capture(run1, "http://127.0.0.1/r.pdf", PDF), "headers": {
-            "Content-Type": ["application/pdf"], "Content-Length": ["1234"]}})
-        archive.add_capture({**capture(run1, "http://127.0.0.1/chunked.html", HTML + b" "),
-                             "headers": {"Transfer-Encoding": ["chunked"],
-                                         "Set-Cookie": ["a=1", "b=2"]}})
-        archive.add_capture(capture(run1, "http://127.0.0.1/old", HTML + b"  ",
-                                    final="http://127.0.0.1/new",
-                                    redirects=["http://127.0.0.1/old", "http://127.0.0.1/new"]))
-        archive.add_capture(capture(run1, "http://127.0.0.1/gone", None,
-                                    error="ConnectionRefusedError: refused"))
-        archive.finish_run(run1, "finished", {"robotstxt/request_count": 1,
-                                              "downloader/request_count": 6})
+        archive.add_capture(
+            capture(run1, "http://127.0.0.1/a.html", HTML, referer="http://127.0.0.1/")
+        )
+        archive.add_capture(
+            {
+                **capture(run1, "http://127.0.0.1/r.pdf", PDF),
+                "headers": {"Content-Type": ["application/pdf"], "Content-Length": ["1234"]},
+            }
+        )
+        archive.add_capture(
+            {
+                **capture(run1, "http://127.0.0.1/chunked.html", HTML + b" "),
+                "headers": {"Transfer-Encoding": ["chunked"], "Set-Cookie": ["a=1", "b=2"]},
+            }
+        )
+        archive.add_capture(
+            capture(
+                run1,
+                "http://127.0.0.1/old",
+                HTML + b"  ",
+                final="http://127.0.0.1/new",
+                redirects=["http://127.0.0.1/old", "http://127.0.0.1/new"],
+            )
+        )
+        archive.add_capture(
+            capture(run1, "http://127.0.0.1/gone", None, error="ConnectionRefusedError: refused")
+        )
+        archive.finish_run(
+            run1, "finished", {"robotstxt/request_count": 1, "downloader/request_count": 6}
+        )
         run2 = archive.start_run("sites.csv", 2)
         archive.add_capture(capture(run2, "http://127.0.0.1/a-copy.html", HTML))
-        archive.add_capture({**capture(run2, "http://127.0.0.1/a.html", None),
-                             "status": 304, "revisit_of": 1, "not_modified": 1})
+        archive.add_capture(
+            {
+                **capture(run2, "http://127.0.0.1/a.html", None),
+                "status": 304,
+                "revisit_of": 1,
+                "not_modified": 1,
+            }
+        )
         archive.finish_run(run2, "finished", {"downloader/request_count": 2})
     return db
 
 
 def records(summary) -> list:
     with open(summary.path, "rb") as fh:
-        return [(r.rec_type, r.rec_headers, r.http_headers, r.content_stream().read())
-                for r in ArchiveIterator(fh)]
+        return [
+            (r.rec_type, r.rec_headers, r.http_headers, r.content_stream().read())
+            for r in ArchiveIterator(fh)
+        ]
 
 
 def test_run_is_valid_warc_checked_and_indexed_by_warcio(archive_db, tmp_path):
     summary = write_run_warc(archive_db, 1, tmp_path / "w")
     assert summary.path.name.startswith("nianbao-run00001-") and summary.path.suffix == ".gz"
-    check = subprocess.run([warcio_cli(), "check", "-v", str(summary.path)],
-                           capture_output=True, text=True)
+    check = subprocess.run(
+        [warcio_cli(), "check", "-v", str(summary.path)], capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout.count("digest pass") == sum(summary.records.values())
-    index = subprocess.run([warcio_cli(), "index", "-f", "warc-type,warc-target-uri",
-                            str(summary.path)], capture_output=True, text=True, check=True)
+    index = subprocess.run(
+        [warcio_cli(), "index", "-f", "warc-type,warc-target-uri", str(summary.path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     lines = [json.loads(line) for line in index.stdout.splitlines()]
     assert [line["warc-type"] for line in lines].count("response") == 4
     assert {"warc-type": "response", "warc-target-uri": "http://127.0.0.1/new"} in lines
@@ -143,7 +192,9 @@ def test_repeated_payloads_are_revisits_pointing_at_the_original(archive_db, tmp
     original = ids[copy[1].get_header("WARC-Refers-To")]
     assert original[0] == "response" and original[3] == HTML
     assert copy[1].get_header("WARC-Refers-To-Target-URI") == "http://127.0.0.1/a.html"
-    assert copy[1].get_header("WARC-Payload-Digest") == original[1].get_header("WARC-Payload-Digest")
+    assert copy[1].get_header("WARC-Payload-Digest") == original[1].get_header(
+        "WARC-Payload-Digest"
+    )
     not_modified = next(r for r in revisits if r[2].get_statuscode() == "304")
     assert not_modified[1].get_header("WARC-Profile").endswith("/revisit/server-not-modified")
     assert not_modified[1].get_header("WARC-Refers-To") == original[1].get_header("WARC-Record-ID")
@@ -155,11 +206,18 @@ def test_repeated_payloads_are_revisits_pointing_at_the_original(archive_db, tmp
 def test_record_ids_are_stable_across_writes(archive_db, tmp_path):
     a = records(write_run_warc(archive_db, 1, tmp_path / "a"))
     b = records(write_run_warc(archive_db, 1, tmp_path / "b"))
-    assert [r[1].get_header("WARC-Record-ID") for r in a[1:]] == \
-        [r[1].get_header("WARC-Record-ID") for r in b[1:]]
+    assert [r[1].get_header("WARC-Record-ID") for r in a[1:]] == [
+        r[1].get_header("WARC-Record-ID") for r in b[1:]
+    ]
     assert a[2][1].get_header("WARC-Record-ID") == record_id(
-        {"id": 1, "url": "http://127.0.0.1/a.html", "fetched_at": "2026-03-01T08:00:00+00:00",
-         "sha256": hashlib.sha256(HTML).hexdigest()}, "response")
+        {
+            "id": 1,
+            "url": "http://127.0.0.1/a.html",
+            "fetched_at": "2026-03-01T08:00:00+00:00",
+            "sha256": hashlib.sha256(HTML).hexdigest(),
+        },
+        "response",
+    )
 
 
 def test_bad_input_is_a_clear_error(archive_db, tmp_path):
@@ -167,15 +225,17 @@ def test_bad_input_is_a_clear_error(archive_db, tmp_path):
         write_run_warc(archive_db, 9, tmp_path)
     with pytest.raises(WarcError, match="does not exist"):
         write_run_warc(tmp_path / "nope.db", 1, tmp_path)
-    result = CliRunner().invoke(main, ["warc", "--db", str(archive_db), "--run", "9",
-                                       "--out", str(tmp_path)])
+    result = CliRunner().invoke(
+        main, ["warc", "--db", str(archive_db), "--run", "9", "--out", str(tmp_path)]
+    )
     assert result.exit_code == 1 and "no crawl run 9" in result.output
     assert not list(tmp_path.glob("*.part"))
 
 
 def test_cli_writes_the_latest_run(archive_db, tmp_path):
-    result = CliRunner().invoke(main, ["warc", "--db", str(archive_db), "--out",
-                                       str(tmp_path / "w"), "--no-gzip"])
+    result = CliRunner().invoke(
+        main, ["warc", "--db", str(archive_db), "--out", str(tmp_path / "w"), "--no-gzip"]
+    )
     assert result.exit_code == 0, result.output
     [written] = (tmp_path / "w").iterdir()
     assert written.name.startswith("nianbao-run00002-") and written.suffix == ".warc"

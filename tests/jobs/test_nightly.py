@@ -28,24 +28,49 @@ from archive.jobs.nightly import (
 )
 from tests.conftest import free_port
 
-FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
-        "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8", "-s", "RETRY_TIMES=0",
-        "-s", "DOWNLOAD_TIMEOUT=10"]
+FAST = [
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "AUTOTHROTTLE_ENABLED=False",
+    "-s",
+    "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+    "-s",
+    "RETRY_TIMES=0",
+    "-s",
+    "DOWNLOAD_TIMEOUT=10",
+]
 
 
 def nightly(db: Path, sites: Path, *extra: str, timeout: int = 240):
-    return subprocess.run([sys.executable, "-m", "archive", "nightly", "--db", str(db),
-                           "--sites", str(sites), "--json", *FAST, *extra],
-                          capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "archive",
+            "nightly",
+            "--db",
+            str(db),
+            "--sites",
+            str(sites),
+            "--json",
+            *FAST,
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def summary_of(result: subprocess.CompletedProcess) -> dict:
     try:
         return json.loads(result.stdout)
     except ValueError as exc:
-        raise AssertionError(f"exit {result.returncode}: {result.stdout[-2000:]}"
-                             f"{result.stderr[-3000:]}") from exc
+        raise AssertionError(
+            f"exit {result.returncode}: {result.stdout[-2000:]}{result.stderr[-3000:]}"
+        ) from exc
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +99,8 @@ def test_first_night_archives_everything_and_exits_zero(simweb, two_nights):
     assert summary["checks"]["reports_failing_checks"] == len(faulted)
     # Every original reads: one per report, plus the PDFs articles attach of themselves.
     originals = len(simweb.truth["reports"]) + sum(
-        1 for t in simweb.truth["reports"] if t["format"] == "html" and t.get("attachment_url"))
+        1 for t in simweb.truth["reports"] if t["format"] == "html" and t.get("attachment_url")
+    )
     assert summary["parse"]["by_status"].get("ok") == originals
     assert [s["flavour"] for s in summary["snapshots"]] == ["data", "full"]
     assert first.verified == [True, True]
@@ -91,8 +117,9 @@ def test_second_night_finds_nothing_new_and_prunes(two_nights):
     documents = summary["crawl"]["documents"]  # the crawler's per-site counts, summed
     assert documents["new"] == 0 and documents["changed"] == 0
     assert documents["unchanged"] + documents["not_modified"] > 0
-    assert summary["checks"]["archive"]["reports"] == summary_of(first)["checks"]["archive"][
-        "reports"]
+    assert (
+        summary["checks"]["archive"]["reports"] == summary_of(first)["checks"]["archive"]["reports"]
+    )
     kept = list_snapshots(folder / "snapshots")
     assert sorted(m["flavour"] for m in kept) == ["data", "full"]  # --keep 1 per flavour
     assert {m["file"] for m in kept} == {Path(s["path"]).name for s in summary["snapshots"]}
@@ -109,9 +136,22 @@ def test_log_is_json_lines_for_every_stage(two_nights):
 
 
 def test_text_summary_for_cron_mail(simweb, two_nights, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "archive", "nightly", "--db",
-                             str(tmp_path / "a.db"), "--sites", str(simweb.sites_csv), *FAST],
-                            capture_output=True, text=True, timeout=240)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "archive",
+            "nightly",
+            "--db",
+            str(tmp_path / "a.db"),
+            "--sites",
+            str(simweb.sites_csv),
+            *FAST,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert result.returncode == EXIT_OK, result.stdout + result.stderr[-2000:]
     lines = result.stdout.splitlines()
     assert lines[0].startswith("nianbao nightly ") and lines[0].endswith("exit 0")
@@ -119,11 +159,14 @@ def test_text_summary_for_cron_mail(simweb, two_nights, tmp_path):
     assert any(line.startswith("snap   data ") for line in lines)
 
 
-
 def test_an_unreachable_site_is_an_alert(simweb, tmp_path):
     rows = list(csv.DictReader(io.StringIO(simweb.sites_csv.read_text("utf-8"))))
-    dead = {**rows[0], "site_id": "dead-site", "start_url": f"http://127.0.0.1:{free_port()}/",
-            "allowed_domains": "127.0.0.1"}
+    dead = {
+        **rows[0],
+        "site_id": "dead-site",
+        "start_url": f"http://127.0.0.1:{free_port()}/",
+        "allowed_domains": "127.0.0.1",
+    }
     sites = tmp_path / "sites.csv"
     with open(sites, "w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -169,8 +212,18 @@ def test_lock_held_means_nothing_is_done(tmp_path):
 
 def test_two_nightly_runs_never_overlap(simweb, tmp_path):
     db = tmp_path / "a.db"
-    cmd = [sys.executable, "-m", "archive", "nightly", "--db", str(db), "--sites",
-           str(simweb.sites_csv), "--json", *FAST]
+    cmd = [
+        sys.executable,
+        "-m",
+        "archive",
+        "nightly",
+        "--db",
+        str(db),
+        "--sites",
+        str(simweb.sites_csv),
+        "--json",
+        *FAST,
+    ]
     first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lock = RunLock(tmp_path / "a.db.nightly.lock")
     deadline = time.monotonic() + 60
@@ -187,11 +240,14 @@ def test_two_nightly_runs_never_overlap(simweb, tmp_path):
 def test_site_alerts_from_crawl_counts():
     sites = [
         {"site_id": "ok", "pages_fetched": 10, "failed": 1},
-        {"site_id": "shrank", "pages_fetched": 10, "failed": 0,
-         "alert": "fewer reports than the last good run: 1 < 3"},
+        {
+            "site_id": "shrank",
+            "pages_fetched": 10,
+            "failed": 0,
+            "alert": "fewer reports than the last good run: 1 < 3",
+        },
         {"site_id": "blocked", "pages_fetched": 2, "failed": 2, "blocked": "HTTP 403 twice"},
-        {"site_id": "half", "pages_fetched": 6, "failed": 3,
-         "failed_by_reason": {"http_500": 3}},
+        {"site_id": "half", "pages_fetched": 6, "failed": 3, "failed_by_reason": {"http_500": 3}},
     ]
     alerts = {a["site_id"]: a for a in site_alerts(sites)}
     assert set(alerts) == {"shrank", "blocked", "half"}
@@ -214,9 +270,23 @@ def test_progress_on_a_terminal_and_json_lines_in_the_log(tmp_path, capsys):
 def test_sigterm_stops_the_crawl_child_and_frees_the_lock(simweb, tmp_path):
     db = tmp_path / "a.db"
     slow = ["-s", "DOWNLOAD_DELAY=1", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
-    run = subprocess.Popen([sys.executable, "-m", "archive", "nightly", "--db", str(db),
-                            "--sites", str(simweb.sites_csv), *FAST, *slow],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "archive",
+            "nightly",
+            "--db",
+            str(db),
+            "--sites",
+            str(simweb.sites_csv),
+            *FAST,
+            *slow,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     crawl_pid = None
     while crawl_pid is None and time.monotonic() < deadline:
@@ -235,7 +305,8 @@ def test_sigterm_stops_the_crawl_child_and_frees_the_lock(simweb, tmp_path):
         os.kill(crawl_pid, 0)
     [status] = sqlite3.connect(db).execute("select status from crawl_runs").fetchone()
     assert status != "running"
-    events = [json.loads(line)["event"] for line in
-              (tmp_path / "nightly.jsonl").read_text().splitlines()]
+    events = [
+        json.loads(line)["event"] for line in (tmp_path / "nightly.jsonl").read_text().splitlines()
+    ]
     assert "interrupted" in events and "summary" not in events
     RunLock(tmp_path / "a.db.nightly.lock").acquire()

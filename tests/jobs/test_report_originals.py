@@ -16,26 +16,63 @@ PDF = "http://www.example.gov.cn/zfxxgk/zfxxgknb/202501/P020250120000000000001.p
 
 
 def truth():
-    return generate("x-2024", site_id="x", agency="某某区财政局", region="河南省新乡市牧野区",
-                    region_code="410711", year=2024, title="某某区财政局2024年政府信息公开工作年度报告",
-                    published="2025-01-20 09:00", fmt="html", size="medium",
-                    profile="department", seed=3)
+    return generate(
+        "x-2024",
+        site_id="x",
+        agency="某某区财政局",
+        region="河南省新乡市牧野区",
+        region_code="410711",
+        year=2024,
+        title="某某区财政局2024年政府信息公开工作年度报告",
+        published="2025-01-20 09:00",
+        fmt="html",
+        size="medium",
+        profile="department",
+        seed=3,
+    )
 
 
 def archive_with(tmp_path, page_truth, pdf_truth) -> Archive:
     archive = Archive(tmp_path / "a.db")
-    archive.load_sites([{"site_id": "x", "agency": "某某区财政局", "region_code": "410711",
-                         "start_url": "http://www.example.gov.cn/"}])
+    archive.load_sites(
+        [
+            {
+                "site_id": "x",
+                "agency": "某某区财政局",
+                "region_code": "410711",
+                "start_url": "http://www.example.gov.cn/",
+            }
+        ]
+    )
     run = archive.start_run(None, 1)
-    page = ("<html><head><meta charset='utf-8'><title>" + page_truth.title + "</title></head>"
-            "<body>" + render_report_html(page_truth) + f"<a href='{PDF}'>附件.pdf</a>"
-            "</body></html>").encode()
-    archive.add_capture({"run_id": run, "site_id": "x", "url": PAGE, "status": 200,
-                         "content_type": "text/html; charset=utf-8", "body": page,
-                         "role": "report"})
-    archive.add_capture({"run_id": run, "site_id": "x", "url": PDF, "status": 200,
-                         "content_type": "application/pdf", "body": render_report_pdf(pdf_truth),
-                         "role": "attachment", "referer": PAGE})
+    page = (
+        "<html><head><meta charset='utf-8'><title>" + page_truth.title + "</title></head>"
+        "<body>" + render_report_html(page_truth) + f"<a href='{PDF}'>附件.pdf</a>"
+        "</body></html>"
+    ).encode()
+    archive.add_capture(
+        {
+            "run_id": run,
+            "site_id": "x",
+            "url": PAGE,
+            "status": 200,
+            "content_type": "text/html; charset=utf-8",
+            "body": page,
+            "role": "report",
+        }
+    )
+    archive.add_capture(
+        {
+            "run_id": run,
+            "site_id": "x",
+            "url": PDF,
+            "status": 200,
+            "content_type": "application/pdf",
+            "body": render_report_pdf(pdf_truth),
+            "role": "attachment",
+            "referer": PAGE,
+        }
+    )
     return archive
 
 
@@ -50,7 +87,9 @@ def test_the_same_numbers_make_one_report_with_two_originals(tmp_path):
         [report] = list(archive.db.query("select * from reports"))
         assert report["url"] == PAGE and report["format"] == "html"
         assert [(o["url"], o["format"], o["role"]) for o in originals(archive)] == [
-            (PAGE, "html", "primary"), (PDF, "pdf", "alternate")]
+            (PAGE, "html", "primary"),
+            (PDF, "pdf", "alternate"),
+        ]
         # Reparsing keeps it so, and no original is listed twice.
         process_captures(archive, everything=True)
         assert archive.db["reports"].count == 1 and len(originals(archive)) == 2

@@ -70,14 +70,18 @@ def test_docx_that_is_really_html_is_read_as_html():
 
 
 def test_soft_404_with_status_200():
-    report = parse_document(_html("<h1>404</h1><p>抱歉，您访问的页面不存在！</p>", "页面不存在"),
-                            content_type="text/html; charset=utf-8")
+    report = parse_document(
+        _html("<h1>404</h1><p>抱歉，您访问的页面不存在！</p>", "页面不存在"),
+        content_type="text/html; charset=utf-8",
+    )
     assert report.status == "not_a_report" and "does not exist" in report.reason
 
 
 def test_budget_page_is_not_a_report():
-    body = ("<h1>牧野区财政局2024年部门预算公开</h1><table><tr><td>收入总计</td><td>1,234.5</td>"
-            "</tr><tr><td>支出总计</td><td>1,234.5</td></tr></table>")
+    body = (
+        "<h1>牧野区财政局2024年部门预算公开</h1><table><tr><td>收入总计</td><td>1,234.5</td>"
+        "</tr><tr><td>支出总计</td><td>1,234.5</td></tr></table>"
+    )
     report = parse_document(_html(body, "牧野区财政局2024年部门预算公开"))
     assert report.status == "not_a_report" and "budget" in report.reason
     assert report.tables == {}
@@ -108,8 +112,12 @@ def test_isolated_parse_gives_the_same_record():
 
 
 def _cli(path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "archive", "parse", str(path)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "archive", "parse", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("name", ["zero_bytes", "encrypted_pdf", "zip_bomb_docx"])
@@ -140,11 +148,22 @@ def test_process_capture_records_status_and_message(tmp_path):
         for i, (name, (data, _, _)) in enumerate(CASES.items()):
             if name == "text_50_mb":
                 continue
-            archive.add_capture({"url": f"http://127.0.0.1/{i}", "status": 200, "role": "report",
-                                 "body": data, "content_type": "application/octet-stream"})
+            archive.add_capture(
+                {
+                    "url": f"http://127.0.0.1/{i}",
+                    "status": 200,
+                    "role": "report",
+                    "body": data,
+                    "content_type": "application/octet-stream",
+                }
+            )
         summary = process_captures(archive)
-        rows = {r[0]: r for r in archive.db.execute(
-            "select url, parse_status, parse_message from captures").fetchall()}
+        rows = {
+            r[0]: r
+            for r in archive.db.execute(
+                "select url, parse_status, parse_message from captures"
+            ).fetchall()
+        }
     assert summary.captures == len(CASES) - 1
     for i, (name, (_, _, status)) in enumerate(CASES.items()):
         if name == "text_50_mb":
@@ -154,11 +173,13 @@ def test_process_capture_records_status_and_message(tmp_path):
 
 
 def test_html_report_whose_tables_are_pictures():
-    body = ("<h1>某区2023年政府信息公开工作年度报告</h1><p>一、总体情况</p><p>……</p>"
-            "<p>二、主动公开政府信息情况</p><p><img src='/u/2024/t1.png' width='600'></p>"
-            "<p>三、收到和处理政府信息公开申请情况</p><p><img src='/u/2024/t2.jpg'></p>"
-            "<p>四、政府信息公开行政复议、行政诉讼情况</p><p><img src='/u/2024/t3.jpg'></p>"
-            "<img src='/images/logo.png'>")
+    body = (
+        "<h1>某区2023年政府信息公开工作年度报告</h1><p>一、总体情况</p><p>……</p>"
+        "<p>二、主动公开政府信息情况</p><p><img src='/u/2024/t1.png' width='600'></p>"
+        "<p>三、收到和处理政府信息公开申请情况</p><p><img src='/u/2024/t2.jpg'></p>"
+        "<p>四、政府信息公开行政复议、行政诉讼情况</p><p><img src='/u/2024/t3.jpg'></p>"
+        "<img src='/images/logo.png'>"
+    )
     report = parse_document(_html(body, "某区2023年政府信息公开工作年度报告"))
     assert report.status == "tables_are_images" and report.year == 2023
     assert "主动公开" in report.text

@@ -32,8 +32,9 @@ def test_every_expected_cell(doc):
                     wrong[f"{table}.{row}.{col}"] = (value, got)
     assert wrong == {}
     # Nothing beyond the expected cells either.
-    assert report.cell_count() == sum(len(c) for r in expected["tables"].values()
-                                      for c in r.values())
+    assert report.cell_count() == sum(
+        len(c) for r in expected["tables"].values() for c in r.values()
+    )
     assert report.status == "ok"
     assert report.warnings == []
 

@@ -45,22 +45,29 @@ TABLE_KINDS = [k for k, _, _ in KINDS if k not in ("doc", "rtf", "pdf-images")] 
 @pytest.mark.parametrize("kind", TABLE_KINDS)
 def test_every_cell_of_every_variant(kind):
     for sample in _samples(kind):
-        report = parse_document(sample.data, filename=sample.filename,
-                                content_type=sample.content_type)
+        report = parse_document(
+            sample.data, filename=sample.filename, content_type=sample.content_type
+        )
         assert wrong_cells(sample, report.tables) == [], (kind, sample.truth.sim_id)
         assert report.status == "ok", report.warnings
         assert (report.year, report.template, report.agency) == (
-            sample.truth.year, sample.truth.template, sample.truth.agency)
-        assert report.cell_count() == sum(len(c) for r in sample.truth.tables.values()
-                                          for c in r.values())
+            sample.truth.year,
+            sample.truth.template,
+            sample.truth.agency,
+        )
+        assert report.cell_count() == sum(
+            len(c) for r in sample.truth.tables.values() for c in r.values()
+        )
 
 
 def test_both_templates_are_covered():
     assert {s.truth.template for s in _samples("docx")} == {"2019", "2021"}
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None,
-                    reason="LibreOffice (soffice) is not installed; .ci/run installs it")
+@pytest.mark.skipif(
+    shutil.which("soffice") is None,
+    reason="LibreOffice (soffice) is not installed; .ci/run installs it",
+)
 def test_legacy_doc_through_libreoffice():
     samples = _samples("doc")[:1]
     to_doc(samples)
@@ -97,8 +104,9 @@ def test_docx_merged_cells_are_read_once():
 
 
 def test_html_lying_charset_and_gbk():
-    page = ('<html><head><meta charset="gb2312"></head><body><p>镕基 主动公开</p>'
-            '</body></html>').encode("gb18030")
+    page = (
+        '<html><head><meta charset="gb2312"></head><body><p>镕基 主动公开</p></body></html>'
+    ).encode("gb18030")
     # The HTTP header says UTF-8; the bytes are GBK with a character only GB18030 has.
     assert "镕基" in decode_html(page, "text/html; charset=utf-8")
     utf8 = "<html><body><p>行政复议</p></body></html>".encode()
@@ -106,18 +114,22 @@ def test_html_lying_charset_and_gbk():
 
 
 def test_js_string_unescapes_and_concatenates():
-    page = ("<html><body><div id=z></div><script>var content = \"<table><tr><td>\\u884c\\u653f"
-            "<\\/td>\" + '<td>1,234</td></tr></table>';document.write(content);</script>"
-            "<p>after</p></body></html>")
+    page = (
+        '<html><body><div id=z></div><script>var content = "<table><tr><td>\\u884c\\u653f'
+        "<\\/td>\" + '<td>1,234</td></tr></table>';document.write(content);</script>"
+        "<p>after</p></body></html>"
+    )
     doc = read_html(page)
     assert doc.tables == [[["行政", "1,234"]]]
     assert doc.text.index("行政") < doc.text.index("after")
 
 
 def test_hanweb_cdata_record():
-    page = ('<html><body><script type="text/xml"><datastore><record><![CDATA['
-            '<table><tr><td align="center">总计</td><td>7</td></tr></table>]]></record>'
-            '</datastore></script></body></html>')
+    page = (
+        '<html><body><script type="text/xml"><datastore><record><![CDATA['
+        '<table><tr><td align="center">总计</td><td>7</td></tr></table>]]></record>'
+        "</datastore></script></body></html>"
+    )
     assert read_html(page).tables == [[["总计", "7"]]]
 
 
@@ -150,8 +162,10 @@ def test_signature_date_and_region():
 
 
 def test_text_rows_with_ambiguous_blanks_are_left_out_not_shifted():
-    text = ("某区2023年政府信息公开工作年度报告\n三、收到和处理政府信息公开申请情况\n"
-            "一、本年新收政府信息公开申请数量\t\t5\t\t1\t\t6\t0\t0\t12\n")
+    text = (
+        "某区2023年政府信息公开工作年度报告\n三、收到和处理政府信息公开申请情况\n"
+        "一、本年新收政府信息公开申请数量\t\t5\t\t1\t\t6\t0\t0\t12\n"
+    )
     report = parse_document(text.encode("utf-8"), filename="r.txt")
     assert "new_requests" not in report.tables.get("t3", {})
     assert any("left out" in w for w in report.warnings)
@@ -164,10 +178,12 @@ def test_document_dataclass_default_is_exact():
 def test_space_aligned_text_like_pdftotext_layout():
     from archive.parse.text import read_text
 
-    text = ("某区2023年政府信息公开工作年度报告\n"
-            "三、收到和处理政府信息公开申请情况\n"
-            "一、本年新收政府信息公开申请数量      3001        53       0        0    61       4   3119\n"
-            "二、上年结转政府信息公开申请数量   34 0 0 0 0 0 34\n")
+    text = (
+        "某区2023年政府信息公开工作年度报告\n"
+        "三、收到和处理政府信息公开申请情况\n"
+        "一、本年新收政府信息公开申请数量      3001        53       0        0    61       4   3119\n"
+        "二、上年结转政府信息公开申请数量   34 0 0 0 0 0 34\n"
+    )
     doc = read_text(text)
     assert doc.meta["layout"] == "spaces"
     report = parse_document(text.encode("utf-8"), filename="r.txt")
@@ -203,8 +219,10 @@ def test_word_single_file_web_page_served_as_doc():
     assert wrong_cells(sample, report.tables) == []
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None,
-                    reason="LibreOffice (soffice) is not installed; .ci/run installs it")
+@pytest.mark.skipif(
+    shutil.which("soffice") is None,
+    reason="LibreOffice (soffice) is not installed; .ci/run installs it",
+)
 def test_rtf_served_as_doc():
     from simweb.render import docx_to_doc
 

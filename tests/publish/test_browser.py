@@ -27,17 +27,21 @@ import pytest
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
-                 if shutil.which(n)), None)
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed "
-                                "(.ci/run installs Debian's chromium and fonts-wqy-microhei)")
+CHROMIUM = next(
+    (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
+    None,
+)
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Chromium is not installed (.ci/run installs Debian's chromium and fonts-wqy-microhei)",
+)
 
 
 def nianbao(*args: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "archive", *args], capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "archive", *args], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-
 
 
 def wait_for(url: str, deadline: float) -> None:
@@ -59,10 +63,20 @@ class Browser:
         self.shots = shots
 
     def _run(self, *args: str) -> str:
-        command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                   "--disable-background-networking", "--disable-component-update",
-                   "--disable-sync", "--hide-scrollbars", f"--user-data-dir={self.profile}",
-                   "--window-size=1280,1600", *args]
+        command = [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            f"--user-data-dir={self.profile}",
+            "--window-size=1280,1600",
+            *args,
+        ]
         result = subprocess.run(command, capture_output=True, text=True, timeout=90)
         assert result.returncode == 0, result.stderr[-2000:]
         return result.stdout
@@ -91,9 +105,11 @@ def site(tmp_path_factory):
     db = tmp / "demo.db"
     nianbao("demo", "--no-serve", "--db", str(db))
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "archive", "serve", "--db", str(db),
-                               "--port", str(port)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "archive", "serve", "--db", str(db), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     wait_for(f"{base}/-/versions.json", time.monotonic() + 60)
     shots = Path(os.environ.get("NIANBAO_SCREENSHOTS", ROOT / "build" / "screenshots"))
@@ -114,8 +130,9 @@ def test_chinese_renders_as_glyphs_not_boxes(site, tmp_path):
     shots = []
     for i, char in enumerate("年复"):
         page = tmp_path / f"{i}.html"
-        page.write_text(f"<meta charset=utf-8><body style='margin:0;font-size:160px'>{char}",
-                        encoding="utf-8")
+        page.write_text(
+            f"<meta charset=utf-8><body style='margin:0;font-size:160px'>{char}", encoding="utf-8"
+        )
         browser.screenshot(page.as_uri(), f"_glyph_{i}")
         shots.append((browser.shots / f"_glyph_{i}.png").read_bytes())
     assert shots[0] != shots[1], "two different characters render identically: no CJK font"
@@ -171,6 +188,8 @@ def test_wide_table_and_chart_pages(site):
     wide = browser.html(f"{base}/{name}/report_t3")
     assert "依申请公开" in wide and "新乡市" in wide
     browser.screenshot(f"{base}/{name}/report_t3", "7-report_t3")
-    chart_url = (f"{base}/{name}/region_requests?region_code=410000#g.mark=line&g.x_column=year"
-                 f"&g.x_type=ordinal&g.y_column=new_requests&g.y_type=quantitative")
+    chart_url = (
+        f"{base}/{name}/region_requests?region_code=410000#g.mark=line&g.x_column=year"
+        f"&g.x_type=ordinal&g.y_column=new_requests&g.y_type=quantitative"
+    )
     browser.screenshot(chart_url, "8-chart-region-requests")

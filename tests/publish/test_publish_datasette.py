@@ -34,13 +34,27 @@ def served(tmp_path_factory):
             if carried_over is not None:
                 archive.db.conn.execute(
                     "update cells set value = ? where report_id = ? and table_key = 't3' and "
-                    "row_key = 'carried_over' and col_key = 'total'", [carried_over, report_id])
+                    "row_key = 'carried_over' and col_key = 'total'",
+                    [carried_over, report_id],
+                )
             archive.db.conn.execute(
                 "update cells set value = ? where report_id = ? and table_key = 't3' and "
-                "row_key = 'carried_forward' and col_key = 'total'", [carried_forward, report_id])
-            archive.insert("findings", {"report_id": report_id, "rule": "t3_balance",
-                                        "table_key": "t3", "col_key": "total", "status": "fail",
-                                        "expected": 10, "found": 12, "message": "test"})
+                "row_key = 'carried_forward' and col_key = 'total'",
+                [carried_forward, report_id],
+            )
+            archive.insert(
+                "findings",
+                {
+                    "report_id": report_id,
+                    "rule": "t3_balance",
+                    "table_key": "t3",
+                    "col_key": "total",
+                    "status": "fail",
+                    "expected": 10,
+                    "found": 12,
+                    "message": "test",
+                },
+            )
     prepare(archive.db.conn)
     archive.close()
     metadata = json.loads(metadata_path().read_text(encoding="utf-8"))
@@ -82,18 +96,21 @@ def test_stored_queries_answer(served):
     ds, _ = served
     failing = rows(ds, "/nb/failing_arithmetic.json?year=2018&rule=")
     assert {(r["year"], r["rule"], r["found"] - r["expected"]) for r in failing} == {
-        (2018, "t3_balance", 2)}
+        (2018, "t3_balance", 2)
+    }
     mismatch = rows(ds, "/nb/carryover_mismatch.json?year=2018")
-    assert [(r["previous_carried_forward"], r["carried_over"], r["difference"])
-            for r in mismatch] == [(5, 7, 2)]
+    assert [
+        (r["previous_carried_forward"], r["carried_over"], r["difference"]) for r in mismatch
+    ] == [(5, 7, 2)]
     henan = rows(ds, "/nb/region_requests.json?region_code=410000")
     city = rows(ds, "/nb/region_requests.json?region_code=410700")
     assert henan == city and [r["year"] for r in henan] == list(range(2019, 2025))
     assert all(r["reports"] == 2 for r in henan)  # the county and its department
     missing = {r["site_id"] for r in rows(ds, "/nb/missing_reports.json?year=2017")}
     assert missing == {"muye", "muye-czj", "shanghai"}
-    deadlines = {r["site_id"]: r["deadline"] for r in rows(
-        ds, "/nb/missing_reports.json?year=2010")}
+    deadlines = {
+        r["site_id"]: r["deadline"] for r in rows(ds, "/nb/missing_reports.json?year=2010")
+    }
     assert deadlines["muye-czj"] == "2011-01-31" and deadlines["muye"] == "2011-03-31"
     for name in ("top_new_requests", "top_withheld", "top_lawsuits"):
         top = rows(ds, f"/nb/{name}.json?year=2024")
@@ -106,10 +123,10 @@ def test_late_reports_use_the_legal_deadlines(served):
     ds, path = served
     archive = Archive(path)
     with archive.transaction():
-        archive.db.conn.execute("update reports set published = '2024-02-15' "
-                                "where year = 2023")
-        archive.db.conn.execute("update reports set published = '2024-01-20' "
-                                "where year = 2023 and site_id = 'shanghai'")
+        archive.db.conn.execute("update reports set published = '2024-02-15' where year = 2023")
+        archive.db.conn.execute(
+            "update reports set published = '2024-01-20' where year = 2023 and site_id = 'shanghai'"
+        )
     late = rows(ds, "/nb/late_reports.json?year=2023")
     # Departments were due 2024-01-31 (牧野区财政局 is late, 上海市人民政府办公厅 is not);
     # the governments' 2024-02-15 is within their 3月31日.
@@ -122,7 +139,8 @@ def test_original_bytes_are_served_safely(served):
     conn = Archive(path).db.conn
     capture_id, body, sha = conn.execute(
         "select c.id, c.body, c.sha256 from reports r join captures c on c.id = r.capture_id "
-        "limit 1").fetchone()
+        "limit 1"
+    ).fetchone()
     response = get(ds, f"/-/original/nb/{capture_id}")
     assert response.status_code == 200 and response.content == body
     assert hashlib.sha256(response.content).hexdigest() == sha
@@ -182,9 +200,13 @@ def test_every_table_and_column_is_described(served):
     ds, path = served
     described = json.loads(metadata_path().read_text(encoding="utf-8"))["databases"]["*"]
     conn = Archive(path).db.conn
-    tables = [r[0] for r in conn.execute(
-        "select name from sqlite_master where type = 'table' and name not like 'reports_fts%' "
-        "and name not in ('publish_state', 'sqlite_sequence')")]
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "select name from sqlite_master where type = 'table' and name not like 'reports_fts%' "
+            "and name not in ('publish_state', 'sqlite_sequence')"
+        )
+    ]
     for table in tables:
         config = described["tables"].get(table)
         assert config and config.get("description"), table

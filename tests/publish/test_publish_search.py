@@ -18,17 +18,60 @@ from archive.store import Archive, now
 from archive.store.regions import describe, split_name
 from archive.store.templates import template
 
-WORDS = ["行政复议", "复议", "拆迁", "低保", "信息公开", "不予公开", "诉讼", "政府", "财政预算",
-         "住房", "征收", "补偿", "申请", "依申请", "公开", "审计", "教育", "医疗", "环境"]
+WORDS = [
+    "行政复议",
+    "复议",
+    "拆迁",
+    "低保",
+    "信息公开",
+    "不予公开",
+    "诉讼",
+    "政府",
+    "财政预算",
+    "住房",
+    "征收",
+    "补偿",
+    "申请",
+    "依申请",
+    "公开",
+    "审计",
+    "教育",
+    "医疗",
+    "环境",
+]
 SITES = [
-    {"site_id": "muye", "agency": "新乡市牧野区人民政府", "region_code": "410711",
-     "region": "河南省新乡市牧野区", "level": "county", "start_url": "http://127.0.0.1/"},
-    {"site_id": "muye-czj", "agency": "牧野区财政局", "region_code": "410711",
-     "region": "河南省新乡市牧野区", "level": "department", "start_url": "http://127.0.0.1/c"},
-    {"site_id": "huaian", "agency": "淮安市人民政府", "region_code": "320800",
-     "region": "江苏省淮安市", "level": "prefecture", "start_url": "http://127.0.0.1/h"},
-    {"site_id": "shanghai", "agency": "上海市人民政府办公厅", "region_code": "310000",
-     "region": "上海市", "level": "department", "start_url": "http://127.0.0.1/s"},
+    {
+        "site_id": "muye",
+        "agency": "新乡市牧野区人民政府",
+        "region_code": "410711",
+        "region": "河南省新乡市牧野区",
+        "level": "county",
+        "start_url": "http://127.0.0.1/",
+    },
+    {
+        "site_id": "muye-czj",
+        "agency": "牧野区财政局",
+        "region_code": "410711",
+        "region": "河南省新乡市牧野区",
+        "level": "department",
+        "start_url": "http://127.0.0.1/c",
+    },
+    {
+        "site_id": "huaian",
+        "agency": "淮安市人民政府",
+        "region_code": "320800",
+        "region": "江苏省淮安市",
+        "level": "prefecture",
+        "start_url": "http://127.0.0.1/h",
+    },
+    {
+        "site_id": "shanghai",
+        "agency": "上海市人民政府办公厅",
+        "region_code": "310000",
+        "region": "上海市",
+        "level": "department",
+        "start_url": "http://127.0.0.1/s",
+    },
 ]
 
 
@@ -37,34 +80,65 @@ def sentence(rng: random.Random) -> str:
 
 
 def report_cells(rng: random.Random, tpl_id: str) -> list[dict]:
-    return [{"table_key": t, "row_key": r, "col_key": c, "value": rng.randint(0, 40),
-             "raw": None} for t, r, c in template(tpl_id).cell_keys()]
+    return [
+        {"table_key": t, "row_key": r, "col_key": c, "value": rng.randint(0, 40), "raw": None}
+        for t, r, c in template(tpl_id).cell_keys()
+    ]
 
 
-def add_report(archive: Archive, rng: random.Random, site: dict, year: int,
-               text: str | None = None, body: bytes | None = None) -> int:
+def add_report(
+    archive: Archive,
+    rng: random.Random,
+    site: dict,
+    year: int,
+    text: str | None = None,
+    body: bytes | None = None,
+) -> int:
     """A capture and the report read from it, with every cell of its template."""
     url = f"http://127.0.0.1/{site['site_id']}/{year}/{rng.random()}.html"
-    body = body or (f"<html><script>alert(1)</script><p>{year}{site['agency']}</p>"
-                    f"<a href='{url}'></a></html>").encode()
-    capture_id = archive.add_capture({
-        "site_id": site["site_id"], "url": url, "status": 200, "method": "GET",
-        "content_type": "text/html; charset=utf-8", "body": body, "role": "report"})
-    sha = archive.db.execute("select sha256 from captures where id = ?",
-                             [capture_id]).fetchone()[0]
+    body = (
+        body
+        or (
+            f"<html><script>alert(1)</script><p>{year}{site['agency']}</p>"
+            f"<a href='{url}'></a></html>"
+        ).encode()
+    )
+    capture_id = archive.add_capture(
+        {
+            "site_id": site["site_id"],
+            "url": url,
+            "status": 200,
+            "method": "GET",
+            "content_type": "text/html; charset=utf-8",
+            "body": body,
+            "role": "report",
+        }
+    )
+    sha = archive.db.execute("select sha256 from captures where id = ?", [capture_id]).fetchone()[0]
     tpl = "2021" if year >= 2021 else "2019"
     cells = report_cells(rng, tpl)
     for cell in cells:
         cell["raw"] = str(cell["value"])
     report = {
-        "capture_id": capture_id, "site_id": site["site_id"], "agency": site["agency"],
-        "registry_agency": site["agency"], "region_code": site["region_code"],
-        "region": site["region"], "year": year, "template": tpl,
-        "title": f"{site['agency']}{year}年政府信息公开工作年度报告", "url": url,
-        "published": f"{year + 1}-02-15", "format": "html", "sha256": sha,
+        "capture_id": capture_id,
+        "site_id": site["site_id"],
+        "agency": site["agency"],
+        "registry_agency": site["agency"],
+        "region_code": site["region_code"],
+        "region": site["region"],
+        "year": year,
+        "template": tpl,
+        "title": f"{site['agency']}{year}年政府信息公开工作年度报告",
+        "url": url,
+        "published": f"{year + 1}-02-15",
+        "format": "html",
+        "sha256": sha,
         "text": text if text is not None else sentence(rng) + sentence(rng),
-        "parse_status": "ok", "cell_count": len(cells), "finding_count": 0,
-        "parsed_at": now(), "parser_version": "test",
+        "parse_status": "ok",
+        "cell_count": len(cells),
+        "finding_count": 0,
+        "parsed_at": now(),
+        "parser_version": "test",
     }
     return archive.save_report(report, cells, [])
 
@@ -80,8 +154,12 @@ def build_archive(path, seed: int = 1, per_site: int = 4) -> Archive:
 
 
 def truth(conn: sqlite3.Connection, word: str) -> set[int]:
-    return {r[0] for r in conn.execute(
-        "select id from reports where instr(text, ?) or instr(title, ?)", [word, word])}
+    return {
+        r[0]
+        for r in conn.execute(
+            "select id from reports where instr(text, ?) or instr(title, ?)", [word, word]
+        )
+    }
 
 
 @pytest.fixture()
@@ -93,8 +171,16 @@ def archive(tmp_path):
 
 
 def test_shadow_writes_chinese_as_overlapping_pairs():
-    assert shadow("申请行政复议3件").split() == ["申请", "请行", "行政", "政复", "复议", "议", "3",
-                                             "件"]
+    assert shadow("申请行政复议3件").split() == [
+        "申请",
+        "请行",
+        "行政",
+        "政复",
+        "复议",
+        "议",
+        "3",
+        "件",
+    ]
     assert shadow("行政复议").split() == ["行政", "政复", "复议", "议"]
     assert shadow("2023年度 report").split() == ["2023", "年度", "度", "report"]
     assert shadow(None) == ""
@@ -139,8 +225,10 @@ def test_prepare_is_incremental_and_follows_reparse_and_removal(archive):
     assert new in {i for i, _ in search(conn, "棚户")}
     # A reparse rewrites the report in place: the old words must no longer find it.
     with archive.transaction():
-        conn.execute("update reports set text = '城市低保对象', parsed_at = ? where id = ?",
-                     ["2099-01-01T00:00:00+00:00", new])
+        conn.execute(
+            "update reports set text = '城市低保对象', parsed_at = ? where id = ?",
+            ["2099-01-01T00:00:00+00:00", new],
+        )
     assert prepare(conn).search_rebuilt
     assert new not in {i for i, _ in search(conn, "棚户")}
     assert new in {i for i, _ in search(conn, "低保对象")}
@@ -148,7 +236,9 @@ def test_prepare_is_incremental_and_follows_reparse_and_removal(archive):
     archive.drop_report(sha)
     assert prepare(conn).removed == 1
     assert new not in {i for i, _ in search(conn, "低保对象")}
-    assert conn.execute("select count(*) from report_t3 where report_id = ?", [new]).fetchone()[0] == 0
+    assert (
+        conn.execute("select count(*) from report_t3 where report_id = ?", [new]).fetchone()[0] == 0
+    )
     assert prepare(conn).changed == 0  # nothing to do the second time
 
 
@@ -156,9 +246,12 @@ def test_index_count_matches_reports(archive):
     conn = archive.db.conn
     # Every report is in the index once: a search for a word in every title finds all.
     assert {i for i, _ in search(conn, "年度报告", limit=10_000)} == {
-        r[0] for r in conn.execute("select id from reports")}
-    assert conn.execute(f"select count(*) from {FTS_TABLE}_docsize").fetchone()[0] == \
-        conn.execute("select count(*) from reports").fetchone()[0]
+        r[0] for r in conn.execute("select id from reports")
+    }
+    assert (
+        conn.execute(f"select count(*) from {FTS_TABLE}_docsize").fetchone()[0]
+        == conn.execute("select count(*) from reports").fetchone()[0]
+    )
 
 
 def test_wide_tables_hold_the_cells_of_each_report(archive):
@@ -167,9 +260,14 @@ def test_wide_tables_hold_the_cells_of_each_report(archive):
         row = conn.execute("select * from report_t3 where report_id = ?", [report_id]).fetchone()
         names = [d[0] for d in conn.execute("select * from report_t3 limit 0").description]
         wide = dict(zip(names, row, strict=True))
-        cells = {r: v for r, v in conn.execute(
-            "select row_key, value from cells where report_id = ? and table_key = 't3' "
-            "and col_key = 'total'", [report_id])}
+        cells = {
+            r: v
+            for r, v in conn.execute(
+                "select row_key, value from cells where report_id = ? and table_key = 't3' "
+                "and col_key = 'total'",
+                [report_id],
+            )
+        }
         for column in t3_columns():
             assert wide[column.name] == cells.get(column.row_key), (report_id, column.name)
         assert wide["withheld"] == sum(v for k, v in cells.items() if k.startswith("withheld_"))
@@ -180,7 +278,8 @@ def test_wide_tables_hold_the_cells_of_each_report(archive):
         for column in t4_columns():
             expected = conn.execute(
                 "select value from cells where report_id = ? and table_key = 't4' and "
-                "row_key = ? and col_key = ?", [report_id, column.row_key, column.col_key]
+                "row_key = ? and col_key = ?",
+                [report_id, column.row_key, column.col_key],
             ).fetchone()[0]
             assert t4_wide[column.name] == expected
 
@@ -188,17 +287,34 @@ def test_wide_tables_hold_the_cells_of_each_report(archive):
 def test_every_facet_column_has_an_index(archive):
     conn = archive.db.conn
     for table in ("report_t2", "report_t3", "report_t4"):
-        indexed = {conn.execute(f"pragma index_info({name})").fetchone()[2]
-                   for _, name, *_ in conn.execute(f"pragma index_list({table})")}
-        assert {"province", "city", "district", "agency", "year", "template",
-                "parse_status"} <= indexed
+        indexed = {
+            conn.execute(f"pragma index_info({name})").fetchone()[2]
+            for _, name, *_ in conn.execute(f"pragma index_list({table})")
+        }
+        assert {
+            "province",
+            "city",
+            "district",
+            "agency",
+            "year",
+            "template",
+            "parse_status",
+        } <= indexed
 
 
 def test_regions_spell_out_province_city_district():
     assert describe("410711") == {
-        "region_code": "410711", "name": "牧野区", "full_name": "河南省新乡市牧野区",
-        "province_code": "410000", "province": "河南省", "city_code": "410700",
-        "city": "新乡市", "district_code": "410711", "district": "牧野区", "level": "district"}
+        "region_code": "410711",
+        "name": "牧野区",
+        "full_name": "河南省新乡市牧野区",
+        "province_code": "410000",
+        "province": "河南省",
+        "city_code": "410700",
+        "city": "新乡市",
+        "district_code": "410711",
+        "district": "牧野区",
+        "level": "district",
+    }
     assert describe("310000")["level"] == "province"
     shanghai_district = describe("310104")
     assert shanghai_district["city"] == "上海市" and shanghai_district["district"] == "徐汇区"
@@ -216,8 +332,13 @@ def test_superseded_versions_are_marked(archive):
     site = SITES[0]
     new_id = add_report(archive, rng, site, 2024)
     with archive.transaction():
-        conn.execute("update reports set url = ?, previous_id = ? where id = ?",
-                     [url, old_id, new_id])
+        conn.execute(
+            "update reports set url = ?, previous_id = ? where id = ?", [url, old_id, new_id]
+        )
     prepare(conn)
-    assert conn.execute("select superseded_by from report_t3 where report_id = ?",
-                        [old_id]).fetchone()[0] == new_id
+    assert (
+        conn.execute(
+            "select superseded_by from report_t3 where report_id = ?", [old_id]
+        ).fetchone()[0]
+        == new_id
+    )

@@ -54,12 +54,21 @@ def hrefs(page: str) -> list[str]:
 
 # --- registry and navigation ----------------------------------------------------------------
 
+
 def test_registry_has_one_host_per_site(simweb):
     with open(simweb.sites_csv, encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
         rows = list(reader)
-    assert reader.fieldnames == ["site_id", "agency", "region_code", "region", "level",
-                                 "start_url", "allowed_domains", "cms"]
+    assert reader.fieldnames == [
+        "site_id",
+        "agency",
+        "region_code",
+        "region",
+        "level",
+        "start_url",
+        "allowed_domains",
+        "cms",
+    ]
     assert len(rows) >= 3
     hosts = {urlsplit(r["start_url"]).hostname for r in rows}
     assert len(hosts) == len(rows)
@@ -102,8 +111,10 @@ def _trs_listing(first_url: str, pattern: str, page_name) -> tuple[int, list[str
 def test_trs_pagination_plain_form(simweb):
     base = simweb.sites["henan-xinxiang-muye"]
     pages, items = _trs_listing(
-        base + "zwgk/zfxxgknb/index.html", r'createPageHTML\((\d+), 0, "index", "html"\)',
-        lambda n: "index.html" if n == 0 else f"index_{n}.html")
+        base + "zwgk/zfxxgknb/index.html",
+        r'createPageHTML\((\d+), 0, "index", "html"\)',
+        lambda n: "index.html" if n == 0 else f"index_{n}.html",
+    )
     assert pages == 3
     reports = {r["url"] for r in by_site(simweb, "henan-xinxiang-muye")}
     assert reports <= set(items)
@@ -113,12 +124,15 @@ def test_trs_pagination_plain_form(simweb):
 def test_trs_pagination_page_div_form(simweb):
     base = simweb.sites["jiangsu-huaian"]
     first = base + "zfxxgk/zfxxgknb/index.shtml"
-    m = re.search(r"createPageHTML\('page_div', (\d+), 1, 'index', 'shtml', (\d+)\)",
-                  text_of(fetch(first)[2]))
+    m = re.search(
+        r"createPageHTML\('page_div', (\d+), 1, 'index', 'shtml', (\d+)\)", text_of(fetch(first)[2])
+    )
     assert m
     pages, items = _trs_listing(
-        first, r"createPageHTML\('page_div', (\d+),",
-        lambda n: "index.shtml" if n == 0 else f"index_{n + 1}.shtml")
+        first,
+        r"createPageHTML\('page_div', (\d+),",
+        lambda n: "index.shtml" if n == 0 else f"index_{n + 1}.shtml",
+    )
     assert pages >= 3 and int(m.group(2)) == len(items)
     assert {r["url"] for r in by_site(simweb, "jiangsu-huaian")} <= set(items)
     # In this form pages count from 1: there is no index_1.shtml.
@@ -139,6 +153,7 @@ def test_plain_pager_links_reach_every_report(simweb):
 
 
 # --- documents -------------------------------------------------------------------------------
+
 
 def _meta(page: str) -> dict[str, str]:
     found = dict(re.findall(r'<meta name="(\w+)" content="([^"]*)">', page))
@@ -164,8 +179,9 @@ def test_detail_page_carries_the_meta_tags(simweb):
 
 
 def test_pdf_only_report_is_an_attachment(simweb):
-    report = next(r for r in by_site(simweb, "jiangsu-huaian")
-                  if r["format"] == "pdf" and not r["corpus"])
+    report = next(
+        r for r in by_site(simweb, "jiangsu-huaian") if r["format"] == "pdf" and not r["corpus"]
+    )
     page = text_of(fetch(report["url"])[2])
     link = re.search(r'<a appendix="true"[^>]*href="([^"]+)"[^>]*OLDSRC="([^"]+)"', page)
     assert link and urljoin(report["url"], link.group(1)) == report["attachment_url"]
@@ -186,13 +202,16 @@ def test_pdf_only_report_is_an_attachment(simweb):
 def test_every_attachment_is_linked_from_its_page(simweb):
     attached = [r for r in simweb.truth["reports"] if r.get("attachment_url")]
     # PDF-only reports, and articles that also attach their signed PDF.
-    assert len(attached) >= 3 and all(r["format"] == "pdf" or r["sim_id"] in BOTH_FORMATS
-                                      for r in attached)
+    assert len(attached) >= 3 and all(
+        r["format"] == "pdf" or r["sim_id"] in BOTH_FORMATS for r in attached
+    )
     assert {r["sim_id"] for r in attached if r["format"] == "html"} == BOTH_FORMATS
     for report in attached:
         page = text_of(fetch(report["url"])[2])
-        links = [urljoin(report["url"], h) for h in
-                 re.findall(r'<a appendix="true"[^>]*?href="([^"]+)"', page)]
+        links = [
+            urljoin(report["url"], h)
+            for h in re.findall(r'<a appendix="true"[^>]*?href="([^"]+)"', page)
+        ]
         assert links == [report["attachment_url"]], report["title"]
         status, headers, body = fetch(report["attachment_url"])
         assert status == 200 and body.startswith(b"%PDF"), report["title"]
@@ -206,14 +225,21 @@ def _cell(value) -> str:
 def _assert_pdf_numbers(report: dict, rows: list[list]) -> None:
     """The PDF's table 3 and 4 rows print exactly the truth, in template order."""
     tpl = template(report["template"])
-    t3_expected = [tuple(_cell(report["tables"]["t3"][r.key][c.key]) for c in tpl.cols("t3"))
-                   for r in tpl.rows("t3")]
-    t3_rows = [tuple((c or "") for c in row[-7:]) for row in rows
-               if 8 <= len(row) < 15 and all(re.fullmatch(r"\d*", c or "") for c in row[-7:])
-               and any(row[-7:])]
+    t3_expected = [
+        tuple(_cell(report["tables"]["t3"][r.key][c.key]) for c in tpl.cols("t3"))
+        for r in tpl.rows("t3")
+    ]
+    t3_rows = [
+        tuple((c or "") for c in row[-7:])
+        for row in rows
+        if 8 <= len(row) < 15
+        and all(re.fullmatch(r"\d*", c or "") for c in row[-7:])
+        and any(row[-7:])
+    ]
     assert t3_rows == t3_expected
-    t4_expected = [_cell(report["tables"]["t4"][r.key][c.key])
-                   for r in tpl.rows("t4") for c in tpl.cols("t4")]
+    t4_expected = [
+        _cell(report["tables"]["t4"][r.key][c.key]) for r in tpl.rows("t4") for c in tpl.cols("t4")
+    ]
     assert [(c or "") for c in rows[-1]] == t4_expected
 
 
@@ -256,11 +282,16 @@ def test_html_tables_print_the_truth(simweb):
         parser.feed(body.decode("gb18030" if charset == "gb2312" else charset))
         _, t3, t4 = parser.tables
         tpl = template(report["template"])
-        expected = [[_cell(report["tables"]["t3"][r.key][c.key]) for c in tpl.cols("t3")]
-                    for r in tpl.rows("t3")]
+        expected = [
+            [_cell(report["tables"]["t3"][r.key][c.key]) for c in tpl.cols("t3")]
+            for r in tpl.rows("t3")
+        ]
         assert [row[-7:] for row in t3[3:]] == expected, report["title"]
-        assert t4[-1] == [_cell(report["tables"]["t4"][r.key][c.key])
-                          for r in tpl.rows("t4") for c in tpl.cols("t4")]
+        assert t4[-1] == [
+            _cell(report["tables"]["t4"][r.key][c.key])
+            for r in tpl.rows("t4")
+            for c in tpl.cols("t4")
+        ]
         checked += 1
     assert checked >= 15
 
@@ -272,8 +303,10 @@ def test_gbk_site_declares_gb2312_and_sends_gb18030(simweb):
     with pytest.raises(UnicodeDecodeError):
         body.decode("utf-8")
     page = body.decode("gb18030")
-    assert 'charset=gb2312' in page and report["title"] in page
-    assert '<td colspan="7" nowrap="nowrap" style="width:355px;"><p align="center">申请人情况' in page
+    assert "charset=gb2312" in page and report["title"] in page
+    assert (
+        '<td colspan="7" nowrap="nowrap" style="width:355px;"><p align="center">申请人情况' in page
+    )
     assert _meta(page)["PubDate"] == report["published"]
 
 
@@ -290,6 +323,7 @@ def test_robots_txt_disallows_only_what_holds_nothing(simweb):
 
 
 # --- HTTP behaviour ----------------------------------------------------------------------------
+
 
 def test_conditional_requests_answer_304(simweb):
     url = simweb.truth["reports"][0]["url"]
@@ -326,14 +360,22 @@ def test_look_alikes_are_served_and_not_reports(simweb):
         assert status == 200
         if headers["Content-Type"].startswith("text/html"):
             charset = headers["Content-Type"].split("charset=")[1]
-            titles.append(_meta(body.decode("gb18030" if charset == "gb2312" else "utf-8"))[
-                "ArticleTitle"])
-    for word in ("部门预算", "决算", "政府工作报告", "统计公报", "政府信息公开工作的通知",
-                 "有限公司2024年度报告"):
+            titles.append(
+                _meta(body.decode("gb18030" if charset == "gb2312" else "utf-8"))["ArticleTitle"]
+            )
+    for word in (
+        "部门预算",
+        "决算",
+        "政府工作报告",
+        "统计公报",
+        "政府信息公开工作的通知",
+        "有限公司2024年度报告",
+    ):
         assert any(word in t for t in titles), word
 
 
 # --- the truth itself --------------------------------------------------------------------------
+
 
 def broken_rules(report: dict) -> set[tuple[str, str]]:
     """The four rules, computed here; a blank cell counts as 0, a blank total too."""
@@ -341,8 +383,10 @@ def broken_rules(report: dict) -> set[tuple[str, str]]:
     t3, t4 = report["tables"]["t3"], report["tables"]["t4"]
     broken = set()
     for col in (c.key for c in tpl.cols("t3")):
+
         def v(row, col=col):
             return t3[row][col] or 0
+
         if v("new_requests") + v("carried_over") != v("results_total") + v("carried_forward"):
             broken.add(("t3_balance", col))
         if v("results_total") != sum(v(r) for r in tpl.result_rows()):
@@ -351,8 +395,9 @@ def broken_rules(report: dict) -> set[tuple[str, str]]:
         if (cols["total"] or 0) != sum(x or 0 for k, x in cols.items() if k != "total"):
             broken.add(("t3_applicants", row))
     for row, cols in t4.items():
-        if (cols["total"] or 0) != sum(cols[k] or 0 for k in ("upheld", "corrected", "other",
-                                                                "pending")):
+        if (cols["total"] or 0) != sum(
+            cols[k] or 0 for k in ("upheld", "corrected", "other", "pending")
+        ):
             broken.add(("t4_total", row))
     return broken
 
@@ -360,16 +405,21 @@ def broken_rules(report: dict) -> set[tuple[str, str]]:
 def test_truth_is_consistent_except_for_the_planted_faults(simweb):
     reports = simweb.truth["reports"]
     assert len(reports) >= 20
-    assert len({r["title"] for r in reports}) == len({r["sim_id"] for r in reports}) == len(
-        reports)
+    assert len({r["title"] for r in reports}) == len({r["sim_id"] for r in reports}) == len(reports)
     for r in reports:
         tpl = template(r["template"])
         assert r["template"] == ("2021" if r["year"] >= 2021 else "2019")
-        keys = {(t, row, c) for t, rows in r["tables"].items() for row, cols in rows.items()
-                for c in cols}
+        keys = {
+            (t, row, c)
+            for t, rows in r["tables"].items()
+            for row, cols in rows.items()
+            for c in cols
+        }
         assert keys == set(tpl.cell_keys()), r["title"]
-        expected = {(f["rule"], f.get("row") or f.get("column"))
-                    for f in r["expected_findings"] + r["expected_incomplete"]}
+        expected = {
+            (f["rule"], f.get("row") or f.get("column"))
+            for f in r["expected_findings"] + r["expected_incomplete"]
+        }
         assert broken_rules(r) == expected, r["title"]
         for fault in r["faults"]:
             assert r["tables"][fault["table"]][fault["row"]][fault["col"]] == fault["printed"]
@@ -381,8 +431,9 @@ def test_truth_is_consistent_except_for_the_planted_faults(simweb):
     assert "t3" in faulted and "t4" in faulted
     formats = {(r["format"], r["template"]) for r in reports}
     assert {("html", "2019"), ("html", "2021"), ("pdf", "2021")} <= formats
-    assert any(v is None for r in reports for rows in r["tables"]["t3"].values()
-               for v in rows.values())
+    assert any(
+        v is None for r in reports for rows in r["tables"]["t3"].values() for v in rows.values()
+    )
 
 
 def test_world_is_reproducible(simweb):
@@ -390,9 +441,11 @@ def test_world_is_reproducible(simweb):
 
     world = build_world(simweb.truth["seed"])
     assert [i.truth.to_json()["tables"] for _, i in world.reports] == [
-        r["tables"] for r in simweb.truth["reports"]]
+        r["tables"] for r in simweb.truth["reports"]
+    ]
     assert [i.path for _, i in world.reports] == [
-        urlsplit(r["url"]).path for r in simweb.truth["reports"]]
+        urlsplit(r["url"]).path for r in simweb.truth["reports"]
+    ]
 
 
 # --- misbehaving sites and scale mode (simweb.hostile) ---------------------------------------
@@ -400,16 +453,25 @@ def test_world_is_reproducible(simweb):
 def hostile(tmp_path_factory):
     from simweb.process import SimWeb
 
-    with SimWeb(tmp_path_factory.mktemp("hostile"), default_world=False,
-                extra=("polite", "flaky", "rs412", "jsl521", "hanweb", "moved")) as web:
+    with SimWeb(
+        tmp_path_factory.mktemp("hostile"),
+        default_world=False,
+        extra=("polite", "flaky", "rs412", "jsl521", "hanweb", "moved"),
+    ) as web:
         yield web
 
 
 def test_hostile_sites_are_added_without_touching_the_truth(hostile):
     assert hostile.truth["reports"] == [] and hostile.truth["sites"] == []
     rows = list(csv.DictReader(io.StringIO(hostile.sites_csv.read_text("utf-8"))))
-    assert {r["site_id"] for r in rows} == {"sim-polite", "sim-flaky", "sim-rs412",
-                                            "sim-jsl521", "sim-hanweb", "sim-moved"}
+    assert {r["site_id"] for r in rows} == {
+        "sim-polite",
+        "sim-flaky",
+        "sim-rs412",
+        "sim-jsl521",
+        "sim-hanweb",
+        "sim-moved",
+    }
 
 
 def test_challenge_pages_carry_their_markers(hostile):

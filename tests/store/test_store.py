@@ -16,18 +16,28 @@ def test_new_archive_has_the_current_schema_in_wal_mode(tmp_path):
         assert archive.schema_version == store.SCHEMA_VERSION
         assert archive.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert {"sites", "captures", "reports", "cells", "findings", "crawl_runs"} <= set(
-            archive.db.table_names())
+            archive.db.table_names()
+        )
 
 
 def test_migrations_run_once_and_in_order(tmp_path, monkeypatch):
     path = tmp_path / "a.db"
     Archive(path).close()
     calls = []
-    monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS + [
-        lambda conn: (calls.append(2), conn.execute("ALTER TABLE reports ADD COLUMN note TEXT"))])
+    monkeypatch.setattr(
+        store,
+        "MIGRATIONS",
+        store.MIGRATIONS
+        + [
+            lambda conn: (calls.append(2), conn.execute("ALTER TABLE reports ADD COLUMN note TEXT"))
+        ],
+    )
     monkeypatch.setattr(store, "SCHEMA_VERSION", len(store.MIGRATIONS))
     with Archive(path) as archive:
-        assert archive.schema_version == store.SCHEMA_VERSION and "note" in archive.db["reports"].columns_dict
+        assert (
+            archive.schema_version == store.SCHEMA_VERSION
+            and "note" in archive.db["reports"].columns_dict
+        )
     Archive(path).close()
     assert calls == [2]
 
@@ -61,8 +71,15 @@ def test_capture_body_is_kept_byte_for_byte(tmp_path):
     body = bytes(range(256)) * 10 + "政府信息公开".encode("gb18030")
     with Archive(tmp_path / "a.db") as archive:
         run = archive.start_run(None, 1)
-        cid = archive.add_capture({"url": "http://x/", "status": 200, "body": body,
-                                   "run_id": run, "headers": {"a": ["b"]}})
+        cid = archive.add_capture(
+            {
+                "url": "http://x/",
+                "status": 200,
+                "body": body,
+                "run_id": run,
+                "headers": {"a": ["b"]},
+            }
+        )
         row = archive.db["captures"].get(cid)
     assert row["body"] == body and row["size"] == len(body)
     assert row["sha256"] == store.sha256(body)
@@ -80,12 +97,18 @@ def test_a_changed_report_is_a_new_version_linked_to_the_old(tmp_path):
 
 def test_registry_validation(tmp_path):
     good = tmp_path / "sites.csv"
-    good.write_text("site_id,agency,region_code,start_url,note\n"
-                    "a,牧野区财政局,410711,http://www.muye.gov.cn/zwgk/,hello\n", encoding="utf-8")
+    good.write_text(
+        "site_id,agency,region_code,start_url,note\n"
+        "a,牧野区财政局,410711,http://www.muye.gov.cn/zwgk/,hello\n",
+        encoding="utf-8",
+    )
     [row] = read_registry(good)
     assert row["allowed_domains"] == "www.muye.gov.cn" and '"note": "hello"' in row["extra"]
-    for bad, message in [("a,x,4107,http://h/", "6 digits"), ("a,x,410711,ftp://h/", "http"),
-                         (",x,410711,http://h/", "empty site_id")]:
+    for bad, message in [
+        ("a,x,4107,http://h/", "6 digits"),
+        ("a,x,410711,ftp://h/", "http"),
+        (",x,410711,http://h/", "empty site_id"),
+    ]:
         path = tmp_path / "bad.csv"
         path.write_text("site_id,agency,region_code,start_url\n" + bad + "\n", encoding="utf-8")
         with pytest.raises(RegistryError, match=message):
