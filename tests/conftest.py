@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -41,3 +44,41 @@ def simweb(tmp_path_factory):
 
     with SimWeb(tmp_path_factory.mktemp("simweb"), seed=0) as web:
         yield web
+
+
+def start_redis(directory: Path) -> tuple[subprocess.Popen, str]:
+    """A real ``redis-server`` (Debian's package; ``.ci/system-packages`` installs it) on a
+    free loopback port, keeping nothing on disk; returns the process and its URL."""
+    server = shutil.which("redis-server")
+    if server is None:
+        raise RuntimeError("redis-server is not installed (bash .ci/system-packages)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)]
+        + ["--save", "", "--appendonly", "no", "--logfile", str(directory / "redis.log")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return proc, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"redis-server did not start: {directory / 'redis.log'}")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A Redis server for the session's tests (each test uses its own key prefix)."""
+    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
