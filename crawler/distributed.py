@@ -329,7 +329,9 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
         claim = data
         frontier = frontier_for(self.crawler)
         frontier.archive.load_sites(claim.sites)  # captures reference their site
-        frontier.site_ids.extend(s["site_id"] for s in claim.sites)
+        frontier.site_ids.extend(
+            s["site_id"] for s in claim.sites if s["site_id"] not in frontier.site_ids
+        )
         lease = Lease(claim, _now(), time.monotonic() + self._safe_for())
         self.leases[claim.token] = lease
         self._ledger().claimed(lease, frontier.run_id)
@@ -339,12 +341,15 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
             claim.attempt,
             ", ".join(s["site_id"] for s in claim.sites),
         )
-        return [
+        requests = [
             self.request(
                 s["start_url"], {**s, LEASE: claim.token}, "start", self.parse_page, hops=0
             )
             for s in claim.sites
         ]
+        for request in requests:  # followed from now: Scrapy may take start requests late
+            self._follow(request, lease)
+        return requests
 
     def _safe_for(self) -> float:
         """How long after a renewal downloads may still start: the lease's life, less the
@@ -352,11 +357,15 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
         return self.crawl.lease_ttl - self.download_timeout_s
 
     def lease_allows(self, request: Request) -> bool:
+        """May this request go to its host now? Not once its lease may be about to expire:
+        the group is then given up (the lease expires; the next holder crawls it)."""
         token = lease_of(request)
         if token is None:
             return True
         lease = self.leases.get(token)
-        return lease is not None and lease.state == "active" and time.monotonic() < lease.deadline
+        if lease is not None and lease.state == "active" and time.monotonic() >= lease.deadline:
+            self._give_up(lease, "lost", "the lease could not be renewed in time")
+        return lease is not None and lease.state == "active"
 
     # -- following a group's requests ----------------------------------------------------
     def on_scheduled(self, request: Request, spider=None) -> None:
@@ -364,9 +373,14 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
         lease = self.leases.get(token) if token else None
         if lease is None or CHAIN in request.meta:
             return  # not a group's request, or a redirect/retry continuing its chain
+        self._follow(request, lease)
+
+    def _follow(self, request: Request, lease: Lease) -> None:
+        """Open the request's chain; its callback or errback will close it."""
         chain = next(self.chains)
         request.meta[CHAIN] = chain
         lease.chains.add(chain)
+        token = lease.token
         request.callback = self._wrap(request.callback or self._parse, token, chain, False)
         request.errback = self._wrap(request.errback, token, chain, True)
 
@@ -440,12 +454,7 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
 
     def _report_done(self, lease: Lease) -> None:
         try:
-            if not self.queue.complete(
-                self.crawl,
-                self.worker,
-                lease.claim,
-                {"at": _now(), "captures": lease.captures},
-            ):
+            if not self.queue.complete(self.crawl, self.worker, lease.claim, lease_summary(lease)):
                 logger.warning(
                     "site group %s: another worker holds it now (this lease had expired); "
                     "both crawls are in the shards and merge to one",
@@ -498,7 +507,9 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
         try:
             lost = self.queue.renew(self.crawl, self.worker, [lease.claim for lease in active])
             while self.unreported:
-                self._report_done(self.unreported.pop())
+                lease = self.unreported[0]
+                self.queue.complete(self.crawl, self.worker, lease.claim, lease_summary(lease))
+                self.unreported.pop(0)
             current = self.server.get(f"{self.crawl.prefix}:current")
             self.queue.report_worker(self.crawl, self.worker, self.progress())
         except redis.RedisError as exc:
@@ -566,6 +577,14 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
         """Nothing in flight: settle the groups held, claim more, wait or close."""
         try:
             for lease in self.active:  # an idle engine has nothing of them in flight
+                if not lease.settled:
+                    logger.warning(
+                        "site group %s: %d requests and %d items unaccounted for when the "
+                        "engine went idle; finished all the same",
+                        lease.claim.group,
+                        len(lease.chains),
+                        lease.items,
+                    )
                 self._finish(lease)
             if self.closing:
                 return
@@ -608,6 +627,10 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
         if self.ledger is None:
             self.ledger = ShardLedger(self.settings.get("NIANBAO_DB"), self.crawl, self.worker)
         return self.ledger
+
+
+def lease_summary(lease: Lease) -> dict:
+    return {"at": _now(), "captures": lease.captures}
 
 
 def _iterate(output) -> Iterable:

@@ -192,7 +192,8 @@ class Claim:
         return f"{self.group}#{self.attempt}"
 
 
-# KEYS: queue leases holder attempts expiries failed; ARGV: worker n ttl_ms max_expiries
+# KEYS: queue leases holder attempts expiries failed groups sites;
+# ARGV: worker n ttl_ms max_expiries. Returns group, attempt, site rows (JSON) per lease.
 _CLAIM = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -217,8 +218,12 @@ for i = 1, tonumber(ARGV[2]) do
   local a = redis.call('HINCRBY', KEYS[4], g, 1)
   redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), g)
   redis.call('HSET', KEYS[3], g, cjson.encode({worker = ARGV[1], attempt = a, since = now}))
+  local ids = cjson.decode(redis.call('HGET', KEYS[7], g) or '[]')
+  local rows = {}
+  if #ids > 0 then rows = redis.call('HMGET', KEYS[8], unpack(ids)) end
   table.insert(out, g)
   table.insert(out, a)
+  table.insert(out, '[' .. table.concat(rows, ',') .. ']')
 end
 return out
 """
@@ -400,19 +405,15 @@ class SiteQueue:
         """Lease up to ``count`` groups to ``worker`` (expired leases are requeued first)."""
         if count <= 0:
             return []
+        names = ("queue", "leases", "holder", "attempts", "expiries", "failed", "groups", "sites")
         flat = self._claim(
-            keys=[crawl.key(n) for n in ("queue", "leases", "holder", "attempts")]
-            + [crawl.key("expiries"), crawl.key("failed")],
+            keys=[crawl.key(n) for n in names],
             args=[worker, count, int(crawl.lease_ttl * 1000), crawl.max_expiries],
         )
-        claims = [Claim(flat[i], int(flat[i + 1])) for i in range(0, len(flat), 2)]
-        if claims:
-            members = self.server.hmget(crawl.key("groups"), [c.group for c in claims])
-            for claim, ids in zip(claims, members, strict=True):
-                site_ids = json.loads(ids) if ids else []
-                rows = self.server.hmget(crawl.key("sites"), site_ids) if site_ids else []
-                claim.sites = [json.loads(r) for r in rows if r]
-        return claims
+        return [
+            Claim(flat[i], int(flat[i + 1]), json.loads(flat[i + 2]))
+            for i in range(0, len(flat), 3)
+        ]
 
     def renew(self, crawl: Crawl, worker: str, claims: list[Claim]) -> set[str]:
         """Extend the leases ``worker`` holds; returns the groups it no longer holds."""

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import click
+import redis
 
 from crawler.leases import (
     DEFAULT_LEASE_TTL,
@@ -168,6 +169,9 @@ def distributed_crawl(
     except QueueError as exc:
         click.echo(f"nianbao crawl: error: {exc}", err=True)
         raise SystemExit(2) from None
+    except redis.RedisError as exc:  # reachable at first, then not (before the crawl ran)
+        click.echo(f"nianbao crawl: error: lost Redis at {redacted(redis_url)}: {exc}", err=True)
+        raise SystemExit(1) from None
 
 
 def _current(queue: SiteQueue, redis_url: str) -> Crawl:
@@ -246,7 +250,7 @@ def _work(
             err=True,
         )
         raise SystemExit(1)
-    if reason != "finished":
+    if reason not in ("finished", "shutdown"):  # stopped by a signal: its groups given back
         raise SystemExit(1)
 
 

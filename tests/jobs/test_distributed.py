@@ -13,9 +13,12 @@ import sys
 import time
 import uuid
 from collections import defaultdict
+from datetime import datetime
 
 import pytest
+from click.testing import CliRunner, Result
 
+from archive.jobs.cli import main
 from archive.jobs.merge import merge_shards
 from archive.jobs.process import process_captures
 from archive.store import Archive
@@ -51,6 +54,11 @@ def nianbao(*args: str, check: bool = True, timeout: int = 120) -> subprocess.Co
             f"nianbao {' '.join(args)} exited {result.returncode}:\n{result.stderr[-3000:]}"
         )
     return result
+
+
+def cli(*args: str) -> Result:
+    """``nianbao`` in this process, for the commands that start no crawl."""
+    return CliRunner().invoke(main, list(args))
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +154,10 @@ def test_two_workers_one_killed_merge_to_the_single_process_archive(
     rng = random.Random(seed)
     prefix = f"t{seed}-{uuid.uuid4().hex[:6]}"
     redis = ["--redis", redis_url, "--redis-prefix", prefix]
-    nianbao("crawl", *redis, "--enqueue", "--sites", str(world.sites_csv), "--lease-ttl", LEASE_TTL)
+    enqueued = cli(
+        "crawl", *redis, "--enqueue", "--sites", str(world.sites_csv), "--lease-ttl", LEASE_TTL
+    )
+    assert enqueued.exit_code == 0, enqueued.output
     names = (f"victim{seed}", f"survivor{seed}")
     shards = [tmp_path / f"shard-{name}.db" for name in names]
     logs = [open(tmp_path / f"{name}.log", "wb") for name in names]  # noqa: SIM115
@@ -208,7 +219,7 @@ def test_two_workers_one_killed_merge_to_the_single_process_archive(
     assert got["site_counts"] == single_process["site_counts"]
 
     # Merging again (one shard, then both) changes nothing; the run is one finished crawl.
-    again = nianbao("merge", str(shards[1]), str(shards[0]), "--into", str(merged))
+    again = cli("merge", str(shards[1]), str(shards[0]), "--into", str(merged))
     assert "0 added" in again.stderr and "finished (12 of 12 site groups" in again.stderr
     assert content(merged) == got
     conn = sqlite3.connect(merged)
@@ -219,3 +230,201 @@ def test_two_workers_one_killed_merge_to_the_single_process_archive(
     conn.close()
     assert runs == [("finished", str(world.sites_csv.resolve()))]
     assert len({g for g, _ in leases}) == 12
+
+
+# -- the operator's side: errors, waiting, status, stopping ------------------------------
+
+
+def test_an_unreachable_redis_is_one_line_and_status_2(tmp_path):
+    for mode in (["--enqueue"], ["--worker", "--db", str(tmp_path / "s.db")]):
+        result = cli("crawl", "--redis", "redis://127.0.0.1:1/0", *mode)
+        assert result.exit_code == 2, (mode, result.output)
+        assert result.stderr.startswith("nianbao crawl: error: cannot reach Redis at redis://")
+    result = nianbao("crawl", "--redis", "redis://:pw@127.0.0.1:1/0", "--status", check=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith("nianbao crawl: error: cannot reach Redis at redis://:***@")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_redis_options_are_checked_before_anything_runs(redis_url, tmp_path):
+    both = cli("crawl", "--redis", redis_url, "--enqueue", "--status")
+    assert both.exit_code == 2 and "one of --enqueue, --worker" in both.stderr
+    no_shard = cli("crawl", "--redis", redis_url, "--worker")
+    assert no_shard.exit_code == 2 and "give --db" in no_shard.stderr
+    prefix = ["--redis-prefix", f"none-{uuid.uuid4().hex[:6]}"]
+    status = cli("crawl", "--redis", redis_url, *prefix, "--status")
+    assert status.exit_code == 2 and "no crawl on redis://" in status.stderr
+    bad = cli("crawl", "--redis", redis_url, "--redis-prefix", "a b", "--status")
+    assert bad.exit_code == 2 and "--redis-prefix 'a b'" in bad.stderr
+    short = cli("crawl", "--redis", redis_url, *prefix, "--enqueue", "--lease-ttl", "30")
+    assert short.exit_code == 0  # the bundled registry
+    again = cli("crawl", "--redis", redis_url, *prefix, "--enqueue")
+    assert again.exit_code == 2 and "is not finished" in again.stderr
+    worker = cli("crawl", "--redis", redis_url, *prefix, "--worker", "--db", str(tmp_path / "s"))
+    assert worker.exit_code == 2 and "too short for DOWNLOAD_TIMEOUT 60" in worker.stderr
+
+
+def test_a_worker_without_work_waits_or_stops_as_told(redis_url, tmp_path):
+    prefix = ["--redis-prefix", f"idle-{uuid.uuid4().hex[:6]}"]
+    shard = ["--db", str(tmp_path / "s.db")]
+    now = cli("crawl", "--redis", redis_url, *prefix, "--worker", *shard, "--no-wait")
+    assert now.exit_code == 0
+    assert "no crawl is enqueued" in now.stderr and "nothing to do (--no-wait)" in now.stderr
+    started = time.monotonic()
+    later = cli("crawl", "--redis", redis_url, *prefix, "--worker", *shard, "--max-idle", "3")
+    assert later.exit_code == 0 and time.monotonic() - started >= 3
+    assert (
+        "waiting for the next one" in later.stderr and "stopped waiting after 3 s" in later.stderr
+    )
+    assert not (tmp_path / "s.db").exists()  # nothing crawled, nothing written
+
+
+@pytest.fixture(scope="module")
+def small_world(tmp_path_factory):
+    """Three small sites and a slow one (1.5 s a page), and a registry where a second
+    agency shares the first site's host: four groups of five sites."""
+    out = tmp_path_factory.mktemp("small-web")
+    with SimWeb(out, extra=("slow",), scale=3, default_world=False) as web:
+        lines = web.sites_csv.read_text(encoding="utf-8").splitlines()
+        first = next(line for line in lines if line.startswith("scale-00000,"))
+        fields = first.split(",")
+        fields[0], fields[5] = "scale-00000-column", fields[5] + "xxgknb/index.html"
+        registry = out / "registry.csv"
+        registry.write_text("\n".join([*lines, ",".join(fields)]) + "\n", encoding="utf-8")
+        yield web, registry
+
+
+def worker_command(redis_url, prefix, shard, *extra) -> list[str]:
+    return [
+        sys.executable, "-m", "archive", "crawl", "--redis", redis_url, "--redis-prefix", prefix,
+        "--worker", "--db", str(shard), "-s", "DOWNLOAD_TIMEOUT=4", "-s", "LOG_LEVEL=INFO",
+        "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", *extra,
+    ]  # fmt: skip
+
+
+def test_sites_sharing_a_host_are_crawled_as_one_group(small_world, redis_url, tmp_path):
+    web, registry = small_world
+    prefix = f"group-{uuid.uuid4().hex[:6]}"
+    redis = ["--redis", redis_url, "--redis-prefix", prefix]
+    enqueued = cli("crawl", *redis, "--enqueue", "--sites", str(registry), "--lease-ttl", "8")
+    assert "5 sites in 4 site groups" in enqueued.stderr
+    shown = cli("crawl", *redis, "--status").stdout
+    assert "5 sites in 4 site groups: 0 done, 0 leased, 4 queued, 0 failed" in shown
+    shard = tmp_path / "shard.db"
+    worker = subprocess.run(
+        worker_command(redis_url, prefix, shard, "--sites-at-once", "1"),
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert worker.returncode == 0, worker.stderr[-3000:]
+    assert "4 site groups finished, 0 lost, 0 given back" in worker.stderr
+    done = cli("crawl", *redis, "--status").stdout
+    assert "4 done, 0 leased, 0 queued, 0 failed" in done and "workers:" in done
+    conn = sqlite3.connect(shard)
+    leases = conn.execute("select group_id, site_ids, outcome from crawl_leases").fetchall()
+    starts = conn.execute("select site_id from captures where role = 'start'").fetchall()
+    conn.close()
+    assert ("scale-00000", '["scale-00000", "scale-00000-column"]', "finished") in leases
+    assert {s for (s,) in starts} == {
+        "scale-00000", "scale-00000-column", "scale-00001", "scale-00002", "sim-slow"
+    }  # fmt: skip
+
+
+def log_time(log: str, marker: str) -> datetime:
+    """When the worker logged the first line holding ``marker``."""
+    line = next(line for line in log.splitlines() if marker in line)
+    return datetime.strptime(line[:19], "%Y-%m-%d %H:%M:%S")
+
+
+def leased_in(shard, group: str) -> bool:
+    """Has the worker taken the group (its lease recorded in its shard)?"""
+    try:
+        conn = sqlite3.connect(f"file:{shard}?mode=ro", uri=True, timeout=1)
+        try:
+            return bool(
+                conn.execute("select 1 from crawl_leases where group_id = ?", [group]).fetchone()
+            )
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+
+
+def held_by(queue: SiteQueue, group: str) -> bool:
+    return any(lease["group"] == group for lease in queue.status(queue.current())["leased"])
+
+
+def test_a_stopped_worker_gives_its_groups_back(small_world, redis_url, tmp_path):
+    web, registry = small_world
+    prefix = f"stop-{uuid.uuid4().hex[:6]}"
+    cli(
+        "crawl", "--redis", redis_url, "--redis-prefix", prefix, "--enqueue", "--sites",
+        str(web.sites_csv), "--lease-ttl", "30",
+    )  # fmt: skip
+    queue = SiteQueue(connect(redis_url), prefix)
+    shard = tmp_path / "shard.db"
+    proc = subprocess.Popen(
+        worker_command(redis_url, prefix, shard),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not leased_in(shard, "sim-slow"):  # the slow site takes seconds a page
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-3000:]
+    assert "stopped (shutdown)" in err and "given back" in err
+    status = queue.status(queue.current())
+    # Given back at once, or once its downloads can have ended (DOWNLOAD_TIMEOUT), not
+    # after the 30 s lease: and not counted as a failure of the group.
+    assert held_by(queue, "sim-slow") is False or status["leased"][0]["expires_in"] <= 4
+    conn = sqlite3.connect(shard)
+    outcome = conn.execute(
+        "select outcome, reason from crawl_leases where group_id = 'sim-slow'"
+    ).fetchone()
+    conn.close()
+    assert outcome == ("released", "the worker stopped (shutdown)")
+
+
+def test_a_worker_that_loses_redis_stops_with_one_line(small_world, tmp_path):
+    from tests.conftest import start_redis
+
+    web, _ = small_world
+    server, url = start_redis(tmp_path)
+    try:
+        prefix = "lost"
+        cli(
+            "crawl", "--redis", url, "--redis-prefix", prefix, "--enqueue", "--sites",
+            str(web.sites_csv), "--lease-ttl", "6",
+        )  # fmt: skip
+        proc = subprocess.Popen(
+            worker_command(url, prefix, tmp_path / "shard.db", "-s", "DOWNLOAD_TIMEOUT=3"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while not leased_in(tmp_path / "shard.db", "sim-slow"):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        server.kill()
+        server.wait()
+        _, err = proc.communicate(timeout=90)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert proc.returncode == 1
+    # It stops a lease after it found Redis gone (its log's clock; 1 s resolution, one
+    # heartbeat of 1 s), whatever the time the process then takes to exit.
+    noticed = log_time(err, "ERROR: Redis unreachable")
+    closed = log_time(err, "Spider closed (redis_unreachable)")
+    assert 6 <= (closed - noticed).total_seconds() <= 6 + 2
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("nianbao crawl: error: lost Redis at redis://127.0.0.1:")
+    conn = sqlite3.connect(tmp_path / "shard.db")
+    assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+    outcomes = dict(conn.execute("select group_id, outcome from crawl_leases").fetchall())
+    conn.close()
+    assert outcomes["sim-slow"] in ("lost", "released", "finished")
