@@ -325,8 +325,11 @@ def format_status(status: dict) -> str:
         lines.append("workers:")
         for name, info in sorted(status["workers"].items()):
             groups = info.get("groups") or {}
+            state = info.get("state")
+            if state in ("crawling", "stopping") and info.get("seen_ago", 0) > crawl["lease_ttl"]:
+                state = "silent longer than a lease: dead?"
             lines.append(
-                f"  {name} ({info.get('state')}, seen {info.get('seen_ago', 0):g} s ago): "
+                f"  {name} ({state}, seen {info.get('seen_ago', 0):g} s ago): "
                 f"{len(info.get('leases') or [])} leases, {groups.get('finished', 0)} groups "
                 f"finished, {info.get('captures', 0)} captures in {info.get('shard')}"
             )
@@ -334,4 +337,8 @@ def format_status(status: dict) -> str:
 
 
 def _sites(site_ids: list[str]) -> str:
-    return f"{len(site_ids)} site" + ("s" if len(site_ids) != 1 else "")
+    """``1 site`` or ``3 sites: a, b, c`` (the first few named)."""
+    if len(site_ids) == 1:
+        return "1 site"
+    named = ", ".join(site_ids[:3]) + (" …" if len(site_ids) > 3 else "")
+    return f"{len(site_ids)} sites: {named}"
