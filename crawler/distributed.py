@@ -62,8 +62,10 @@ logger = logging.getLogger(__name__)
 
 # The key, in the site dict every request of a group carries, naming the lease.
 LEASE = "nianbao_lease"
-# The request meta key of a request's chain (a redirect or a retry continues it).
+# The request meta keys of a request's chain (a redirect or a retry continues it) and of
+# the spider's own callback and errback, run inside the chain.
 CHAIN = "nianbao_chain"
+CALLBACKS = "nianbao_callbacks"
 
 
 def lease_of(request: Request) -> str | None:
@@ -168,6 +170,9 @@ class ShardLedger:
 
     def __init__(self, db_path: str, crawl: Crawl, worker: str):
         self.archive = Archive(db_path)
+        # As the crawl's own writes (crawler/frontier.py): atomic and safe against the
+        # process being killed, without an fsync per record.
+        self.archive.db.conn.execute("PRAGMA synchronous = NORMAL")
         self.crawl = crawl
         self.worker = worker
 
@@ -376,13 +381,15 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
         self._follow(request, lease)
 
     def _follow(self, request: Request, lease: Lease) -> None:
-        """Open the request's chain; its callback or errback will close it."""
+        """Open the request's chain: its callback or errback, run through
+        :meth:`tracked_callback` / :meth:`tracked_errback`, will close it. (One method for
+        every request, not a closure each: Scrapy inspects each callback's source once.)"""
         chain = next(self.chains)
         request.meta[CHAIN] = chain
+        request.meta[CALLBACKS] = (request.callback or self._parse, request.errback)
         lease.chains.add(chain)
-        token = lease.token
-        request.callback = self._wrap(request.callback or self._parse, token, chain, False)
-        request.errback = self._wrap(request.errback, token, chain, True)
+        request.callback = self.tracked_callback
+        request.errback = self.tracked_errback
 
     def on_dropped(self, request: Request, spider=None) -> None:
         self._chain_ended(lease_of(request), request.meta.get(CHAIN))
@@ -397,30 +404,38 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
             lease.captures += 1
         self._settle(lease)
 
-    def _wrap(self, func, token: str, chain: int, errback: bool):
-        """The callback (or errback) of a group's request: counts the items it yields and
-        ends the request's chain once its output has been handed on."""
-        spider = self
+    def tracked_callback(self, response, **kwargs):
+        """A group's response: the spider's callback, its items counted."""
+        request = response.request
+        try:
+            callback, _ = request.meta[CALLBACKS]
+            yield from self._counted(request, callback(response, **kwargs))
+        finally:
+            self._chain_ended(lease_of(request), request.meta.get(CHAIN))
 
-        def wrapped(result, **kwargs):
-            try:
-                lease = spider.leases.get(token)
-                if errback and (
-                    result.check(LeaseLost) or lease is None or lease.state != "active"
-                ):
-                    return  # a group given up: nothing to record, the next holder crawls it
-                if func is None:  # no errback: logged as Scrapy would, nothing to store
-                    logger.error("fetch failed: %s: %s", result.request, result.getErrorMessage())
-                    return
-                output = func(result, **kwargs)
-                for value in _iterate(output):
-                    if value is not None and not isinstance(value, Request):
-                        lease.items += 1
-                    yield value
-            finally:
-                spider._chain_ended(token, chain)
+    def tracked_errback(self, failure):
+        """A group's failed request: recorded by the spider's errback while the group is
+        held; a group given up records nothing (the next holder crawls it)."""
+        request = failure.request
+        try:
+            lease = self.leases.get(lease_of(request))
+            _, errback = request.meta[CALLBACKS]
+            if failure.check(LeaseLost) or lease is None or lease.state != "active":
+                return
+            if errback is None:  # logged as Scrapy would, nothing to store
+                logger.error("fetch failed: %s: %s", request, failure.getErrorMessage())
+                return
+            yield from self._counted(request, errback(failure))
+        finally:
+            self._chain_ended(lease_of(request), request.meta.get(CHAIN))
 
-        return wrapped
+    def _counted(self, request: Request, output):
+        """The callback's output, each item counted until the pipeline has stored it."""
+        lease = self.leases[lease_of(request)]
+        for value in _iterate(output):
+            if value is not None and not isinstance(value, Request):
+                lease.items += 1
+            yield value
 
     def _chain_ended(self, token: str | None, chain: int | None) -> None:
         lease = self.leases.get(token) if token else None
