@@ -170,3 +170,14 @@ def test_an_unreachable_redis_is_one_clear_error():
         connect("http://example.org/")
     assert redacted("redis://:secret@h:6379/0") == "redis://:***@h:6379/0"
     assert redacted("redis://user:secret@h/0") == "redis://user:***@h/0"
+
+
+def test_a_clean_stop_with_downloads_in_flight_gives_the_group_back_after_them(queue):
+    crawl = queue.enqueue(registry(1), None, lease_ttl=30, max_expiries=1)
+    [claim] = queue.claim(crawl, "stopping", 1)
+    assert queue.release(crawl, "stopping", claim, grace=0.3)
+    assert queue.claim(crawl, "next", 1) == []  # its last downloads may still be running
+    assert 0 < queue.status(crawl)["leased"][0]["expires_in"] <= 0.3
+    time.sleep(0.35)
+    [again] = queue.claim(crawl, "next", 1)  # not set aside: a release is not an expiry
+    assert (again.group, again.attempt) == ("s0", 2)
