@@ -125,10 +125,14 @@ def single_round(sites_csv: Path, db: Path) -> dict:
     return {"wall": wall, "cpu": cpu, "pages": len(captures(db)), "captures": captures(db)}
 
 
-def workers_round(sites_csv: Path, folder: Path, workers: int, url: str, redis_pid: int) -> dict:
+def workers_round(
+    sites_csv: Path, folder: Path, workers: int, url: str, redis_pid: int, merge: bool = True
+) -> dict | float:
+    """One crawl by ``workers`` workers, merged; without ``merge``, the workers' CPU only."""
     from archive.store.registry import read_registry
     from crawler.leases import SiteQueue, connect
 
+    folder.mkdir(exist_ok=True)
     prefix = folder.name
     queue = SiteQueue(connect(url), prefix)
     redis_before = process_cpu(redis_pid)
@@ -143,6 +147,8 @@ def workers_round(sites_csv: Path, folder: Path, workers: int, url: str, redis_p
     ]
     cpu = sum(reap(proc) for proc in procs)
     wall = time.monotonic() - began
+    if not merge:
+        return cpu
     cpu_redis = process_cpu(redis_pid) - redis_before
     merged = folder / "merged.db"
     began = time.monotonic()
@@ -169,11 +175,48 @@ def workers_round(sites_csv: Path, folder: Path, workers: int, url: str, redis_p
     }
 
 
+def fixed_costs(
+    sites_csv: Path, folder: Path, url: str, redis_pid: int, rounds: int
+) -> dict[str, list[float]]:
+    """CPU seconds of one crawl process over the world's first site alone, single and as a
+    worker: the start-up and shut-down every extra worker adds, whatever its share."""
+    lines = sites_csv.read_text(encoding="utf-8").splitlines(keepends=True)
+    one = folder / "one-site.csv"
+    one.write_text("".join(lines[:2]), encoding="utf-8")
+    got: dict[str, list[float]] = {"single": [], "worker": [], "pages": []}
+    for r in range(rounds):
+        db = folder / f"one-single-{r}.db"
+        got["single"].append(
+            reap(start(nianbao("crawl", "--sites", str(one), "--db", str(db), *scrapy_options())))
+        )
+        got["pages"].append(len(captures(db)))
+        got["worker"].append(
+            workers_round(one, folder / f"one-w-{r}", 1, url, redis_pid, merge=False)
+        )
+    return got
+
+
 def spread(values: list[float], fmt: str = "{:.2f}") -> str:
     values = sorted(values)
     return (
         f"{fmt.format(values[0])} / {fmt.format(statistics.median(values))} / "
         f"{fmt.format(values[-1])}"
+    )
+
+
+def round_line(r: int, results: dict[str, list[dict]]) -> str:
+    """One round's figures as soon as it ends: a run cut short still says what it saw."""
+    single = results["single"][r]
+    parts = [f"single {single['wall']:.1f} s {1000 * single['cpu'] / single['pages']:.2f} ms/page"]
+    for name, rounds in results.items():
+        if name != "single":
+            got = rounds[r]
+            parts.append(
+                f"{name} {got['wall']:.1f} s {1000 * got['cpu'] / got['pages']:.2f} ms/page "
+                f"(merge {got['merge_wall']:.1f} s)"
+            )
+    return f"round {r + 1} ({single['pages']} pages, load {os.getloadavg()[0]:.1f}): " + "; ".join(
+        parts
     )
 
 
@@ -204,7 +247,8 @@ def main() -> None:
                         if got["captures"] != single["captures"]:
                             raise SystemExit(f"round {r}, {n} workers: captures differ")
                         results[f"{n} workers"].append(got)
-                    print(f"round {r + 1} done", file=sys.stderr)
+                    print(round_line(r, results), file=sys.stderr, flush=True)
+                fixed = fixed_costs(web.sites_csv, tmp, url, server.pid, args.rounds)
         finally:
             server.terminate()
             server.wait()
@@ -241,6 +285,12 @@ def main() -> None:
                 f"{spread(merge_ms)} ms/page"
             )
         print(line)
+    extra_ms = [1000 * cpu / pages for cpu in fixed["worker"]]
+    print(
+        f"one crawl process over one site ({fixed['pages'][0]} pages): single "
+        f"{spread(fixed['single'])} s CPU, worker {spread(fixed['worker'])} s CPU — what each "
+        f"extra worker adds, {spread(extra_ms)} ms/page over this world's {pages} pages"
+    )
     print("every merged archive holds the same captures (URL, SHA-256, role, site) as the single")
 
 
