@@ -87,12 +87,14 @@ def hanweb_params(text: str) -> dict[str, str] | None:
 
 
 # GET listings: a page without a datastore whose script fetches its list from a proxy URL
-# (``…/dataproxy.jsp?page=1&…`` or ``…/morecolumndataproxy.jsp?page=1&…``).
+# (``…/dataproxy.jsp?page=1&…`` or ``…/morecolumndataproxy.jsp?page=1&…``), written in one
+# string or built by concatenation (``'…jsp?page=' + page + '&appid=1…'``).
 _GET_PROXY = re.compile(
-    r"""['"]((?:https?://[^'"\s/]+)?/[\w/.-]*?(?:more)?(?:column)?dataproxy\.jsp\?[^'"\s<>]*?"""
-    r"""columnid=[^'"\s<>]+)['"]""",
+    r"""(['"])((?:https?://[^'"\s/]+)?/[\w/.-]*?dataproxy\.jsp\?[^'"\s<>]*)\1"""
+    r"""((?:\s*\+\s*[\w.$]+\s*\+\s*(['"])[^'"\s<>]*\4)*)""",
     re.I,
 )
+_CONCAT_PART = re.compile(r"""\+\s*[\w.$]+\s*\+\s*(['"])([^'"\s<>]*)\1""")
 _PAGE_PARAM = re.compile(r"([?&])page=\d*")
 
 
@@ -103,7 +105,11 @@ def hanweb_get_calls(text: str, page_url: str) -> list[ApiRequest]:
         return []
     calls, seen = [], set()
     for m in _GET_PROXY.finditer(text):
-        url = urljoin(page_url, htmlmod.unescape(m.group(1)))
+        # each concatenated variable stands for the page number: page 1
+        raw = m.group(2) + "".join("1" + part for _, part in _CONCAT_PART.findall(m.group(3)))
+        if "columnid=" not in raw:
+            continue
+        url = urljoin(page_url, htmlmod.unescape(raw))
         if "page=" not in url:
             url += "&page=1"
         url = _PAGE_PARAM.sub(r"\1page=1", url, count=1)

@@ -35,21 +35,41 @@ def other_scheme(url: str) -> str | None:
     return urlunsplit(parts._replace(scheme=_OTHER[parts.scheme]))
 
 
+def _chain(exception: BaseException):
+    """The exception and those it wraps (Scrapy ≥ 2.14 wraps Twisted's download errors;
+    Twisted's ResponseNeverReceived carries its reasons as Failures)."""
+    seen: list[BaseException] = []
+    todo = [exception]
+    while todo and len(seen) < 20:
+        exc = todo.pop()
+        if exc is None or any(exc is s for s in seen):
+            continue
+        seen.append(exc)
+        todo += [exc.__cause__, exc.__context__]
+        todo += [getattr(r, "value", None) for r in getattr(exc, "reasons", None) or []]
+    return seen
+
+
 def is_tls_failure(exception: BaseException) -> bool:
-    """A TLS handshake that failed (alert, bad certificate exchange, unknown protocol)."""
+    """A TLS handshake that failed (an alert, a bad key exchange, an unknown protocol)."""
     from OpenSSL import SSL
 
-    if isinstance(exception, SSL.Error):
-        return True
-    reasons = getattr(exception, "reasons", None) or []
-    return any(getattr(r, "check", lambda *_: False)(SSL.Error) for r in reasons)
+    return any(isinstance(exc, SSL.Error) for exc in _chain(exception))
+
+
+def is_refused(exception: BaseException) -> bool:
+    return any(
+        isinstance(exc, TxConnectionRefused)
+        or type(exc).__name__ == "DownloadConnectionRefusedError"
+        for exc in _chain(exception)
+    )
 
 
 def says_wrong_scheme(request: Request, exception: BaseException) -> bool:
     scheme = urlparse_cached(request).scheme
     if scheme == "https" and is_tls_failure(exception):
         return True
-    return isinstance(exception, TxConnectionRefused)
+    return is_refused(exception)
 
 
 class SchemeFallbackMiddleware:
