@@ -425,7 +425,11 @@ def _http_gbk() -> tuple[Site, Expected]:
 
     def gbk(path: str, title: str, body: str, meta: bool) -> None:
         head = (
-            '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">' if meta else ""
+            '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
+            f'<meta name="SiteName" content="{site.name}">'
+            f'<meta name="SiteIDCode" content="{site.site_code}">'
+            if meta
+            else ""
         )
         page = f"<html><head>{head}<title>{title}</title></head><body>{body}</body></html>"
         site.add(path, page.encode("gbk"), "text/html")
