@@ -572,7 +572,7 @@ def run(portals: list[Portal], max_pages: int = DEFAULT_MAX_PAGES, overrides: di
     settings.setmodule("crawler.settings", priority="project")
     for key, value in {**DISCOVER_SETTINGS, **(overrides or {})}.items():
         settings.set(key, value, priority="cmdline")
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(DiscoverSpider)
     process.crawl(crawler, portals=portals, max_pages=max_pages)
     process.start()

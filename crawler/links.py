@@ -269,7 +269,7 @@ _AGENCY_FROM_TITLE = (
 
 def agency_of_title(title: str | None) -> str | None:
     """The agency a report's title names (``某局2024年政府信息公开…`` → ``某局``)."""
-    t = re.sub(r"^[\W\d_]+", "", squash(title))  # list bullets, numbering
+    t = re.sub(r"^[\W_]+", "", squash(title))  # list bullets
     for pattern in _AGENCY_FROM_TITLE:
         if (m := pattern.match(t)) and len(m.group("a")) >= 2:
             return m.group("a").strip('（）()《》“”"')
