@@ -396,8 +396,8 @@ def finish(portal: Portal) -> Portal:
     if cols:
         portal.status = "found"
         portal.message = (
-            f"{len(cols)} column(s), {sum(len(c.reports) for c in cols)} reports seen"
-            + (" (page budget reached)" if portal.truncated else "")
+            f"{len(cols)} column(s), {sum(len(c.reports) for c in cols)} reports seen, "
+            f"{portal.requests} requests" + (" (page budget reached)" if portal.truncated else "")
         )
     elif portal.status == "not_found" and not portal.message:
         portal.message = "no 年报 column found" + (

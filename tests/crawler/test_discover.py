@@ -182,3 +182,13 @@ def test_operator_errors_are_one_line(tmp_path):
     assert result.returncode == 2 and "not an http(s) URL" in result.stderr
     result = nianbao("discover", "http://x.example.cn/", "--region-code", "41")
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_page_budget_bounds_a_portal(web):
+    w, _ = web
+    base = _base(w, "sim-yeartree")
+    result = nianbao("discover", base, "--max-pages", "5", *FAST)
+    assert "page budget reached" in result.stderr, result.stderr[-2000:]
+    assert ", 5 requests" in result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) < 7  # not every unit of the tree within five pages
