@@ -144,7 +144,7 @@ class DiscoverSpider(scrapy.Spider):
             errback=self.failed,
             priority=meta.pop("priority", 0),
             meta={"portal": portal, "via": via, "kind": kind, "hops": depth, **meta},
-            dont_filter=kind == "start",
+            dont_filter=kind == "start" and not via,  # a portal given twice is read twice
         )
 
     def api(self, portal: Portal, call: cms.ApiRequest, column: Column):

@@ -221,3 +221,44 @@ def test_cms_family(text, expected):
     from crawler.pages import detect_cms
 
     assert detect_cms(text) == expected
+
+
+PIECES = [
+    '<a href="/zfxxgknb/">政府信息公开年报</a>',
+    '<a href="javascript:;" onclick="window.open(\'/a/1.html\')">某局2024年政府信息公开工作年度报告</a>',
+    "<div onclick=\"location.href='/b.html'\">x",
+    '<script>var itemObj = [{"aT": "t", "aU": "{\\"common\\": \\"/c.html\\"}"}',
+    "<script>var totalPage = 9999;</script>",
+    '<meta http-equiv="refresh" content="0;url=',
+    "<script>location.replace('./x/')",
+    '<script type="text/xml"><datastore><record><![CDATA[<a href="/art/1.html">某区2023年政府信息公开工作年度报告</a>',
+    "'/module/web/jpage/dataproxy.jsp?page=' + p + '&columnid=1&unitid=2'",
+    "<a href='%zz'>坏链接</a>",
+    "</script></div><<>>",
+    "var x = [{",
+    "政府信息公开" * 5,
+]
+
+
+def test_any_mix_of_page_fragments_is_read_without_error():
+    """Seeded random pages built from real fragments, cut anywhere: reading never raises,
+    every link is absolute, listing pages stay bounded."""
+    import random
+
+    from crawler.links import MAX_LISTING_PAGES
+
+    rng = random.Random(14)
+    for _ in range(300):
+        text = "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 12)))
+        text = text[: rng.randint(0, len(text))]
+        url = rng.choice(
+            [
+                "http://h.example.cn/",
+                "http://h.example.cn/nb/1.html",
+                "http://h.example.cn/column-index-1.shtml",
+            ]
+        )
+        page = read_page(text, url)
+        assert all(link.url.startswith("http") for link in page.links)
+        assert len(page.listing_pages) < MAX_LISTING_PAGES
+        assert page.redirect is None or page.redirect.startswith("http")
