@@ -143,7 +143,14 @@ class DiscoverSpider(scrapy.Spider):
             callback=self.parse,
             errback=self.failed,
             priority=meta.pop("priority", 0),
-            meta={"portal": portal, "via": via, "kind": kind, "hops": depth, **meta},
+            meta={
+                "portal": portal,
+                "site": _site_of(portal),
+                "via": via,
+                "kind": kind,
+                "hops": depth,
+                **meta,
+            },
             dont_filter=kind == "start" and not via,  # a portal given twice is read twice
         )
 
@@ -153,7 +160,7 @@ class DiscoverSpider(scrapy.Spider):
             return None
         portal.requests += 1
         portal.pending += 1
-        meta = {"portal": portal, "api": call, "column": column}
+        meta = {"portal": portal, "site": _site_of(portal), "api": call, "column": column}
         if call.form is None:
             return scrapy.Request(call.url, self.parse_api, errback=self.failed, meta=meta)
         return scrapy.FormRequest(
@@ -347,6 +354,19 @@ class DiscoverSpider(scrapy.Spider):
 
     def allowed(self, portal: Portal, url: str) -> bool:
         return in_domains(url, sorted(portal.hosts))
+
+
+def _site_of(portal: Portal) -> dict:
+    """The registry-like row the crawler's middlewares read from ``meta["site"]``: the portal
+    as a site whose domains are the hosts it has led to (the row's, when checking)."""
+    row = portal.row or {}
+    hosts = sorted(portal.hosts | set((row.get("allowed_domains") or "").split()))
+    return {
+        "site_id": row.get("site_id") or f"discover-{portal.index}",
+        "start_url": portal.url,
+        "allowed_domains": " ".join(h for h in hosts if h),
+        "encoding": row.get("encoding"),
+    }
 
 
 def _carry(meta: dict) -> dict:
