@@ -578,9 +578,10 @@ def now() -> str:
 
 
 # -- running ----------------------------------------------------------------------------
-# Discovery reads a handful of pages per portal: no AutoThrottle ramp-up is needed, but the
+# Its own report is one status line per portal (Scrapy's log: -s LOG_LEVEL=INFO). Discovery reads
+# a handful of pages per portal: no AutoThrottle ramp-up is needed, but the
 # crawler's delay, robots.txt and backoff stay (``-s`` overrides them, as for a crawl).
-DISCOVER_SETTINGS = {"LOG_LEVEL": "WARNING", "DEPTH_LIMIT": MAX_HOPS + MAX_TREE_DEPTH + 4}
+DISCOVER_SETTINGS = {"LOG_LEVEL": "CRITICAL", "DEPTH_LIMIT": MAX_HOPS + MAX_TREE_DEPTH + 4}
 
 
 def run(portals: list[Portal], max_pages: int = DEFAULT_MAX_PAGES, overrides: dict | None = None):
