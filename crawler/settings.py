@@ -54,6 +54,11 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.incremental.ConditionalRequestMiddleware": 70,
     "crawler.politeness.CrawlDelayMiddleware": 110,
     "crawler.politeness.BackoffMiddleware": 560,
+    # Nearest the downloader: a wrong scheme (http-only or https-only host) is asked for
+    # again before retry and backoff count it as a failure; an undeclared charset is
+    # sniffed before any middleware or the spider reads the text.
+    "crawler.schemes.SchemeFallbackMiddleware": 580,
+    "crawler.charset.UndeclaredCharsetMiddleware": 590,
 }
 # Backoff after a failure without Retry-After: base × 2^retry seconds (± jitter), capped;
 # Retry-After is honoured up to the cap too. Crawl-delay beyond its cap is capped.

@@ -17,6 +17,7 @@ import sys
 import threading
 from pathlib import Path
 
+from simweb import patterns
 from simweb.hostile import EXTRA_SITES, hostile_sites, scale_sites
 from simweb.render import render_text_pdf
 from simweb.server import bind, serve
@@ -48,6 +49,9 @@ def registry_csv(world: World, bases: dict[str, str], extra: list[Site] = ()) ->
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(REGISTRY_COLUMNS)
     for site in [*world.sites, *(s for s in extra if not s.behaviour.get("unlisted"))]:
+        base = bases[site.site_id]
+        if scheme := site.behaviour.get("registry_scheme"):  # as a user would type it
+            base = scheme + base[base.index(":") :]
         writer.writerow(
             [
                 site.site_id,
@@ -55,7 +59,7 @@ def registry_csv(world: World, bases: dict[str, str], extra: list[Site] = ()) ->
                 site.region_code,
                 site.region,
                 site.level,
-                bases[site.site_id] + site.start_path.lstrip("/"),
+                base + site.start_path.lstrip("/"),
                 site.ip,
                 site.cms,
             ]
@@ -116,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--extra",
         default="",
-        help=f"comma-separated misbehaving sites to add: {','.join(EXTRA_SITES)}",
+        help="comma-separated sites to add: misbehaving ones "
+        f"({','.join(EXTRA_SITES)}) and listing patterns ({','.join(patterns.PATTERN_SITES)})",
     )
     parser.add_argument(
         "--edition",
@@ -135,15 +140,22 @@ def main(argv: list[str] | None = None) -> int:
     world = build_world(args.seed, args.corpus)
     if args.no_default:
         world = World(world.seed, [], [], [])
-    extra = hostile_sites([k for k in args.extra.split(",") if k], args.edition)
+    keys = [k for k in args.extra.split(",") if k]
+    extra = hostile_sites([k for k in keys if k not in patterns.PATTERN_SITES], args.edition)
+    extra += [
+        site for site, _ in patterns.pattern_sites([k for k in keys if k in patterns.PATTERN_SITES])
+    ]
     if args.scale:
         extra += scale_sites(args.scale, render_text_pdf("规模测试", ["附件"]))
     every = [*world.sites, *extra]
     servers = [bind(site, args.port, args.log_requests) for site in every]
     bases = {
-        site.site_id: f"http://{srv.server_address[0]}:{srv.server_address[1]}/"
+        site.site_id: f"{'https' if site.behaviour.get('tls') == 'https-only' else 'http'}://"
+        f"{srv.server_address[0]}:{srv.server_address[1]}/"
         for site, srv in zip(every, servers, strict=True)
     }
+    for site in extra:
+        patterns.finish(site, bases[site.site_id])
     for site in extra:  # a consolidated site redirects to its new host
         if site.behaviour.get("moved_to"):
             site.behaviour["moved_base"] = bases[site.behaviour["moved_to"]]

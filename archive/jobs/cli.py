@@ -126,6 +126,132 @@ def _exit_on_crawl_failure(stats: dict) -> None:
 
 
 @main.command()
+@click.argument("urls", nargs=-1)
+@click.option(
+    "--file",
+    "url_file",
+    type=click.File("r", encoding="utf-8"),
+    help="Portal URLs, one a line (optionally followed by its 6-digit region code).",
+)
+@click.option(
+    "--check",
+    "check_registry",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Re-validate this registry instead: report rows whose column moved or vanished.",
+)
+@click.option("--region-code", help="Region code (行政区划代码) of the portals given.")
+@click.option(
+    "--max-pages",
+    default=60,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="At most this many requests per portal.",
+)
+@click.option("--no-header", is_flag=True, help="Rows only, to append to a registry.")
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy setting, e.g. -s DOWNLOAD_DELAY=2.",
+)
+def discover(
+    urls: tuple[str, ...],
+    url_file,
+    check_registry: str | None,
+    region_code: str | None,
+    max_pages: int,
+    no_header: bool,
+    overrides: tuple[str, ...],
+) -> None:
+    """Find the 年报 column(s) of portals and print registry rows (exit 0 all found, 3 not)."""
+    import csv
+    import re
+
+    from crawler import discover as finder
+
+    settings = dict(_setting(o) for o in overrides)
+    if region_code and not re.fullmatch(r"\d{6}", region_code):
+        raise click.BadParameter(f"{region_code!r} is not 6 digits", param_hint="--region-code")
+    if check_registry:
+        if urls or url_file:
+            raise click.UsageError("--check takes a registry, not URLs")
+        _check(check_registry, max_pages, settings)
+        return
+    targets = [(u, region_code) for u in urls]
+    for n, line in enumerate(url_file or [], start=1):
+        parts = line.split("#", 1)[0].split()
+        if not parts:
+            continue
+        code = parts[1] if len(parts) > 1 else region_code
+        if code and not re.fullmatch(r"\d{6}", code):
+            raise click.BadParameter(f"line {n}: {code!r} is not a 6-digit region code")
+        targets.append((parts[0], code))
+    if not targets:
+        raise click.UsageError("give portal URLs, or --file with one a line")
+    for url, _ in targets:
+        if not re.match(r"https?://[^/\s]+", url):
+            raise click.BadParameter(f"{url!r} is not an http(s) URL")
+    portals = [finder.Portal(i, u, region_code=c) for i, (u, c) in enumerate(targets)]
+    portals = finder.run(portals, max_pages, settings)
+    writer = csv.DictWriter(sys.stdout, finder.ROW_COLUMNS, lineterminator="\n")
+    if not no_header:
+        writer.writeheader()
+    used: set[str] = set()
+    complete = True
+    for portal in portals:
+        rows = finder.registry_rows(portal, finder.region_by_name)
+        unplaced = [r for r in rows if not r["region_code"]]
+        for row in rows:
+            if row in unplaced:
+                continue
+            base, n = row["site_id"], 2
+            while row["site_id"] in used:
+                row["site_id"], n = f"{base}-{n}", n + 1
+            used.add(row["site_id"])
+            writer.writerow(row)
+        note = f" ({len(rows)} rows)" if rows else ""
+        click.echo(f"{portal.url}: {portal.status}: {portal.message}{note}", err=True)
+        if unplaced:
+            click.echo(
+                f"{portal.url}: region code unknown for {len(unplaced)} rows (not printed): "
+                "give it with --region-code or after the URL in --file",
+                err=True,
+            )
+        complete = complete and portal.status == "found" and not unplaced
+    sys.exit(0 if complete else 3)
+
+
+def _check(registry: str, max_pages: int, settings: dict) -> None:
+    import csv
+
+    from archive.store.registry import RegistryError, read_registry
+    from crawler import discover as finder
+
+    try:
+        rows = read_registry(registry)
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    portals = finder.run(
+        [finder.Portal(i, r["start_url"], r.get("region_code"), row=r) for i, r in enumerate(rows)],
+        max_pages,
+        settings,
+    )
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["site_id", "status", "start_url", "column_url", "reports_seen", "message"])
+    counts: dict[str, int] = {}
+    for portal in portals:
+        status, column, message = finder.check_status(portal)
+        counts[status] = counts.get(status, 0) + 1
+        seen = max((len(c.reports) for c in finder.useful_columns(portal)), default=0)
+        writer.writerow([portal.row["site_id"], status, portal.url, column, seen, message])
+    summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    click.echo(f"checked {len(portals)} rows: {summary}", err=True)
+    sys.exit(0 if set(counts) <= {"ok"} else 3)
+
+
+@main.command()
 @db_option
 def process(db: str) -> None:
     """Parse and check the captures not parsed yet (the stage after a crawl)."""
