@@ -32,6 +32,7 @@ SITES_CSV = Path(__file__).resolve().parents[2] / "crawler" / "sites.csv"
 NEWER_CODES = Path(__file__).resolve().parent / "newer_region_codes.csv"
 
 MIN_ROWS = 1000
+COUNTY_SHARE = 0.85  # of a province's county-level divisions with a government row
 LEVELS = {"ministry", "province", "prefecture", "county", "department", "township"}
 START_KINDS = {"column", "report", "xxgk", "portal"}
 CMS_HINTS = {"", "trs", "hanweb", "gkmlpt"}
@@ -127,6 +128,27 @@ def test_every_province_has_county_level_rows(rows):
         if "11" <= p <= "65" and counties[p] == 0
     )
     assert not thin, f"provinces with no county-level row: {thin}"
+
+
+def test_county_governments_cover_most_counties_of_every_province(rows):
+    """Each province's county-level people's governments (区/县/县级市/旗) are nearly all listed:
+    at least COUNTY_SHARE of the province's county-level codes in the 2018 list."""
+    text = resources.files("archive.store").joinpath("regions.csv").read_text("utf-8")
+    counties: dict[str, int] = Counter(
+        row["code"][:2]
+        for row in csv.DictReader(text.splitlines())
+        if not row["code"].endswith("00") and row["name"] not in NOT_PLACES
+    )
+    listed: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        if row["level"] == "county":
+            listed[row["region_code"][:2]].add(row["region_code"])
+    thin = {
+        code_names()[p + "0000"]: f"{len(listed[p])}/{n}"
+        for p, n in counties.items()
+        if len(listed[p]) < COUNTY_SHARE * n
+    }
+    assert not thin, f"provinces with few county governments: {thin}"
 
 
 def test_every_row_names_its_evidence(raw_rows):
@@ -231,10 +253,14 @@ def test_codes_match_their_level(rows):
 
 
 def test_governments_are_named_as_governments(rows):
-    """A province/prefecture/county row is the people's government itself."""
+    """A province/prefecture/county row is the people's government itself (a 地区 or 盟
+    is governed by its 行政公署)."""
     for row in rows:
         if row["level"] in ("province", "prefecture", "county"):
-            assert row["agency"].endswith("人民政府"), (row["site_id"], row["agency"])
+            name = row["agency"]
+            assert name.endswith("人民政府") or (
+                row["level"] == "prefecture" and re.search(r"(地区|盟)行政公署$", name)
+            ), (row["site_id"], name)
 
 
 def test_rows_of_one_province_share_the_first_two_digits(rows):
