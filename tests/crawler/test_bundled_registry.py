@@ -73,18 +73,28 @@ def full_region(code: str) -> str:
     )
 
 
-def leading_places(agency: str) -> list[tuple[str, set[str]]]:
-    """The full place names an agency's name starts with, each with the codes bearing it."""
+@cache
+def codes_by_name() -> dict[str, frozenset[str]]:
     by_name: dict[str, set[str]] = defaultdict(set)
     for code, name in code_names().items():
         if name not in NOT_PLACES:
             by_name[name].add(code)
+    return {name: frozenset(codes) for name, codes in by_name.items()}
+
+
+def leading_places(agency: str) -> list[tuple[str, set[str]]]:
+    """The full place names an agency's name starts with, each with the codes bearing it."""
+    by_name = codes_by_name()
+    longest = max(map(len, by_name))
     found, rest = [], agency
     while True:
-        name = max((n for n in by_name if rest.startswith(n)), key=len, default=None)
+        name = next(
+            (rest[:n] for n in range(min(longest, len(rest)), 0, -1) if rest[:n] in by_name),
+            None,
+        )
         if name is None:
             return found
-        found.append((name, by_name[name]))
+        found.append((name, set(by_name[name])))
         rest = rest[len(name) :]
 
 
