@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
+from archive.parse.audit import result_rows_printed
 from archive.store.templates import template
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def check_report(tables: dict, template_id: str | None) -> list[Check]:
     t4 = tables.get("t4", {})
     results: list[Check | None] = []
     columns = [c.key for c in tpl.cols("t3")]
-    result_rows = tpl.result_rows()
+    result_rows = result_rows_printed(tpl, t3)
     for col in columns:
         if not all(
             r in t3 for r in ("new_requests", "carried_over", "results_total", "carried_forward")

@@ -9,7 +9,7 @@ only in their reader.
 
 from __future__ import annotations
 
-from archive.parse import metadata
+from archive.parse import audit, metadata
 from archive.parse.document import Document, ParsedReport, ParseError
 from archive.parse.sniff import decode_html, decode_text, sniff_format
 from archive.parse.tables import assemble, detect_template, read_tables
@@ -116,13 +116,16 @@ def interpret(doc: Document, source: str) -> ParsedReport:
     )
     report.region = metadata.region_from_agency(report.agency)
     report.warnings += metadata.consistency_warnings(year, doc.text, report.published)
-    report.status = _status(report, doc)
+    holes = audit.completeness(tables, template_id) if tables else []
+    report.warnings += holes
+    report.cell_audit = audit.cell_audit(tables, raw) if tables else {}
+    report.status = _status(report, doc, holes)
     if report.status == "not_a_report":
         report.reason = metadata.why_not_a_report(doc, title)
     return report
 
 
-def _status(report: ParsedReport, doc: Document) -> str:
+def _status(report: ParsedReport, doc: Document, holes: list[str]) -> str:
     titled = metadata.looks_like_report_title(report.title)
     if not report.tables:
         if doc.meta.get("image_only") == "1" or (titled and doc.meta.get("picture_pages")):
@@ -134,7 +137,7 @@ def _status(report: ParsedReport, doc: Document) -> str:
         if doc.meta.get("table_images") and metadata.names_table_sections(doc.text):
             return "tables_are_images"  # the sections are there, their tables are pictures
         return "no_tables" if report.template in TEMPLATES else "text_only"
-    if report.template not in TEMPLATES:
+    if report.template not in TEMPLATES or holes:
         return "partial"
     expected = len(template(report.template).cell_keys())
     return "ok" if report.cell_count() == expected else "partial"
