@@ -9,7 +9,7 @@ only in their reader.
 
 from __future__ import annotations
 
-from archive.parse import audit, metadata
+from archive.parse import audit, metadata, narrative, sections
 from archive.parse.document import Document, ParsedReport, ParseError
 from archive.parse.sniff import decode_html, decode_text, sniff_format
 from archive.parse.tables import assemble, detect_template, read_tables
@@ -114,6 +114,15 @@ def interpret(doc: Document, source: str) -> ParsedReport:
         warnings=doc.warnings + reading.warnings + template_warnings + table_warnings,
         fee_yuan=metadata.information_fee(doc.text),
     )
+    report.sections = [s.to_json() for s in sections.split_sections(doc)]
+    report.stated = [s.to_json() for s in narrative.stated_figures(report.sections, doc.text)]
+    fee = narrative.stated_fee(doc.text, report.sections)
+    if fee is not None:
+        report.stated.append(fee.to_json())
+    if template_id in TEMPLATES and tables:
+        missing = sections.missing_sections(report.sections)
+        if missing:
+            report.warnings.append(f"sections not found in the text: {', '.join(missing)}")
     report.region = metadata.region_from_agency(report.agency)
     report.warnings += metadata.consistency_warnings(year, doc.text, report.published)
     holes = audit.completeness(tables, template_id) if tables else []
@@ -122,6 +131,14 @@ def interpret(doc: Document, source: str) -> ParsedReport:
     report.status = _status(report, doc, holes)
     if report.status == "not_a_report":
         report.reason = metadata.why_not_a_report(doc, title)
+    elif reading.refused and report.status == "partial":
+        # Rows whose digits ran together and cannot be split for sure: a status of their
+        # own, since a reader of the original can still recover them.
+        report.status = "run_together"
+        report.reason = (
+            f"digits printed run together in {', '.join(reading.refused)}; no single split "
+            f"adds up under the table's sums, so those rows are left out"
+        )
     return report
 
 

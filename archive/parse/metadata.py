@@ -34,6 +34,17 @@ _PAGE_NUMBER = re.compile(
 )
 
 
+# Field names a CMS prints in front of the title (标题：…, 信息名称：…): page chrome.
+_CHROME = re.compile(r"^\s*(?:文章标题|信息名称|标\s*题|题\s*目|名\s*称|主\s*题)\s*[:：]\s*")
+
+
+def strip_chrome(title: str | None) -> str | None:
+    """A title without the field name a CMS printed in front of it."""
+    if not title:
+        return title
+    return _CHROME.sub("", title).strip() or None
+
+
 def looks_like_report_title(title: str | None) -> bool:
     return bool(title) and bool(_REPORT_TITLE.search(re.sub(r"\s+", "", title)))
 
@@ -46,7 +57,8 @@ def find_title(doc: Document) -> str | None:
         if ln.strip() and not _PAGE_NUMBER.match(ln.strip())
     ]
     if doc.title and looks_like_report_title(doc.title):
-        return re.sub(r"\s+", " ", doc.title).strip()
+        return strip_chrome(re.sub(r"\s+", " ", doc.title).strip())
+    lines = [strip_chrome(ln) or "" for ln in lines]
     for i, line in enumerate(lines):
         if len(line) <= 80 and looks_like_report_title(line):
             # A title set over two lines: 淮安市人民政府 / 2024 年政府信息公开工作年度报告.
@@ -77,6 +89,8 @@ def agency_from_title(title: str | None) -> str | None:
         return None
     t = re.sub(r"\s+", "", unicodedata.normalize("NFKC", title))
     t = _TITLE_SUFFIX.sub("", t)
+    # Page chrome before the name: a field name (标题:), a breadcrumb (首页>政务公开>…).
+    t = re.split(r"[:：>＞»]", strip_chrome(t) or "")[-1]
     t = _YEAR.sub("", t, count=1)
     t = t.strip("-_—:：|")
     return t or None

@@ -22,7 +22,7 @@ from archive.parse.document import Document, ParseError
 # Between cells of a space-aligned line: two or more spaces (or an ideographic space).
 _GAP = re.compile(r"(?: {2,}|\u3000+)")
 # What a data cell of a text table can be: a number, or a mark for "nothing" (/ — - 无).
-_VALUE = r"(?:[+-]?\d[\d,]*(?:\.\d+)?|[/／\\]|[-—–－─]{1,2}|无)"
+_VALUE = r"(?:[+-]?\d[\d,]*(?:\.\d+)?(?:万元|元|件|个|项|次)?|[/／\\]|[-—–－─]{1,2}|无)"
 _VALUE_TOKEN = re.compile(rf"^{_VALUE}$")
 # A page number line: "- 3 -", "第 2 页", "3/6" (its dashes are no blank cells).
 _PAGE_NUMBER = re.compile(r"^\s*(?:[-—–]\s*\d+\s*[-—–]|第\s*\d+\s*页.*|\d+\s*/\s*\d+)\s*$")
