@@ -46,6 +46,8 @@ KINDS = (
     ("html-missing_table", "html", 2),
     ("html-deep_nesting", "html", 2),
     ("html-narrative_mismatch", "html", 3),
+    ("html-traditional", "html", 2),
+    ("html-blank_template", "html", 1),
 )
 # Classes a 2021-template report makes (a 2019 report prints （六）其他处理 as one row anyway).
 ONLY_2021 = {"html-hybrid_other"}
@@ -81,10 +83,12 @@ class Sample:
 
     @property
     def tables_expected(self) -> bool:
-        return self.kind != "pdf-images"
+        return self.kind not in ("pdf-images", "html-blank_template")
 
     @property
     def expected_status(self) -> str:
+        if self.kind == "pdf-images":
+            return "tables_are_images"
         return tr.expected_status(self.truth)
 
 
@@ -186,6 +190,10 @@ def depart(kind: str, truth: tr.ReportTruth, rng: random.Random) -> None:
         truth.printing["nesting"] = rng.choice([250, 260, 400, 2100])
     elif name == "narrative_mismatch":
         tr.misstate(truth, rng.choice(list(tr.NARRATIVE_RULES)), rng)
+    elif name == "traditional":
+        truth.printing["traditional"] = True
+    elif name == "blank_template":
+        tr.as_blank_form(truth)
 
 
 def render_sample(kind: str, fmt: str, truth: tr.ReportTruth) -> Sample:

@@ -84,7 +84,7 @@ def _parse_all(samples: list[Sample]) -> dict:
         out["seconds"] += time.perf_counter() - start
         out["docs"] += 1
         if not s.tables_expected:
-            if report.status != "tables_are_images":
+            if report.status != s.expected_status:
                 out["status_wrong"] += 1
                 out["examples"].append(f"{s.truth.sim_id}: status {report.status}")
             continue

@@ -37,6 +37,20 @@ SECTIONS = (
     "六、其他需要报告的事项",
 )
 _FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+# Headings as real reports word them besides the canonical ones: 2019-template reports
+# (上海 2019), older wordings, and agencies' own (沭阳 2023: 整改措施).
+HEADING_VARIANTS = {
+    3: ("四、因政府信息公开工作被申请行政复议和提起行政诉讼情况",),
+    4: ("五、政府信息公开工作存在的主要问题及改进情况", "五、存在的主要问题及整改措施"),
+}
+
+
+def printed_heading(truth: ReportTruth, i: int) -> str:
+    """Section ``i``'s heading as this report prints it (seeded; most print the canonical)."""
+    rng = random.Random(f"heading:{truth.sim_id}:{i}")
+    if i in HEADING_VARIANTS and rng.random() < (0.5 if truth.template == "2019" else 0.2):
+        return rng.choice(HEADING_VARIANTS[i])
+    return SECTIONS[i]
 
 
 @dataclass
@@ -319,7 +333,7 @@ def render_report_html(truth: ReportTruth) -> str:
     out = [f'<p style="text-align:center"><strong>{html.escape(truth.title)}</strong></p>']
     out += [f"<p>{html.escape(p)}</p>" for p in text["preface"]]
     for i, heading in enumerate(SECTIONS):
-        out.append(f"<p><strong>{heading}</strong></p>")
+        out.append(f"<p><strong>{printed_heading(truth, i)}</strong></p>")
         if i in tables:
             out.append(tables[i])
         out += [f"<p>{html.escape(p)}</p>" for p in text[heading]]
@@ -630,7 +644,7 @@ def render_report_pdf(
     for i, heading in enumerate(SECTIONS):
         if wrap_row and i == 2:
             story.append(PageBreak())
-        story.append(para(heading, "heading"))
+        story.append(para(printed_heading(truth, i), "heading"))
         if i in grids:
             story.append(grids[i])
         story += [para(p) for p in text[heading]]
@@ -798,7 +812,7 @@ def render_report_html_variant(truth: ReportTruth, variant: str) -> tuple[bytes,
     out = [f'<p style="text-align:center"><strong>{html.escape(title)}</strong></p>']
     out += [f"<p>{html.escape(p)}</p>" for p in text["preface"]]
     for i, heading in enumerate(SECTIONS):
-        out.append(f"<p><strong>{heading}</strong></p>")
+        out.append(f"<p><strong>{printed_heading(truth, i)}</strong></p>")
         out.append(tables.get(i, ""))
         out += [f"<p>{html.escape(p)}</p>" for p in text[heading]]
     out.append(
@@ -827,7 +841,12 @@ def render_report_html_variant(truth: ReportTruth, variant: str) -> tuple[bytes,
         meta = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
         page = html_page(title, body, charset_meta=meta, pubdate=truth.published)
         return page.encode("gb18030"), "text/html; charset=utf-8"  # the header lies
-    return html_page(title, body, pubdate=truth.published).encode("utf-8"), ctype
+    page = html_page(title, body, pubdate=truth.published)
+    if truth.printing.get("traditional"):
+        import opencc  # a site's 简繁 switch, served to the crawler in traditional characters
+
+        page = opencc.OpenCC("s2t").convert(page)
+    return page.encode("utf-8"), ctype
 
 
 def _cn_date(iso: str) -> str:
@@ -870,7 +889,7 @@ def render_report_text(truth: ReportTruth, layout: str = "tab") -> bytes:
     layouts = _layouts(truth, style)
     lines = [truth.title, ""] + text["preface"]
     for i, heading in enumerate(SECTIONS):
-        lines.append(heading)
+        lines.append(printed_heading(truth, i))
         if i in (1, 2, 3) and layouts[("t2", "t3", "t4")[i - 1]]:
             lines += _text_rows(_full_grid(layouts[("t2", "t3", "t4")[i - 1]]), layout)
         lines += text[heading]
@@ -891,7 +910,7 @@ def render_report_docx(truth: ReportTruth) -> bytes:
     for p in text["preface"]:
         word.add_paragraph(p)
     for i, heading in enumerate(SECTIONS):
-        word.add_paragraph(heading)
+        word.add_paragraph(printed_heading(truth, i))
         if i in (1, 2, 3) and layouts[("t2", "t3", "t4")[i - 1]]:
             _docx_table(word, layouts[("t2", "t3", "t4")[i - 1]])
         for p in text[heading]:

@@ -430,6 +430,8 @@ HYBRID_ROWS = ("other_no_correction", "other_unpaid_fee", "other_other")
 def expected_status(truth: ReportTruth) -> str:
     """The status a correct parser gives the printed report: ``ok`` only when every row of
     the template is printed and no table is printed entirely blank."""
+    if truth.printing.get("form"):
+        return "not_a_report"  # the blank format itself, not a report
     tpl = template(truth.template)
     for table in ("t2", "t3", "t4"):
         rows = truth.tables.get(table)
@@ -562,3 +564,13 @@ def misstate(truth: ReportTruth, rule: str, rng: random.Random) -> None:
             stated += 1
     truth.narrative[rule] = stated
     truth.expected_narrative.append({"rule": rule, "status": "fail"})
+
+
+def as_blank_form(truth: ReportTruth) -> None:
+    """The report format itself, as sites and repositories publish it: every cell empty,
+    a title that says 模板 (a blank format template archived beside the reports)."""
+    for table in truth.tables:
+        blank_table(truth, table)
+    truth.title = "政府信息公开工作年度报告格式模板"
+    truth.agency = None  # a form names no agency
+    truth.printing["form"] = True

@@ -9,7 +9,9 @@ only in their reader.
 
 from __future__ import annotations
 
-from archive.parse import audit, metadata, narrative, sections
+import re
+
+from archive.parse import audit, metadata, narrative, script, sections
 from archive.parse.document import Document, ParsedReport, ParseError
 from archive.parse.sniff import decode_html, decode_text, sniff_format
 from archive.parse.tables import assemble, detect_template, read_tables
@@ -91,6 +93,7 @@ def parse_document(
 
 def interpret(doc: Document, source: str) -> ParsedReport:
     """Find the report in a Document: tables, template, metadata."""
+    script.simplify(doc)
     title = metadata.find_title(doc)
     year = metadata.reporting_year(title, doc.text)
     reading = read_tables(doc.tables, doc.exact_cells)
@@ -129,9 +132,20 @@ def interpret(doc: Document, source: str) -> ParsedReport:
     report.warnings += holes
     report.cell_audit = audit.cell_audit(tables, raw) if tables else {}
     report.status = _status(report, doc, holes)
-    if report.status == "not_a_report":
+    if report.status != "not_a_report" and _blank_form(report):
+        report.status = "not_a_report"
+        report.reason = (
+            "a blank format template: every cell of its tables is empty"
+            + (
+                f" and its title says so ({report.title!r})"
+                if _FORM.search(report.title or "")
+                else ""
+            )
+            + ("" if report.year else "; it names no reporting year")
+        )
+    elif report.status == "not_a_report":
         report.reason = metadata.why_not_a_report(doc, title)
-    elif reading.refused and report.status == "partial":
+    elif reading.refused and report.status in ("partial", "no_tables"):
         # Rows whose digits ran together and cannot be split for sure: a status of their
         # own, since a reader of the original can still recover them.
         report.status = "run_together"
@@ -140,6 +154,18 @@ def interpret(doc: Document, source: str) -> ParsedReport:
             f"adds up under the table's sums, so those rows are left out"
         )
     return report
+
+
+_FORM = re.compile(r"模板|模版|格式|样表|范本")
+
+
+def _blank_form(report: ParsedReport) -> bool:
+    """The report format itself (a template with every cell empty), not a report: its
+    tables hold no number at all, and its title calls it a template or it has no year."""
+    audit_ = report.cell_audit
+    if not audit_ or audit_["zero"] or audit_["number"]:
+        return False
+    return bool(_FORM.search(report.title or "")) or report.year is None
 
 
 def _status(report: ParsedReport, doc: Document, holes: list[str]) -> str:

@@ -617,6 +617,11 @@ def place_by_position(reading: TableReading, template_id: str) -> list[str]:
     tpl = template(template_id)
     warnings: list[str] = []
     placed: list[RowReading] = []
+    # Unrecognised rows between the same two neighbours compete for the same gap.
+    gap_of = {id(r): (r.table, _neighbour_before(reading, r)) for r in reading.local_rows}
+    crowd: dict[tuple[str, int], int] = {}
+    for key in gap_of.values():
+        crowd[key] = crowd.get(key, 0) + 1
     for local in reading.local_rows:
         order = [r.key for r in tpl.rows(local.table)]
         read = {r.key for r in reading.rows if r.table == local.table}
@@ -627,6 +632,8 @@ def place_by_position(reading: TableReading, template_id: str) -> list[str]:
         if (before and before[-1].key not in order) or (after and after[0].key not in order):
             continue
         gap = [k for k in order[lo:hi] if k not in read]
+        if crowd[gap_of[id(local)]] > len(gap):
+            continue  # more unrecognised rows than missing ones: which is which is a guess
         entry = _closest(local, [e for e in tpl.rows(local.table) if e.key in gap])
         if entry is None:
             continue
@@ -656,6 +663,14 @@ def place_by_position(reading: TableReading, template_id: str) -> list[str]:
         )
     reading.local_rows = [r for r in reading.local_rows if r not in placed]
     return warnings
+
+
+def _neighbour_before(reading: TableReading, local: RowReading) -> int:
+    """Index of the last recognised row of the local row's table before it (-1: none)."""
+    return max(
+        (i for i, r in enumerate(reading.rows[: local.pos]) if r.table == local.table),
+        default=-1,
+    )
 
 
 def _closest(local: RowReading, gap: list[Entry]) -> Entry | None:
