@@ -2,8 +2,15 @@
 
     python -m benchmarks.parse_bench [--n 600] [--seed 0]
 
-For every format it prints the documents read, the cells expected, the share
-of cells read exactly right (value and type: 0 is not blank), documents per
+For every format, and for every layout variant and class of departure from the
+template (misprinted labels, （六）其他处理 as one row, a label wrapped across a PDF
+page break, single-space / one-line / run-together text, a 小计 column, dash cells,
+a missing row or table, a blank table, chrome on the title, deep nesting, a misstated
+figure, traditional characters, a blank format template: ``benchmarks.corpus.KINDS``),
+it prints the documents read, the cells expected, the share of cells read exactly
+right (value and type: 0 is not blank), the cells read *wrong* (the figure that must
+stay 0), missing and extra, wrong statuses, narrative findings found / planted
+(+ false alarms), documents per
 second and the peak memory of the process that parsed them (each format is
 parsed in its own forked process, so the figures do not mix; CPU ms/doc is that
 process's own CPU time, steadier than wall time on a busy machine, and for DOC it
