@@ -710,6 +710,123 @@ def render_report_pdf_wrapped_label(truth: ReportTruth) -> bytes:
     return render_report_pdf(truth, wrap_row="rejected_excessive")
 
 
+# Print CSS for a browser's "Save as PDF" of a report page: A4, a narrow table 3 whose
+# long labels wrap onto two lines, rows allowed to break across pages (orphans/widows 1).
+_PRINT_CSS = (
+    "<style>@page{size:A4;margin:20mm}"
+    "body{font-family:'WenQuanYi Micro Hei',sans-serif;font-size:12px}"
+    "table{border-collapse:collapse}td{border:1px solid #000;padding:2px 3px;"
+    "line-height:16px;orphans:1;widows:1;vertical-align:%s}"
+    "div.article>table:nth-of-type(2){width:460px}</style>"
+)
+_PX = 72 / 96  # CSS px in PDF points
+_CONTENT = (297 - 40) / 25.4 * 72  # A4 height less the 20 mm margins, in points
+
+
+def _chromium() -> str:
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    raise RuntimeError("a browser-printed PDF needs Chromium (chromium) installed")
+
+
+def _print_pdf(page: str) -> bytes:
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="simweb-print-") as tmp:
+        source, out = Path(tmp) / "r.html", Path(tmp) / "r.pdf"
+        source.write_text(page, encoding="utf-8")
+        subprocess.run(
+            [
+                _chromium(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                f"--user-data-dir={tmp}/profile",
+                "--no-pdf-header-footer",
+                f"--print-to-pdf={out}",
+                source.as_uri(),
+            ],
+            capture_output=True,
+            timeout=180,
+            check=True,
+        )
+        return out.read_bytes()
+
+
+def _label_line(pdf_bytes: bytes, first: str) -> tuple[int, float] | None:
+    """(page index, top of the line in points from the page's top) where ``first`` is printed."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(pdf_bytes)
+    try:
+        for i in range(len(pdf)):
+            textpage = pdf[i].get_textpage()
+            found = textpage.search(first).get_next()
+            if found:
+                _, _, _, top = textpage.get_charbox(found[0])
+                return i, pdf[i].get_height() - top
+    finally:
+        pdf.close()
+    return None
+
+
+def _split_across_pages(pdf_bytes: bytes, first: str, rest: str) -> bool:
+    """Whether the label's two lines are printed on two pages, ``first`` ending one."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(pdf_bytes)
+    try:
+        texts = [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
+    finally:
+        pdf.close()
+    for i, text in enumerate(texts[:-1]):
+        lines = [ln for ln in text.replace("\r", "").split("\n") if ln.strip()]
+        nxt = [ln for ln in texts[i + 1].replace("\r", "").split("\n") if ln.strip()]
+        if lines and first in lines[-1] and nxt and nxt[0].strip().startswith(rest):
+            return True
+    return False
+
+
+def render_report_pdf_browser(truth: ReportTruth, wrap_row: str = "rejected_excessive") -> bytes:
+    """The report page saved as PDF by Chromium, a row of table 3 broken across two pages
+    inside its wrapped label: 「4.无正当理由大量反复」 ends one page with the row's numbers,
+    「申请」 starts the next. Chrome draws no rule at such a break.
+
+    The page is printed once to find where the label's first line falls, then again with
+    a spacer before table 3 that brings that line to the foot of a page."""
+    entry = next(r for r in template(truth.template).rows("t3") if r.key == wrap_row)
+    label = _label(truth, "t3", wrap_row, entry.label)
+    align = random.Random(f"browser:{truth.sim_id}").choice(["top", "middle"])
+    page, _ = render_report_html_variant(truth, "plain")
+    page = page.decode("utf-8").replace("</head>", (_PRINT_CSS % align) + "</head>", 1)
+    heading = f"<p><strong>{printed_heading(truth, 2)}</strong></p>"
+
+    def printed_with(spacer: float) -> bytes:
+        div = f'<div style="height:{spacer:.1f}px"></div>' if spacer else ""
+        return _print_pdf(page.replace(heading, div + heading, 1))
+
+    pdf = _print_pdf(page)
+    spacer = 0.0
+    bottom = 842 - 20 / 25.4 * 72  # the foot of the printable area, in points from the top
+    for target in (bottom - 16, bottom - 13, bottom - 19, bottom - 10):
+        # The label's first line's top there: that line fits on the page, the second not.
+        at = _label_line(pdf, label[2:6])
+        if at is None:
+            raise RuntimeError(f"the label {label!r} is not in the printed page")
+        delta = (target - at[1]) % _CONTENT
+        spacer += (delta if delta < _CONTENT - 40 else delta - _CONTENT) / _PX
+        pdf = printed_with(max(spacer, 0.0))
+        for cut in range(len(label) - 1, 3, -1):
+            if _split_across_pages(pdf, label[2:cut], label[cut:][:2]):
+                return pdf
+    raise RuntimeError(f"Chromium would not break the row {wrap_row} across pages")
+
+
 def render_text_pdf(title: str, paragraphs: list[str]) -> bytes:
     """A plain text PDF (the attachments of pages that are not reports)."""
     from reportlab.lib.pagesizes import A4

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 # Bounds on the work for one table: beyond them the rows are refused, never guessed.
 MAX_CANDIDATES = 20000
-MAX_NODES = 200_000
+MAX_NODES = 50_000
 
 Values = tuple[int | None, ...]
 T3_APPLICANT_COLS = 6  # the six applicant columns come first, 总计 last
@@ -53,6 +53,57 @@ def _splits(digits: str, parts: int) -> Iterator[tuple[int, ...]]:
     for cut in range(1, len(digits) - parts + 2):
         for rest in _splits(digits[cut:], parts - 1):
             yield (int(digits[:cut]), *rest)
+
+
+def summed_splits(tokens: list[str], groups: list[int]) -> list[Values] | None:
+    """Every reading of digit ``tokens`` as cells laid out in ``groups``: each group is that
+    many free numbers followed by their sum (table 3: [6], table 4: [4, 4, 4]).
+
+    The sums prune the search: once a group's numbers are chosen its sum is known, and
+    the digits that follow must spell it. A number never spans two tokens (a printed
+    separator), and never has a leading zero. None when there are too many readings."""
+    digits = "".join(tokens)
+    ends: set[int] = set()
+    at = 0
+    for token in tokens:
+        at += len(token)
+        ends.add(at)  # a printed separator: a number ends here
+    boundary = sorted(ends)
+
+    def limit(p: int) -> int:
+        return next(b for b in boundary if b > p)  # where the token holding p ends
+
+    out: list[Values] = []
+    layout = [(g, k) for g, size in enumerate(groups) for k in range(size + 1)]
+    cells_left = [len(layout) - i for i in range(len(layout) + 1)]
+
+    def number(p: int, q: int) -> int | None:
+        text = digits[p:q]
+        return int(text) if text == "0" or not text.startswith("0") else None
+
+    def walk(i: int, p: int, acc: tuple[int, ...], group_sum: int) -> bool:
+        if i == len(layout):
+            if p == len(digits):
+                out.append(acc)
+            return len(out) <= MAX_CANDIDATES
+        if len(digits) - p < cells_left[i]:
+            return True
+        g, k = layout[i]
+        if k == groups[g]:  # the group's sum: its digits must follow
+            text = str(group_sum)
+            q = p + len(text)
+            if digits.startswith(text, p) and q <= limit(p):
+                return walk(i + 1, q, (*acc, group_sum), 0)
+            return True
+        for q in range(p + 1, limit(p) + 1):
+            n = number(p, q)
+            if n is None:
+                break
+            if not walk(i + 1, q, (*acc, n), group_sum + n):
+                return False
+        return True
+
+    return out if walk(0, 0, (), 0) else None
 
 
 def compositions(tokens: list[str], width: int) -> list[Values] | None:
@@ -98,6 +149,16 @@ def row_adds_up(run: RunTogether, values: Values) -> bool:
             _n(values[i + 4]) == sum(_n(v) for v in values[i : i + 4]) for i in range(0, 15, 5)
         )
     return True  # table 2 has no sums
+
+
+def _sum_groups(run: RunTogether) -> list[int] | None:
+    """The row's layout as groups of free numbers each followed by their sum, when it has
+    one: table 3's seven columns ([6]), table 4's three blocks ([4, 4, 4])."""
+    if run.table == "t3" and len(run.cols) == 7 and run.cols[-1] == "total":
+        return [6]
+    if run.table == "t4" and len(run.cols) == 15:
+        return [4, 4, 4]
+    return None
 
 
 # A column rule: (left rows, right rows): Σ left = Σ right in every column.
@@ -184,7 +245,11 @@ def solve(
     outcome = Outcome()
     options: dict[str, list[Values]] = {}
     for run in runs:
-        found = compositions(run.tokens, len(run.cols))
+        groups = _sum_groups(run)
+        if groups and all(t.isdigit() for t in run.tokens):
+            found = summed_splits(run.tokens, groups)
+        else:
+            found = compositions(run.tokens, len(run.cols))
         if found is None:
             outcome.refused[run.key] = f"more than {MAX_CANDIDATES} ways to split the digits"
             continue
@@ -207,8 +272,10 @@ def solve(
         return outcome
     # Rows refused above take no part in the rules: a rule that needs them cannot be checked.
     usable = [r for r in rules if all(k in options or k in fixed for k in r[0] + r[1])]
-    order = sorted(options, key=lambda k: len(options[k]))
-    budget = [MAX_NODES]
+    # Rows with one reading first, then those a rule sums to (they bound the rest).
+    sums = {k for left, right in usable for k in (left if len(left) <= len(right) else right)}
+    order = sorted(options, key=lambda k: (len(options[k]) > 1, k not in sums, len(options[k])))
+    budget = [MAX_NODES]  # shared by every search of this table
     first = _search(order, options, fixed, usable, width, budget)
     if first is None:
         reason = (
@@ -225,7 +292,6 @@ def solve(
             continue
         others = dict(options)
         others[key] = [v for v in options[key] if v != first[key]]
-        budget = [MAX_NODES]
         second = _search(order, others, fixed, usable, width, budget)
         if second is None and budget[0] >= 0:
             outcome.read[key] = first[key]

@@ -317,3 +317,12 @@ def test_a_report_in_traditional_characters():
     assert report.status == "ok" and report.cell_count() == 200
     assert report.title == "某某局2024年政府信息公开工作年度报告"
     assert any("traditional characters" in w for w in report.warnings)
+
+
+def test_digits_that_allow_too_many_splits_are_refused_in_bounded_work():
+    lines = ["三、收到和处理政府信息公开申请情况"]
+    for label, _ in consistent_text_rows():
+        lines.append(label + " " + "1234567890123456789012345")  # no split adds up
+    report = parse_document(text_report(lines), filename="r.txt")
+    assert "t3" not in report.tables
+    assert report.status == "run_together"
