@@ -81,7 +81,12 @@ def summed_splits(tokens: list[str], groups: list[int]) -> list[Values] | None:
         text = digits[p:q]
         return int(text) if text == "0" or not text.startswith("0") else None
 
-    def walk(i: int, p: int, acc: tuple[int, ...], group_sum: int) -> bool:
+    last = len(groups) - 1
+    last_start = len(layout) - groups[last] - 1  # the first cell of the last group
+
+    def walk(i: int, p: int, acc: tuple[int, ...], group_sum: int, end: int | None) -> bool:
+        """Cells from ``i`` on, from digit ``p``. ``end``: where the last group's parts end
+        once its sum (the digits from ``end`` to the end of the string) is chosen."""
         if i == len(layout):
             if p == len(digits):
                 out.append(acc)
@@ -89,21 +94,46 @@ def summed_splits(tokens: list[str], groups: list[int]) -> list[Values] | None:
         if len(digits) - p < cells_left[i]:
             return True
         g, k = layout[i]
+        if i == last_start and end is None:
+            # The last group's sum is the digits the string ends with: try each length;
+            # its parts then fill exactly the digits before it and add up to it.
+            for length in range(1, len(digits) - p - groups[last] + 1):
+                start = len(digits) - length
+                if start < boundary_before(len(digits)):
+                    continue  # a number never spans a printed separator
+                if number(start, len(digits)) is not None and not walk(i, p, acc, 0, start):
+                    return False
+            return True
         if k == groups[g]:  # the group's sum: its digits must follow
+            if end is not None and g == last:
+                if p == end and group_sum == number(end, len(digits)):
+                    return walk(i + 1, len(digits), (*acc, group_sum), 0, end)
+                return True
             text = str(group_sum)
             q = p + len(text)
             if digits.startswith(text, p) and q <= limit(p):
-                return walk(i + 1, q, (*acc, group_sum), 0)
+                return walk(i + 1, q, (*acc, group_sum), 0, end)
             return True
-        for q in range(p + 1, limit(p) + 1):
+        stop = limit(p)
+        cap = None
+        if end is not None and g == last:
+            stop, cap = min(stop, end), number(end, len(digits)) - group_sum
+            parts_left = groups[g] - k  # this one included
+            room = end - p - (parts_left - 1)  # digits the longest remaining part may take
+            if room < 1 or cap < 0 or cap >= 10**room + 9 * parts_left:
+                return True  # the rest cannot reach the sum (or has no room)
+        for q in range(p + 1, stop + 1):
             n = number(p, q)
-            if n is None:
+            if n is None or (cap is not None and n > cap):
                 break
-            if not walk(i + 1, q, (*acc, n), group_sum + n):
+            if not walk(i + 1, q, (*acc, n), group_sum + n, end):
                 return False
         return True
 
-    return out if walk(0, 0, (), 0) else None
+    def boundary_before(q: int) -> int:
+        return max((b for b in [0, *boundary] if b < q), default=0)
+
+    return out if walk(0, 0, (), 0, None) else None
 
 
 def compositions(tokens: list[str], width: int) -> list[Values] | None:

@@ -326,3 +326,54 @@ def test_digits_that_allow_too_many_splits_are_refused_in_bounded_work():
     report = parse_document(text_report(lines), filename="r.txt")
     assert "t3" not in report.tables
     assert report.status == "run_together"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pruned_splits_are_exactly_the_splits_that_add_up(seed):
+    """Seeded random rows: the sum-pruned search finds exactly what enumerating every split
+    and keeping those that add up finds (table 3's row, table 4's three blocks)."""
+    rng = __import__("random").Random(seed)
+    for _ in range(25):
+        groups = rng.choice([[6], [6], [4, 4, 4]])
+        cols = T3_KEYS if groups == [6] else tuple(str(i) for i in range(15))
+        table = "t3" if groups == [6] else "t4"
+        values: list[int] = []
+        for size in groups:
+            parts = [
+                rng.choice([0, 0, 1, 2, rng.randint(0, 40), rng.randint(0, 400)])
+                for _ in range(size)
+            ]
+            values += parts + [sum(parts)]
+        printed = [str(v) for v in values]
+        cut = sorted(rng.sample(range(1, len(printed)), rng.randint(0, 3)))
+        tokens = [
+            "".join(printed[a:b]) for a, b in zip([0, *cut], [*cut, len(printed)], strict=True)
+        ]
+        run = digits.RunTogether(table, "r", tokens, cols)
+        every = digits.compositions(tokens, len(cols))
+        if every is None:
+            continue
+        expected = sorted(v for v in every if digits.row_adds_up(run, v))
+        assert sorted(digits.summed_splits(tokens, groups)) == expected, tokens
+        assert tuple(values) in expected
+
+
+def test_a_row_chromium_printed_across_a_page_break():
+    """A real browser's print: Chromium breaks table 3's row 4.无正当理由大量反复申请 inside
+    its wrapped label and draws no rule at the break; the row is read whole."""
+    import shutil
+
+    from benchmarks.corpus import Sample, truths, wrong_cells
+    from simweb.render import render_report_pdf_browser
+
+    if not any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")):
+        pytest.skip("Chromium is not installed (.ci/run installs Debian's chromium)")
+    truth = truths(20, seed=3)[0][2]
+    try:
+        pdf = render_report_pdf_browser(truth)
+    except RuntimeError as exc:  # this Chromium lays the page out otherwise
+        pytest.skip(str(exc))
+    report = parse_document(pdf, filename="r.pdf")
+    assert wrong_cells(Sample("pdf-browser", "pdf", truth, pdf), report.tables) == []
+    assert report.status == "ok"
+    assert any("wrapped across a page break" in w for w in report.warnings)
