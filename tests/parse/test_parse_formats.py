@@ -54,7 +54,7 @@ def _samples(kind: str) -> list[Sample]:
     return [render_sample(kind, fmt, as_kind(kind, t)) for t in chosen]
 
 
-TABLE_KINDS = [k for k, _, _ in KINDS if k not in ("doc", "rtf", "pdf-images")]  # own tests
+TABLE_KINDS = [k for k, _, _ in KINDS if k not in ("doc", "rtf", "pdf-images", "pdf-browser")]
 
 
 @pytest.mark.parametrize("kind", TABLE_KINDS)
