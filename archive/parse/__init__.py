@@ -17,7 +17,7 @@ from archive.parse.sniff import decode_html, decode_text, sniff_format
 from archive.parse.tables import assemble, detect_template, read_tables
 from archive.store.templates import TEMPLATES, template
 
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"  # 3: honest statuses, tolerant reading, sections and narrative
 MAX_BYTES = 64 * 1024 * 1024
 # Markup and text reports are a few hundred KB; tens of MB of them is not a report, and
 # reading it would only cost time.
