@@ -46,7 +46,12 @@ def strip_chrome(title: str | None) -> str | None:
 
 
 def looks_like_report_title(title: str | None) -> bool:
-    return bool(title) and bool(_REPORT_TITLE.search(re.sub(r"\s+", "", title)))
+    """Whether ``title`` names an annual report. A breadcrumb (首页 > 政府信息公开 > 年报) is
+    page chrome: only its last segment counts."""
+    if not title:
+        return False
+    last = re.split(r"[>＞»]", title)[-1]
+    return bool(_REPORT_TITLE.search(re.sub(r"\s+", "", last)))
 
 
 def find_title(doc: Document) -> str | None:

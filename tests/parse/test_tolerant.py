@@ -377,3 +377,14 @@ def test_a_row_chromium_printed_across_a_page_break():
     assert wrong_cells(Sample("pdf-browser", "pdf", truth, pdf), report.tables) == []
     assert report.status == "ok"
     assert any("wrapped across a page break" in w for w in report.warnings)
+
+
+def test_a_breadcrumb_is_not_the_title():
+    page = html(t2_rows() + T3_HEADER + t3_rows() + T4).decode()
+    page = page.replace("<title>某某局2024年政府信息公开工作年度报告</title>", "<title></title>")
+    page = page.replace(
+        "<body>",
+        "<body><p>首页 &gt; 政府信息公开 &gt; 年报</p><p>某某局2024年政府信息公开工作年度报告</p>",
+    )
+    report = parse_document(page.encode())
+    assert report.title == "某某局2024年政府信息公开工作年度报告" and report.agency == "某某局"
