@@ -71,7 +71,7 @@ def find_title(doc: Document) -> str | None:
                 _YEAR.match(line)
                 and i > 0
                 and len(lines[i - 1]) <= 30
-                and not re.search(r"[。，；：]", lines[i - 1])
+                and not re.search(r"[。，；：>＞»]", lines[i - 1])  # not a sentence or a breadcrumb
             ):
                 line = lines[i - 1] + line
             return re.sub(r"\s+", " ", line).strip()
