@@ -192,9 +192,11 @@ def findings(checks: list[Check]) -> list[Check]:
 
 
 def check_parsed(report: ParsedReport) -> list[Check]:
-    """The findings on one parsed report, also kept in its ``checks`` (the record's JSON)."""
+    """The findings on one parsed report, also kept in its ``checks`` (the record's JSON);
+    the narrative's go to its ``narrative_checks`` (see :func:`narrative_findings`)."""
     found = findings(check_report(report.tables, report.template))
     report.checks = [c.to_json() for c in found]
+    narrative_findings(report)
     return found
 
 
