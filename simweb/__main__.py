@@ -47,6 +47,7 @@ def registry_csv(world: World, bases: dict[str, str], extra: list[Site] = ()) ->
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(REGISTRY_COLUMNS)
+    addresses = {s.site_id: s.ip for s in [*world.sites, *extra]}
     for site in [*world.sites, *(s for s in extra if not s.behaviour.get("unlisted"))]:
         writer.writerow(
             [
@@ -56,11 +57,24 @@ def registry_csv(world: World, bases: dict[str, str], extra: list[Site] = ()) ->
                 site.region,
                 site.level,
                 bases[site.site_id] + site.start_path.lstrip("/"),
-                site.ip,
+                allowed_domains(site, addresses),
                 site.cms,
             ]
         )
     return out.getvalue()
+
+
+def allowed_domains(site: Site, addresses: dict[str, str]) -> str:
+    """The row's ``allowed_domains``: the site's own address, and what its behaviour needs
+    (a loopback address is reached only when the row names it: crawler/scope.py).
+
+    A site that moves names its new home as a network (``127.0.0.19/32``): the address may
+    be reached, but the host is not in the site's scope until the start page moves there.
+    """
+    tokens = [site.ip, *site.behaviour.get("domains", ())]
+    if site.behaviour.get("moved_to"):
+        tokens.append(addresses[site.behaviour["moved_to"]] + "/32")
+    return " ".join(tokens)
 
 
 def truth_json(world: World, bases: dict[str, str]) -> dict:
