@@ -70,7 +70,7 @@ def address_kind(address: IPAddress) -> str | None:
     """Why an address is off limits (``loopback``, ``private`` …), or None if public."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
-    for kind in ("loopback", "link_local", "multicast", "unspecified", "private", "reserved"):
+    for kind in ("loopback", "link_local", "multicast", "unspecified", "reserved", "private"):
         if getattr(address, f"is_{kind}"):
             return kind
     if not address.is_global:  # shared address space (100.64/10) and the like

@@ -197,7 +197,8 @@ def crawl(sites: str | None, db: str, jobdir: str | None, overrides: tuple[str, 
     settings = dict(_setting(o) for o in overrides)
     sites = sites or str(BUNDLED_REGISTRY)
     read_registry(sites)  # a bad registry is one line here, not a traceback in Scrapy
-    Archive(_archive_path(db)).close()  # so is an archive that cannot be written
+    with Archive(_archive_path(db)) as archive:  # so is an archive that cannot be written
+        archive.ensure_writable()
     stats = run_crawl(sites, db, jobdir, settings)
     _exit_on_crawl_failure(stats)
 
@@ -246,6 +247,7 @@ def _process(db: str, everything: bool) -> None:
     from archive.store import Archive
 
     with Archive(_archive_path(db, must_exist=True)) as archive:
+        archive.ensure_writable()
         summary = process_captures(archive, everything)
         counts = archive.counts()
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_status.items())) or "none"
@@ -437,7 +439,7 @@ def nightly(
     )
     from crawler.runner import BUNDLED_REGISTRY
 
-    defaults = default_paths(Path(db))
+    defaults = default_paths(Path(_archive_path(db)))
     config = NightlyConfig(
         db=Path(db),
         sites=sites or str(BUNDLED_REGISTRY),

@@ -259,7 +259,8 @@ def preflight(config: NightlyConfig) -> str | None:
 
     try:
         read_registry(config.sites)
-        Archive(config.db).close()
+        with Archive(config.db) as archive:
+            archive.ensure_writable()
     except (RegistryError, ArchiveError) as exc:
         return str(exc)
     return None

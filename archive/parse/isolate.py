@@ -105,9 +105,9 @@ def worker_death(code: int | None, exc: BaseException | None = None) -> str:
     pipe gave only when it says something (a closed pipe's EOFError says nothing)."""
     if code is not None and code < 0:
         try:
-            how = f"killed by {signal.Signals(-code).name} (exit code {code})"
+            how = f"was killed by {signal.Signals(-code).name} (exit code {code})"
         except ValueError:
-            how = f"killed by signal {-code} (exit code {code})"
+            how = f"was killed by signal {-code} (exit code {code})"
     elif code is not None:
         how = f"exited with status {code}"
     else:

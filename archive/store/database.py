@@ -98,6 +98,10 @@ class Archive:
             conn = sqlite3.connect(
                 str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
             )
+        except FileExistsError as exc:  # a file where a directory of the path should be
+            raise ArchiveUnwritable(
+                f"cannot create {path}: {exc.filename} is a file, not a directory"
+            ) from exc
         except (sqlite3.Error, OSError) as exc:
             raise storage_error(self.path, exc) or ArchiveUnwritable(
                 f"cannot open {path} ({exc})"
@@ -117,6 +121,20 @@ class Archive:
 
     def close(self) -> None:
         self.db.conn.close()
+
+    def ensure_writable(self) -> None:
+        """Fail now, in one line, if the archive cannot be written (a read-only file or
+        file system), rather than at the first capture: a write that is rolled back."""
+        try:
+            with self.transaction():
+                self.db.conn.execute("CREATE TABLE _nianbao_write_probe (x)")
+                raise _Probed
+        except _Probed:
+            return
+        except sqlite3.Error as exc:
+            raise storage_error(self.path, exc) or ArchiveUnwritable(
+                f"cannot write {self.path} ({exc})"
+            ) from exc
 
     def __enter__(self) -> Archive:
         return self
@@ -576,6 +594,10 @@ def _failure_reason(error: str | None, status: int | None) -> str:
             return "oversize"
         return error.split(":", 1)[0].strip() or "error"
     return f"http_{status}"
+
+
+class _Probed(Exception):
+    """Rolls back the write probe of :meth:`Archive.ensure_writable`."""
 
 
 class _Transaction:
