@@ -83,17 +83,19 @@ def make_snapshot(
             manifest = _manifest(partial, "", flavour, moment, source)
             final = _publish(partial, out, flavour, moment, at is None)
             manifest["file"] = final.name
+            snapshot = Snapshot(final, manifest)
+            _write_text(
+                final.with_name(final.name + ".sha256"), f"{manifest['sha256']}  {final.name}\n"
+            )
+            # The manifest last: a snapshot is listed only once it is there (list_snapshots).
+            # Until then the .part file is a second name of the database file, which tells
+            # a live writer's snapshot from an abandoned one (_remove_abandoned_parts).
+            _write_text(
+                snapshot.manifest_path,
+                json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+            )
         finally:
             partial.unlink(missing_ok=True)
-        snapshot = Snapshot(final, manifest)
-        _write_text(
-            final.with_name(final.name + ".sha256"), f"{manifest['sha256']}  {final.name}\n"
-        )
-        # The manifest last: a snapshot is listed only once it is there (list_snapshots).
-        _write_text(
-            snapshot.manifest_path,
-            json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
-        )
     except (sqlite3.Error, OSError) as exc:
         raise SnapshotError(_write_failure(out, exc)) from exc
     return snapshot
@@ -124,10 +126,25 @@ def _publish(partial: Path, out: Path, flavour: str, moment: datetime, now_: boo
 
 
 def _remove_abandoned_parts(out: Path) -> None:
-    """Remove the ``.part`` files of snapshot processes that died (``kill -9``, power cut)."""
+    """Remove what snapshot processes that died (``kill -9``, a power cut) left behind:
+    their ``.part`` files, and a database published without its manifest (a live writer's
+    database still has its ``.part`` as a second name; an abandoned one has none)."""
     for path in out.glob("nianbao-*.part"):
         match = _PART.search(path.name)
         if match is None or not _alive(int(match["pid"])):
+            path.unlink(missing_ok=True)
+    for path in out.glob("nianbao-*.db"):
+        if not _NAME.match(path.name) or manifest_path(path).exists():
+            continue
+        try:
+            if path.stat().st_nlink > 1:
+                continue
+        except FileNotFoundError:
+            continue
+        for name in (path.name + ".sha256", path.name):
+            (out / name).unlink(missing_ok=True)
+    for path in out.glob("nianbao-*.db.sha256"):  # a checksum whose database never came
+        if not path.with_name(path.name.removesuffix(".sha256")).exists():
             path.unlink(missing_ok=True)
 
 

@@ -121,7 +121,8 @@ def write_run_warc(
         stamp = (run["started_at"] or "").replace("-", "").replace(":", "")[:15]
         name = f"nianbao-run{run['id']:05d}-{stamp or 'undated'}.warc" + (".gz" if gzip else "")
         summary = WarcSummary(out / name, run["id"])
-        partial = summary.path.with_name(summary.path.name + ".part")
+        partial = summary.path.with_name(f"{summary.path.name}.{os.getpid()}.part")
+        _remove_abandoned_parts(out)
         try:
             with open(partial, "wb") as fh:
                 writer = WARCWriter(fh, gzip=gzip, warc_version="1.1")
@@ -143,6 +144,24 @@ def write_run_warc(
         return summary
     finally:
         conn.close()
+
+
+def _remove_abandoned_parts(out: Path) -> None:
+    """The partial files of WARC writers that died (``kill -9``): named for their pid."""
+    for path in out.glob("nianbao-run*.part"):
+        pid = path.name.rsplit(".", 2)[-2]
+        if not pid.isdigit() or not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _run(conn: sqlite3.Connection, run_id: int | None) -> sqlite3.Row:
