@@ -58,6 +58,10 @@ STAGES = (
     "nightly",
 )
 WORLD = ("hanweb", "gkmlpt", "moved", "scope")
+# Small sites enough for a crawl of some 300 requests: Scrapy's seen-list (JOBDIR) is
+# written through an 8 KiB buffer, and must reach the disk mid-crawl for --jobdir to be
+# put to the test.
+SCALE_SITES = 20
 # The local web needs no politeness; kill moments are drawn over the measured duration.
 CRAWL_SETTINGS = {
     "DOWNLOAD_DELAY": "0",
@@ -496,14 +500,20 @@ def warc_records(folder: Path) -> list[tuple]:
 
 # -- the report ------------------------------------------------------------------------------------
 def run_chaos(
-    workdir: Path, trials: int, seed: int, stages: tuple[str, ...] = STAGES, log=None
+    workdir: Path,
+    trials: int,
+    seed: int,
+    stages: tuple[str, ...] = STAGES,
+    scale: int = SCALE_SITES,
+    log=None,
 ) -> list[Trial]:
-    """Start the simulated web, take the baselines, run ``trials`` trials of each stage."""
+    """Start the simulated web (with ``scale`` small sites more), take the baselines,
+    run ``trials`` trials of each stage."""
     from simweb.process import SimWeb
 
     rng = random.Random(seed)
     done: list[Trial] = []
-    with SimWeb(workdir / "web", extra=WORLD) as web:
+    with SimWeb(workdir / "web", extra=WORLD, scale=scale) as web:
         chaos = Chaos(web, workdir, seed)
         chaos.baselines()
         if log:
@@ -544,6 +554,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=5, help="trials per stage")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--stages", default=",".join(STAGES))
+    parser.add_argument(
+        "--scale", type=int, default=SCALE_SITES, help="small sites added to the world"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--json", action="store_true", help="also print every trial as JSON")
     args = parser.parse_args(argv)
@@ -555,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         trials = run_chaos(
-            workdir, args.trials, args.seed, stages, log=lambda m: print(m, flush=True)
+            workdir, args.trials, args.seed, stages, args.scale, log=lambda m: print(m, flush=True)
         )
     finally:
         if not args.keep:

@@ -9,7 +9,9 @@ integrity ok, no process left behind, every snapshot and WARC complete
 (benchmarks/chaos.py, which also runs many more trials: ``--trials N``).
 
 The seed is fixed so a failure can be replayed; ``NIANBAO_CHAOS_SEED`` and
-``NIANBAO_CHAOS_TRIALS`` choose others.
+``NIANBAO_CHAOS_TRIALS`` choose others. To fit CI the world here has no scale sites, so
+its crawl is too short for Scrapy's seen-list to reach the disk before a kill: that case
+of ``--jobdir`` is tried by tests/crawler/test_crawl_resume.py and by the benchmark.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ TRIALS = int(os.environ.get("NIANBAO_CHAOS_TRIALS", "2"))
 
 
 def test_every_stage_killed_at_random_moments_loses_and_duplicates_nothing(tmp_path):
-    trials = run_chaos(tmp_path, TRIALS, SEED)
+    trials = run_chaos(tmp_path, TRIALS, SEED, scale=0)
     report = table(trials)
     failed = [f"{t.stage} #{t.number} at {t.kill_at} s: {t.problems}" for t in trials if t.failed]
     assert not failed, f"seed {SEED}\n{report}\n" + "\n".join(failed)
