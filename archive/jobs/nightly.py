@@ -14,7 +14,7 @@ Exit status (for alerting):
 0     every stage ran, nothing to look at
 1     an unexpected error (a bug: the traceback is in the log), or interrupted
       (SIGTERM, Ctrl-C: the crawl child is stopped with SIGTERM, the lock released)
-2     bad options
+2     bad options, a bad registry or an archive that cannot be used: nothing was done
 3     every stage ran, with alerts: sites that failed, were blocked or gave fewer
       reports than before, parser errors
 4     a stage failed: the crawl did not finish, the parse stage or a snapshot
