@@ -148,8 +148,13 @@ def parse(file: str, as_json: bool) -> None:
         sys.exit(3)
 
 
+# In JSON, json.dumps escapes C0 controls inside strings; these it leaves raw.
+_JSON_UNPRINTABLE = re.compile(r"[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def _json_escape(text: str) -> str:
-    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    """JSON for a terminal: DEL, C1 and bidi controls as ``\\uXXXX`` (still valid JSON)."""
+    return _JSON_UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _describe(report) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import errno
+import json
 import os
 import shutil
 import sqlite3
@@ -341,6 +342,8 @@ def test_parse_never_prints_a_documents_control_bytes(tmp_path):
             assert raw not in shown, (args, raw)
     text = nianbao("parse", str(page)).stdout
     assert "\\x1b]0;owned\\x07" in text and "某县" in text
+    record = json.loads(nianbao("parse", str(page), "--json").stdout)
+    assert record["title"].startswith("\x1b]0;owned")  # the JSON keeps the value exact
 
 
 def test_a_dead_parse_worker_says_how_it_died():
