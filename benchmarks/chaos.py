@@ -574,11 +574,13 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     print()
+    killed = [t for t in trials if t.stage != "crawl-pause"]
+    paused = [t for t in trials if t.stage == "crawl-pause"]
     print(
-        f"chaos: seed {args.seed}, {len(trials)} trials ({args.trials} per stage), "
-        f"{sum(t.landed for t in trials)} kills while the command ran, "
-        f"{time.monotonic() - started:.0f} s wall, {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.1f}"
+        f"chaos: seed {args.seed}, {len(trials)} trials ({args.trials} per stage): "
+        f"{len(killed)} SIGKILLs ({sum(t.landed for t in killed)} while the command ran), "
+        f"{len(paused)} SIGINTs; {time.monotonic() - started:.0f} s wall, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
     print(table(trials))
     failed = [t for t in trials if t.failed]
