@@ -46,16 +46,18 @@ import redis
 import scrapy
 from scrapy import signals
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.dupefilters import RFPDupeFilter
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy_redis.spiders import RedisMixin
 from twisted.internet import task
 
 from archive.store import Archive
 from crawler.frontier import frontier_for
-from crawler.leases import Claim, Crawl, SiteQueue, redacted
+from crawler.leases import Claim, Crawl, SiteQueue, redacted, site_hosts
 from crawler.spiders.reports import ReportSpider
 
 logger = logging.getLogger(__name__)
@@ -133,7 +135,7 @@ class LeaseCheckedDownloadHandler(HTTP11DownloadHandler):
     def _check(self, request: Request) -> None:
         spider = self._crawler.spider
         if isinstance(spider, SiteWorkerSpider) and not spider.lease_allows(request):
-            raise LeaseLost(f"lease {lease_of(request)} no longer held")
+            raise LeaseLost(f"lease {spider.lease_for(request)} no longer held")
 
     if inspect.iscoroutinefunction(HTTP11DownloadHandler.download_request):  # Scrapy ≥ 2.14
 
@@ -161,7 +163,7 @@ class LeaseGuardMiddleware:
     def process_request(self, request: Request, spider=None) -> None:
         spider = self.crawler.spider
         if isinstance(spider, SiteWorkerSpider) and not spider.lease_allows(request):
-            raise LeaseLost(f"lease {lease_of(request)} no longer held")
+            raise LeaseLost(f"lease {spider.lease_for(request)} no longer held")
         return None
 
 
@@ -284,6 +286,9 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
         self.moved_to: dict[str, set[str]] = {}
         self.redis_key = crawl.key("queue")
         self.leases: dict[str, Lease] = {}
+        # Host -> the lease of the group last leased with it: requests Scrapy makes on
+        # its own (robots.txt) carry no lease, but go to a group's host all the same.
+        self.host_leases: dict[str, str] = {}
         self.unreported: list[Lease] = []  # finished, but Redis did not hear it yet
         self.chains = itertools.count(1)
         self.closing = False
@@ -337,8 +342,7 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
         frontier.site_ids.extend(
             s["site_id"] for s in claim.sites if s["site_id"] not in frontier.site_ids
         )
-        lease = Lease(claim, _now(), time.monotonic() + self._safe_for())
-        self.leases[claim.token] = lease
+        lease = self.hold(Lease(claim, _now(), time.monotonic() + self._safe_for()))
         self._ledger().claimed(lease, frontier.run_id)
         logger.info(
             "leased site group %s (attempt %d): %s",
@@ -356,21 +360,48 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
             self._follow(request, lease)
         return requests
 
+    def hold(self, lease: Lease) -> Lease:
+        """Record a lease just claimed, and its group's hosts as under it."""
+        self.leases[lease.token] = lease
+        hosts = {host for site in lease.claim.sites for host in site_hosts(site)}
+        self.host_leases.update(dict.fromkeys(hosts, lease.token))
+        self._forget_refused_robots(hosts)
+        return lease
+
     def _safe_for(self) -> float:
         """How long after a renewal downloads may still start: the lease's life, less the
         longest a download may take, so the last one ends before the lease can expire."""
         return self.crawl.lease_ttl - self.download_timeout_s
 
+    def lease_for(self, request: Request) -> str | None:
+        """The lease a request is made under: its group's, or — for a request Scrapy makes
+        by itself, robots.txt — that of the group last leased with its host."""
+        token = lease_of(request)
+        if token is None:
+            token = self.host_leases.get((urlparse_cached(request).hostname or "").lower())
+        return token
+
     def lease_allows(self, request: Request) -> bool:
         """May this request go to its host now? Not once its lease may be about to expire:
         the group is then given up (the lease expires; the next holder crawls it)."""
-        token = lease_of(request)
+        token = self.lease_for(request)
         if token is None:
             return True
         lease = self.leases.get(token)
         if lease is not None and lease.state == "active" and time.monotonic() >= lease.deadline:
             self._give_up(lease, "lost", "the lease could not be renewed in time")
         return lease is not None and lease.state == "active"
+
+    def _forget_refused_robots(self, hosts: set[str]) -> None:
+        """A robots.txt refused under a lost lease leaves Scrapy treating the host as having
+        none; a new lease of the host asks for it again instead of ignoring its rules."""
+        engine = getattr(getattr(self, "crawler", None), "engine", None)
+        downloader = getattr(engine, "downloader", None)
+        for middleware in getattr(getattr(downloader, "middleware", None), "middlewares", ()):
+            if isinstance(middleware, RobotsTxtMiddleware):
+                for netloc, parser in list(middleware._parsers.items()):
+                    if parser is None and netloc.rsplit(":", 1)[0].lower() in hosts:
+                        del middleware._parsers[netloc]
 
     # -- following a group's requests ----------------------------------------------------
     def on_scheduled(self, request: Request, spider=None) -> None:

@@ -92,7 +92,7 @@ def new_crawl_id() -> str:
 
 
 # -- site groups ------------------------------------------------------------------------
-def _hosts(site: dict) -> list[str]:
+def site_hosts(site: dict) -> list[str]:
     """Every host the site may be crawled on: its domains and its start URL's host."""
     hosts = [d.lower().strip(".") for d in site_domains(site)]
     start = urlsplit(site["start_url"]).hostname
@@ -129,7 +129,7 @@ def site_groups(sites: list[dict]) -> list[list[dict]]:
 
     owner: dict[str, int] = {}
     for index, site in enumerate(sites):
-        for host in _hosts(site):
+        for host in site_hosts(site):
             if host in owner:
                 union(index, owner[host])
             else:

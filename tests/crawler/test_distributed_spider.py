@@ -27,3 +27,24 @@ def test_a_request_of_a_group_names_its_lease(tmp_path):
     site = {"site_id": "a", "start_url": "http://www.a.gov.cn/", LEASE: "a#2"}
     request = worker.request("http://www.a.gov.cn/x.html", site, "report", worker.parse_report)
     assert lease_of(request) == "a#2"
+
+
+def test_a_robots_txt_request_goes_by_the_lease_of_its_host(tmp_path):
+    """Scrapy asks for robots.txt by itself, without the group's lease in the request: it
+    may not reach a host whose lease this worker lost (another worker holds it now)."""
+    from scrapy import Request
+
+    from crawler.distributed import Lease
+    from crawler.leases import Claim
+
+    crawl = Crawl("c1", "nianbao", None, "2025-01-01", 180.0, 3, 1, 1)
+    worker = SiteWorkerSpider(crawl=crawl, worker="w", shard=str(tmp_path / "s.db"))
+    site = {"site_id": "a", "start_url": "http://www.a.gov.cn/", "allowed_domains": "a.gov.cn"}
+    claim = Claim(group="a", attempt=1, sites=[site])
+    lease = worker.hold(Lease(claim, "2025-01-01T00:00:00+00:00", deadline=float("inf")))
+    robots = Request("http://www.a.gov.cn/robots.txt", meta={"dont_obey_robotstxt": True})
+    elsewhere = Request("http://www.b.gov.cn/robots.txt", meta={"dont_obey_robotstxt": True})
+    assert worker.lease_for(robots) == claim.token and worker.lease_allows(robots)
+    lease.state = "lost"
+    assert not worker.lease_allows(robots)
+    assert worker.lease_for(elsewhere) is None and worker.lease_allows(elsewhere)

@@ -95,7 +95,15 @@ def content(db) -> dict:
                     "finding_count from reports"
                 ).fetchall()
             ),
-            "cells": conn.execute("select count(*), total(value) from cells").fetchone(),
+            # Every cell by its report's URL and bytes (a float total would depend on the
+            # order of summation, that is on the row order).
+            "cells": sorted(
+                conn.execute(
+                    "select r.url, r.sha256, c.table_key, c.row_key, c.col_key, c.value, c.raw "
+                    "from cells c join reports r on r.id = c.report_id"
+                ).fetchall(),
+                key=repr,
+            ),
             "site_counts": sorted(
                 conn.execute(
                     "select site_id, pages_fetched, failed, failed_by_reason, reports_found, "
