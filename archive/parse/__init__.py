@@ -117,6 +117,10 @@ def interpret(doc: Document, source: str) -> ParsedReport:
     report.region = metadata.region_from_agency(report.agency)
     report.warnings += metadata.consistency_warnings(year, doc.text, report.published)
     report.status = _status(report, doc)
+    if doc.ocr is not None:  # cells read from pictures: confidences, the unsure left null
+        from archive.parse import ocr
+
+        ocr.finish(report, doc.ocr)
     if report.status == "not_a_report":
         report.reason = metadata.why_not_a_report(doc, title)
     return report
