@@ -881,7 +881,6 @@ def render_scan_pdf(truth: ReportTruth, scan: Scan) -> bytes:
     are exactly the truth's. The seal, when asked for, is stamped on a page holding table 3
     (as agencies stamp across the statistics), over its number columns."""
     import pypdfium2 as pdfium
-    from PIL import Image
 
     rng = random.Random(f"scan:{truth.sim_id}:{scan}")
     pdf = pdfium.PdfDocument(render_report_pdf(truth))
@@ -903,8 +902,33 @@ def render_scan_pdf(truth: ReportTruth, scan: Scan) -> bytes:
         resolution=scan.dpi,
         quality=scan.quality,
     )
-    del Image
     return buf.getvalue()
+
+
+def render_docx_table_pictures(truth: ReportTruth, scan: Scan) -> bytes:
+    """A Word report whose tables were pasted as pictures: the title and text as paragraphs,
+    then the scanned pages of the printed report as pictures, shown 6.3 inches wide."""
+    import docx
+    import docx.shared
+    import pypdfium2 as pdfium
+
+    text = report_text(truth)
+    word = docx.Document()
+    word.core_properties.title = truth.title
+    word.add_paragraph(truth.title)
+    for p in text["preface"]:
+        word.add_paragraph(p)
+    pdf = pdfium.PdfDocument(render_scan_pdf(truth, scan))
+    for i in range(len(pdf)):
+        image = pdf[i].render(scale=scan.dpi / 72).to_pil()
+        buf = io.BytesIO()
+        image.save(buf, format="PNG" if scan.gray else "JPEG", quality=scan.quality)
+        word.add_picture(io.BytesIO(buf.getvalue()), width=docx.shared.Inches(6.3))
+    pdf.close()
+    word.add_paragraph(truth.agency)
+    out = io.BytesIO()
+    word.save(out)
+    return out.getvalue()
 
 
 _SEAL_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"

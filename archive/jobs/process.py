@@ -158,6 +158,7 @@ def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
         "warnings": json.dumps(parsed.warnings, ensure_ascii=False) if parsed.warnings else None,
         "parsed_at": now(),
         "parser_version": PARSER_VERSION,
+        "cell_source": parsed.cell_source,
     }
     cells = [
         {
@@ -166,6 +167,7 @@ def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
             "col_key": c,
             "value": v,
             "raw": parsed.raw.get(t, {}).get(r, {}).get(c),
+            "confidence": parsed.confidence.get(t, {}).get(r, {}).get(c),
         }
         for (t, r, c), v in _cells(parsed).items()
     ]

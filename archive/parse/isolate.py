@@ -58,6 +58,13 @@ def _preload() -> None:
 
     from archive.parse import html, pdf, text, word  # noqa: F401
 
+    try:  # the OCR libraries (OpenCV, Tesseract): optional until a picture is read
+        import cv2  # noqa: F401
+        import numpy  # noqa: F401
+        import tesserocr  # noqa: F401
+    except ImportError:
+        pass
+
 
 def _serve(conn: Connection, budget_mb: int) -> None:
     """The worker's loop: one request in, one answer out, until the pipe closes."""

@@ -44,6 +44,7 @@ class OcrCell:
     confidence: float
     numeric: bool = False
     corrected_from: str | None = None  # a label read with misrecognised characters
+    seen: str | None = None  # what the engine made of a number cell it could not read
 
 
 @dataclass
@@ -320,21 +321,36 @@ def _looks_numeric(text: str) -> bool:
     return all(ch.isdigit() or ch in ",.-—/元万OoIl|" for ch in folded)
 
 
-ENGINE_DPI = 300  # Tesseract reads best with text 20–40 pixels high
+ENGINE_DPI = 300  # the resolution the header of a page is read at
+LINE_HEIGHT = 40  # pixels: Tesseract drops or merges digits of lines much smaller
 
 
 def _for_engine(crop, pad: int, dpi: int):
-    """One line of a cell as the engine wants it: on a white margin, scaled to 300 dpi."""
+    """One line of a cell as the engine wants it: scaled so that the line is about
+    ``LINE_HEIGHT`` pixels high, on a white margin."""
     import cv2
     import numpy as np
 
-    if dpi < ENGINE_DPI:
-        scale = ENGINE_DPI / dpi
+    scale = min(4.0, max(1.0, LINE_HEIGHT / max(crop.shape[0], 1)))
+    if scale > 1.05:
         crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-        pad = int(pad * scale)
+    pad = max(pad, LINE_HEIGHT // 3)
     return np.ascontiguousarray(
         cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
     )
+
+
+def _sure_words(text: str, confidence: float) -> bool:
+    """A first reading that is surely words (a column header), not a misread number: two
+    Chinese characters or more, read with confidence."""
+    return confidence >= 0.8 and sum("\u4e00" <= ch <= "\u9fff" for ch in text) >= 2
+
+
+def _glyphs(marks) -> int:
+    """How many glyphs side by side a cell prints: runs of columns holding ink (touching
+    glyphs count as one, so this is a lower bound on the characters printed)."""
+    cols = marks.any(axis=0)
+    return int(cols[0]) + int(((~cols[:-1]) & cols[1:]).sum()) if len(cols) else 0
 
 
 def _text_lines(marks, dpi: int) -> list[tuple[int, int]]:
@@ -367,15 +383,15 @@ def _text_lines(marks, dpi: int) -> list[tuple[int, int]]:
 
 
 def read_table(page, ink_mask, lines, boxes: list[Box], dpi: int, eng: Engine) -> OcrTable:
-    """Read every cell of one table. A column whose cells mostly read as numbers is a
-    number column: its cells are read again with digits only, and that reading (with its
-    confidence) is the one kept."""
+    """Read every cell of one table: first as a line of Chinese; a cell that does not read
+    surely as words (or as a label of the templates) is read again with digits only, and
+    that reading, with its confidence, is the one kept."""
     import cv2
-    import numpy as np
 
     inset = max(2, dpi // 60)
     speck = (dpi / 100) ** 2 * 4  # ink smaller than this is dust, not a mark
     crops: dict[int, object] = {}
+    glyphs: dict[int, int] = {}
     first: dict[int, tuple[str, float]] = {}
     for i, b in enumerate(boxes):
         ys, xs = slice(b.y0 + inset, b.y1 - inset), slice(b.x0 + inset, b.x1 - inset)
@@ -400,38 +416,48 @@ def read_table(page, ink_mask, lines, boxes: list[Box], dpi: int, eng: Engine) -
             for a, b in _text_lines(marks[top:bottom, left:right], dpi)
         ]
         crops[i] = bands
+        glyphs[i] = _glyphs(marks[top:bottom, left:right])
         readings = [eng.read(band, numeric=False) for band in bands]
         first[i] = (
             "".join(t for t, _ in readings),
             min((c for _, c in readings), default=0.0),
         )
-    by_col: dict[int, list[bool]] = {}
-    for i, (text, _) in first.items():
-        by_col.setdefault(boxes[i].col, []).append(_looks_numeric(text))
-    numeric_cols = {c for c, v in by_col.items() if sum(v) >= max(1, len(v) * 0.5)}
     nrows = max(b.row + b.rows for b in boxes)
     ncols = max(b.col + b.cols for b in boxes)
     cells: list[list[OcrCell | None]] = [[None] * ncols for _ in range(nrows)]
     for i, b in enumerate(boxes):
         if i not in crops:
-            cell = OcrCell("", 1.0)
-        elif (
-            _looks_numeric(first[i][0])
-            or not first[i][0]
-            or (b.col in numeric_cols and b.cols == 1 and len(first[i][0]) <= 2)
-        ):
-            readings = [eng.read(band, numeric=True) for band in crops[i]]
-            text = "".join(t for t, _ in readings).replace(" ", "").strip(".,")
-            conf = min((c for _, c in readings), default=0.0)
-            cell = OcrCell(text.replace(" ", ""), conf, numeric=True)
+            cells[b.row][b.col] = OcrCell("", 1.0)
+            continue
+        text, conf = first[i][0].replace("\n", ""), first[i][1]
+        label = None if _looks_numeric(text) else correct_label(text)
+        if label is not None:
+            cells[b.row][b.col] = OcrCell(label, conf, corrected_from=text)
+        elif _sure_words(text, conf) and not _looks_numeric(text):
+            cells[b.row][b.col] = OcrCell(text, conf)
         else:
-            text = first[i][0].replace("\n", "")
-            cell = OcrCell(text, first[i][1])
-            label = correct_label(text)
-            if label is not None:
-                cell = OcrCell(label, first[i][1], corrected_from=text)
-        cells[b.row][b.col] = cell
+            cells[b.row][b.col] = _number(eng, crops[i], glyphs[i], text)
     return OcrTable(cells)
+
+
+def _number(eng: Engine, bands: list, glyphs: int, first: str) -> OcrCell:
+    """A cell that is not surely words, read again with digits only. What is not a number
+    however read is an empty cell in the grid (so the row keeps its width) marked unsure,
+    so that it ends null with a warning, never a guess — unless the first reading had
+    Chinese words in it: then it stays text (a label read poorly; the table reader judges)."""
+    from archive.parse.values import read_cell
+
+    readings = [eng.read(band, numeric=True) for band in bands]
+    text = "".join(t for t, _ in readings).replace(" ", "").strip(".,")
+    conf = min((c for _, c in readings), default=0.0)
+    if read_cell(text).kind != "number":
+        if sum("\u4e00" <= ch <= "\u9fff" for ch in first) >= 2:
+            return OcrCell(first, 0.0)
+        return OcrCell("", 0.0, numeric=True, seen=text)
+    if len(text) < glyphs:
+        # Fewer characters than glyphs printed: a digit was dropped (30 read as 0).
+        return OcrCell("", 0.0, numeric=True, seen=text)
+    return OcrCell(text, conf, numeric=True)
 
 
 def read_page(image, dpi: int, page_no: int = 0, header: bool = False) -> PageReading:
@@ -663,11 +689,12 @@ def _row_cells(result: OcrResult) -> dict[tuple[str, str], list[OcrCell]]:
             texts = [clean_cell(c.text) for c in rows[q]]
             # In a new row the data cells are the rightmost; table 4's one row holds three
             # rows of the template side by side, taken left to right.
-            places = (
-                range(offset, len(texts) - len(want) + 1)
-                if q == at
-                else range(len(texts) - len(want), -1, -1)
-            )
+            if q == at:
+                places = range(offset, len(texts) - len(want) + 1)
+            elif rr.table == "t4":
+                places = range(0, len(texts) - len(want) + 1)
+            else:
+                places = range(len(texts) - len(want), -1, -1)
             hit = next((k for k in places if texts[k : k + len(want)] == want), None)
             if hit is not None:
                 found.setdefault((rr.table, rr.key), rows[q][hit : hit + len(want)])
@@ -683,6 +710,11 @@ def finish(report, result: OcrResult) -> None:
 
     report.cell_source = "ocr"
     report.warnings += result.warnings
+    if not report.tables:
+        report.warnings.append(
+            f"OCR found {len(result.tables)} ruled table(s) in {result.pages} picture(s) but "
+            f"no row of the report's tables in them"
+        )
     cells = _row_cells(result)
     confidence: dict[str, dict[str, dict[str, float]]] = {}
     for table, rows in report.tables.items():
@@ -703,9 +735,10 @@ def finish(report, result: OcrResult) -> None:
                 )
                 if values[col] is None and not cell.text:
                     if cell.confidence < KEEP:  # ink the engine could not read
+                        seen = f" (it made {cell.seen!r} of it)" if cell.seen else ""
                         report.warnings.append(
                             f"{table}.{row}.{col}: something is printed that OCR could not "
-                            f"read; left null"
+                            f"read{seen}; left null"
                         )
                     continue
                 if cell.confidence < KEEP or read_cell(cell.text).kind != "number":
@@ -730,20 +763,61 @@ def finish(report, result: OcrResult) -> None:
         report.status = "partial"  # every cell found, not every cell read
 
 
-def _cross_check(report, confidence: dict) -> None:
-    """A number that takes part in a failing sum of the arithmetic, not read with near
-    certainty, is a likelier misreading than the agency's error: null, with a warning.
-    The sums are those of :mod:`archive.checks`; a rule failing on blanks only is not
-    evidence against a cell."""
-    from archive.checks import check_report
+T3_APPLICANTS = (
+    "natural_person",
+    "enterprise",
+    "research",
+    "public_interest",
+    "legal_service",
+    "other_org",
+)
+T4_PARTS = ("upheld", "corrected", "other", "pending")
 
-    suspects: dict[tuple[str, str, str], int] = {}
-    for check in check_report(report.tables, report.template):
-        if check.status != "fail":
+
+def broken_sums(tables: dict, template_id: str | None) -> list[list[tuple[str, str, str]]]:
+    """The sums of tables 3 and 4 (the rules of ``docs/report-json.md``) that do not hold on
+    the numbers read, each as the cells it adds up, a blank counting as 0; also a total
+    printed blank over parts that add up to more than 0. (The checks stage judges the
+    agency's arithmetic; this only asks which readings the arithmetic casts doubt on.)"""
+    from archive.store.templates import TEMPLATES, template
+
+    if template_id not in TEMPLATES:
+        return []
+    tpl = template(template_id)
+    t3, t4 = tables.get("t3", {}), tables.get("t4", {})
+    rules: list[tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]] = []
+    for col in (c.key for c in tpl.cols("t3")):
+        rules.append(
+            (
+                [("t3", "new_requests", col), ("t3", "carried_over", col)],
+                [("t3", "results_total", col), ("t3", "carried_forward", col)],
+            )
+        )
+        rules.append(([("t3", r, col) for r in tpl.result_rows()], [("t3", "results_total", col)]))
+    for row in t3:
+        rules.append(([("t3", row, c) for c in T3_APPLICANTS], [("t3", row, "total")]))
+    for row in t4:
+        rules.append(([("t4", row, c) for c in T4_PARTS], [("t4", row, "total")]))
+    broken = []
+    for left, right in rules:
+        cells = left + right
+        values = [tables.get(t, {}).get(r, {}).get(c, "absent") for t, r, c in cells]
+        if "absent" in values or all(v is None for v in values):
             continue
-        for ref in check.cells:
-            table, row, col = ref.split(".")
-            suspects[(table, row, col)] = suspects.get((table, row, col), 0) + 1
+        a = sum(v or 0 for v in values[: len(left)])
+        b = sum(v or 0 for v in values[len(left) :])
+        if round(a - b, 4) != 0:
+            broken.append(cells)
+    return broken
+
+
+def _cross_check(report, confidence: dict) -> None:
+    """A number that takes part in a sum that does not hold, not read with near certainty,
+    is a likelier misreading than the agency's error: null, with a warning."""
+    suspects: dict[tuple[str, str, str], int] = {}
+    for cells in broken_sums(report.tables, report.template):
+        for key in cells:
+            suspects[key] = suspects.get(key, 0) + 1
     for (table, row, col), failing in sorted(suspects.items()):
         value = report.tables.get(table, {}).get(row, {}).get(col)
         sure = confidence.get(table, {}).get(row, {}).get(col, 1.0)
@@ -779,3 +853,18 @@ def ocr_document(doc, read) -> None:
         doc.text = result.header
     elif result.header:
         doc.text = result.header + "\n" + doc.text
+
+
+def docx_pictures(word) -> list[tuple[bytes, float | None]]:
+    """The pictures placed in a Word document's text (python-docx ``inline_shapes``), with
+    the width in inches each is shown at."""
+    out = []
+    for shape in word.inline_shapes:
+        try:
+            rid = shape._inline.graphic.graphicData.pic.blipFill.blip.embed
+            blob = word.part.related_parts[rid].blob
+        except (AttributeError, KeyError):  # a chart or a linked picture: nothing to read
+            continue
+        width = shape.width.inches if shape.width else None
+        out.append((blob, width or None))
+    return out
