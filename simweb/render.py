@@ -880,16 +880,22 @@ def render_scan_pdf(truth: ReportTruth, scan: Scan) -> bytes:
     The pages are the text PDF's pages rasterised at ``scan.dpi``, so the numbers on them
     are exactly the truth's. The seal, when asked for, is stamped on a page holding table 3
     (as agencies stamp across the statistics), over its number columns."""
+    return scan_pdf(render_report_pdf(truth), scan, seed=truth.sim_id, agency=truth.agency)
+
+
+def scan_pdf(pdf_bytes: bytes, scan: Scan, *, seed: str = "", agency: str = "") -> bytes:
+    """Any PDF printed and scanned (as :func:`render_scan_pdf` does a generated report): a
+    real report's own layout scanned keeps its hand-checked numbers as the truth."""
     import pypdfium2 as pdfium
 
-    rng = random.Random(f"scan:{truth.sim_id}:{scan}")
-    pdf = pdfium.PdfDocument(render_report_pdf(truth))
+    rng = random.Random(f"scan:{seed}:{scan}")
+    pdf = pdfium.PdfDocument(pdf_bytes)
     pages: list = []
     seal_page = 1 if len(pdf) > 1 else 0
     for i in range(len(pdf)):
         page = pdf[i].render(scale=scan.dpi / 72).to_pil().convert("RGB")
         if scan.seal and i == seal_page:
-            page = _stamp(page, truth.agency, scan.dpi, rng)
+            page = _stamp(page, agency, scan.dpi, rng)
         pages.append(_scanned(page, scan, rng))
     pdf.close()
     buf = io.BytesIO()

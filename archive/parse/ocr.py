@@ -266,14 +266,26 @@ class Engine:
             path=path, lang="chi_sim", psm=PSM.SINGLE_LINE, oem=OEM.LSTM_ONLY
         )
         self.numbers.SetVariable("tessedit_char_whitelist", DIGITS)
-        for api in (self.labels, self.numbers):
-            api.SetVariable("user_defined_dpi", "300")
+        # A second, independent model for numbers (the English one, installed with
+        # Tesseract): a number is taken only when both read the same digits.
+        self.second = None
+        if os.path.exists(os.path.join(path, "eng.traineddata")):
+            self.second = PyTessBaseAPI(
+                path=path, lang="eng", psm=PSM.SINGLE_LINE, oem=OEM.LSTM_ONLY
+            )
+            self.second.SetVariable("tessedit_char_whitelist", DIGITS[:-2])
+        for api in (self.labels, self.numbers, self.second):
+            if api is not None:
+                api.SetVariable("user_defined_dpi", "300")
 
-    def read(self, crop, numeric: bool) -> tuple[str, float]:
-        """The text of one cell's picture and the confidence of its least sure character."""
-        from tesserocr import RIL, iterate_level
+    def read(self, crop, numeric: bool, second: int = 0) -> tuple[str, float]:
+        """The text of one cell's picture and the confidence of its least sure character
+        (``second``: by the second model for numbers, expecting that many characters)."""
+        from tesserocr import PSM, RIL, iterate_level
 
-        api = self.numbers if numeric else self.labels
+        api = (self.second if second else self.numbers) if numeric else self.labels
+        if second:  # a lone digit is read as a character: as a line the model drops it
+            api.SetPageSegMode(PSM.SINGLE_CHAR if second == 1 else PSM.SINGLE_LINE)
         h, w = crop.shape
         api.SetImageBytes(crop.tobytes(), w, h, 1, w)
         api.Recognize()
@@ -335,6 +347,10 @@ def _for_engine(crop, pad: int, dpi: int):
     if scale > 1.05:
         crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     pad = max(pad, LINE_HEIGHT // 3)
+    # Black on white, thresholded here (Otsu, after scaling): on a small grey crop the
+    # engine's own thresholding loses thin glyphs and then reads nothing.
+    if crop.size:
+        _, crop = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     return np.ascontiguousarray(
         cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
     )
@@ -457,6 +473,12 @@ def _number(eng: Engine, bands: list, glyphs: int, first: str) -> OcrCell:
     if len(text) < glyphs:
         # Fewer characters than glyphs printed: a digit was dropped (30 read as 0).
         return OcrCell("", 0.0, numeric=True, seen=text)
+    if eng.second is not None and not text.endswith("元"):
+        again = [eng.read(band, numeric=True, second=len(text)) for band in bands]
+        other = "".join(t for t, _ in again).replace(" ", "").strip(".,")
+        if other != text:  # the two models disagree: neither reading is taken
+            return OcrCell("", 0.0, numeric=True, seen=f"{text} or {other}")
+        conf = min([conf] + [c for _, c in again])
     return OcrCell(text, conf, numeric=True)
 
 
