@@ -16,7 +16,9 @@ cells null that should hold a number (the OCR was unsure and said so); cells abs
 i.e. read with high confidence and wrong, which must be 0; and CPU seconds per page,
 min / median / max over the rounds. The baseline in the same run is the parser on the
 text PDF the scan was made from (same report, same pages, no OCR): the OCR time is also
-given as a ratio to it. The baseline skips everything OCR does (rasterised pages, rules,
+given as a ratio to it. The ``real-*`` classes scan the real text PDFs of
+``tests/fixtures/corpus`` (a real agency's fonts, rules and page breaks) the same way and
+score them against their hand-checked cells. The baseline skips everything OCR does (rasterised pages, rules,
 recognition); it is there to say what reading a scan costs over reading the original.
 """
 
@@ -27,8 +29,11 @@ import random
 import statistics
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from benchmarks.corpus import Sample, truths
+
+REAL_DIR = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus"
 
 CLASSES = (
     # (name, dpi, seal, grey)
@@ -109,6 +114,45 @@ def run(n: int, seed: int, rounds: int, classes: list[tuple]) -> dict[str, Tally
     return tallies
 
 
+def run_real(rounds: int, dpis: list[int]) -> dict[str, Tally]:
+    """Real reports' own layouts (the text PDFs of ``tests/fixtures/corpus`` with their
+    hand-checked cells), scanned by the same scanner: real fonts, rules and page breaks."""
+    import json
+
+    import pypdfium2 as pdfium
+
+    from archive.parse import parse_document
+    from benchmarks.corpus import Sample
+    from simweb import render
+    from simweb.truth import ReportTruth
+
+    tallies: dict[str, Tally] = {}
+    for path in sorted(REAL_DIR.glob("*.pdf")):
+        expected = json.loads(path.with_suffix(".expected.json").read_text())
+        truth = ReportTruth(path.stem, "", "", "", "", 0, "", "", "", "pdf", expected["tables"])
+        original = path.read_bytes()
+        for dpi in dpis:
+            tally = tallies.setdefault(f"real-{dpi}dpi", Tally())
+            scan = render.Scan(dpi=dpi, skew=1.2, seal=True)
+            data = render.scan_pdf(
+                original, scan, seed=path.stem, agency=expected.get("agency", "")
+            )
+            pages = len(pdfium.PdfDocument(data))
+            for r in range(rounds):
+                start = time.process_time()
+                report = parse_document(data, filename="report.pdf")
+                tally.cpu_per_page.append((time.process_time() - start) / pages)
+                start = time.process_time()
+                parse_document(original, filename="report.pdf")
+                tally.base_per_page.append((time.process_time() - start) / pages)
+                if r == 0:
+                    tally.docs += 1
+                    tally.pages += pages
+                    tally.statuses[report.status] = tally.statuses.get(report.status, 0) + 1
+                    score(Sample("real", "pdf", truth), report.tables, tally)
+    return tallies
+
+
 def _spread(values: list[float]) -> str:
     return f"{min(values):.2f} / {statistics.median(values):.2f} / {max(values):.2f}"
 
@@ -136,11 +180,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--classes", default=",".join(c[0] for c in CLASSES))
+    parser.add_argument("--no-real", action="store_true", help="skip the real layouts")
     args = parser.parse_args(argv)
     wanted = args.classes.split(",")
     classes = [c for c in CLASSES if c[0] in wanted]
     started = time.perf_counter()
     tallies = run(args.n, args.seed, args.rounds, classes)
+    if not args.no_real:
+        tallies.update(run_real(args.rounds, [c[1] for c in classes if not c[3]]))
     report(tallies)
     print(f"({time.perf_counter() - started:.0f} s wall in all; CPU time is this process's)")
 
