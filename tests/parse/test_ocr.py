@@ -22,6 +22,22 @@ if ocr.tessdata_dir() is None:
     pytest.skip("Tesseract's chi_sim data is not installed", allow_module_level=True)
 
 
+@pytest.fixture(autouse=True)
+def no_time_budget(monkeypatch):
+    """These tests measure what is read; the time budget (wall clock, so shorter on a busy
+    machine) has its own test below."""
+    monkeypatch.setattr(ocr, "TIME_BUDGET", 3600.0)
+
+
+def test_time_budget_stops_between_pages_and_says_so(monkeypatch):
+    sample = _truth(1)
+    data = render.render_scan_pdf(sample.truth, render.Scan(dpi=100, noise=False))
+    monkeypatch.setattr(ocr, "TIME_BUDGET", 0.0)
+    report = parse_document(data, filename="scan.pdf")
+    assert report.status == "tables_are_images" and report.tables == {}
+    assert any("OCR stopped after 0 of" in w for w in report.warnings)
+
+
 def _truth(i: int):
     kind, fmt, truth = truths(8, seed=3)[i]
     return Sample(kind, fmt, truth)
