@@ -10,14 +10,16 @@ The work is split by what each library does best:
 - OpenCV finds the page's skew from its long rules, straightens it, and finds the ruled
   lines by morphology; the cells are the regions the rules enclose, and a cell's row and
   column spans (merged cells) follow from which rule positions its box reaches.
-- Tesseract (its C API through tesserocr, with Debian's ``chi_sim`` data, nothing fetched at
-  run time) reads each cell: labels in Chinese, numbers with digits only, a confidence for
-  every character.
+- Tesseract (its C API through tesserocr, with Debian's ``chi_sim`` and ``eng`` data,
+  nothing fetched at run time) reads each cell: labels in Chinese, then anything that is not
+  surely words again with digits only, by two models (chi_sim and eng) that must agree, with
+  a confidence for every character. A label misread in a character or two is taken for the
+  template's wording when it is unambiguous.
 
 A red seal stamped over the numbers is dropped by reading the red channel of a colour scan
 (red ink is as bright as the paper there). A number the engine is unsure of is never
-written down as a guess: :func:`finish` leaves it null with a warning, and the arithmetic
-of table 3 is used to confirm or refuse the cells it covers.
+written down as a guess: :func:`finish` leaves it null with a warning, and a number that
+breaks a sum of table 3 or 4 is kept only when read with near certainty.
 """
 
 from __future__ import annotations
@@ -741,6 +743,18 @@ def finish(report, result: OcrResult) -> None:
         report.warnings.append(
             f"OCR found {len(result.tables)} ruled table(s) in {result.pages} picture(s) but "
             f"no row of the report's tables in them"
+        )
+    corrected = [
+        f"'{c.corrected_from}' → '{c.text}'"
+        for t in result.tables
+        for row in t.cells
+        for c in row
+        if c is not None and c.corrected_from
+    ]
+    if corrected:
+        report.warnings.append(
+            f"OCR: {len(corrected)} label(s) read with misrecognised characters taken for the "
+            f"template's wording: {'; '.join(corrected[:3])}{' …' if len(corrected) > 3 else ''}"
         )
     cells = _row_cells(result)
     confidence: dict[str, dict[str, dict[str, float]]] = {}
