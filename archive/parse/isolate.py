@@ -58,11 +58,11 @@ def _preload() -> None:
 
     from archive.parse import html, pdf, text, word  # noqa: F401
 
-    try:  # the OCR libraries (OpenCV, Tesseract): optional until a picture is read
-        import cv2  # noqa: F401
-        import numpy  # noqa: F401
-        import tesserocr  # noqa: F401
-    except ImportError:
+    try:  # the OCR libraries and models (OpenCV, Tesseract), loaded once per worker
+        from archive.parse import ocr
+
+        ocr.engine()
+    except Exception:  # not installed: a document with pictures says so when it comes
         pass
 
 

@@ -220,6 +220,7 @@ def test_label_read_with_a_wrong_character_is_matched_to_the_template():
         "1.申请人无正当理由让期不补正、行政机关不再处理其政府信息公开申请"
     ).startswith("1.申请人无正当理由逾期不补正")
     assert ocr.correct_label("(七7)总计") == "（七）总计"
+    assert ocr.correct_label("(六 ) 其他处理") == "（六）其他处理"  # spaced differently
     assert ocr.correct_label("3.其他") is None  # short: never corrected
     assert ocr.correct_label("（一）予以公开") is None  # read right: left alone
     assert ocr.correct_label("本年度工作要点") is None  # nothing close enough
