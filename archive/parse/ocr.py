@@ -279,8 +279,7 @@ class Engine:
         self.second = PyTessBaseAPI(path=path, lang="eng", psm=PSM.SINGLE_LINE, oem=OEM.LSTM_ONLY)
         self.second.SetVariable("tessedit_char_whitelist", DIGITS[:-2])
         for api in (self.labels, self.numbers, self.second):
-            if api is not None:
-                api.SetVariable("user_defined_dpi", "300")
+            api.SetVariable("user_defined_dpi", "300")
 
     def read(self, crop, numeric: bool, second: int = 0) -> tuple[str, float]:
         """The text of one cell's picture and the confidence of its least sure character
