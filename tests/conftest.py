@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import socket
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -41,3 +45,53 @@ def simweb(tmp_path_factory):
 
     with SimWeb(tmp_path_factory.mktemp("simweb"), seed=0) as web:
         yield web
+
+
+def in_ci() -> bool:
+    """Whether this run is CI (``.ci/run`` sets ``CI``): there a missing system package
+    fails the run instead of skipping the tests that need it."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def start_redis(directory: Path) -> tuple[subprocess.Popen, str]:
+    """A real ``redis-server`` (Debian's package; ``.ci/system-packages`` installs it) on a
+    free loopback port, keeping nothing on disk; returns the process and its URL.
+
+    Without ``redis-server`` the calling test is skipped with the reason, except in CI,
+    which installs it and so must run the tests of a crawl on several machines."""
+    server = shutil.which("redis-server")
+    if server is None:
+        reason = "redis-server is not installed (bash .ci/system-packages installs it)"
+        if in_ci():
+            pytest.fail(f"{reason}; CI must run the tests of a crawl on several machines")
+        pytest.skip(reason)
+    port = free_port()
+    proc = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)]
+        + ["--save", "", "--appendonly", "no", "--logfile", str(directory / "redis.log")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return proc, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"redis-server did not start: {directory / 'redis.log'}")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A Redis server for the session's tests (each test uses its own key prefix)."""
+    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)

@@ -28,6 +28,7 @@ from pathlib import Path
 import click
 
 from archive import __version__
+from archive.jobs.workers import redis_options
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -191,14 +192,25 @@ def _describe(report) -> str:
     metavar="NAME=VALUE",
     help="Override a Scrapy setting, e.g. -s DOWNLOAD_DELAY=2.",
 )
-def crawl(sites: str | None, db: str, jobdir: str | None, overrides: tuple[str, ...]) -> None:
-    """Crawl the sites of a registry into the archive (raw captures only)."""
+@redis_options
+def crawl(
+    sites: str | None, db: str, jobdir: str | None, overrides: tuple[str, ...], **distributed
+) -> None:
+    """Crawl the sites of a registry into the archive (raw captures only); with --redis,
+    on several machines (README: "A crawl on several machines")."""
     from archive.jobs.children import die_with_parent_if_asked
     from archive.store import Archive
     from archive.store.registry import read_registry
-    from crawler.runner import BUNDLED_REGISTRY, run_crawl
 
     die_with_parent_if_asked()
+    if distributed["redis_url"]:
+        from archive.jobs.workers import distributed_crawl
+
+        db_given = click.get_current_context().get_parameter_source("db").name != "DEFAULT"
+        settings = dict(_setting(o) for o in overrides)
+        return distributed_crawl(sites, db, db_given, jobdir, settings, **distributed)
+    from crawler.runner import BUNDLED_REGISTRY, run_crawl
+
     settings = dict(_setting(o) for o in overrides)
     sites = sites or str(BUNDLED_REGISTRY)
     read_registry(sites)  # a bad registry is one line here, not a traceback in Scrapy
@@ -231,6 +243,41 @@ def _exit_on_crawl_failure(stats: dict) -> None:
     )
     if reason != "finished":
         sys.exit(1)
+
+
+@main.command()
+@click.argument("shards", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--into",
+    default=DEFAULT_DB,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The archive the shards are merged into (created if missing).",
+)
+def merge(shards: tuple[str, ...], into: str) -> None:
+    """Merge the workers' archives (shards) of a crawl on several machines into one
+    archive: one crawl run per crawl, no fetch or body twice; safe to repeat."""
+    from archive.jobs.merge import MergeError, merge_shards
+
+    try:
+        shards_merged, crawls = merge_shards(list(shards), into)
+    except MergeError as exc:
+        click.echo(f"nianbao merge: error: {exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    for item in shards_merged:
+        click.echo(
+            f"{item.shard}: crawl {item.crawl_id}, {len(item.workers)} worker run(s): "
+            f"{item.captures} captures, {item.added} added, "
+            f"{item.captures - item.added} already in run {item.run_id}",
+            err=True,
+        )
+    for crawl in crawls:
+        click.echo(
+            f"crawl {crawl.crawl_id} is run {crawl.run_id} of {into}: {crawl.status} "
+            f"({crawl.finished_groups} of {crawl.groups} site groups finished), "
+            f"{crawl.captures} captures (per site: table crawl_site_counts)",
+            err=True,
+        )
 
 
 @main.command()

@@ -144,6 +144,31 @@ ALTER TABLE reports ADD COLUMN cell_source TEXT;
 ALTER TABLE cells ADD COLUMN confidence REAL;
 """
 
+# Crawls on several machines (crawler/leases.py, archive/jobs/merge.py). A worker's own
+# archive (its shard) records the crawl it worked for, itself, and every lease of a site
+# group it held and how the lease ended; merging shards carries these records into the
+# main archive, where the whole crawl is one run (``distributed_crawls.run_id``).
+_SCHEMA_DISTRIBUTED = """
+CREATE TABLE distributed_crawls (
+    crawl_id TEXT PRIMARY KEY, redis_prefix TEXT, sites_csv TEXT, enqueued_at TEXT,
+    sites INTEGER, site_groups INTEGER, registry TEXT,
+    run_id INTEGER REFERENCES crawl_runs(id)
+);
+CREATE TABLE crawl_workers (
+    worker TEXT NOT NULL, crawl_id TEXT NOT NULL, run_id INTEGER REFERENCES crawl_runs(id),
+    host TEXT, pid INTEGER, shard TEXT, started_at TEXT, stopped_at TEXT, stop_reason TEXT,
+    merged_at TEXT, captures INTEGER, captures_added INTEGER,
+    PRIMARY KEY (worker, crawl_id)
+);
+CREATE TABLE crawl_leases (
+    crawl_id TEXT NOT NULL, group_id TEXT NOT NULL, attempt INTEGER NOT NULL,
+    site_ids TEXT, worker TEXT, run_id INTEGER REFERENCES crawl_runs(id),
+    claimed_at TEXT, ended_at TEXT, outcome TEXT, reason TEXT, captures INTEGER,
+    PRIMARY KEY (crawl_id, group_id, attempt)
+);
+CREATE INDEX idx_crawl_leases_run_id ON crawl_leases(run_id);
+"""
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_1),
     _run_sql(_SCHEMA_2),
@@ -151,5 +176,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_NARRATIVE),
     _run_sql(_SCHEMA_CELL_AUDIT),
     _run_sql(_SCHEMA_OCR),
+    _run_sql(_SCHEMA_DISTRIBUTED),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
