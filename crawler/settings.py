@@ -69,6 +69,5 @@ NIANBAO_MAX_CRAWL_DELAY = 60.0
 # Where the archive lives; `nianbao crawl --db` sets it.
 NIANBAO_DB = "nianbao.db"
 
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

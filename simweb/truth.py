@@ -89,7 +89,7 @@ class ReportTruth:
     # parts, as in real documents); a checker reports them as incomplete.
     expected_incomplete: list[dict] = field(default_factory=list)
     info_fee_yuan: int | None = 0  # 信息处理费 in section 六: 0 = "不存在收取", None = unknown
-    corpus: str | None = None  # file name in tests/fixtures/corpus when this is a real document
+    corpus: str | None = None  # file name in simweb/corpus when this is a real document
 
     def true_value(self, table: str, row: str, col: str) -> Value:
         """The value before any fault was printed into the cell."""

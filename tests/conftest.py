@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from simweb.sites import CORPUS as CORPUS_DIR
+
 FIXTURES = Path(__file__).parent / "fixtures"
-CORPUS = FIXTURES / "corpus"
+CORPUS = CORPUS_DIR  # the real documents simweb serves, with their expected cells
 
 
 def expected_path(doc: Path) -> Path:
