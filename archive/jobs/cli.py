@@ -13,8 +13,6 @@ from pathlib import Path
 
 import click
 
-from archive import __version__
-
 DEFAULT_DB = "nianbao.db"
 db_option = click.option(
     "--db",
@@ -25,10 +23,40 @@ db_option = click.option(
 )
 
 
+# Exit status when the packages imported are not this installation's (nothing was done).
+EXIT_NOT_OURS = 2
+
+
+def output_options(command):
+    """``--quiet`` and ``--json`` for a command a scheduler runs (archive.jobs.progress)."""
+    command = click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Progress and the summary as JSON lines on stdout, for a scheduler.",
+    )(command)
+    return click.option(
+        "--quiet", "-q", is_flag=True, help="Print nothing but errors (no bars, no summary)."
+    )(command)
+
+
+def _progress(command: str, quiet: bool, as_json: bool):
+    from archive.jobs.progress import Progress, choose_mode
+
+    return Progress(command, choose_mode(quiet, as_json))
+
+
 @click.group()
-@click.version_option(__version__, prog_name="nianbao")
+@click.version_option(package_name="nianbao-archive", prog_name="nianbao")
 def main() -> None:
     """nianbao (年报): an archive of government information-disclosure annual reports."""
+    from archive.jobs.installation import InstallationError, check_installation
+
+    try:
+        check_installation()
+    except InstallationError as exc:
+        click.echo(f"nianbao: error: {exc}", err=True)
+        sys.exit(EXIT_NOT_OURS)
 
 
 @main.command()
@@ -92,14 +120,43 @@ def _describe(report) -> str:
     metavar="NAME=VALUE",
     help="Override a Scrapy setting, e.g. -s DOWNLOAD_DELAY=2.",
 )
-def crawl(sites: str | None, db: str, jobdir: str | None, overrides: tuple[str, ...]) -> None:
-    """Crawl the sites of a registry into the archive (raw captures only)."""
+@output_options
+def crawl(
+    sites: str | None,
+    db: str,
+    jobdir: str | None,
+    overrides: tuple[str, ...],
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Crawl the sites of a registry into the archive (raw captures only).
+
+    On a terminal a bar counts pages and captures and Scrapy logs only warnings
+    (``-s LOG_LEVEL=INFO`` for its full log); elsewhere Scrapy's log goes to stderr."""
     from crawler.runner import BUNDLED_REGISTRY, run_crawl
 
-    stats = run_crawl(
-        sites or str(BUNDLED_REGISTRY), db, jobdir, dict(_setting(o) for o in overrides)
-    )
-    _exit_on_crawl_failure(stats)
+    settings = dict(_setting(o) for o in overrides)
+    progress = _progress("crawl", quiet, as_json)
+    if progress.drawing or quiet:
+        settings.setdefault("LOG_LEVEL", "ERROR" if quiet else "WARNING")
+    with progress.stage("crawl") as update:
+        stats = run_crawl(
+            sites or str(BUNDLED_REGISTRY),
+            db,
+            jobdir,
+            settings,
+            on_stats=lambda s: update(s.get("response_received_count", 0), **crawl_counts(s)),
+        )
+    _exit_on_crawl_failure(stats, progress)
+
+
+def crawl_counts(stats: dict) -> dict[str, int]:
+    """What a crawl's progress shows, from Scrapy's stats as they stand."""
+    return {
+        "captures": stats.get("nianbao/captures_stored", 0),
+        "not_modified": stats.get("nianbao/not_modified", 0),
+        "errors": stats.get("log_count/ERROR", 0),
+    }
 
 
 def _setting(text: str) -> tuple[str, str]:
@@ -109,9 +166,12 @@ def _setting(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def _exit_on_crawl_failure(stats: dict) -> None:
+def _exit_on_crawl_failure(stats: dict, progress=None) -> None:
+    from archive.jobs.progress import Progress
+
+    progress = progress or Progress("crawl")
     reason = stats.get("finish_reason")
-    click.echo(
+    progress.summary(
         f"crawl {reason}: {stats.get('response_received_count', 0)} responses, "
         f"{stats.get('nianbao/captures_stored', 0)} captures stored, "
         f"{stats.get('log_count/ERROR', 0)} errors, "
@@ -119,7 +179,12 @@ def _exit_on_crawl_failure(stats: dict) -> None:
         f"{stats.get('nianbao/site_alerts', 0)} site alerts, "
         f"{stats.get('nianbao/sites_blocked', 0)} sites blocked "
         "(per site: table crawl_site_counts)",
-        err=True,
+        finish_reason=reason,
+        responses=stats.get("response_received_count", 0),
+        **crawl_counts(stats),
+        site_alerts=stats.get("nianbao/site_alerts", 0),
+        sites_blocked=stats.get("nianbao/sites_blocked", 0),
+        exit_status=0 if reason == "finished" else 1,
     )
     if reason != "finished":
         sys.exit(1)
@@ -253,34 +318,44 @@ def _check(registry: str, max_pages: int, settings: dict) -> None:
 
 @main.command()
 @db_option
-def process(db: str) -> None:
+@output_options
+def process(db: str, quiet: bool, as_json: bool) -> None:
     """Parse and check the captures not parsed yet (the stage after a crawl)."""
-    _process(db, everything=False)
+    _process(db, False, _progress("process", quiet, as_json))
 
 
 @main.command()
 @db_option
-def reparse(db: str) -> None:
+@output_options
+def reparse(db: str, quiet: bool, as_json: bool) -> None:
     """Re-read every stored original with the current parser; nothing is fetched."""
-    _process(db, everything=True)
+    _process(db, True, _progress("reparse", quiet, as_json))
 
 
-def _process(db: str, everything: bool) -> None:
+def _process(db: str, everything: bool, progress) -> None:
     from archive.jobs.process import process_captures
     from archive.store import Archive
 
-    with Archive(db) as archive:
-        summary = process_captures(archive, everything)
+    with Archive(db) as archive, progress.stage("parse") as update:
+        summary = process_captures(
+            archive,
+            everything,
+            progress=lambda done, total: update(done.captures, total, **done.by_status),
+        )
         counts = archive.counts()
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_status.items())) or "none"
-    click.echo(
+    code = 1 if summary.by_status.get("parser_error") else 0
+    progress.summary(
         f"parsed {summary.captures} captures ({statuses}); archive now holds "
         f"{counts['reports']} reports, {counts['cells']} cells, "
         f"{counts['findings']} findings",
-        err=True,
+        captures=summary.captures,
+        reports=summary.reports,
+        by_status=dict(sorted(summary.by_status.items())),
+        archive=counts,
+        exit_status=code,
     )
-    if summary.by_status.get("parser_error"):
-        sys.exit(1)
+    sys.exit(code)
 
 
 @main.command()
@@ -307,17 +382,27 @@ def serve(db: str, host: str, port: int) -> None:
     type=int,
     help="Seed of the simulated web's generated reports.",
 )
-def demo(db: str, port: int, no_serve: bool, seed: int) -> None:
+@output_options
+def demo(db: str, port: int, no_serve: bool, seed: int, quiet: bool, as_json: bool) -> None:
     """Crawl the bundled simulated government web, parse, check, and serve the archive."""
     from archive.jobs.demo import build_demo
     from archive.publish import serve as run_server
 
+    progress = _progress("demo", quiet, as_json)
     with tempfile.TemporaryDirectory(prefix="nianbao-simweb-") as tmp:
         try:
-            summary = build_demo(db, Path(tmp), seed)
+            summary = build_demo(db, Path(tmp), seed, progress)
         except RuntimeError as exc:
+            progress.close()
             raise click.ClickException(str(exc)) from exc
-    click.echo(summary, err=True)
+    progress.summary(
+        summary.line(),
+        db=db,
+        served={"real": summary.real_served, "generated": summary.generated_served},
+        archived={"reports": summary.archive["reports"], "real": summary.real_archived},
+        archive=summary.archive,
+        by_status=summary.by_status,
+    )
     if not no_serve:
         run_server(db, "127.0.0.1", port)
 

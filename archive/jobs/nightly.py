@@ -137,24 +137,9 @@ class Events:
         self.terminal = sys.stderr.isatty() if terminal is None else terminal
         self._progress = None
         if self.terminal:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                SpinnerColumn,
-                TextColumn,
-                TimeElapsedColumn,
-            )
+            from archive.jobs.progress import rich_bars
 
-            self._progress = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-            )
+            self._progress = rich_bars()
             self._progress.start()
 
     def emit(self, event: str, **data) -> None:
@@ -168,7 +153,7 @@ class Events:
     def stage(self, name: str, total: int | None = None):
         """A stage: start and end events, and a bar the body advances with ``update(done)``."""
         self.emit("stage_start", stage=name, total=total)
-        task = self._progress.add_task(name, total=total) if self._progress else None
+        task = self._progress.add_task(name, total=total, counts="") if self._progress else None
         started = time.monotonic()
         last_logged = [0.0]
 
@@ -295,8 +280,11 @@ def _high_water(db: Path) -> dict:
 
 # -- crawl ---------------------------------------------------------------------------
 def crawl_command(config: NightlyConfig) -> list[str]:
+    """``nianbao crawl`` as a child; ``-P``: the working directory is not on its import path,
+    so a ``crawler.py`` or ``archive/`` there cannot stand in for nianbao's packages."""
     cmd = [
         sys.executable,
+        "-P",
         "-m",
         "archive",
         "crawl",
