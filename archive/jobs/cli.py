@@ -429,19 +429,37 @@ def demo(db: str, port: int, no_serve: bool, seed: int, quiet: bool, as_json: bo
     "whole archive, only earlier in this run, or never.",
 )
 @click.option("--no-gzip", is_flag=True, help="Write an uncompressed .warc.")
-def warc(db: str, run_id: int | None, out_dir: str, revisits: str, no_gzip: bool) -> None:
-    """Write a crawl run as a WARC 1.1 file (readable by warcio, pywb, ReplayWeb.page)."""
+@output_options
+def warc(
+    db: str,
+    run_id: int | None,
+    out_dir: str,
+    revisits: str,
+    no_gzip: bool,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Write a crawl run as a WARC 1.1 file (readable by warcio, pywb, ReplayWeb.page).
+
+    Its path is printed on stdout (with --json: in the summary object)."""
     from archive.export.warc import WarcError, write_run_warc
 
+    progress = _progress("warc", quiet, as_json)
     try:
-        summary = write_run_warc(db, run_id, out_dir, revisits, gzip=not no_gzip)
+        with progress.stage("warc") as update:
+            summary = write_run_warc(
+                db, run_id, out_dir, revisits, gzip=not no_gzip, progress=update
+            )
     except WarcError as exc:
+        progress.close()
         raise click.ClickException(str(exc)) from exc
     records = ", ".join(f"{k} {v}" for k, v in sorted(summary.records.items()))
-    click.echo(
-        f"{summary.path}: run {summary.run_id}, {summary.captures} captures ({records})", err=True
+    progress.summary(
+        f"{summary.path}: run {summary.run_id}, {summary.captures} captures ({records})",
+        **summary.to_json(),
     )
-    click.echo(str(summary.path))
+    if not as_json:
+        click.echo(str(summary.path))
 
 
 @main.command()
@@ -464,22 +482,35 @@ def warc(db: str, run_id: int | None, out_dir: str, revisits: str, no_gzip: bool
     type=click.IntRange(min=1),
     help="Then delete all but the newest N snapshots of each flavour.",
 )
-def snapshot(db: str, out_dir: str | None, flavour: str, keep: int | None) -> None:
-    """Write a consistent, dated copy of the archive with its SHA-256 and a manifest."""
+@output_options
+def snapshot(
+    db: str, out_dir: str | None, flavour: str, keep: int | None, quiet: bool, as_json: bool
+) -> None:
+    """Write a consistent, dated copy of the archive with its SHA-256 and a manifest.
+
+    Its path is printed on stdout (with --json: in the summary object)."""
     from archive.export.snapshot import SnapshotError, make_snapshot, prune_snapshots
 
+    progress = _progress("snapshot", quiet, as_json)
     folder = Path(out_dir) if out_dir else Path(db).resolve().parent / "snapshots"
     try:
-        snap = make_snapshot(db, folder, flavour)
+        with progress.stage(f"snapshot ({flavour})"):  # one SQLite copy: time, no count
+            snap = make_snapshot(db, folder, flavour)
         removed = prune_snapshots(folder, keep) if keep else []
     except SnapshotError as exc:
+        progress.close()
         raise click.ClickException(str(exc)) from exc
-    click.echo(
+    progress.summary(
         f"{snap.path}: {snap.manifest['size']:,} bytes, sha256 {snap.manifest['sha256']}"
         f"{f', {len(removed)} old files removed' if removed else ''}",
-        err=True,
+        path=str(snap.path),
+        flavour=flavour,
+        size=snap.manifest["size"],
+        sha256=snap.manifest["sha256"],
+        removed=[str(p) for p in removed],
     )
-    click.echo(str(snap.path))
+    if not as_json:
+        click.echo(str(snap.path))
 
 
 @main.command()
