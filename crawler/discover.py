@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
@@ -584,8 +585,15 @@ def now() -> str:
 DISCOVER_SETTINGS = {"LOG_LEVEL": "CRITICAL", "DEPTH_LIMIT": MAX_HOPS + MAX_TREE_DEPTH + 4}
 
 
-def run(portals: list[Portal], max_pages: int = DEFAULT_MAX_PAGES, overrides: dict | None = None):
-    """Walk every portal (one Scrapy run; a process can run it once) and return them."""
+def run(
+    portals: list[Portal],
+    max_pages: int = DEFAULT_MAX_PAGES,
+    overrides: dict | None = None,
+    on_stats: Callable[[dict], None] | None = None,
+):
+    """Walk every portal (one Scrapy run; a process can run it once) and return them.
+
+    ``on_stats`` hears Scrapy's stats as they stand, every half second (for progress)."""
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
 
@@ -596,6 +604,14 @@ def run(portals: list[Portal], max_pages: int = DEFAULT_MAX_PAGES, overrides: di
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(DiscoverSpider)
     process.crawl(crawler, portals=portals, max_pages=max_pages)
+    if on_stats is not None:
+        from twisted.internet import task  # after CrawlerProcess installed its reactor
+
+        def stats() -> dict:
+            found = getattr(crawler, "stats", None)
+            return found.get_stats() if found is not None else {}
+
+        task.LoopingCall(lambda: on_stats(stats())).start(0.5, now=False)
     process.start()
     return [finish(p) for p in portals]
 

@@ -259,7 +259,7 @@ def discover(
         if not re.match(r"https?://[^/\s]+", url):
             raise click.BadParameter(f"{url!r} is not an http(s) URL")
     portals = [finder.Portal(i, u, region_code=c) for i, (u, c) in enumerate(targets)]
-    portals = finder.run(portals, max_pages, settings)
+    portals = _walk(portals, max_pages, settings)
     writer = csv.DictWriter(sys.stdout, finder.ROW_COLUMNS, lineterminator="\n")
     if not no_header:
         writer.writeheader()
@@ -288,6 +288,24 @@ def discover(
     sys.exit(0 if complete else 3)
 
 
+def _walk(portals: list, max_pages: int, settings: dict) -> list:
+    """Discovery's walk, with a bar of the requests made on a terminal (its output is CSV
+    on stdout and one status line per portal on stderr, so no JSON mode)."""
+    from archive.jobs.progress import Progress, choose_mode
+    from crawler import discover as finder
+
+    progress = Progress("discover", "bars" if choose_mode() == "bars" else "quiet")
+    with progress, progress.stage(f"discover ({len(portals)} portals)") as update:
+        return finder.run(
+            portals,
+            max_pages,
+            settings,
+            on_stats=lambda s: update(
+                s.get("response_received_count", 0), errors=s.get("log_count/ERROR", 0)
+            ),
+        )
+
+
 def _check(registry: str, max_pages: int, settings: dict) -> None:
     import csv
 
@@ -298,7 +316,7 @@ def _check(registry: str, max_pages: int, settings: dict) -> None:
         rows = read_registry(registry)
     except RegistryError as exc:
         raise click.ClickException(str(exc)) from exc
-    portals = finder.run(
+    portals = _walk(
         [finder.Portal(i, r["start_url"], r.get("region_code"), row=r) for i, r in enumerate(rows)],
         max_pages,
         settings,
