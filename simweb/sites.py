@@ -1,6 +1,6 @@
 """The simulated sites: which pages exist, and their bytes.
 
-Three hosts modelled on real government sites (``research/domain.md`` §2):
+Three hosts modelled on real government sites:
 
 * 新乡市牧野区人民政府 — a district portal on TRS: front page → 政府信息公开 →
   the column 政府信息公开年报 with the reports of the district and its departments,
