@@ -80,12 +80,9 @@ class CrawlDelayMiddleware:
         if slot is None:
             return
         slot.delay = max(slot.delay, delay)
-        # A host's stated minimum is not to be undercut by the random variation of the delay
-        # (±50 % by default): Scrapy 2.19 calls it the slot's jitter, earlier versions a flag.
-        if hasattr(slot, "jitter"):
-            slot.jitter = 0.0
-        else:
-            slot.randomize_delay = False
+        # A host's stated minimum is not to be undercut by the random variation of the
+        # delay (±50 % by default), whichever of the two set the delay.
+        slot.jitter = 0.0
 
 
 def crawl_delay(robots_txt: bytes, user_agent: str) -> float | None:

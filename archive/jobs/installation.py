@@ -21,9 +21,11 @@ for each when it installed this distribution (its ``RECORD``). An editable insta
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
 import importlib.metadata
 import importlib.util
+import io
 from pathlib import Path
 
 DISTRIBUTION = "nianbao-archive"
@@ -86,15 +88,17 @@ def altered_files() -> list[str]:
     if Path(str(dist.locate_file(""))).resolve() != ROOT:
         return []
     altered = []
-    for entry in dist.files or []:
-        if entry.hash is None or entry.parts[0] not in PACKAGES:
+    # RECORD read as it is: Distribution.files leaves out the files that are missing
+    # (Python 3.12), and a missing file is one of the things to find.
+    for name, hash_, _ in csv.reader(io.StringIO(dist.read_text("RECORD") or "")):
+        if not hash_ or name.split("/", 1)[0] not in PACKAGES:
             continue
-        path = ROOT / entry
+        mode, _, value = hash_.partition("=")
         try:
-            digest = hashlib.new(entry.hash.mode, path.read_bytes()).digest()
+            digest = hashlib.new(mode, (ROOT / name).read_bytes()).digest()
         except FileNotFoundError:
-            altered.append(f"{entry} removed")
+            altered.append(f"{name} removed")
             continue
-        if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != entry.hash.value:
-            altered.append(str(entry))
+        if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != value:
+            altered.append(name)
     return altered
