@@ -403,7 +403,7 @@ def useful_columns(portal: Portal) -> list[Column]:
     named = [c for c in found if c.named or c.tree_root]
     chosen = named or found
     # a column whose reports all appear in a bigger one is a page of it, not another column
-    keep = []
+    keep: list[Column] = []
     for c in sorted(chosen, key=lambda c: -len(c.reports)):
         if c.tree_root or not any(
             set(c.reports) <= set(k.reports) for k in keep if not k.tree_root
@@ -547,6 +547,8 @@ def _most_common(values):
 def check_status(portal: Portal) -> tuple[str, str, str]:
     """(status, column URL found, message) for a registry row: ``ok``, ``moved``,
     ``vanished``, ``disallowed``, ``blocked``."""
+    if portal.row is None:
+        raise ValueError(f"{portal.url}: check_status is for portals made from registry rows")
     cols = useful_columns(portal)
     start = portal.row["start_url"]
     if portal.start_failed in ("disallowed", "blocked"):

@@ -30,6 +30,8 @@ class ArchivePipeline:
             spider.logger.info("continuing interrupted crawl run(s) %s", self.frontier.resumed)
 
     def process_item(self, item, spider=None):
+        if self.frontier is None:
+            raise RuntimeError("the archive pipeline got an item before open_spider")
         capture = dict(item)
         self.frontier.store(capture)
         self.stats.inc_value("nianbao/captures_stored")

@@ -565,6 +565,8 @@ def _checks_summary(db: Path, before: dict) -> dict:
 def _warc_stage(config: NightlyConfig, events: Events, summary: dict) -> dict:
     from archive.export.warc import write_run_warc
 
+    if config.warc_dir is None:
+        return {}
     with events.stage("warc"):
         try:
             return write_run_warc(config.db, summary["crawl"]["run_id"], config.warc_dir).to_json()
@@ -576,7 +578,7 @@ def _warc_stage(config: NightlyConfig, events: Events, summary: dict) -> dict:
 def _snapshot_stage(config: NightlyConfig, events: Events, summary: dict) -> list[dict]:
     from archive.export.snapshot import make_snapshot, prune_snapshots
 
-    written = []
+    written: list[dict] = []
     if not config.db.exists():
         return written
     with events.stage("snapshot", total=len(config.flavours)) as update:

@@ -35,7 +35,7 @@ _PAGE_NUMBER = re.compile(
 
 
 def looks_like_report_title(title: str | None) -> bool:
-    return bool(title) and bool(_REPORT_TITLE.search(re.sub(r"\s+", "", title)))
+    return bool(title and _REPORT_TITLE.search(re.sub(r"\s+", "", title)))
 
 
 def find_title(doc: Document) -> str | None:

@@ -250,7 +250,7 @@ class _Walker:
         for table, words in SECTION_WORDS.items():
             if any(normalize(w) in joined for w in words):
                 self.table, self.group = table, None
-        t2_cols = []
+        t2_cols: list[Entry] = []
         for text in texts:
             m = match_label(text, T2_COLS)
             if m and (not t2_cols or t2_cols[-1].key != m.entry.key):
@@ -342,7 +342,7 @@ def detect_template(reading: TableReading, year: int | None) -> tuple[str | None
     """The template the content shows, checked against the reporting year."""
     warnings: list[str] = []
     votes = reading.votes
-    by_content = max(votes, key=votes.get) if votes else None
+    by_content = max(votes, key=lambda t: votes[t]) if votes else None
     if by_content and len(votes) > 1:
         warnings.append(f"template evidence is mixed: {votes}")
     by_year = None

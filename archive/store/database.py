@@ -81,7 +81,10 @@ class Archive:
         sql = (
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
         )
-        return self.db.conn.execute(sql, [record[c] for c in columns]).lastrowid
+        rowid = self.db.conn.execute(sql, [record[c] for c in columns]).lastrowid
+        if rowid is None:  # an INSERT always sets it
+            raise sqlite3.OperationalError(f"no row id after inserting into {table}")
+        return rowid
 
     def update(self, table: str, pk: int, record: dict) -> None:
         sets = ", ".join(f"{c} = ?" for c in record)
@@ -336,7 +339,7 @@ class Archive:
         where = _to_parse(everything)
         ids = [r[0] for r in self.db.execute(f"select id from captures where {where} order by id")]
         for capture_id in ids:
-            yield self.db["captures"].get(capture_id)
+            yield self.db.table("captures").get(capture_id)
 
     def count_captures_to_parse(self, everything: bool = False) -> int:
         """How many captures :meth:`captures_to_parse` would give now."""

@@ -27,7 +27,8 @@ def read_registry(path: str | Path) -> list[dict]:
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
         if missing:
             raise RegistryError(f"{path}: missing column(s) {', '.join(missing)}")
-        rows, seen = [], set()
+        rows: list[dict] = []
+        seen: set[str] = set()
         for line_no, raw in enumerate(reader, start=2):
             rows.append(_row(raw, f"{path}:{line_no}", seen))
     return rows
