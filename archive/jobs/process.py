@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from archive.checks import check_parsed
+from archive.checks import NarrativeCheck, check_parsed, narrative_findings
 from archive.parse import PARSER_VERSION, ParsedReport, ParseError
 from archive.parse.isolate import ParseWorker, parse_isolated
 from archive.publish import prepare as publish_prepare
@@ -22,7 +22,7 @@ from archive.store import Archive, now
 log = logging.getLogger(__name__)
 
 # Statuses of a capture that make it a row in ``reports``.
-REPORT_STATUSES = {"ok", "partial", "no_tables", "tables_are_images", "text_only"}
+REPORT_STATUSES = {"ok", "partial", "run_together", "no_tables", "tables_are_images", "text_only"}
 
 
 @dataclass
@@ -148,6 +148,8 @@ def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
             f"{site['agency']!r}"
         )
     issues = check_parsed(parsed)
+    narrative = narrative_findings(parsed)
+    audit = parsed.cell_audit
     report = {
         "capture_id": capture["id"],
         "site_id": capture["site_id"],
@@ -170,6 +172,10 @@ def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
         "warnings": json.dumps(parsed.warnings, ensure_ascii=False) if parsed.warnings else None,
         "parsed_at": now(),
         "parser_version": PARSER_VERSION,
+        "narrative_finding_count": len(narrative),
+        "blank_cells": audit.get("blank"),
+        "dash_cells": audit.get("dash"),
+        "zero_cells": audit.get("zero"),
     }
     cells = [
         {
@@ -195,4 +201,44 @@ def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
         }
         for f in issues
     ]
-    return archive.save_report(report, cells, rows)
+    with archive.transaction():  # the report and its narrative are one unit of work
+        report_id = archive.save_report(report, cells, rows)
+        save_narrative(archive, report_id, parsed, narrative)
+    return report_id
+
+
+def save_narrative(
+    archive: Archive, report_id: int, parsed: ParsedReport, narrative: list[NarrativeCheck]
+) -> None:
+    """A report's sections and narrative findings, replacing what an earlier parse left
+    (inside the caller's transaction)."""
+    conn = archive.db.conn
+    conn.execute("delete from report_sections where report_id = ?", [report_id])
+    conn.execute("delete from narrative_findings where report_id = ?", [report_id])
+    for s in parsed.sections:
+        archive.insert(
+            "report_sections",
+            {
+                "report_id": report_id,
+                "section": s["number"],
+                "section_key": s["key"],
+                "heading": s["heading"],
+                "text": s["text"],
+                "chars": len(s["text"]),
+            },
+        )
+    for f in narrative:
+        archive.insert(
+            "narrative_findings",
+            {
+                "report_id": report_id,
+                "rule": f.rule,
+                "status": f.status,
+                "stated": f.stated,
+                "table_value": f.table_value,
+                "cells": json.dumps(f.cells),
+                "section": f.section,
+                "quote": f.quote,
+                "message": f.message,
+            },
+        )

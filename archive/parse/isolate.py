@@ -57,6 +57,9 @@ def _preload() -> None:
     from pdfminer import pdfdocument  # noqa: F401
 
     from archive.parse import html, pdf, text, word  # noqa: F401
+    from archive.parse.script import _converter
+
+    _converter()  # OpenCC's dictionaries, loaded once per worker
 
 
 def _serve(conn: Connection, budget_mb: int) -> None:

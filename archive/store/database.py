@@ -459,7 +459,13 @@ class Archive:
                 self.db.execute(
                     "update reports set previous_id = null where previous_id = ?", [row[0]]
                 )
-                for table in ("cells", "findings", "report_originals"):
+                for table in (
+                    "cells",
+                    "findings",
+                    "report_originals",
+                    "report_sections",
+                    "narrative_findings",
+                ):
                     self.db.execute(f"delete from {table} where report_id = ?", [row[0]])
                 self.db.execute("delete from reports where id = ?", [row[0]])
 
