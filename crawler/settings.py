@@ -9,6 +9,8 @@ response, errors included, reaches the spider so the archive can record it.
 
 import os
 
+from scrapy.settings import default_settings
+
 from archive import __version__
 
 BOT_NAME = "nianbao"
@@ -50,6 +52,9 @@ ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
 # robots.txt; the backoff nearer the downloader than the retry, so it sees failures first.
 DOWNLOADER_MIDDLEWARES = {
     "crawler.incremental.ResumeMiddleware": 50,
+    # Network scope (crawler/scope.py): before anything that could itself connect to the
+    # host (robots.txt at 100), after the archive's answers; sees every redirect hop.
+    "crawler.scope.NetworkScopeMiddleware": 55,
     "crawler.politeness.ChallengeMiddleware": 60,
     "crawler.incremental.ConditionalRequestMiddleware": 70,
     "crawler.politeness.CrawlDelayMiddleware": 110,
@@ -69,5 +74,15 @@ NIANBAO_MAX_CRAWL_DELAY = 60.0
 # Where the archive lives; `nianbao crawl --db` sets it.
 NIANBAO_DB = "nianbao.db"
 
+# Fixed answers for host names, "name=address …" (as curl --resolve): a site's name on an
+# intranet mirror, the tests' names for the simulated web. The resolver keeps Scrapy's cache.
+NIANBAO_RESOLVE = ""
+TWISTED_DNS_RESOLVER = "crawler.scope.PinnedResolver"
+if not hasattr(default_settings, "TWISTED_DNS_RESOLVER"):  # Scrapy before the setting's rename
+    DNS_RESOLVER = TWISTED_DNS_RESOLVER
+
+# With --jobdir, Scrapy's saved queue is used only to continue a run paused cleanly
+# (crawler/frontier.py); otherwise the archive alone says what is left to fetch.
+EXTENSIONS = {"crawler.frontier.JobdirGuard": 0}
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

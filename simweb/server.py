@@ -129,6 +129,9 @@ class SiteHandler(BaseHTTPRequestHandler):
             target = how["moved_base"].rstrip("/") + self.path
             self._send(301, b"", "text/html", head, {"Location": target})
             return True
+        if path in how.get("redirects", {}):
+            self._send(302, b"", "text/html", head, {"Location": how["redirects"][path]})
+            return True
         if how.get("slow") and path != "/robots.txt":
             time.sleep(how["slow"])
         if how.get("challenge") == "rs-412":

@@ -1,17 +1,34 @@
 """The ``nianbao`` command: a thin layer over the library.
 
 Each subcommand calls one function of :mod:`archive` or :mod:`crawler`; what it
-adds is argument parsing, output, and exit codes an operator can rely on.
+adds is argument parsing, output, and exit codes an operator can rely on. An
+operator's error (a bad registry, a missing or unwritable archive, a full disk …)
+is one line on stderr, ``nianbao <command>: error: …``, and an exit status:
+
+====  ===========================================================================
+1     the command ran and failed (a crawl that did not finish, parser errors, a
+      full disk, an input/output error)
+2     bad input, nothing was done (options, registry, an archive that does not
+      exist, cannot be written or is newer than this nianbao, a failed migration)
+====  ===========================================================================
+
+(``nightly`` has its own statuses, in :mod:`archive.jobs.nightly`.) Anything else
+is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
 
 import click
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
 
 DEFAULT_DB = "nianbao.db"
 db_option = click.option(
@@ -24,7 +41,7 @@ db_option = click.option(
 
 
 # Exit status when the packages imported are not this installation's (nothing was done).
-EXIT_NOT_OURS = 2
+EXIT_NOT_OURS = EXIT_BAD_INPUT
 
 
 def output_options(command):
@@ -46,7 +63,72 @@ def _progress(command: str, quiet: bool, as_json: bool):
     return Progress(command, choose_mode(quiet, as_json))
 
 
-@click.group()
+# Control characters (C0 but newline and tab, DEL, C1) and the bidirectional overrides
+# that can reorder or hide text: never written raw to a terminal from a document.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """``text`` safe for a terminal: control bytes a document (or a server) put in a
+    title, an agency name or a message are shown escaped (``\\x1b``), not obeyed."""
+
+    def escape(match: re.Match) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _UNPRINTABLE.sub(escape, str(text))
+
+
+def printable_lines(text: str) -> str:
+    """Several lines of output, each made :func:`printable` (the line breaks are ours)."""
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
+def operator_error(exc: BaseException, db: str | None = None) -> tuple[str, int] | None:
+    """The one line and exit status for an operator's error, or None for a bug."""
+    from archive.export.snapshot import SnapshotError
+    from archive.export.warc import WarcError
+    from archive.store import ArchiveError, DiskFull, storage_error
+    from archive.store.database import ArchiveMissing, ArchiveUnwritable, SchemaError
+    from archive.store.registry import RegistryError
+
+    if isinstance(exc, sqlite3.Error | OSError) and db is not None:
+        exc = storage_error(db, exc) or exc
+    if isinstance(exc, ArchiveMissing | ArchiveUnwritable | SchemaError | RegistryError):
+        return str(exc), EXIT_BAD_INPUT
+    if isinstance(exc, DiskFull | ArchiveError | SnapshotError | WarcError):
+        return str(exc), EXIT_FAILED
+    return None
+
+
+class _Nianbao(click.Group):
+    """The command group: operator errors become one line and an exit status."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:  # noqa: BLE001 (re-raised unless it is an operator's error)
+            sub = ctx.invoked_subcommand or "nianbao"
+            db = ctx.meta.get("nianbao.db")
+            found = operator_error(exc, db)
+            if found is None:
+                raise
+            message, code = found
+            click.echo(f"nianbao {sub}: error: {printable(message)}", err=True)
+            ctx.exit(code)
+
+
+def _archive_path(db: str, must_exist: bool = False) -> str:
+    """Note ``--db`` for error messages; for commands that read an archive, it must exist."""
+    from archive.store import ArchiveMissing
+
+    click.get_current_context().find_root().meta["nianbao.db"] = db
+    if must_exist and not Path(db).is_file():
+        raise ArchiveMissing(f"{db} does not exist (is --db right?)")
+    return db
+
+
+@click.group(cls=_Nianbao)
 @click.version_option(package_name="nianbao-archive", prog_name="nianbao")
 def main() -> None:
     """nianbao (年报): an archive of government information-disclosure annual reports."""
@@ -72,11 +154,14 @@ def parse(file: str, as_json: bool) -> None:
     try:
         report = parse_isolated(path.read_bytes(), source=path.name, filename=path.name)
     except ParseError as exc:
-        click.echo(f"nianbao parse: {path.name}: {exc.status}: {exc.message}", err=True)
+        click.echo(
+            f"nianbao parse: {printable(path.name)}: {exc.status}: {printable(exc.message)}",
+            err=True,
+        )
         sys.exit(2)
     check_parsed(report)
-    if as_json:
-        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
+    if as_json:  # JSON escapes C0 controls itself; C1 and bidi controls are escaped here
+        click.echo(_json_escape(json.dumps(report.to_json(), ensure_ascii=False, indent=1)))
     else:
         click.echo(_describe(report))
     if report.status in ("not_a_report", "landing_page"):
@@ -85,22 +170,36 @@ def parse(file: str, as_json: bool) -> None:
             if report.status == "landing_page"
             else report.reason or "no report tables or title found"
         )
-        click.echo(f"nianbao parse: {path.name}: {report.status}: {why}", err=True)
+        click.echo(
+            f"nianbao parse: {printable(path.name)}: {report.status}: {printable(why)}", err=True
+        )
         sys.exit(3)
 
 
+# In JSON, json.dumps escapes C0 controls inside strings; these it leaves raw.
+_JSON_UNPRINTABLE = re.compile(r"[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _json_escape(text: str) -> str:
+    """JSON for a terminal: DEL, C1 and bidi controls as ``\\uXXXX`` (still valid JSON)."""
+    return _JSON_UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _describe(report) -> str:
+    """The record for a terminal; every string the document supplied made printable."""
+    p = printable
     lines = [
-        f"{report.title or '(no title)'}",
-        f"  agency {report.agency}  year {report.year}  template {report.template}  "
+        f"{p(report.title or '(no title)')}",
+        f"  agency {p(report.agency)}  year {report.year}  template {report.template}  "
         f"format {report.format}  status {report.status}",
         f"  cells {report.cell_count()}  findings {len(report.checks)}  "
         f"warnings {len(report.warnings)}",
     ]
     lines += [
-        f"  ! {c['rule']} {c.get('row') or c.get('column')}: {c['message']}" for c in report.checks
+        f"  ! {c['rule']} {p(c.get('row') or c.get('column'))}: {p(c['message'])}"
+        for c in report.checks
     ]
-    lines += [f"  ? {w}" for w in report.warnings]
+    lines += [f"  ? {p(w)}" for w in report.warnings]
     return "\n".join(lines)
 
 
@@ -133,15 +232,23 @@ def crawl(
 
     On a terminal a bar counts pages and captures and Scrapy logs only warnings
     (``-s LOG_LEVEL=INFO`` for its full log); elsewhere Scrapy's log goes to stderr."""
+    from archive.jobs.children import die_with_parent_if_asked
+    from archive.store import Archive
+    from archive.store.registry import read_registry
     from crawler.runner import BUNDLED_REGISTRY, run_crawl
 
+    die_with_parent_if_asked()
     settings = dict(_setting(o) for o in overrides)
+    sites = sites or str(BUNDLED_REGISTRY)
+    read_registry(sites)  # a bad registry is one line here, not a traceback in Scrapy
+    with Archive(_archive_path(db)) as archive:  # so is an archive that cannot be written
+        archive.ensure_writable()
     progress = _progress("crawl", quiet, as_json)
     if progress.drawing or quiet:
         settings.setdefault("LOG_LEVEL", "ERROR" if quiet else "WARNING")
-    with progress.stage("crawl") as update:
+    with progress, progress.stage("crawl") as update:
         stats = run_crawl(
-            sites or str(BUNDLED_REGISTRY),
+            sites,
             db,
             jobdir,
             settings,
@@ -171,6 +278,8 @@ def _exit_on_crawl_failure(stats: dict, progress=None) -> None:
 
     progress = progress or Progress("crawl")
     reason = stats.get("finish_reason")
+    if stats.get("nianbao/storage_error"):
+        click.echo(f"nianbao crawl: error: {printable(stats['nianbao/storage_error'])}", err=True)
     progress.summary(
         f"crawl {reason}: {stats.get('response_received_count', 0)} responses, "
         f"{stats.get('nianbao/captures_stored', 0)} captures stored, "
@@ -354,7 +463,12 @@ def _process(db: str, everything: bool, progress) -> None:
     from archive.jobs.process import process_captures
     from archive.store import Archive
 
-    with Archive(db) as archive, progress.stage("parse") as update:
+    with (
+        Archive(_archive_path(db, must_exist=True)) as archive,
+        progress,
+        progress.stage("parse") as update,
+    ):
+        archive.ensure_writable()
         summary = process_captures(
             archive,
             everything,
@@ -383,9 +497,9 @@ def _process(db: str, everything: bool, progress) -> None:
 def serve(db: str, host: str, port: int) -> None:
     """Serve the archive with Datasette."""
     from archive.publish import serve as run_server
+    from archive.store import Archive
 
-    if not Path(db).exists():
-        raise click.ClickException(f"{db} does not exist; build it with `nianbao demo` or crawl")
+    Archive(_archive_path(db, must_exist=True)).close()  # migrated, or one line why not
     run_server(db, host, port)
 
 
@@ -460,17 +574,18 @@ def warc(
     """Write a crawl run as a WARC 1.1 file (readable by warcio, pywb, ReplayWeb.page).
 
     Its path is printed on stdout (with --json: in the summary object)."""
-    from archive.export.warc import WarcError, write_run_warc
+    from archive.export.warc import write_run_warc
 
     progress = _progress("warc", quiet, as_json)
-    try:
-        with progress.stage("warc") as update:
-            summary = write_run_warc(
-                db, run_id, out_dir, revisits, gzip=not no_gzip, progress=update
-            )
-    except WarcError as exc:
-        progress.close()
-        raise click.ClickException(str(exc)) from exc
+    with progress, progress.stage("warc") as update:
+        summary = write_run_warc(
+            _archive_path(db, must_exist=True),
+            run_id,
+            out_dir,
+            revisits,
+            gzip=not no_gzip,
+            progress=update,
+        )
     records = ", ".join(f"{k} {v}" for k, v in sorted(summary.records.items()))
     progress.summary(
         f"{summary.path}: run {summary.run_id}, {summary.captures} captures ({records})",
@@ -507,17 +622,13 @@ def snapshot(
     """Write a consistent, dated copy of the archive with its SHA-256 and a manifest.
 
     Its path is printed on stdout (with --json: in the summary object)."""
-    from archive.export.snapshot import SnapshotError, make_snapshot, prune_snapshots
+    from archive.export.snapshot import make_snapshot, prune_snapshots
 
     progress = _progress("snapshot", quiet, as_json)
     folder = Path(out_dir) if out_dir else Path(db).resolve().parent / "snapshots"
-    try:
-        with progress.stage(f"snapshot ({flavour})"):  # one SQLite copy: time, no count
-            snap = make_snapshot(db, folder, flavour)
-        removed = prune_snapshots(folder, keep) if keep else []
-    except SnapshotError as exc:
-        progress.close()
-        raise click.ClickException(str(exc)) from exc
+    with progress, progress.stage(f"snapshot ({flavour})"):  # one SQLite copy: time, no count
+        snap = make_snapshot(_archive_path(db, must_exist=True), folder, flavour)
+    removed = prune_snapshots(folder, keep) if keep else []
     progress.summary(
         f"{snap.path}: {snap.manifest['size']:,} bytes, sha256 {snap.manifest['sha256']}"
         f"{f', {len(removed)} old files removed' if removed else ''}",
@@ -599,7 +710,7 @@ def nightly(
     )
     from crawler.runner import BUNDLED_REGISTRY
 
-    defaults = default_paths(Path(db))
+    defaults = default_paths(Path(_archive_path(db)))
     config = NightlyConfig(
         db=Path(db),
         sites=sites or str(BUNDLED_REGISTRY),
@@ -617,8 +728,8 @@ def nightly(
     finally:
         events.close()
     click.echo(
-        json.dumps(summary, ensure_ascii=False, indent=1)
+        _json_escape(json.dumps(summary, ensure_ascii=False, indent=1))
         if as_json
-        else format_summary(summary, code)
+        else printable_lines(format_summary(summary, code))
     )
     sys.exit(code)

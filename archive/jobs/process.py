@@ -74,8 +74,9 @@ def process_capture(archive: Archive, capture: dict, worker: ParseWorker | None 
             else parse_isolated(capture["body"], **kwargs)
         )
     except ParseError as exc:
-        archive.mark_capture(capture["id"], exc.status, exc.message, PARSER_VERSION)
-        archive.drop_report(capture["sha256"])
+        with archive.transaction():  # one unit of work: the capture's status and what it drops
+            archive.mark_capture(capture["id"], exc.status, exc.message, PARSER_VERSION)
+            archive.drop_report(capture["sha256"])
         return exc.status
     except Exception as exc:  # a parser bug must not stop the stage; it is recorded
         log.exception("parser failed on capture %s (%s)", capture["id"], capture["url"])
@@ -83,6 +84,14 @@ def process_capture(archive: Archive, capture: dict, worker: ParseWorker | None 
             capture["id"], "parser_error", f"{type(exc).__name__}: {exc}", PARSER_VERSION
         )
         return "parser_error"
+    # One transaction for the capture's status with its report, cells and findings: killed
+    # at any instant, the archive holds all of it or none (and the capture is parsed again).
+    with archive.transaction():
+        return _store_outcome(archive, capture, parsed)
+
+
+def _store_outcome(archive: Archive, capture: dict, parsed: ParsedReport) -> str:
+    """Record what the parse of ``capture`` found (inside the caller's transaction)."""
     if parsed.status not in REPORT_STATUSES:
         archive.mark_capture(
             capture["id"],

@@ -34,6 +34,7 @@ from crawler.links import (
 )
 from crawler.pages import read_api, read_page
 from crawler.politeness import HostBlocked
+from crawler.scope import ScopeRefused
 
 # How many column-finding hops from the start URL: front page → 信息公开 → 年报 column.
 MAX_COLUMN_HOPS = 3
@@ -179,14 +180,17 @@ class ReportSpider(scrapy.Spider):
         self.logger.warning("fetch failed: %s: %s", request.url, failure.getErrorMessage())
         error = (
             failure.getErrorMessage()
-            if failure.check(HostBlocked)
+            if failure.check(HostBlocked, ScopeRefused)
             else f"{failure.type.__name__}: {failure.getErrorMessage()}"
         )
+        # A hop of a redirect failed (or was refused): the capture is of the URL the site
+        # linked, with every hop, as for a response.
+        hops = request.meta.get("redirect_urls") or []
         yield CaptureItem(
             site_id=request.meta["site"]["site_id"],
-            url=request.url,
-            final_url=None,
-            redirects=None,
+            url=hops[0] if hops else request.url,
+            final_url=request.url if hops else None,
+            redirects=[*hops, request.url] if hops else None,
             status=None,
             method=request.method,
             content_type=None,
