@@ -185,6 +185,7 @@ def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
         "blank_cells": audit.get("blank"),
         "dash_cells": audit.get("dash"),
         "zero_cells": audit.get("zero"),
+        "cell_source": parsed.cell_source,
     }
     cells = [
         {
@@ -193,6 +194,7 @@ def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
             "col_key": c,
             "value": v,
             "raw": parsed.raw.get(t, {}).get(r, {}).get(c),
+            "confidence": parsed.confidence.get(t, {}).get(r, {}).get(c),
         }
         for (t, r, c), v in _cells(parsed).items()
     ]

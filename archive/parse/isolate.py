@@ -62,6 +62,13 @@ def _preload() -> None:
 
     _converter()  # OpenCC's dictionaries, loaded once per worker
 
+    try:  # the OCR libraries and models (OpenCV, Tesseract), loaded once per worker
+        from archive.parse import ocr
+
+        ocr.engine()
+    except Exception:  # not installed: a document with pictures says so when it comes
+        pass
+
 
 def _serve(conn: Connection, budget_mb: int) -> None:
     """The worker's loop: one request in, one answer out, until the pipe closes."""
