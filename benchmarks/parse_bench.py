@@ -17,7 +17,7 @@ process's own CPU time, steadier than wall time on a busy machine, and for DOC i
 leaves out the LibreOffice converter's). Ground truth is
 the generator's numbers (:mod:`benchmarks.corpus`) and, for real documents,
 the hand-checked ``*.expected.json`` beside each document in
-``tests/fixtures/corpus`` and in ``../shared/corpus`` when that exists (new
+``simweb/corpus`` and in ``../shared/corpus`` when that exists (new
 documents dropped there are picked up). The baseline measured in the same run
 is plain pdfplumber ``extract_tables()`` over every page of the same PDFs: the
 parser's PDF time is printed as a ratio to it.
@@ -37,7 +37,7 @@ from pathlib import Path
 from benchmarks.corpus import Sample, build, cell_total, wrong_cells
 
 ROOT = Path(__file__).resolve().parent.parent
-REAL_DIRS = (ROOT / "tests" / "fixtures" / "corpus", ROOT.parent / "shared" / "corpus")
+REAL_DIRS = (ROOT / "simweb" / "corpus", ROOT.parent / "shared" / "corpus")
 
 
 def _rss_mb() -> float:

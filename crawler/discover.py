@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
@@ -402,7 +403,7 @@ def useful_columns(portal: Portal) -> list[Column]:
     named = [c for c in found if c.named or c.tree_root]
     chosen = named or found
     # a column whose reports all appear in a bigger one is a page of it, not another column
-    keep = []
+    keep: list[Column] = []
     for c in sorted(chosen, key=lambda c: -len(c.reports)):
         if c.tree_root or not any(
             set(c.reports) <= set(k.reports) for k in keep if not k.tree_root
@@ -546,6 +547,8 @@ def _most_common(values):
 def check_status(portal: Portal) -> tuple[str, str, str]:
     """(status, column URL found, message) for a registry row: ``ok``, ``moved``,
     ``vanished``, ``disallowed``, ``blocked``."""
+    if portal.row is None:
+        raise ValueError(f"{portal.url}: check_status is for portals made from registry rows")
     cols = useful_columns(portal)
     start = portal.row["start_url"]
     if portal.start_failed in ("disallowed", "blocked"):
@@ -584,8 +587,15 @@ def now() -> str:
 DISCOVER_SETTINGS = {"LOG_LEVEL": "CRITICAL", "DEPTH_LIMIT": MAX_HOPS + MAX_TREE_DEPTH + 4}
 
 
-def run(portals: list[Portal], max_pages: int = DEFAULT_MAX_PAGES, overrides: dict | None = None):
-    """Walk every portal (one Scrapy run; a process can run it once) and return them."""
+def run(
+    portals: list[Portal],
+    max_pages: int = DEFAULT_MAX_PAGES,
+    overrides: dict | None = None,
+    on_stats: Callable[[dict], None] | None = None,
+):
+    """Walk every portal (one Scrapy run; a process can run it once) and return them.
+
+    ``on_stats`` hears Scrapy's stats as they stand, every half second (for progress)."""
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
 
@@ -596,6 +606,14 @@ def run(portals: list[Portal], max_pages: int = DEFAULT_MAX_PAGES, overrides: di
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(DiscoverSpider)
     process.crawl(crawler, portals=portals, max_pages=max_pages)
+    if on_stats is not None:
+        from twisted.internet import task  # after CrawlerProcess installed its reactor
+
+        def stats() -> dict:
+            found = getattr(crawler, "stats", None)
+            return found.get_stats() if found is not None else {}
+
+        task.LoopingCall(lambda: on_stats(stats())).start(0.5, now=False)
     process.start()
     return [finish(p) for p in portals]
 

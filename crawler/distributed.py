@@ -31,7 +31,6 @@ The shard keeps the crawl, the worker and every lease it held (``distributed_cra
 from __future__ import annotations
 
 import contextlib
-import inspect
 import itertools
 import json
 import logging
@@ -137,17 +136,9 @@ class LeaseCheckedDownloadHandler(HTTP11DownloadHandler):
         if isinstance(spider, SiteWorkerSpider) and not spider.lease_allows(request):
             raise LeaseLost(f"lease {spider.lease_for(request)} no longer held")
 
-    if inspect.iscoroutinefunction(HTTP11DownloadHandler.download_request):  # Scrapy ≥ 2.14
-
-        async def download_request(self, request: Request) -> Response:
-            self._check(request)
-            return await super().download_request(request)
-
-    else:
-
-        def download_request(self, request: Request, spider=None):
-            self._check(request)
-            return super().download_request(request, spider)
+    async def download_request(self, request: Request) -> Response:
+        self._check(request)
+        return await super().download_request(request)
 
 
 class LeaseGuardMiddleware:
@@ -427,7 +418,7 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
 
     def on_item_done(self, item=None, response=None, spider=None, **kwargs) -> None:
         request = getattr(response, "request", None)
-        lease = self.leases.get(lease_of(request)) if request is not None else None
+        lease = self._lease(request) if request is not None else None
         if lease is None:
             return
         lease.items -= 1
@@ -449,7 +440,7 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
         held; a group given up records nothing (the next holder crawls it)."""
         request = failure.request
         try:
-            lease = self.leases.get(lease_of(request))
+            lease = self._lease(request)
             _, errback = request.meta[CALLBACKS]
             if failure.check(LeaseLost) or lease is None or lease.state != "active":
                 return
@@ -462,11 +453,16 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
 
     def _counted(self, request: Request, output):
         """The callback's output, each item counted until the pipeline has stored it."""
-        lease = self.leases[lease_of(request)]
+        lease = self._lease(request)
+        assert lease is not None  # a tracked request's group is held while it runs
         for value in _iterate(output):
             if value is not None and not isinstance(value, Request):
                 lease.items += 1
             yield value
+
+    def _lease(self, request: Request) -> Lease | None:
+        token = lease_of(request)
+        return self.leases.get(token) if token else None
 
     def _chain_ended(self, token: str | None, chain: int | None) -> None:
         lease = self.leases.get(token) if token else None
@@ -480,7 +476,7 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
             from twisted.internet import reactor
 
             # Checked again a tick later: whatever is being handed on right now lands first.
-            reactor.callLater(0, self._finish_if_settled, lease.token)
+            reactor.callLater(0, self._finish_if_settled, lease.token)  # type: ignore[arg-type]
 
     def _finish_if_settled(self, token: str) -> None:
         lease = self.leases.get(token)

@@ -42,9 +42,8 @@ def stored_response(
     flag: str,
 ) -> Response:
     """A response rebuilt from the archive: the stored body, headers and final URL."""
-    if isinstance(headers, str):
-        headers = json.loads(headers)
-    headers = {k: v for k, v in (headers or {}).items() if k.title() not in _STALE_HEADERS}
+    stored: dict = json.loads(headers) if isinstance(headers, str) else headers or {}
+    headers = {k: v for k, v in stored.items() if k.title() not in _STALE_HEADERS}
     body = frontier.body(body_id) or b""
     url = final_url or request.url
     cls = responsetypes.from_args(headers=headers, url=url, body=body)

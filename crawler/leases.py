@@ -39,6 +39,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import cast
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -309,11 +310,12 @@ class SiteQueue:
 
     # -- the crawl ---------------------------------------------------------------------
     def current(self) -> Crawl | None:
-        crawl_id = self.server.get(f"{self.prefix}:current")
+        # decode_responses=True: keys and values come back as str
+        crawl_id = cast(str | None, self.server.get(f"{self.prefix}:current"))
         if not crawl_id:
             return None
         meta = self.server.hgetall(f"{self.prefix}:{crawl_id}:meta")
-        return Crawl.from_meta(self.prefix, meta) if meta else None
+        return Crawl.from_meta(self.prefix, cast(dict[str, str], meta)) if meta else None
 
     def enqueue(
         self,

@@ -38,6 +38,8 @@ class ArchivePipeline:
             spider.logger.info("continuing interrupted crawl run(s) %s", self.frontier.resumed)
 
     def process_item(self, item, spider=None):
+        if self.frontier is None:
+            raise RuntimeError("the archive pipeline got an item before open_spider")
         capture = dict(item)
         try:
             self.frontier.store(capture)

@@ -77,9 +77,12 @@ class CrawlDelayMiddleware:
         if not delay or engine is None or engine.downloader is None:
             return
         slot = engine.downloader.slots.get(key)
-        if slot is not None and slot.delay < delay:
-            slot.delay = delay
-            slot.jitter = 0.0  # a host's stated minimum is not to be undercut by jitter
+        if slot is None:
+            return
+        slot.delay = max(slot.delay, delay)
+        # A host's stated minimum is not to be undercut by the random variation of the
+        # delay (±50 % by default), whichever of the two set the delay.
+        slot.jitter = 0.0
 
 
 def crawl_delay(robots_txt: bytes, user_agent: str) -> float | None:

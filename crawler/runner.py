@@ -7,6 +7,7 @@ simulated web; an operator may set any Scrapy setting with ``-s``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -37,14 +38,36 @@ def crawl_settings(db: str, jobdir: str | None = None, overrides: dict | None = 
     return settings
 
 
+# How often a caller's ``on_stats`` hears how the crawl stands.
+STATS_EVERY_SECONDS = 0.5
+
+
 def run_crawl(
-    sites_csv: str, db: str, jobdir: str | None = None, overrides: dict | None = None
+    sites_csv: str,
+    db: str,
+    jobdir: str | None = None,
+    overrides: dict | None = None,
+    on_stats: Callable[[dict], None] | None = None,
 ) -> dict:
-    """Crawl every site of the registry into the archive; returns Scrapy's stats."""
+    """Crawl every site of the registry into the archive; returns Scrapy's stats.
+
+    ``on_stats`` (for progress displays) is called with Scrapy's stats as they stand,
+    in the reactor's thread, every half second and once at the end."""
     from crawler.spiders.reports import ReportSpider
 
     process = CrawlerProcess(crawl_settings(db, jobdir, overrides))
     crawler = process.create_crawler(ReportSpider)
     process.crawl(crawler, sites=sites_csv)
+
+    def stats_now() -> dict:
+        stats = getattr(crawler, "stats", None)
+        return stats.get_stats() if stats is not None else {}
+
+    if on_stats is not None:
+        from twisted.internet import task  # after CrawlerProcess installed its reactor
+
+        task.LoopingCall(lambda: on_stats(stats_now())).start(STATS_EVERY_SECONDS, now=False)
     process.start()
-    return crawler.stats.get_stats()
+    if on_stats is not None:
+        on_stats(stats_now())
+    return stats_now()

@@ -39,7 +39,7 @@ def _chain(exception: BaseException):
     """The exception and those it wraps (Scrapy ≥ 2.14 wraps Twisted's download errors;
     Twisted's ResponseNeverReceived carries its reasons as Failures)."""
     seen: list[BaseException] = []
-    todo = [exception]
+    todo: list[BaseException | None] = [exception]
     while todo and len(seen) < 20:
         exc = todo.pop()
         if exc is None or any(exc is s for s in seen):

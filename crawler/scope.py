@@ -39,7 +39,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
@@ -190,7 +192,8 @@ class NetworkScopeMiddleware:
         """The address the connection will use: Scrapy's resolver, with its cache."""
         from twisted.internet import reactor  # the one Scrapy installed, never before
 
-        answer = await maybe_deferred_to_future(reactor.resolve(host))
+        resolver: Any = reactor  # Twisted's annotation of resolve() says bytes, it takes str
+        answer = await maybe_deferred_to_future(resolver.resolve(host))
         return ipaddress.ip_address(answer)
 
     def refuse(self, request: Request, reason: str, detail: str) -> None:
@@ -228,6 +231,7 @@ def pinned_names(value) -> dict[str, str]:
     """``"a.example=127.0.0.1 b.example=10.0.0.1"`` (or a dict) → {name: address}."""
     if not value:
         return {}
+    pairs: Iterable[Any]
     if isinstance(value, dict):
         pairs = value.items()
     else:

@@ -84,7 +84,5 @@ if not hasattr(default_settings, "TWISTED_DNS_RESOLVER"):  # Scrapy before the s
 # With --jobdir, Scrapy's saved queue is used only to continue a run paused cleanly
 # (crawler/frontier.py); otherwise the archive alone says what is left to fetch.
 EXTENSIONS = {"crawler.frontier.JobdirGuard": 0}
-
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

@@ -83,6 +83,7 @@ class SimWeb:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         cmd = [
             sys.executable,
+            "-P",  # the working directory is not on its import path: a simweb.py there is not it
             "-m",
             "simweb",
             "--out",

@@ -1,6 +1,6 @@
 """The simulated sites: which pages exist, and their bytes.
 
-Three hosts modelled on real government sites (``research/domain.md`` §2):
+Three hosts modelled on real government sites:
 
 * 新乡市牧野区人民政府 — a district portal on TRS: front page → 政府信息公开 →
   the column 政府信息公开年报 with the reports of the district and its departments,
@@ -32,7 +32,9 @@ from pathlib import Path
 from simweb import truth as tr
 from simweb.render import render_report_html, render_report_pdf, render_text_pdf
 
-CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus"
+# The real documents served among the generated ones (each with its hand-checked cells),
+# shipped inside the package so an installed demo serves what the checkout does.
+CORPUS = Path(__file__).resolve().parent / "corpus"
 CST = timezone(timedelta(hours=8))
 
 

@@ -91,7 +91,7 @@ class ReportTruth:
     # parts, as in real documents); a checker reports them as incomplete.
     expected_incomplete: list[dict] = field(default_factory=list)
     info_fee_yuan: int | None = 0  # 信息处理费 in section 六: 0 = "不存在收取", None = unknown
-    corpus: str | None = None  # file name in tests/fixtures/corpus when this is a real document
+    corpus: str | None = None  # file name in simweb/corpus when this is a real document
     # How the agency printed the report beyond its numbers (misprinted labels, an extra
     # 小计 column, dashes for blanks, a chrome prefix on the title …): see ``simweb.render``.
     printing: dict = field(default_factory=dict)

@@ -12,8 +12,25 @@ from pathlib import Path
 
 import pytest
 
+from simweb.sites import CORPUS as CORPUS_DIR
+
 FIXTURES = Path(__file__).parent / "fixtures"
-CORPUS = FIXTURES / "corpus"
+CORPUS = CORPUS_DIR  # the real documents simweb serves, with their expected cells
+
+
+def pytest_report_header(config) -> list[str]:
+    """The Python and the version of every direct dependency, at the top of every run: the
+    log of a CI run shows which resolution (newest or lowest) it tested."""
+    import os
+    import platform
+
+    from tests.test_dependencies import installed_versions
+
+    resolution = os.environ.get("NIANBAO_RESOLUTION", "as installed")
+    return [
+        f"nianbao: python {platform.python_version()}, dependencies ({resolution}): "
+        + installed_versions()
+    ]
 
 
 def expected_path(doc: Path) -> Path:

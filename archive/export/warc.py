@@ -50,6 +50,7 @@ import os
 import sqlite3
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -97,6 +98,7 @@ def write_run_warc(
     out_dir: str | Path,
     revisits: str = "archive",
     gzip: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> WarcSummary:
     """Write crawl run ``run_id`` (the latest when None) of archive ``db`` as one WARC file.
 
@@ -104,6 +106,7 @@ def write_run_warc(
     earlier anywhere in the archive (the earlier run's WARC holds it), ``run`` only
     for one captured earlier in the same run (each file stands alone), ``none``
     never. The file is written under a temporary name and renamed when complete.
+    ``progress(done, total)`` hears of every capture written.
     """
     if revisits not in REVISIT_MODES:
         raise WarcError(f"revisits must be one of {', '.join(REVISIT_MODES)}, not {revisits!r}")
@@ -128,11 +131,14 @@ def write_run_warc(
                 writer = WARCWriter(fh, gzip=gzip, warc_version="1.1")
                 _write(writer, _warcinfo(writer, name, run, conn))
                 summary.records["warcinfo"] += 1
-                for capture_id in _capture_ids(conn, run["id"]):
+                ids = _capture_ids(conn, run["id"])
+                for done, capture_id in enumerate(ids, 1):
                     capture = conn.execute(
                         "select * from captures where id = ?", [capture_id]
                     ).fetchone()
                     _write_capture(writer, conn, dict(capture), revisits, summary)
+                    if progress is not None:
+                        progress(done, len(ids))
             os.replace(partial, summary.path)
         except OSError as exc:  # a full disk, an unwritable directory: one line, no half file
             partial.unlink(missing_ok=True)

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import click
 
-from archive import __version__
 from archive.jobs.workers import redis_options
 
 EXIT_FAILED = 1
@@ -41,6 +40,29 @@ db_option = click.option(
     type=click.Path(dir_okay=False),
     help="The archive (SQLite file).",
 )
+
+
+# Exit status when the packages imported are not this installation's (nothing was done).
+EXIT_NOT_OURS = EXIT_BAD_INPUT
+
+
+def output_options(command):
+    """``--quiet`` and ``--json`` for a command a scheduler runs (archive.jobs.progress)."""
+    command = click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Progress and the summary as JSON lines on stdout, for a scheduler.",
+    )(command)
+    return click.option(
+        "--quiet", "-q", is_flag=True, help="Print nothing but errors (no bars, no summary)."
+    )(command)
+
+
+def _progress(command: str, quiet: bool, as_json: bool):
+    from archive.jobs.progress import Progress, choose_mode
+
+    return Progress(command, choose_mode(quiet, as_json))
 
 
 # Control characters (C0 but newline and tab, DEL, C1) and the bidirectional overrides
@@ -109,9 +131,16 @@ def _archive_path(db: str, must_exist: bool = False) -> str:
 
 
 @click.group(cls=_Nianbao)
-@click.version_option(__version__, prog_name="nianbao")
+@click.version_option(package_name="nianbao-archive", prog_name="nianbao")
 def main() -> None:
     """nianbao (年报): an archive of government information-disclosure annual reports."""
+    from archive.jobs.installation import InstallationError, check_installation
+
+    try:
+        check_installation()
+    except InstallationError as exc:
+        click.echo(f"nianbao: error: {exc}", err=True)
+        sys.exit(EXIT_NOT_OURS)
 
 
 @main.command()
@@ -193,11 +222,21 @@ def _describe(report) -> str:
     help="Override a Scrapy setting, e.g. -s DOWNLOAD_DELAY=2.",
 )
 @redis_options
+@output_options
 def crawl(
-    sites: str | None, db: str, jobdir: str | None, overrides: tuple[str, ...], **distributed
+    sites: str | None,
+    db: str,
+    jobdir: str | None,
+    overrides: tuple[str, ...],
+    quiet: bool,
+    as_json: bool,
+    **distributed,
 ) -> None:
     """Crawl the sites of a registry into the archive (raw captures only); with --redis,
-    on several machines (README: "A crawl on several machines")."""
+    on several machines (README: "A crawl on several machines").
+
+    On a terminal a bar counts pages and captures and Scrapy logs only warnings
+    (``-s LOG_LEVEL=INFO`` for its full log); elsewhere Scrapy's log goes to stderr."""
     from archive.jobs.children import die_with_parent_if_asked
     from archive.store import Archive
     from archive.store.registry import read_registry
@@ -206,9 +245,13 @@ def crawl(
     if distributed["redis_url"]:
         from archive.jobs.workers import distributed_crawl
 
-        db_given = click.get_current_context().get_parameter_source("db").name != "DEFAULT"
+        source = click.get_current_context().get_parameter_source("db")
+        db_given = source is not None and source.name != "DEFAULT"
         settings = dict(_setting(o) for o in overrides)
-        return distributed_crawl(sites, db, db_given, jobdir, settings, **distributed)
+        # --json (of output_options) also makes --status print JSON
+        return distributed_crawl(
+            sites, db, db_given, jobdir, settings, as_json=as_json, **distributed
+        )
     from crawler.runner import BUNDLED_REGISTRY, run_crawl
 
     settings = dict(_setting(o) for o in overrides)
@@ -216,8 +259,27 @@ def crawl(
     read_registry(sites)  # a bad registry is one line here, not a traceback in Scrapy
     with Archive(_archive_path(db)) as archive:  # so is an archive that cannot be written
         archive.ensure_writable()
-    stats = run_crawl(sites, db, jobdir, settings)
-    _exit_on_crawl_failure(stats)
+    progress = _progress("crawl", quiet, as_json)
+    if progress.drawing or quiet:
+        settings.setdefault("LOG_LEVEL", "ERROR" if quiet else "WARNING")
+    with progress, progress.stage("crawl") as update:
+        stats = run_crawl(
+            sites,
+            db,
+            jobdir,
+            settings,
+            on_stats=lambda s: update(s.get("response_received_count", 0), **crawl_counts(s)),
+        )
+    _exit_on_crawl_failure(stats, progress)
+
+
+def crawl_counts(stats: dict) -> dict[str, int]:
+    """What a crawl's progress shows, from Scrapy's stats as they stand."""
+    return {
+        "captures": stats.get("nianbao/captures_stored", 0),
+        "not_modified": stats.get("nianbao/not_modified", 0),
+        "errors": stats.get("log_count/ERROR", 0),
+    }
 
 
 def _setting(text: str) -> tuple[str, str]:
@@ -227,11 +289,14 @@ def _setting(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def _exit_on_crawl_failure(stats: dict) -> None:
+def _exit_on_crawl_failure(stats: dict, progress=None) -> None:
+    from archive.jobs.progress import Progress
+
+    progress = progress or Progress("crawl")
     reason = stats.get("finish_reason")
     if stats.get("nianbao/storage_error"):
         click.echo(f"nianbao crawl: error: {printable(stats['nianbao/storage_error'])}", err=True)
-    click.echo(
+    progress.summary(
         f"crawl {reason}: {stats.get('response_received_count', 0)} responses, "
         f"{stats.get('nianbao/captures_stored', 0)} captures stored, "
         f"{stats.get('log_count/ERROR', 0)} errors, "
@@ -239,7 +304,12 @@ def _exit_on_crawl_failure(stats: dict) -> None:
         f"{stats.get('nianbao/site_alerts', 0)} site alerts, "
         f"{stats.get('nianbao/sites_blocked', 0)} sites blocked "
         "(per site: table crawl_site_counts)",
-        err=True,
+        finish_reason=reason,
+        responses=stats.get("response_received_count", 0),
+        **crawl_counts(stats),
+        site_alerts=stats.get("nianbao/site_alerts", 0),
+        sites_blocked=stats.get("nianbao/sites_blocked", 0),
+        exit_status=0 if reason == "finished" else 1,
     )
     if reason != "finished":
         sys.exit(1)
@@ -349,7 +419,7 @@ def discover(
         if not re.match(r"https?://[^/\s]+", url):
             raise click.BadParameter(f"{url!r} is not an http(s) URL")
     portals = [finder.Portal(i, u, region_code=c) for i, (u, c) in enumerate(targets)]
-    portals = finder.run(portals, max_pages, settings)
+    portals = _walk(portals, max_pages, settings)
     writer = csv.DictWriter(sys.stdout, finder.ROW_COLUMNS, lineterminator="\n")
     if not no_header:
         writer.writeheader()
@@ -378,6 +448,24 @@ def discover(
     sys.exit(0 if complete else 3)
 
 
+def _walk(portals: list, max_pages: int, settings: dict) -> list:
+    """Discovery's walk, with a bar of the requests made on a terminal (its output is CSV
+    on stdout and one status line per portal on stderr, so no JSON mode)."""
+    from archive.jobs.progress import Progress, choose_mode
+    from crawler import discover as finder
+
+    progress = Progress("discover", "bars" if choose_mode() == "bars" else "quiet")
+    with progress, progress.stage(f"discover ({len(portals)} portals)") as update:
+        return finder.run(
+            portals,
+            max_pages,
+            settings,
+            on_stats=lambda s: update(
+                s.get("response_received_count", 0), errors=s.get("log_count/ERROR", 0)
+            ),
+        )
+
+
 def _check(registry: str, max_pages: int, settings: dict) -> None:
     import csv
 
@@ -388,7 +476,7 @@ def _check(registry: str, max_pages: int, settings: dict) -> None:
         rows = read_registry(registry)
     except RegistryError as exc:
         raise click.ClickException(str(exc)) from exc
-    portals = finder.run(
+    portals = _walk(
         [finder.Portal(i, r["start_url"], r.get("region_code"), row=r) for i, r in enumerate(rows)],
         max_pages,
         settings,
@@ -408,35 +496,49 @@ def _check(registry: str, max_pages: int, settings: dict) -> None:
 
 @main.command()
 @db_option
-def process(db: str) -> None:
+@output_options
+def process(db: str, quiet: bool, as_json: bool) -> None:
     """Parse and check the captures not parsed yet (the stage after a crawl)."""
-    _process(db, everything=False)
+    _process(db, False, _progress("process", quiet, as_json))
 
 
 @main.command()
 @db_option
-def reparse(db: str) -> None:
+@output_options
+def reparse(db: str, quiet: bool, as_json: bool) -> None:
     """Re-read every stored original with the current parser; nothing is fetched."""
-    _process(db, everything=True)
+    _process(db, True, _progress("reparse", quiet, as_json))
 
 
-def _process(db: str, everything: bool) -> None:
+def _process(db: str, everything: bool, progress) -> None:
     from archive.jobs.process import process_captures
     from archive.store import Archive
 
-    with Archive(_archive_path(db, must_exist=True)) as archive:
+    with (
+        Archive(_archive_path(db, must_exist=True)) as archive,
+        progress,
+        progress.stage("parse") as update,
+    ):
         archive.ensure_writable()
-        summary = process_captures(archive, everything)
+        summary = process_captures(
+            archive,
+            everything,
+            progress=lambda done, total: update(done.captures, total, **done.by_status),
+        )
         counts = archive.counts()
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_status.items())) or "none"
-    click.echo(
+    code = 1 if summary.by_status.get("parser_error") else 0
+    progress.summary(
         f"parsed {summary.captures} captures ({statuses}); archive now holds "
         f"{counts['reports']} reports, {counts['cells']} cells, "
         f"{counts['findings']} findings",
-        err=True,
+        captures=summary.captures,
+        reports=summary.reports,
+        by_status=dict(sorted(summary.by_status.items())),
+        archive=counts,
+        exit_status=code,
     )
-    if summary.by_status.get("parser_error"):
-        sys.exit(1)
+    sys.exit(code)
 
 
 @main.command()
@@ -463,17 +565,27 @@ def serve(db: str, host: str, port: int) -> None:
     type=int,
     help="Seed of the simulated web's generated reports.",
 )
-def demo(db: str, port: int, no_serve: bool, seed: int) -> None:
+@output_options
+def demo(db: str, port: int, no_serve: bool, seed: int, quiet: bool, as_json: bool) -> None:
     """Crawl the bundled simulated government web, parse, check, and serve the archive."""
     from archive.jobs.demo import build_demo
     from archive.publish import serve as run_server
 
+    progress = _progress("demo", quiet, as_json)
     with tempfile.TemporaryDirectory(prefix="nianbao-simweb-") as tmp:
         try:
-            summary = build_demo(db, Path(tmp), seed)
+            summary = build_demo(db, Path(tmp), seed, progress)
         except RuntimeError as exc:
+            progress.close()
             raise click.ClickException(str(exc)) from exc
-    click.echo(summary, err=True)
+    progress.summary(
+        summary.line(),
+        db=db,
+        served={"real": summary.real_served, "generated": summary.generated_served},
+        archived={"reports": summary.archive["reports"], "real": summary.real_archived},
+        archive=summary.archive,
+        by_status=summary.by_status,
+    )
     if not no_serve:
         run_server(db, "127.0.0.1", port)
 
@@ -500,18 +612,38 @@ def demo(db: str, port: int, no_serve: bool, seed: int) -> None:
     "whole archive, only earlier in this run, or never.",
 )
 @click.option("--no-gzip", is_flag=True, help="Write an uncompressed .warc.")
-def warc(db: str, run_id: int | None, out_dir: str, revisits: str, no_gzip: bool) -> None:
-    """Write a crawl run as a WARC 1.1 file (readable by warcio, pywb, ReplayWeb.page)."""
+@output_options
+def warc(
+    db: str,
+    run_id: int | None,
+    out_dir: str,
+    revisits: str,
+    no_gzip: bool,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Write a crawl run as a WARC 1.1 file (readable by warcio, pywb, ReplayWeb.page).
+
+    Its path is printed on stdout (with --json: in the summary object)."""
     from archive.export.warc import write_run_warc
 
-    summary = write_run_warc(
-        _archive_path(db, must_exist=True), run_id, out_dir, revisits, gzip=not no_gzip
-    )
+    progress = _progress("warc", quiet, as_json)
+    with progress, progress.stage("warc") as update:
+        summary = write_run_warc(
+            _archive_path(db, must_exist=True),
+            run_id,
+            out_dir,
+            revisits,
+            gzip=not no_gzip,
+            progress=update,
+        )
     records = ", ".join(f"{k} {v}" for k, v in sorted(summary.records.items()))
-    click.echo(
-        f"{summary.path}: run {summary.run_id}, {summary.captures} captures ({records})", err=True
+    progress.summary(
+        f"{summary.path}: run {summary.run_id}, {summary.captures} captures ({records})",
+        **summary.to_json(),
     )
-    click.echo(str(summary.path))
+    if not as_json:
+        click.echo(str(summary.path))
 
 
 @main.command()
@@ -534,19 +666,31 @@ def warc(db: str, run_id: int | None, out_dir: str, revisits: str, no_gzip: bool
     type=click.IntRange(min=1),
     help="Then delete all but the newest N snapshots of each flavour.",
 )
-def snapshot(db: str, out_dir: str | None, flavour: str, keep: int | None) -> None:
-    """Write a consistent, dated copy of the archive with its SHA-256 and a manifest."""
+@output_options
+def snapshot(
+    db: str, out_dir: str | None, flavour: str, keep: int | None, quiet: bool, as_json: bool
+) -> None:
+    """Write a consistent, dated copy of the archive with its SHA-256 and a manifest.
+
+    Its path is printed on stdout (with --json: in the summary object)."""
     from archive.export.snapshot import make_snapshot, prune_snapshots
 
+    progress = _progress("snapshot", quiet, as_json)
     folder = Path(out_dir) if out_dir else Path(db).resolve().parent / "snapshots"
-    snap = make_snapshot(_archive_path(db, must_exist=True), folder, flavour)
+    with progress, progress.stage(f"snapshot ({flavour})"):  # one SQLite copy: time, no count
+        snap = make_snapshot(_archive_path(db, must_exist=True), folder, flavour)
     removed = prune_snapshots(folder, keep) if keep else []
-    click.echo(
+    progress.summary(
         f"{snap.path}: {snap.manifest['size']:,} bytes, sha256 {snap.manifest['sha256']}"
         f"{f', {len(removed)} old files removed' if removed else ''}",
-        err=True,
+        path=str(snap.path),
+        flavour=flavour,
+        size=snap.manifest["size"],
+        sha256=snap.manifest["sha256"],
+        removed=[str(p) for p in removed],
     )
-    click.echo(str(snap.path))
+    if not as_json:
+        click.echo(str(snap.path))
 
 
 @main.command()

@@ -97,6 +97,8 @@ class RunLock:
         self._write_holder()
 
     def _write_holder(self) -> None:
+        if self._fd is None:
+            raise RuntimeError(f"{self.path} is not held by this process")
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, json.dumps(self._holder).encode(), 0)
 
@@ -147,24 +149,9 @@ class Events:
         self.terminal = sys.stderr.isatty() if terminal is None else terminal
         self._progress = None
         if self.terminal:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                SpinnerColumn,
-                TextColumn,
-                TimeElapsedColumn,
-            )
+            from archive.jobs.progress import rich_bars
 
-            self._progress = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-            )
+            self._progress = rich_bars()
             self._progress.start()
 
     def emit(self, event: str, **data) -> None:
@@ -178,7 +165,7 @@ class Events:
     def stage(self, name: str, total: int | None = None):
         """A stage: start and end events, and a bar the body advances with ``update(done)``."""
         self.emit("stage_start", stage=name, total=total)
-        task = self._progress.add_task(name, total=total) if self._progress else None
+        task = self._progress.add_task(name, total=total, counts="") if self._progress else None
         started = time.monotonic()
         last_logged = [0.0]
 
@@ -325,8 +312,11 @@ def _high_water(db: Path) -> dict:
 
 # -- crawl ---------------------------------------------------------------------------
 def crawl_command(config: NightlyConfig) -> list[str]:
+    """``nianbao crawl`` as a child; ``-P``: the working directory is not on its import path,
+    so a ``crawler.py`` or ``archive/`` there cannot stand in for nianbao's packages."""
     cmd = [
         sys.executable,
+        "-P",
         "-m",
         "archive",
         "crawl",
@@ -620,6 +610,8 @@ def _checks_summary(db: Path, before: dict) -> dict:
 def _warc_stage(config: NightlyConfig, events: Events, summary: dict) -> dict:
     from archive.export.warc import write_run_warc
 
+    if config.warc_dir is None:
+        return {}
     with events.stage("warc"):
         try:
             return write_run_warc(config.db, summary["crawl"]["run_id"], config.warc_dir).to_json()
@@ -631,7 +623,7 @@ def _warc_stage(config: NightlyConfig, events: Events, summary: dict) -> dict:
 def _snapshot_stage(config: NightlyConfig, events: Events, summary: dict) -> list[dict]:
     from archive.export.snapshot import make_snapshot, prune_snapshots
 
-    written = []
+    written: list[dict] = []
     if not config.db.exists():
         return written
     with events.stage("snapshot", total=len(config.flavours)) as update:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from archive.checks import NarrativeCheck, check_parsed, narrative_findings
@@ -34,9 +35,18 @@ class ProcessSummary:
         self.by_status[status] = self.by_status.get(status, 0) + 1
 
 
-def process_captures(archive: Archive, everything: bool = False) -> ProcessSummary:
+# Called after each capture with the summary so far and the number of captures to parse.
+ProgressCallback = Callable[[ProcessSummary, int], None]
+
+
+def process_captures(
+    archive: Archive, everything: bool = False, progress: ProgressCallback | None = None
+) -> ProcessSummary:
     """Parse the captures not parsed yet (or all of them) and store what they hold."""
     summary = ProcessSummary()
+    total = archive.count_captures_to_parse(everything)
+    if progress is not None:
+        progress(summary, total)
     with ParseWorker() as worker:  # one isolated worker, replaced if a document kills it
         for capture in archive.captures_to_parse(everything):
             summary.captures += 1
@@ -44,6 +54,8 @@ def process_captures(archive: Archive, everything: bool = False) -> ProcessSumma
             summary.count(status)
             if status in REPORT_STATUSES:
                 summary.reports += 1
+            if progress is not None:
+                progress(summary, max(total, summary.captures))
     publish_prepare(archive.db.conn)  # Datasette's derived tables and search index
     return summary
 

@@ -60,7 +60,6 @@ def redis_options(command):
         click.option(
             "--status", "show_status", is_flag=True, help="Show the shared crawl's progress."
         ),
-        click.option("--json", "as_json", is_flag=True, help="--status as JSON."),
         click.option(
             "--redis-prefix",
             default=DEFAULT_PREFIX,

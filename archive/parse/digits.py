@@ -117,7 +117,10 @@ def summed_splits(tokens: list[str], groups: list[int]) -> list[Values] | None:
         stop = limit(p)
         cap = None
         if end is not None and g == last:
-            stop, cap = min(stop, end), number(end, len(digits)) - group_sum
+            total = number(end, len(digits))
+            if total is None:  # never: ``end`` is only chosen where the sum is a number
+                return True
+            stop, cap = min(stop, end), total - group_sum
             parts_left = groups[g] - k  # this one included
             room = end - p - (parts_left - 1)  # digits the longest remaining part may take
             if room < 1 or cap < 0 or cap >= 10**room + 9 * parts_left:

@@ -9,6 +9,10 @@ does not know the format.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # ocr.py imports this module; the type only names it
+    from archive.parse.ocr import OcrResult
 
 # A table as printed: rows of cells. ``None`` marks a position covered by a merged
 # cell (readers that expand spans use it); a reader that keeps only the printed
@@ -41,7 +45,7 @@ class Document:
     warnings: list[str] = field(default_factory=list)
     # The tables were read from pictures (archive.parse.ocr.OcrResult): cells carry a
     # confidence, and the unsure ones are left null after the table reader.
-    ocr: object | None = None
+    ocr: OcrResult | None = None
 
 
 @dataclass

@@ -157,7 +157,7 @@ def _text(root: etree._Element) -> str:
 
 
 def _meta(root: etree._Element) -> dict[str, str]:
-    meta = {}
+    meta: dict[str, str] = {}
     for m in root.iter("meta"):
         name = m.get("name") or m.get("property")
         if name and m.get("content") is not None:
@@ -268,7 +268,8 @@ def read_mht(data: bytes, url: str | None = None) -> Document:
     message = email.message_from_bytes(data, policy=policy.compat32)
     for part in message.walk():
         if part.get_content_type() == "text/html":
-            payload = part.get_payload(decode=True) or b""
+            decoded = part.get_payload(decode=True)
+            payload = decoded if isinstance(decoded, bytes) else b""
             charset = part.get_content_charset()
             ctype = f"text/html; charset={charset}" if charset else None
             doc = read_html(decode_html(payload, ctype), url)

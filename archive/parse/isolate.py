@@ -144,7 +144,11 @@ class ParseWorker:
         # A fork server forks workers from a clean single-threaded process, so a parent that
         # runs threads (a crawl, a web server) never hands a held lock to a worker.
         methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        ctx = (
+            multiprocessing.get_context("forkserver")
+            if "forkserver" in methods
+            else multiprocessing.get_context("spawn")
+        )
         parent, child = ctx.Pipe()
         proc = ctx.Process(
             target=_serve, args=(child, self.memory_mb), daemon=True, name="nianbao-parse-worker"

@@ -409,7 +409,7 @@ def read_table(page, ink_mask, lines, boxes: list[Box], dpi: int, eng: Engine) -
 
     inset = max(2, dpi // 60)
     speck = (dpi / 100) ** 2 * 4  # ink smaller than this is dust, not a mark
-    crops: dict[int, object] = {}
+    crops: dict[int, list] = {}
     glyphs: dict[int, int] = {}
     first: dict[int, tuple[str, float]] = {}
     for i, b in enumerate(boxes):

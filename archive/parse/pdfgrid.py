@@ -142,7 +142,8 @@ def page_grids(page, textpage, paths: list | None = None) -> list[Grid]:
     for group in sorted(
         cells_to_tables(cells), key=lambda g: (min(c[1] for c in g), min(c[0] for c in g))
     ):
-        table = Table(None, group)
+        # pdfplumber's Table needs its page only to extract text; its rows come from cells
+        table = Table(None, group)  # type: ignore[arg-type]
         grid: Grid = []
         for row in table.rows:
             grid.append(

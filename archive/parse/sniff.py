@@ -86,7 +86,7 @@ def decode_text(data: bytes) -> str:
     """Plain text: BOM, else UTF-8, else GB18030 (the superset of GBK/GB2312)."""
     enc, bom = read_bom(data)
     if enc:
-        return data[len(bom) :].decode(resolve_encoding(enc) or enc, errors="replace")
+        return data[len(bom or b"") :].decode(resolve_encoding(enc) or enc, errors="replace")
     for enc in ("utf-8", "gb18030"):
         try:
             return data.decode(enc)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import cast
 
 from archive.parse import audit, digits
 from archive.parse.document import Grid
@@ -575,7 +576,7 @@ def detect_template(reading: TableReading, year: int | None) -> tuple[str | None
     """The template the content shows, checked against the reporting year."""
     warnings: list[str] = []
     votes = reading.votes
-    by_content = max(votes, key=votes.get) if votes else None
+    by_content = max(votes, key=lambda t: votes[t]) if votes else None
     if by_content and len(votes) > 1:
         warnings.append(f"template evidence is mixed: {votes}")
     by_year = None
@@ -711,7 +712,8 @@ def split_run_together(reading: TableReading, template_id: str) -> list[str]:
         if table == "t3":
             for row in reading.rows:
                 if row.table == "t3":
-                    fixed.setdefault(row.key, tuple(c.value for c in row.cells))
+                    # table 3 counts requests: its cells are whole numbers or blank
+                    fixed.setdefault(row.key, tuple(cast(int | None, c.value) for c in row.cells))
             present = set(fixed) | {r.key for r in runs}
             rules = digits.t3_rules(audit.result_rows_printed(tpl, present), present)
         runs_in = [

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from archive.parse.document import Document, ParseError
+from archive.parse.document import Document, Grid, ParseError
 
 # Between cells of a space-aligned line: two or more spaces (or an ideographic space).
 _GAP = re.compile(r"(?: {2,}|\u3000+)")
@@ -115,12 +115,13 @@ def read_text(text: str) -> Document:
     if not any(ln.strip() for ln in lines):
         raise ParseError("empty", "the document has no text")
     rows = [ln for ln in lines if ln.strip()]
+    grid: Grid
     if any("\t" in ln for ln in rows):
         # A line of tabs alone is a row of empty cells (table 4 printed all blank).
-        grid = [ln.split("\t") for ln in lines if ln.strip() or "\t" in ln]
+        grid = [list(ln.split("\t")) for ln in lines if ln.strip() or "\t" in ln]
         layout = "tab"
     else:
-        grid = [row for ln in rows for row in _space_rows(ln)]
+        grid = [list(row) for ln in rows for row in _space_rows(ln)]
         layout = "spaces"
     title = next((ln.strip() for ln in lines if ln.strip()), None)
     return Document(

@@ -1,7 +1,11 @@
 """The archive's Datasette plugin: Chinese search, provenance links, safe originals, Excel CSV.
 
-Registered as a ``datasette`` entry point, so ``nianbao serve`` and a plain
-``datasette archive.db`` behave the same.
+Registered as the distribution's one ``datasette`` entry point, so ``nianbao serve`` and a
+plain ``datasette archive.db`` in the same environment behave the same, and
+``/-/plugins`` lists nianbao-archive once: the hooks of the other publishing modules
+(the snapshots' routes, :mod:`archive.publish.snapshots`) are served from here. It is
+part of the package (it imports the search and the wide tables), so it is installed with
+it, not copied into a ``--plugins-dir``: loaded from one, it says so and stops.
 
 * **Search.** Datasette's ``?_search=`` (and its search box) hands the query to the SQL
   function ``escape_fts``; here it becomes :func:`archive.publish.search.fts_query`, which
@@ -32,9 +36,16 @@ from urllib.parse import parse_qs, quote, urlsplit
 from datasette import Response, hookimpl
 from markupsafe import Markup, escape
 
+from archive.publish import snapshots
 from archive.publish.csvsafe import FormulaGuard
 from archive.publish.search import fts_query
 from archive.publish.views import WIDE_TABLES
+
+if __name__ != "archive.publish.plugin":  # datasette --plugins-dir: a copy outside the package
+    raise ImportError(
+        "nianbao's Datasette plugin comes with the package: `pip install nianbao-archive` "
+        "and run datasette without --plugins-dir (it finds the plugin by its entry point)"
+    )
 
 BOM = b"\xef\xbb\xbf"
 # Types a browser would execute or render as a document in our origin.
@@ -77,7 +88,10 @@ def prepare_connection(conn):
 
 @hookimpl
 def register_routes():
-    return [(r"^/-/original/(?P<database>[^/]+)/(?P<capture_id>\d+)$", original)]
+    return [
+        (r"^/-/original/(?P<database>[^/]+)/(?P<capture_id>\d+)$", original),
+        *snapshots.routes(),
+    ]
 
 
 async def original(datasette, request):

@@ -1,7 +1,8 @@
-"""Datasette plugin: the snapshot list at ``/-/snapshots`` and the files for download.
+"""The snapshot list at ``/-/snapshots`` and the files for download (routes of the plugin).
 
-Registered under ``[project.entry-points.datasette]``, so any Datasette run in
-an environment where nianbao is installed has it. The directory comes from the
+Its routes are registered by the package's Datasette plugin (:mod:`archive.publish.plugin`,
+the ``[project.entry-points.datasette]``), so any Datasette run in an environment where
+nianbao is installed has them. The directory comes from the
 plugin configuration (``"plugins": {"nianbao-snapshots": {"directory": …}}``),
 else the ``NIANBAO_SNAPSHOT_DIR`` environment variable, else ``snapshots/``
 beside the first database served. Only files belonging to a complete snapshot
@@ -15,7 +16,6 @@ import html
 import os
 from pathlib import Path
 
-from datasette import hookimpl
 from datasette.utils.asgi import AsgiFileDownload, Response
 
 from archive.export.snapshot import list_snapshots, snapshot_files
@@ -112,8 +112,8 @@ def _page(manifests: list[dict], home: str) -> str:
     )
 
 
-@hookimpl
-def register_routes():
+def routes() -> list:
+    """The snapshot pages, registered by :mod:`archive.publish.plugin`."""
     return [
         (r"^/-/snapshots(?P<format>\.json)?$", snapshots_index),
         (r"^/-/snapshots/(?P<name>[^/]+)$", snapshot_file),

@@ -178,7 +178,10 @@ class Archive:
         sql = (
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
         )
-        return self.db.conn.execute(sql, [record[c] for c in columns]).lastrowid
+        rowid = self.db.conn.execute(sql, [record[c] for c in columns]).lastrowid
+        if rowid is None:  # an INSERT always sets it
+            raise sqlite3.OperationalError(f"no row id after inserting into {table}")
+        return rowid
 
     def update(self, table: str, pk: int, record: dict) -> None:
         sets = ", ".join(f"{c} = ?" for c in record)
@@ -436,12 +439,16 @@ class Archive:
 
     def captures_to_parse(self, everything: bool = False) -> Iterator[dict]:
         """Captures that may hold a report: detail pages and attachments with a body."""
-        where = "role in ('report', 'attachment') and body is not null and status < 400"
-        if not everything:
-            where += " and parse_status is null"
+        where = _to_parse(everything)
         ids = [r[0] for r in self.db.execute(f"select id from captures where {where} order by id")]
         for capture_id in ids:
-            yield self.db["captures"].get(capture_id)
+            yield self.db.table("captures").get(capture_id)
+
+    def count_captures_to_parse(self, everything: bool = False) -> int:
+        """How many captures :meth:`captures_to_parse` would give now."""
+        return self.db.execute(
+            f"select count(*) from captures where {_to_parse(everything)}"
+        ).fetchone()[0]
 
     def mark_capture(
         self, capture_id: int, status: str, message: str | None, parser_version: str
@@ -570,6 +577,12 @@ class Archive:
             t: self.db[t].count
             for t in ("sites", "captures", "reports", "cells", "findings", "crawl_runs")
         }
+
+
+def _to_parse(everything: bool) -> str:
+    """The captures that may hold a report: detail pages and attachments with a body."""
+    where = "role in ('report', 'attachment') and body is not null and status < 400"
+    return where if everything else where + " and parse_status is null"
 
 
 def _empty_counts() -> dict:

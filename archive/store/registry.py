@@ -41,7 +41,8 @@ def read_registry(path: str | Path) -> list[dict]:
                 f"{path}: missing column(s) {', '.join(missing)} "
                 f"(the header row has: {', '.join(f for f in fields if f) or 'nothing'})"
             )
-        rows, seen = [], set()
+        rows: list[dict] = []
+        seen: set[str] = set()
         for line_no, raw in enumerate(reader, start=2):
             rows.append(_row(raw, f"{path}:{line_no}", seen))
     except csv.Error as exc:

@@ -45,8 +45,11 @@ class ReportSpider(scrapy.Spider):
 
     def __init__(self, sites: str | None = None, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if not sites:
-            raise ValueError("the reports spider needs a registry: -a sites=FILE.csv")
+        if not sites:  # `scrapy crawl reports` alone crawls what `nianbao crawl` alone does
+            from crawler.runner import BUNDLED_REGISTRY
+
+            sites = str(BUNDLED_REGISTRY)
+            self.logger.info("no -a sites=FILE.csv: crawling the bundled registry %s", sites)
         # Absolute, so that the same registry is recognised when a crawl is continued.
         self.sites_csv = str(Path(sites).resolve())
         self.sites = read_registry(sites)

@@ -24,7 +24,6 @@ from archive.export.snapshot import (
     verify_snapshot,
 )
 from archive.jobs.cli import main
-from archive.publish import snapshots as snapshot_plugin
 from archive.store import Archive
 
 BODY = b"%PDF-1.4 " + b"x" * 5000
@@ -215,17 +214,45 @@ def test_cli_writes_beside_the_archive_by_default(archive_db):
 
 
 # -- Datasette ------------------------------------------------------------------------------
-def test_plugin_is_registered_as_a_datasette_entry_point():
-    modules = {e.value for e in entry_points(group="datasette")}
-    assert "archive.publish.snapshots" in modules
+def test_plugin_is_registered_once_as_a_datasette_entry_point():
+    ours = [e for e in entry_points(group="datasette") if e.value.startswith("archive.")]
+    assert [e.value for e in ours] == ["archive.publish.plugin"]
+
+
+def test_datasette_lists_the_plugin_once(archive_db):
+    from datasette.app import Datasette
+
+    async def plugins():
+        return (await Datasette([str(archive_db)]).client.get("/-/plugins.json")).json()
+
+    names = [p["name"] for p in asyncio.run(plugins())]
+    assert names.count("nianbao-archive") == 1, names
+
+
+def test_the_plugin_refuses_to_load_from_a_plugins_dir(archive_db, tmp_path):
+    """Copied into a --plugins-dir it would register its hooks a second time: it says how
+    it is meant to be loaded instead."""
+    import shutil
+    import subprocess
+    import sys
+
+    import archive.publish.plugin as plugin
+
+    shutil.copy(plugin.__file__, tmp_path / "plugin.py")
+    code = (
+        "import asyncio, sys; from datasette.app import Datasette; "
+        f"Datasette([{str(archive_db)!r}], plugins_dir={str(tmp_path)!r})"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "pip install nianbao-archive" in result.stderr
 
 
 def datasette_for(db: Path, snaps: Path, immutables=()):
     from datasette.app import Datasette
     from datasette.plugins import pm
 
-    if not pm.is_registered(snapshot_plugin):
-        pm.register(snapshot_plugin, name="nianbao_snapshots_test")
+    assert any(p.__name__ == "archive.publish.plugin" for p in pm.get_plugins())
     return Datasette(
         [str(db)],
         immutables=[str(p) for p in immutables],

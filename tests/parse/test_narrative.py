@@ -3,8 +3,6 @@ compare with the tables (findings of their own kind)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from archive.checks import check_narrative, narrative_findings
@@ -12,8 +10,8 @@ from archive.parse import parse_document
 from archive.parse.narrative import stated_figures
 from benchmarks.corpus import as_kind, render_sample, truths
 from simweb import truth as tr
+from tests.conftest import CORPUS
 
-CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "corpus"
 KEYS = ["overall", "proactive", "requests", "review_litigation", "problems", "other"]
 
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import re
 import zlib
-from pathlib import Path
 
 import pytest
 
 from archive.parse import ParseError, parse_document
+from tests.conftest import CORPUS
 from tests.parse.test_tables import T3_HEADER, T4, html, t2_rows, t3_rows
-
-CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "corpus"
 
 
 def huaian_with_lost_digits() -> bytes:
