@@ -84,7 +84,7 @@ class ArchiveFrontier:
         status = "finished" if reason == "finished" else f"stopped: {reason}"
         self.archive.finish_run(self.run_id, status, stats)
         rows = self.archive.record_site_counts(
-            self.run_id, [self.run_id, *self.resumed], self.site_ids
+            self.run_id, [self.run_id, *self.resumed], self.site_ids, reason == "finished"
         )
         self.archive.close()
         return rows
@@ -104,13 +104,17 @@ def frontier_for(crawler: Crawler) -> ArchiveFrontier:
 
         def closed(spider, reason: str) -> None:
             rows = frontier.finish(reason, crawler.stats.get_stats())
-            for row in rows:
-                if row["alert"] or row["blocked"]:
-                    spider.logger.warning(
-                        "site %s: %s", row["site_id"], row["alert"] or f"blocked ({row['blocked']})"
-                    )
+            for row in rows:  # one line per site that needs looking at, nothing per URL
+                said = [f"{row['status']}: {row['status_detail']}"] if row["status"] != "ok" else []
+                if row["alert"]:
+                    said.append(row["alert"])
+                if said:
+                    spider.logger.warning("site %s: %s", row["site_id"], "; ".join(said))
             crawler.stats.set_value("nianbao/site_alerts", sum(1 for r in rows if r["alert"]))
             crawler.stats.set_value("nianbao/sites_blocked", sum(1 for r in rows if r["blocked"]))
+            crawler.stats.set_value("nianbao/sites", len(rows))
+            for row in rows:
+                crawler.stats.inc_value(f"nianbao/sites/{row['status']}")
 
         crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
     return frontier

@@ -17,6 +17,8 @@ import sys
 import threading
 from pathlib import Path
 
+from simweb.deadhosts import KINDS as DEAD_KINDS
+from simweb.deadhosts import DeadHost, dead_hosts
 from simweb.hostile import EXTRA_SITES, hostile_sites, scale_sites
 from simweb.render import render_text_pdf
 from simweb.server import bind, serve
@@ -41,12 +43,18 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def registry_csv(world: World, bases: dict[str, str], extra: list[Site] = ()) -> str:
+def registry_csv(
+    world: World, bases: dict[str, str], extra: list[Site] = (), dead: list[DeadHost] = ()
+) -> str:
     import io
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(REGISTRY_COLUMNS)
+    for row in dead:
+        writer.writerow(
+            [row.site_id, row.name, "410000", "河南省", "county", row.start_url, row.host, ""]
+        )
     for site in [*world.sites, *(s for s in extra if not s.behaviour.get("unlisted"))]:
         writer.writerow(
             [
@@ -130,6 +138,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-default", action="store_true", help="serve only the --extra and --scale sites"
     )
+    parser.add_argument(
+        "--dead",
+        type=int,
+        default=0,
+        help="add this many hosts that cannot be crawled (simweb/deadhosts.py)",
+    )
+    parser.add_argument(
+        "--dead-kinds",
+        default=",".join(DEAD_KINDS),
+        help=f"which kinds of dead host, in turn: {','.join(DEAD_KINDS)}",
+    )
     args = parser.parse_args(argv)
 
     world = build_world(args.seed, args.corpus)
@@ -138,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     extra = hostile_sites([k for k in args.extra.split(",") if k], args.edition)
     if args.scale:
         extra += scale_sites(args.scale, render_text_pdf("规模测试", ["附件"]))
+    dead, listeners, slow = dead_hosts(args.dead, tuple(args.dead_kinds.split(",")))
+    extra += slow
     every = [*world.sites, *extra]
     servers = [bind(site, args.port, args.log_requests) for site in every]
     bases = {
@@ -149,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             site.behaviour["moved_base"] = bases[site.behaviour["moved_to"]]
     args.out.mkdir(parents=True, exist_ok=True)
     sites_csv, truth_path = args.out / "sites.csv", args.out / "truth.json"
-    _write(sites_csv, registry_csv(world, bases, extra))
+    _write(sites_csv, registry_csv(world, bases, extra, dead))
     _write(truth_path, json.dumps(truth_json(world, bases), ensure_ascii=False, indent=1))
 
     stop = threading.Event()

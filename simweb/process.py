@@ -45,6 +45,8 @@ class SimWeb:
         edition: int = 1,
         scale: int = 0,
         default_world: bool = True,
+        dead: int = 0,
+        dead_kinds: tuple[str, ...] = (),
     ):
         self.out_dir = Path(out_dir)
         self.seed = seed
@@ -58,6 +60,10 @@ class SimWeb:
             self.options += ["--scale", str(scale)]
         if not default_world:
             self.options.append("--no-default")
+        if dead:
+            self.options += ["--dead", str(dead)]
+        if dead_kinds:
+            self.options += ["--dead-kinds", ",".join(dead_kinds)]
         self.proc: subprocess.Popen | None = None
         self.ready: dict = {}
         self.truth: dict = {}

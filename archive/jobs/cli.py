@@ -110,19 +110,29 @@ def _setting(text: str) -> tuple[str, str]:
 
 
 def _exit_on_crawl_failure(stats: dict) -> None:
+    """One summary line; exit 1 if the crawl did not finish, 3 if most sites failed."""
+    from archive.jobs.nightly import most_sites_failed
+
     reason = stats.get("finish_reason")
+    statuses = {
+        key.rsplit("/", 1)[1]: n for key, n in stats.items() if key.startswith("nianbao/sites/")
+    }
+    by_status = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items(), key=lambda i: -i[1]))
     click.echo(
         f"crawl {reason}: {stats.get('response_received_count', 0)} responses, "
         f"{stats.get('nianbao/captures_stored', 0)} captures stored, "
         f"{stats.get('log_count/ERROR', 0)} errors, "
         f"{stats.get('nianbao/not_modified', 0)} not modified, "
-        f"{stats.get('nianbao/site_alerts', 0)} site alerts, "
-        f"{stats.get('nianbao/sites_blocked', 0)} sites blocked "
-        "(per site: table crawl_site_counts)",
+        f"{stats.get('nianbao/site_alerts', 0)} site alerts; "
+        f"sites: {by_status or 'none'} (per site: table crawl_site_counts)",
         err=True,
     )
     if reason != "finished":
         sys.exit(1)
+    failing = most_sites_failed(statuses)
+    if failing:
+        click.echo(f"ALERT: {failing}", err=True)
+        sys.exit(3)
 
 
 @main.command()

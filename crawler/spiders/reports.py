@@ -21,6 +21,7 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 
 from archive.store.registry import read_registry, site_domains
 from crawler import cms
+from crawler.hosts import HostUnreachable
 from crawler.incremental import AlreadyRecorded
 from crawler.items import CaptureItem
 from crawler.links import (
@@ -33,6 +34,7 @@ from crawler.links import (
     trs_pages,
 )
 from crawler.politeness import HostBlocked
+from crawler.stopping import CrawlStopped
 
 # How many column-finding hops from the start URL: front page → 信息公开 → 年报 column.
 MAX_COLUMN_HOPS = 3
@@ -176,16 +178,20 @@ class ReportSpider(scrapy.Spider):
         yield from self.capture(response)
 
     def failed(self, failure):
-        """A fetch that produced no response (DNS, timeout, refused …): recorded as such."""
+        """A fetch that produced no response (DNS, timeout, refused …): recorded as such.
+
+        Quietly: the failures of a site are summed up in one line when the crawl ends
+        (:mod:`crawler.frontier`). A request cut short by a stopping crawl is not
+        recorded at all, so that the next crawl fetches it."""
         request = failure.request
-        if failure.check(AlreadyRecorded):
+        if failure.check(AlreadyRecorded, CrawlStopped):
             return
-        self.logger.warning("fetch failed: %s: %s", request.url, failure.getErrorMessage())
-        error = (
-            failure.getErrorMessage()
-            if failure.check(HostBlocked)
-            else f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        )
+        if failure.check(HostBlocked, HostUnreachable):
+            error = failure.getErrorMessage()  # "blocked: …", "dns_failed: …"
+            self.logger.debug("not fetched: %s: %s", request.url, error)
+        else:
+            error = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+            self.logger.info("fetch failed: %s: %s", request.url, error)
         yield CaptureItem(
             site_id=request.meta["site"]["site_id"],
             url=request.url,
