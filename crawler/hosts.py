@@ -90,6 +90,7 @@ class HostBook:
         self.dead_after = dead_after
         self.hosts: dict[str, Host] = {}
         self._listeners: list[Callable[[str], None]] = []
+        self.now = time.monotonic  # the downloader's clock
 
     def host(self, key: str) -> Host:
         host = self.hosts.get(key)
@@ -142,7 +143,7 @@ class HostBook:
     def pause(self, key: str, seconds: float) -> float:
         """Hold the host's requests for ``seconds``; returns when the pause ends."""
         host = self.host(key)
-        host.paused_until = max(host.paused_until, time.monotonic() + seconds)
+        host.paused_until = max(host.paused_until, self.now() + seconds)
         self.changed(key)
         return host.paused_until
 

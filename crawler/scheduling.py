@@ -86,6 +86,7 @@ class HostQueue:
         # Unproven hosts (each may hold two places: its robots.txt and the request
         # waiting for it) may take this many of the crawl's places in the downloader;
         # the rest stay for hosts that answer, whatever a registry's dead hosts do.
+        self.default_concurrency = self.downloader.domain_concurrency
         total = crawler.settings.getint("CONCURRENT_REQUESTS")
         self.probe_places = total - max(min(16, total // 2), total // 4) if total else 0
         self.book = host_book(crawler)
@@ -99,6 +100,9 @@ class HostQueue:
         self._seq = itertools.count()
         self._timer = None
         self._timer_at = math.inf
+        self.clock = None  # what schedules the wake-up call: Twisted's reactor by default
+        self.now = time.monotonic  # the host book and the downloader's clock
+        self.examined = 0  # hosts looked at by pop(): what choosing a request costs
         for slot, startprios in (slot_startprios or {}).items():
             queue = self._pqueue(slot, startprios)
             if len(queue):
@@ -128,10 +132,11 @@ class HostQueue:
             self._make_ready(slot)
 
     def pop(self) -> Request | None:
-        now = time.monotonic()
+        now = self.now()
         self._release_due(now)
         for _ in range(len(self._ready)):
             slot = self._ready.popleft()
+            self.examined += 1
             when = self._free_at(slot, now)
             if when <= now:
                 return self._take(slot)
@@ -173,20 +178,23 @@ class HostQueue:
             return now  # handed out to be recorded as not fetched, not downloaded
         if host.paused_until > now:
             return host.paused_until
-        if host.pending:
-            return math.inf  # one handed out is still on its way to the downloader
+        dslot = self.downloader.slots.get(slot)
+        if host.unproven:
+            limit = 1
+        else:
+            limit = dslot.concurrency if dslot is not None else self.default_concurrency
+        busy = host.pending
+        if dslot is not None:
+            busy += len(dslot.queue) + len(dslot.transferring)
+        if busy >= limit:
+            return math.inf
         if host.unproven and self.probe_places and len(self.downloader.active) >= self.probe_places:
             return now + PROBE_RETRY  # the places left are kept for hosts that answer
-        dslot = self.downloader.slots.get(slot)
-        if dslot is None:
-            return now
-        if dslot.queue:
-            return math.inf  # the downloader holds one back already (its delay)
-        limit = 1 if host.unproven else dslot.concurrency
-        if len(dslot.transferring) >= limit:
-            return math.inf
-        if dslot.delay and dslot.lastseen + dslot.delay > now:
-            return dslot.lastseen + dslot.delay
+        if dslot is not None and dslot.delay:
+            if host.pending or dslot.queue:
+                return math.inf  # through a delay, one request at a time
+            if dslot.lastseen + dslot.delay > now:
+                return dslot.lastseen + dslot.delay
         return now
 
     def _take(self, slot: str) -> Request:
@@ -239,15 +247,18 @@ class HostQueue:
         """Make sure the engine asks again when the first waiting host is free."""
         if when >= self._timer_at and self._timer is not None and self._timer.active():
             return
-        from twisted.internet import reactor  # the one Scrapy installed
+        if self.clock is None:
+            from twisted.internet import reactor  # the one Scrapy installed
 
+            self.clock = reactor
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer_at = when
-        self._timer = reactor.callLater(max(0.0, when - time.monotonic()), self._ring)
+        self._timer = self.clock.callLater(max(0.0, when - self.now()), self._ring)
 
     def _ring(self) -> None:
         self._timer, self._timer_at = None, math.inf
+        self._release_due(self.now())
         if self._waiting:
             self._arm(self._waiting[0][0])
         self._poke_engine()
