@@ -8,15 +8,24 @@ answer. A worker that overruns is killed and replaced by a fresh one on the
 next call, and a worker that dies (out of memory, a crash in a C library) is
 reported the same way. Keeping one worker alive across calls keeps the cost
 of isolation to a pipe round trip per document instead of a process start.
+
+:class:`ParsePool` runs several such workers at once (one per CPU by default), each
+job with the same deadline and memory budget, and gives the outcomes back in the
+order the jobs came, for one writer to store.
 """
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import resource
+import time
 import traceback
+from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection
+from multiprocessing.connection import wait as connection_wait
+from typing import Any
 
 from archive.parse.document import ParsedReport, ParseError
 
@@ -59,21 +68,30 @@ def _preload() -> None:
     from archive.parse import html, pdf, text, word  # noqa: F401
 
 
-def _serve(conn: Connection, budget_mb: int) -> None:
-    """The worker's loop: one request in, one answer out, until the pipe closes."""
-    from archive.parse import parse_document
+def _task(path: str | None):
+    """The function a worker runs on each job: ``parse_document``, or ``module:function``."""
+    if not path:
+        from archive.parse import parse_document
 
+        return parse_document
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _serve(conn: Connection, budget_mb: int, task_path: str | None = None) -> None:
+    """The worker's loop: one request in, one answer out, until the pipe closes."""
+    task = _task(task_path)
     _preload()
     _limit_memory(budget_mb)
     while True:
         try:
-            data, kwargs = conn.recv()
+            args, kwargs = conn.recv()
         except (EOFError, OSError):
             return
         except MemoryError:
             os._exit(_EXIT_MEMORY)  # the request itself does not fit: the parent says so
         try:
-            answer: tuple = ("ok", parse_document(data, **kwargs))
+            answer: tuple = ("ok", task(*args, **kwargs))
         except ParseError as exc:
             answer = ("error", exc.status, exc.message)
         except MemoryError:
@@ -92,11 +110,97 @@ def _serve(conn: Connection, budget_mb: int) -> None:
                 f"{type(exc).__name__}: {exc} (at "
                 f"{os.path.basename(where.filename)}:{where.lineno})",
             )
-        del data
+        del args, kwargs
         try:
             conn.send(answer)
         except MemoryError:
             conn.send(("error", "too_much_memory", "the parsed record is too large to return"))
+
+
+class _Worker:
+    """One isolated worker process, started on first use and replaced when it dies."""
+
+    def __init__(self, memory_mb: int, task: str | None):
+        self.memory_mb = memory_mb
+        self.task = task
+        self.proc: multiprocessing.process.BaseProcess | None = None
+        self.conn: Connection | None = None
+        self.job = None  # what it is working on (the pool's sequence number)
+        self.deadline = 0.0
+
+    def start(self) -> None:
+        # A fork server forks workers from a clean single-threaded process, so a parent that
+        # runs threads (a crawl, a web server) never hands a held lock to a worker.
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(
+            target=_serve,
+            args=(child, self.memory_mb, self.task),
+            daemon=True,
+            name="nianbao-parse-worker",
+        )
+        proc.start()
+        child.close()
+        self.proc, self.conn = proc, parent
+
+    def submit(self, job, args: tuple, kwargs: dict, timeout: float) -> None:
+        """Hand the worker a job (raises ParseError if it dies taking it)."""
+        if self.proc is None or not self.proc.is_alive():
+            self.close()
+            self.start()
+        assert self.conn is not None
+        self.job, self.deadline = job, time.monotonic() + timeout
+        try:
+            self.conn.send((args, kwargs))
+        except (BrokenPipeError, EOFError, OSError) as exc:
+            raise self.died(exc) from exc
+
+    def answer(self):
+        """The finished job's value, or raise the ParseError that says why there is none."""
+        assert self.conn is not None
+        try:
+            answer = self.conn.recv()
+        except (EOFError, OSError) as exc:
+            raise self.died(exc) from exc
+        finally:
+            self.job = None
+        if answer[0] == "ok":
+            return answer[1]
+        raise ParseError(answer[1], answer[2])
+
+    def overran(self, timeout: float) -> ParseError:
+        """Kill a worker past its deadline; the error for its job."""
+        self.close()
+        self.job = None
+        return ParseError(
+            "timeout", f"reading the document took longer than {timeout:g} s; stopped"
+        )
+
+    def died(self, exc: BaseException) -> ParseError:
+        """The error for a worker that ended without answering, by how it ended."""
+        if self.proc is not None:
+            self.proc.join(2)
+        code = self.proc.exitcode if self.proc else None
+        self.close()
+        if code in (_EXIT_MEMORY, -9):
+            return ParseError(
+                "too_much_memory",
+                f"the document needed more than {self.memory_mb} MB of memory to read",
+            )
+        return ParseError(
+            "worker_died", f"the parse worker ended without an answer (exit code {code}): {exc}"
+        )
+
+    def close(self) -> None:
+        """Stop the worker (killing it if it is busy)."""
+        if self.conn is not None:
+            self.conn.close()
+        if self.proc is not None:
+            if self.proc.is_alive():
+                self.proc.kill()
+            self.proc.join(5)
+        self.proc = self.conn = None
 
 
 class ParseWorker:
@@ -110,72 +214,114 @@ class ParseWorker:
     def __init__(self, timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB):
         self.timeout = timeout
         self.memory_mb = memory_mb
-        self._proc: multiprocessing.process.BaseProcess | None = None
-        self._conn: Connection | None = None
-
-    def _start(self) -> None:
-        # A fork server forks workers from a clean single-threaded process, so a parent that
-        # runs threads (a crawl, a web server) never hands a held lock to a worker.
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(
-            target=_serve, args=(child, self.memory_mb), daemon=True, name="nianbao-parse-worker"
-        )
-        proc.start()
-        child.close()
-        self._proc, self._conn = proc, parent
+        self._worker = _Worker(memory_mb, None)
 
     def parse(self, data: bytes, **kwargs) -> ParsedReport:
         """Parse ``data`` (keyword arguments as for ``parse_document``) in the worker."""
-        if self._proc is None or not self._proc.is_alive():
-            self.close()
-            self._start()
-        assert self._conn is not None
+        worker = self._worker
+        worker.memory_mb = self.memory_mb
+        worker.submit(0, (data,), kwargs, self.timeout)
+        assert worker.conn is not None
         try:
-            self._conn.send((data, kwargs))
-            ready = self._conn.poll(self.timeout)
+            ready = worker.conn.poll(self.timeout)
         except (BrokenPipeError, EOFError, OSError) as exc:
-            raise self._died(exc) from exc
+            raise worker.died(exc) from exc
         if not ready:
-            self.close()
-            raise ParseError(
-                "timeout", f"reading the document took longer than {self.timeout:g} s; stopped"
-            )
-        try:
-            answer = self._conn.recv()
-        except (EOFError, OSError) as exc:
-            raise self._died(exc) from exc
-        if answer[0] == "ok":
-            return answer[1]
-        raise ParseError(answer[1], answer[2])
-
-    def _died(self, exc: BaseException) -> ParseError:
-        """The error for a worker that ended without answering, by how it ended."""
-        if self._proc is not None:
-            self._proc.join(2)
-        code = self._proc.exitcode if self._proc else None
-        self.close()
-        if code in (_EXIT_MEMORY, -9):
-            return ParseError(
-                "too_much_memory",
-                f"the document needed more than {self.memory_mb} MB of memory to read",
-            )
-        return ParseError(
-            "worker_died", f"the parse worker ended without an answer (exit code {code}): {exc}"
-        )
+            raise worker.overran(self.timeout)
+        return worker.answer()
 
     def close(self) -> None:
-        """Stop the worker (killing it if it is busy)."""
-        if self._conn is not None:
-            self._conn.close()
-        if self._proc is not None:
-            if self._proc.is_alive():
-                self._proc.kill()
-            self._proc.join(5)
-        self._proc = self._conn = None
+        self._worker.close()
 
     def __enter__(self) -> ParseWorker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class ParsePool:
+    """``workers`` isolated workers (default: one per CPU) running one task over many jobs.
+
+    Each job gets what a lone :class:`ParseWorker` gives it: its own deadline
+    (``timeout``), the memory budget of its worker, and a :class:`ParseError` for a
+    document that kills or hangs a worker, which is then replaced. ``task`` names the
+    function the workers run, as ``"module:function"`` (default: ``parse_document``), so a
+    later stage can run its own pure steps there too. :meth:`map` hands out jobs as
+    workers come free and gives the outcomes back **in the order of the jobs**, so the
+    one process that writes them writes them in the order one worker would have.
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        memory_mb: int = DEFAULT_MEMORY_MB,
+        task: str | None = None,
+        ahead: int | None = None,
+    ):
+        self.size = max(1, workers or os.cpu_count() or 1)
+        self.timeout = timeout
+        # Finished jobs held back while an earlier one is still running (a slow document):
+        # bounded, so memory is too; then the pool waits for the slow one.
+        self.ahead = ahead if ahead is not None else 4 * self.size
+        self.workers = [_Worker(memory_mb, task) for _ in range(self.size)]
+
+    def map(self, jobs: Iterable[tuple[Any, tuple, dict]]) -> Iterator[tuple[Any, Any]]:
+        """For each ``(key, args, kwargs)``: ``(key, value)``, or ``(key, ParseError)``."""
+        jobs = iter(jobs)
+        keys: dict[int, Any] = {}
+        done: dict[int, Any] = {}
+        sent = given = 0
+        idle = list(self.workers)
+        busy: list[_Worker] = []
+        exhausted = False
+        while True:
+            while idle and not exhausted and sent - given < self.size + self.ahead:
+                try:
+                    key, args, kwargs = next(jobs)
+                except StopIteration:
+                    exhausted = True
+                    break
+                worker = idle.pop()
+                keys[sent] = key
+                try:
+                    worker.submit(sent, args, kwargs, self.timeout)
+                    busy.append(worker)
+                except ParseError as exc:
+                    done[sent] = exc
+                    idle.append(worker)
+                sent += 1
+            while given in done:
+                yield keys.pop(given), done.pop(given)
+                given += 1
+            if exhausted and given == sent:
+                return
+            if not busy:
+                continue
+            wait_for = min(w.deadline for w in busy) - time.monotonic()
+            ready = connection_wait([w.conn for w in busy], timeout=max(0.0, wait_for))
+            now = time.monotonic()
+            for worker in list(busy):
+                if worker.conn in ready:
+                    job = worker.job
+                    try:
+                        done[job] = worker.answer()
+                    except ParseError as exc:
+                        done[job] = exc
+                elif worker.deadline <= now:
+                    job = worker.job
+                    done[job] = worker.overran(self.timeout)
+                else:
+                    continue
+                busy.remove(worker)
+                idle.append(worker)
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.close()
+
+    def __enter__(self) -> ParsePool:
         return self
 
     def __exit__(self, *exc) -> None:
