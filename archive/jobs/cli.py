@@ -147,26 +147,35 @@ def _exit_now(code: int) -> None:
     os._exit(code)
 
 
+workers_option = click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Parse worker processes; default: one per CPU.",
+)
+
+
 @main.command()
 @db_option
-def process(db: str) -> None:
+@workers_option
+def process(db: str, workers: int | None) -> None:
     """Parse and check the captures not parsed yet (the stage after a crawl)."""
-    _process(db, everything=False)
+    _process(db, everything=False, workers=workers)
 
 
 @main.command()
 @db_option
-def reparse(db: str) -> None:
+@workers_option
+def reparse(db: str, workers: int | None) -> None:
     """Re-read every stored original with the current parser; nothing is fetched."""
-    _process(db, everything=True)
+    _process(db, everything=True, workers=workers)
 
 
-def _process(db: str, everything: bool) -> None:
+def _process(db: str, everything: bool, workers: int | None = None) -> None:
     from archive.jobs.process import process_captures
     from archive.store import Archive
 
     with Archive(db) as archive:
-        summary = process_captures(archive, everything)
+        summary = process_captures(archive, everything, workers)
         counts = archive.counts()
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_status.items())) or "none"
     click.echo(

@@ -4,6 +4,11 @@ It runs apart from the crawl (after it, beside it, or as ``nianbao reparse``
 long after), reads only what the archive holds, and records every outcome
 against the capture — a document that cannot be read is a status and a message,
 never an exception that stops the stage.
+
+Reading uses every core: a pool of isolated workers (:class:`archive.parse.isolate.ParsePool`,
+each document with its own time and memory bound) parses and checks; this process is
+the one writer, storing each capture's outcome — capture marked, report, cells and
+findings — in one transaction, in capture order, as one worker would.
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ import logging
 from dataclasses import dataclass, field
 
 from archive.checks import check_parsed
-from archive.parse import PARSER_VERSION, ParsedReport, ParseError
-from archive.parse.isolate import ParseWorker, parse_isolated
+from archive.parse import PARSER_VERSION, ParsedReport, ParseError, parse_document
+from archive.parse.isolate import ParsePool, parse_isolated
 from archive.publish import prepare as publish_prepare
 from archive.store import Archive, now
 
@@ -34,13 +39,24 @@ class ProcessSummary:
         self.by_status[status] = self.by_status.get(status, 0) + 1
 
 
-def process_captures(archive: Archive, everything: bool = False) -> ProcessSummary:
-    """Parse the captures not parsed yet (or all of them) and store what they hold."""
+def process_captures(
+    archive: Archive, everything: bool = False, workers: int | None = None
+) -> ProcessSummary:
+    """Parse the captures not parsed yet (or all of them) and store what they hold.
+
+    ``workers`` isolated processes (default: one per CPU) read the documents and run the
+    checks; this process alone writes, in capture order, each capture's outcome in one
+    transaction.
+    """
     summary = ProcessSummary()
-    with ParseWorker() as worker:  # one isolated worker, replaced if a document kills it
-        for capture in archive.captures_to_parse(everything):
+    jobs = (
+        (capture, (capture["body"],), _parse_kwargs(capture))
+        for capture in archive.captures_to_parse(everything)
+    )
+    with ParsePool(workers, task=READ_AND_CHECK) as pool:
+        for capture, outcome in pool.map(jobs):
             summary.captures += 1
-            status = process_capture(archive, capture, worker)
+            status = record_outcome(archive, capture, outcome)
             summary.count(status)
             if status in REPORT_STATUSES:
                 summary.reports += 1
@@ -48,29 +64,56 @@ def process_captures(archive: Archive, everything: bool = False) -> ProcessSumma
     return summary
 
 
-def process_capture(archive: Archive, capture: dict, worker: ParseWorker | None = None) -> str:
-    """Parse one capture in an isolated worker (bounded time and memory); returns its status."""
-    kwargs = {
+# What the parse workers run: the document read, and the checks on what was read (both
+# pure functions of the bytes), so that the one writing process only writes.
+READ_AND_CHECK = "archive.jobs.process:read_and_check"
+
+
+def read_and_check(data: bytes, **kwargs) -> tuple[ParsedReport, list]:
+    parsed = parse_document(data, **kwargs)
+    findings = check_parsed(parsed) if parsed.status in REPORT_STATUSES else []
+    return parsed, findings
+
+
+def _parse_kwargs(capture: dict) -> dict:
+    return {
         "source": capture["url"],
         "content_type": capture["content_type"],
         "url": capture["final_url"] or capture["url"],
     }
+
+
+def process_capture(archive: Archive, capture: dict) -> str:
+    """Parse one capture in an isolated worker (bounded time and memory); returns its status."""
     try:
-        parsed = (
-            worker.parse(capture["body"], **kwargs)
-            if worker is not None
-            else parse_isolated(capture["body"], **kwargs)
-        )
+        outcome = parse_isolated(capture["body"], **_parse_kwargs(capture))
     except ParseError as exc:
-        archive.mark_capture(capture["id"], exc.status, exc.message, PARSER_VERSION)
+        outcome = exc
+    return record_outcome(archive, capture, outcome)
+
+
+def record_outcome(archive: Archive, capture: dict, outcome) -> str:
+    """Store what reading one capture gave, in one transaction; returns its status.
+
+    ``outcome``: a ParsedReport, a (ParsedReport, findings) pair from the workers, or the
+    ParseError that says why there is nothing.
+    """
+    with archive.transaction():
+        return _record(archive, capture, outcome)
+
+
+def _record(archive: Archive, capture: dict, outcome) -> str:
+    if isinstance(outcome, ParseError):
+        archive.mark_capture(capture["id"], outcome.status, outcome.message, PARSER_VERSION)
         archive.drop_report(capture["sha256"])
-        return exc.status
-    except Exception as exc:  # a parser bug must not stop the stage; it is recorded
-        log.exception("parser failed on capture %s (%s)", capture["id"], capture["url"])
+        return outcome.status
+    if isinstance(outcome, BaseException):  # a parser bug must not stop the stage
+        log.error("parser failed on capture %s (%s): %r", capture["id"], capture["url"], outcome)
         archive.mark_capture(
-            capture["id"], "parser_error", f"{type(exc).__name__}: {exc}", PARSER_VERSION
+            capture["id"], "parser_error", f"{type(outcome).__name__}: {outcome}", PARSER_VERSION
         )
         return "parser_error"
+    parsed, findings = outcome if isinstance(outcome, tuple) else (outcome, None)
     if parsed.status not in REPORT_STATUSES:
         archive.mark_capture(
             capture["id"],
@@ -102,7 +145,7 @@ def process_capture(archive: Archive, capture: dict, worker: ParseWorker | None 
         else parsed.reason or "; ".join(parsed.warnings[:5]) or None
     )
     archive.mark_capture(capture["id"], parsed.status, message, PARSER_VERSION)
-    save_parsed(archive, capture, parsed)
+    save_parsed(archive, capture, parsed, findings)
     return parsed.status
 
 
@@ -127,7 +170,9 @@ def _differences(stored: dict, parsed: dict) -> list[str]:
     ]
 
 
-def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
+def save_parsed(
+    archive: Archive, capture: dict, parsed: ParsedReport, issues: list | None = None
+) -> int:
     """Write one parsed report with its cells and findings, with the registry's context."""
     site = archive.site(capture["site_id"]) or {}
     if site.get("agency") and parsed.agency and parsed.agency != site["agency"]:
@@ -135,7 +180,8 @@ def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
             f"the document names its agency {parsed.agency!r}; the registry row says "
             f"{site['agency']!r}"
         )
-    issues = check_parsed(parsed)
+    if issues is None:
+        issues = check_parsed(parsed)
     report = {
         "capture_id": capture["id"],
         "site_id": capture["site_id"],

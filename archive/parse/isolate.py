@@ -32,6 +32,12 @@ from archive.parse.document import ParsedReport, ParseError
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MEMORY_MB = 1536
 _EXIT_MEMORY = 3
+_READY = ("ready",)
+# How long a new worker may take to load its libraries before its first document's
+# deadline starts counting (seconds; they load in well under one on an idle machine).
+STARTUP_ALLOWANCE = 120.0
+# Loaded once by the fork server, so that every worker it forks starts with them.
+_PRELOAD = ["archive.parse", "pdfplumber", "pypdfium2", "docx", "lxml.html"]
 
 
 def _vm_size() -> int:
@@ -83,6 +89,7 @@ def _serve(conn: Connection, budget_mb: int, task_path: str | None = None) -> No
     task = _task(task_path)
     _preload()
     _limit_memory(budget_mb)
+    conn.send(_READY)  # a document's deadline starts now, not while the libraries load
     while True:
         try:
             args, kwargs = conn.recv()
@@ -117,6 +124,9 @@ def _serve(conn: Connection, budget_mb: int, task_path: str | None = None) -> No
             conn.send(("error", "too_much_memory", "the parsed record is too large to return"))
 
 
+PENDING = object()  # a worker's answer that is not the job's outcome yet
+
+
 class _Worker:
     """One isolated worker process, started on first use and replaced when it dies."""
 
@@ -127,12 +137,17 @@ class _Worker:
         self.conn: Connection | None = None
         self.job = None  # what it is working on (the pool's sequence number)
         self.deadline = 0.0
+        self.timeout = DEFAULT_TIMEOUT
+        self.ready = False  # it has loaded its libraries
 
     def start(self) -> None:
         # A fork server forks workers from a clean single-threaded process, so a parent that
-        # runs threads (a crawl, a web server) never hands a held lock to a worker.
+        # runs threads (a crawl, a web server) never hands a held lock to a worker; it holds
+        # the parser's libraries already, so a worker replacing a killed one starts at once.
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        if ctx.get_start_method() == "forkserver":
+            ctx.set_forkserver_preload(_PRELOAD)
         parent, child = ctx.Pipe()
         proc = ctx.Process(
             target=_serve,
@@ -142,7 +157,7 @@ class _Worker:
         )
         proc.start()
         child.close()
-        self.proc, self.conn = proc, parent
+        self.proc, self.conn, self.ready = proc, parent, False
 
     def submit(self, job, args: tuple, kwargs: dict, timeout: float) -> None:
         """Hand the worker a job (raises ParseError if it dies taking it)."""
@@ -150,21 +165,27 @@ class _Worker:
             self.close()
             self.start()
         assert self.conn is not None
-        self.job, self.deadline = job, time.monotonic() + timeout
+        self.job, self.timeout = job, timeout
+        self.deadline = time.monotonic() + timeout + (0 if self.ready else STARTUP_ALLOWANCE)
         try:
             self.conn.send((args, kwargs))
         except (BrokenPipeError, EOFError, OSError) as exc:
             raise self.died(exc) from exc
 
     def answer(self):
-        """The finished job's value, or raise the ParseError that says why there is none."""
+        """The finished job's value (``PENDING`` if the worker only said it is ready), or
+        raise the ParseError that says why there is none."""
         assert self.conn is not None
         try:
             answer = self.conn.recv()
         except (EOFError, OSError) as exc:
-            raise self.died(exc) from exc
-        finally:
             self.job = None
+            raise self.died(exc) from exc
+        if answer == _READY:
+            self.ready = True
+            self.deadline = time.monotonic() + self.timeout
+            return PENDING
+        self.job = None
         if answer[0] == "ok":
             return answer[1]
         raise ParseError(answer[1], answer[2])
@@ -222,13 +243,16 @@ class ParseWorker:
         worker.memory_mb = self.memory_mb
         worker.submit(0, (data,), kwargs, self.timeout)
         assert worker.conn is not None
-        try:
-            ready = worker.conn.poll(self.timeout)
-        except (BrokenPipeError, EOFError, OSError) as exc:
-            raise worker.died(exc) from exc
-        if not ready:
-            raise worker.overran(self.timeout)
-        return worker.answer()
+        while True:
+            try:
+                ready = worker.conn.poll(max(0.0, worker.deadline - time.monotonic()))
+            except (BrokenPipeError, EOFError, OSError) as exc:
+                raise worker.died(exc) from exc
+            if not ready:
+                raise worker.overran(self.timeout)
+            answer = worker.answer()
+            if answer is not PENDING:
+                return answer
 
     def close(self) -> None:
         self._worker.close()
@@ -306,9 +330,12 @@ class ParsePool:
                 if worker.conn in ready:
                     job = worker.job
                     try:
-                        done[job] = worker.answer()
+                        answer = worker.answer()
                     except ParseError as exc:
-                        done[job] = exc
+                        answer = exc
+                    if answer is PENDING:
+                        continue
+                    done[job] = answer
                 elif worker.deadline <= now:
                     job = worker.job
                     done[job] = worker.overran(self.timeout)
