@@ -20,6 +20,7 @@ from pathlib import Path
 from simweb.deadhosts import KINDS as DEAD_KINDS
 from simweb.deadhosts import DeadHost, dead_hosts
 from simweb.hostile import EXTRA_SITES, hostile_sites, scale_sites
+from simweb.national import national_sites, truth_records
 from simweb.render import render_text_pdf
 from simweb.server import bind, serve
 from simweb.sites import CORPUS, Site, World, build_world
@@ -139,6 +140,18 @@ def main(argv: list[str] | None = None) -> int:
         "--no-default", action="store_true", help="serve only the --extra and --scale sites"
     )
     parser.add_argument(
+        "--national",
+        type=int,
+        default=0,
+        help="add this many county portals with real-sized reports (simweb/national.py)",
+    )
+    parser.add_argument(
+        "--cache", type=Path, help="where the national world keeps its PDF and DOCX files"
+    )
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds every national page takes"
+    )
+    parser.add_argument(
         "--dead",
         type=int,
         default=0,
@@ -159,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         extra += scale_sites(args.scale, render_text_pdf("规模测试", ["附件"]))
     dead, listeners, slow = dead_hosts(args.dead, tuple(args.dead_kinds.split(",")))
     extra += slow
+    national, plans = national_sites(
+        args.national, args.seed, args.edition, args.cache, args.latency
+    )
+    extra += national
     every = [*world.sites, *extra]
     servers = [bind(site, args.port, args.log_requests) for site in every]
     bases = {
@@ -171,7 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     sites_csv, truth_path = args.out / "sites.csv", args.out / "truth.json"
     _write(sites_csv, registry_csv(world, bases, extra, dead))
-    _write(truth_path, json.dumps(truth_json(world, bases), ensure_ascii=False, indent=1))
+    truth = truth_json(world, bases)
+    if plans:
+        truth["national"] = truth_records(plans, bases)
+    _write(truth_path, json.dumps(truth, ensure_ascii=False, indent=1))
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
