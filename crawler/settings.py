@@ -87,6 +87,11 @@ DOWNLOAD_HANDLERS = {
     "https": "crawler.stopping.StoppableDownloadHandler",
 }
 
+# Captures are committed in batches: this many, or after this many seconds, in the order
+# they were stored (a crawl killed loses at most one batch, which the next crawl fetches).
+NIANBAO_COMMIT_EVERY = 100
+NIANBAO_COMMIT_SECONDS = 1.0
+
 # Where the archive lives; `nianbao crawl --db` sets it.
 NIANBAO_DB = "nianbao.db"
 
