@@ -81,7 +81,7 @@ RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 # SIGTERM / Ctrl-C: downloads in flight get this long, then are cut short (not stored,
 # fetched by the next crawl); the run is closed and recorded as stopped.
 NIANBAO_STOP_GRACE = 1.5
-EXTENSIONS = {"crawler.stopping.GracefulStop": 0}
+EXTENSIONS = {"crawler.stopping.GracefulStop": 0, "crawler.cpustats.CpuTime": 0}
 DOWNLOAD_HANDLERS = {
     "http": "crawler.stopping.StoppableDownloadHandler",
     "https": "crawler.stopping.StoppableDownloadHandler",
