@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 
 from archive.checks import check_parsed
@@ -34,6 +35,10 @@ class ProcessSummary:
     captures: int = 0
     reports: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
+    workers: int = 0
+    worker_cpu_seconds: float = 0.0  # what reading the documents cost, in all workers
+    parse_seconds: float = 0.0  # reading and storing every capture
+    publish_seconds: float = 0.0  # then refreshing Datasette's derived tables and search
 
     def count(self, status: str) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + 1
@@ -49,30 +54,54 @@ def process_captures(
     transaction.
     """
     summary = ProcessSummary()
+    # WAL + NORMAL: each capture's outcome is still one atomic transaction and survives
+    # this process being killed; only a power cut could lose the last few, which stay
+    # unparsed and are read again by the next run. FULL would fsync every capture.
+    archive.db.conn.execute("PRAGMA synchronous = NORMAL")
     jobs = (
         (capture, (capture["body"],), _parse_kwargs(capture))
         for capture in archive.captures_to_parse(everything)
     )
-    with ParsePool(workers, task=READ_AND_CHECK) as pool:
+    started = time.monotonic()
+    pool = ParsePool(workers, task=READ_AND_CHECK)
+    summary.workers = pool.size
+    with pool:
         for capture, outcome in pool.map(jobs):
             summary.captures += 1
             status = record_outcome(archive, capture, outcome)
             summary.count(status)
             if status in REPORT_STATUSES:
                 summary.reports += 1
+    summary.worker_cpu_seconds = pool.cpu_seconds
+    summary.parse_seconds = time.monotonic() - started
     publish_prepare(archive.db.conn)  # Datasette's derived tables and search index
+    summary.publish_seconds = time.monotonic() - started - summary.parse_seconds
     return summary
 
 
-# What the parse workers run: the document read, and the checks on what was read (both
-# pure functions of the bytes), so that the one writing process only writes.
+# What the parse workers run: the document read, the checks on what was read and the
+# rows to store (all pure functions of the bytes), so that the one writer only writes.
 READ_AND_CHECK = "archive.jobs.process:read_and_check"
 
 
-def read_and_check(data: bytes, **kwargs) -> tuple[ParsedReport, list]:
+@dataclass
+class Reading:
+    """What a worker gives back for one document."""
+
+    parsed: ParsedReport
+    findings: list
+    cells: list[dict]
+    finding_rows: list[dict]
+
+
+def read_and_check(data: bytes, **kwargs) -> Reading:
     parsed = parse_document(data, **kwargs)
-    findings = check_parsed(parsed) if parsed.status in REPORT_STATUSES else []
-    return parsed, findings
+    if parsed.status not in REPORT_STATUSES:
+        return Reading(parsed, [], [], [])
+    findings = check_parsed(parsed)
+    cells, rows = report_rows(parsed, findings)
+    parsed.raw = {}  # in the cell rows now: not sent back twice
+    return Reading(parsed, findings, cells, rows)
 
 
 def _parse_kwargs(capture: dict) -> dict:
@@ -113,7 +142,8 @@ def _record(archive: Archive, capture: dict, outcome) -> str:
             capture["id"], "parser_error", f"{type(outcome).__name__}: {outcome}", PARSER_VERSION
         )
         return "parser_error"
-    parsed, findings = outcome if isinstance(outcome, tuple) else (outcome, None)
+    reading = outcome if isinstance(outcome, Reading) else None
+    parsed = reading.parsed if reading else outcome
     if parsed.status not in REPORT_STATUSES:
         archive.mark_capture(
             capture["id"],
@@ -145,7 +175,7 @@ def _record(archive: Archive, capture: dict, outcome) -> str:
         else parsed.reason or "; ".join(parsed.warnings[:5]) or None
     )
     archive.mark_capture(capture["id"], parsed.status, message, PARSER_VERSION)
-    save_parsed(archive, capture, parsed, findings)
+    save_parsed(archive, capture, parsed, reading)
     return parsed.status
 
 
@@ -171,17 +201,20 @@ def _differences(stored: dict, parsed: dict) -> list[str]:
 
 
 def save_parsed(
-    archive: Archive, capture: dict, parsed: ParsedReport, issues: list | None = None
+    archive: Archive, capture: dict, parsed: ParsedReport, reading: Reading | None = None
 ) -> int:
     """Write one parsed report with its cells and findings, with the registry's context."""
-    site = archive.site(capture["site_id"]) or {}
+    site = _site(archive, capture["site_id"])
     if site.get("agency") and parsed.agency and parsed.agency != site["agency"]:
         parsed.warnings.append(
             f"the document names its agency {parsed.agency!r}; the registry row says "
             f"{site['agency']!r}"
         )
-    if issues is None:
+    if reading is None:
         issues = check_parsed(parsed)
+        cells, rows = report_rows(parsed, issues)
+    else:
+        issues, cells, rows = reading.findings, reading.cells, reading.finding_rows
     report = {
         "capture_id": capture["id"],
         "site_id": capture["site_id"],
@@ -205,6 +238,11 @@ def save_parsed(
         "parsed_at": now(),
         "parser_version": PARSER_VERSION,
     }
+    return archive.save_report(report, cells, rows)
+
+
+def report_rows(parsed: ParsedReport, issues: list) -> tuple[list[dict], list[dict]]:
+    """The ``cells`` and ``findings`` rows of one parsed report."""
     cells = [
         {
             "table_key": t,
@@ -229,4 +267,12 @@ def save_parsed(
         }
         for f in issues
     ]
-    return archive.save_report(report, cells, rows)
+    return cells, rows
+
+
+def _site(archive: Archive, site_id: str | None) -> dict:
+    """The registry row of a site, looked up once per archive connection."""
+    cache = archive.__dict__.setdefault("_site_rows", {})
+    if site_id not in cache:
+        cache[site_id] = archive.site(site_id) or {}
+    return cache[site_id]

@@ -139,6 +139,7 @@ class _Worker:
         self.deadline = 0.0
         self.timeout = DEFAULT_TIMEOUT
         self.ready = False  # it has loaded its libraries
+        self.cpu_seconds = 0.0  # used by the processes this worker has been, so far
 
     def start(self) -> None:
         # A fork server forks workers from a clean single-threaded process, so a parent that
@@ -218,10 +219,21 @@ class _Worker:
         if self.conn is not None:
             self.conn.close()
         if self.proc is not None:
+            self.cpu_seconds += _cpu_of(self.proc.pid)
             if self.proc.is_alive():
                 self.proc.kill()
             self.proc.join(5)
         self.proc = self.conn = None
+
+
+def _cpu_of(pid: int | None) -> float:
+    """User + system CPU seconds a live process has used (Linux /proc; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 class ParseWorker:
@@ -347,6 +359,11 @@ class ParsePool:
     def close(self) -> None:
         for worker in self.workers:
             worker.close()
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU the workers have used (those closed or replaced; all of them after close)."""
+        return sum(worker.cpu_seconds for worker in self.workers)
 
     def __enter__(self) -> ParsePool:
         return self

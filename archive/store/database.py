@@ -83,6 +83,16 @@ class Archive:
         )
         return self.db.conn.execute(sql, [record[c] for c in columns]).lastrowid
 
+    def _insert_many(self, table: str, report_id: int, rows: list[dict]) -> None:
+        """Rows of one report in one statement (a report has hundreds of cells)."""
+        if not rows:
+            return
+        columns = [*rows[0], "report_id"]
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+        )
+        self.db.conn.executemany(sql, [[*row.values(), report_id] for row in rows])
+
     def update(self, table: str, pk: int, record: dict) -> None:
         sets = ", ".join(f"{c} = ?" for c in record)
         self.db.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?", [*record.values(), pk])
@@ -352,7 +362,10 @@ class Archive:
             where += " and parse_status is null"
         ids = [r[0] for r in self.db.execute(f"select id from captures where {where} order by id")]
         for capture_id in ids:
-            yield self.db["captures"].get(capture_id)
+            cursor = self.db.conn.execute("select * from captures where id = ?", [capture_id])
+            row = cursor.fetchone()
+            if row is not None:
+                yield dict(zip([d[0] for d in cursor.description], row, strict=True))
 
     def mark_capture(
         self, capture_id: int, status: str, message: str | None, parser_version: str
@@ -387,10 +400,8 @@ class Archive:
                     [report["url"], report["sha256"]],
                 ).fetchone()[0]
                 report_id = self.insert("reports", {**report, "previous_id": previous})
-            for cell in cells:
-                self.insert("cells", {**cell, "report_id": report_id})
-            for finding in findings:
-                self.insert("findings", {**finding, "report_id": report_id})
+            self._insert_many("cells", report_id, cells)
+            self._insert_many("findings", report_id, findings)
             if report.get("capture_id") is not None:
                 self._add_original(
                     report_id,
