@@ -4,7 +4,9 @@
 
 Politeness delays off (no download delay, no AutoThrottle, robots.txt not asked for),
 the same Scrapy concurrency for every crawler. For each size of the simulated web in
-scale mode (N sites of 11 small pages each) and each of ``--repeat`` interleaved rounds:
+scale mode (N sites of 11 small pages each; a world with more than ``--cap`` pages is
+crawled up to that many, by when the crawl has reached every host, and the bare spiders
+fetch the same pages) and each of ``--repeat`` interleaved rounds:
 
 * ``nianbao crawl`` (archive, middlewares, spider, the HostQueue scheduler queue);
 * a bare Scrapy spider fetching the same URLs and keeping nothing, with Scrapy's
@@ -54,30 +56,39 @@ def fast_settings(concurrency: int) -> dict[str, str]:
     }
 
 
-def run_measured(cmd: list[str]) -> tuple[float, float]:
+def run_measured(cmd: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float]:
     """Run ``cmd``; its CPU seconds (user + system) and peak RSS in MiB (wait4's rusage)."""
     env = dict(os.environ, PYTHONPATH=str(PROJECT))
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode("utf-8", "replace")
-    proc.stderr.close()
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd[:4])} … failed ({proc.returncode}):\n{err[-3000:]}")
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode not in ok:
+            err.seek(0)
+            text = err.read().decode("utf-8", "replace")
+            raise SystemExit(f"{' '.join(cmd[:4])} … failed ({proc.returncode}):\n{text[-3000:]}")
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def nianbao_crawl(sites_csv: Path, db: Path, concurrency: int) -> tuple[dict, float]:
-    """One ``nianbao crawl``: its Scrapy stats (with its CPU seconds) and peak RSS."""
+def nianbao_crawl(
+    sites_csv: Path, db: Path, concurrency: int, cap: int | None = None
+) -> tuple[dict, float]:
+    """One ``nianbao crawl`` (stopped after ``cap`` pages): its Scrapy stats and peak RSS."""
     cmd = [sys.executable, "-m", "archive", "crawl", "--sites", str(sites_csv), "--db", str(db)]
-    for key, value in fast_settings(concurrency).items():
+    settings = fast_settings(concurrency)
+    if cap:
+        settings["CLOSESPIDER_PAGECOUNT"] = str(cap)
+    for key, value in settings.items():
         cmd += ["-s", f"{key}={value}"]
-    cpu, peak = run_measured(cmd)
+    # a crawl stopped at its page cap exits 1 (it did not finish), as it should
+    cpu, peak = run_measured(cmd, ok=(0, 1) if cap else (0,))
     conn = sqlite3.connect(db)
     stats = json.loads(
         conn.execute("select stats from crawl_runs order by id desc limit 1").fetchone()[0]
     )
     conn.close()
+    if stats.get("finish_reason") not in ("finished", "closespider_pagecount"):
+        raise SystemExit(f"the crawl ended with {stats.get('finish_reason')}")
     return {**stats, "cpu_seconds": cpu}, peak
 
 
@@ -138,17 +149,20 @@ def rate(stats: dict) -> float:
 
 
 CRAWLERS = ("nianbao", "bare Scrapy (DAPQ)", "bare Scrapy + HostQueue")
+PAGES_PER_SITE = 11  # a scale site: front page, column, 2 listing pages, 6 reports, a PDF
 
 
-def size_rounds(sites: int, repeat: int, concurrency: int, tmp: Path) -> dict:
-    """Every crawler, ``repeat`` interleaved rounds, over one scale world of ``sites``."""
+def size_rounds(sites: int, repeat: int, concurrency: int, tmp: Path, cap: int) -> dict:
+    """Every crawler, ``repeat`` interleaved rounds, over one scale world of ``sites``
+    (the first ``cap`` pages of its crawl when the whole crawl has more)."""
     from simweb.process import SimWeb
 
     runs: dict[str, list[tuple[dict, float]]] = {name: [] for name in CRAWLERS}
     with SimWeb(tmp / f"web-{sites}", scale=sites, default_world=False, timeout=900) as web:
         for n in range(repeat):
             db = tmp / f"archive-{sites}-{n}.db"
-            runs["nianbao"].append(nianbao_crawl(web.sites_csv, db, concurrency))
+            capped = cap if sites * PAGES_PER_SITE > cap else None
+            runs["nianbao"].append(nianbao_crawl(web.sites_csv, db, concurrency, capped))
             conn = sqlite3.connect(db)
             urls = [
                 r[0]
@@ -167,7 +181,7 @@ def size_rounds(sites: int, repeat: int, concurrency: int, tmp: Path) -> dict:
                 )
             )
             db.unlink()
-    return {"runs": runs, "urls": len(urls)}
+    return {"runs": runs, "urls": len(urls), "capped": sites * PAGES_PER_SITE > cap}
 
 
 def cpu_ms_per_page(stats: dict) -> float:
@@ -190,6 +204,12 @@ def main() -> None:
         help="interleaved rounds of every crawler (the box is noisy)",
     )
     parser.add_argument("--no-revisit", action="store_true", help="skip the second crawls")
+    parser.add_argument(
+        "--cap",
+        type=int,
+        default=33_000,
+        help="stop crawls of bigger worlds after this many pages (every host is active by then)",
+    )
     parser.add_argument("--bare", help=argparse.SUPPRESS)
     parser.add_argument("--stats", help=argparse.SUPPRESS)
     parser.add_argument("--queue", help=argparse.SUPPRESS)
@@ -199,48 +219,47 @@ def main() -> None:
         return
 
     sizes = [int(n) for n in args.sizes.split(",")]
-    load = os.getloadavg()
-    results = {}
-    with tempfile.TemporaryDirectory(prefix="nianbao-bench-") as tmp:
-        tmp = Path(tmp)
-        for sites in sizes:
-            results[sites] = size_rounds(sites, args.repeat, args.concurrency, tmp)
-        if not args.no_revisit:
-            revisit = revisit_costs(sizes[0], args.concurrency, tmp)
     print(
         f"scale world, {args.repeat} interleaved rounds per size; concurrency "
         f"{args.concurrency} (8 per host); politeness delays off; load average at start "
-        f"{load[0]:.1f} (the machine is shared)"
+        f"{os.getloadavg()[0]:.1f} (the machine is shared)",
+        flush=True,
     )
-    print("CPU ms per page, min / median / max (ratio of the median to the smallest size's):")
-    base = {}
-    for sites in sizes:
-        urls = results[sites]["urls"]
-        line = [f"{sites:6d} sites, {urls:6d} URLs"]
-        for name in CRAWLERS:
-            ms = [cpu_ms_per_page(stats) for stats, _ in results[sites]["runs"][name]]
-            base.setdefault(name, statistics.median(ms))
-            line.append(f"{name} {spread(ms)} ({statistics.median(ms) / base[name]:.2f}x)")
-        print("  " + "; ".join(line))
-    print("pages/s, min / median / max:")
-    for sites in sizes:
-        parts = []
-        for name in CRAWLERS:
-            pages = [rate(stats) for stats, _ in results[sites]["runs"][name]]
-            peak = max(p for _, p in results[sites]["runs"][name])
-            parts.append(f"{name} {spread(pages, '.0f')} (peak RSS {peak:.0f} MiB)")
-        print(f"  {sites:6d} sites: " + "; ".join(parts))
-    print("nianbao CPU per page / bare Scrapy's on the same URLs (median of rounds):")
-    for sites in sizes:
-        runs = results[sites]["runs"]
-        for name in CRAWLERS[1:]:
-            ratios = [
-                cpu_ms_per_page(m) / cpu_ms_per_page(b)
-                for (m, _), (b, _) in zip(runs["nianbao"], runs[name], strict=True)
-            ]
-            print(f"  {sites:6d} sites: vs {name}: {spread(ratios)}")
-    if not args.no_revisit:
-        print_revisit(revisit)
+    base: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="nianbao-bench-") as tmp:
+        tmp = Path(tmp)
+        for sites in sizes:  # each size printed as soon as it is measured
+            print_size(
+                sites,
+                size_rounds(sites, args.repeat, args.concurrency, tmp, args.cap),
+                base,
+                args.cap,
+            )
+        if not args.no_revisit:
+            print_revisit(revisit_costs(sizes[0], args.concurrency, tmp))
+
+
+def print_size(sites: int, result: dict, base: dict[str, float], cap: int) -> None:
+    runs = result["runs"]
+    note = f" (the first {cap} pages)" if result["capped"] else ""
+    print(f"{sites} sites, {result['urls']} URLs{note}; load average {os.getloadavg()[0]:.1f}")
+    for name in CRAWLERS:
+        ms = [cpu_ms_per_page(stats) for stats, _ in runs[name]]
+        base.setdefault(name, statistics.median(ms))
+        pages = [rate(stats) for stats, _ in runs[name]]
+        peak = max(p for _, p in runs[name])
+        print(
+            f"  {name}: CPU {spread(ms)} ms/page (min/median/max), median "
+            f"{statistics.median(ms) / base[name]:.2f}x the smallest size's; "
+            f"{spread(pages, '.0f')} pages/s; peak RSS {peak:.0f} MiB"
+        )
+    for name in CRAWLERS[1:]:
+        ratios = [
+            cpu_ms_per_page(m) / cpu_ms_per_page(b)
+            for (m, _), (b, _) in zip(runs["nianbao"], runs[name], strict=True)
+        ]
+        print(f"  nianbao CPU per page / {name}'s, same URLs: {spread(ratios)}")
+    sys.stdout.flush()
 
 
 def revisit_costs(sites: int, concurrency: int, tmp: Path) -> dict:

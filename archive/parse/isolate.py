@@ -140,6 +140,7 @@ class _Worker:
         self.timeout = DEFAULT_TIMEOUT
         self.ready = False  # it has loaded its libraries
         self.cpu_seconds = 0.0  # used by the processes this worker has been, so far
+        self.peak_rss_mb = 0.0
 
     def start(self) -> None:
         # A fork server forks workers from a clean single-threaded process, so a parent that
@@ -220,6 +221,7 @@ class _Worker:
             self.conn.close()
         if self.proc is not None:
             self.cpu_seconds += _cpu_of(self.proc.pid)
+            self.peak_rss_mb = max(self.peak_rss_mb, _peak_rss_mb(self.proc.pid))
             if self.proc.is_alive():
                 self.proc.kill()
             self.proc.join(5)
@@ -234,6 +236,18 @@ def _cpu_of(pid: int | None) -> float:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return 0.0
+
+
+def _peak_rss_mb(pid: int | None) -> float:
+    """The most resident memory a live process has had, in MiB (Linux /proc; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
 
 
 class ParseWorker:
@@ -364,6 +378,11 @@ class ParsePool:
     def cpu_seconds(self) -> float:
         """CPU the workers have used (those closed or replaced; all of them after close)."""
         return sum(worker.cpu_seconds for worker in self.workers)
+
+    @property
+    def peak_rss_mb(self) -> float:
+        """The most memory any one worker held (closed or replaced ones; all after close)."""
+        return max((worker.peak_rss_mb for worker in self.workers), default=0.0)
 
     def __enter__(self) -> ParsePool:
         return self
