@@ -140,6 +140,14 @@ class HostBook:
             return True
         return False
 
+    def give_up(self, key: str, status: str, why: str) -> None:
+        """Leave the host alone for the run (a JS challenge): its requests leave the queue
+        at once, to be recorded as not fetched with ``status: why``."""
+        host = self.host(key)
+        if not host.dead:
+            host.dead, host.why = status, why
+            self.changed(key)
+
     def pause(self, key: str, seconds: float) -> float:
         """Hold the host's requests for ``seconds``; returns when the pause ends."""
         host = self.host(key)

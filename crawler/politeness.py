@@ -218,6 +218,7 @@ class ChallengeMiddleware:
 
     def __init__(self, crawler):
         self.crawler = crawler
+        self.book = host_book(crawler)
         self.blocked: dict[str, str] = {}
 
     @classmethod
@@ -241,4 +242,8 @@ class ChallengeMiddleware:
                 self.crawler.stats.inc_value("nianbao/hosts_blocked")
             self.blocked[host] = kind
             request.meta["blocked"] = f"blocked: {kind}"
+            # the rest of the host's requests leave the queue at once, each refused
+            self.book.give_up(
+                slot_key(request), "blocked", f"{kind}: host answered a JS challenge earlier"
+            )
         return response
