@@ -131,6 +131,7 @@ def child(db: str, workers: int) -> None:
             {
                 "wall": wall,
                 "parse": summary.parse_seconds,
+                "waited": summary.waited_seconds,
                 "publish": summary.publish_seconds,
                 "cpu": usage.ru_utime + usage.ru_stime + summary.worker_cpu_seconds,
                 "writer_cpu": usage.ru_utime + usage.ru_stime,
@@ -191,6 +192,7 @@ def main() -> None:
             f"workers {n}: parse {spread([x['parse'] for x in runs], '.1f')} s = "
             f"{spread([x['captures'] / x['parse'] for x in runs], '.1f')} captures/s, "
             f"{spread([x['reports'] / x['parse'] for x in runs], '.1f')} reports/s; "
+            f"writer waiting for workers {spread([x['waited'] for x in runs], '.1f')} s; "
             f"publish {spread([x['publish'] for x in runs], '.1f')} s; CPU "
             f"{spread([x['cpu'] for x in runs], '.0f')} s (writer "
             f"{spread([x['writer_cpu'] for x in runs], '.0f')} s); parse speed-up over "

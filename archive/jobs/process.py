@@ -38,6 +38,7 @@ class ProcessSummary:
     workers: int = 0
     worker_cpu_seconds: float = 0.0  # what reading the documents cost, in all workers
     worker_peak_rss_mb: float = 0.0  # the most memory one worker held
+    waited_seconds: float = 0.0  # the writer idle, every worker busy: workers bound the stage
     parse_seconds: float = 0.0  # reading and storing every capture
     publish_seconds: float = 0.0  # then refreshing Datasette's derived tables and search
 
@@ -75,6 +76,7 @@ def process_captures(
                 summary.reports += 1
     summary.worker_cpu_seconds = pool.cpu_seconds
     summary.worker_peak_rss_mb = pool.peak_rss_mb
+    summary.waited_seconds = pool.waited
     summary.parse_seconds = time.monotonic() - started
     publish_prepare(archive.db.conn)  # Datasette's derived tables and search index
     summary.publish_seconds = time.monotonic() - started - summary.parse_seconds

@@ -316,6 +316,7 @@ class ParsePool:
         # bounded, so memory is too; then the pool waits for the slow one.
         self.ahead = ahead if ahead is not None else 4 * self.size
         self.workers = [_Worker(memory_mb, task) for _ in range(self.size)]
+        self.waited = 0.0  # seconds the caller spent waiting for a worker to finish
 
     def map(self, jobs: Iterable[tuple[Any, tuple, dict]]) -> Iterator[tuple[Any, Any]]:
         """For each ``(key, args, kwargs)``: ``(key, value)``, or ``(key, ParseError)``."""
@@ -349,9 +350,11 @@ class ParsePool:
                 return
             if not busy:
                 continue
-            wait_for = min(w.deadline for w in busy) - time.monotonic()
+            began = time.monotonic()
+            wait_for = min(w.deadline for w in busy) - began
             ready = connection_wait([w.conn for w in busy], timeout=max(0.0, wait_for))
             now = time.monotonic()
+            self.waited += now - began
             for worker in list(busy):
                 if worker.conn in ready:
                     job = worker.job
