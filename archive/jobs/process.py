@@ -18,7 +18,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from archive.checks import check_parsed
+from archive.checks import NarrativeCheck, check_parsed, narrative_findings
 from archive.parse import PARSER_VERSION, ParsedReport, ParseError, parse_document
 from archive.parse.isolate import ParsePool, parse_isolated
 from archive.publish import prepare as publish_prepare
@@ -27,7 +27,7 @@ from archive.store import Archive, now
 log = logging.getLogger(__name__)
 
 # Statuses of a capture that make it a row in ``reports``.
-REPORT_STATUSES = {"ok", "partial", "no_tables", "tables_are_images", "text_only"}
+REPORT_STATUSES = {"ok", "partial", "run_together", "no_tables", "tables_are_images", "text_only"}
 
 
 @dataclass
@@ -94,6 +94,7 @@ class Reading:
 
     parsed: ParsedReport
     findings: list
+    narrative: list[NarrativeCheck]
     cells: list[dict]
     finding_rows: list[dict]
 
@@ -101,11 +102,12 @@ class Reading:
 def read_and_check(data: bytes, **kwargs) -> Reading:
     parsed = parse_document(data, **kwargs)
     if parsed.status not in REPORT_STATUSES:
-        return Reading(parsed, [], [], [])
+        return Reading(parsed, [], [], [], [])
     findings = check_parsed(parsed)
+    narrative = narrative_findings(parsed)  # also fills parsed.narrative_checks
     cells, rows = report_rows(parsed, findings)
     parsed.raw = {}  # in the cell rows now: not sent back twice
-    return Reading(parsed, findings, cells, rows)
+    return Reading(parsed, findings, narrative, cells, rows)
 
 
 def _parse_kwargs(capture: dict) -> dict:
@@ -128,8 +130,10 @@ def process_capture(archive: Archive, capture: dict) -> str:
 def record_outcome(archive: Archive, capture: dict, outcome) -> str:
     """Store what reading one capture gave, in one transaction; returns its status.
 
-    ``outcome``: a ParsedReport, a (ParsedReport, findings) pair from the workers, or the
-    ParseError that says why there is nothing.
+    ``outcome``: a ParsedReport, a :class:`Reading` from the workers, or the ParseError
+    that says why there is nothing. Killed at any instant, the archive holds all of the
+    capture's status, report, cells, findings and narrative, or none of it (and the
+    capture is parsed again).
     """
     with archive.transaction():
         return _record(archive, capture, outcome)
@@ -216,9 +220,12 @@ def save_parsed(
         )
     if reading is None:
         issues = check_parsed(parsed)
+        narrative = narrative_findings(parsed)
         cells, rows = report_rows(parsed, issues)
     else:
-        issues, cells, rows = reading.findings, reading.cells, reading.finding_rows
+        issues, narrative = reading.findings, reading.narrative
+        cells, rows = reading.cells, reading.finding_rows
+    audit = parsed.cell_audit
     report = {
         "capture_id": capture["id"],
         "site_id": capture["site_id"],
@@ -241,8 +248,15 @@ def save_parsed(
         "warnings": json.dumps(parsed.warnings, ensure_ascii=False) if parsed.warnings else None,
         "parsed_at": now(),
         "parser_version": PARSER_VERSION,
+        "narrative_finding_count": len(narrative),
+        "blank_cells": audit.get("blank"),
+        "dash_cells": audit.get("dash"),
+        "zero_cells": audit.get("zero"),
     }
-    return archive.save_report(report, cells, rows)
+    with archive.transaction():  # the report and its narrative are one unit of work
+        report_id = archive.save_report(report, cells, rows)
+        save_narrative(archive, report_id, parsed, narrative)
+    return report_id
 
 
 def report_rows(parsed: ParsedReport, issues: list) -> tuple[list[dict], list[dict]]:
@@ -280,3 +294,40 @@ def _site(archive: Archive, site_id: str | None) -> dict:
     if site_id not in cache:
         cache[site_id] = archive.site(site_id) or {}
     return cache[site_id]
+
+
+def save_narrative(
+    archive: Archive, report_id: int, parsed: ParsedReport, narrative: list[NarrativeCheck]
+) -> None:
+    """A report's sections and narrative findings, replacing what an earlier parse left
+    (inside the caller's transaction)."""
+    conn = archive.db.conn
+    conn.execute("delete from report_sections where report_id = ?", [report_id])
+    conn.execute("delete from narrative_findings where report_id = ?", [report_id])
+    for s in parsed.sections:
+        archive.insert(
+            "report_sections",
+            {
+                "report_id": report_id,
+                "section": s["number"],
+                "section_key": s["key"],
+                "heading": s["heading"],
+                "text": s["text"],
+                "chars": len(s["text"]),
+            },
+        )
+    for f in narrative:
+        archive.insert(
+            "narrative_findings",
+            {
+                "report_id": report_id,
+                "rule": f.rule,
+                "status": f.status,
+                "stated": f.stated,
+                "table_value": f.table_value,
+                "cells": json.dumps(f.cells),
+                "section": f.section,
+                "quote": f.quote,
+                "message": f.message,
+            },
+        )

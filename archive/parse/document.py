@@ -63,6 +63,13 @@ class ParsedReport:
     fee_yuan: float | None = None
     meta: dict[str, str] = field(default_factory=dict)
     reason: str | None = None  # why the status is not ok, in words (e.g. a soft 404)
+    # How the cells read were printed (blank / dash / zero / number), see parse.audit.
+    cell_audit: dict[str, int] = field(default_factory=dict)
+    # The narrative, one entry per section found (see parse.sections), the figures it
+    # states (parse.narrative), and how they compare with the tables (checks).
+    sections: list[dict] = field(default_factory=list)
+    stated: list[dict] = field(default_factory=list)
+    narrative_checks: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The object ``nianbao parse FILE --json`` prints."""
@@ -79,6 +86,14 @@ class ParsedReport:
             out["fee_yuan"] = self.fee_yuan
         if self.reason:
             out["reason"] = self.reason
+        if self.cell_audit:
+            out["cell_audit"] = self.cell_audit
+        if self.sections:
+            out["sections"] = self.sections
+        if self.stated:
+            out["stated"] = self.stated
+        if self.narrative_checks:
+            out["narrative_checks"] = self.narrative_checks
         return out
 
     def cell_count(self) -> int:

@@ -20,6 +20,7 @@ import importlib
 import multiprocessing
 import os
 import resource
+import signal
 import time
 import traceback
 from collections.abc import Iterable, Iterator
@@ -72,6 +73,9 @@ def _preload() -> None:
     from pdfminer import pdfdocument  # noqa: F401
 
     from archive.parse import html, pdf, text, word  # noqa: F401
+    from archive.parse.script import _converter
+
+    _converter()  # OpenCC's dictionaries, loaded once per worker
 
 
 def _task(path: str | None):
@@ -211,9 +215,7 @@ class _Worker:
                 "too_much_memory",
                 f"the document needed more than {self.memory_mb} MB of memory to read",
             )
-        return ParseError(
-            "worker_died", f"the parse worker ended without an answer (exit code {code}): {exc}"
-        )
+        return ParseError("worker_died", worker_death(code, exc))
 
     def close(self) -> None:
         """Stop the worker (killing it if it is busy)."""
@@ -248,6 +250,22 @@ def _peak_rss_mb(pid: int | None) -> float:
     except (OSError, ValueError, IndexError):
         pass
     return 0.0
+
+
+def worker_death(code: int | None, exc: BaseException | None = None) -> str:
+    """How the worker ended, in words: a signal by name, an exit status, and the error the
+    pipe gave only when it says something (a closed pipe's EOFError says nothing)."""
+    if code is not None and code < 0:
+        try:
+            how = f"was killed by {signal.Signals(-code).name} (exit code {code})"
+        except ValueError:
+            how = f"was killed by signal {-code} (exit code {code})"
+    elif code is not None:
+        how = f"exited with status {code}"
+    else:
+        how = "vanished"
+    detail = str(exc).strip() if exc is not None else ""
+    return f"the parse worker {how} without an answer" + (f": {detail}" if detail else "")
 
 
 class ParseWorker:

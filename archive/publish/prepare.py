@@ -14,7 +14,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.publish.search import index_reports, rebuild_index
+from archive.publish.search import (
+    index_reports,
+    index_sections,
+    rebuild_index,
+    rebuild_sections_index,
+)
 from archive.publish.views import refresh_wide_tables
 from archive.store.regions import refresh_regions
 
@@ -81,21 +86,24 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
     if full:
         refresh_wide_tables(conn, None)
         rebuild_index(conn)
+        rebuild_sections_index(conn)
         summary.search_rebuilt = True
     elif changed or removed:
         refresh_wide_tables(conn, changed + removed)
         if stale or removed:
             rebuild_index(conn)
+            rebuild_sections_index(conn)
             summary.search_rebuilt = True
         else:
             index_reports(conn, changed)
+            index_sections(conn, changed)
     _save_state(conn, full, changed, removed)
     return summary
 
 
 def _derived_tables_exist(conn: sqlite3.Connection) -> bool:
     names = {r[0] for r in conn.execute("select name from sqlite_master")}
-    return {"report_t2", "report_t3", "report_t4", "reports_fts"} <= names
+    return {"report_t2", "report_t3", "report_t4", "reports_fts", "report_sections_fts"} <= names
 
 
 def _save_state(

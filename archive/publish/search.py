@@ -142,3 +142,50 @@ def search(conn: sqlite3.Connection, query: str, limit: int = 20) -> list[tuple[
         f"select rowid, rank from {FTS_TABLE} where {FTS_TABLE} match ? order by rank limit ?",
         [fts_query(query), limit],
     ).fetchall()
+
+
+# The sections of the narrative (report_sections) get the same bigram index, so that
+# 「主要问题及改进情况」 can be searched across agencies. A section row's rowid is its key.
+SECTIONS_FTS = "report_sections_fts"
+SECTIONS_SCHEMA = f"""
+CREATE VIRTUAL TABLE IF NOT EXISTS {SECTIONS_FTS} USING fts5(
+    heading, text, content='', tokenize='unicode61 remove_diacritics 2'
+)
+"""
+
+
+def index_sections(conn: sqlite3.Connection, report_ids: Iterable[int] | None = None) -> int:
+    """Add the sections of reports to the sections index (all when ``report_ids`` is None)."""
+    conn.execute(SECTIONS_SCHEMA)
+    if not conn.execute("select 1 from sqlite_master where name = 'report_sections'").fetchone():
+        return 0  # an archive older than the narrative migration
+    sql = "select rowid, heading, text from report_sections"
+    if report_ids is None:
+        batches = [conn.execute(sql + " order by rowid")]
+    else:
+        ids = list(report_ids)
+        batches = [
+            conn.execute(
+                sql + f" where report_id in ({','.join('?' * len(ids[i : i + 500]))})",
+                ids[i : i + 500],
+            )
+            for i in range(0, len(ids), 500)
+        ]
+    count = 0
+    for rows in batches:
+        for rowid, heading, text in rows:
+            conn.execute(
+                f"insert into {SECTIONS_FTS} (rowid, heading, text) values (?, ?, ?)",
+                [rowid, shadow(heading), shadow(text)],
+            )
+            count += 1
+    return count
+
+
+def rebuild_sections_index(conn: sqlite3.Connection) -> int:
+    """Empty the sections index and index every section again (see :func:`rebuild_index`)."""
+    conn.execute(SECTIONS_SCHEMA)
+    conn.execute(f"insert into {SECTIONS_FTS} ({SECTIONS_FTS}) values ('delete-all')")
+    count = index_sections(conn)
+    conn.execute(f"insert into {SECTIONS_FTS} ({SECTIONS_FTS}) values ('optimize')")
+    return count

@@ -106,6 +106,35 @@ INSERT INTO report_originals (report_id, capture_id, sha256, url, format, role)
     WHERE capture_id IS NOT NULL;
 """
 
+# The narrative: a report's text split into its preface and six sections (searchable),
+# and the figures its text states that disagree with its tables — findings of their own
+# kind, apart from the arithmetic ``findings``. Reports parsed before this migration get
+# their sections and narrative findings at their next ``reparse``.
+_SCHEMA_NARRATIVE = """
+CREATE TABLE report_sections (
+    report_id INTEGER NOT NULL REFERENCES reports(id), section INTEGER NOT NULL,
+    section_key TEXT NOT NULL, heading TEXT, text TEXT, chars INTEGER,
+    PRIMARY KEY (report_id, section)
+);
+CREATE INDEX idx_report_sections_key ON report_sections(section_key);
+CREATE TABLE narrative_findings (
+    id INTEGER PRIMARY KEY, report_id INTEGER NOT NULL REFERENCES reports(id), rule TEXT,
+    status TEXT, stated NUMERIC, table_value NUMERIC, cells TEXT, section INTEGER,
+    quote TEXT, message TEXT
+);
+CREATE INDEX idx_narrative_findings_report_id ON narrative_findings(report_id);
+CREATE INDEX idx_narrative_findings_rule ON narrative_findings(rule);
+ALTER TABLE reports ADD COLUMN narrative_finding_count INTEGER;
+"""
+
+# The blank-cell audit: of the cells a report's tables print, how many are empty, a dash
+# or slash, or 0 — so that "the agency left the table empty" is a column, not a guess.
+_SCHEMA_CELL_AUDIT = """
+ALTER TABLE reports ADD COLUMN blank_cells INTEGER;
+ALTER TABLE reports ADD COLUMN dash_cells INTEGER;
+ALTER TABLE reports ADD COLUMN zero_cells INTEGER;
+"""
+
 # Per site and run, one status an operator can act on (``ok``, ``dns_failed``, ``refused``,
 # ``timeout``, ``tls_error``, ``network_error``, ``blocked``, ``robots_disallowed``,
 # ``http_error``, ``no_report_column``, ``not_crawled``) and a sentence that says what to
@@ -120,6 +149,8 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_1),
     _run_sql(_SCHEMA_2),
     _run_sql(_SCHEMA_3),
+    _run_sql(_SCHEMA_NARRATIVE),
+    _run_sql(_SCHEMA_CELL_AUDIT),
     _run_sql(_SCHEMA_SITE_STATUS),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

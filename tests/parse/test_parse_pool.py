@@ -26,7 +26,7 @@ def test_a_hung_job_times_out_and_a_dead_worker_is_replaced():
         got = dict(pool.map((n, (n, how), {}) for n, how in enumerate(plan)))
     assert isinstance(got[1], ParseError) and got[1].status == "timeout"
     assert isinstance(got[3], ParseError) and got[3].status == "worker_died"
-    assert "exit code 7" in got[3].message
+    assert "exited with status 7" in got[3].message
     assert [got[n] for n in (0, 2, 4, 5, 6)] == [0, 2, 4, 5, 6]
 
 
