@@ -122,6 +122,35 @@ def test_one_line_per_failed_site_no_traceback_and_an_alert(dead_world):
             assert len(said) == 1 and f"site {site_id}: {status}: " in said[0], said
 
 
+def test_sites_that_answer_but_cannot_be_crawled_say_why(tmp_path):
+    """A JS challenge, a robots.txt that forbids the start page, a portal with no 年报
+    column: each its own status and one line, and three sites of four failing is an
+    alert (exit 3)."""
+    with SimWeb(
+        tmp_path / "web", extra=("closed", "empty", "rs412", "nightly"), default_world=False
+    ) as web:
+        db = tmp_path / "archive.db"
+        result = crawl(web.sites_csv, db, *QUICK)
+    expected = {
+        "sim-closed": "robots_disallowed",
+        "sim-empty": "no_report_column",
+        "sim-rs412": "blocked",
+        "sim-nightly": "ok",
+    }
+    rows = site_rows(db)
+    assert {k: r["status"] for k, r in rows.items()} == expected
+    assert "robots.txt forbids the start page" in rows["sim-closed"]["status_detail"]
+    assert "point it at the 年报 column" in rows["sim-empty"]["status_detail"]
+    assert rows["sim-empty"]["pages_fetched"] >= 2  # it looked beyond the front page
+    assert "rs-412" in rows["sim-rs412"]["status_detail"]
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert "ALERT: 3 of 4 sites could not be crawled" in result.stderr
+    assert "Traceback" not in result.stderr
+    for site_id, status in expected.items():
+        said = [line for line in result.stderr.splitlines() if f"site {site_id}:" in line]
+        assert said == [] if status == "ok" else len(said) == 1 and f": {status}: " in said[0]
+
+
 def test_a_paused_host_holds_no_place_others_need(tmp_path):
     """One place in the whole crawl (CONCURRENT_REQUESTS=1): while the flaky host waits out
     its Retry-After, the other host's requests go through."""
