@@ -91,7 +91,13 @@ RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 # SIGTERM / Ctrl-C: downloads in flight get this long, then are cut short (not stored,
 # fetched by the next crawl); the run is closed and recorded as stopped.
 NIANBAO_STOP_GRACE = 1.5
-EXTENSIONS = {"crawler.stopping.GracefulStop": 0, "crawler.cpustats.CpuTime": 0}
+# With --jobdir, Scrapy's saved queue is used only to continue a run paused cleanly
+# (crawler/frontier.py); otherwise the archive alone says what is left to fetch.
+EXTENSIONS = {
+    "crawler.stopping.GracefulStop": 0,
+    "crawler.cpustats.CpuTime": 0,
+    "crawler.frontier.JobdirGuard": 0,
+}
 DOWNLOAD_HANDLERS = {
     "http": "crawler.stopping.StoppableDownloadHandler",
     "https": "crawler.stopping.StoppableDownloadHandler",
@@ -112,9 +118,6 @@ TWISTED_DNS_RESOLVER = "crawler.scope.PinnedResolver"
 if not hasattr(default_settings, "TWISTED_DNS_RESOLVER"):  # Scrapy before the setting's rename
     DNS_RESOLVER = TWISTED_DNS_RESOLVER
 
-# With --jobdir, Scrapy's saved queue is used only to continue a run paused cleanly
-# (crawler/frontier.py); otherwise the archive alone says what is left to fetch.
-EXTENSIONS = {"crawler.frontier.JobdirGuard": 0}
 
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"

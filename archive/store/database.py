@@ -448,11 +448,12 @@ class Archive:
         return counts
 
     def _start_pages(self, marks: str, run_ids: list[int]) -> dict[str, tuple]:
-        """Each site's last start-page capture of the crawl: (status, error)."""
+        """Each site's last start-page capture of the crawl: (status, error, url, final_url)."""
         return {
-            site_id: (status, error)
-            for site_id, status, error in self.db.execute(
-                f"select site_id, status, error from captures where id in (select max(id) "
+            site_id: (status, error, url, final_url)
+            for site_id, status, error, url, final_url in self.db.execute(
+                "select site_id, status, error, url, final_url from captures where id in "
+                f"(select max(id) "
                 f"from captures where run_id in ({marks}) and role = 'start' group by site_id)",
                 run_ids,
             )
@@ -650,7 +651,7 @@ def site_status(counts: dict, start: tuple | None, finished: bool = True) -> tup
     reasons = json.loads(counts.get("failed_by_reason") or "{}")
     if counts.get("blocked"):
         return "blocked", f"{SITE_STATUSES['blocked']} ({counts['blocked']})"
-    start_status, start_error = start or (None, None)
+    start_status, start_error, start_url, final_url = (*(start or ()), None, None, None, None)[:4]
     if not counts.get("pages_fetched"):  # no HTTP answer at all
         if not reasons:
             return "not_crawled", (
@@ -668,12 +669,22 @@ def site_status(counts: dict, start: tuple | None, finished: bool = True) -> tup
         return kind, _detail(kind, start_error)
     if counts.get("reports_found"):
         return "ok", None
+    if start_status is not None and start_status >= 400 and _scheme_swapped(start_url, final_url):
+        return "tls_error", (
+            f"{SITE_STATUSES['tls_error']} (https:// fails, and http:// answers {start_status})"
+        )
     if start_status is not None and start_status >= 400:
         return "http_error", f"{SITE_STATUSES['http_error']} ({start_status})"
     if start_error and "robots.txt" in start_error:
         return "robots_disallowed", SITE_STATUSES["robots_disallowed"]
     fetched = counts.get("pages_fetched") or 0
     return "no_report_column", f"{SITE_STATUSES['no_report_column']} ({fetched} pages read)"
+
+
+def _scheme_swapped(url: str | None, final_url: str | None) -> bool:
+    """The start page was asked for with https and answered over http (the scheme
+    fallback, crawler/schemes.py): https itself failed."""
+    return bool(url and final_url and url.startswith("https:") and final_url.startswith("http:"))
 
 
 def _start_kind(error: str | None) -> str | None:
@@ -693,8 +704,11 @@ def _failure_reason(error: str | None, status: int | None) -> str:
     if error:
         if error.startswith("blocked:"):
             return "blocked"
-        if error.startswith("refused:"):  # outside the network scope: refused_loopback …
-            return "refused_" + (error.split(":")[1].strip() or "scope")
+        if error.startswith("refused:"):
+            reason = error.split(":")[1].strip()
+            if reason[:1].isupper():  # "refused: DownloadConnectionRefusedError: …"
+                return "refused"  # the host refused connections (crawler/hosts.py)
+            return "refused_" + (reason or "scope")  # outside the network scope: refused_loopback …
         if "robots.txt" in error:
             return "robots"
         if "max size" in error or "DOWNLOAD_MAXSIZE" in error:
