@@ -1119,6 +1119,153 @@ def render_image_pdf(truth: ReportTruth) -> bytes:
     return buf.getvalue()
 
 
+@dataclass(frozen=True)
+class Scan:
+    """How a paper report was scanned: resolution, skew, a seal stamped over a table, noise.
+
+    ``gray`` scans the page in grey levels, where the red seal darkens what it covers."""
+
+    dpi: int = 200
+    skew: float = 0.0  # degrees, counter-clockwise
+    seal: bool = False
+    noise: bool = True
+    gray: bool = False
+    quality: int = 80  # JPEG quality of the page images
+
+
+def render_scan_pdf(truth: ReportTruth, scan: Scan) -> bytes:
+    """The report printed, stamped and scanned: a PDF of page pictures with no text layer.
+
+    The pages are the text PDF's pages rasterised at ``scan.dpi``, so the numbers on them
+    are exactly the truth's. The seal, when asked for, is stamped on a page holding table 3
+    (as agencies stamp across the statistics), over its number columns."""
+    return scan_pdf(render_report_pdf(truth), scan, seed=truth.sim_id, agency=truth.agency)
+
+
+def scan_pdf(pdf_bytes: bytes, scan: Scan, *, seed: str = "", agency: str = "") -> bytes:
+    """Any PDF printed and scanned (as :func:`render_scan_pdf` does a generated report): a
+    real report's own layout scanned keeps its hand-checked numbers as the truth."""
+    import pypdfium2 as pdfium
+
+    rng = random.Random(f"scan:{seed}:{scan}")
+    pdf = pdfium.PdfDocument(pdf_bytes)
+    pages: list = []
+    seal_page = 1 if len(pdf) > 1 else 0
+    for i in range(len(pdf)):
+        page = pdf[i].render(scale=scan.dpi / 72).to_pil().convert("RGB")
+        if scan.seal and i == seal_page:
+            page = _stamp(page, agency, scan.dpi, rng)
+        pages.append(_scanned(page, scan, rng))
+    pdf.close()
+    buf = io.BytesIO()
+    first, rest = pages[0], pages[1:]
+    first.save(
+        buf,
+        format="PDF",
+        save_all=True,
+        append_images=rest,
+        resolution=scan.dpi,
+        quality=scan.quality,
+    )
+    return buf.getvalue()
+
+
+def render_docx_table_pictures(truth: ReportTruth, scan: Scan) -> bytes:
+    """A Word report whose tables were pasted as pictures: the title and text as paragraphs,
+    then the scanned pages of the printed report as pictures, shown 6.3 inches wide."""
+    import docx
+    import docx.shared
+    import pypdfium2 as pdfium
+
+    text = report_text(truth)
+    word = docx.Document()
+    word.core_properties.title = truth.title
+    word.add_paragraph(truth.title)
+    for p in text["preface"]:
+        word.add_paragraph(p)
+    pdf = pdfium.PdfDocument(render_scan_pdf(truth, scan))
+    for i in range(len(pdf)):
+        image = pdf[i].render(scale=scan.dpi / 72).to_pil()
+        buf = io.BytesIO()
+        image.save(buf, format="PNG" if scan.gray else "JPEG", quality=scan.quality)
+        word.add_picture(io.BytesIO(buf.getvalue()), width=docx.shared.Inches(6.3))
+    pdf.close()
+    word.add_paragraph(truth.agency)
+    out = io.BytesIO()
+    word.save(out)
+    return out.getvalue()
+
+
+_SEAL_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+
+
+def _stamp(page, agency: str, dpi: int, rng: random.Random):
+    """A round red seal (ring, star, the agency's name around the rim) multiplied onto the
+    page, centred over table 3's number columns, partly see-through as ink is."""
+    import math
+
+    from PIL import Image, ImageChops, ImageDraw, ImageFont
+
+    size = int(dpi * 1.65)  # a 42 mm seal
+    seal = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(seal)
+    red = (rng.randint(200, 235), rng.randint(20, 60), rng.randint(30, 70))
+    ring = max(2, size // 28)
+    draw.ellipse([ring, ring, size - ring, size - ring], outline=red, width=ring)
+    c, r = size / 2, size * 0.16
+    star = [
+        (
+            c + (r if k % 2 == 0 else r * 0.4) * math.sin(k * math.pi / 5),
+            c - (r if k % 2 == 0 else r * 0.4) * math.cos(k * math.pi / 5),
+        )
+        for k in range(10)
+    ]
+    draw.polygon(star, fill=red)
+    try:
+        font = ImageFont.truetype(_SEAL_FONT, size // 9)
+    except OSError:  # no CJK font: the seal without its legend
+        font = None
+    if font is not None:
+        name = agency[:14]
+        span = math.radians(250)
+        for k, ch in enumerate(name):
+            angle = -span / 2 + span * (k + 0.5) / len(name)
+            glyph = Image.new("L", (size // 8, size // 8), 0)
+            ImageDraw.Draw(glyph).text((0, 0), ch, fill=255, font=font)
+            glyph = glyph.rotate(-math.degrees(angle), expand=True)
+            x = c + (size / 2 - ring * 4.5) * math.sin(angle) - glyph.width / 2
+            y = c - (size / 2 - ring * 4.5) * math.cos(angle) - glyph.height / 2
+            seal.paste(Image.new("RGB", glyph.size, red), (int(x), int(y)), glyph)
+    seal = seal.rotate(rng.uniform(-25, 25), fillcolor="white")
+    # Ink is uneven: lighten the seal in patches.
+    fade = Image.effect_noise((size, size), 60).convert("L").point(lambda v: 255 if v > 150 else 0)
+    seal = Image.composite(Image.new("RGB", seal.size, "white"), seal, fade)
+    x = int(page.width * rng.uniform(0.45, 0.62))
+    y = int(page.height * rng.uniform(0.15, 0.45))
+    region = page.crop((x, y, x + size, y + size))
+    page.paste(ImageChops.multiply(region, seal), (x, y))
+    return page
+
+
+def _scanned(page, scan: Scan, rng: random.Random):
+    """What a scanner makes of a printed page: paper tone, a slight skew, sensor noise and
+    dust, mild blur; then the page as the scanner stores it (RGB or grey JPEG)."""
+    import numpy as np
+    from PIL import Image, ImageFilter
+
+    if scan.skew:
+        page = page.rotate(scan.skew, resample=Image.BICUBIC, fillcolor=(255, 255, 255))
+    page = page.filter(ImageFilter.GaussianBlur(0.35 * scan.dpi / 200))
+    pixels = np.asarray(page, dtype=np.float32) * np.float32(rng.uniform(0.9, 0.97))
+    if scan.noise:
+        noise = np.random.default_rng(rng.randrange(2**32))
+        pixels += noise.normal(0.0, 7.0, pixels.shape[:2])[..., None].astype(np.float32)
+        dust = noise.random(pixels.shape[:2]) < 0.0004
+        pixels[dust] = 40.0
+    page = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+    return page.convert("L") if scan.gray else page
+
+
 def render_report_mht(truth: ReportTruth) -> bytes:
     """The report as Word's "single file web page" (MIME, GBK HTML part), as sites serve
     under a .doc name."""

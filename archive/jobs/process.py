@@ -252,6 +252,7 @@ def save_parsed(
         "blank_cells": audit.get("blank"),
         "dash_cells": audit.get("dash"),
         "zero_cells": audit.get("zero"),
+        "cell_source": parsed.cell_source,
     }
     with archive.transaction():  # the report and its narrative are one unit of work
         report_id = archive.save_report(report, cells, rows)
@@ -268,6 +269,7 @@ def report_rows(parsed: ParsedReport, issues: list) -> tuple[list[dict], list[di
             "col_key": c,
             "value": v,
             "raw": parsed.raw.get(t, {}).get(r, {}).get(c),
+            "confidence": parsed.confidence.get(t, {}).get(r, {}).get(c),
         }
         for (t, r, c), v in _cells(parsed).items()
     ]

@@ -153,6 +153,10 @@ def interpret(doc: Document, source: str) -> ParsedReport:
             f"digits printed run together in {', '.join(reading.refused)}; no single split "
             f"adds up under the table's sums, so those rows are left out"
         )
+    if doc.ocr is not None:  # cells read from pictures: confidences, the unsure left null
+        from archive.parse import ocr
+
+        ocr.finish(report, doc.ocr)
     return report
 
 

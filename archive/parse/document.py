@@ -39,6 +39,9 @@ class Document:
     # the table reader then refuses to place a row whose blanks it cannot locate.
     exact_cells: bool = True
     warnings: list[str] = field(default_factory=list)
+    # The tables were read from pictures (archive.parse.ocr.OcrResult): cells carry a
+    # confidence, and the unsure ones are left null after the table reader.
+    ocr: object | None = None
 
 
 @dataclass
@@ -70,6 +73,9 @@ class ParsedReport:
     sections: list[dict] = field(default_factory=list)
     stated: list[dict] = field(default_factory=list)
     narrative_checks: list[dict] = field(default_factory=list)
+    # "ocr" when the cells were read from pictures; then each cell's confidence (0–1)
+    cell_source: str | None = None
+    confidence: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         """The object ``nianbao parse FILE --json`` prints."""
@@ -94,6 +100,9 @@ class ParsedReport:
             out["stated"] = self.stated
         if self.narrative_checks:
             out["narrative_checks"] = self.narrative_checks
+        if self.cell_source:
+            out["cell_source"] = self.cell_source
+            out["confidence"] = self.confidence
         return out
 
     def cell_count(self) -> int:

@@ -77,6 +77,13 @@ def _preload() -> None:
 
     _converter()  # OpenCC's dictionaries, loaded once per worker
 
+    try:  # the OCR libraries and models (OpenCV, Tesseract), loaded once per worker
+        from archive.parse import ocr
+
+        ocr.engine()
+    except Exception:  # not installed: a document with pictures says so when it comes
+        pass
+
 
 def _task(path: str | None):
     """The function a worker runs on each job: ``parse_document``, or ``module:function``."""

@@ -135,6 +135,15 @@ ALTER TABLE reports ADD COLUMN dash_cells INTEGER;
 ALTER TABLE reports ADD COLUMN zero_cells INTEGER;
 """
 
+# Tables read from pictures (scans, pasted images) by OCR: the report says so in
+# ``cell_source`` ('ocr'; NULL when read from the document's text), and each cell keeps the
+# recogniser's confidence in it (0-1; NULL for cells read from text). A cell the OCR was
+# unsure of is NULL with a warning on the report, its confidence below the bar.
+_SCHEMA_OCR = """
+ALTER TABLE reports ADD COLUMN cell_source TEXT;
+ALTER TABLE cells ADD COLUMN confidence REAL;
+"""
+
 # Per site and run, one status an operator can act on (``ok``, ``dns_failed``, ``refused``,
 # ``timeout``, ``tls_error``, ``network_error``, ``blocked``, ``robots_disallowed``,
 # ``http_error``, ``no_report_column``, ``not_crawled``) and a sentence that says what to
@@ -151,6 +160,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_3),
     _run_sql(_SCHEMA_NARRATIVE),
     _run_sql(_SCHEMA_CELL_AUDIT),
+    _run_sql(_SCHEMA_OCR),
     _run_sql(_SCHEMA_SITE_STATUS),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
