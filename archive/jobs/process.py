@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from archive.checks import NarrativeCheck, check_parsed, narrative_findings
 from archive.parse import PARSER_VERSION, ParsedReport, ParseError, parse_document
-from archive.parse.isolate import ParsePool, parse_isolated
+from archive.parse.isolate import ParsePool, ParseWorker, parse_isolated
 from archive.publish import prepare as publish_prepare
 from archive.store import Archive, now
 
@@ -118,10 +118,14 @@ def _parse_kwargs(capture: dict) -> dict:
     }
 
 
-def process_capture(archive: Archive, capture: dict) -> str:
-    """Parse one capture in an isolated worker (bounded time and memory); returns its status."""
+def process_capture(archive: Archive, capture: dict, worker: ParseWorker | None = None) -> str:
+    """Parse one capture in an isolated worker (bounded time and memory; ``worker`` to
+    reuse one, e.g. with a longer limit); returns its status."""
     try:
-        outcome = parse_isolated(capture["body"], **_parse_kwargs(capture))
+        if worker is not None:
+            outcome = worker.parse(capture["body"], **_parse_kwargs(capture))
+        else:
+            outcome = parse_isolated(capture["body"], **_parse_kwargs(capture))
     except ParseError as exc:
         outcome = exc
     return record_outcome(archive, capture, outcome)
