@@ -1,19 +1,31 @@
-"""Crawl throughput and incremental cost against the simulated web in scale mode.
+"""Crawl cost per page as the number of sites grows, and the incremental cost of a revisit.
 
-    python benchmarks/crawl_bench.py [--sites 1000] [--concurrency 16]
+    python benchmarks/crawl_bench.py [--sizes 300,3000,10000] [--repeat 3] [--concurrency 16]
 
 Politeness delays off (no download delay, no AutoThrottle, robots.txt not asked for),
-the same Scrapy concurrency for both crawlers. Prints:
+the same Scrapy concurrency for every crawler. For each size of the simulated web in
+scale mode (N sites of 11 small pages each; a world with more than ``--cap`` pages is
+crawled up to that many, by when the crawl has reached every host, and the bare spiders
+fetch the same pages) and each of ``--repeat`` interleaved rounds:
 
-* pages/s of ``nianbao crawl`` (archive, middlewares, spider) and of a bare Scrapy
-  spider fetching the same URLs in the same run, and their ratio;
-* the peak resident memory and CPU seconds of each crawl process;
-* for a second ``nianbao crawl`` of the unchanged web: requests and response bytes as
-  a fraction of the first crawl's — for the scale world (small pages: listings, always
-  re-read, weigh as much as reports) and for the default world (real report sizes).
+* ``nianbao crawl`` (archive, middlewares, spider, the HostQueue scheduler queue);
+* a bare Scrapy spider fetching the same URLs and keeping nothing, with Scrapy's
+  default queue (``DownloaderAwarePriorityQueue``, which looks at every download slot
+  for each request);
+* the same bare spider with nianbao's ``crawler.scheduling.HostQueue``.
 
-Each crawl runs in its own process; figures come from Scrapy's own stats
-(``elapsed_time_seconds``, ``response_received_count``, ``downloader/…``).
+Prints CPU milliseconds per page (user + system of the crawl process from the engine's
+start to the spider's close: ``crawler/cpustats.py``, so Python's start-up is not spread
+over the pages) and
+pages/s, min / median / max over the rounds, each size's median as a ratio to the
+smallest size's (the baseline of the same run), and nianbao's CPU per page as a ratio
+to bare Scrapy's on the same URLs. The bare spider skips what nianbao does per page:
+storing it, reading its links, resume and conditional-request look-ups, per-host
+bookkeeping. Then, at the smallest size: what a second, unchanged crawl costs in
+requests and bytes, for the scale world and for the default world (real report sizes).
+
+Each crawl runs in its own process; the simulated web's server runs on the same 2 cores,
+so pages/s is bounded by it too; CPU per page is the crawler's alone.
 """
 
 from __future__ import annotations
@@ -44,34 +56,45 @@ def fast_settings(concurrency: int) -> dict[str, str]:
     }
 
 
-def run_measured(cmd: list[str]) -> tuple[float, float]:
+def run_measured(cmd: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float]:
     """Run ``cmd``; its CPU seconds (user + system) and peak RSS in MiB (wait4's rusage)."""
     env = dict(os.environ, PYTHONPATH=str(PROJECT))
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode("utf-8", "replace")
-    proc.stderr.close()
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd[:4])} … failed ({proc.returncode}):\n{err[-3000:]}")
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode not in ok:
+            err.seek(0)
+            text = err.read().decode("utf-8", "replace")
+            raise SystemExit(f"{' '.join(cmd[:4])} … failed ({proc.returncode}):\n{text[-3000:]}")
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def nianbao_crawl(sites_csv: Path, db: Path, concurrency: int) -> tuple[dict, float]:
-    """One ``nianbao crawl``: its Scrapy stats (with its CPU seconds) and peak RSS."""
+def nianbao_crawl(
+    sites_csv: Path, db: Path, concurrency: int, cap: int | None = None
+) -> tuple[dict, float]:
+    """One ``nianbao crawl`` (stopped after ``cap`` pages): its Scrapy stats and peak RSS."""
     cmd = [sys.executable, "-m", "archive", "crawl", "--sites", str(sites_csv), "--db", str(db)]
-    for key, value in fast_settings(concurrency).items():
+    settings = fast_settings(concurrency)
+    if cap:
+        settings["CLOSESPIDER_PAGECOUNT"] = str(cap)
+    for key, value in settings.items():
         cmd += ["-s", f"{key}={value}"]
-    cpu, peak = run_measured(cmd)
+    # a crawl stopped at its page cap exits 1 (it did not finish), as it should
+    cpu, peak = run_measured(cmd, ok=(0, 1) if cap else (0,))
     conn = sqlite3.connect(db)
     stats = json.loads(
         conn.execute("select stats from crawl_runs order by id desc limit 1").fetchone()[0]
     )
     conn.close()
+    if stats.get("finish_reason") not in ("finished", "closespider_pagecount"):
+        raise SystemExit(f"the crawl ended with {stats.get('finish_reason')}")
     return {**stats, "cpu_seconds": cpu}, peak
 
 
-def bare_crawl(urls_file: Path, stats_file: Path, concurrency: int) -> tuple[dict, float]:
+def bare_crawl(
+    urls_file: Path, stats_file: Path, concurrency: int, queue: str | None = None
+) -> tuple[dict, float]:
     cmd = [
         sys.executable,
         __file__,
@@ -82,11 +105,13 @@ def bare_crawl(urls_file: Path, stats_file: Path, concurrency: int) -> tuple[dic
         "--concurrency",
         str(concurrency),
     ]
+    if queue:
+        cmd += ["--queue", queue]
     cpu, peak = run_measured(cmd)
     return {**json.loads(stats_file.read_text()), "cpu_seconds": cpu}, peak
 
 
-def bare_spider_main(urls_file: str, stats_file: str, concurrency: int) -> None:
+def bare_spider_main(urls_file: str, stats_file: str, concurrency: int, queue: str | None) -> None:
     """A Scrapy spider that fetches every URL of the list and keeps nothing."""
     import scrapy
     from scrapy.crawler import CrawlerProcess
@@ -109,6 +134,9 @@ def bare_spider_main(urls_file: str, stats_file: str, concurrency: int) -> None:
             return None
 
     settings = {k: v for k, v in fast_settings(concurrency).items()}
+    settings["EXTENSIONS"] = {"crawler.cpustats.CpuTime": 0}  # CPU of the crawl proper
+    if queue:
+        settings["SCHEDULER_PRIORITY_QUEUE"] = queue
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(Bare)
     process.crawl(crawler)
@@ -120,101 +148,159 @@ def rate(stats: dict) -> float:
     return stats.get("response_received_count", 0) / max(stats["elapsed_time_seconds"], 1e-9)
 
 
+CRAWLERS = ("nianbao", "bare Scrapy (DAPQ)", "bare Scrapy + HostQueue")
+PAGES_PER_SITE = 11  # a scale site: front page, column, 2 listing pages, 6 reports, a PDF
+
+
+def size_rounds(sites: int, repeat: int, concurrency: int, tmp: Path, cap: int) -> dict:
+    """Every crawler, ``repeat`` interleaved rounds, over one scale world of ``sites``
+    (the first ``cap`` pages of its crawl when the whole crawl has more)."""
+    from simweb.process import SimWeb
+
+    runs: dict[str, list[tuple[dict, float]]] = {name: [] for name in CRAWLERS}
+    with SimWeb(tmp / f"web-{sites}", scale=sites, default_world=False, timeout=900) as web:
+        for n in range(repeat):
+            db = tmp / f"archive-{sites}-{n}.db"
+            capped = cap if sites * PAGES_PER_SITE > cap else None
+            runs["nianbao"].append(nianbao_crawl(web.sites_csv, db, concurrency, capped))
+            conn = sqlite3.connect(db)
+            urls = [
+                r[0]
+                for r in conn.execute(
+                    "select final_url from captures where final_url is not null order by id"
+                )
+            ]
+            conn.close()
+            (tmp / "urls.txt").write_text("\n".join(urls))
+            runs["bare Scrapy (DAPQ)"].append(
+                bare_crawl(tmp / "urls.txt", tmp / "bare.json", concurrency)
+            )
+            runs["bare Scrapy + HostQueue"].append(
+                bare_crawl(
+                    tmp / "urls.txt", tmp / "bare.json", concurrency, "crawler.scheduling.HostQueue"
+                )
+            )
+            db.unlink()
+    return {"runs": runs, "urls": len(urls), "capped": sites * PAGES_PER_SITE > cap}
+
+
+def cpu_ms_per_page(stats: dict) -> float:
+    """CPU from the engine's start to the spider's close (not Python's start-up) per page."""
+    return 1000 * stats["nianbao/cpu_seconds"] / max(stats.get("response_received_count", 0), 1)
+
+
+def spread(values: list[float], fmt: str = ".2f") -> str:
+    return f"{min(values):{fmt}} / {statistics.median(values):{fmt}} / {max(values):{fmt}}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sites", type=int, default=1000)
+    parser.add_argument("--sizes", default="300,3000,10000", help="numbers of sites")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
         "--repeat",
         type=int,
         default=3,
-        help="interleaved rounds of both crawlers (the box is noisy)",
+        help="interleaved rounds of every crawler (the box is noisy)",
+    )
+    parser.add_argument("--no-revisit", action="store_true", help="skip the second crawls")
+    parser.add_argument(
+        "--cap",
+        type=int,
+        default=33_000,
+        help="stop crawls of bigger worlds after this many pages (every host is active by then)",
     )
     parser.add_argument("--bare", help=argparse.SUPPRESS)
     parser.add_argument("--stats", help=argparse.SUPPRESS)
+    parser.add_argument("--queue", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
-        bare_spider_main(args.bare, args.stats, args.concurrency)
+        bare_spider_main(args.bare, args.stats, args.concurrency, args.queue)
         return
 
-    from simweb.process import SimWeb
-
-    rounds = []  # (nianbao stats, nianbao peak, bare stats, bare peak), interleaved
+    sizes = [int(n) for n in args.sizes.split(",")]
+    print(
+        f"scale world, {args.repeat} interleaved rounds per size; concurrency "
+        f"{args.concurrency} (8 per host); politeness delays off; load average at start "
+        f"{os.getloadavg()[0]:.1f} (the machine is shared)",
+        flush=True,
+    )
+    base: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="nianbao-bench-") as tmp:
         tmp = Path(tmp)
-        with SimWeb(tmp / "web", scale=args.sites, default_world=False, timeout=300) as web:
-            for n in range(args.repeat):
-                db = tmp / f"archive-{n}.db"
-                first, first_peak = nianbao_crawl(web.sites_csv, db, args.concurrency)
-                conn = sqlite3.connect(db)
-                urls = [
-                    r[0]
-                    for r in conn.execute(
-                        "select final_url from captures where final_url is not null order by id"
-                    )
-                ]
-                conn.close()
-                (tmp / "urls.txt").write_text("\n".join(urls))
-                bare, bare_peak = bare_crawl(tmp / "urls.txt", tmp / "bare.json", args.concurrency)
-                rounds.append((first, first_peak, bare, bare_peak))
-            second, second_peak = nianbao_crawl(web.sites_csv, db, args.concurrency)
-        db_size = db.stat().st_size
-        # The default world's pages have real report sizes (tables, PDFs of 10–400 KB).
-        with SimWeb(tmp / "default-web") as web:
-            real_db = tmp / "default.db"
-            real_first, _ = nianbao_crawl(web.sites_csv, real_db, args.concurrency)
-            real_second, _ = nianbao_crawl(web.sites_csv, real_db, args.concurrency)
+        for sites in sizes:  # each size printed as soon as it is measured
+            print_size(
+                sites,
+                size_rounds(sites, args.repeat, args.concurrency, tmp, args.cap),
+                base,
+                args.cap,
+            )
+        if not args.no_revisit:
+            print_revisit(revisit_costs(sizes[0], args.concurrency, tmp))
 
+
+def print_size(sites: int, result: dict, base: dict[str, float], cap: int) -> None:
+    runs = result["runs"]
+    note = f" (the first {cap} pages)" if result["capped"] else ""
+    print(f"{sites} sites, {result['urls']} URLs{note}; load average {os.getloadavg()[0]:.1f}")
+    for name in CRAWLERS:
+        ms = [cpu_ms_per_page(stats) for stats, _ in runs[name]]
+        base.setdefault(name, statistics.median(ms))
+        pages = [rate(stats) for stats, _ in runs[name]]
+        peak = max(p for _, p in runs[name])
+        print(
+            f"  {name}: CPU {spread(ms)} ms/page (min/median/max), median "
+            f"{statistics.median(ms) / base[name]:.2f}x the smallest size's; "
+            f"{spread(pages, '.0f')} pages/s; peak RSS {peak:.0f} MiB"
+        )
+    for name in CRAWLERS[1:]:
+        ratios = [
+            cpu_ms_per_page(m) / cpu_ms_per_page(b)
+            for (m, _), (b, _) in zip(runs["nianbao"], runs[name], strict=True)
+        ]
+        print(f"  nianbao CPU per page / {name}'s, same URLs: {spread(ratios)}")
+    sys.stdout.flush()
+
+
+def revisit_costs(sites: int, concurrency: int, tmp: Path) -> dict:
+    """A first and a second (unchanged) crawl of the scale world and of the default world."""
+    from simweb.process import SimWeb
+
+    out = {}
+    with SimWeb(tmp / "revisit-web", scale=sites, default_world=False, timeout=900) as web:
+        db = tmp / "revisit.db"
+        out["scale"] = (
+            nianbao_crawl(web.sites_csv, db, concurrency)[0],
+            nianbao_crawl(web.sites_csv, db, concurrency)[0],
+            db.stat().st_size,
+        )
+    with SimWeb(tmp / "default-web") as web:
+        db = tmp / "default.db"
+        out["default"] = (
+            nianbao_crawl(web.sites_csv, db, concurrency)[0],
+            nianbao_crawl(web.sites_csv, db, concurrency)[0],
+            db.stat().st_size,
+        )
+    return out
+
+
+def print_revisit(revisit: dict) -> None:
     def count(stats: dict, key: str) -> int:
         return int(stats.get(key, 0))
 
-    print(
-        f"simulated web: {args.sites} sites, {len(urls)} URLs; concurrency "
-        f"{args.concurrency} (8 per host); politeness delays off; same URLs for both; "
-        f"{args.repeat} interleaved rounds"
-    )
-    for n, (mine, mine_peak, bare, bare_peak) in enumerate(rounds, 1):
-        print(
-            f"round {n}: nianbao crawl {count(mine, 'response_received_count')} responses in "
-            f"{mine['elapsed_time_seconds']:.1f} s = {rate(mine):.0f} pages/s "
-            f"(CPU {mine['cpu_seconds']:.1f} s, peak RSS {mine_peak:.0f} MiB); bare Scrapy "
-            f"{count(bare, 'response_received_count')} in {bare['elapsed_time_seconds']:.1f} s"
-            f" = {rate(bare):.0f} pages/s (CPU {bare['cpu_seconds']:.1f} s, peak RSS "
-            f"{bare_peak:.0f} MiB); ratio {rate(mine) / rate(bare):.2f}"
+    for world, (first, second, size) in revisit.items():
+        req1, req2 = (
+            count(first, "downloader/request_count"),
+            count(second, "downloader/request_count"),
         )
-    ratios = sorted(rate(m) / rate(b) for m, _, b, _ in rounds)
-    print(
-        f"median ratio nianbao/bare pages/s: {statistics.median(ratios):.2f} "
-        f"(min {ratios[0]:.2f}, max {ratios[-1]:.2f}); peak RSS nianbao "
-        f"{max(r[1] for r in rounds):.0f} MiB, bare {max(r[3] for r in rounds):.0f} MiB"
-    )
-    cpu = sorted(m["cpu_seconds"] / b["cpu_seconds"] for m, _, b, _ in rounds)
-    print(
-        f"median CPU seconds nianbao/bare (same pages): {statistics.median(cpu):.2f} "
-        f"(min {cpu[0]:.2f}, max {cpu[-1]:.2f}) — the simulated web's server runs on the "
-        "same 2 cores and may bound both rates"
-    )
-    first = rounds[-1][0]
-    req1, req2 = count(first, "downloader/request_count"), count(second, "downloader/request_count")
-    by1 = count(first, "downloader/response_bytes")
-    by2 = count(second, "downloader/response_bytes")
-    print(
-        f"second, unchanged crawl: {req2} requests / {req1} = {req2 / max(req1, 1):.2f}; "
-        f"{by2} bytes / {by1} = {by2 / max(by1, 1):.3f}; "
-        f"{count(second, 'nianbao/revalidated_unchanged')} answered 304; "
-        f"{second['elapsed_time_seconds']:.1f} s, peak RSS {second_peak:.0f} MiB"
-    )
-    print(f"archive after both crawls: {db_size / 2**20:.1f} MiB")
-    req1 = count(real_first, "downloader/request_count")
-    req2 = count(real_second, "downloader/request_count")
-    by1 = count(real_first, "downloader/response_bytes")
-    by2 = count(real_second, "downloader/response_bytes")
-    print(
-        f"default world (3 sites, real report sizes), second unchanged crawl: {req2} requests"
-        f" / {req1} = {req2 / max(req1, 1):.2f}; {by2} bytes / {by1} = "
-        f"{by2 / max(by1, 1):.3f}; {count(real_second, 'nianbao/revalidated_unchanged')} "
-        "answered 304"
-    )
+        by1 = count(first, "downloader/response_bytes")
+        by2 = count(second, "downloader/response_bytes")
+        print(
+            f"{world} world, second unchanged crawl: {req2} requests / {req1} = "
+            f"{req2 / max(req1, 1):.2f}; {by2} bytes / {by1} = {by2 / max(by1, 1):.3f}; "
+            f"{count(second, 'nianbao/revalidated_unchanged')} answered 304; archive after "
+            f"both {size / 2**20:.1f} MiB"
+        )
 
 
 if __name__ == "__main__":

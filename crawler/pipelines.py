@@ -1,7 +1,9 @@
 """The item pipeline that writes captures into the archive.
 
-One commit per capture: a crawl killed at any moment loses at most the response
-in flight, and the archive is never half-written (SQLite WAL). A fetch that brought
+Captures are committed in batches (``NIANBAO_COMMIT_EVERY`` captures or
+``NIANBAO_COMMIT_SECONDS``, whichever comes first), in the order they were stored: a
+crawl killed at any moment loses at most the last batch, which the next crawl fetches
+again, and the archive is never half-written (SQLite WAL). A fetch that brought
 back bytes already stored (a 304, or the same body again) becomes a revisit record
 without a body. The run — its outcome, Scrapy's stats and per-site counts — is
 closed by :mod:`crawler.frontier` when the spider closes.
@@ -13,6 +15,7 @@ import logging
 import sqlite3
 
 from scrapy.utils.defer import deferred_from_coro
+from twisted.internet import task
 
 from archive.store import DiskFull, storage_error
 from crawler.frontier import ArchiveFrontier, frontier_for
@@ -36,6 +39,13 @@ class ArchivePipeline:
         spider.run_id = self.frontier.run_id
         if self.frontier.resumed:
             spider.logger.info("continuing interrupted crawl run(s) %s", self.frontier.resumed)
+        if self.frontier.commit_seconds > 0:  # a quiet crawl still commits what it stored
+            self._committer = task.LoopingCall(self.frontier.commit, self.frontier.commit_seconds)
+            self._committer.start(self.frontier.commit_seconds, now=False)
+
+    def close_spider(self, spider=None):
+        if getattr(self, "_committer", None) is not None and self._committer.running:
+            self._committer.stop()
 
     def process_item(self, item, spider=None):
         if self.frontier is None:

@@ -7,7 +7,9 @@ retries, redirects):
   never applies, becomes the minimum delay of the host's download slot.
 * :class:`BackoffMiddleware` — after a 429/5xx or a network error the whole host
   pauses: for ``Retry-After`` when the server says so, otherwise exponentially
-  longer with each retry (Scrapy's RetryMiddleware alone retries at once).
+  longer with each retry (Scrapy's RetryMiddleware alone retries at once). The pause
+  holds the host's requests in the scheduler queue (:mod:`crawler.scheduling`), not
+  in the downloader; a host that cannot be reached is given up (:mod:`crawler.hosts`).
 * :class:`ChallengeMiddleware` — a JS challenge (瑞数 412 with ``$_ts``, 加速乐 521
   with ``__jsl``) marks the host blocked: the challenge page is archived as
   ``blocked``, the rest of the host is left alone for this run. Never solved.
@@ -23,15 +25,11 @@ from email.utils import parsedate_to_datetime
 from protego import Protego
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
-from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
-from twisted.internet import task
+
+from crawler.hosts import HostUnreachable, failure_kind, host_book, slot_key
 
 logger = logging.getLogger(__name__)
-
-
-def _slot_key(request: Request) -> str:
-    return request.meta.get("download_slot") or urlparse_cached(request).hostname or ""
 
 
 def _host_of(request: Request) -> str:
@@ -63,7 +61,7 @@ class CrawlDelayMiddleware:
         if urlparse_cached(request).path == "/robots.txt" and response.status == 200:
             delay = crawl_delay(response.body, self.user_agent)
             if delay:
-                self.delays[_slot_key(request)] = min(delay, self.cap)
+                self.delays[slot_key(request)] = min(delay, self.cap)
                 logger.info("%s asks for Crawl-delay %g s", _host_of(request), delay)
                 self.crawler.stats.set_value(f"nianbao/crawl_delay/{_host_of(request)}", delay)
         self._enforce(request)
@@ -71,7 +69,7 @@ class CrawlDelayMiddleware:
 
     def _enforce(self, request: Request) -> None:
         """Raise the slot's delay to the host's Crawl-delay (AutoThrottle may have lowered it)."""
-        key = _slot_key(request)
+        key = slot_key(request)
         delay = self.delays.get(key)
         engine = self.crawler.engine
         if not delay or engine is None or engine.downloader is None:
@@ -112,21 +110,30 @@ def retry_after(response: Response, now: float | None = None) -> float | None:
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
+class RobotsTxtUnavailable(IgnoreRequest):
+    """robots.txt could not be fetched: Scrapy's robots.txt middleware then allows all."""
+
+
 class BackoffMiddleware:
     """Pauses a host after a failure: ``Retry-After``, or exponential backoff per retry.
 
-    Sits nearer the downloader than Scrapy's RetryMiddleware, so it sees the failure
-    first; the retry that follows then waits in :meth:`process_request` until the pause
-    is over, as does every other request to the host.
+    Sits nearer the downloader than Scrapy's RetryMiddleware, so it sees each failure
+    first. The pause lives in the host book (:mod:`crawler.hosts`): the scheduler queue
+    holds the host's requests, the retry included, until it is over — no request waits
+    inside the downloader holding a concurrency slot, and every other host goes on. A
+    request already waiting in the host's download slot waits out the pause there.
+
+    It also counts connection failures towards a host being dead, and turns a failed
+    robots.txt fetch into a quiet "allow all" (Scrapy would log a traceback for it).
     """
 
     def __init__(self, crawler, codes: set[int], base: float, cap: float, jitter: bool):
         self.crawler = crawler
+        self.book = host_book(crawler)
         self.codes = codes
         self.base = base
         self.cap = cap
         self.jitter = jitter
-        self.paused_until: dict[str, float] = {}
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -140,23 +147,28 @@ class BackoffMiddleware:
             settings.getbool("RANDOMIZE_DOWNLOAD_DELAY", True),
         )
 
-    async def process_request(self, request: Request, spider=None) -> None:
-        wait = self.paused_until.get(_slot_key(request), 0.0) - time.monotonic()
-        if wait > 0:
-            self.crawler.stats.inc_value("nianbao/backoff_waits")
-            from twisted.internet import reactor  # the one Scrapy installed, never before
-
-            await maybe_deferred_to_future(task.deferLater(reactor, wait, lambda: None))
-        return None
-
     def process_response(self, request: Request, response: Response, spider=None) -> Response:
-        if response.status in self.codes and not request.meta.get("stored_capture"):
+        if request.meta.get("stored_capture"):
+            return response
+        self.book.answered(slot_key(request))
+        if response.status in self.codes:
             self.pause(request, retry_after(response))
         return response
 
     def process_exception(self, request: Request, exception: Exception, spider=None) -> None:
-        if not isinstance(exception, IgnoreRequest):
-            self.pause(request, None)
+        if isinstance(exception, IgnoreRequest):
+            return None
+        kind = failure_kind(exception)
+        why = f"{type(exception).__name__}: {exception}"
+        dead = self.book.failed(slot_key(request), kind, why)
+        self.crawler.stats.inc_value(f"nianbao/host_failures/{kind}")
+        if _is_robots_txt(request):
+            if not dead:
+                self.pause(request, None)
+            raise RobotsTxtUnavailable(f"robots.txt not fetched: {why}")
+        if dead:
+            raise HostUnreachable(f"{kind}: {why}")
+        self.pause(request, None)
         return None
 
     def pause(self, request: Request, told: float | None) -> float:
@@ -167,11 +179,22 @@ class BackoffMiddleware:
             delay = min(self.base * 2 ** request.meta.get("retry_times", 0), self.cap)
             if self.jitter:
                 delay *= random.uniform(0.75, 1.25)  # noqa: S311 (not cryptography)
-        key = _slot_key(request)
-        self.paused_until[key] = max(self.paused_until.get(key, 0.0), time.monotonic() + delay)
+        key = slot_key(request)
+        until = self.book.pause(key, delay)
+        engine = self.crawler.engine
+        slot = engine.downloader.slots.get(key) if engine and engine.downloader else None
+        if slot is not None and slot.delay < delay:
+            # a request already in the download slot starts after the pause, not before
+            slot.lastseen = max(slot.lastseen, until - slot.delay)
         self.crawler.stats.inc_value("nianbao/backoffs")
-        logger.info("backing off %s for %.1f s", _host_of(request), delay)
+        logger.debug("backing off %s for %.1f s", _host_of(request), delay)
         return delay
+
+
+def _is_robots_txt(request: Request) -> bool:
+    return bool(request.meta.get("dont_obey_robotstxt")) and (
+        urlparse_cached(request).path == "/robots.txt"
+    )
 
 
 # Markers of the JS challenges of the usual anti-bot gateways on government sites.
@@ -198,6 +221,7 @@ class ChallengeMiddleware:
 
     def __init__(self, crawler):
         self.crawler = crawler
+        self.book = host_book(crawler)
         self.blocked: dict[str, str] = {}
 
     @classmethod
@@ -221,4 +245,8 @@ class ChallengeMiddleware:
                 self.crawler.stats.inc_value("nianbao/hosts_blocked")
             self.blocked[host] = kind
             request.meta["blocked"] = f"blocked: {kind}"
+            # the rest of the host's requests leave the queue at once, each refused
+            self.book.give_up(
+                slot_key(request), "blocked", f"{kind}: host answered a JS challenge earlier"
+            )
         return response

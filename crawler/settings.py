@@ -23,7 +23,10 @@ NIANBAO_CONTACT_URL = os.environ.get(
 USER_AGENT = f"nianbao-archive/{__version__} (+{NIANBAO_CONTACT_URL})"
 
 ROBOTSTXT_OBEY = True
-CONCURRENT_REQUESTS = 16
+# A broad crawl of many small hosts: politeness is per host (two connections, a
+# delay); the crawl-wide limit only bounds resources. Room for hosts that never answer
+# while they time out (crawler/scheduling.py keeps a quarter for hosts that do).
+CONCURRENT_REQUESTS = 256
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1.0  # Scrapy varies it by ±50 % by default
 AUTOTHROTTLE_ENABLED = True
@@ -47,11 +50,13 @@ TELNETCONSOLE_ENABLED = False
 ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
 
 # Lower numbers see requests first and responses last. Resume answers from the archive
-# before anything else; the challenge check and conditional requests sit outside
+# before anything else; the host gate refuses dead hosts and times probes of new ones;
+# the challenge check and conditional requests sit outside
 # Scrapy's robots.txt (100) and retry (550) middlewares; Crawl-delay right after
 # robots.txt; the backoff nearer the downloader than the retry, so it sees failures first.
 DOWNLOADER_MIDDLEWARES = {
     "crawler.incremental.ResumeMiddleware": 50,
+    "crawler.hosts.HostGateMiddleware": 52,
     # Network scope (crawler/scope.py): before anything that could itself connect to the
     # host (robots.txt at 100), after the archive's answers; sees every redirect hop.
     "crawler.scope.NetworkScopeMiddleware": 55,
@@ -70,6 +75,38 @@ DOWNLOADER_MIDDLEWARES = {
 NIANBAO_BACKOFF_BASE = 2.0
 NIANBAO_BACKOFF_MAX = 600.0
 NIANBAO_MAX_CRAWL_DELAY = 60.0
+# A host is unproven until it answers anything: one request at a time, each given this
+# long. It is dead for the run after this many connection failures (DNS, refused,
+# timeout, TLS) without ever answering, or this many in a row after answering.
+NIANBAO_PROBE_TIMEOUT = 15.0
+NIANBAO_DEAD_AFTER_UNPROVEN = 2
+NIANBAO_DEAD_AFTER = 5
+# The scheduler hands a host's request out only when the host can take it
+# (crawler/scheduling.py): waiting hosts hold no concurrency slot, and choosing the
+# next host costs the same with 300 or 10,000 of them.
+SCHEDULER_PRIORITY_QUEUE = "crawler.scheduling.HostQueue"
+# Per-site failures are summed up in one line per site when the crawl ends.
+RETRY_GIVE_UP_LOG_LEVEL = "INFO"
+
+# SIGTERM / Ctrl-C: downloads in flight get this long, then are cut short (not stored,
+# fetched by the next crawl); the run is closed and recorded as stopped.
+NIANBAO_STOP_GRACE = 1.5
+# With --jobdir, Scrapy's saved queue is used only to continue a run paused cleanly
+# (crawler/frontier.py); otherwise the archive alone says what is left to fetch.
+EXTENSIONS = {
+    "crawler.stopping.GracefulStop": 0,
+    "crawler.cpustats.CpuTime": 0,
+    "crawler.frontier.JobdirGuard": 0,
+}
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.stopping.StoppableDownloadHandler",
+    "https": "crawler.stopping.StoppableDownloadHandler",
+}
+
+# Captures are committed in batches: this many, or after this many seconds, in the order
+# they were stored (a crawl killed loses at most one batch, which the next crawl fetches).
+NIANBAO_COMMIT_EVERY = 100
+NIANBAO_COMMIT_SECONDS = 1.0
 
 # Where the archive lives; `nianbao crawl --db` sets it.
 NIANBAO_DB = "nianbao.db"
@@ -81,8 +118,5 @@ TWISTED_DNS_RESOLVER = "crawler.scope.PinnedResolver"
 if not hasattr(default_settings, "TWISTED_DNS_RESOLVER"):  # Scrapy before the setting's rename
     DNS_RESOLVER = TWISTED_DNS_RESOLVER
 
-# With --jobdir, Scrapy's saved queue is used only to continue a run paused cleanly
-# (crawler/frontier.py); otherwise the archive alone says what is left to fetch.
-EXTENSIONS = {"crawler.frontier.JobdirGuard": 0}
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

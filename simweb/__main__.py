@@ -18,7 +18,10 @@ import threading
 from pathlib import Path
 
 from simweb import patterns
+from simweb.deadhosts import KINDS as DEAD_KINDS
+from simweb.deadhosts import DeadHost, dead_hosts
 from simweb.hostile import EXTRA_SITES, SCOPE_NAMES, hostile_sites, scale_sites
+from simweb.national import national_sites, truth_records
 from simweb.render import render_text_pdf
 from simweb.server import bind, serve
 from simweb.sites import CORPUS, Site, World, build_world
@@ -42,12 +45,18 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def registry_csv(world: World, bases: dict[str, str], extra: list[Site] = ()) -> str:
+def registry_csv(
+    world: World, bases: dict[str, str], extra: list[Site] = (), dead: list[DeadHost] = ()
+) -> str:
     import io
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(REGISTRY_COLUMNS)
+    for row in dead:
+        writer.writerow(
+            [row.site_id, row.name, "410000", "河南省", "county", row.start_url, row.host, ""]
+        )
     addresses = {s.site_id: s.ip for s in [*world.sites, *extra]}
     for site in [*world.sites, *(s for s in extra if not s.behaviour.get("unlisted"))]:
         base = bases[site.site_id]
@@ -163,6 +172,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-default", action="store_true", help="serve only the --extra and --scale sites"
     )
+    parser.add_argument(
+        "--national",
+        type=int,
+        default=0,
+        help="add this many county portals with real-sized reports (simweb/national.py)",
+    )
+    parser.add_argument(
+        "--cache", type=Path, help="where the national world keeps its PDF and DOCX files"
+    )
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds every national page takes"
+    )
+    parser.add_argument(
+        "--dead",
+        type=int,
+        default=0,
+        help="add this many hosts that cannot be crawled (simweb/deadhosts.py)",
+    )
+    parser.add_argument(
+        "--dead-kinds",
+        default=",".join(DEAD_KINDS),
+        help=f"which kinds of dead host, in turn: {','.join(DEAD_KINDS)}",
+    )
     args = parser.parse_args(argv)
 
     world = build_world(args.seed, args.corpus)
@@ -175,6 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if args.scale:
         extra += scale_sites(args.scale, render_text_pdf("规模测试", ["附件"]))
+    dead, listeners, slow = dead_hosts(args.dead, tuple(args.dead_kinds.split(",")))
+    extra += slow
+    national, plans = national_sites(
+        args.national, args.seed, args.edition, args.cache, args.latency
+    )
+    extra += national
     every = [*world.sites, *extra]
     servers = [bind(site, args.port, args.log_requests) for site in every]
     bases = {
@@ -190,8 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     _fill_ports(extra, servers[len(world.sites) :])
     args.out.mkdir(parents=True, exist_ok=True)
     sites_csv, truth_path = args.out / "sites.csv", args.out / "truth.json"
-    _write(sites_csv, registry_csv(world, bases, extra))
-    _write(truth_path, json.dumps(truth_json(world, bases), ensure_ascii=False, indent=1))
+    _write(sites_csv, registry_csv(world, bases, extra, dead))
+    truth = truth_json(world, bases)
+    if plans:
+        truth["national"] = truth_records(plans, bases)
+    _write(truth_path, json.dumps(truth, ensure_ascii=False, indent=1))
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

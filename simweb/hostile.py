@@ -13,7 +13,8 @@
 
 ``nightly`` changes between editions (``--edition 2``), ``hanweb`` and ``gkmlpt``
 hide their listings the way those CMSs do, ``moved`` redirects to another host, and
-``slow`` takes 1.5 s per page.
+``slow`` takes 1.5 s per page. ``closed`` forbids every path in its robots.txt and
+``empty`` has no 年报 column anywhere: sites whose status says what to do about them.
 
 ``scale_sites(n)`` builds ``n`` small sites (a front page, a report column of two
 listing pages, six report pages and a PDF) for throughput measurements.
@@ -346,6 +347,30 @@ def _slow() -> Site:
     return site
 
 
+def _closed() -> Site:
+    """A site whose robots.txt forbids every path, the start page included."""
+    site = _site("closed", "127.0.0.24", "闭门县人民政府", "410730", {}, disallow="/")
+    site.add("/", _html(site.name, _links([("/xxgknb/", "政府信息公开年报")])), modified=_DAY)
+    site.add("/xxgknb/", _report_page("闭门县人民政府2024年政府信息公开工作年度报告"))
+    site.add("/robots.txt", b"User-agent: *\nDisallow: /\n", "text/plain")
+    return site
+
+
+def _empty() -> Site:
+    """A portal that answers, but whose pages lead to no 年报 column (a start URL that
+    points at the wrong place)."""
+    site = _site("empty", "127.0.0.25", "无栏县人民政府", "410731", {})
+    links = [("/xwzx/", "新闻中心"), ("/zwgk/", "政务公开"), ("/hdjl/", "互动交流")]
+    site.add("/", _html(site.name, _links(links)), modified=_DAY)
+    site.add("/xwzx/", _html("新闻中心", _links([("/xwzx/1.html", "县长调研春耕生产")])))
+    site.add("/xwzx/1.html", _html("县长调研春耕生产", "<p>春耕。</p>"))
+    site.add("/zwgk/", _html("政务公开", _links([("/zwgk/tzgg/", "通知公告")])))
+    site.add("/zwgk/tzgg/", _html("通知公告", "<p>暂无内容</p>"))
+    site.add("/hdjl/", _html("互动交流", "<p>县长信箱</p>"))
+    site.add("/robots.txt", b"User-agent: *\nDisallow: /search/\n", "text/plain")
+    return site
+
+
 # What the crawler must never archive: a page on the crawler's own machine.
 SECRET = "NIANBAO-SECRET-do-not-archive"
 # Names the crawl resolves with NIANBAO_RESOLVE (no DNS needed): two in the site's domain
@@ -417,6 +442,8 @@ EXTRA_SITES = (
     "moved",
     "slow",
     "scope",
+    "closed",
+    "empty",
 )
 
 
@@ -434,6 +461,8 @@ def hostile_sites(keys: list[str] | tuple[str, ...] = EXTRA_SITES, edition: int 
         "moved": _moved,
         "slow": _slow,
         "scope": _scope,
+        "closed": _closed,
+        "empty": _empty,
         "rs412": lambda: _site(
             "rs412", "127.0.0.13", "瑞数县人民政府", "410722", {"challenge": "rs-412"}
         ),

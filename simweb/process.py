@@ -45,6 +45,11 @@ class SimWeb:
         edition: int = 1,
         scale: int = 0,
         default_world: bool = True,
+        dead: int = 0,
+        dead_kinds: tuple[str, ...] = (),
+        national: int = 0,
+        cache: str | Path | None = None,
+        latency: float = 0.0,
     ):
         self.out_dir = Path(out_dir)
         self.seed = seed
@@ -58,6 +63,16 @@ class SimWeb:
             self.options += ["--scale", str(scale)]
         if not default_world:
             self.options.append("--no-default")
+        if dead:
+            self.options += ["--dead", str(dead)]
+        if dead_kinds:
+            self.options += ["--dead-kinds", ",".join(dead_kinds)]
+        if national:
+            self.options += ["--national", str(national)]
+        if cache:
+            self.options += ["--cache", str(cache)]
+        if latency:
+            self.options += ["--latency", str(latency)]
         self.proc: subprocess.Popen | None = None
         self.ready: dict = {}
         self.truth: dict = {}

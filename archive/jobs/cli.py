@@ -290,29 +290,60 @@ def _setting(text: str) -> tuple[str, str]:
 
 
 def _exit_on_crawl_failure(stats: dict, progress=None) -> None:
+    """One summary line; exit 1 if the crawl did not finish, 3 if most sites failed."""
+    from archive.jobs.nightly import most_sites_failed
     from archive.jobs.progress import Progress
 
     progress = progress or Progress("crawl")
     reason = stats.get("finish_reason")
     if stats.get("nianbao/storage_error"):
         click.echo(f"nianbao crawl: error: {printable(stats['nianbao/storage_error'])}", err=True)
+    statuses = {
+        key.rsplit("/", 1)[1]: n for key, n in stats.items() if key.startswith("nianbao/sites/")
+    }
+    by_status = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items(), key=lambda i: -i[1]))
+    code = 1 if reason != "finished" else 0
+    failing = most_sites_failed(statuses) if not code else None
+    if failing:
+        code = 3
     progress.summary(
         f"crawl {reason}: {stats.get('response_received_count', 0)} responses, "
         f"{stats.get('nianbao/captures_stored', 0)} captures stored, "
         f"{stats.get('log_count/ERROR', 0)} errors, "
         f"{stats.get('nianbao/not_modified', 0)} not modified, "
-        f"{stats.get('nianbao/site_alerts', 0)} site alerts, "
-        f"{stats.get('nianbao/sites_blocked', 0)} sites blocked "
-        "(per site: table crawl_site_counts)",
+        f"{stats.get('nianbao/site_alerts', 0)} site alerts; "
+        f"sites: {by_status or 'none'} (per site: table crawl_site_counts)",
         finish_reason=reason,
         responses=stats.get("response_received_count", 0),
         **crawl_counts(stats),
         site_alerts=stats.get("nianbao/site_alerts", 0),
         sites_blocked=stats.get("nianbao/sites_blocked", 0),
-        exit_status=0 if reason == "finished" else 1,
+        sites=statuses,
+        exit_status=code,
     )
-    if reason != "finished":
-        sys.exit(1)
+    if failing:
+        click.echo(f"ALERT: {failing}", err=True)
+    _exit_now(code)
+
+
+def _exit_now(code: int) -> None:
+    """End the crawl process now. The archive is closed and the log flushed; tearing down
+    Scrapy's and Twisted's objects one by one only delays the exit (seconds on a busy
+    machine, which a SIGTERM-stopped crawl should not take)."""
+    import logging
+    import os
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+workers_option = click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Parse worker processes; default: one per CPU.",
+)
 
 
 @main.command()
@@ -497,20 +528,22 @@ def _check(registry: str, max_pages: int, settings: dict) -> None:
 @main.command()
 @db_option
 @output_options
-def process(db: str, quiet: bool, as_json: bool) -> None:
+@workers_option
+def process(db: str, quiet: bool, as_json: bool, workers: int | None) -> None:
     """Parse and check the captures not parsed yet (the stage after a crawl)."""
-    _process(db, False, _progress("process", quiet, as_json))
+    _process(db, False, _progress("process", quiet, as_json), workers)
 
 
 @main.command()
 @db_option
 @output_options
-def reparse(db: str, quiet: bool, as_json: bool) -> None:
+@workers_option
+def reparse(db: str, quiet: bool, as_json: bool, workers: int | None) -> None:
     """Re-read every stored original with the current parser; nothing is fetched."""
-    _process(db, True, _progress("reparse", quiet, as_json))
+    _process(db, True, _progress("reparse", quiet, as_json), workers)
 
 
-def _process(db: str, everything: bool, progress) -> None:
+def _process(db: str, everything: bool, progress, workers: int | None = None) -> None:
     from archive.jobs.process import process_captures
     from archive.store import Archive
 
@@ -523,6 +556,7 @@ def _process(db: str, everything: bool, progress) -> None:
         summary = process_captures(
             archive,
             everything,
+            workers,
             progress=lambda done, total: update(done.captures, total, **done.by_status),
         )
         counts = archive.counts()

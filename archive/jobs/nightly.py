@@ -262,7 +262,11 @@ def _stages(config: NightlyConfig, events: Events, lock: RunLock | None = None) 
     if config.warc_dir is not None and summary["crawl"].get("run_id"):
         summary["warc"] = _warc_stage(config, events, summary)
     summary["snapshots"] = _snapshot_stage(config, events, summary)
-    summary["alerts"] += site_alerts(summary["crawl"].get("sites", []))
+    sites = summary["crawl"].get("sites", [])
+    summary["crawl"]["site_statuses"] = site_statuses(sites)
+    if failing := most_sites_failed(summary["crawl"]["site_statuses"]):
+        summary["alerts"].append({"kind": "crawl", "why": [failing]})
+    summary["alerts"] += site_alerts(sites)
     if summary["parse"].get("by_status", {}).get("parser_error"):
         summary["alerts"].append(
             {"kind": "parser_error", "count": summary["parse"]["by_status"]["parser_error"]}
@@ -363,7 +367,8 @@ def _crawl_stage(
     result = {"exit_status": child.returncode, "run_id": run_id, "log": str(config.crawl_log)}
     if run_id:
         result.update(crawl_run_summary(config.db, run_id))
-    if child.returncode != 0 or result.get("status") != "finished":
+    # exit 3: the crawl finished, most sites failing (the alert is raised from its counts)
+    if child.returncode not in (EXIT_OK, EXIT_ALERTS) or result.get("status") != "finished":
         summary["failures"].append(
             {
                 "stage": "crawl",
@@ -497,26 +502,54 @@ def site_alerts(sites: list[dict]) -> list[dict]:
     alerts = []
     for site in sites:
         why = []
+        status = site.get("status")
+        if status and status != "ok":  # what the crawler found, and what to do about it
+            why.append(f"{status}: {site.get('status_detail')}")
         if site.get("alert"):
             why.append(site["alert"])
-        if site.get("blocked"):
+        if site.get("blocked") and not status:
             why.append(f"blocked: {site['blocked']}")
         fetched, failed = site.get("pages_fetched") or 0, site.get("failed") or 0
         ok = fetched - min(failed, fetched)
-        if ok == 0:
+        if ok == 0 and not status:
             why.append("no page fetched successfully")
-        elif failed and failed >= ok:
+        elif ok and failed and failed >= ok:
             why.append(f"{failed} failures against {ok} good pages")
         if why:
             alerts.append(
                 {
                     "kind": "site",
                     "site_id": site["site_id"],
+                    "status": status,
                     "why": why,
                     "failed_by_reason": site.get("failed_by_reason") or {},
                 }
             )
     return alerts
+
+
+def site_statuses(sites: list[dict]) -> dict[str, int]:
+    """How many sites ended the crawl with each status."""
+    counts: dict[str, int] = {}
+    for site in sites:
+        if site.get("status"):
+            counts[site["status"]] = counts.get(site["status"], 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def most_sites_failed(statuses: dict[str, int]) -> str | None:
+    """The alert for a crawl in which most sites could not be crawled, else None."""
+    total = sum(statuses.values())
+    failed = {s: n for s, n in statuses.items() if s != "ok"}
+    if not total or 2 * sum(failed.values()) <= total:
+        return None
+    worst = ", ".join(f"{n} {s}" for s, n in sorted(failed.items(), key=lambda i: -i[1]))
+    hint = (
+        ": is the network (or DNS) down?"
+        if failed.keys() & {"dns_failed", "refused", "timeout", "network_error"}
+        else ""
+    )
+    return f"{sum(failed.values())} of {total} sites could not be crawled ({worst}){hint}"
 
 
 # -- parse and checks --------------------------------------------------------------------
@@ -674,6 +707,8 @@ def format_summary(summary: dict, code: int) -> str:
         f"{_pairs(crawl.get('documents'))}, {crawl.get('failures', 0)} failures "
         f"{_pairs(crawl.get('failures_by_reason'))}"
     )
+    if crawl.get("site_statuses"):
+        lines.append(f"sites  {_pairs(crawl['site_statuses'])[1:-1]}")
     lines.append(f"parse  {parse.get('captures', 0)} captures {_pairs(parse.get('by_status'))}")
     lines.append(
         f"checks {checks.get('new_reports', 0)} new reports, "

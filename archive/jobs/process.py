@@ -4,18 +4,24 @@ It runs apart from the crawl (after it, beside it, or as ``nianbao reparse``
 long after), reads only what the archive holds, and records every outcome
 against the capture — a document that cannot be read is a status and a message,
 never an exception that stops the stage.
+
+Reading uses every core: a pool of isolated workers (:class:`archive.parse.isolate.ParsePool`,
+each document with its own time and memory bound) parses and checks; this process is
+the one writer, storing each capture's outcome — capture marked, report, cells and
+findings — in one transaction, in capture order, as one worker would.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from archive.checks import NarrativeCheck, check_parsed, narrative_findings
-from archive.parse import PARSER_VERSION, ParsedReport, ParseError
-from archive.parse.isolate import ParseWorker, parse_isolated
+from archive.parse import PARSER_VERSION, ParsedReport, ParseError, parse_document
+from archive.parse.isolate import ParsePool, ParseWorker, parse_isolated
 from archive.publish import prepare as publish_prepare
 from archive.store import Archive, now
 
@@ -30,6 +36,12 @@ class ProcessSummary:
     captures: int = 0
     reports: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
+    workers: int = 0
+    worker_cpu_seconds: float = 0.0  # what reading the documents cost, in all workers
+    worker_peak_rss_mb: float = 0.0  # the most memory one worker held
+    waited_seconds: float = 0.0  # the writer idle, every worker busy: workers bound the stage
+    parse_seconds: float = 0.0  # reading and storing every capture
+    publish_seconds: float = 0.0  # then refreshing Datasette's derived tables and search
 
     def count(self, status: str) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + 1
@@ -40,58 +52,124 @@ ProgressCallback = Callable[[ProcessSummary, int], None]
 
 
 def process_captures(
-    archive: Archive, everything: bool = False, progress: ProgressCallback | None = None
+    archive: Archive,
+    everything: bool = False,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ProcessSummary:
-    """Parse the captures not parsed yet (or all of them) and store what they hold."""
+    """Parse the captures not parsed yet (or all of them) and store what they hold.
+
+    ``workers`` isolated processes (default: one per CPU) read the documents and run the
+    checks; this process alone writes, in capture order, each capture's outcome in one
+    transaction. ``progress`` is called after each capture.
+    """
     summary = ProcessSummary()
     total = archive.count_captures_to_parse(everything)
     if progress is not None:
         progress(summary, total)
-    with ParseWorker() as worker:  # one isolated worker, replaced if a document kills it
-        for capture in archive.captures_to_parse(everything):
+    # WAL + NORMAL: each capture's outcome is still one atomic transaction and survives
+    # this process being killed; only a power cut could lose the last few, which stay
+    # unparsed and are read again by the next run. FULL would fsync every capture.
+    archive.db.conn.execute("PRAGMA synchronous = NORMAL")
+    jobs = (
+        (capture, (capture["body"],), _parse_kwargs(capture))
+        for capture in archive.captures_to_parse(everything)
+    )
+    started = time.monotonic()
+    pool = ParsePool(workers, task=READ_AND_CHECK)
+    summary.workers = pool.size
+    with pool:
+        for capture, outcome in pool.map(jobs):
             summary.captures += 1
-            status = process_capture(archive, capture, worker)
+            status = record_outcome(archive, capture, outcome)
             summary.count(status)
             if status in REPORT_STATUSES:
                 summary.reports += 1
             if progress is not None:
                 progress(summary, max(total, summary.captures))
+    summary.worker_cpu_seconds = pool.cpu_seconds
+    summary.worker_peak_rss_mb = pool.peak_rss_mb
+    summary.waited_seconds = pool.waited
+    summary.parse_seconds = time.monotonic() - started
     publish_prepare(archive.db.conn)  # Datasette's derived tables and search index
+    summary.publish_seconds = time.monotonic() - started - summary.parse_seconds
     return summary
 
 
-def process_capture(archive: Archive, capture: dict, worker: ParseWorker | None = None) -> str:
-    """Parse one capture in an isolated worker (bounded time and memory); returns its status."""
-    kwargs = {
+# What the parse workers run: the document read, the checks on what was read and the
+# rows to store (all pure functions of the bytes), so that the one writer only writes.
+READ_AND_CHECK = "archive.jobs.process:read_and_check"
+
+
+@dataclass
+class Reading:
+    """What a worker gives back for one document."""
+
+    parsed: ParsedReport
+    findings: list
+    narrative: list[NarrativeCheck]
+    cells: list[dict]
+    finding_rows: list[dict]
+
+
+def read_and_check(data: bytes, **kwargs) -> Reading:
+    parsed = parse_document(data, **kwargs)
+    if parsed.status not in REPORT_STATUSES:
+        return Reading(parsed, [], [], [], [])
+    findings = check_parsed(parsed)
+    narrative = narrative_findings(parsed)  # also fills parsed.narrative_checks
+    cells, rows = report_rows(parsed, findings)
+    parsed.raw = {}  # in the cell rows now: not sent back twice
+    return Reading(parsed, findings, narrative, cells, rows)
+
+
+def _parse_kwargs(capture: dict) -> dict:
+    return {
         "source": capture["url"],
         "content_type": capture["content_type"],
         "url": capture["final_url"] or capture["url"],
     }
+
+
+def process_capture(archive: Archive, capture: dict, worker: ParseWorker | None = None) -> str:
+    """Parse one capture in an isolated worker (bounded time and memory; ``worker`` to
+    reuse one, e.g. with a longer limit); returns its status."""
+    outcome: ParsedReport | ParseError
     try:
-        parsed = (
-            worker.parse(capture["body"], **kwargs)
-            if worker is not None
-            else parse_isolated(capture["body"], **kwargs)
-        )
+        if worker is not None:
+            outcome = worker.parse(capture["body"], **_parse_kwargs(capture))
+        else:
+            outcome = parse_isolated(capture["body"], **_parse_kwargs(capture))
     except ParseError as exc:
-        with archive.transaction():  # one unit of work: the capture's status and what it drops
-            archive.mark_capture(capture["id"], exc.status, exc.message, PARSER_VERSION)
-            archive.drop_report(capture["sha256"])
-        return exc.status
-    except Exception as exc:  # a parser bug must not stop the stage; it is recorded
-        log.exception("parser failed on capture %s (%s)", capture["id"], capture["url"])
+        outcome = exc
+    return record_outcome(archive, capture, outcome)
+
+
+def record_outcome(archive: Archive, capture: dict, outcome) -> str:
+    """Store what reading one capture gave, in one transaction; returns its status.
+
+    ``outcome``: a ParsedReport, a :class:`Reading` from the workers, or the ParseError
+    that says why there is nothing. Killed at any instant, the archive holds all of the
+    capture's status, report, cells, findings and narrative, or none of it (and the
+    capture is parsed again).
+    """
+    with archive.transaction():
+        return _record(archive, capture, outcome)
+
+
+def _record(archive: Archive, capture: dict, outcome) -> str:
+    if isinstance(outcome, ParseError):
+        archive.mark_capture(capture["id"], outcome.status, outcome.message, PARSER_VERSION)
+        archive.drop_report(capture["sha256"])
+        return outcome.status
+    if isinstance(outcome, BaseException):  # a parser bug must not stop the stage
+        log.error("parser failed on capture %s (%s): %r", capture["id"], capture["url"], outcome)
         archive.mark_capture(
-            capture["id"], "parser_error", f"{type(exc).__name__}: {exc}", PARSER_VERSION
+            capture["id"], "parser_error", f"{type(outcome).__name__}: {outcome}", PARSER_VERSION
         )
         return "parser_error"
-    # One transaction for the capture's status with its report, cells and findings: killed
-    # at any instant, the archive holds all of it or none (and the capture is parsed again).
-    with archive.transaction():
-        return _store_outcome(archive, capture, parsed)
-
-
-def _store_outcome(archive: Archive, capture: dict, parsed: ParsedReport) -> str:
-    """Record what the parse of ``capture`` found (inside the caller's transaction)."""
+    reading = outcome if isinstance(outcome, Reading) else None
+    parsed = reading.parsed if reading else outcome
     if parsed.status not in REPORT_STATUSES:
         archive.mark_capture(
             capture["id"],
@@ -123,7 +201,7 @@ def _store_outcome(archive: Archive, capture: dict, parsed: ParsedReport) -> str
         else parsed.reason or "; ".join(parsed.warnings[:5]) or None
     )
     archive.mark_capture(capture["id"], parsed.status, message, PARSER_VERSION)
-    save_parsed(archive, capture, parsed)
+    save_parsed(archive, capture, parsed, reading)
     return parsed.status
 
 
@@ -148,16 +226,23 @@ def _differences(stored: dict, parsed: dict) -> list[str]:
     ]
 
 
-def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
+def save_parsed(
+    archive: Archive, capture: dict, parsed: ParsedReport, reading: Reading | None = None
+) -> int:
     """Write one parsed report with its cells and findings, with the registry's context."""
-    site = archive.site(capture["site_id"]) or {}
+    site = _site(archive, capture["site_id"])
     if site.get("agency") and parsed.agency and parsed.agency != site["agency"]:
         parsed.warnings.append(
             f"the document names its agency {parsed.agency!r}; the registry row says "
             f"{site['agency']!r}"
         )
-    issues = check_parsed(parsed)
-    narrative = narrative_findings(parsed)
+    if reading is None:
+        issues = check_parsed(parsed)
+        narrative = narrative_findings(parsed)
+        cells, rows = report_rows(parsed, issues)
+    else:
+        issues, narrative = reading.findings, reading.narrative
+        cells, rows = reading.cells, reading.finding_rows
     audit = parsed.cell_audit
     report = {
         "capture_id": capture["id"],
@@ -187,6 +272,14 @@ def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
         "zero_cells": audit.get("zero"),
         "cell_source": parsed.cell_source,
     }
+    with archive.transaction():  # the report and its narrative are one unit of work
+        report_id = archive.save_report(report, cells, rows)
+        save_narrative(archive, report_id, parsed, narrative)
+    return report_id
+
+
+def report_rows(parsed: ParsedReport, issues: list) -> tuple[list[dict], list[dict]]:
+    """The ``cells`` and ``findings`` rows of one parsed report."""
     cells = [
         {
             "table_key": t,
@@ -212,10 +305,15 @@ def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
         }
         for f in issues
     ]
-    with archive.transaction():  # the report and its narrative are one unit of work
-        report_id = archive.save_report(report, cells, rows)
-        save_narrative(archive, report_id, parsed, narrative)
-    return report_id
+    return cells, rows
+
+
+def _site(archive: Archive, site_id: str | None) -> dict:
+    """The registry row of a site, looked up once per archive connection."""
+    cache = archive.__dict__.setdefault("_site_rows", {})
+    if site_id not in cache:
+        cache[site_id] = archive.site(site_id) or {}
+    return cache[site_id]
 
 
 def save_narrative(

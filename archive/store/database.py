@@ -183,6 +183,16 @@ class Archive:
             raise sqlite3.OperationalError(f"no row id after inserting into {table}")
         return rowid
 
+    def _insert_many(self, table: str, report_id: int, rows: list[dict]) -> None:
+        """Rows of one report in one statement (a report has hundreds of cells)."""
+        if not rows:
+            return
+        columns = [*rows[0], "report_id"]
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+        )
+        self.db.conn.executemany(sql, [[*row.values(), report_id] for row in rows])
+
     def update(self, table: str, pk: int, record: dict) -> None:
         sets = ", ".join(f"{c} = ?" for c in record)
         self.db.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?", [*record.values(), pk])
@@ -364,10 +374,11 @@ class Archive:
 
     # -- per-site counts -----------------------------------------------------------
     def record_site_counts(
-        self, run_id: int, run_ids: list[int], site_ids: list[str]
+        self, run_id: int, run_ids: list[int], site_ids: list[str], finished: bool = True
     ) -> list[dict]:
         """Count, per site, what the crawl (``run_ids``: this run and those it resumed) got,
-        and raise an alert where a site gave fewer reports than in its last good run."""
+        give each site its status, and raise an alert where a site gave fewer reports than
+        in its last good run. ``finished``: the crawl ran to its end (not stopped)."""
         marks = ", ".join("?" for _ in run_ids)
         counts = self._site_counts(marks, run_ids)
         last_good = dict(
@@ -380,6 +391,7 @@ class Archive:
                 run_ids,
             ).fetchall()
         )
+        starts = self._start_pages(marks, run_ids)
         rows = []
         for site_id in site_ids:
             row = counts.get(site_id) or _empty_counts()
@@ -388,6 +400,7 @@ class Archive:
                 row["alert"] = (
                     f"fewer reports than the last good run: {row['reports_found']} < {last}"
                 )
+            row["status"], row["status_detail"] = site_status(row, starts.get(site_id), finished)
             rows.append({"run_id": run_id, "site_id": site_id, **row})
         with self.transaction():
             self.db.conn.execute("delete from crawl_site_counts where run_id = ?", [run_id])
@@ -437,12 +450,27 @@ class Archive:
             counts[site_id]["failed_by_reason"] = json.dumps(by_reason, sort_keys=True)
         return counts
 
+    def _start_pages(self, marks: str, run_ids: list[int]) -> dict[str, tuple]:
+        """Each site's last start-page capture of the crawl: (status, error, url, final_url)."""
+        return {
+            site_id: (status, error, url, final_url)
+            for site_id, status, error, url, final_url in self.db.execute(
+                "select site_id, status, error, url, final_url from captures where id in "
+                f"(select max(id) "
+                f"from captures where run_id in ({marks}) and role = 'start' group by site_id)",
+                run_ids,
+            )
+        }
+
     def captures_to_parse(self, everything: bool = False) -> Iterator[dict]:
         """Captures that may hold a report: detail pages and attachments with a body."""
         where = _to_parse(everything)
         ids = [r[0] for r in self.db.execute(f"select id from captures where {where} order by id")]
         for capture_id in ids:
-            yield self.db.table("captures").get(capture_id)
+            cursor = self.db.conn.execute("select * from captures where id = ?", [capture_id])
+            row = cursor.fetchone()
+            if row is not None:
+                yield dict(zip([d[0] for d in cursor.description], row, strict=True))
 
     def count_captures_to_parse(self, everything: bool = False) -> int:
         """How many captures :meth:`captures_to_parse` would give now."""
@@ -483,10 +511,8 @@ class Archive:
                     [report["url"], report["sha256"]],
                 ).fetchone()[0]
                 report_id = self.insert("reports", {**report, "previous_id": previous})
-            for cell in cells:
-                self.insert("cells", {**cell, "report_id": report_id})
-            for finding in findings:
-                self.insert("findings", {**finding, "report_id": report_id})
+            self._insert_many("cells", report_id, cells)
+            self._insert_many("findings", report_id, findings)
             if report.get("capture_id") is not None:
                 self._add_original(
                     report_id,
@@ -597,7 +623,93 @@ def _empty_counts() -> dict:
         "reports_found": 0,
         "blocked": None,
         "alert": None,
+        "status": None,
+        "status_detail": None,
     }
+
+
+# Why a site could not be crawled, and what its operator can do about it.
+SITE_STATUSES = {
+    "ok": "",
+    "dns_failed": "the host name does not resolve: check it, or find where the site moved",
+    "refused": "the host refuses connections: the server is down or the port is wrong",
+    "timeout": "the host does not answer: it is down, or drops this crawler's traffic",
+    "tls_error": "the TLS handshake fails: try the http:// URL, or the site's TLS is broken",
+    "network_error": "connections to the host break off: try again later",
+    "blocked": "the site answers with a JS challenge (needs a browser): not crawled",
+    "robots_disallowed": "robots.txt forbids the start page: ask the site, or start elsewhere",
+    "http_error": "the start page answers with an HTTP error: fix the start URL",
+    "no_report_column": "no report found from the start URL: point it at the 年报 column",
+    "not_crawled": "nothing was fetched for the site: is its start URL another site's too?",
+}
+# Failures of a whole host, as the crawler names them or as the downloader does.
+_HOST_FAILURES = {
+    "dns_failed": "dns_failed",
+    "CannotResolveHostError": "dns_failed",
+    "DNSLookupError": "dns_failed",
+    "refused": "refused",
+    "DownloadConnectionRefusedError": "refused",
+    "ConnectionRefusedError": "refused",
+    "timeout": "timeout",
+    "DownloadTimeoutError": "timeout",
+    "TimeoutError": "timeout",
+    "TCPTimedOutError": "timeout",
+    "tls_error": "tls_error",
+    "robots": "robots_disallowed",
+}
+
+
+def site_status(counts: dict, start: tuple | None, finished: bool = True) -> tuple[str, str | None]:
+    """One status per site and run, from its counts and its last start-page capture."""
+    reasons = json.loads(counts.get("failed_by_reason") or "{}")
+    if counts.get("blocked"):
+        return "blocked", f"{SITE_STATUSES['blocked']} ({counts['blocked']})"
+    start_status, start_error, start_url, final_url = (*(start or ()), None, None, None, None)[:4]
+    if not counts.get("pages_fetched"):  # no HTTP answer at all
+        if not reasons:
+            return "not_crawled", (
+                SITE_STATUSES["not_crawled"]
+                if finished
+                else "the crawl stopped before reaching the site: the next crawl continues it"
+            )
+        kinds: dict[str, int] = {}
+        for reason, n in reasons.items():
+            kind = _HOST_FAILURES.get(reason) or (
+                "tls_error" if "SSL" in reason or "TLS" in reason else "network_error"
+            )
+            kinds[kind] = kinds.get(kind, 0) + n
+        kind = max(kinds, key=lambda k: (kinds[k], k == _start_kind(start_error)))
+        return kind, _detail(kind, start_error)
+    if counts.get("reports_found"):
+        return "ok", None
+    if start_status is not None and start_status >= 400 and _scheme_swapped(start_url, final_url):
+        return "tls_error", (
+            f"{SITE_STATUSES['tls_error']} (https:// fails, and http:// answers {start_status})"
+        )
+    if start_status is not None and start_status >= 400:
+        return "http_error", f"{SITE_STATUSES['http_error']} ({start_status})"
+    if start_error and "robots.txt" in start_error:
+        return "robots_disallowed", SITE_STATUSES["robots_disallowed"]
+    fetched = counts.get("pages_fetched") or 0
+    return "no_report_column", f"{SITE_STATUSES['no_report_column']} ({fetched} pages read)"
+
+
+def _scheme_swapped(url: str | None, final_url: str | None) -> bool:
+    """The start page was asked for with https and answered over http (the scheme
+    fallback, crawler/schemes.py): https itself failed."""
+    return bool(url and final_url and url.startswith("https:") and final_url.startswith("http:"))
+
+
+def _start_kind(error: str | None) -> str | None:
+    return _HOST_FAILURES.get(_failure_reason(error, None)) if error else None
+
+
+def _detail(kind: str, error: str | None) -> str:
+    """The status's advice, with what the downloader said about the start page."""
+    if not error:
+        return SITE_STATUSES[kind]
+    said = error.split(": ", 1)[1] if error.split(":", 1)[0] in SITE_STATUSES else error
+    return f"{SITE_STATUSES[kind]} ({said[:300]})"
 
 
 def _failure_reason(error: str | None, status: int | None) -> str:
@@ -605,8 +717,11 @@ def _failure_reason(error: str | None, status: int | None) -> str:
     if error:
         if error.startswith("blocked:"):
             return "blocked"
-        if error.startswith("refused:"):  # outside the network scope: refused_loopback …
-            return "refused_" + (error.split(":")[1].strip() or "scope")
+        if error.startswith("refused:"):
+            reason = error.split(":")[1].strip()
+            if reason[:1].isupper():  # "refused: DownloadConnectionRefusedError: …"
+                return "refused"  # the host refused connections (crawler/hosts.py)
+            return "refused_" + (reason or "scope")  # outside the network scope: refused_loopback …
         if "robots.txt" in error:
             return "robots"
         if "max size" in error or "DOWNLOAD_MAXSIZE" in error:

@@ -169,6 +169,16 @@ CREATE TABLE crawl_leases (
 CREATE INDEX idx_crawl_leases_run_id ON crawl_leases(run_id);
 """
 
+# Per site and run, one status an operator can act on (``ok``, ``dns_failed``, ``refused``,
+# ``timeout``, ``tls_error``, ``network_error``, ``blocked``, ``robots_disallowed``,
+# ``http_error``, ``no_report_column``, ``not_crawled``) and a sentence that says what to
+# do about it.
+_SCHEMA_SITE_STATUS = """
+ALTER TABLE crawl_site_counts ADD COLUMN status TEXT;
+ALTER TABLE crawl_site_counts ADD COLUMN status_detail TEXT;
+CREATE INDEX idx_crawl_site_counts_status ON crawl_site_counts(status);
+"""
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_1),
     _run_sql(_SCHEMA_2),
@@ -177,5 +187,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_CELL_AUDIT),
     _run_sql(_SCHEMA_OCR),
     _run_sql(_SCHEMA_DISTRIBUTED),
+    _run_sql(_SCHEMA_SITE_STATUS),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

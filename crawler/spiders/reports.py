@@ -22,6 +22,7 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 
 from archive.store.registry import read_registry, site_domains
 from crawler import cms
+from crawler.hosts import HostUnreachable
 from crawler.incremental import AlreadyRecorded
 from crawler.items import CaptureItem
 from crawler.links import (
@@ -35,6 +36,7 @@ from crawler.links import (
 from crawler.pages import read_api, read_page
 from crawler.politeness import HostBlocked
 from crawler.scope import ScopeRefused
+from crawler.stopping import CrawlStopped
 
 # How many column-finding hops from the start URL: front page → 信息公开 → 年报 column.
 MAX_COLUMN_HOPS = 3
@@ -173,16 +175,20 @@ class ReportSpider(scrapy.Spider):
         yield from self.capture(response)
 
     def failed(self, failure):
-        """A fetch that produced no response (DNS, timeout, refused …): recorded as such."""
+        """A fetch that produced no response (DNS, timeout, refused …): recorded as such.
+
+        Quietly: the failures of a site are summed up in one line when the crawl ends
+        (:mod:`crawler.frontier`). A request cut short by a stopping crawl is not
+        recorded at all, so that the next crawl fetches it."""
         request = failure.request
-        if failure.check(AlreadyRecorded):
+        if failure.check(AlreadyRecorded, CrawlStopped):
             return
-        self.logger.warning("fetch failed: %s: %s", request.url, failure.getErrorMessage())
-        error = (
-            failure.getErrorMessage()
-            if failure.check(HostBlocked, ScopeRefused)
-            else f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        )
+        if failure.check(HostBlocked, HostUnreachable, ScopeRefused):
+            error = failure.getErrorMessage()  # "blocked: …", "dns_failed: …", "refused: …"
+            self.logger.debug("not fetched: %s: %s", request.url, error)
+        else:
+            error = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+            self.logger.info("fetch failed: %s: %s", request.url, error)
         # A hop of a redirect failed (or was refused): the capture is of the URL the site
         # linked, with every hop, as for a response.
         hops = request.meta.get("redirect_urls") or []

@@ -170,6 +170,8 @@ def test_a_killed_nightly_run_resumes_with_revisits_followed(tmp_path):
         "CONCURRENT_REQUESTS_PER_DOMAIN=1",
         "-s",
         "LOG_LEVEL=WARNING",
+        "-s",
+        "NIANBAO_COMMIT_EVERY=1",  # each capture visible at once: killed after the 2nd 304
     ]
     with SimWeb(
         tmp_path / "web2", extra=("nightly",), default_world=False, edition=2, port=port

@@ -253,15 +253,20 @@ def test_slow_host_times_out_backs_off_and_says_so(tmp_path):
             if time.monotonic() > deadline:
                 break
             time.sleep(0.1)
-    assert result.returncode == 0, result.stderr[-3000:]
+    # the crawl's only site could not be crawled: an alert (exit 3), said in one line
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert "ALERT: 1 of 1 sites could not be crawled (1 timeout)" in result.stderr
     assert len(asked) == 2  # tried, then retried once after the pause
     # the retry arrived at least the timeout (0.5 s) plus the backoff (0.8 s × 0.75)
     # after the first attempt
     assert asked[1]["t"] - asked[0]["t"] >= 0.5 + 0.6 - 0.05
     conn = sqlite3.connect(db)
     (error,) = conn.execute("select error from captures where role = 'start'").fetchone()
-    (reasons,) = conn.execute("select failed_by_reason from crawl_site_counts").fetchone()
+    (reasons, status) = conn.execute(
+        "select failed_by_reason, status from crawl_site_counts"
+    ).fetchone()
     conn.close()
     reason = error.split(":")[0]
     assert reason.endswith("TimeoutError")  # DownloadTimeoutError in Scrapy ≥ 2.13
     assert json.loads(reasons) == {reason: 1}
+    assert status == "timeout"

@@ -25,6 +25,8 @@ STEADY = [
     "CONCURRENT_REQUESTS_PER_DOMAIN=1",
     "-s",
     "LOG_LEVEL=WARNING",
+    "-s",
+    "NIANBAO_COMMIT_EVERY=1",  # each capture visible at once, so kills land at chosen counts
 ]
 
 

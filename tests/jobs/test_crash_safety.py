@@ -49,11 +49,11 @@ def test_process_dying_between_a_status_and_its_report_loses_nothing(
     saved = process_stage.save_parsed
     calls = []
 
-    def dies(archive, capture, parsed):
+    def dies(archive, capture, parsed, *reading):
         calls.append(capture["id"])
         if len(calls) == dies_at:  # the process ends here, as under kill -9
             raise KeyboardInterrupt
-        return saved(archive, capture, parsed)
+        return saved(archive, capture, parsed, *reading)
 
     monkeypatch.setattr(process_stage, "save_parsed", dies)
     with Archive(db) as archive, pytest.raises(KeyboardInterrupt):

@@ -315,3 +315,38 @@ def test_sigterm_stops_the_crawl_child_and_frees_the_lock(simweb, tmp_path):
     ]
     assert "interrupted" in events and "summary" not in events
     RunLock(tmp_path / "a.db.nightly.lock").acquire()
+
+
+def test_a_night_on_which_most_sites_fail_is_an_alert(tmp_path):
+    """No site of the registry resolves (a network outage): exit 3, one crawl-wide alert
+    first, then one line per site with its status — not exit 0 with "0 site alerts"."""
+    registry = tmp_path / "sites.csv"
+    with open(registry, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["site_id", "agency", "region_code", "start_url"])
+        for n in range(3):
+            writer.writerow([f"gone-{n}", f"不存在第{n}县", "410000", f"http://gone-{n}.invalid/"])
+    result = nightly(
+        tmp_path / "archive.db",
+        registry,
+        "-s",
+        "DNS_RESOLVER=tests.crawler.offline.NoNetworkResolver",
+    )
+    summary = summary_of(result)
+    assert result.returncode == EXIT_ALERTS, summary
+    assert summary["alerts"][0] == {
+        "kind": "crawl",
+        "why": ["3 of 3 sites could not be crawled (3 dns_failed): is the network (or DNS) down?"],
+    }
+    assert [a.get("status") for a in summary["alerts"][1:]] == ["dns_failed"] * 3
+    assert summary["crawl"]["site_statuses"] == {"dns_failed": 3}
+
+
+def test_most_sites_failed_is_a_majority_of_sites_not_ok():
+    from archive.jobs.nightly import most_sites_failed
+
+    assert most_sites_failed({"ok": 2, "dns_failed": 2}) is None
+    assert most_sites_failed({}) is None
+    assert most_sites_failed({"ok": 1, "no_report_column": 2}) == (
+        "2 of 3 sites could not be crawled (2 no_report_column)"
+    )

@@ -262,6 +262,8 @@ def test_a_full_disk_stops_the_crawl_in_one_line_and_the_crawl_resumes(simweb, c
         "--db",
         str(db),
         *FAST,
+        "-s",
+        "NIANBAO_COMMIT_EVERY=1",  # each capture committed: those before the full disk stay
         python=_limit_archive_growth(40),
     )
     assert result.returncode == 1, result.stderr[-3000:]

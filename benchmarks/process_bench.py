@@ -1,0 +1,206 @@
+"""The parse stage on 1, 2 … workers over the same captures: does it use every core?
+
+    python benchmarks/process_bench.py [--sites 30] [--workers 1,2] [--repeat 3]
+
+The captures are those a crawl of the national world (``simweb/national.py``) stores:
+each report's article page and its attached PDF or DOCX, written straight into an
+archive (no crawl), ``--sites`` county portals' worth (~11 reports each: articles of
+100–300 KB with the tables, PDFs of 6–20 pages, a few DOCX). Each round copies that
+archive and runs ``nianbao process --workers N`` on it, for every N in turn
+(interleaved, since the machine's load changes). Prints per N: wall seconds,
+captures/s and reports/s, CPU seconds of the process and its workers, min / median /
+max over the rounds, and the speed-up of each N over one worker (same round's ratio). The
+wall time includes starting the workers (the fork server loads the parser's libraries
+once) and refreshing Datasette's derived tables at the end, as a real run does.
+The archives written with different N are compared: they must hold the same reports,
+cells and findings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+
+def build_archive(db: Path, sites: int, seed: int = 0) -> dict:
+    """What a crawl of ``sites`` national portals stores, without crawling."""
+    from archive.store import Archive
+    from simweb.national import article_page, document_bytes, plan_site
+
+    counts = {"captures": 0, "pdf": 0, "docx": 0, "html": 0, "bytes": 0}
+    with Archive(db) as archive:
+        plans = [plan_site(i, seed) for i in range(sites)]
+        archive.load_sites(
+            [
+                {
+                    "site_id": p.site_id,
+                    "agency": p.name,
+                    "region_code": p.region_code,
+                    "region": p.region,
+                    "start_url": f"http://{p.ip}/",
+                }
+                for p in plans
+            ]
+        )
+        for plan in plans:
+            base = f"http://{plan.ip}"
+            for report in plan.reports:
+                page = article_page(plan, report, seed)
+                _add(archive, plan, base + report.path, page, "text/html; charset=utf-8", None)
+                counts["html"] += 1
+                counts["bytes"] += len(page)
+                if report.attachment:
+                    data = document_bytes(plan, report, seed, None)
+                    kind = "docx" if report.form == "docx" else "pdf"
+                    ctype = "application/pdf" if kind == "pdf" else "application/msword"
+                    _add(archive, plan, base + report.attachment, data, ctype, base + report.path)
+                    counts[kind] += 1
+                    counts["bytes"] += len(data)
+        counts["captures"] = archive.counts()["captures"]
+    return counts
+
+
+def _add(archive, plan, url: str, body: bytes, ctype: str, referer: str | None) -> None:
+    archive.add_capture(
+        {
+            "site_id": plan.site_id,
+            "url": url,
+            "final_url": url,
+            "status": 200,
+            "method": "GET",
+            "content_type": ctype,
+            "body": body,
+            "role": "attachment" if referer else "report",
+            "referer": referer,
+        }
+    )
+
+
+def run_process(db: Path, workers: int) -> dict:
+    """``process_captures`` on ``db`` with ``workers`` workers, in a fresh process."""
+    env = dict(os.environ, PYTHONPATH=str(PROJECT))
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", str(db), "--workers", str(workers)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"workers {workers} failed:\n{result.stderr[-3000:]}")
+    out = json.loads(result.stdout.splitlines()[-1])
+    conn = sqlite3.connect(db)
+    out["written"] = {
+        "reports": sorted(
+            conn.execute("select sha256, parse_status, cell_count, finding_count from reports")
+        ),
+        "cells": conn.execute("select count(*), total(value) from cells").fetchone(),
+        "findings": sorted(
+            conn.execute("select rule, status, count(*) from findings group by 1, 2")
+        ),
+    }
+    conn.close()
+    return out
+
+
+def child(db: str, workers: int) -> None:
+    """Run the parse stage and print its wall time and CPU (this process and its workers)."""
+    import resource
+
+    from archive.jobs.process import process_captures
+    from archive.store import Archive
+
+    started = time.monotonic()
+    with Archive(db) as archive:
+        summary = process_captures(archive, workers=workers)
+    wall = time.monotonic() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(
+        json.dumps(
+            {
+                "wall": wall,
+                "parse": summary.parse_seconds,
+                "waited": summary.waited_seconds,
+                "publish": summary.publish_seconds,
+                "cpu": usage.ru_utime + usage.ru_stime + summary.worker_cpu_seconds,
+                "writer_cpu": usage.ru_utime + usage.ru_stime,
+                "captures": summary.captures,
+                "reports": summary.reports,
+            }
+        )
+    )
+
+
+def spread(values: list[float], fmt: str = ".2f") -> str:
+    return f"{min(values):{fmt}} / {statistics.median(values):{fmt}} / {max(values):{fmt}}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sites", type=int, default=30)
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, int(args.workers))
+        return
+    counts = [int(n) for n in args.workers.split(",")]
+    loads = [os.getloadavg()[0]]
+    with tempfile.TemporaryDirectory(prefix="nianbao-process-") as tmp:
+        tmp = Path(tmp)
+        source = tmp / "source.db"
+        started = time.monotonic()
+        world = build_archive(source, args.sites)
+        built = time.monotonic() - started
+        results: dict[int, list[dict]] = {n: [] for n in counts}
+        for r in range(args.repeat):
+            for n in counts:
+                db = tmp / f"w{n}-{r}.db"
+                shutil.copy(source, db)
+                results[n].append(run_process(db, n))
+                db.unlink()
+                loads.append(os.getloadavg()[0])
+    print(
+        f"{args.sites} national portals: {world['captures']} captures ({world['html']} article "
+        f"pages, {world['pdf']} PDFs, {world['docx']} DOCX; {world['bytes'] / 2**20:.0f} MiB), "
+        f"made in {built:.0f} s; {args.repeat} interleaved rounds; "
+        f"{os.cpu_count()} CPUs; load average {min(loads):.1f}–{max(loads):.1f} during the runs "
+        "(the machine is shared)"
+    )
+    base = results[counts[0]]
+    print(
+        "parse = reading and storing every capture (workers + the one writer); publish = "
+        "refreshing Datasette's derived tables and search index afterwards (one process)"
+    )
+    for n in counts:
+        runs = results[n]
+        speedups = [b["parse"] / x["parse"] for b, x in zip(base, runs, strict=True)]
+        whole = [b["wall"] / x["wall"] for b, x in zip(base, runs, strict=True)]
+        print(
+            f"workers {n}: parse {spread([x['parse'] for x in runs], '.1f')} s = "
+            f"{spread([x['captures'] / x['parse'] for x in runs], '.1f')} captures/s, "
+            f"{spread([x['reports'] / x['parse'] for x in runs], '.1f')} reports/s; "
+            f"writer waiting for workers {spread([x['waited'] for x in runs], '.1f')} s; "
+            f"publish {spread([x['publish'] for x in runs], '.1f')} s; CPU "
+            f"{spread([x['cpu'] for x in runs], '.0f')} s (writer "
+            f"{spread([x['writer_cpu'] for x in runs], '.0f')} s); parse speed-up over "
+            f"{counts[0]} worker(s) {spread(speedups)}; whole stage {spread(whole)}"
+        )
+    same = all(x["written"] == base[0]["written"] for n in counts for x in results[n])
+    print(f"every run wrote the same reports, cells and findings: {same}")
+
+
+if __name__ == "__main__":
+    main()
