@@ -6,7 +6,10 @@ writing to the archive while the next nightly run starts. Two guarantees:
 
 * the child dies with its parent: it asks the kernel for a signal when its parent
   dies (Linux ``prctl(PR_SET_PDEATHSIG)``; elsewhere a thread that watches the
-  parent's pid), and the signal is SIGTERM, so Scrapy closes the run and records it;
+  parent's pid), and then sends itself SIGTERM, once, so Scrapy closes the run and
+  records it. The kernel's notice is SIGHUP, not SIGTERM itself: it is sent again each
+  time the child is handed to another thread of a dying multi-threaded parent, and a
+  second SIGTERM makes Scrapy stop at once, without closing its run;
 * the nightly lock is the child's too: the locked file descriptor is passed to the
   child, and a ``flock`` belongs to the open file, so the kernel holds the lock until
   the last process holding it — parent *or* child — has exited.
@@ -28,6 +31,8 @@ import time
 
 PARENT_ENV = "NIANBAO_PARENT_PID"
 _PR_SET_PDEATHSIG = 1
+# What the kernel sends when the parent dies (possibly several times, see above).
+_PARENT_DIED = signal.SIGHUP
 _WATCH_SECONDS = 0.5
 
 
@@ -39,15 +44,21 @@ def spawn_child(cmd: list[str], keep_fds: tuple[int, ...] = (), **popen) -> subp
 
 
 def die_with_parent_if_asked(sig: int = signal.SIGTERM) -> None:
-    """In a child started by :func:`spawn_child`: receive ``sig`` when the parent dies."""
+    """In a child started by :func:`spawn_child`: receive ``sig`` once when the parent dies."""
     wanted = os.environ.pop(PARENT_ENV, None)
     if not wanted or not wanted.isdigit():
         return
     parent = int(wanted)
-    if not _set_pdeathsig(sig):
-        threading.Thread(target=_watch, args=(parent, sig), daemon=True).start()
-    if os.getppid() != parent:  # the parent died before we asked: follow it now
+
+    def parent_died(signum, frame) -> None:
+        signal.signal(_PARENT_DIED, signal.SIG_IGN)  # later notices of the same death
         os.kill(os.getpid(), sig)
+
+    signal.signal(_PARENT_DIED, parent_died)
+    if not _set_pdeathsig(_PARENT_DIED):
+        threading.Thread(target=_watch, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before we asked: follow it now
+        os.kill(os.getpid(), _PARENT_DIED)
 
 
 def _set_pdeathsig(sig: int) -> bool:
@@ -60,8 +71,8 @@ def _set_pdeathsig(sig: int) -> bool:
         return False
 
 
-def _watch(parent: int, sig: int) -> None:
+def _watch(parent: int) -> None:
     """Where the kernel cannot be asked: notice the parent is gone (we are re-parented)."""
     while os.getppid() == parent:
         time.sleep(_WATCH_SECONDS)
-    os.kill(os.getpid(), sig)
+    os.kill(os.getpid(), _PARENT_DIED)

@@ -74,11 +74,15 @@ def _children(pid: int) -> list[int]:
 
 
 def _running(pid: int) -> bool:
+    """Whether the process may still hold files: alive, or a zombie leader whose other
+    threads are still exiting (they share its files until the last one is gone)."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
         return False
-    return state not in ("Z", "X")  # a zombie holds no file any more
+    fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+    state, threads = fields.get("State", "X")[:1], int(fields.get("Threads", "0").strip())
+    return state not in ("Z", "X") or threads > 1
 
 
 def _captures(db: Path) -> int:
