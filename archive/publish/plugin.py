@@ -5,9 +5,10 @@ Registered as a ``datasette`` entry point, so ``nianbao serve`` and a plain
 
 * **Search.** Datasette's ``?_search=`` (and its search box) hands the query to the SQL
   function ``escape_fts``; here it becomes :func:`archive.publish.search.fts_query`, which
-  rewrites Chinese into the bigram phrases the ``reports_fts`` index holds. For text
-  without Chinese it escapes exactly as Datasette does. ``nianbao_fts(q)`` is the same
-  function under the project's own name, for stored queries.
+  sends a Chinese word of up to 8 characters as the one token the ``reports_fts`` index
+  holds for it (as Datasette's own escaping does) and a longer one as its 8-character
+  pieces. For text without Chinese it escapes exactly as Datasette does.
+  ``nianbao_fts(q)`` is the same function under the project's own name.
 * **Originals.** ``/-/original/<database>/<capture_id>`` serves a capture's body byte
   for byte with the content type the site sent, as an attachment, in a CSP sandbox,
   with ``nosniff``: archived HTML is downloaded, never run in the archive's origin.

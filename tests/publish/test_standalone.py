@@ -39,7 +39,16 @@ from tests.publish.test_publish_search import SITES, add_report, truth
 ROOT = Path(__file__).resolve().parents[2]
 VENVS = Path(os.environ.get("NIANBAO_STANDALONE_VENVS", ROOT / "build" / "standalone-venvs"))
 WORDS = ["复议", "行政复议", "拆迁", "最低生活保障", "信息处理费"]
-TEXT_WORDS = ["行政复议", "复议", "拆迁", "征地拆迁", "最低生活保障", "低保", "信息处理费", "依申请公开"]
+TEXT_WORDS = [
+    "行政复议",
+    "复议",
+    "拆迁",
+    "征地拆迁",
+    "最低生活保障",
+    "低保",
+    "信息处理费",
+    "依申请公开",
+]
 
 
 def venv_with(package: str) -> Path:
@@ -48,7 +57,10 @@ def venv_with(package: str) -> Path:
     folder = VENVS / f"{package}-{version(package)}-py{sys.version_info[0]}{sys.version_info[1]}"
     python = folder / "bin" / "python"
     done = folder / ".complete"  # written last: a half-built venv is rebuilt
-    if done.exists() and _run([python, "-c", f"import {package.replace('-', '_')}"]).returncode == 0:
+    if (
+        done.exists()
+        and _run([python, "-c", f"import {package.replace('-', '_')}"]).returncode == 0
+    ):
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +92,11 @@ def assert_without_nianbao(venv: Path, cwd: Path) -> None:
     imported = _run([python, "-c", "import archive.publish"], cwd=cwd)
     assert imported.returncode != 0 and "No module named 'archive'" in imported.stderr
     dists = _run(
-        [python, "-c", "import importlib.metadata as m; print([d.metadata['Name'] for d in m.distributions()])"],
+        [
+            python,
+            "-c",
+            "import importlib.metadata as m; print([d.metadata['Name'] for d in m.distributions()])",
+        ],
         cwd=cwd,
     ).stdout
     assert "nianbao" not in dists and "datasette-vega" not in dists, dists
@@ -173,7 +189,9 @@ def test_datasette_alone(snapshot, tmp_path):
         assert 'name="_search"' in page
         assert "统计年度 — the year the report covers" in page  # column descriptions
         assert "Government websites" in page and "Apache-2.0" in page  # provenance, licence
-        region = _get_json(f"{base}/{name}/region_requests.json?_shape=objects&region={quote('新乡市')}")
+        region = _get_json(
+            f"{base}/{name}/region_requests.json?_shape=objects&region={quote('新乡市')}"
+        )
         assert region["rows"] and "一、本年新收政府信息公开申请数量" in region["rows"][0]
         view = _get_text(f"{base}/{name}/{tilde_encode('表三_依申请公开')}.csv")
         assert view.startswith("报告编号,机关,省级,地市级,县级,年度")
@@ -191,7 +209,16 @@ def test_sqlite_utils_alone(snapshot, tmp_path):
     assert documented[:4] == ["sqlite-utils", "search", f"{snapshot['name']}.db", "reports"]
     for word in ("复议", "行政复议"):
         result = _run(
-            [venv / "bin" / "sqlite-utils", "search", documented[2], "reports", word, "-c", "id", "--csv"],
+            [
+                venv / "bin" / "sqlite-utils",
+                "search",
+                documented[2],
+                "reports",
+                word,
+                "-c",
+                "id",
+                "--csv",
+            ],
             cwd=folder,
         )
         assert result.returncode == 0, result.stderr

@@ -91,10 +91,13 @@ async def _report_vars(datasette, database: str, request) -> dict:
         return {}
     report = data["report"]
     data["compare_url"] = datasette.urls.path(
-        f"/{database}/-/compare?" + urlencode({"site": report["site_id"] or "", "agency": report["agency"] or ""})
+        f"/{database}/-/compare?"
+        + urlencode({"site": report["site_id"] or "", "agency": report["agency"] or ""})
     )
     data["region_compare_url"] = (
-        datasette.urls.path(f"/{database}/-/compare?" + urlencode({"region": report["region_code"]}))
+        datasette.urls.path(
+            f"/{database}/-/compare?" + urlencode({"region": report["region_code"]})
+        )
         if report.get("region_code")
         else None
     )
@@ -123,7 +126,7 @@ async def compare_view(datasette, request):
             content_type="text/csv; charset=utf-8",
             headers={"content-disposition": f"attachment; filename*=UTF-8''{filename}"},
         )
-    args = {key: request.args.get(key) for key in request.args.keys()}
+    args = {key: request.args.get(key) for key in request.args}
     args["basis"] = "all" if options.basis == "steady" else "steady"
     html = await datasette.render_template(
         "nianbao_compare.html",
@@ -157,9 +160,9 @@ def render_cell(value, column, table, database, datasette):
 
 
 @hookimpl
-def extra_body_script(view_name, database, datasette):
+def extra_body_script(template, database, datasette):
     """Stored queries that take a region: suggest the region names as one types."""
-    if view_name != "query" or not database:
+    if template != "query.html" or not database:
         return None
     source = datasette.urls.path(f"/{database}/regions.json")
     return (

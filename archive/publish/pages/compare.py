@@ -153,7 +153,12 @@ def _sections(keys, values_of, options: Options) -> list[dict]:
         table = key[0]
         section = sections.setdefault(
             table,
-            {"table": table, "number": TABLE_NUMBERS[table], "name": TABLE_NAMES[table], "rows": []},
+            {
+                "table": table,
+                "number": TABLE_NUMBERS[table],
+                "name": TABLE_NAMES[table],
+                "rows": [],
+            },
         )
         values = values_of(key)
         if all(v is None or v == NOT_IN_TEMPLATE for v in values):
@@ -220,10 +225,14 @@ def _agency(conn: sqlite3.Connection, options: Options) -> dict:
     ]
     sections = _sections(keys, values_of, options)
     chart_key = tuple(options.chart.split("."))
-    series = [
-        (str(c["year"]), v if _is_number(v) else None, "")
-        for c, v in zip(columns, values_of(chart_key), strict=True)
-    ] if len(chart_key) == 3 else []
+    series = (
+        [
+            (str(c["year"]), v if _is_number(v) else None, "")
+            for c, v in zip(columns, values_of(chart_key), strict=True)
+        ]
+        if len(chart_key) == 3
+        else []
+    )
     return {
         "mode": "agency",
         "title": options.agency,
@@ -257,6 +266,7 @@ def _in_range(year: int | None, options: Options) -> bool:
 
 def resolve_region(conn: sqlite3.Connection, name: str) -> dict:
     """A region by code or name → its codes, or the places a shared name could mean."""
+    conn.row_factory = sqlite3.Row
     matches = conn.execute(
         "select * from regions where ? in (region_code, province_code, city_code, full_name, "
         "province, city, district)",
@@ -314,6 +324,7 @@ def _region(conn: sqlite3.Connection, options: Options) -> dict:
         for name, cols in wide.items()
         for c in cols
     }
+
     def scope(alias: str) -> str:
         """The region's current reports within the years asked for."""
         sql = (
@@ -385,9 +396,7 @@ def _region(conn: sqlite3.Connection, options: Options) -> dict:
     else:
         notes = [f"n={c['reports']}" for c in columns]
         chart_note = "每份报告平均；n 为报告数"
-    series = [
-        (str(c["year"]), v, note) for c, v, note in zip(columns, values, notes, strict=False)
-    ]
+    series = [(str(c["year"]), v, note) for c, v, note in zip(columns, values, notes, strict=False)]
     steady_agencies = columns[0]["agencies"] if steady and columns else None
     return {
         "mode": "region",
@@ -400,14 +409,15 @@ def _region(conn: sqlite3.Connection, options: Options) -> dict:
         "chart_options": _chart_options(sections),
         "basis": options.basis,
         "basis_note": (
-            f"只计 {years[0]}–{years[-1]} 年每年都有报告的 {steady_agencies} 个机关"
-            "（各年可比）。"
+            f"只计 {years[0]}–{years[-1]} 年每年都有报告的 {steady_agencies} 个机关（各年可比）。"
             if steady
             else "计入该地区各年的全部报告。各年报告数不同，总和不可比，表与图均为每份报告的平均数"
             "（总和见“历年都有报告的机关”口径，或常用查询 region_requests）。"
         ),
         "years_all": years,
-        "error": None if columns else "所选年份里没有每年都有报告的机关 (no agency reported every year)",
+        "error": None
+        if columns
+        else "所选年份里没有每年都有报告的机关 (no agency reported every year)",
     }
 
 
@@ -438,10 +448,15 @@ def to_csv(data: dict) -> str:
     )
     for section in data.get("sections", []):
         for row in section["rows"]:
-            values = ["" if v is None else ("不适用" if v == NOT_IN_TEMPLATE else _plain(v)) for v in row["values"]]
+            values = [
+                "" if v is None else ("不适用" if v == NOT_IN_TEMPLATE else _plain(v))
+                for v in row["values"]
+            ]
             diffs = ["" if c["diff"] is None else _plain(c["diff"]) for c in row["changes"]]
             pcts = ["" if c["pct"] is None else f"{c['pct']:.1f}" for c in row["changes"]]
-            writer.writerow([f"表{section['number']}", row["label"], row["key"], *values, *diffs, *pcts])
+            writer.writerow(
+                [f"表{section['number']}", row["label"], row["key"], *values, *diffs, *pcts]
+            )
     return out.getvalue()
 
 

@@ -37,8 +37,19 @@ STATUS_NAMES = {
 }
 # Tables the narrative sections may live in, and the columns they may use.
 SECTION_TABLES = ("report_sections", "sections", "narrative_sections")
-_SECTION_ORDER = ("ordinal", "position", "seq", "number", "section_no", "idx")
-_SECTION_HEADING = ("heading", "title", "name", "section", "label")
+_SECTION_ORDER = ("section", "ordinal", "position", "seq", "number", "section_no", "idx")
+_SECTION_HEADING = ("heading", "title", "name", "label")
+# The figures a report's text states, against its tables (their own kind of finding).
+NARRATIVE_TABLE = "narrative_findings"
+NARRATIVE_RULES = {
+    "text_new_requests": "正文所述本年新收申请数与表三“一、本年新收”",
+    "text_results": "正文所述办理结果数与表三“（七）总计”",
+    "text_carried_over": "正文所述上年结转数与表三“二、上年结转”",
+    "text_carried_forward": "正文所述结转下年度数与表三“四、结转下年度继续办理”",
+    "text_review": "正文所述行政复议数与表四“行政复议·总计”",
+    "text_litigation": "正文所述行政诉讼数与表四行政诉讼总计",
+    "text_fee": "正文所述信息处理费与表二行政事业性收费金额",
+}
 _SECTION_TEXT = ("text", "body", "content")
 
 
@@ -91,7 +102,9 @@ def report_page(conn: sqlite3.Connection, report_id: int) -> dict | None:
         )
     }
     findings = _findings(conn, report_id, report.get("template"))
+    narrative = _narrative(conn, report_id, report.get("template"), len(findings))
     _place_findings(findings, cells)
+    _place_findings(narrative, cells, status="narrative")
     return {
         "report": report,
         "originals": _originals(conn, report),
@@ -99,6 +112,7 @@ def report_page(conn: sqlite3.Connection, report_id: int) -> dict | None:
         "findings": findings,
         "fails": [f for f in findings if f["status"] == FAIL],
         "notes": [f for f in findings if f["status"] != FAIL],
+        "narrative": narrative,
         "sections": sections(conn, report_id),
         "timeline": _timeline(conn, report),
         "newer": _newer_version(conn, report_id),
@@ -168,21 +182,60 @@ def _diff(found, expected) -> str:
     return ("+" if delta > 0 else "") + _num(delta)
 
 
-_RANK = {"fail": 3, "uncertain": 2, "incomplete": 1}
+_RANK = {"fail": 4, "narrative": 3, "uncertain": 2, "incomplete": 1}
 
 
-def _place_findings(findings: list[dict], cells: dict[str, CellView]) -> None:
+def _place_findings(
+    findings: list[dict], cells: dict[str, CellView], status: str | None = None
+) -> None:
     """Mark every cell a finding reads; the total it checks is the last cell it lists
-    (both sides are sums in the balance rule: no single total there)."""
+    (both sides are sums in the balance rule: no single total there). ``status``
+    overrides the findings' own (the narrative's are marked as such)."""
     for finding in findings:
         keys = finding["keys"]
         for i, key in enumerate(keys):
             cell = cells.setdefault(key, CellView(key))
             cell.marks.append(finding["number"])
-            if _RANK.get(finding["status"], 0) > _RANK.get(cell.status or "", 0):
-                cell.status = finding["status"]
-            if i == len(keys) - 1 and finding.get("rule") != "t3_balance":
+            mark = status or finding["status"]
+            if _RANK.get(mark, 0) > _RANK.get(cell.status or "", 0):
+                cell.status = mark
+            if i == len(keys) - 1 and finding.get("rule") != "t3_balance" and status is None:
                 cell.total = True
+
+
+def _narrative(
+    conn: sqlite3.Connection, report_id: int, template_id: str | None, start: int
+) -> list[dict]:
+    """The report's text against its tables, when the archive checks it (the table
+    ``narrative_findings``): each with the sentence, the figure stated, the table's."""
+    if not _has_table(conn, NARRATIVE_TABLE):
+        return []
+    found = []
+    rows = conn.execute(
+        f"select * from {NARRATIVE_TABLE} where report_id = ? order by status != 'fail', id",
+        [report_id],
+    ).fetchall()
+    for number, row in enumerate(rows, start=start + 1):
+        finding = dict(row)
+        try:
+            keys = [k for k in json.loads(finding.get("cells") or "[]") if isinstance(k, str)]
+        except (ValueError, TypeError):
+            keys = []
+        stated, table = finding.get("stated"), finding.get("table_value")
+        finding.update(
+            number=number,
+            keys=keys,
+            cell_names=[cell_key_label(k, template_id) for k in keys],
+            rule_name=NARRATIVE_RULES.get(finding.get("rule") or "", finding.get("rule") or ""),
+            status_name=STATUS_NAMES.get(finding.get("status") or "", finding.get("status")),
+            explanation=(
+                f"正文为 {_num(stated)}，表格为 {_num(table)}"
+                if stated is not None and table is not None
+                else finding.get("message") or ""
+            ),
+        )
+        found.append(finding)
+    return found
 
 
 # -- the tables as printed ---------------------------------------------------------
@@ -327,7 +380,9 @@ def _timeline(conn: sqlite3.Connection, report: dict) -> dict:
     ).fetchall()
     current = [dict(r) for r in rows if r["superseded_by"] is None or r["id"] == report["id"]]
     year = report.get("year")
-    earlier = [r for r in current if year is not None and r["year"] is not None and r["year"] < year]
+    earlier = [
+        r for r in current if year is not None and r["year"] is not None and r["year"] < year
+    ]
     later = [r for r in current if year is not None and r["year"] is not None and r["year"] > year]
     return {
         "reports": current,
