@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
-from functools import cache
 from urllib.parse import parse_qs, quote, urlsplit
 
 from datasette import Response, hookimpl
@@ -42,25 +41,6 @@ WIDE_LINKS = {"report_id": "reports", "capture_id": "captures", "superseded_by":
 # The row page of Datasette 0.65 shows foreign keys as bare numbers; these become links.
 REPORT_LINKS = {"capture_id": "captures", "previous_id": "reports"}
 SANDBOX_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-
-
-@hookimpl
-def get_metadata(datasette):
-    """The ``"*"`` database block of ``datasette_metadata.json``, for every database served.
-
-    Datasette 0.65 has no wildcard database in its metadata; the project's file keeps one
-    block for "any archive", whatever the file is called, and this spells it out per name.
-    """
-    block = archive_metadata()
-    return {"databases": {name: block for name in datasette.databases if not name.startswith("_")}}
-
-
-@cache
-def archive_metadata() -> dict:
-    from archive.publish.serve import metadata_path
-
-    data = json.loads(metadata_path().read_text(encoding="utf-8"))
-    return data.get("databases", {}).get("*", {})
 
 
 @hookimpl(trylast=True)

@@ -17,6 +17,7 @@ variables, and two routes are added.
 from __future__ import annotations
 
 import json
+from functools import cache
 from urllib.parse import urlencode
 
 from datasette import Response, hookimpl
@@ -24,7 +25,7 @@ from markupsafe import Markup, escape
 
 from archive.publish.pages import compare, home
 from archive.publish.pages.report import report_page
-from archive.publish.standalone import views_metadata
+from archive.publish.standalone import database_metadata, project_metadata
 from archive.publish.views import ZH_VIEWS
 
 STATIC = "nianbao-archive"  # the distribution's name: Datasette's static route uses it
@@ -45,12 +46,43 @@ async def is_archive(datasette, database: str | None) -> bool:
 
 
 @hookimpl
-def get_metadata(datasette):
-    """The Chinese views' descriptions, facets and column notes, for every archive served
-    (the project's file keeps one block for "any archive"; see archive.publish.plugin)."""
-    views = views_metadata()
+def get_metadata(datasette, key):
+    """The project's metadata for every database served, under its real name.
+
+    ``datasette_metadata.json`` keeps one block for "any archive" under ``"*"``, which
+    Datasette 0.65 does not read; this spells it out per database, with the Chinese
+    views described. Datasette asks for metadata on every permission check (dozens per
+    page) and deep-copies what it gets for the ``"tables"`` key, which only permission
+    rules (``allow``) and ``facet_size`` use: that key gets only those.
+    """
     names = [name for name in datasette.databases if not name.startswith("_")]
-    return {"databases": {name: {"tables": views} for name in names}}
+    block = _database_block()
+    if key == "tables":
+        slim = _permission_tables()
+        return {"databases": {name: {"tables": slim} for name in names}} if slim else {}
+    top = {k: v for k, v in project_metadata().items() if k != "databases"}
+    # Fresh dicts down to each table: Datasette merges later sources into what it gets.
+    databases = {
+        name: {**block, "tables": {t: dict(c) for t, c in block["tables"].items()}}
+        for name in names
+    }
+    return {**top, "databases": databases}
+
+
+@cache
+def _database_block() -> dict:
+    return database_metadata()
+
+
+@cache
+def _permission_tables() -> dict:
+    tables = _database_block().get("tables", {})
+    keep = ("allow", "facet_size")
+    return {
+        name: {k: config[k] for k in keep if k in config}
+        for name, config in tables.items()
+        if isinstance(config, dict) and any(k in config for k in keep)
+    }
 
 
 @hookimpl
