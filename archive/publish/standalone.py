@@ -120,6 +120,8 @@ Open <http://127.0.0.1:8001/{database}>: the stored queries (全文搜索, 勾�
 某地区历年依申请公开 …) are listed there; the search box on `reports` finds Chinese words
 (`/{database}/reports?_search=行政复议`). The metadata file names the database
 `{database}`: keep the file name, or rename both (the key under `"databases"`).
+Tested with Datasette 0.65, the current stable release (1.0 is in alpha and reads
+stored queries from a configuration file instead).
 
 ## sqlite-utils
 

@@ -78,6 +78,7 @@ class Browser:
             "--hide-scrollbars",
             f"--user-data-dir={self.profile}",
             "--window-size=1280,1600",
+            "--virtual-time-budget=3000",  # let scripts (charts) finish before the capture
             *args,
         ]
         result = subprocess.run(command, capture_output=True, text=True, timeout=90)
