@@ -23,7 +23,9 @@ its download bundle, with the file's own name filled in for ``{database}``.
 from __future__ import annotations
 
 import copy
+import html
 import json
+import re
 import sqlite3
 from functools import cache
 
@@ -33,6 +35,18 @@ from archive.publish.views import ZH_VIEWS, view_metadata
 FILES_TABLE = "publish_files"
 FILES_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {FILES_TABLE} (name TEXT PRIMARY KEY, content TEXT NOT NULL)
+"""
+# The stored queries as rows, for the tools that read no Datasette metadata (sqlite-utils,
+# the sqlite3 shell): list them, copy the SQL, fill in the :parameters.
+QUERIES_TABLE = "stored_queries"
+QUERIES_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {QUERIES_TABLE} (
+    name TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    parameters TEXT NOT NULL,
+    description TEXT NOT NULL,
+    sql TEXT NOT NULL
+)
 """
 # Placeholder for the database's name (its file name without .db), filled in per copy.
 DATABASE = "{database}"
@@ -93,6 +107,25 @@ def ship(conn: sqlite3.Connection) -> None:
             "WHERE content IS NOT excluded.content",
             [name, content],
         )
+    conn.execute(QUERIES_SCHEMA)
+    rows = query_rows(database_metadata().get("queries", {}))
+    if rows != conn.execute(f"SELECT * FROM {QUERIES_TABLE} ORDER BY rowid").fetchall():
+        conn.execute(f"DELETE FROM {QUERIES_TABLE}")
+        conn.executemany(f"INSERT INTO {QUERIES_TABLE} VALUES (?, ?, ?, ?, ?)", rows)
+
+
+def query_rows(queries: dict) -> list[tuple[str, str, str, str, str]]:
+    """(name, title, parameters, description, sql) per stored query, in the metadata's
+    order; parameters are the SQL's ``:names``, comma-separated, as Datasette finds them."""
+    rows = []
+    for name, query in queries.items():
+        sql = query["sql"]
+        parameters = dict.fromkeys(re.findall(r"(?<![:\w]):(\w+)", sql))
+        description = query.get("description") or html.unescape(
+            re.sub(r"<[^>]+>", "", query.get("description_html", ""))
+        )
+        rows.append((name, query.get("title", name), ",".join(parameters), description, sql))
+    return rows
 
 
 README = """\
@@ -129,7 +162,13 @@ stored queries from a configuration file instead).
 pip install sqlite-utils
 sqlite-utils search {database}.db reports 行政复议 -c id -c year -c agency -c title
 sqlite-utils query {database}.db "select * from 表三_依申请公开 where 地市级 = '新乡市'"
+sqlite-utils rows {database}.db stored_queries -c name -c title -c parameters --table
+sqlite-utils query {database}.db "$(sqlite-utils query {database}.db \
+  "select sql from stored_queries where name = 'region_requests'" --raw)" -p region 新乡市
 ```
+
+The table `stored_queries` holds every stored query Datasette offers (name, title, its
+`:parameters`, description, SQL), for the tools that read no Datasette metadata.
 
 ## sqlite3 (the shell, or Python's sqlite3 module)
 
@@ -137,7 +176,11 @@ sqlite-utils query {database}.db "select * from 表三_依申请公开 where 地
 sqlite3 {database}.db "select id, year, agency, title from reports
   where id in (select rowid from reports_fts where reports_fts match '行政复议')
   order by year desc limit 20"
+sqlite3 {database}.db "select name, parameters, title from stored_queries"
 ```
+
+In Python: `sql = db.execute("select sql from stored_queries where name = ?",
+["region_requests"]).fetchone()[0]; db.execute(sql, {"region": "新乡市"}).fetchall()`.
 
 ## Searching Chinese
 

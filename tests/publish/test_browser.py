@@ -27,16 +27,12 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "build" / "screenshots"  # build/ is not committed
 CHROMIUM = next(
-    (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
-    None,
-)
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="Chromium is not installed (.ci/run installs Debian's chromium and fonts-wqy-microhei)",
+    (n for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), "chromium"
 )
 
 
@@ -64,10 +60,11 @@ class Browser:
     def __init__(self, profile: Path, shots: Path):
         self.profile = profile
         self.shots = shots
+        self.chromium = require_tool(CHROMIUM, "Debian's chromium and fonts-wqy-microhei")
 
     def _run(self, *args: str, height: int = 1600) -> str:
         command = [
-            CHROMIUM,
+            self.chromium,
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
@@ -115,6 +112,7 @@ class Browser:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
+    browser = Browser(tmp / "profile", Path(os.environ.get("NIANBAO_SCREENSHOTS", SHOTS)))
     db = tmp / "demo.db"
     nianbao("demo", "--no-serve", "--db", str(db))
     port = free_port()
@@ -125,10 +123,9 @@ def site(tmp_path_factory):
     )
     base = f"http://127.0.0.1:{port}"
     wait_for(f"{base}/-/versions.json", time.monotonic() + 60)
-    shots = Path(os.environ.get("NIANBAO_SCREENSHOTS", ROOT / "build" / "screenshots"))
-    shots.mkdir(parents=True, exist_ok=True)
+    browser.shots.mkdir(parents=True, exist_ok=True)
     try:
-        yield base, db.stem, Browser(tmp / "profile", shots)
+        yield base, db.stem, browser
     finally:
         server.terminate()
         server.wait(timeout=10)

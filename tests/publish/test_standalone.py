@@ -33,7 +33,7 @@ from datasette.utils import tilde_encode
 from archive.export.snapshot import make_snapshot
 from archive.publish import prepare
 from archive.publish.search import search
-from tests.conftest import free_port
+from tests.conftest import free_port, require_tool
 from tests.publish.test_publish_search import SITES, add_report, truth
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,7 +127,10 @@ def snapshot(tmp_path_factory):
     folder = work / snap.path.name[: -len(".db")]
     assert expected["复议"] and expected["行政复议"] and expected["复议"] != expected["行政复议"]
     assert nianbao == expected
-    return {"folder": folder, "name": folder.name, "expected": expected}
+    metadata = json.loads((folder / f"{folder.name}.metadata.json").read_text("utf-8"))
+    queries = list(metadata["databases"][folder.name]["queries"])
+    assert len(queries) >= 10
+    return {"folder": folder, "name": folder.name, "expected": expected, "queries": queries}
 
 
 def test_the_bundle_holds_database_metadata_readme_and_checksum(snapshot):
@@ -224,6 +227,32 @@ def test_sqlite_utils_alone(snapshot, tmp_path):
         assert result.returncode == 0, result.stderr
         found = {int(r["id"]) for r in csv.DictReader(io.StringIO(result.stdout))}
         assert found == snapshot["expected"][word], word
+    sqlite_utils = venv / "bin" / "sqlite-utils"
+    listed = _run(
+        [sqlite_utils, "rows", documented[2], "stored_queries", "-c", "name", "--csv"], cwd=folder
+    )
+    assert listed.returncode == 0, listed.stderr
+    names = sorted(r["name"] for r in csv.DictReader(io.StringIO(listed.stdout)))
+    assert names == sorted(snapshot["queries"])
+    # The README's way to run one: its SQL from the table, the region by name.
+    sql = _run(
+        [
+            sqlite_utils,
+            "query",
+            documented[2],
+            "select sql from stored_queries where name = 'region_requests'",
+            "--raw",
+        ],
+        cwd=folder,
+    )
+    assert sql.returncode == 0, sql.stderr
+    region = _run(
+        [sqlite_utils, "query", documented[2], sql.stdout, "-p", "region", "新乡市"], cwd=folder
+    )
+    assert region.returncode == 0, region.stderr
+    rows = json.loads(region.stdout)
+    assert rows and all(r["报告数"] >= 1 for r in rows), rows
+    assert "一、本年新收政府信息公开申请数量" in rows[0]
 
 
 def test_sqlite3_shell_and_module(snapshot, tmp_path):
@@ -248,13 +277,14 @@ def test_sqlite3_shell_and_module(snapshot, tmp_path):
         )
         assert module.returncode == 0, module.stderr
         assert set(json.loads(module.stdout)) == snapshot["expected"][word], word
-        shell = shutil.which("sqlite3")
-        if shell is None:
-            pytest.skip("no sqlite3 shell (.ci/system-packages installs Debian's sqlite3)")
+        shell = require_tool("sqlite3", "Debian's sqlite3")
         result = _run([shell, f"{snapshot['name']}.db", query], cwd=folder)
         assert result.returncode == 0, result.stderr
         found = {int(line.split("|")[0]) for line in result.stdout.splitlines() if line}
         assert found == snapshot["expected"][word], word
+    listed = _run([shell, f"{snapshot['name']}.db", "select name from stored_queries"], cwd=folder)
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(listed.stdout.split()) == sorted(snapshot["queries"])
 
 
 def _wait(url: str, server: subprocess.Popen, seconds: float = 60) -> None:
