@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
+from archive.parse.audit import result_rows_printed
 from archive.store.templates import template
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def check_report(tables: dict, template_id: str | None) -> list[Check]:
     t4 = tables.get("t4", {})
     results: list[Check | None] = []
     columns = [c.key for c in tpl.cols("t3")]
-    result_rows = tpl.result_rows()
+    result_rows = result_rows_printed(tpl, t3)
     for col in columns:
         if not all(
             r in t3 for r in ("new_requests", "carried_over", "results_total", "carried_forward")
@@ -191,7 +192,151 @@ def findings(checks: list[Check]) -> list[Check]:
 
 
 def check_parsed(report: ParsedReport) -> list[Check]:
-    """The findings on one parsed report, also kept in its ``checks`` (the record's JSON)."""
+    """The findings on one parsed report, also kept in its ``checks`` (the record's JSON);
+    the narrative's go to its ``narrative_checks`` (see :func:`narrative_findings`)."""
     found = findings(check_report(report.tables, report.template))
     report.checks = [c.to_json() for c in found]
+    narrative_findings(report)
+    return found
+
+
+# --- the narrative against the tables ----------------------------------------------------
+
+# What each narrative rule compares with: the table cells whose sum the text restates.
+NARRATIVE_CELLS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "text_new_requests": (("t3", "new_requests", "total"),),
+    "text_results": (("t3", "results_total", "total"),),
+    "text_carried_over": (("t3", "carried_over", "total"),),
+    "text_carried_forward": (("t3", "carried_forward", "total"),),
+    "text_review": (("t4", "review", "total"),),
+    "text_litigation": (
+        ("t4", "litigation_direct", "total"),
+        ("t4", "litigation_after_review", "total"),
+    ),
+}
+# Phrasings that count the carried-over requests in: 共受理…N件（含上年结转M件）.
+NARRATIVE_ALSO: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "text_new_requests": (("t3", "new_requests", "total"), ("t3", "carried_over", "total")),
+}
+NARRATIVE_WORDS = {
+    "text_new_requests": "本年新收政府信息公开申请",
+    "text_results": "办理结果总计",
+    "text_carried_over": "上年结转",
+    "text_carried_forward": "结转下年度继续办理",
+    "text_review": "行政复议",
+    "text_litigation": "行政诉讼（直接起诉 + 复议后起诉）",
+}
+
+
+@dataclass
+class NarrativeCheck:
+    """A figure the text states, against the tables: a finding of its own kind."""
+
+    rule: str
+    status: str  # pass | fail | uncertain
+    stated: float
+    table_value: float | None
+    cells: list[str]
+    section: int
+    quote: str
+    message: str = ""
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def _cell(tables: dict, ref: tuple[str, str, str]):
+    return tables.get(ref[0], {}).get(ref[1], {}).get(ref[2], "absent")
+
+
+def _table_sum(tables: dict, refs) -> tuple[float | None, bool]:
+    """The sum of the cells (None when one was not read) and whether a part is blank."""
+    values = [_cell(tables, r) for r in refs]
+    if any(v == "absent" for v in values):
+        return None, False
+    return float(sum(v or 0 for v in values)), any(v is None for v in values)
+
+
+def check_narrative(report: ParsedReport) -> list[NarrativeCheck]:
+    """Every narrative rule the text and the tables allow, passed or not.
+
+    A rule passes when any figure the text states for it equals the table (a report may
+    state the region's figure and its own); otherwise it fails, or is ``uncertain`` when
+    the table leaves the cell blank. The fee rule is softer: 信息处理费 is one of the
+    行政事业性收费 an agency collects, so table 2's amount (万元) cannot be below it."""
+    out: list[NarrativeCheck] = []
+    by_rule: dict[str, list[dict]] = {}
+    for statement in report.stated:
+        by_rule.setdefault(statement["rule"], []).append(statement)
+    for rule, statements in by_rule.items():
+        if rule == "text_fee":
+            out += _fee_check(report, statements[0])
+            continue
+        refs = NARRATIVE_CELLS.get(rule)
+        if refs is None:
+            continue
+        value, blank = _table_sum(report.tables, refs)
+        if value is None:
+            continue
+        alternatives = {value}
+        if rule in NARRATIVE_ALSO:
+            also, _ = _table_sum(report.tables, NARRATIVE_ALSO[rule])
+            if also is not None:
+                alternatives.add(also)
+        cells = [".".join(r) for r in refs]
+        hit = next((s for s in statements if s["value"] in alternatives), None)
+        if hit is not None:
+            out.append(
+                NarrativeCheck(
+                    rule, "pass", hit["value"], value, cells, hit["section"], hit["quote"]
+                )
+            )
+            continue
+        first = statements[0]
+        stated = "、".join(f"{s['value']:g}" for s in statements)
+        out.append(
+            NarrativeCheck(
+                rule,
+                "uncertain" if blank else "fail",
+                first["value"],
+                value,
+                cells,
+                first["section"],
+                first["quote"],
+                f"the text states {NARRATIVE_WORDS[rule]} {stated} 件; the table gives {value:g}"
+                + (" (with blank cells)" if blank else ""),
+            )
+        )
+    return out
+
+
+def _fee_check(report: ParsedReport, statement: dict) -> list[NarrativeCheck]:
+    fee = statement["value"]
+    ref = ("t2", "fees", "amount_10k_yuan")
+    amount = _cell(report.tables, ref)
+    if not fee or amount == "absent" or amount is None:
+        return []
+    status = "pass" if amount * 10000 + 1e-6 >= fee else "uncertain"
+    return [
+        NarrativeCheck(
+            "text_fee",
+            status,
+            fee,
+            float(amount),
+            [".".join(ref)],
+            statement["section"],
+            statement["quote"],
+            ""
+            if status == "pass"
+            else f"the text states 信息处理费 {fee:g} 元 collected, but table 2's 行政事业性收费 "
+            f"amount is {amount:g} 万元 ({amount * 10000:g} 元), less than that fee alone",
+        )
+    ]
+
+
+def narrative_findings(report: ParsedReport) -> list[NarrativeCheck]:
+    """The narrative checks worth a row in ``narrative_findings`` (not passed), also kept
+    in the record's ``narrative_checks``."""
+    found = [c for c in check_narrative(report) if c.status != "pass"]
+    report.narrative_checks = [c.to_json() for c in found]
     return found

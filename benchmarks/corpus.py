@@ -31,7 +31,33 @@ KINDS = (
     ("pdf-images", "pdf", 2),
     ("mht", "mht", 4),
     ("rtf", "rtf", 2),
+    # How agencies depart from the template: the tolerant-reading classes.
+    ("html-typo_label", "html", 4),
+    ("html-hybrid_other", "html", 3),
+    ("pdf-wrapped_label", "pdf", 3),
+    ("text-single_space", "text", 3),
+    ("text-one_line", "text", 3),
+    ("text-run_together", "text", 4),
+    ("html-t3_subtotal", "html", 3),
+    ("html-dash_cells", "html", 3),
+    ("html-t2_missing_row", "html", 2),
+    ("html-title_chrome", "html", 2),
+    ("html-blank_table", "html", 2),
+    ("html-missing_table", "html", 2),
+    ("html-deep_nesting", "html", 2),
+    ("html-narrative_mismatch", "html", 3),
+    ("html-traditional", "html", 2),
+    ("html-blank_template", "html", 1),
+    ("pdf-browser", "pdf", 1),  # printed by Chromium (needs it installed; see build)
 )
+# Classes a 2021-template report makes (a 2019 report prints （六）其他处理 as one row anyway).
+ONLY_2021 = {"html-hybrid_other"}
+# Text whose blank cells would vanish: generated without blanks, so the class measures
+# what it names (blanks in such text are unreadable by construction, and refused).
+NO_BLANKS = {"text-single_space", "text-one_line", "text-run_together"}
+# Classes where a correct parser may leave rows out (refused, never guessed): digits run
+# together that no single split makes add up.
+MAY_REFUSE = {"text-run_together", "text-one_line", "text-single_space"}
 AGENCIES = (
     # (agency, region, region code, profile, size)
     ("新乡市牧野区人民政府", "河南省新乡市牧野区", "410711", "county", "medium"),
@@ -58,7 +84,13 @@ class Sample:
 
     @property
     def tables_expected(self) -> bool:
-        return self.kind != "pdf-images"
+        return self.kind not in ("pdf-images", "html-blank_template")
+
+    @property
+    def expected_status(self) -> str:
+        if self.kind == "pdf-images":
+            return "tables_are_images"
+        return tr.expected_status(self.truth)
 
 
 def truths(n: int, seed: int = 0) -> list[tuple[str, str, tr.ReportTruth]]:
@@ -70,6 +102,8 @@ def truths(n: int, seed: int = 0) -> list[tuple[str, str, tr.ReportTruth]]:
         kind, fmt, _ = KINDS[i % len(KINDS)] if i < len(KINDS) else rng.choices(KINDS, weights)[0]
         agency, region, code, profile, size = rng.choice(AGENCIES)
         year = rng.randint(2019, 2024)
+        if kind in ONLY_2021:
+            year = max(year, 2021 + year % 4)
         title = rng.choice(
             [
                 f"{agency}{year}年政府信息公开工作年度报告",
@@ -93,23 +127,90 @@ def truths(n: int, seed: int = 0) -> list[tuple[str, str, tr.ReportTruth]]:
             seed=seed,
         )
         quirk = random.Random(f"quirk:{seed}:{i}")
-        if quirk.random() < 0.25:
+        if quirk.random() < 0.25 and kind not in NO_BLANKS:
             tr.blank_zeros(truth, quirk.choice([0.3, 0.9]), quirk)
         if quirk.random() < 0.15:
             row = quirk.choice(["granted", "new_requests", "unable_not_held"])
             col = quirk.choice(list(tr.T3_APPLICANTS))
             if isinstance(truth.tables["t3"][row][col], int):
                 tr.inject_fault(truth, "t3", row, col, quirk)
+        depart(kind, truth, random.Random(f"depart:{seed}:{i}"))
         out.append((kind, fmt, truth))
     return out
+
+
+DEPARTING = {
+    k
+    for k, _, _ in KINDS
+    if k.split("-", 1)[-1]
+    in {
+        "typo_label",
+        "hybrid_other",
+        "t3_subtotal",
+        "dash_cells",
+        "t2_missing_row",
+        "title_chrome",
+        "blank_table",
+        "missing_table",
+        "deep_nesting",
+        "narrative_mismatch",
+    }
+}
+
+
+def as_kind(kind: str, truth: tr.ReportTruth, seed: int = 0) -> tr.ReportTruth:
+    """A copy of a report printed as the class ``kind`` prints it (tests pick their own)."""
+    import copy
+
+    clone = copy.deepcopy(truth)
+    depart(kind, clone, random.Random(f"depart:{seed}:{truth.sim_id}:{kind}"))
+    return clone
+
+
+def depart(kind: str, truth: tr.ReportTruth, rng: random.Random) -> None:
+    """Print ``truth`` the way the class ``kind`` departs from the template."""
+    name = kind.split("-", 1)[1] if "-" in kind else kind
+    if name == "typo_label":
+        tr.misprint_labels(truth, rng, rng.choice([1, 2]))
+    elif name == "hybrid_other":
+        tr.as_hybrid_other(truth)
+    elif name == "t3_subtotal":
+        truth.printing["subtotal"] = True
+    elif name == "dash_cells":
+        tr.blank_zeros(truth, 0.6, rng)
+        truth.printing["blank_mark"] = rng.choice(["/", "—", "-", "——", "／"])
+    elif name == "t2_missing_row":
+        tr.drop_row(truth, "t2", "regulations")
+    elif name == "title_chrome":
+        truth.printing["title_prefix"] = rng.choice(["标题：", "标 题:", "信息名称："])
+    elif name == "blank_table":
+        tr.blank_table(truth, "t4")
+    elif name == "missing_table":
+        tr.drop_table(truth, "t4")
+    elif name == "deep_nesting":
+        truth.printing["nesting"] = rng.choice([250, 260, 400, 2100])
+    elif name == "narrative_mismatch":
+        tr.misstate(truth, rng.choice(list(tr.NARRATIVE_RULES)), rng)
+    elif name == "traditional":
+        truth.printing["traditional"] = True
+    elif name == "blank_template":
+        tr.as_blank_form(truth)
 
 
 def render_sample(kind: str, fmt: str, truth: tr.ReportTruth) -> Sample:
     """The document of one kind (DOC needs :func:`to_doc` afterwards, in a batch)."""
     sample = Sample(kind, fmt, truth)
     if kind.startswith("html-"):
-        sample.data, sample.content_type = render.render_report_html_variant(truth, kind[5:])
+        variant = kind[5:] if kind[5:] in render.HTML_VARIANTS else "plain"
+        sample.data, sample.content_type = render.render_report_html_variant(truth, variant)
         sample.filename = "report.html"
+    elif kind == "pdf-browser":
+        sample.data, sample.filename = render.render_report_pdf_browser(truth), "report.pdf"
+    elif kind == "pdf-wrapped_label":
+        sample.data = render.render_report_pdf_wrapped_label(truth)
+        sample.filename = "report.pdf"
+    elif kind.startswith("text-"):
+        sample.data, sample.filename = render.render_report_text(truth, kind[5:]), "report.txt"
     elif kind == "pdf":
         sample.data, sample.filename = render.render_report_pdf(truth), "report.pdf"
     elif kind == "pdf-cut_row":
@@ -140,7 +241,16 @@ def to_doc(samples: list[Sample]) -> None:
 
 def build(n: int = 600, seed: int = 0, kinds: set[str] | None = None) -> list[Sample]:
     """The corpus: ``n`` samples (only of ``kinds`` when given)."""
-    samples = [render_sample(k, f, t) for k, f, t in truths(n, seed) if kinds is None or k in kinds]
+    samples = []
+    for k, f, t in truths(n, seed):
+        if kinds is not None and k not in kinds:
+            continue
+        try:
+            samples.append(render_sample(k, f, t))
+        except (RuntimeError, OSError) as exc:  # Chromium missing, or it laid the page out
+            if k != "pdf-browser":  # so that the row does not break: that sample is skipped
+                raise
+            print(f"{t.sim_id} ({k}) not generated: {exc}")
     to_doc(samples)
     return samples
 

@@ -5,12 +5,16 @@ crawl; the spider calls them on every listing and follows what they return.
 
 * Hanweb / 大汉 (jpage): the first page is XML inside ``<script type="text/xml">``
   (records in CDATA, invisible to an HTML parser); further pages come from
-  ``/module/web/jpage/dataproxy.jsp`` by POST, with ``columnid``/``unitid`` read
-  from the page.
+  ``dataproxy.jsp`` by POST, with ``columnid``/``unitid`` read from the page, at the
+  path the page itself names (``/module/web/jpage/``, or ``/module/jpage/`` on older
+  sites). Pages without a datastore load their list by GET from a proxy URL written in
+  their script: ``dataproxy.jsp?page=1&…&columnid=…`` or the "load more" variant
+  ``morecolumndataproxy.jsp?page=1&…&columnid=A,B,C`` (several columns at once).
 * 广东 ``gkmlpt``: listings come from ``/gkmlpt/api/all/{category}?page=N&sid=SID``
   as JSON, with ``SID`` from the page's JS and the category from a link fragment.
 * PDF.js viewers: ``…/viewer.html?file=URL`` shows a file; the file is what to keep.
-* ``_wap`` twins: the mobile copy of an article is the same article.
+* ``_wap`` twins: the mobile copy of an article is the same article; the desktop URL is
+  asked for, and the ``_wap`` one only when the desktop copy does not exist.
 
 TRS ``createPageHTML`` and generic 下一页 / ``?page=N`` links are in :mod:`crawler.links`.
 """
@@ -78,7 +82,72 @@ def hanweb_params(text: str) -> dict[str, str] | None:
             found[name] = htmlmod.unescape(m.group(1))
     if "columnid" not in found or "unitid" not in found:
         return None
+    found["proxy"] = hanweb_proxy(text)
     return found
+
+
+# GET listings: a page without a datastore whose script fetches its list from a proxy URL
+# (``…/dataproxy.jsp?page=1&…`` or ``…/morecolumndataproxy.jsp?page=1&…``), written in one
+# string or built by concatenation (``'…jsp?page=' + page + '&appid=1…'``).
+_GET_PROXY = re.compile(
+    r"""(['"])((?:https?://[^'"\s/]+)?/[\w/.-]*?dataproxy\.jsp\?[^'"\s<>]*)\1"""
+    r"""((?:\s*\+\s*[\w.$]+\s*\+\s*(['"])[^'"\s<>]*\4)*)""",
+    re.I,
+)
+_CONCAT_PART = re.compile(r"""\+\s*[\w.$]+\s*\+\s*(['"])([^'"\s<>]*)\1""")
+_PAGE_PARAM = re.compile(r"([?&])page=\d*")
+
+
+def hanweb_get_calls(text: str, page_url: str) -> list[ApiRequest]:
+    """The first GET of every proxy URL the page's script names (page 1), when the page
+    carries no datastore of its own (a datastore page is read by POST, as jpage does)."""
+    if "<datastore" in text.lower():
+        return []
+    calls, seen = [], set()
+    for m in _GET_PROXY.finditer(text):
+        # each concatenated variable stands for the page number: page 1
+        raw = m.group(2) + "".join("1" + part for _, part in _CONCAT_PART.findall(m.group(3)))
+        if "columnid=" not in raw:
+            continue
+        url = urljoin(page_url, htmlmod.unescape(raw))
+        if "page=" not in url:
+            url += "&page=1"
+        url = _PAGE_PARAM.sub(r"\1page=1", url, count=1)
+        if url not in seen:
+            seen.add(url)
+            calls.append(ApiRequest(url, "hanweb-get", None, {"page": 1, "template": url}))
+    return calls
+
+
+_TOTAL_PAGES = re.compile(r"<totalpage>\s*(\d+)\s*</totalpage>", re.I)
+
+
+def hanweb_get_more(xml: str, request: ApiRequest, cap: int = 500) -> list[ApiRequest]:
+    """After the first GET: pages 2 … ``<totalpage>`` of the same proxy URL."""
+    ctx = request.context
+    m = _TOTAL_PAGES.search(xml)
+    if not m or ctx.get("page") != 1:
+        return []
+    template = ctx["template"]
+    return [
+        ApiRequest(
+            _PAGE_PARAM.sub(rf"\g<1>page={n}", template, count=1),
+            "hanweb-get",
+            None,
+            {"page": n, "template": template},
+        )
+        for n in range(2, min(int(m.group(1)), cap) + 1)
+    ]
+
+
+_PROXY_DIR = re.compile(r"(/module/(?:[\w-]+/)*?jpage/)(?:dataproxy\.jsp|jpage\.js)", re.I)
+
+
+def hanweb_proxy(text: str) -> str:
+    """Where this page's jpage lives: the directory its nextgroup link or its jpage.js
+    names (``/module/web/jpage/`` on most sites, ``/module/jpage/`` on older ones)."""
+    m = _PROXY_DIR.search(text)
+    return (m.group(1) if m else "/module/web/jpage/") + "dataproxy.jsp"
 
 
 def hanweb_requests(
@@ -104,7 +173,7 @@ def hanweb_requests(
         "permissiontype": "0",
     }
     return ApiRequest(
-        urljoin(page_url, HANWEB_PROXY) + "?" + query,
+        urljoin(page_url, params.get("proxy") or HANWEB_PROXY) + "?" + query,
         "hanweb",
         form,
         {"params": params, "page_url": page_url, "start": start, "group": group},
@@ -197,3 +266,11 @@ def canonical_url(url: str) -> str:
     parts = urlsplit(url)
     path = _WAP.sub(r"\1", parts.path)
     return urlunsplit(parts._replace(path=path)) if path != parts.path else url
+
+
+def wap_fallback(status: int, requested: str, twin: str | None) -> str | None:
+    """The ``_wap`` URL to ask for when the desktop URL it was rewritten to is missing
+    (some sites publish an article only as its mobile page)."""
+    if twin and twin != requested and status in (404, 410):
+        return twin
+    return None

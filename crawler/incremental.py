@@ -74,6 +74,8 @@ class ResumeMiddleware:
         request.meta["stored_capture"] = stored["id"]
         if stored["status"] == 304:  # a revisit: its links are those of the stored body
             request.meta["revisit_of"] = stored["body_id"]
+        if stored["redirects"]:  # the hops, as on the wire: a moved site moves again
+            request.meta["redirect_urls"] = json.loads(stored["redirects"])[:-1]
         request.meta["dont_retry"] = True
         request.meta["dont_redirect"] = True
         return stored_response(

@@ -116,3 +116,161 @@ def is_soft_404(title: str | None, text: str | None = None) -> bool:
         return True
     body = squash(text)
     return bool(body) and len(body) < 200 and bool(_SOFT_404.search(body))
+
+
+# -- listings whose pager is drawn by JS from a page count ---------------------------
+# 成都 ``column-index-N.shtml``, 延安 ``/N.html`` and others print no pager links: their
+# script draws the pager from a variable (``totalPage``, ``pageCount``, ``countPage``,
+# ``contenpage``). The page count and the URL of page 1 give every page.
+_PAGE_COUNT = re.compile(
+    r"\b(?:totalPage|pageCount|countPage|contenpage|totalpage|pagecount|pageTotal)\s*"
+    r"[=:]\s*['\"]?(\d{1,4})\b"
+)
+_NUMBERED = (
+    (re.compile(r"column-index-(\d+)(\.s?html?)$"), "column-index-{n}{ext}"),
+    (re.compile(r"(?<=/)(\d+)(\.s?html?)$"), "{n}{ext}"),
+)
+MAX_LISTING_PAGES = 500
+
+
+def js_page_count(html: str) -> int | None:
+    """The page count a listing's script draws its pager from, if it names one."""
+    m = _PAGE_COUNT.search(html)
+    return int(m.group(1)) if m else None
+
+
+def numbered_pages(page_url: str, count: int) -> list[str]:
+    """Pages 1 … ``count`` of a numbered listing (``column-index-1.shtml``, ``/1.html``)."""
+    path = urlsplit(page_url).path
+    for pattern, template in _NUMBERED:
+        if m := pattern.search(path):
+            ext = m.group(2)
+            return [
+                urljoin(page_url, template.format(n=n, ext=ext))
+                for n in range(1, min(count, MAX_LISTING_PAGES) + 1)
+            ]
+    return []
+
+
+# -- redirect shells -------------------------------------------------------------------
+# A column's index page is often a shell of a few hundred bytes that sends the browser on
+# (东城 ``…/jgmjdgs/`` → ``./jbxxjgm/``; 密云 ``zfxxgk/`` → ``zfxxgkzn/``): by
+# ``<meta http-equiv="refresh" content="0;url=…">`` or ``location.replace("…")`` /
+# ``location.href = "…"``. Only a literal target counts (a challenge's
+# ``location.href=location.pathname+…`` is not a redirect to follow).
+_META_REFRESH = re.compile(
+    r"<meta[^>]+http-equiv\s*=\s*['\"]?refresh['\"]?[^>]*content\s*=\s*['\"]\s*\d*\s*;?\s*"
+    r"url\s*=\s*['\"]?([^'\">\s]+)",
+    re.I,
+)
+_JS_REDIRECT = re.compile(
+    r"(?:window\.|document\.|self\.|top\.)?location(?:\.href)?\s*(?:=|\.replace\(|\.assign\()"
+    r"\s*['\"]([^'\"]+)['\"]"
+)
+_TAGS = re.compile(r"<script.*?</script>|<style.*?</style>|<[^>]+>", re.S | re.I)
+_SCRIPTS = re.compile(r"<script[^>]*>(.*?)</script>", re.S | re.I)
+
+
+def redirect_target(html: str, page_url: str) -> str | None:
+    """Where a redirect shell sends the browser; None for a page with content of its own."""
+    head = html[:20000]
+    m = _META_REFRESH.search(head) or next(
+        (r for script in _SCRIPTS.findall(head) if (r := _JS_REDIRECT.search(script))), None
+    )
+    if not m:
+        return None
+    if len(squash(_TAGS.sub("", html))) > 200:  # a real page that happens to redirect in JS
+        return None
+    target = urljoin(page_url, m.group(1).strip())
+    return target if target.startswith("http") and target != page_url else None
+
+
+# -- links that are not <a href> ------------------------------------------------------
+# 成都 lists are ``<div class="li" onclick="window.open('…','_blank')">``.
+_ONCLICK_URL = re.compile(
+    r"(?:window\.open|location\.href\s*=|location\.replace)\s*\(?\s*['\"]([^'\"]+)['\"]"
+)
+
+
+def onclick_url(onclick: str | None) -> str | None:
+    m = _ONCLICK_URL.search(onclick or "")
+    return m.group(1).strip() if m else None
+
+
+# 国家疾控局 draws its lists from a script array: ``var itemObj = [{"aT": title,
+# "aPd": date, "aU": "{\"common\": \"/jbkzzx/…/content_….html\"}"}]`` (the URL is JSON in
+# a string). Any ``var NAME = [{…}]`` JSON array with a title and a URL field is read.
+_ARRAY_START = re.compile(r"\bvar\s+[A-Za-z_$][\w$]*\s*=\s*(?=\[\s*\{)")
+_TITLE_KEYS = ("aT", "title", "Title", "name")
+_URL_KEYS = ("aU", "url", "URL", "link", "href", "post_url")
+
+
+def script_array_items(html: str) -> list[tuple[str, str]]:
+    """(title, url) of every record of the JSON arrays a page's script assigns."""
+    import json
+
+    items = []
+    decoder = json.JSONDecoder()
+    for m in _ARRAY_START.finditer(html):
+        try:
+            records, _ = decoder.raw_decode(html, m.end())
+        except ValueError:
+            continue
+        for record in records if isinstance(records, list) else []:
+            if not isinstance(record, dict):
+                continue
+            title = next((record[k] for k in _TITLE_KEYS if isinstance(record.get(k), str)), "")
+            url = next((record[k] for k in _URL_KEYS if record.get(k)), None)
+            url = _unwrap_url(url)
+            if url:
+                items.append((title, url))
+    return items
+
+
+def _unwrap_url(value) -> str | None:
+    """A URL, or the URL inside a JSON object given as a string (``{"common": "/…"}``)."""
+    import json
+
+    if isinstance(value, dict):
+        value = value.get("common") or next((v for v in value.values() if isinstance(v, str)), None)
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            return _unwrap_url(json.loads(value))
+        except ValueError:
+            return None
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+# -- per-year trees ---------------------------------------------------------------------
+# A county's 年报 column is often a tree: one folder per year (``gknb2017/``, ``2024n78/``,
+# ``2018nb/``), under it one folder per unit (departments, 街道, 乡镇).
+_YEAR_TEXT = re.compile(
+    r"^((?:19|20)\d{2})年?度?(?:政府信息公开)?(?:工作)?(?:年度)?(?:报告|年报)?$"
+)
+_YEAR_SEGMENT = re.compile(r"^(?:[a-z]*?)((?:19|20)\d{2})(?:n|nb|nd)?\d*$", re.I)
+
+
+def year_label(text: str | None, url: str) -> int | None:
+    """The year a link to a year folder stands for (by its text, else its last folder)."""
+    if m := _YEAR_TEXT.match(squash(text)):
+        return int(m.group(1))
+    if squash(text):
+        return None
+    segment = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    m = _YEAR_SEGMENT.match(segment)
+    return int(m.group(1)) if m and "." not in segment else None
+
+
+_AGENCY_FROM_TITLE = (
+    re.compile(r"^(?P<a>.+?)(?:(?:19|20)\d{2})年度?(?:政府信息公开|政务公开|信息公开)"),
+    re.compile(r"^(?:(?:19|20)\d{2})年度?(?P<a>.+?)(?:政府信息公开|政务公开|信息公开)"),
+)
+
+
+def agency_of_title(title: str | None) -> str | None:
+    """The agency a report's title names (``某局2024年政府信息公开…`` → ``某局``)."""
+    t = re.sub(r"^[\W_]+", "", squash(title))  # list bullets
+    for pattern in _AGENCY_FROM_TITLE:
+        if (m := pattern.match(t)) and len(m.group("a")) >= 2:
+            return m.group("a").strip('（）()《》“”"')
+    return None

@@ -9,7 +9,15 @@ closed by :mod:`crawler.frontier` when the spider closes.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+
+from scrapy.utils.defer import deferred_from_coro
+
+from archive.store import DiskFull, storage_error
 from crawler.frontier import ArchiveFrontier, frontier_for
+
+logger = logging.getLogger(__name__)
 
 
 class ArchivePipeline:
@@ -31,8 +39,28 @@ class ArchivePipeline:
 
     def process_item(self, item, spider=None):
         capture = dict(item)
-        self.frontier.store(capture)
+        try:
+            self.frontier.store(capture)
+        except sqlite3.Error as exc:
+            known = storage_error(self.frontier.archive.path, exc)
+            if not isinstance(known, DiskFull):
+                raise
+            self.stop(known)
+            return {"url": item.get("url"), "stored": False}
         self.stats.inc_value("nianbao/captures_stored")
         if capture.get("revisit_of"):
             self.stats.inc_value("nianbao/not_modified")
         return {"url": item.get("url"), "status": item.get("status"), "role": item.get("role")}
+
+    def stop(self, error: DiskFull) -> None:
+        """A full disk: every further capture would be lost, so the crawl stops here (what
+        is stored stays; the same command continues once there is space)."""
+        if self.stats.get_value("nianbao/storage_error"):
+            return
+        self.stats.set_value("nianbao/storage_error", str(error))
+        logger.error("stopping the crawl: %s", error)
+        engine = self.crawler.engine
+        if hasattr(engine, "close_spider_async"):
+            deferred_from_coro(engine.close_spider_async(reason="disk_full"))
+        else:  # Scrapy before 2.14
+            engine.close_spider(self.crawler.spider, "disk_full")

@@ -9,6 +9,8 @@ response, errors included, reaches the spider so the archive can record it.
 
 import os
 
+from scrapy.settings import default_settings
+
 from archive import __version__
 
 BOT_NAME = "nianbao"
@@ -50,10 +52,18 @@ ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
 # robots.txt; the backoff nearer the downloader than the retry, so it sees failures first.
 DOWNLOADER_MIDDLEWARES = {
     "crawler.incremental.ResumeMiddleware": 50,
+    # Network scope (crawler/scope.py): before anything that could itself connect to the
+    # host (robots.txt at 100), after the archive's answers; sees every redirect hop.
+    "crawler.scope.NetworkScopeMiddleware": 55,
     "crawler.politeness.ChallengeMiddleware": 60,
     "crawler.incremental.ConditionalRequestMiddleware": 70,
     "crawler.politeness.CrawlDelayMiddleware": 110,
     "crawler.politeness.BackoffMiddleware": 560,
+    # Nearest the downloader: a wrong scheme (http-only or https-only host) is asked for
+    # again before retry and backoff count it as a failure; an undeclared charset is
+    # sniffed before any middleware or the spider reads the text.
+    "crawler.schemes.SchemeFallbackMiddleware": 580,
+    "crawler.charset.UndeclaredCharsetMiddleware": 590,
 }
 # Backoff after a failure without Retry-After: base × 2^retry seconds (± jitter), capped;
 # Retry-After is honoured up to the cap too. Crawl-delay beyond its cap is capped.
@@ -63,6 +73,17 @@ NIANBAO_MAX_CRAWL_DELAY = 60.0
 
 # Where the archive lives; `nianbao crawl --db` sets it.
 NIANBAO_DB = "nianbao.db"
+
+# Fixed answers for host names, "name=address …" (as curl --resolve): a site's name on an
+# intranet mirror, the tests' names for the simulated web. The resolver keeps Scrapy's cache.
+NIANBAO_RESOLVE = ""
+TWISTED_DNS_RESOLVER = "crawler.scope.PinnedResolver"
+if not hasattr(default_settings, "TWISTED_DNS_RESOLVER"):  # Scrapy before the setting's rename
+    DNS_RESOLVER = TWISTED_DNS_RESOLVER
+
+# With --jobdir, Scrapy's saved queue is used only to continue a run paused cleanly
+# (crawler/frontier.py); otherwise the archive alone says what is left to fetch.
+EXTENSIONS = {"crawler.frontier.JobdirGuard": 0}
 
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -17,7 +17,8 @@ import sys
 import threading
 from pathlib import Path
 
-from simweb.hostile import EXTRA_SITES, hostile_sites, scale_sites
+from simweb import patterns
+from simweb.hostile import EXTRA_SITES, SCOPE_NAMES, hostile_sites, scale_sites
 from simweb.render import render_text_pdf
 from simweb.server import bind, serve
 from simweb.sites import CORPUS, Site, World, build_world
@@ -47,7 +48,11 @@ def registry_csv(world: World, bases: dict[str, str], extra: list[Site] = ()) ->
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(REGISTRY_COLUMNS)
+    addresses = {s.site_id: s.ip for s in [*world.sites, *extra]}
     for site in [*world.sites, *(s for s in extra if not s.behaviour.get("unlisted"))]:
+        base = bases[site.site_id]
+        if scheme := site.behaviour.get("registry_scheme"):  # as a user would type it
+            base = scheme + base[base.index(":") :]
         writer.writerow(
             [
                 site.site_id,
@@ -55,12 +60,39 @@ def registry_csv(world: World, bases: dict[str, str], extra: list[Site] = ()) ->
                 site.region_code,
                 site.region,
                 site.level,
-                bases[site.site_id] + site.start_path.lstrip("/"),
-                site.ip,
+                base + site.start_path.lstrip("/"),
+                allowed_domains(site, addresses),
                 site.cms,
             ]
         )
     return out.getvalue()
+
+
+def _fill_ports(extra: list[Site], servers: list) -> None:
+    """Redirects and links of the scope site name the ports their targets got."""
+    ports = {site.key: str(srv.server_address[1]) for site, srv in zip(extra, servers, strict=True)}
+    for site in extra:
+        targets = site.behaviour.get("redirects")
+        if targets:
+            site.behaviour["redirects"] = {
+                path: url.format(**ports) for path, url in targets.items()
+            }
+            for page in site.pages.values():
+                if b"{secret}" in page.body:
+                    page.body = page.body.replace(b"{secret}", ports["secret"].encode())
+
+
+def allowed_domains(site: Site, addresses: dict[str, str]) -> str:
+    """The row's ``allowed_domains``: the site's own address, and what its behaviour needs
+    (a loopback address is reached only when the row names it: crawler/scope.py).
+
+    A site that moves names its new home as a network (``127.0.0.19/32``): the address may
+    be reached, but the host is not in the site's scope until the start page moves there.
+    """
+    tokens = [site.ip, *site.behaviour.get("domains", ())]
+    if site.behaviour.get("moved_to"):
+        tokens.append(addresses[site.behaviour["moved_to"]] + "/32")
+    return " ".join(tokens)
 
 
 def truth_json(world: World, bases: dict[str, str]) -> dict:
@@ -116,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--extra",
         default="",
-        help=f"comma-separated misbehaving sites to add: {','.join(EXTRA_SITES)}",
+        help="comma-separated sites to add: misbehaving ones "
+        f"({','.join(EXTRA_SITES)}) and listing patterns ({','.join(patterns.PATTERN_SITES)})",
     )
     parser.add_argument(
         "--edition",
@@ -135,18 +168,26 @@ def main(argv: list[str] | None = None) -> int:
     world = build_world(args.seed, args.corpus)
     if args.no_default:
         world = World(world.seed, [], [], [])
-    extra = hostile_sites([k for k in args.extra.split(",") if k], args.edition)
+    keys = [k for k in args.extra.split(",") if k]
+    extra = hostile_sites([k for k in keys if k not in patterns.PATTERN_SITES], args.edition)
+    extra += [
+        site for site, _ in patterns.pattern_sites([k for k in keys if k in patterns.PATTERN_SITES])
+    ]
     if args.scale:
         extra += scale_sites(args.scale, render_text_pdf("规模测试", ["附件"]))
     every = [*world.sites, *extra]
     servers = [bind(site, args.port, args.log_requests) for site in every]
     bases = {
-        site.site_id: f"http://{srv.server_address[0]}:{srv.server_address[1]}/"
+        site.site_id: f"{'https' if site.behaviour.get('tls') == 'https-only' else 'http'}://"
+        f"{srv.server_address[0]}:{srv.server_address[1]}/"
         for site, srv in zip(every, servers, strict=True)
     }
+    for site in extra:
+        patterns.finish(site, bases[site.site_id])
     for site in extra:  # a consolidated site redirects to its new host
         if site.behaviour.get("moved_to"):
             site.behaviour["moved_base"] = bases[site.behaviour["moved_to"]]
+    _fill_ports(extra, servers[len(world.sites) :])
     args.out.mkdir(parents=True, exist_ok=True)
     sites_csv, truth_path = args.out / "sites.csv", args.out / "truth.json"
     _write(sites_csv, registry_csv(world, bases, extra))
@@ -164,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         "sites_csv": str(sites_csv),
         "truth": str(truth_path),
         "pid": os.getpid(),
+        # For the crawl: -s NIANBAO_RESOLVE=… (the hostile names resolve without DNS).
+        "resolve": " ".join(f"{k}={v}" for k, v in SCOPE_NAMES.items()),
     }
     print("READY " + json.dumps(ready, ensure_ascii=False), flush=True)
     while not stop.wait(0.5):

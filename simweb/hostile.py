@@ -346,7 +346,78 @@ def _slow() -> Site:
     return site
 
 
-EXTRA_SITES = ("polite", "flaky", "rs412", "jsl521", "nightly", "hanweb", "gkmlpt", "moved", "slow")
+# What the crawler must never archive: a page on the crawler's own machine.
+SECRET = "NIANBAO-SECRET-do-not-archive"
+# Names the crawl resolves with NIANBAO_RESOLVE (no DNS needed): two in the site's domain
+# that point at loopback, one outside it that points at an address the row allows.
+SCOPE_NAMES = {
+    "internal.hostile.sim": "127.0.0.1",
+    "intranet.hostile.sim": "127.0.0.1",
+    "elsewhere.sim": "127.0.0.22",
+}
+
+
+def _scope() -> tuple[Site, ...]:
+    """A site whose report links lead where a crawler must not go.
+
+    Its row names ``hostile.sim`` (so the two names below it are in scope) and the address
+    of ``elsewhere.sim`` as a network (reachable, but not in scope): each refusal below
+    is then told by one test alone. Report links redirect to the secret on this machine
+    (127.0.0.1), to a cloud metadata address, to a private address, to an in-scope name
+    resolving to loopback and to a host outside the site; one link goes straight to an
+    in-scope name resolving to loopback; one report is a real page. ``scopemove`` is a
+    start page that moves the site to a private address.
+    """
+    site = _site(
+        "scope",
+        "127.0.0.21",
+        "越界县人民政府",
+        "410727",
+        {"domains": ["hostile.sim", SCOPE_NAMES["elsewhere.sim"] + "/32"]},
+    )
+    title = "越界县人民政府{}年政府信息公开工作年度报告".format
+    redirects = {
+        "/xxgknb/2024.html": "http://127.0.0.1:{secret}/secret",
+        "/xxgknb/2023.html": "http://169.254.169.254/latest/meta-data/",
+        "/xxgknb/2022.html": "http://10.23.0.7/xxgknb/2022.html",
+        "/xxgknb/2021.html": "http://internal.hostile.sim:{secret}/secret",
+        "/xxgknb/2020.html": "http://elsewhere.sim:{elsewhere}/xxgknb/2020.html",
+    }
+    site.behaviour["redirects"] = redirects
+    links = [(path, title(path[8:12])) for path in redirects]
+    links.append(("http://intranet.hostile.sim:{secret}/xxgknb/2018.html", title(2018)))
+    links.append(("/xxgknb/2019.html", title(2019)))
+    site.add("/", _html(site.name, _links([("/xxgknb/", "政府信息公开年报")])), modified=_DAY)
+    site.add("/xxgknb/index.html", _html("政府信息公开年报", _links(links)), modified=_DAY)
+    site.add("/xxgknb/2019.html", _report_page(title(2019)), modified=_DAY)
+    site.add("/robots.txt", b"User-agent: *\nDisallow: /search/\n", "text/plain")
+    secret = _site("secret", "127.0.0.1", "本机", "410727", {"unlisted": True})
+    for path in ("/secret", "/xxgknb/2018.html"):
+        secret.add(path, _report_page(f"{title(2018)} {SECRET}"), modified=_DAY)
+    elsewhere = _site("elsewhere", "127.0.0.22", "别处县人民政府", "410728", {"unlisted": True})
+    elsewhere.add("/xxgknb/2020.html", _report_page(title(2020)), modified=_DAY)
+    move = _site(
+        "scopemove",
+        "127.0.0.23",
+        "迁往内网县人民政府",
+        "410729",
+        {"moved_base": "http://10.23.0.9/"},
+    )
+    return site, secret, elsewhere, move
+
+
+EXTRA_SITES = (
+    "polite",
+    "flaky",
+    "rs412",
+    "jsl521",
+    "nightly",
+    "hanweb",
+    "gkmlpt",
+    "moved",
+    "slow",
+    "scope",
+)
 
 
 def hostile_sites(keys: list[str] | tuple[str, ...] = EXTRA_SITES, edition: int = 1) -> list[Site]:
@@ -362,6 +433,7 @@ def hostile_sites(keys: list[str] | tuple[str, ...] = EXTRA_SITES, edition: int 
         "gkmlpt": _gkmlpt,
         "moved": _moved,
         "slow": _slow,
+        "scope": _scope,
         "rs412": lambda: _site(
             "rs412", "127.0.0.13", "瑞数县人民政府", "410722", {"challenge": "rs-412"}
         ),

@@ -37,6 +37,20 @@ SECTIONS = (
     "六、其他需要报告的事项",
 )
 _FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+# Headings as real reports word them besides the canonical ones: 2019-template reports
+# (上海 2019), older wordings, and agencies' own (沭阳 2023: 整改措施).
+HEADING_VARIANTS = {
+    3: ("四、因政府信息公开工作被申请行政复议和提起行政诉讼情况",),
+    4: ("五、政府信息公开工作存在的主要问题及改进情况", "五、存在的主要问题及整改措施"),
+}
+
+
+def printed_heading(truth: ReportTruth, i: int) -> str:
+    """Section ``i``'s heading as this report prints it (seeded; most print the canonical)."""
+    rng = random.Random(f"heading:{truth.sim_id}:{i}")
+    if i in HEADING_VARIANTS and rng.random() < (0.5 if truth.template == "2019" else 0.2):
+        return rng.choice(HEADING_VARIANTS[i])
+    return SECTIONS[i]
 
 
 @dataclass
@@ -100,7 +114,15 @@ class Style:
 
 def _num(truth: ReportTruth, table: str, row: str, col: str) -> Cell:
     unit = "元" if (table, row, col) == ("t2", "procurement", "amount") else ""
-    return Cell(kind="num", value=truth.tables[table][row][col], unit=unit)
+    cell = Cell(kind="num", value=truth.tables[table][row][col], unit=unit)
+    if cell.value is None and truth.printing.get("blank_mark"):
+        cell.text = truth.printing["blank_mark"]  # a blank printed as "/" or "—"
+    return cell
+
+
+def _label(truth: ReportTruth, table: str, key: str, label: str) -> str:
+    """A row label as printed: the template's, or the agency's misprint of it."""
+    return truth.printing.get("labels", {}).get(f"{table}.{key}", label)
 
 
 def _spread(cells: list[Cell], width: int, *, data: bool, style: Style) -> list[Cell]:
@@ -128,7 +150,7 @@ def t2_layout(truth: ReportTruth, style: Style) -> Layout:
     width = 4 if style.t2_quirk else 3  # value columns of the grid
     rows: Layout = []
     for heading, keys in T2_BLOCKS:
-        keys = tuple(k for k in keys if k in labels)
+        keys = tuple(k for k in keys if k in labels and k in truth.tables["t2"])
         if not keys:
             continue
         cols = tpl.row_cols("t2", keys[0])
@@ -139,7 +161,26 @@ def t2_layout(truth: ReportTruth, style: Style) -> Layout:
         )
         for key in keys:
             values = [_num(truth, "t2", key, c) for c in cols]
-            rows.append([Cell(labels[key])] + _spread(values, width, data=True, style=style))
+            rows.append(
+                [Cell(_label(truth, "t2", key, labels[key]))]
+                + _spread(values, width, data=True, style=style)
+            )
+    return rows
+
+
+def _t3_entries(truth: ReportTruth) -> list:
+    """Table 3's rows as the agency printed them: the template's, or for a 2021 report that
+    prints （六）其他处理 as one row, the 2019 template's single row in place of its three."""
+    rows = template(truth.template).rows("t3")
+    if "other_handling" in truth.tables["t3"] and truth.template == "2021":
+        single = next(r for r in template("2019").rows("t3") if r.key == "other_handling")
+        out = []
+        for r in rows:
+            if r.key == "other_no_correction":
+                out.append(single)
+            elif r.key not in ("other_unpaid_fee", "other_other"):
+                out.append(r)
+        return out
     return rows
 
 
@@ -147,37 +188,51 @@ def t3_layout(truth: ReportTruth) -> Layout:
     tpl = template(truth.template)
     cols = tpl.cols("t3")
     groups = {g.key: g.label for g in tpl.groups("t3")}
-    results = tpl.result_rows()
+    entries = _t3_entries(truth)
+    keys = [e.key for e in entries]
+    results = keys[keys.index("granted") : keys.index("results_total")]
+    subtotal = bool(truth.printing.get("subtotal"))  # a 法人或其他组织 小计 column
+    orgs = cols[1:-1]
+    width = len(cols) + subtotal
     rows: Layout = [
         [
             Cell(T3_CORNER, colspan=3, rowspan=3, kind="head"),
-            Cell("申请人情况", colspan=len(cols), kind="head"),
+            Cell("申请人情况", colspan=width, kind="head"),
         ],
         [
             Cell(cols[0].label, rowspan=2, kind="head"),
-            Cell("法人或其他组织", colspan=len(cols) - 2, kind="head"),
+            Cell("法人或其他组织", colspan=width - 2, kind="head"),
             Cell(cols[-1].label, rowspan=2, kind="head"),
         ],
-        [Cell(c.label, kind="head") for c in cols[1:-1]],
+        [Cell(c.label, kind="head") for c in orgs]
+        + ([Cell("小计", kind="head")] if subtotal else []),
     ]
     open_group = None
-    for entry in tpl.rows("t3"):
+    for entry in entries:
         lead: list[Cell] = []
+        label = _label(truth, "t3", entry.key, entry.label)
         if entry.key == results[0]:
             lead.append(Cell(T3_RESULTS_LABEL, rowspan=len(results) + 1))
         if entry.key in results or entry.key == "results_total":
             if entry.group and entry.group != open_group:
-                size = sum(1 for r in tpl.rows("t3") if r.group == entry.group)
+                size = sum(1 for r in entries if r.group == entry.group)
                 lead.append(Cell(groups[entry.group], rowspan=size))
-            lead.append(Cell(entry.label, colspan=1 if entry.group else 2))
+            lead.append(Cell(label, colspan=1 if entry.group else 2))
         else:
-            lead.append(Cell(entry.label, colspan=3))
+            lead.append(Cell(label, colspan=3))
         open_group = entry.group
-        rows.append(lead + [_num(truth, "t3", entry.key, c.key) for c in cols])
+        numbers = [_num(truth, "t3", entry.key, c.key) for c in cols]
+        if subtotal:
+            parts = [truth.tables["t3"][entry.key][c.key] for c in orgs]
+            value = None if all(v is None for v in parts) else sum(v or 0 for v in parts)
+            numbers.insert(len(cols) - 1, Cell(kind="num", value=value))
+        rows.append(lead + numbers)
     return rows
 
 
 def t4_layout(truth: ReportTruth) -> Layout:
+    if "t4" not in truth.tables:
+        return []  # the agency left the table out
     tpl = template(truth.template)
     cols = tpl.cols("t4")
     groups = [r.label.split("·") for r in tpl.rows("t4")]  # 行政复议 | 行政诉讼·未经复议直接起诉 …
@@ -201,7 +256,7 @@ def printed(cell: Cell, *, fullwidth: bool = False, unit: bool = False) -> str:
     """The number as printed, or "" for a blank cell."""
     v = cell.value
     if v is None:
-        return ""
+        return cell.text if cell.kind == "num" else ""
     text = str(v)
     if fullwidth and isinstance(v, int) and v >= 0:
         text = text.translate(_FULLWIDTH)
@@ -244,6 +299,8 @@ def _num_html(cell: Cell, style: Style, rng: random.Random) -> str:
 
 
 def layout_html(rows: Layout, style: Style, rng: random.Random) -> str:
+    if not rows:
+        return ""
     out = [f"<table {style.table_attrs}>", "<tbody>" if style.tbody else ""]
     for row in rows:
         out.append("<tr>")
@@ -276,7 +333,7 @@ def render_report_html(truth: ReportTruth) -> str:
     out = [f'<p style="text-align:center"><strong>{html.escape(truth.title)}</strong></p>']
     out += [f"<p>{html.escape(p)}</p>" for p in text["preface"]]
     for i, heading in enumerate(SECTIONS):
-        out.append(f"<p><strong>{heading}</strong></p>")
+        out.append(f"<p><strong>{printed_heading(truth, i)}</strong></p>")
         if i in tables:
             out.append(tables[i])
         out += [f"<p>{html.escape(p)}</p>" for p in text[heading]]
@@ -317,10 +374,17 @@ def report_text(truth: ReportTruth) -> dict[str, list[str]]:
     old = _t(truth, "t3", "carried_over", "total")
     done = _t(truth, "t3", "results_total", "total")
     left = _t(truth, "t3", "carried_forward", "total")
-    review = _t(truth, "t4", "review", "total")
-    suits = _t(truth, "t4", "litigation_direct", "total") + _t(
-        truth, "t4", "litigation_after_review", "total"
+    review = _t(truth, "t4", "review", "total") if "t4" in truth.tables else 0
+    suits = (
+        _t(truth, "t4", "litigation_direct", "total")
+        + _t(truth, "t4", "litigation_after_review", "total")
+        if "t4" in truth.tables
+        else 0
     )
+    # A figure the agency's text states differently from its tables (a narrative finding).
+    said = truth.narrative
+    new, old = said.get("text_new_requests", new), said.get("text_carried_over", old)
+    review, suits = said.get("text_review", review), said.get("text_litigation", suits)
     if new + old:
         apply = (
             f"{y}年，{who}共收到政府信息公开申请{new}件，上年结转{old}件，"
@@ -528,14 +592,19 @@ def _grid_flowable(
     return Grid()
 
 
-def render_report_pdf(truth: ReportTruth, cut_row: str | None = None) -> bytes:
+def render_report_pdf(
+    truth: ReportTruth, cut_row: str | None = None, wrap_row: str | None = None
+) -> bytes:
     """The report as a text PDF whose tables have ruled grids; table 3 runs over a page.
 
     With ``cut_row`` (a table-3 row key without a group label) the page break falls
     inside that row: its label and empty cells end one page, its numbers start the next.
+    With ``wrap_row`` the break falls inside that row's wrapped label, as a browser prints
+    it: 「4.无正当理由大量反」 ends one page, 「复申请」 starts the next, and the numbers
+    stand on one side of the break (table 3 then starts on a page of its own).
     """
     from reportlab.lib.pagesizes import A4
-    from reportlab.platypus import Paragraph, SimpleDocTemplate
+    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate
 
     kit = _pdf_kit()
     text = report_text(truth)
@@ -546,12 +615,17 @@ def render_report_pdf(truth: ReportTruth, cut_row: str | None = None) -> bytes:
         (("t2", t2_layout(truth, style)), ("t3", t3_layout(truth)), ("t4", t4_layout(truth))),
         start=1,
     ):
+        if not rows:
+            continue  # a table the agency left out
         anchors, ncols = _place(rows)
         keep = {"t2": 0, "t3": 3, "t4": len(rows)}[name]
         # Table 3 always breaks inside its results block, as it does in many real PDFs.
         brk = random.Random(f"pdf:{truth.sim_id}").randint(6, 20) if name == "t3" else None
         if name == "t3" and cut_row:
             rows, brk = _cut_row(rows, truth, cut_row)
+            anchors, ncols = _place(rows)
+        if name == "t3" and wrap_row:
+            rows, brk = _wrap_row(rows, truth, wrap_row)
             anchors, ncols = _place(rows)
         grids[i] = _grid_flowable(
             kit,
@@ -560,7 +634,7 @@ def render_report_pdf(truth: ReportTruth, cut_row: str | None = None) -> bytes:
             _col_widths(name, ncols),
             keep,
             brk,
-            hard_break=bool(cut_row) and name == "t3",
+            hard_break=bool(cut_row or wrap_row) and name == "t3",
         )
 
     def para(p: str, kind: str = "body") -> Paragraph:
@@ -568,7 +642,9 @@ def render_report_pdf(truth: ReportTruth, cut_row: str | None = None) -> bytes:
 
     story: list = [para(truth.title, "title")] + [para(p) for p in text["preface"]]
     for i, heading in enumerate(SECTIONS):
-        story.append(para(heading, "heading"))
+        if wrap_row and i == 2:
+            story.append(PageBreak())
+        story.append(para(printed_heading(truth, i), "heading"))
         if i in grids:
             story.append(grids[i])
         story += [para(p) for p in text[heading]]
@@ -603,6 +679,152 @@ def _cut_row(rows: Layout, truth: ReportTruth, key: str) -> tuple[Layout, int]:
     first = [Cell(label, colspan=3)] + [Cell(kind="pad") for _ in nums]
     second = [Cell("", colspan=3, kind="pad")] + nums
     return rows[:at] + [first, second] + rows[at + 1 :], at + 1
+
+
+def _wrap_row(rows: Layout, truth: ReportTruth, key: str) -> tuple[Layout, int]:
+    """Table 3's layout with row ``key``'s label wrapped over two printed rows, the page
+    break between them; the numbers on the first or the second (seeded). Merged cells
+    spanning the row grow by the row added."""
+    entry = next(r for r in template(truth.template).rows("t3") if r.key == key)
+    label = _label(truth, "t3", key, entry.label)
+    at = next(i for i, row in enumerate(rows) if any(c.text == label for c in row))
+    row = rows[at]
+    i = next(j for j, c in enumerate(row) if c.text == label)
+    cut = max(3, len(label) - 3)
+    nums = [c for c in row if c.kind == "num"]
+    pads = [Cell(kind="pad") for _ in nums]
+    numbers_first = random.Random(f"wrap:{truth.sim_id}").random() < 0.5
+    head = row[:i] + [Cell(label[:cut], colspan=row[i].colspan)]
+    first = head + (nums if numbers_first else pads)
+    second = [Cell(label[cut:], colspan=row[i].colspan)] + (pads if numbers_first else nums)
+    # Merged cells over the row (its group label, 三、本年度办理结果) now cover one more row.
+    for r, cells in enumerate(rows[: at + 1]):
+        for c in cells:
+            if c.rowspan > 1 and r + c.rowspan - 1 >= at and (r < at or c in row[:i]):
+                c.rowspan += 1
+    return rows[:at] + [first, second] + rows[at + 1 :], at + 1
+
+
+def render_report_pdf_wrapped_label(truth: ReportTruth) -> bytes:
+    """A PDF whose table-3 row label 「4.无正当理由大量反复申请」 wraps across a page break."""
+    return render_report_pdf(truth, wrap_row="rejected_excessive")
+
+
+# Print CSS for a browser's "Save as PDF" of a report page: A4, a narrow table 3 whose
+# long labels wrap onto two lines, rows allowed to break across pages (orphans/widows 1).
+_PRINT_CSS = (
+    "<style>@page{size:A4;margin:20mm}"
+    "body{font-family:'WenQuanYi Micro Hei',sans-serif;font-size:12px}"
+    "table{border-collapse:collapse}td{border:1px solid #000;padding:2px 3px;"
+    "line-height:16px;orphans:1;widows:1;vertical-align:%s}"
+    "div.article>table:nth-of-type(2){width:460px}</style>"
+)
+_PX = 72 / 96  # CSS px in PDF points
+_CONTENT = (297 - 40) / 25.4 * 72  # A4 height less the 20 mm margins, in points
+
+
+def _chromium() -> str:
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    raise RuntimeError("a browser-printed PDF needs Chromium (chromium) installed")
+
+
+def _print_pdf(page: str) -> bytes:
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="simweb-print-") as tmp:
+        source, out = Path(tmp) / "r.html", Path(tmp) / "r.pdf"
+        source.write_text(page, encoding="utf-8")
+        subprocess.run(
+            [
+                _chromium(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                f"--user-data-dir={tmp}/profile",
+                "--no-pdf-header-footer",
+                f"--print-to-pdf={out}",
+                source.as_uri(),
+            ],
+            capture_output=True,
+            timeout=180,
+            check=True,
+        )
+        return out.read_bytes()
+
+
+def _label_line(pdf_bytes: bytes, first: str) -> tuple[int, float] | None:
+    """(page index, top of the line in points from the page's top) where ``first`` is printed."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(pdf_bytes)
+    try:
+        for i in range(len(pdf)):
+            textpage = pdf[i].get_textpage()
+            found = textpage.search(first).get_next()
+            if found:
+                _, _, _, top = textpage.get_charbox(found[0])
+                return i, pdf[i].get_height() - top
+    finally:
+        pdf.close()
+    return None
+
+
+def _split_across_pages(pdf_bytes: bytes, first: str, rest: str) -> bool:
+    """Whether the label's two lines are printed on two pages, ``first`` ending one."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(pdf_bytes)
+    try:
+        texts = [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
+    finally:
+        pdf.close()
+    for i, text in enumerate(texts[:-1]):
+        lines = [ln for ln in text.replace("\r", "").split("\n") if ln.strip()]
+        nxt = [ln for ln in texts[i + 1].replace("\r", "").split("\n") if ln.strip()]
+        if lines and first in lines[-1] and nxt and nxt[0].strip().startswith(rest):
+            return True
+    return False
+
+
+def render_report_pdf_browser(truth: ReportTruth, wrap_row: str = "rejected_excessive") -> bytes:
+    """The report page saved as PDF by Chromium, a row of table 3 broken across two pages
+    inside its wrapped label: 「4.无正当理由大量反复」 ends one page with the row's numbers,
+    「申请」 starts the next. Chrome draws no rule at such a break.
+
+    The page is printed once to find where the label's first line falls, then again with
+    a spacer before table 3 that brings that line to the foot of a page."""
+    entry = next(r for r in template(truth.template).rows("t3") if r.key == wrap_row)
+    label = _label(truth, "t3", wrap_row, entry.label)
+    align = random.Random(f"browser:{truth.sim_id}").choice(["top", "middle"])
+    page, _ = render_report_html_variant(truth, "plain")
+    page = page.decode("utf-8").replace("</head>", (_PRINT_CSS % align) + "</head>", 1)
+    heading = f"<p><strong>{printed_heading(truth, 2)}</strong></p>"
+
+    def printed_with(spacer: float) -> bytes:
+        div = f'<div style="height:{spacer:.1f}px"></div>' if spacer else ""
+        return _print_pdf(page.replace(heading, div + heading, 1))
+
+    pdf = _print_pdf(page)
+    spacer = 0.0
+    bottom = 842 - 20 / 25.4 * 72  # the foot of the printable area, in points from the top
+    for target in (bottom - 16, bottom - 13, bottom - 19, bottom - 10):
+        # The label's first line's top there: that line fits on the page, the second not.
+        at = _label_line(pdf, label[2:6])
+        if at is None:
+            raise RuntimeError(f"the label {label!r} is not in the printed page")
+        delta = (target - at[1]) % _CONTENT
+        spacer += (delta if delta < _CONTENT - 40 else delta - _CONTENT) / _PX
+        pdf = printed_with(max(spacer, 0.0))
+        for cut in range(len(label) - 1, 3, -1):
+            if _split_across_pages(pdf, label[2:cut], label[cut:][:2]):
+                return pdf
+    raise RuntimeError(f"Chromium would not break the row {wrap_row} across pages")
 
 
 def render_text_pdf(title: str, paragraphs: list[str]) -> bytes:
@@ -702,10 +924,12 @@ def render_report_html_variant(truth: ReportTruth, variant: str) -> tuple[bytes,
             i: layout_html(layouts[n], style, rng)
             for i, n in enumerate(("t2", "t3", "t4"), start=1)
         }
-    out = [f'<p style="text-align:center"><strong>{html.escape(truth.title)}</strong></p>']
+    # A CMS that puts its field names in front of the title (标题：…), in the page too.
+    title = truth.printing.get("title_prefix", "") + truth.title
+    out = [f'<p style="text-align:center"><strong>{html.escape(title)}</strong></p>']
     out += [f"<p>{html.escape(p)}</p>" for p in text["preface"]]
     for i, heading in enumerate(SECTIONS):
-        out.append(f"<p><strong>{heading}</strong></p>")
+        out.append(f"<p><strong>{printed_heading(truth, i)}</strong></p>")
         out.append(tables.get(i, ""))
         out += [f"<p>{html.escape(p)}</p>" for p in text[heading]]
     out.append(
@@ -713,6 +937,8 @@ def render_report_html_variant(truth: ReportTruth, variant: str) -> tuple[bytes,
         f'<p style="text-align:right">{_cn_date(truth.published)}</p>'
     )
     body = "\n".join(out)
+    depth = truth.printing.get("nesting", 0)  # a CMS wrapping the article in div after div
+    body = '<div class="wrap">' * depth + body + "</div>" * depth
     ctype = "text/html; charset=utf-8"
     if variant == "js_string":
         import json
@@ -730,9 +956,14 @@ def render_report_html_variant(truth: ReportTruth, variant: str) -> tuple[bytes,
         )
     if variant == "gbk_lying":
         meta = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
-        page = html_page(truth.title, body, charset_meta=meta, pubdate=truth.published)
+        page = html_page(title, body, charset_meta=meta, pubdate=truth.published)
         return page.encode("gb18030"), "text/html; charset=utf-8"  # the header lies
-    return html_page(truth.title, body, pubdate=truth.published).encode("utf-8"), ctype
+    page = html_page(title, body, pubdate=truth.published)
+    if truth.printing.get("traditional"):
+        import opencc  # a site's 简繁 switch, served to the crawler in traditional characters
+
+        page = opencc.OpenCC("s2t").convert(page)
+    return page.encode("utf-8"), ctype
 
 
 def _cn_date(iso: str) -> str:
@@ -740,16 +971,44 @@ def _cn_date(iso: str) -> str:
     return f"{y}年{m}月{d}日"
 
 
-def render_report_text(truth: ReportTruth) -> bytes:
-    """The report as tab-separated text, as copied out of a word processor (UTF-8)."""
+TEXT_LAYOUTS = ("tab", "single_space", "one_line", "run_together")
+
+
+def _text_rows(grid: list[list[str]], layout: str) -> list[str]:
+    """A table's rows as lines of text in one of ``TEXT_LAYOUTS``.
+
+    ``tab``: cells separated by tabs (a word processor's copy). ``single_space``: one space
+    between the cells printed (a web page's copy: empty cells vanish). ``one_line``: the
+    whole table on one line, one space between cells. ``run_together``: labels run into one,
+    then a space, then the row's numbers with no separator at all (a PDF extractor's)."""
+    if layout == "tab":
+        return ["\t".join(row) for row in grid]
+    printed = [[c for c in row if c] for row in grid]
+    if layout == "single_space":
+        return [" ".join(row) for row in printed if row]
+    if layout == "one_line":
+        return [" ".join(c for row in printed for c in row)]
+    lines = []
+    for row in printed:
+        labels = [c for c in row if not _NUMBER_TEXT.match(c)]
+        numbers = [c for c in row if _NUMBER_TEXT.match(c)]
+        lines.append("".join(labels) + (" " + "".join(numbers) if numbers else ""))
+    return [ln for ln in lines if ln]
+
+
+_NUMBER_TEXT = re.compile(r"^[-\d.,]+(?:元)?$")
+
+
+def render_report_text(truth: ReportTruth, layout: str = "tab") -> bytes:
+    """The report as text (UTF-8): its tables in one of ``TEXT_LAYOUTS``."""
     style = Style.pick(truth)
     text = report_text(truth)
     layouts = _layouts(truth, style)
     lines = [truth.title, ""] + text["preface"]
     for i, heading in enumerate(SECTIONS):
-        lines.append(heading)
-        if i in (1, 2, 3):
-            lines += ["\t".join(row) for row in _full_grid(layouts[("t2", "t3", "t4")[i - 1]])]
+        lines.append(printed_heading(truth, i))
+        if i in (1, 2, 3) and layouts[("t2", "t3", "t4")[i - 1]]:
+            lines += _text_rows(_full_grid(layouts[("t2", "t3", "t4")[i - 1]]), layout)
         lines += text[heading]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
@@ -768,8 +1027,8 @@ def render_report_docx(truth: ReportTruth) -> bytes:
     for p in text["preface"]:
         word.add_paragraph(p)
     for i, heading in enumerate(SECTIONS):
-        word.add_paragraph(heading)
-        if i in (1, 2, 3):
+        word.add_paragraph(printed_heading(truth, i))
+        if i in (1, 2, 3) and layouts[("t2", "t3", "t4")[i - 1]]:
             _docx_table(word, layouts[("t2", "t3", "t4")[i - 1]])
         for p in text[heading]:
             word.add_paragraph(p)
@@ -858,6 +1117,153 @@ def render_image_pdf(truth: ReportTruth) -> bytes:
         pdf.showPage()
     pdf.save()
     return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class Scan:
+    """How a paper report was scanned: resolution, skew, a seal stamped over a table, noise.
+
+    ``gray`` scans the page in grey levels, where the red seal darkens what it covers."""
+
+    dpi: int = 200
+    skew: float = 0.0  # degrees, counter-clockwise
+    seal: bool = False
+    noise: bool = True
+    gray: bool = False
+    quality: int = 80  # JPEG quality of the page images
+
+
+def render_scan_pdf(truth: ReportTruth, scan: Scan) -> bytes:
+    """The report printed, stamped and scanned: a PDF of page pictures with no text layer.
+
+    The pages are the text PDF's pages rasterised at ``scan.dpi``, so the numbers on them
+    are exactly the truth's. The seal, when asked for, is stamped on a page holding table 3
+    (as agencies stamp across the statistics), over its number columns."""
+    return scan_pdf(render_report_pdf(truth), scan, seed=truth.sim_id, agency=truth.agency)
+
+
+def scan_pdf(pdf_bytes: bytes, scan: Scan, *, seed: str = "", agency: str = "") -> bytes:
+    """Any PDF printed and scanned (as :func:`render_scan_pdf` does a generated report): a
+    real report's own layout scanned keeps its hand-checked numbers as the truth."""
+    import pypdfium2 as pdfium
+
+    rng = random.Random(f"scan:{seed}:{scan}")
+    pdf = pdfium.PdfDocument(pdf_bytes)
+    pages: list = []
+    seal_page = 1 if len(pdf) > 1 else 0
+    for i in range(len(pdf)):
+        page = pdf[i].render(scale=scan.dpi / 72).to_pil().convert("RGB")
+        if scan.seal and i == seal_page:
+            page = _stamp(page, agency, scan.dpi, rng)
+        pages.append(_scanned(page, scan, rng))
+    pdf.close()
+    buf = io.BytesIO()
+    first, rest = pages[0], pages[1:]
+    first.save(
+        buf,
+        format="PDF",
+        save_all=True,
+        append_images=rest,
+        resolution=scan.dpi,
+        quality=scan.quality,
+    )
+    return buf.getvalue()
+
+
+def render_docx_table_pictures(truth: ReportTruth, scan: Scan) -> bytes:
+    """A Word report whose tables were pasted as pictures: the title and text as paragraphs,
+    then the scanned pages of the printed report as pictures, shown 6.3 inches wide."""
+    import docx
+    import docx.shared
+    import pypdfium2 as pdfium
+
+    text = report_text(truth)
+    word = docx.Document()
+    word.core_properties.title = truth.title
+    word.add_paragraph(truth.title)
+    for p in text["preface"]:
+        word.add_paragraph(p)
+    pdf = pdfium.PdfDocument(render_scan_pdf(truth, scan))
+    for i in range(len(pdf)):
+        image = pdf[i].render(scale=scan.dpi / 72).to_pil()
+        buf = io.BytesIO()
+        image.save(buf, format="PNG" if scan.gray else "JPEG", quality=scan.quality)
+        word.add_picture(io.BytesIO(buf.getvalue()), width=docx.shared.Inches(6.3))
+    pdf.close()
+    word.add_paragraph(truth.agency)
+    out = io.BytesIO()
+    word.save(out)
+    return out.getvalue()
+
+
+_SEAL_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+
+
+def _stamp(page, agency: str, dpi: int, rng: random.Random):
+    """A round red seal (ring, star, the agency's name around the rim) multiplied onto the
+    page, centred over table 3's number columns, partly see-through as ink is."""
+    import math
+
+    from PIL import Image, ImageChops, ImageDraw, ImageFont
+
+    size = int(dpi * 1.65)  # a 42 mm seal
+    seal = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(seal)
+    red = (rng.randint(200, 235), rng.randint(20, 60), rng.randint(30, 70))
+    ring = max(2, size // 28)
+    draw.ellipse([ring, ring, size - ring, size - ring], outline=red, width=ring)
+    c, r = size / 2, size * 0.16
+    star = [
+        (
+            c + (r if k % 2 == 0 else r * 0.4) * math.sin(k * math.pi / 5),
+            c - (r if k % 2 == 0 else r * 0.4) * math.cos(k * math.pi / 5),
+        )
+        for k in range(10)
+    ]
+    draw.polygon(star, fill=red)
+    try:
+        font = ImageFont.truetype(_SEAL_FONT, size // 9)
+    except OSError:  # no CJK font: the seal without its legend
+        font = None
+    if font is not None:
+        name = agency[:14]
+        span = math.radians(250)
+        for k, ch in enumerate(name):
+            angle = -span / 2 + span * (k + 0.5) / len(name)
+            glyph = Image.new("L", (size // 8, size // 8), 0)
+            ImageDraw.Draw(glyph).text((0, 0), ch, fill=255, font=font)
+            glyph = glyph.rotate(-math.degrees(angle), expand=True)
+            x = c + (size / 2 - ring * 4.5) * math.sin(angle) - glyph.width / 2
+            y = c - (size / 2 - ring * 4.5) * math.cos(angle) - glyph.height / 2
+            seal.paste(Image.new("RGB", glyph.size, red), (int(x), int(y)), glyph)
+    seal = seal.rotate(rng.uniform(-25, 25), fillcolor="white")
+    # Ink is uneven: lighten the seal in patches.
+    fade = Image.effect_noise((size, size), 60).convert("L").point(lambda v: 255 if v > 150 else 0)
+    seal = Image.composite(Image.new("RGB", seal.size, "white"), seal, fade)
+    x = int(page.width * rng.uniform(0.45, 0.62))
+    y = int(page.height * rng.uniform(0.15, 0.45))
+    region = page.crop((x, y, x + size, y + size))
+    page.paste(ImageChops.multiply(region, seal), (x, y))
+    return page
+
+
+def _scanned(page, scan: Scan, rng: random.Random):
+    """What a scanner makes of a printed page: paper tone, a slight skew, sensor noise and
+    dust, mild blur; then the page as the scanner stores it (RGB or grey JPEG)."""
+    import numpy as np
+    from PIL import Image, ImageFilter
+
+    if scan.skew:
+        page = page.rotate(scan.skew, resample=Image.BICUBIC, fillcolor=(255, 255, 255))
+    page = page.filter(ImageFilter.GaussianBlur(0.35 * scan.dpi / 200))
+    pixels = np.asarray(page, dtype=np.float32) * np.float32(rng.uniform(0.9, 0.97))
+    if scan.noise:
+        noise = np.random.default_rng(rng.randrange(2**32))
+        pixels += noise.normal(0.0, 7.0, pixels.shape[:2])[..., None].astype(np.float32)
+        dust = noise.random(pixels.shape[:2]) < 0.0004
+        pixels[dust] = 40.0
+    page = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+    return page.convert("L") if scan.gray else page
 
 
 def render_report_mht(truth: ReportTruth) -> bytes:

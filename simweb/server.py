@@ -15,7 +15,9 @@ from __future__ import annotations
 import errno
 import gzip
 import json
+import socket
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -35,6 +37,14 @@ from simweb.hostile import (
 )
 from simweb.sites import Page, Site, find_page
 
+PLAIN_ON_TLS = (
+    "<html><head><title>400 The plain HTTP request was sent to HTTPS port</title></head>"
+    "<body><center><h1>400 Bad Request</h1></center><center>The plain HTTP request was sent "
+    "to HTTPS port</center><hr><center>nginx</center></body></html>"
+)
+# A TLS alert record: fatal handshake_failure — what a client meets when it cannot agree on
+# the handshake with a server (the way BAD_ECPOINT or a refused renegotiation ends it).
+TLS_HANDSHAKE_FAILURE = b"\x15\x03\x03\x00\x02\x02\x28"
 NOT_FOUND = (
     '<!DOCTYPE html><html><head><meta charset="utf-8"><title>404 Not Found</title>'
     "</head><body><h1>404 Not Found</h1><p>您访问的页面不存在。</p></body></html>"
@@ -47,6 +57,7 @@ class SiteHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     site: Site
     log_requests = False
+    plain_on_tls_port = False
 
     def version_string(self) -> str:
         return "nginx"
@@ -65,6 +76,15 @@ class SiteHandler(BaseHTTPRequestHandler):
             k: v[0] for k, v in parse_qs(self.rfile.read(length).decode("utf-8", "replace")).items()
         }
         parts = urlsplit(self.path)
+        if proxy := self.site.behaviour.get("hanweb_posts", {}).get(parts.path):
+            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            mine = (
+                form.get("columnid") == proxy["columnid"] and form.get("unitid") == proxy["unitid"]
+            )
+            start, end = int(query.get("startrecord", 1)), int(query.get("endrecord", 15))
+            chosen = proxy["records"] if mine else []
+            self._send(200, hanweb_datastore(chosen, start, end), "text/xml; charset=utf-8", False)
+            return
         records = self.site.behaviour.get("hanweb_records")
         if records is None or parts.path != HANWEB_PROXY:
             self._send(405, b"", "text/html", False)
@@ -78,6 +98,10 @@ class SiteHandler(BaseHTTPRequestHandler):
 
     def _answer(self, head: bool) -> None:
         self._arrived = time.time()
+        if self.plain_on_tls_port:  # what nginx answers plain http on its https port
+            self._send(400, PLAIN_ON_TLS.encode(), "text/html", head)
+            self.close_connection = True
+            return
         parts = urlsplit(self.path)
         path = unquote(parts.path) or "/"
         if self._misbehave(path, head):
@@ -104,6 +128,9 @@ class SiteHandler(BaseHTTPRequestHandler):
         if how.get("moved_base"):
             target = how["moved_base"].rstrip("/") + self.path
             self._send(301, b"", "text/html", head, {"Location": target})
+            return True
+        if path in how.get("redirects", {}):
+            self._send(302, b"", "text/html", head, {"Location": how["redirects"][path]})
             return True
         if how.get("slow") and path != "/robots.txt":
             time.sleep(how["slow"])
@@ -217,8 +244,35 @@ class SiteHandler(BaseHTTPRequestHandler):
 
 
 class SiteServer(ThreadingHTTPServer):
+    """One site's server. A site with ``behaviour["tls"]`` speaks both on its one port,
+    told apart by the first byte (0x16 opens a TLS handshake): ``https-only`` answers TLS
+    with a self-signed certificate and plain http with nginx's 400; ``http-only`` answers
+    a TLS handshake with a fatal alert."""
+
     daemon_threads = True
     allow_reuse_address = True
+    tls_context: ssl.SSLContext | None = None
+
+    def finish_request(self, request, client_address) -> None:
+        handler = self.RequestHandlerClass
+        tls = handler.site.behaviour.get("tls")
+        if tls:
+            request.settimeout(20)
+            try:
+                first = request.recv(1, socket.MSG_PEEK)
+            except OSError:
+                return
+            if first == b"\x16" and tls == "http-only":
+                request.sendall(TLS_HANDSHAKE_FAILURE)
+                return
+            if first == b"\x16":
+                try:
+                    request = self.tls_context.wrap_socket(request, server_side=True)
+                except (ssl.SSLError, OSError):
+                    return
+            elif tls == "https-only":
+                handler = type(handler.__name__, (handler,), {"plain_on_tls_port": True})
+        handler(request, client_address, self)
 
     def server_bind(self) -> None:
         """Bind without HTTPServer's reverse-DNS lookup of the address (slow for 127.1.x.y)."""
@@ -233,13 +287,60 @@ def bind(site: Site, port: int = 0, log_requests: bool = False) -> SiteServer:
         f"Handler_{site.key}", (SiteHandler,), {"site": site, "log_requests": log_requests}
     )
     try:
-        return SiteServer((site.ip, port), handler)
+        server = SiteServer((site.ip, port), handler)
     except OSError as exc:
         if exc.errno != errno.EADDRNOTAVAIL:
             raise
         sys.stderr.write(f"simweb: cannot bind {site.ip} ({exc}); using 127.0.0.1\n")
         site.ip = "127.0.0.1"
-        return SiteServer((site.ip, 0), handler)
+        server = SiteServer((site.ip, 0), handler)
+    if site.behaviour.get("tls") == "https-only":
+        server.tls_context = self_signed_context(site.ip)
+    return server
+
+
+def self_signed_context(ip: str) -> ssl.SSLContext:
+    """A server TLS context with a fresh self-signed certificate for ``ip``."""
+    import datetime
+    import ipaddress
+    import tempfile
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "simweb self-signed")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    with tempfile.NamedTemporaryFile("wb", suffix=".pem", delete=False) as pem:
+        pem.write(cert.public_bytes(serialization.Encoding.PEM))
+        pem.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pem.name)
+    import os
+
+    os.unlink(pem.name)
+    return context
 
 
 def serve(servers: list[SiteServer], poll: float = 0.2) -> list[threading.Thread]:

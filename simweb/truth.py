@@ -11,7 +11,9 @@ cell takes part in (``findings_for_cell``), not from re-running a checker.
 from __future__ import annotations
 
 import json
+import math
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,6 +92,13 @@ class ReportTruth:
     expected_incomplete: list[dict] = field(default_factory=list)
     info_fee_yuan: int | None = 0  # 信息处理费 in section 六: 0 = "不存在收取", None = unknown
     corpus: str | None = None  # file name in tests/fixtures/corpus when this is a real document
+    # How the agency printed the report beyond its numbers (misprinted labels, an extra
+    # 小计 column, dashes for blanks, a chrome prefix on the title …): see ``simweb.render``.
+    printing: dict = field(default_factory=dict)
+    # Figures the text states differently from the tables (rule → the figure stated), and
+    # the narrative findings a correct checker reports for them.
+    narrative: dict = field(default_factory=dict)
+    expected_narrative: list[dict] = field(default_factory=list)
 
     def true_value(self, table: str, row: str, col: str) -> Value:
         """The value before any fault was printed into the cell."""
@@ -118,6 +127,10 @@ class ReportTruth:
             "expected_incomplete": self.expected_incomplete,
             "info_fee_yuan": self.info_fee_yuan,
             "corpus": self.corpus,
+            "printing": self.printing,
+            "narrative": self.narrative,
+            "expected_narrative": self.expected_narrative,
+            "expected_status": expected_status(self),
         }
 
 
@@ -254,6 +267,10 @@ def generate(
     unpaid = tables["t3"].get("other_unpaid_fee", {}).get("total") or 0
     if unpaid or rng.random() < 0.12:
         fee = rng.randint(1, 8) * 100 + rng.choice([0, 0, 80])
+    fees = tables["t2"]["fees"]
+    if fee and "amount_10k_yuan" in fees and fees["amount_10k_yuan"] * 10000 < fee:
+        # 信息处理费 is a 行政事业性收费: table 2's amount (万元) includes it.
+        fees["amount_10k_yuan"] = math.ceil(fee / 100) / 100
     return ReportTruth(
         sim_id,
         site_id,
@@ -403,3 +420,157 @@ def verify_planted(truth: ReportTruth) -> None:
 
     if keys(evaluate_rules(truth.tables, truth.template)) != keys(truth.expected_findings):
         raise RuntimeError(f"{truth.sim_id}: the planted faults and the rules disagree")
+
+
+# --- how agencies depart from the template (the parser's tolerant-reading classes) --------
+
+HYBRID_ROWS = ("other_no_correction", "other_unpaid_fee", "other_other")
+
+
+def expected_status(truth: ReportTruth) -> str:
+    """The status a correct parser gives the printed report: ``ok`` only when every row of
+    the template is printed and no table is printed entirely blank."""
+    if truth.printing.get("form"):
+        return "not_a_report"  # the blank format itself, not a report
+    tpl = template(truth.template)
+    for table in ("t2", "t3", "t4"):
+        rows = truth.tables.get(table)
+        if not rows:
+            return "partial"
+        if any(r.key not in rows for r in tpl.rows(table)):
+            return "partial"
+        if all(v is None for cols in rows.values() for v in cols.values()):
+            return "partial"
+    return "ok"
+
+
+def as_hybrid_other(truth: ReportTruth) -> bool:
+    """Print （六）其他处理 of a 2021 report as one row, as the 2019 template did: its three
+    rows become ``other_handling`` (their sum, so the results total still adds up)."""
+    t3 = truth.tables["t3"]
+    if truth.template != "2021" or not all(k in t3 for k in HYBRID_ROWS):
+        return False
+    merged = {
+        col: sum((t3[k][col] or 0) for k in HYBRID_ROWS)
+        if any(t3[k][col] is not None for k in HYBRID_ROWS)
+        else None
+        for col in t3[HYBRID_ROWS[0]]
+    }
+    rebuilt: dict[str, dict[str, Value]] = {}
+    for key, cols in t3.items():
+        if key == HYBRID_ROWS[0]:
+            rebuilt["other_handling"] = merged
+        elif key not in HYBRID_ROWS:
+            rebuilt[key] = cols
+    truth.tables["t3"] = rebuilt
+    truth.printing["hybrid_other"] = True
+    return True
+
+
+def drop_row(truth: ReportTruth, table: str, row: str) -> None:
+    """The agency's table lacks a row of the template (a table 2 without 规章 …)."""
+    truth.tables[table].pop(row, None)
+
+
+def drop_table(truth: ReportTruth, table: str) -> None:
+    """The agency's report lacks a whole table."""
+    truth.tables.pop(table, None)
+
+
+def blank_table(truth: ReportTruth, table: str) -> None:
+    """Every cell of a table printed empty (a form left blank, or digits a corrupt font lost)."""
+    for cols in truth.tables[table].values():
+        for col in cols:
+            cols[col] = None
+
+
+# Label rows long enough that a misprint leaves most of them (table 3's outcome rows and
+# table 2's 行政规范性文件): what real reports misprint.
+_MISPRINTABLE = {
+    "t3": (
+        "withheld_prohibited_by_law",
+        "withheld_security_stability",
+        "withheld_third_party",
+        "withheld_internal_affairs",
+        "withheld_process_info",
+        "withheld_enforcement_files",
+        "unable_not_held",
+        "unable_needs_creation",
+        "unable_unclear",
+        "rejected_petition",
+        "rejected_publication",
+        "rejected_excessive",
+        "rejected_confirmation",
+    ),
+    "t2": ("normative_documents",),
+}
+
+
+def misprint(label: str, rng: random.Random) -> str:
+    """A label as a careless typist prints it: two or three characters dropped, or one
+    replaced (numbering and punctuation kept)."""
+    head = re.match(r"^(?:\d+\.|（[一二三四五六七]）)?", label).group()
+    body = label[len(head) :]
+    if len(body) < 5:
+        return label
+    if rng.random() < 0.7:
+        n = rng.choice([1, 2, 3])
+        start = rng.randint(1, len(body) - n - 1)
+        body = body[:start] + body[start + n :]
+    else:
+        i = rng.randint(1, len(body) - 2)
+        body = body[:i] + rng.choice("止正王土丰申甲由") + body[i + 1 :]
+    return head + body
+
+
+def misprint_labels(truth: ReportTruth, rng: random.Random, count: int = 2) -> None:
+    """Misprint ``count`` row labels, never two neighbouring rows (``printing['labels']``)."""
+    tpl = template(truth.template)
+    order = {t: [r.key for r in tpl.rows(t)] for t in ("t2", "t3")}
+    chosen: list[tuple[str, str]] = []
+    candidates = [(t, k) for t, keys in _MISPRINTABLE.items() for k in keys if k in order[t]]
+    rng.shuffle(candidates)
+    for table, key in candidates:
+        i = order[table].index(key)
+        if any(t == table and abs(order[t].index(k) - i) <= 1 for t, k in chosen):
+            continue
+        chosen.append((table, key))
+        if len(chosen) == count:
+            break
+    labels = {f"{t}.{r.key}": r.label for t in ("t2", "t3") for r in tpl.rows(t)}
+    truth.printing["labels"] = {f"{t}.{k}": misprint(labels[f"{t}.{k}"], rng) for t, k in chosen}
+
+
+# The narrative rules and the table cells whose sum the text restates (as the checker has
+# them, written out here independently).
+NARRATIVE_RULES = {
+    "text_new_requests": (("t3", "new_requests", "total"),),
+    "text_carried_over": (("t3", "carried_over", "total"),),
+    "text_review": (("t4", "review", "total"),),
+    "text_litigation": (
+        ("t4", "litigation_direct", "total"),
+        ("t4", "litigation_after_review", "total"),
+    ),
+}
+
+
+def misstate(truth: ReportTruth, rule: str, rng: random.Random) -> None:
+    """The text states one figure differently from the tables: a narrative finding."""
+    value = sum(int(truth.true_value(t, r, c) or 0) for t, r, c in NARRATIVE_RULES[rule])
+    stated = value + rng.choice([1, 2, 3, 5, 10])
+    if rule == "text_new_requests":
+        also = value + int(truth.true_value("t3", "carried_over", "total") or 0)
+        while stated == also:
+            stated += 1
+    truth.narrative[rule] = stated
+    truth.expected_narrative.append({"rule": rule, "status": "fail"})
+
+
+def as_blank_form(truth: ReportTruth) -> None:
+    """The report format itself, as sites and repositories publish it: every cell empty,
+    a title that says 模板 (a blank format template archived beside the reports)."""
+    for table in truth.tables:
+        blank_table(truth, table)
+    truth.title = "政府信息公开工作年度报告格式模板"
+    truth.agency = None  # a form names no agency
+    truth.printing["form"] = True

@@ -29,6 +29,7 @@ checksum): the one download a researcher needs. They are listed in the manifest 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -36,13 +37,17 @@ import re
 import sqlite3
 import zipfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from archive import __version__
 
 FLAVOURS = ("data", "full")
-_NAME = re.compile(r"^nianbao-(?P<flavour>data|full)-(?P<stamp>\d{8}T\d{6}Z)\.db$")
+# The stamp has milliseconds (UTC, ``20260101T031500123Z``: no dot, which Datasette would
+# take for a format suffix), so two snapshots in one second have two names; names written
+# before that (seconds only) are still listed.
+_NAME = re.compile(r"^nianbao-(?P<flavour>data|full)-(?P<stamp>\d{8}T\d{6}(?:\d{3})?Z)\.db$")
+_PART = re.compile(r"\.(?P<pid>\d+)\.part$")
 _BUSY_MS = 30_000
 
 
@@ -74,30 +79,105 @@ def make_snapshot(
     if not source.is_file():
         raise SnapshotError(f"{db} does not exist")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    moment = (at or datetime.now(UTC)).astimezone(UTC)
-    final = out / f"nianbao-{flavour}-{moment.strftime('%Y%m%dT%H%M%SZ')}.db"
-    if final.exists():
-        raise SnapshotError(f"{final} already exists")
-    partial = final.with_name(final.name + ".part")
-    partial.unlink(missing_ok=True)
     try:
-        if flavour == "full":
-            _vacuum_into(source, partial)
-        else:
-            _copy_without_blobs(source, partial)
-        manifest = _manifest(partial, final.name, flavour, moment, source)
-        os.replace(partial, final)
-    finally:
-        partial.unlink(missing_ok=True)
-    manifest["companions"] = _write_companions(final, flavour, manifest["sha256"])
-    snapshot = Snapshot(final, manifest)
-    _write_text(
-        snapshot.manifest_path,
-        json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
-    )
-    _write_text(final.with_name(final.name + ".sha256"), f"{manifest['sha256']}  {final.name}\n")
+        out.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned_parts(out)
+        moment = (at or datetime.now(UTC)).astimezone(UTC)
+        # Named for this process until complete; a copy killed half-way is removed later.
+        partial = out / f"nianbao-{flavour}-{_stamp(moment)}.db.{os.getpid()}.part"
+        try:
+            if flavour == "full":
+                _vacuum_into(source, partial)
+            else:
+                _copy_without_blobs(source, partial)
+            manifest = _manifest(partial, "", flavour, moment, source)
+            final = _publish(partial, out, flavour, moment, at is None)
+            manifest["file"] = final.name
+            manifest["companions"] = _write_companions(final, flavour, manifest["sha256"])
+            snapshot = Snapshot(final, manifest)
+            _write_text(
+                final.with_name(final.name + ".sha256"), f"{manifest['sha256']}  {final.name}\n"
+            )
+            # The manifest last: a snapshot is listed only once it is there (list_snapshots).
+            # Until then the .part file is a second name of the database file, which tells
+            # a live writer's snapshot from an abandoned one (_remove_abandoned_parts).
+            _write_text(
+                snapshot.manifest_path,
+                json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+            )
+        finally:
+            partial.unlink(missing_ok=True)
+    except (sqlite3.Error, OSError) as exc:
+        raise SnapshotError(_write_failure(out, exc)) from exc
     return snapshot
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _publish(partial: Path, out: Path, flavour: str, moment: datetime, now_: bool) -> Path:
+    """Give the complete copy its final name, never replacing another snapshot: a name
+    taken in the same millisecond (another process) moves this one a millisecond on."""
+    for _ in range(1000):
+        final = out / f"nianbao-{flavour}-{_stamp(moment)}.db"
+        try:
+            os.link(partial, final)  # fails if the name exists; rename would replace it
+        except FileExistsError:
+            if not now_:
+                raise SnapshotError(f"{final} already exists") from None
+            moment += timedelta(milliseconds=1)
+            continue
+        except OSError as exc:  # a file system without hard links
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP) or final.exists():
+                raise
+            os.replace(partial, final)
+        return final
+    raise SnapshotError(f"no free snapshot name in {out}")
+
+
+def _remove_abandoned_parts(out: Path) -> None:
+    """Remove what snapshot processes that died (``kill -9``, a power cut) left behind:
+    their ``.part`` files, and a database published without its manifest (a live writer's
+    database still has its ``.part`` as a second name; an abandoned one has none)."""
+    for path in out.glob("nianbao-*.part"):
+        match = _PART.search(path.name)
+        if match is None or not _alive(int(match["pid"])):
+            path.unlink(missing_ok=True)
+    for path in out.glob("nianbao-*.db"):
+        if not _NAME.match(path.name) or manifest_path(path).exists():
+            continue
+        try:
+            if path.stat().st_nlink > 1:
+                continue
+        except FileNotFoundError:
+            continue
+        for name in (path.name + ".sha256", path.name):
+            (out / name).unlink(missing_ok=True)
+    for path in out.glob("nianbao-*.db.sha256"):  # a checksum whose database never came
+        if not path.with_name(path.name.removesuffix(".sha256")).exists():
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid != os.getpid()
+
+
+def _write_failure(out: Path, exc: BaseException) -> str:
+    """One line for a snapshot that could not be written."""
+    full = getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" or getattr(exc, "errno", None) in (
+        errno.ENOSPC,
+        errno.EDQUOT,
+    )
+    if full:
+        return f"no space left in {out} for the snapshot ({exc}); nothing was published"
+    return f"cannot write the snapshot in {out} ({exc}); nothing was published"
 
 
 def _connect_source(source: Path) -> sqlite3.Connection:
@@ -302,7 +382,7 @@ def list_snapshots(directory: str | Path) -> list[dict]:
             continue
         if manifest.get("file") == db_path.name:
             found.append(manifest)
-    return sorted(found, key=lambda m: (m["created_at"], m["flavour"]), reverse=True)
+    return sorted(found, key=lambda m: (m["created_at"], m["file"], m["flavour"]), reverse=True)
 
 
 def snapshot_files(directory: str | Path) -> dict[str, Path]:

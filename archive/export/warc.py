@@ -43,6 +43,7 @@ archive's ``captures.sha256`` of the same bytes.
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
 import os
@@ -113,24 +114,54 @@ def write_run_warc(
     try:
         run = _run(conn, run_id)
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WarcError(f"cannot create {out} for the WARC ({exc.strerror or exc})") from exc
         stamp = (run["started_at"] or "").replace("-", "").replace(":", "")[:15]
         name = f"nianbao-run{run['id']:05d}-{stamp or 'undated'}.warc" + (".gz" if gzip else "")
         summary = WarcSummary(out / name, run["id"])
-        partial = summary.path.with_name(summary.path.name + ".part")
-        with open(partial, "wb") as fh:
-            writer = WARCWriter(fh, gzip=gzip, warc_version="1.1")
-            _write(writer, _warcinfo(writer, name, run, conn))
-            summary.records["warcinfo"] += 1
-            for capture_id in _capture_ids(conn, run["id"]):
-                capture = conn.execute(
-                    "select * from captures where id = ?", [capture_id]
-                ).fetchone()
-                _write_capture(writer, conn, dict(capture), revisits, summary)
-        os.replace(partial, summary.path)
+        partial = summary.path.with_name(f"{summary.path.name}.{os.getpid()}.part")
+        _remove_abandoned_parts(out)
+        try:
+            with open(partial, "wb") as fh:
+                writer = WARCWriter(fh, gzip=gzip, warc_version="1.1")
+                _write(writer, _warcinfo(writer, name, run, conn))
+                summary.records["warcinfo"] += 1
+                for capture_id in _capture_ids(conn, run["id"]):
+                    capture = conn.execute(
+                        "select * from captures where id = ?", [capture_id]
+                    ).fetchone()
+                    _write_capture(writer, conn, dict(capture), revisits, summary)
+            os.replace(partial, summary.path)
+        except OSError as exc:  # a full disk, an unwritable directory: one line, no half file
+            partial.unlink(missing_ok=True)
+            full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            raise WarcError(
+                f"{'no space left' if full else 'cannot write'} in {out} for the WARC "
+                f"({exc.strerror or exc}); nothing was written"
+            ) from exc
         return summary
     finally:
         conn.close()
+
+
+def _remove_abandoned_parts(out: Path) -> None:
+    """The partial files of WARC writers that died (``kill -9``): named for their pid."""
+    for path in out.glob("nianbao-run*.part"):
+        pid = path.name.rsplit(".", 2)[-2]
+        if not pid.isdigit() or not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _run(conn: sqlite3.Connection, run_id: int | None) -> sqlite3.Row:

@@ -1,12 +1,26 @@
 """The ``nianbao`` command: a thin layer over the library.
 
 Each subcommand calls one function of :mod:`archive` or :mod:`crawler`; what it
-adds is argument parsing, output, and exit codes an operator can rely on.
+adds is argument parsing, output, and exit codes an operator can rely on. An
+operator's error (a bad registry, a missing or unwritable archive, a full disk …)
+is one line on stderr, ``nianbao <command>: error: …``, and an exit status:
+
+====  ===========================================================================
+1     the command ran and failed (a crawl that did not finish, parser errors, a
+      full disk, an input/output error)
+2     bad input, nothing was done (options, registry, an archive that does not
+      exist, cannot be written or is newer than this nianbao, a failed migration)
+====  ===========================================================================
+
+(``nightly`` has its own statuses, in :mod:`archive.jobs.nightly`.) Anything else
+is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -14,6 +28,9 @@ from pathlib import Path
 import click
 
 from archive import __version__
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
 
 DEFAULT_DB = "nianbao.db"
 db_option = click.option(
@@ -25,7 +42,72 @@ db_option = click.option(
 )
 
 
-@click.group()
+# Control characters (C0 but newline and tab, DEL, C1) and the bidirectional overrides
+# that can reorder or hide text: never written raw to a terminal from a document.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """``text`` safe for a terminal: control bytes a document (or a server) put in a
+    title, an agency name or a message are shown escaped (``\\x1b``), not obeyed."""
+
+    def escape(match: re.Match) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _UNPRINTABLE.sub(escape, str(text))
+
+
+def printable_lines(text: str) -> str:
+    """Several lines of output, each made :func:`printable` (the line breaks are ours)."""
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
+def operator_error(exc: BaseException, db: str | None = None) -> tuple[str, int] | None:
+    """The one line and exit status for an operator's error, or None for a bug."""
+    from archive.export.snapshot import SnapshotError
+    from archive.export.warc import WarcError
+    from archive.store import ArchiveError, DiskFull, storage_error
+    from archive.store.database import ArchiveMissing, ArchiveUnwritable, SchemaError
+    from archive.store.registry import RegistryError
+
+    if isinstance(exc, sqlite3.Error | OSError) and db is not None:
+        exc = storage_error(db, exc) or exc
+    if isinstance(exc, ArchiveMissing | ArchiveUnwritable | SchemaError | RegistryError):
+        return str(exc), EXIT_BAD_INPUT
+    if isinstance(exc, DiskFull | ArchiveError | SnapshotError | WarcError):
+        return str(exc), EXIT_FAILED
+    return None
+
+
+class _Nianbao(click.Group):
+    """The command group: operator errors become one line and an exit status."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:  # noqa: BLE001 (re-raised unless it is an operator's error)
+            sub = ctx.invoked_subcommand or "nianbao"
+            db = ctx.meta.get("nianbao.db")
+            found = operator_error(exc, db)
+            if found is None:
+                raise
+            message, code = found
+            click.echo(f"nianbao {sub}: error: {printable(message)}", err=True)
+            ctx.exit(code)
+
+
+def _archive_path(db: str, must_exist: bool = False) -> str:
+    """Note ``--db`` for error messages; for commands that read an archive, it must exist."""
+    from archive.store import ArchiveMissing
+
+    click.get_current_context().find_root().meta["nianbao.db"] = db
+    if must_exist and not Path(db).is_file():
+        raise ArchiveMissing(f"{db} does not exist (is --db right?)")
+    return db
+
+
+@click.group(cls=_Nianbao)
 @click.version_option(__version__, prog_name="nianbao")
 def main() -> None:
     """nianbao (年报): an archive of government information-disclosure annual reports."""
@@ -44,11 +126,14 @@ def parse(file: str, as_json: bool) -> None:
     try:
         report = parse_isolated(path.read_bytes(), source=path.name, filename=path.name)
     except ParseError as exc:
-        click.echo(f"nianbao parse: {path.name}: {exc.status}: {exc.message}", err=True)
+        click.echo(
+            f"nianbao parse: {printable(path.name)}: {exc.status}: {printable(exc.message)}",
+            err=True,
+        )
         sys.exit(2)
     check_parsed(report)
-    if as_json:
-        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
+    if as_json:  # JSON escapes C0 controls itself; C1 and bidi controls are escaped here
+        click.echo(_json_escape(json.dumps(report.to_json(), ensure_ascii=False, indent=1)))
     else:
         click.echo(_describe(report))
     if report.status in ("not_a_report", "landing_page"):
@@ -57,22 +142,36 @@ def parse(file: str, as_json: bool) -> None:
             if report.status == "landing_page"
             else report.reason or "no report tables or title found"
         )
-        click.echo(f"nianbao parse: {path.name}: {report.status}: {why}", err=True)
+        click.echo(
+            f"nianbao parse: {printable(path.name)}: {report.status}: {printable(why)}", err=True
+        )
         sys.exit(3)
 
 
+# In JSON, json.dumps escapes C0 controls inside strings; these it leaves raw.
+_JSON_UNPRINTABLE = re.compile(r"[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _json_escape(text: str) -> str:
+    """JSON for a terminal: DEL, C1 and bidi controls as ``\\uXXXX`` (still valid JSON)."""
+    return _JSON_UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _describe(report) -> str:
+    """The record for a terminal; every string the document supplied made printable."""
+    p = printable
     lines = [
-        f"{report.title or '(no title)'}",
-        f"  agency {report.agency}  year {report.year}  template {report.template}  "
+        f"{p(report.title or '(no title)')}",
+        f"  agency {p(report.agency)}  year {report.year}  template {report.template}  "
         f"format {report.format}  status {report.status}",
         f"  cells {report.cell_count()}  findings {len(report.checks)}  "
         f"warnings {len(report.warnings)}",
     ]
     lines += [
-        f"  ! {c['rule']} {c.get('row') or c.get('column')}: {c['message']}" for c in report.checks
+        f"  ! {c['rule']} {p(c.get('row') or c.get('column'))}: {p(c['message'])}"
+        for c in report.checks
     ]
-    lines += [f"  ? {w}" for w in report.warnings]
+    lines += [f"  ? {p(w)}" for w in report.warnings]
     return "\n".join(lines)
 
 
@@ -94,11 +193,18 @@ def _describe(report) -> str:
 )
 def crawl(sites: str | None, db: str, jobdir: str | None, overrides: tuple[str, ...]) -> None:
     """Crawl the sites of a registry into the archive (raw captures only)."""
+    from archive.jobs.children import die_with_parent_if_asked
+    from archive.store import Archive
+    from archive.store.registry import read_registry
     from crawler.runner import BUNDLED_REGISTRY, run_crawl
 
-    stats = run_crawl(
-        sites or str(BUNDLED_REGISTRY), db, jobdir, dict(_setting(o) for o in overrides)
-    )
+    die_with_parent_if_asked()
+    settings = dict(_setting(o) for o in overrides)
+    sites = sites or str(BUNDLED_REGISTRY)
+    read_registry(sites)  # a bad registry is one line here, not a traceback in Scrapy
+    with Archive(_archive_path(db)) as archive:  # so is an archive that cannot be written
+        archive.ensure_writable()
+    stats = run_crawl(sites, db, jobdir, settings)
     _exit_on_crawl_failure(stats)
 
 
@@ -111,6 +217,8 @@ def _setting(text: str) -> tuple[str, str]:
 
 def _exit_on_crawl_failure(stats: dict) -> None:
     reason = stats.get("finish_reason")
+    if stats.get("nianbao/storage_error"):
+        click.echo(f"nianbao crawl: error: {printable(stats['nianbao/storage_error'])}", err=True)
     click.echo(
         f"crawl {reason}: {stats.get('response_received_count', 0)} responses, "
         f"{stats.get('nianbao/captures_stored', 0)} captures stored, "
@@ -123,6 +231,132 @@ def _exit_on_crawl_failure(stats: dict) -> None:
     )
     if reason != "finished":
         sys.exit(1)
+
+
+@main.command()
+@click.argument("urls", nargs=-1)
+@click.option(
+    "--file",
+    "url_file",
+    type=click.File("r", encoding="utf-8"),
+    help="Portal URLs, one a line (optionally followed by its 6-digit region code).",
+)
+@click.option(
+    "--check",
+    "check_registry",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Re-validate this registry instead: report rows whose column moved or vanished.",
+)
+@click.option("--region-code", help="Region code (行政区划代码) of the portals given.")
+@click.option(
+    "--max-pages",
+    default=60,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="At most this many requests per portal.",
+)
+@click.option("--no-header", is_flag=True, help="Rows only, to append to a registry.")
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy setting, e.g. -s DOWNLOAD_DELAY=2.",
+)
+def discover(
+    urls: tuple[str, ...],
+    url_file,
+    check_registry: str | None,
+    region_code: str | None,
+    max_pages: int,
+    no_header: bool,
+    overrides: tuple[str, ...],
+) -> None:
+    """Find the 年报 column(s) of portals and print registry rows (exit 0 all found, 3 not)."""
+    import csv
+    import re
+
+    from crawler import discover as finder
+
+    settings = dict(_setting(o) for o in overrides)
+    if region_code and not re.fullmatch(r"\d{6}", region_code):
+        raise click.BadParameter(f"{region_code!r} is not 6 digits", param_hint="--region-code")
+    if check_registry:
+        if urls or url_file:
+            raise click.UsageError("--check takes a registry, not URLs")
+        _check(check_registry, max_pages, settings)
+        return
+    targets = [(u, region_code) for u in urls]
+    for n, line in enumerate(url_file or [], start=1):
+        parts = line.split("#", 1)[0].split()
+        if not parts:
+            continue
+        code = parts[1] if len(parts) > 1 else region_code
+        if code and not re.fullmatch(r"\d{6}", code):
+            raise click.BadParameter(f"line {n}: {code!r} is not a 6-digit region code")
+        targets.append((parts[0], code))
+    if not targets:
+        raise click.UsageError("give portal URLs, or --file with one a line")
+    for url, _ in targets:
+        if not re.match(r"https?://[^/\s]+", url):
+            raise click.BadParameter(f"{url!r} is not an http(s) URL")
+    portals = [finder.Portal(i, u, region_code=c) for i, (u, c) in enumerate(targets)]
+    portals = finder.run(portals, max_pages, settings)
+    writer = csv.DictWriter(sys.stdout, finder.ROW_COLUMNS, lineterminator="\n")
+    if not no_header:
+        writer.writeheader()
+    used: set[str] = set()
+    complete = True
+    for portal in portals:
+        rows = finder.registry_rows(portal, finder.region_by_name)
+        unplaced = [r for r in rows if not r["region_code"]]
+        for row in rows:
+            if row in unplaced:
+                continue
+            base, n = row["site_id"], 2
+            while row["site_id"] in used:
+                row["site_id"], n = f"{base}-{n}", n + 1
+            used.add(row["site_id"])
+            writer.writerow(row)
+        note = f" ({len(rows)} rows)" if rows else ""
+        click.echo(f"{portal.url}: {portal.status}: {portal.message}{note}", err=True)
+        if unplaced:
+            click.echo(
+                f"{portal.url}: region code unknown for {len(unplaced)} rows (not printed): "
+                "give it with --region-code or after the URL in --file",
+                err=True,
+            )
+        complete = complete and portal.status == "found" and not unplaced
+    sys.exit(0 if complete else 3)
+
+
+def _check(registry: str, max_pages: int, settings: dict) -> None:
+    import csv
+
+    from archive.store.registry import RegistryError, read_registry
+    from crawler import discover as finder
+
+    try:
+        rows = read_registry(registry)
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    portals = finder.run(
+        [finder.Portal(i, r["start_url"], r.get("region_code"), row=r) for i, r in enumerate(rows)],
+        max_pages,
+        settings,
+    )
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["site_id", "status", "start_url", "column_url", "reports_seen", "message"])
+    counts: dict[str, int] = {}
+    for portal in portals:
+        status, column, message = finder.check_status(portal)
+        counts[status] = counts.get(status, 0) + 1
+        seen = max((len(c.reports) for c in finder.useful_columns(portal)), default=0)
+        writer.writerow([portal.row["site_id"], status, portal.url, column, seen, message])
+    summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    click.echo(f"checked {len(portals)} rows: {summary}", err=True)
+    sys.exit(0 if set(counts) <= {"ok"} else 3)
 
 
 @main.command()
@@ -143,7 +377,8 @@ def _process(db: str, everything: bool) -> None:
     from archive.jobs.process import process_captures
     from archive.store import Archive
 
-    with Archive(db) as archive:
+    with Archive(_archive_path(db, must_exist=True)) as archive:
+        archive.ensure_writable()
         summary = process_captures(archive, everything)
         counts = archive.counts()
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_status.items())) or "none"
@@ -164,9 +399,9 @@ def _process(db: str, everything: bool) -> None:
 def serve(db: str, host: str, port: int) -> None:
     """Serve the archive with Datasette."""
     from archive.publish import serve as run_server
+    from archive.store import Archive
 
-    if not Path(db).exists():
-        raise click.ClickException(f"{db} does not exist; build it with `nianbao demo` or crawl")
+    Archive(_archive_path(db, must_exist=True)).close()  # migrated, or one line why not
     run_server(db, host, port)
 
 
@@ -220,12 +455,11 @@ def demo(db: str, port: int, no_serve: bool, seed: int) -> None:
 @click.option("--no-gzip", is_flag=True, help="Write an uncompressed .warc.")
 def warc(db: str, run_id: int | None, out_dir: str, revisits: str, no_gzip: bool) -> None:
     """Write a crawl run as a WARC 1.1 file (readable by warcio, pywb, ReplayWeb.page)."""
-    from archive.export.warc import WarcError, write_run_warc
+    from archive.export.warc import write_run_warc
 
-    try:
-        summary = write_run_warc(db, run_id, out_dir, revisits, gzip=not no_gzip)
-    except WarcError as exc:
-        raise click.ClickException(str(exc)) from exc
+    summary = write_run_warc(
+        _archive_path(db, must_exist=True), run_id, out_dir, revisits, gzip=not no_gzip
+    )
     records = ", ".join(f"{k} {v}" for k, v in sorted(summary.records.items()))
     click.echo(
         f"{summary.path}: run {summary.run_id}, {summary.captures} captures ({records})", err=True
@@ -255,14 +489,11 @@ def warc(db: str, run_id: int | None, out_dir: str, revisits: str, no_gzip: bool
 )
 def snapshot(db: str, out_dir: str | None, flavour: str, keep: int | None) -> None:
     """Write a consistent, dated copy of the archive with its SHA-256 and a manifest."""
-    from archive.export.snapshot import SnapshotError, make_snapshot, prune_snapshots
+    from archive.export.snapshot import make_snapshot, prune_snapshots
 
     folder = Path(out_dir) if out_dir else Path(db).resolve().parent / "snapshots"
-    try:
-        snap = make_snapshot(db, folder, flavour)
-        removed = prune_snapshots(folder, keep) if keep else []
-    except SnapshotError as exc:
-        raise click.ClickException(str(exc)) from exc
+    snap = make_snapshot(_archive_path(db, must_exist=True), folder, flavour)
+    removed = prune_snapshots(folder, keep) if keep else []
     click.echo(
         f"{snap.path}: {snap.manifest['size']:,} bytes, sha256 {snap.manifest['sha256']}"
         f"{f', {len(removed)} old files removed' if removed else ''}",
@@ -339,7 +570,7 @@ def nightly(
     )
     from crawler.runner import BUNDLED_REGISTRY
 
-    defaults = default_paths(Path(db))
+    defaults = default_paths(Path(_archive_path(db)))
     config = NightlyConfig(
         db=Path(db),
         sites=sites or str(BUNDLED_REGISTRY),
@@ -357,8 +588,8 @@ def nightly(
     finally:
         events.close()
     click.echo(
-        json.dumps(summary, ensure_ascii=False, indent=1)
+        _json_escape(json.dumps(summary, ensure_ascii=False, indent=1))
         if as_json
-        else format_summary(summary, code)
+        else printable_lines(format_summary(summary, code))
     )
     sys.exit(code)

@@ -14,7 +14,7 @@ Exit status (for alerting):
 0     every stage ran, nothing to look at
 1     an unexpected error (a bug: the traceback is in the log), or interrupted
       (SIGTERM, Ctrl-C: the crawl child is stopped with SIGTERM, the lock released)
-2     bad options
+2     bad options, a bad registry or an archive that cannot be used: nothing was done
 3     every stage ran, with alerts: sites that failed, were blocked or gave fewer
       reports than before, parser errors
 4     a stage failed: the crawl did not finish, the parse stage or a snapshot
@@ -45,6 +45,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from archive.jobs.children import spawn_child
 from archive.store import now
 
 EXIT_OK = 0
@@ -81,14 +82,23 @@ class RunLock:
         except BlockingIOError:
             os.close(fd)
             raise LockHeld(self.path, self.holder()) from None
-        os.ftruncate(fd, 0)
-        os.write(
-            fd,
-            json.dumps(
-                {"pid": os.getpid(), "host": socket.gethostname(), "started_at": now()}
-            ).encode(),
-        )
         self._fd = fd
+        self._holder = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": now()}
+        self._write_holder()
+
+    @property
+    def fd(self) -> int | None:
+        """The locked descriptor: a child given it holds the lock as long as it lives."""
+        return self._fd
+
+    def note(self, **more) -> None:
+        """Add to what the lock file says about its holder (e.g. the crawl child's pid)."""
+        self._holder.update(more)
+        self._write_holder()
+
+    def _write_holder(self) -> None:
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, json.dumps(self._holder).encode(), 0)
 
     def release(self) -> None:
         if self._fd is not None:
@@ -205,9 +215,14 @@ def run_nightly(config: NightlyConfig, events: Events) -> tuple[int, dict]:
     except LockHeld as held:
         events.emit("locked", lock=str(held.path), holder=held.holder)
         return EXIT_LOCKED, {"status": "locked", "lock": str(held.path), "holder": held.holder}
+    problem = preflight(config)
+    if problem is not None:
+        lock.release()
+        events.emit("bad_input", error=problem)
+        return EXIT_USAGE, {"status": "bad_input", "error": problem}
     previous = _terminate_as_interrupt()
     try:
-        summary = _stages(config, events)
+        summary = _stages(config, events, lock)
     except KeyboardInterrupt:
         events.emit("interrupted")
         raise
@@ -236,10 +251,25 @@ def _terminate_as_interrupt():
     return signal.signal(signal.SIGTERM, interrupt)
 
 
-def _stages(config: NightlyConfig, events: Events) -> dict:
+def preflight(config: NightlyConfig) -> str | None:
+    """What makes the run impossible before it starts (a bad registry, an archive that
+    cannot be opened for writing or is too new), as one line; None when all is well."""
+    from archive.store import Archive, ArchiveError
+    from archive.store.registry import RegistryError, read_registry
+
+    try:
+        read_registry(config.sites)
+        with Archive(config.db) as archive:
+            archive.ensure_writable()
+    except (RegistryError, ArchiveError) as exc:
+        return str(exc)
+    return None
+
+
+def _stages(config: NightlyConfig, events: Events, lock: RunLock | None = None) -> dict:
     summary: dict = {"started_at": now(), "db": str(config.db), "failures": [], "alerts": []}
     before = _high_water(config.db)
-    summary["crawl"] = _crawl_stage(config, events, summary)
+    summary["crawl"] = _crawl_stage(config, events, summary, lock)
     summary["parse"] = _parse_stage(config, events, summary)
     summary["checks"] = _checks_summary(config.db, before)
     if config.warc_dir is not None and summary["crawl"].get("run_id"):
@@ -310,11 +340,21 @@ def crawl_command(config: NightlyConfig) -> list[str]:
     return cmd
 
 
-def _crawl_stage(config: NightlyConfig, events: Events, summary: dict) -> dict:
+def _crawl_stage(
+    config: NightlyConfig, events: Events, summary: dict, lock: RunLock | None = None
+) -> dict:
     with events.stage("crawl") as update, open(config.crawl_log, "ab") as log:
-        child = subprocess.Popen(
-            crawl_command(config), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        # The child dies with this process and holds the lock with it (archive.jobs.children):
+        # no new run can start while a crawl of this one may still write.
+        child = spawn_child(
+            crawl_command(config),
+            keep_fds=(lock.fd,) if lock is not None and lock.fd is not None else (),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
+        if lock is not None:
+            lock.note(crawl_pid=child.pid)
         run_id = None
         try:
             while child.poll() is None:
@@ -532,7 +572,10 @@ def _process_in_thread(db: Path, outcome: dict) -> None:
             }
         )
     except Exception as exc:  # reported as a failed stage, with its type and message
-        outcome["error"] = f"{type(exc).__name__}: {exc}"
+        from archive.store import ArchiveError, storage_error
+
+        known = exc if isinstance(exc, ArchiveError) else storage_error(db, exc)
+        outcome["error"] = str(known) if known else f"{type(exc).__name__}: {exc}"
 
 
 def _checks_summary(db: Path, before: dict) -> dict:
@@ -624,10 +667,13 @@ def format_summary(summary: dict, code: int) -> str:
     """The few lines a cron mail shows."""
     if summary.get("status") == "locked":
         holder = summary.get("holder") or {}
+        child = f", crawl pid {holder['crawl_pid']}" if holder.get("crawl_pid") else ""
         return (
             f"nianbao nightly: not run, another run holds {summary['lock']} "
-            f"(pid {holder.get('pid')}, since {holder.get('started_at')}); exit {code}"
+            f"(pid {holder.get('pid')}{child}, since {holder.get('started_at')}); exit {code}"
         )
+    if summary.get("status") == "bad_input":
+        return f"nianbao nightly: error: {summary['error']}; nothing was done; exit {code}"
     crawl, parse, checks = summary["crawl"], summary["parse"], summary["checks"]
     lines = [f"nianbao nightly {summary['started_at']} → {summary['finished_at']}: exit {code}"]
     lines.append(

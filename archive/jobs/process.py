@@ -12,7 +12,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from archive.checks import check_parsed
+from archive.checks import NarrativeCheck, check_parsed, narrative_findings
 from archive.parse import PARSER_VERSION, ParsedReport, ParseError
 from archive.parse.isolate import ParseWorker, parse_isolated
 from archive.publish import prepare as publish_prepare
@@ -21,7 +21,7 @@ from archive.store import Archive, now
 log = logging.getLogger(__name__)
 
 # Statuses of a capture that make it a row in ``reports``.
-REPORT_STATUSES = {"ok", "partial", "no_tables", "tables_are_images", "text_only"}
+REPORT_STATUSES = {"ok", "partial", "run_together", "no_tables", "tables_are_images", "text_only"}
 
 
 @dataclass
@@ -62,8 +62,9 @@ def process_capture(archive: Archive, capture: dict, worker: ParseWorker | None 
             else parse_isolated(capture["body"], **kwargs)
         )
     except ParseError as exc:
-        archive.mark_capture(capture["id"], exc.status, exc.message, PARSER_VERSION)
-        archive.drop_report(capture["sha256"])
+        with archive.transaction():  # one unit of work: the capture's status and what it drops
+            archive.mark_capture(capture["id"], exc.status, exc.message, PARSER_VERSION)
+            archive.drop_report(capture["sha256"])
         return exc.status
     except Exception as exc:  # a parser bug must not stop the stage; it is recorded
         log.exception("parser failed on capture %s (%s)", capture["id"], capture["url"])
@@ -71,6 +72,14 @@ def process_capture(archive: Archive, capture: dict, worker: ParseWorker | None 
             capture["id"], "parser_error", f"{type(exc).__name__}: {exc}", PARSER_VERSION
         )
         return "parser_error"
+    # One transaction for the capture's status with its report, cells and findings: killed
+    # at any instant, the archive holds all of it or none (and the capture is parsed again).
+    with archive.transaction():
+        return _store_outcome(archive, capture, parsed)
+
+
+def _store_outcome(archive: Archive, capture: dict, parsed: ParsedReport) -> str:
+    """Record what the parse of ``capture`` found (inside the caller's transaction)."""
     if parsed.status not in REPORT_STATUSES:
         archive.mark_capture(
             capture["id"],
@@ -136,6 +145,8 @@ def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
             f"{site['agency']!r}"
         )
     issues = check_parsed(parsed)
+    narrative = narrative_findings(parsed)
+    audit = parsed.cell_audit
     report = {
         "capture_id": capture["id"],
         "site_id": capture["site_id"],
@@ -158,6 +169,11 @@ def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
         "warnings": json.dumps(parsed.warnings, ensure_ascii=False) if parsed.warnings else None,
         "parsed_at": now(),
         "parser_version": PARSER_VERSION,
+        "narrative_finding_count": len(narrative),
+        "blank_cells": audit.get("blank"),
+        "dash_cells": audit.get("dash"),
+        "zero_cells": audit.get("zero"),
+        "cell_source": parsed.cell_source,
     }
     cells = [
         {
@@ -166,6 +182,7 @@ def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
             "col_key": c,
             "value": v,
             "raw": parsed.raw.get(t, {}).get(r, {}).get(c),
+            "confidence": parsed.confidence.get(t, {}).get(r, {}).get(c),
         }
         for (t, r, c), v in _cells(parsed).items()
     ]
@@ -183,4 +200,44 @@ def save_parsed(archive: Archive, capture: dict, parsed: ParsedReport) -> int:
         }
         for f in issues
     ]
-    return archive.save_report(report, cells, rows)
+    with archive.transaction():  # the report and its narrative are one unit of work
+        report_id = archive.save_report(report, cells, rows)
+        save_narrative(archive, report_id, parsed, narrative)
+    return report_id
+
+
+def save_narrative(
+    archive: Archive, report_id: int, parsed: ParsedReport, narrative: list[NarrativeCheck]
+) -> None:
+    """A report's sections and narrative findings, replacing what an earlier parse left
+    (inside the caller's transaction)."""
+    conn = archive.db.conn
+    conn.execute("delete from report_sections where report_id = ?", [report_id])
+    conn.execute("delete from narrative_findings where report_id = ?", [report_id])
+    for s in parsed.sections:
+        archive.insert(
+            "report_sections",
+            {
+                "report_id": report_id,
+                "section": s["number"],
+                "section_key": s["key"],
+                "heading": s["heading"],
+                "text": s["text"],
+                "chars": len(s["text"]),
+            },
+        )
+    for f in narrative:
+        archive.insert(
+            "narrative_findings",
+            {
+                "report_id": report_id,
+                "rule": f.rule,
+                "status": f.status,
+                "stated": f.stated,
+                "table_value": f.table_value,
+                "cells": json.dumps(f.cells),
+                "section": f.section,
+                "quote": f.quote,
+                "message": f.message,
+            },
+        )

@@ -9,13 +9,15 @@ only in their reader.
 
 from __future__ import annotations
 
-from archive.parse import metadata
+import re
+
+from archive.parse import audit, metadata, narrative, script, sections
 from archive.parse.document import Document, ParsedReport, ParseError
 from archive.parse.sniff import decode_html, decode_text, sniff_format
 from archive.parse.tables import assemble, detect_template, read_tables
 from archive.store.templates import TEMPLATES, template
 
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"  # 3: honest statuses, tolerant reading, sections and narrative
 MAX_BYTES = 64 * 1024 * 1024
 # Markup and text reports are a few hundred KB; tens of MB of them is not a report, and
 # reading it would only cost time.
@@ -91,6 +93,7 @@ def parse_document(
 
 def interpret(doc: Document, source: str) -> ParsedReport:
     """Find the report in a Document: tables, template, metadata."""
+    script.simplify(doc)
     title = metadata.find_title(doc)
     year = metadata.reporting_year(title, doc.text)
     reading = read_tables(doc.tables, doc.exact_cells)
@@ -114,15 +117,62 @@ def interpret(doc: Document, source: str) -> ParsedReport:
         warnings=doc.warnings + reading.warnings + template_warnings + table_warnings,
         fee_yuan=metadata.information_fee(doc.text),
     )
+    report.sections = [s.to_json() for s in sections.split_sections(doc)]
+    report.stated = [s.to_json() for s in narrative.stated_figures(report.sections, doc.text)]
+    fee = narrative.stated_fee(doc.text, report.sections)
+    if fee is not None:
+        report.stated.append(fee.to_json())
+    if template_id in TEMPLATES and tables:
+        missing = sections.missing_sections(report.sections)
+        if missing:
+            report.warnings.append(f"sections not found in the text: {', '.join(missing)}")
     report.region = metadata.region_from_agency(report.agency)
     report.warnings += metadata.consistency_warnings(year, doc.text, report.published)
-    report.status = _status(report, doc)
-    if report.status == "not_a_report":
+    holes = audit.completeness(tables, template_id) if tables else []
+    report.warnings += holes
+    report.cell_audit = audit.cell_audit(tables, raw) if tables else {}
+    report.status = _status(report, doc, holes)
+    if report.status != "not_a_report" and _blank_form(report):
+        report.status = "not_a_report"
+        report.reason = (
+            "a blank format template: every cell of its tables is empty"
+            + (
+                f" and its title says so ({report.title!r})"
+                if _FORM.search(report.title or "")
+                else ""
+            )
+            + ("" if report.year else "; it names no reporting year")
+        )
+    elif report.status == "not_a_report":
         report.reason = metadata.why_not_a_report(doc, title)
+    elif reading.refused and report.status in ("partial", "no_tables"):
+        # Rows whose digits ran together and cannot be split for sure: a status of their
+        # own, since a reader of the original can still recover them.
+        report.status = "run_together"
+        report.reason = (
+            f"digits printed run together in {', '.join(reading.refused)}; no single split "
+            f"adds up under the table's sums, so those rows are left out"
+        )
+    if doc.ocr is not None:  # cells read from pictures: confidences, the unsure left null
+        from archive.parse import ocr
+
+        ocr.finish(report, doc.ocr)
     return report
 
 
-def _status(report: ParsedReport, doc: Document) -> str:
+_FORM = re.compile(r"模板|模版|格式|样表|范本")
+
+
+def _blank_form(report: ParsedReport) -> bool:
+    """The report format itself (a template with every cell empty), not a report: its
+    tables hold no number at all, and its title calls it a template or it has no year."""
+    audit_ = report.cell_audit
+    if not audit_ or audit_["zero"] or audit_["number"]:
+        return False
+    return bool(_FORM.search(report.title or "")) or report.year is None
+
+
+def _status(report: ParsedReport, doc: Document, holes: list[str]) -> str:
     titled = metadata.looks_like_report_title(report.title)
     if not report.tables:
         if doc.meta.get("image_only") == "1" or (titled and doc.meta.get("picture_pages")):
@@ -134,7 +184,7 @@ def _status(report: ParsedReport, doc: Document) -> str:
         if doc.meta.get("table_images") and metadata.names_table_sections(doc.text):
             return "tables_are_images"  # the sections are there, their tables are pictures
         return "no_tables" if report.template in TEMPLATES else "text_only"
-    if report.template not in TEMPLATES:
+    if report.template not in TEMPLATES or holes:
         return "partial"
     expected = len(template(report.template).cell_keys())
     return "ok" if report.cell_count() == expected else "partial"

@@ -39,6 +39,9 @@ class Document:
     # the table reader then refuses to place a row whose blanks it cannot locate.
     exact_cells: bool = True
     warnings: list[str] = field(default_factory=list)
+    # The tables were read from pictures (archive.parse.ocr.OcrResult): cells carry a
+    # confidence, and the unsure ones are left null after the table reader.
+    ocr: object | None = None
 
 
 @dataclass
@@ -63,6 +66,16 @@ class ParsedReport:
     fee_yuan: float | None = None
     meta: dict[str, str] = field(default_factory=dict)
     reason: str | None = None  # why the status is not ok, in words (e.g. a soft 404)
+    # How the cells read were printed (blank / dash / zero / number), see parse.audit.
+    cell_audit: dict[str, int] = field(default_factory=dict)
+    # The narrative, one entry per section found (see parse.sections), the figures it
+    # states (parse.narrative), and how they compare with the tables (checks).
+    sections: list[dict] = field(default_factory=list)
+    stated: list[dict] = field(default_factory=list)
+    narrative_checks: list[dict] = field(default_factory=list)
+    # "ocr" when the cells were read from pictures; then each cell's confidence (0–1)
+    cell_source: str | None = None
+    confidence: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         """The object ``nianbao parse FILE --json`` prints."""
@@ -79,6 +92,17 @@ class ParsedReport:
             out["fee_yuan"] = self.fee_yuan
         if self.reason:
             out["reason"] = self.reason
+        if self.cell_audit:
+            out["cell_audit"] = self.cell_audit
+        if self.sections:
+            out["sections"] = self.sections
+        if self.stated:
+            out["stated"] = self.stated
+        if self.narrative_checks:
+            out["narrative_checks"] = self.narrative_checks
+        if self.cell_source:
+            out["cell_source"] = self.cell_source
+            out["confidence"] = self.confidence
         return out
 
     def cell_count(self) -> int:

@@ -87,7 +87,9 @@ def _inline_scripts(root: etree._Element) -> None:
         holder = etree.Element("div")
         for fragment in markup:
             try:
-                parts = lxml.html.fragments_fromstring(fragment)
+                parts = lxml.html.fragments_fromstring(
+                    fragment, parser=lxml.html.HTMLParser(huge_tree=True)
+                )
             except (etree.ParserError, ValueError):
                 continue
             for part in parts:
@@ -119,28 +121,33 @@ def _grids(root: etree._Element) -> list[Grid]:
 
 
 def _text(root: etree._Element) -> str:
-    parts: list[str] = []
+    """The text of ``root`` in reading order, block elements on lines of their own.
 
-    def walk(el: etree._Element) -> None:
+    Iterative, not recursive: a page may nest thousands of elements (a CMS wrapping the
+    article in div after div), deeper than Python's recursion limit."""
+    parts: list[str] = []
+    # Each stack entry is an element to open, or the closing work of one already opened.
+    stack: list[tuple[bool, etree._Element]] = [(True, root)]
+    while stack:
+        opening, el = stack.pop()
+        if not opening:
+            if el.tag in ("td", "th"):
+                parts.append("\t")
+            if el.tag in BLOCK_TAGS:
+                parts.append("\n")
+            if el.tail:
+                parts.append(el.tail)
+            continue
         if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript"):
             if el.tail:
                 parts.append(el.tail)
-            return
-        block = el.tag in BLOCK_TAGS
-        if block:
+            continue
+        if el.tag in BLOCK_TAGS:
             parts.append("\n")
         if el.text:
             parts.append(el.text)
-        for child in el:
-            walk(child)
-        if el.tag in ("td", "th"):
-            parts.append("\t")
-        if block:
-            parts.append("\n")
-        if el.tail:
-            parts.append(el.tail)
-
-    walk(root)
+        stack.append((False, el))
+        stack.extend((True, child) for child in reversed(el))
     text = "".join(parts).replace("\u00a0", " ")
     lines = (
         re.sub(r"[ \t\u3000]+", lambda m: "\t" if "\t" in m.group() else " ", ln).strip()
@@ -168,15 +175,47 @@ def attachment_links(root: etree._Element, base_url: str | None) -> list[str]:
     return list(dict.fromkeys(links))
 
 
+# libxml2 stops building the tree at this depth even with its "huge" option; what lies
+# deeper is dropped, which would silently turn a report into a page without tables.
+MAX_DEPTH = 2048
+_WRAPPERS = ("div", "span", "font", "section", "article", "center", "blockquote")
+_WRAPPER_TAG = re.compile(rf"<\s*/?\s*(?:{'|'.join(_WRAPPERS)})\b[^>]*>", re.I)
+
+
+def _depth_exceeded(parser: etree.HTMLParser) -> bool:
+    return any("Excessive depth" in e.message for e in parser.error_log)
+
+
+def _parse_tree(text: str) -> tuple[etree._Element, bool]:
+    """The page's element tree, and whether wrappers had to be set aside to build it.
+
+    Pages nested deeper than libxml2 goes are read again with their layout wrappers
+    (div, span, font …) replaced by line breaks: they carry no table structure, and
+    a line break keeps the text's block boundaries. A page still too deep after that
+    (tables nested in tables thousands of times) is refused as ``too_deep``, never
+    read as the fragment libxml2 managed to build."""
+    for flatten in (False, True):
+        source = _WRAPPER_TAG.sub("<br>", text) if flatten else text
+        parser = lxml.html.HTMLParser(huge_tree=True)
+        try:
+            root = lxml.html.document_fromstring(source, parser=parser)
+        except (etree.LxmlError, ValueError) as exc:
+            raise ParseError("corrupt", f"unreadable HTML: {exc}") from exc
+        if not _depth_exceeded(parser):
+            return root, flatten
+    raise ParseError(
+        "too_deep",
+        f"the page nests its elements more than {MAX_DEPTH} levels deep even without its "
+        f"wrapper elements; it is not read, since what lies deeper would be lost",
+    )
+
+
 def read_html(text: str, url: str | None = None) -> Document:
     """Parse decoded HTML into a Document."""
     if not text.strip():
         raise ParseError("empty", "the page is empty")
     text = _CDATA.sub(lambda m: m.group(1), text)
-    try:
-        root = lxml.html.document_fromstring(text)
-    except (etree.LxmlError, ValueError) as exc:
-        raise ParseError("corrupt", f"unreadable HTML: {exc}") from exc
+    root, flattened = _parse_tree(text)
     _inline_scripts(root)
     meta = _meta(root)
     title_el = root.find(".//title")
@@ -191,6 +230,12 @@ def read_html(text: str, url: str | None = None) -> Document:
         title=title or None,
         meta=meta,
     )
+    if flattened:
+        doc.warnings.append(
+            f"the page nests its elements more than {MAX_DEPTH} levels deep; its wrapper "
+            f"elements ({', '.join(_WRAPPERS)}) were set aside to read it"
+        )
+        doc.meta["flattened"] = "1"
     doc.meta["attachments"] = " ".join(attachment_links(root, url))
     pictures = content_images(body if body is not None else root)
     if pictures:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
+import signal
 import traceback
 from multiprocessing.connection import Connection
 
@@ -57,6 +58,16 @@ def _preload() -> None:
     from pdfminer import pdfdocument  # noqa: F401
 
     from archive.parse import html, pdf, text, word  # noqa: F401
+    from archive.parse.script import _converter
+
+    _converter()  # OpenCC's dictionaries, loaded once per worker
+
+    try:  # the OCR libraries and models (OpenCV, Tesseract), loaded once per worker
+        from archive.parse import ocr
+
+        ocr.engine()
+    except Exception:  # not installed: a document with pictures says so when it comes
+        pass
 
 
 def _serve(conn: Connection, budget_mb: int) -> None:
@@ -97,6 +108,22 @@ def _serve(conn: Connection, budget_mb: int) -> None:
             conn.send(answer)
         except MemoryError:
             conn.send(("error", "too_much_memory", "the parsed record is too large to return"))
+
+
+def worker_death(code: int | None, exc: BaseException | None = None) -> str:
+    """How the worker ended, in words: a signal by name, an exit status, and the error the
+    pipe gave only when it says something (a closed pipe's EOFError says nothing)."""
+    if code is not None and code < 0:
+        try:
+            how = f"was killed by {signal.Signals(-code).name} (exit code {code})"
+        except ValueError:
+            how = f"was killed by signal {-code} (exit code {code})"
+    elif code is not None:
+        how = f"exited with status {code}"
+    else:
+        how = "vanished"
+    detail = str(exc).strip() if exc is not None else ""
+    return f"the parse worker {how} without an answer" + (f": {detail}" if detail else "")
 
 
 class ParseWorker:
@@ -161,9 +188,7 @@ class ParseWorker:
                 "too_much_memory",
                 f"the document needed more than {self.memory_mb} MB of memory to read",
             )
-        return ParseError(
-            "worker_died", f"the parse worker ended without an answer (exit code {code}): {exc}"
-        )
+        return ParseError("worker_died", worker_death(code, exc))
 
     def close(self) -> None:
         """Stop the worker (killing it if it is busy)."""

@@ -45,6 +45,38 @@ def strip_numbering(text: str) -> str:
         text = stripped
 
 
+_LEADING_NUMBER = re.compile(
+    r"^\s*(?:([一二三四五六七八九十]+)[、.．]|[（(]([一二三四五六七八九十\d]+)[）)]|(\d+)\s*[、.．])"
+)
+
+
+def numbering(text: str) -> str | None:
+    """The number a label is printed with (2. → "2", （三） → "三", 一、 → "一"), or None."""
+    m = _LEADING_NUMBER.match(unicodedata.normalize("NFKC", text or ""))
+    return next((g for g in m.groups() if g), None) if m else None
+
+
+def _lcs(a: str, b: str) -> int:
+    """Length of the longest common subsequence of two short strings."""
+    prev = [0] * (len(b) + 1)
+    for ca in a:
+        cur = [0]
+        for j, cb in enumerate(b):
+            cur.append(prev[j] + 1 if ca == cb else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def label_similarity(printed: str, label: str) -> float:
+    """How much a printed label resembles a template label, 0 to 1: their cores' longest
+    common subsequence over the longer core. Dropped, added and swapped characters
+    (``其他法律行政止公开`` for ``其他法律行政法规禁止公开``: 0.75) lower it gradually."""
+    a, b = _core(printed), _core(label)
+    if not a or not b:
+        return 0.0
+    return _lcs(a, b) / max(len(a), len(b))
+
+
 @dataclass(frozen=True)
 class Match:
     entry: Entry
@@ -114,3 +146,36 @@ def match_label(text: str, entries: list[Entry], fuzzy: bool = False) -> Match |
     if len(winners) != 1:
         return None
     return next(iter(winners.values()))
+
+
+def columns_in(text: str, entries: list[Entry]) -> list[Entry]:
+    """Every column label ``text`` holds, in the order printed: a header cell may hold
+    several when a text extractor ran them together (信息内容上一年项目数量本年增/减…).
+
+    Phrases that must equal a whole label (``=其他``) are not looked for inside longer
+    text (其他 is inside 法人或其他组织); a cell that is exactly such a label is one."""
+    core = normalize(text)
+    if not core:
+        return []
+    spans: list[tuple[int, int, Entry]] = []
+    for entry in entries:
+        for phrase in entry.match:
+            if phrase.startswith("="):
+                continue
+            norm = _phrase(phrase)
+            start = core.find(norm)
+            while start >= 0:
+                spans.append((start, start + len(norm), entry))
+                start = core.find(norm, start + 1)
+    taken: list[tuple[int, int, Entry]] = []
+    for span in sorted(spans, key=lambda s: (s[0] - s[1], s[0])):  # longest first
+        if all(span[1] <= t[0] or span[0] >= t[1] for t in taken):
+            taken.append(span)
+    found: list[Entry] = []
+    for _, _, entry in sorted(taken, key=lambda s: s[0]):
+        if not found or found[-1].key != entry.key:
+            found.append(entry)
+    if len(found) <= 1:
+        whole = match_label(text, entries)
+        return [whole.entry] if whole else found
+    return found

@@ -34,8 +34,24 @@ _PAGE_NUMBER = re.compile(
 )
 
 
+# Field names a CMS prints in front of the title (标题：…, 信息名称：…): page chrome.
+_CHROME = re.compile(r"^\s*(?:文章标题|信息名称|标\s*题|题\s*目|名\s*称|主\s*题)\s*[:：]\s*")
+
+
+def strip_chrome(title: str | None) -> str | None:
+    """A title without the field name a CMS printed in front of it."""
+    if not title:
+        return title
+    return _CHROME.sub("", title).strip() or None
+
+
 def looks_like_report_title(title: str | None) -> bool:
-    return bool(title) and bool(_REPORT_TITLE.search(re.sub(r"\s+", "", title)))
+    """Whether ``title`` names an annual report. A breadcrumb (首页 > 政府信息公开 > 年报) is
+    page chrome: only its last segment counts."""
+    if not title:
+        return False
+    last = re.split(r"[>＞»]", title)[-1]
+    return bool(_REPORT_TITLE.search(re.sub(r"\s+", "", last)))
 
 
 def find_title(doc: Document) -> str | None:
@@ -46,7 +62,8 @@ def find_title(doc: Document) -> str | None:
         if ln.strip() and not _PAGE_NUMBER.match(ln.strip())
     ]
     if doc.title and looks_like_report_title(doc.title):
-        return re.sub(r"\s+", " ", doc.title).strip()
+        return strip_chrome(re.sub(r"\s+", " ", doc.title).strip())
+    lines = [strip_chrome(ln) or "" for ln in lines]
     for i, line in enumerate(lines):
         if len(line) <= 80 and looks_like_report_title(line):
             # A title set over two lines: 淮安市人民政府 / 2024 年政府信息公开工作年度报告.
@@ -54,7 +71,7 @@ def find_title(doc: Document) -> str | None:
                 _YEAR.match(line)
                 and i > 0
                 and len(lines[i - 1]) <= 30
-                and not re.search(r"[。，；：]", lines[i - 1])
+                and not re.search(r"[。，；：>＞»]", lines[i - 1])  # not a sentence or a breadcrumb
             ):
                 line = lines[i - 1] + line
             return re.sub(r"\s+", " ", line).strip()
@@ -77,6 +94,8 @@ def agency_from_title(title: str | None) -> str | None:
         return None
     t = re.sub(r"\s+", "", unicodedata.normalize("NFKC", title))
     t = _TITLE_SUFFIX.sub("", t)
+    # Page chrome before the name: a field name (标题:), a breadcrumb (首页>政务公开>…).
+    t = re.split(r"[:：>＞»]", strip_chrome(t) or "")[-1]
     t = _YEAR.sub("", t, count=1)
     t = t.strip("-_—:：|")
     return t or None

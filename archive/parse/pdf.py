@@ -208,4 +208,10 @@ def read_pdf(data: bytes) -> Document:
         doc.meta["picture_pages"] = str(pictured)
     if not doc.text.strip():
         doc.meta["image_only"] = "1" if any(images) else "0"
+    if not grids and any(images):  # a scan, or tables pasted as pictures: read them
+        from archive.parse.ocr import ocr_document
+
+        ocr_document(
+            doc, lambda ocr: ocr.read_pdf_pages(data, [i for i, n in enumerate(images) if n])
+        )
     return doc

@@ -93,6 +93,31 @@ def page_edges(page, paths: list | None = None) -> list[dict]:
     return edges
 
 
+def _page_break_edges(edges: list[dict]) -> list[dict]:
+    """Close a table that a page break cut open.
+
+    A browser printing a table row across two pages draws the row's cell walls down to the
+    end of the first page and from the top of the next, with no rule at the break: the
+    half rows have no bottom (or top) edge, so no cell is found in them and the row —
+    label, numbers and all — would vanish. Where vertical rules run past the last (or
+    before the first) horizontal rule they meet, the break is the missing rule."""
+    hs = [e for e in edges if e["orientation"] == "h"]
+    vs = [e for e in edges if e["orientation"] == "v"]
+    if not hs or len(vs) < 2:
+        return []
+    added = []
+    for end, beyond in (("bottom", max), ("top", min)):
+        rule = beyond(e["top"] for e in hs)  # the lowest / highest horizontal rule
+        # Walls that cross the outermost rule run on past it (it is the outermost).
+        past = [e for e in vs if e["top"] < rule - SNAP and e["bottom"] > rule + SNAP]
+        if len(past) < 2:
+            continue
+        y = beyond(e[end] for e in past)
+        x0, x1 = min(e["x0"] for e in past), max(e["x1"] for e in past)
+        added.append(_edge(x0, y, x1, y, "h"))
+    return added
+
+
 def page_grids(page, textpage, paths: list | None = None) -> list[Grid]:
     """The ruled tables of one page as grids of cell texts (``None``: covered by a merge)."""
     from pdfplumber.table import (
@@ -110,6 +135,7 @@ def page_grids(page, textpage, paths: list | None = None) -> list[Grid]:
     edges = [
         e for e in edges if (e["width"] if e["orientation"] == "h" else e["height"]) >= MIN_EDGE
     ]
+    edges += _page_break_edges(edges)
     cells = intersections_to_cells(edges_to_intersections(edges, SNAP, SNAP))
     height = page.get_height()
     grids: list[Grid] = []

@@ -1,12 +1,16 @@
-"""Reading a plain-text report: tab-separated or space-aligned tables.
+"""Reading a plain-text report: tab-separated, space-aligned, or flattened tables.
 
-Text reports come two ways: copied out of a word processor, with a tab between
-cells, or laid out with spaces (``pdftotext -layout`` and similar), with a run
-of spaces between cells. Every line is a row (a line with one cell is how
-headings reach the table reader). Empty cells in such text are unreliable —
-merged cells come out as missing or extra tabs, and a blank is invisible among
-spaces — so the Document says its cells are not exact, and the table reader
-only places rows it can place for sure.
+Text reports come several ways: copied out of a word processor, with a tab between
+cells; laid out with spaces (``pdftotext -layout`` and similar), with a run of
+spaces between cells; with a single space between cells (``（一）予以公开 0 0 0 0 0
+0 0``); or flattened by a web page or a PDF extractor, a whole table on one line
+and the digits of a row run together (``一、本年新收政府信息公开申请数量142000016``).
+Every line is a row (a line with one cell is how headings reach the table reader);
+a table line holding several rows is cut where a label follows numbers. Empty cells
+in such text are unreliable — merged cells come out as missing or extra tabs, and a
+blank is invisible among spaces — so the Document says its cells are not exact, and
+the table reader only places rows it can place for sure (run-together digits only
+where the table's own sums leave one way to split them, see ``parse.digits``).
 """
 
 from __future__ import annotations
@@ -17,15 +21,93 @@ from archive.parse.document import Document, ParseError
 
 # Between cells of a space-aligned line: two or more spaces (or an ideographic space).
 _GAP = re.compile(r"(?: {2,}|\u3000+)")
-# Numbers set one space apart in a space-aligned line are separate cells, not "1 234".
-_SPACED_NUMBERS = re.compile(r"^[\d,.]+(?: [\d,.]+)+$")
+# What a data cell of a text table can be: a number, or a mark for "nothing" (/ — - 无).
+_VALUE = r"(?:[+-]?\d[\d,]*(?:\.\d+)?(?:万元|元|件|个|项|次)?|[/／\\]|[-—–－─]{1,2}|无)"
+_VALUE_TOKEN = re.compile(rf"^{_VALUE}$")
+# A page number line: "- 3 -", "第 2 页", "3/6" (its dashes are no blank cells).
+_PAGE_NUMBER = re.compile(r"^\s*(?:[-—–]\s*\d+\s*[-—–]|第\s*\d+\s*页.*|\d+\s*/\s*\d+)\s*$")
+# Where digits touch a label without a space. A digit followed by 、/. and a Chinese
+# character is a label's numbering ("2.其他法律…"), and digits followed by a unit or
+# a date word are prose ("2024年", "3件"), so neither is a cell boundary.
+_UNIT = "年月日件个项次条份人元万%％号期"
+_TOUCHING = re.compile(
+    rf"(?<=[\u4e00-\u9fff）)”\"])(?=\d)|(?<=\d)(?![\d,.]|[{_UNIT}])(?=[\u4e00-\u9fff（(])"
+)
+_NUMBERING = re.compile(r"(\d)(?=[.．、][\u4e00-\u9fff])")
+# Prose, not a table line: sentence punctuation.
+_PROSE = re.compile(r"[。；;！？]")
+MAX_LABEL = 60  # as the table reader: longer is not one label
 
 
 def _aligned_cells(line: str) -> list[str]:
     cells: list[str] = []
     for part in _GAP.split(line.strip()):
-        cells += part.split(" ") if _SPACED_NUMBERS.match(part) else [part]
+        cells += _spaced_cells(part)
     return cells
+
+
+def _spaced_cells(part: str) -> list[str]:
+    """A part of a line between wide gaps, cut into cells at single spaces: every value
+    ("0", "/", "—") is a cell; the words between values make one label cell."""
+    cells: list[str] = []
+    words: list[str] = []
+    for token in part.split():
+        if _VALUE_TOKEN.match(token):
+            if words:
+                cells.append(" ".join(words))
+                words = []
+            cells.append(token)
+        else:
+            words.append(token)
+    if words:
+        cells.append(" ".join(words))
+    return cells
+
+
+def _label_words(cells: list[str]) -> list[str]:
+    """A label cell longer than any label (a flattened table's headings, column headers
+    and row label run into one) is left as its words, so each can be recognised."""
+    out: list[str] = []
+    for cell in cells:
+        out += cell.split() if len(cell) > MAX_LABEL and not _is_value(cell) else [cell]
+    return out
+
+
+def _touching_cells(line: str) -> list[str]:
+    """Cells of a table line whose labels and numbers touch (no space between them)."""
+    marked = _NUMBERING.sub(lambda m: "\x00" + m.group(1), line)  # keep "2." with its label
+    out: list[str] = []
+    for piece in marked.split("\x00"):
+        out += [p for p in _TOUCHING.split(piece) if p]
+    # A numbering digit split off above rejoins the label it starts.
+    cells: list[str] = []
+    for cell in out:
+        cells += _aligned_cells(cell)
+    return [c for c in cells if c.strip()]
+
+
+def _is_value(cell: str) -> bool:
+    return bool(_VALUE_TOKEN.match(cell.strip()))
+
+
+def _rows_of_line(cells: list[str]) -> list[list[str]]:
+    """Cut a line into rows where a label follows numbers: a flattened table is one line,
+    and a row's cells never go on with a label after its numbers."""
+    rows: list[list[str]] = [[]]
+    for i, cell in enumerate(cells):
+        if i and not _is_value(cell) and _is_value(cells[i - 1]):
+            rows.append([])
+        rows[-1].append(cell)
+    return rows
+
+
+def _space_rows(line: str) -> list[list[str]]:
+    if _PAGE_NUMBER.match(line):
+        return [[line.strip()]]
+    if _PROSE.search(line):
+        return [_GAP.split(line.strip())]  # a sentence: only wide gaps separate anything
+    cells = _touching_cells(line)
+    return _rows_of_line(_label_words(cells)) if any(_is_value(c) for c in cells) else [cells]
 
 
 def read_text(text: str) -> Document:
@@ -38,7 +120,7 @@ def read_text(text: str) -> Document:
         grid = [ln.split("\t") for ln in lines if ln.strip() or "\t" in ln]
         layout = "tab"
     else:
-        grid = [_aligned_cells(ln) for ln in rows]
+        grid = [row for ln in rows for row in _space_rows(ln)]
         layout = "spaces"
     title = next((ln.strip() for ln in lines if ln.strip()), None)
     return Document(

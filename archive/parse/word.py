@@ -105,7 +105,15 @@ def read_docx(data: bytes) -> Document:
         if v
     }
     text = "\n".join(ln.strip() for ln in lines if ln.strip())
-    return Document(format="docx", text=text, tables=grids, meta=meta)
+    doc = Document(format="docx", text=text, tables=grids, meta=meta)
+    if not any(c for g in grids for row in g for c in row) and word.inline_shapes:
+        from archive.parse.ocr import docx_pictures, ocr_document
+
+        pictures = docx_pictures(word)  # tables pasted as pictures: read them
+        if pictures:
+            doc.meta["table_images"] = str(len(pictures))
+            ocr_document(doc, lambda ocr: ocr.read_pictures(pictures))
+    return doc
 
 
 def converter() -> str | None:

@@ -16,7 +16,9 @@ Registered as a ``datasette`` entry point, so ``nianbao serve`` and a plain
 * **Provenance.** A report's SHA-256 and a capture's body link to the original; every
   cell's printed text links to the capture it was read from (URL, fetch time, SHA-256).
 * **Excel.** ``.csv?_bom=1`` starts the file with a UTF-8 byte-order mark, without which
-  Excel on Chinese Windows reads UTF-8 as GBK; works with ``_stream=on`` full exports.
+  Excel on Chinese Windows reads UTF-8 as GBK, and starts any cell Excel would run as a
+  formula (``=``, ``+``, ``-``, ``@``, tab, CR) with an apostrophe (:mod:`.csvsafe`);
+  works with ``_stream=on`` full exports. Plain ``.csv`` and JSON stay raw.
   The table page's CSV form gets a checkbox for it.
 """
 
@@ -30,6 +32,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from datasette import Response, hookimpl
 from markupsafe import Markup, escape
 
+from archive.publish.csvsafe import FormulaGuard
 from archive.publish.search import fts_query
 from archive.publish.views import WIDE_TABLES
 
@@ -216,13 +219,15 @@ def wants_bom(scope: dict) -> bool:
 
 
 def bom_wrapper(app):
-    """Prefix the body of a successful CSV response with the UTF-8 BOM when asked."""
+    """The CSV for Excel: the UTF-8 BOM first, and no cell Excel would run as a formula
+    (:mod:`archive.publish.csvsafe`); a plain ``.csv`` stays raw."""
 
     async def wrapped(scope, receive, send):
         if not wants_bom(scope):
             await app(scope, receive, send)
             return
         state = {"ok": False, "sent": False}
+        guard = FormulaGuard()
 
         async def send_with_bom(message):
             if message["type"] == "http.response.start":
@@ -235,9 +240,14 @@ def bom_wrapper(app):
                         if k.lower() != b"content-length"
                     ],
                 }
-            elif message["type"] == "http.response.body" and state["ok"] and not state["sent"]:
-                state["sent"] = True
-                message = {**message, "body": BOM + message.get("body", b"")}
+            elif message["type"] == "http.response.body" and state["ok"]:
+                body = guard.feed(message.get("body", b""))
+                if not message.get("more_body"):
+                    body += guard.end()
+                if not state["sent"]:
+                    state["sent"] = True
+                    body = BOM + body
+                message = {**message, "body": body}
             await send(message)
 
         await app(scope, receive, send_with_bom)

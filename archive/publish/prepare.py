@@ -17,7 +17,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.publish.search import index_is_current, index_reports, rebuild_index
+from archive.publish.search import (
+    index_is_current,
+    index_reports,
+    index_sections,
+    rebuild_index,
+    rebuild_sections_index,
+)
 from archive.publish.standalone import ship
 from archive.publish.views import refresh_wide_tables
 from archive.store.regions import refresh_regions
@@ -86,11 +92,13 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
     if full:
         refresh_wide_tables(conn, None)
         rebuild_index(conn)
+        rebuild_sections_index(conn)
         summary.search_rebuilt = True
     elif changed or removed:
         refresh_wide_tables(conn, changed + removed)
         if retexted or removed:
             rebuild_index(conn)
+            rebuild_sections_index(conn)
             summary.search_rebuilt = True
         else:
             new = [
@@ -101,6 +109,12 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
                 )
             ]
             index_reports(conn, new)
+            # A reparsed report's sections are new rows: the old ones' n-grams cannot be
+            # taken out of the index one by one (see rebuild_index), so it is rebuilt.
+            if set(changed) - set(new):
+                rebuild_sections_index(conn)
+            else:
+                index_sections(conn, new)
     _save_state(conn, full, changed, removed)
     ship(conn)
     return summary

@@ -111,11 +111,16 @@ def needs_confirmation(term: str) -> bool:
 
 
 def index_is_current(conn: sqlite3.Connection) -> bool:
-    """Is ``reports_fts`` this module's index (not an older layout, not missing)?"""
+    """Are ``reports_fts`` and ``report_sections_fts`` this module's indexes (not an
+    older layout, not missing)?"""
+    return _is_current(conn, FTS_TABLE, SCHEMA) and _is_current(conn, SECTIONS_FTS, SECTIONS_SCHEMA)
+
+
+def _is_current(conn: sqlite3.Connection, table: str, schema: str) -> bool:
     row = conn.execute(
-        "select sql from sqlite_master where name = ? and type = 'table'", [FTS_TABLE]
+        "select sql from sqlite_master where name = ? and type = 'table'", [table]
     ).fetchone()
-    return bool(row) and _normalise(row[0]) == _normalise(SCHEMA)
+    return bool(row) and _normalise(row[0]) == _normalise(schema)
 
 
 def _normalise(sql: str) -> str:
@@ -124,10 +129,14 @@ def _normalise(sql: str) -> str:
 
 def ensure_index(conn: sqlite3.Connection) -> None:
     """Create the index, replacing one of an older layout (it is rebuilt from reports)."""
-    exists = conn.execute("select 1 from sqlite_master where name = ?", [FTS_TABLE]).fetchone()
-    if exists and not index_is_current(conn):
-        conn.execute(f"DROP TABLE {FTS_TABLE}")
-    conn.execute(SCHEMA)
+    _ensure(conn, FTS_TABLE, SCHEMA)
+
+
+def _ensure(conn: sqlite3.Connection, table: str, schema: str) -> None:
+    exists = conn.execute("select 1 from sqlite_master where name = ?", [table]).fetchone()
+    if exists and not _is_current(conn, table, schema):
+        conn.execute(f"DROP TABLE {table}")
+    conn.execute(schema)
 
 
 def index_reports(conn: sqlite3.Connection, report_ids: Iterable[int] | None = None) -> int:
@@ -186,3 +195,52 @@ def search(conn: sqlite3.Connection, query: str, limit: int = 20) -> list[int]:
         args += [term, term]
     sql += " order by r.year desc, r.id desc limit ?"
     return [r[0] for r in conn.execute(sql, [*args, limit])]
+
+
+# The sections of the narrative (report_sections) get the same n-gram index, so that
+# 「主要问题及改进情况」 can be searched across agencies, with nianbao or without it.
+# A section row's rowid is its key.
+SECTIONS_FTS = "report_sections_fts"
+SECTIONS_SCHEMA = f"""
+CREATE VIRTUAL TABLE IF NOT EXISTS {SECTIONS_FTS} USING fts5(
+    heading, text, content="report_sections", detail=none,
+    tokenize='unicode61 remove_diacritics 2'
+)
+"""
+
+
+def index_sections(conn: sqlite3.Connection, report_ids: Iterable[int] | None = None) -> int:
+    """Add the sections of reports to the sections index (all when ``report_ids`` is None)."""
+    _ensure(conn, SECTIONS_FTS, SECTIONS_SCHEMA)
+    if not conn.execute("select 1 from sqlite_master where name = 'report_sections'").fetchone():
+        return 0  # an archive older than the narrative migration
+    sql = "select rowid, heading, text from report_sections"
+    if report_ids is None:
+        batches = [conn.execute(sql + " order by rowid")]
+    else:
+        ids = list(report_ids)
+        batches = [
+            conn.execute(
+                sql + f" where report_id in ({','.join('?' * len(ids[i : i + 500]))})",
+                ids[i : i + 500],
+            )
+            for i in range(0, len(ids), 500)
+        ]
+    count = 0
+    for rows in batches:
+        for rowid, heading, text in rows:
+            conn.execute(
+                f"insert into {SECTIONS_FTS} (rowid, heading, text) values (?, ?, ?)",
+                [rowid, shadow(heading), shadow(text)],
+            )
+            count += 1
+    return count
+
+
+def rebuild_sections_index(conn: sqlite3.Connection) -> int:
+    """Empty the sections index and index every section again (see :func:`rebuild_index`)."""
+    _ensure(conn, SECTIONS_FTS, SECTIONS_SCHEMA)
+    conn.execute(f"insert into {SECTIONS_FTS} ({SECTIONS_FTS}) values ('delete-all')")
+    count = index_sections(conn)
+    conn.execute(f"insert into {SECTIONS_FTS} ({SECTIONS_FTS}) values ('optimize')")
+    return count

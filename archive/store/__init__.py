@@ -9,6 +9,26 @@
 Nothing here imports from the later stages (parse, checks, export, publish, jobs).
 """
 
-from archive.store.database import Archive, now, sha256
+from archive.store.database import (
+    Archive,
+    ArchiveError,
+    ArchiveMissing,
+    ArchiveUnwritable,
+    DiskFull,
+    SchemaError,
+    now,
+    sha256,
+    storage_error,
+)
 
-__all__ = ["Archive", "now", "sha256"]
+__all__ = [
+    "Archive",
+    "ArchiveError",
+    "ArchiveMissing",
+    "ArchiveUnwritable",
+    "DiskFull",
+    "SchemaError",
+    "now",
+    "sha256",
+    "storage_error",
+]

@@ -9,6 +9,7 @@ Datasette read while a crawl writes.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import sqlite3
@@ -23,6 +24,55 @@ from archive.store.schema import MIGRATIONS, SCHEMA_VERSION
 BUSY_TIMEOUT_MS = 30_000
 
 
+class ArchiveError(RuntimeError):
+    """The archive cannot be used as asked: an operator's problem, said in one line."""
+
+
+class ArchiveMissing(ArchiveError):
+    """A command that reads an archive was given a path where there is none."""
+
+
+class ArchiveUnwritable(ArchiveError):
+    """The archive (or the directory it lives in) cannot be written."""
+
+
+class SchemaError(ArchiveError):
+    """The archive's schema is newer than this nianbao, or a migration failed."""
+
+
+class DiskFull(ArchiveError):
+    """The disk holding the archive (or a copy of it) is full."""
+
+
+def storage_error(path: str | Path, exc: BaseException) -> ArchiveError | None:
+    """The operator's error behind a SQLite or OS error on ``path``, or None for a bug.
+
+    SQLite says ``SQLITE_FULL`` for a full disk (and for a size limit), ``SQLITE_READONLY``
+    or ``SQLITE_CANTOPEN`` for files and directories it may not write, ``SQLITE_IOERR``
+    for a failing device; the OS says ENOSPC, EDQUOT, EROFS, EACCES.
+    """
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    code = getattr(exc, "errno", None)
+    if name.startswith("SQLITE_FULL") or code in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull(f"no space left for {path} ({exc}); free some space and run it again")
+    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")) or code in (
+        errno.EROFS,
+        errno.EACCES,
+        errno.EPERM,
+        errno.ENOTDIR,
+        errno.EISDIR,
+    ):
+        return ArchiveUnwritable(
+            f"cannot write {path} ({exc}); check that the file and its directory are "
+            "writable by this user"
+        )
+    if name.startswith("SQLITE_IOERR") or code == errno.EIO:
+        return ArchiveError(f"input/output error on {path} ({exc}); check the disk")
+    if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+        return ArchiveError(f"{path} is not a usable SQLite archive ({exc})")
+    return None
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -35,18 +85,56 @@ class Archive:
     """The archive database. A library first: the CLI, the crawler's item pipeline
     and the parse stage all go through this class."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, create: bool = True):
+        """Open the archive at ``path``; with ``create=False`` (commands that read an
+        archive) a missing file is an error instead of a new, empty archive."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self.db = sqlite_utils.Database(conn)
-        self.db.enable_wal()
-        conn.execute("PRAGMA foreign_keys = ON")
-        self.migrate()
+        if not create and not self.path.is_file():
+            raise ArchiveMissing(f"{path} does not exist (is --db right?)")
+        if self.path.is_dir():
+            raise ArchiveUnwritable(f"{path} is a directory, not an archive file")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
+        except FileExistsError as exc:  # a file where a directory of the path should be
+            raise ArchiveUnwritable(
+                f"cannot create {path}: {exc.filename} is a file, not a directory"
+            ) from exc
+        except (sqlite3.Error, OSError) as exc:
+            raise storage_error(self.path, exc) or ArchiveUnwritable(
+                f"cannot open {path} ({exc})"
+            ) from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db = sqlite_utils.Database(conn)
+            self.db.enable_wal()
+            conn.execute("PRAGMA foreign_keys = ON")
+            self.migrate()
+        except BaseException as exc:
+            conn.close()
+            known = storage_error(self.path, exc) if isinstance(exc, sqlite3.Error) else None
+            if known is not None:
+                raise known from exc
+            raise
 
     def close(self) -> None:
         self.db.conn.close()
+
+    def ensure_writable(self) -> None:
+        """Fail now, in one line, if the archive cannot be written (a read-only file or
+        file system), rather than at the first capture: a write that is rolled back."""
+        try:
+            with self.transaction():
+                self.db.conn.execute("CREATE TABLE _nianbao_write_probe (x)")
+                raise _Probed
+        except _Probed:
+            return
+        except sqlite3.Error as exc:
+            raise storage_error(self.path, exc) or ArchiveUnwritable(
+                f"cannot write {self.path} ({exc})"
+            ) from exc
 
     def __enter__(self) -> Archive:
         return self
@@ -63,14 +151,23 @@ class Archive:
         """Bring the schema to SCHEMA_VERSION, one migration per transaction."""
         version = self.schema_version
         if version > SCHEMA_VERSION:
-            raise RuntimeError(
+            raise SchemaError(
                 f"{self.path} has schema version {version}, newer than this "
                 f"nianbao ({SCHEMA_VERSION}); upgrade nianbao"
             )
         for number in range(version + 1, SCHEMA_VERSION + 1):
-            with self.transaction():
-                MIGRATIONS[number - 1](self.db.conn)
-                self.db.conn.execute(f"PRAGMA user_version = {number}")
+            try:
+                with self.transaction():
+                    MIGRATIONS[number - 1](self.db.conn)
+                    self.db.conn.execute(f"PRAGMA user_version = {number}")
+            except Exception as exc:  # noqa: BLE001 (any failure leaves the archive as it was)
+                known = storage_error(self.path, exc)
+                if isinstance(known, DiskFull | ArchiveUnwritable):
+                    raise known from exc
+                raise SchemaError(
+                    f"{self.path}: migration {number} of {SCHEMA_VERSION} failed ({exc}); "
+                    f"the archive is unchanged at schema version {number - 1}"
+                ) from exc
 
     def transaction(self):
         return _Transaction(self.db.conn)
@@ -214,17 +311,23 @@ class Archive:
             return None
         marks = ", ".join("?" for _ in run_ids)
         row = self.db.execute(
-            f"select id, status, final_url, headers, error, coalesce(revisit_of, id) "
+            f"select id, status, final_url, headers, error, coalesce(revisit_of, id), redirects "
             f"from captures where url = ? and run_id in ({marks}) order by id desc limit 1",
             [url, *run_ids],
         ).fetchone()
-        return (
-            dict(
-                zip(("id", "status", "final_url", "headers", "error", "body_id"), row, strict=True)
-            )
-            if row
-            else None
-        )
+        keys = ("id", "status", "final_url", "headers", "error", "body_id", "redirects")
+        return dict(zip(keys, row, strict=True)) if row else None
+
+    def redirected_pages(self, run_ids: list[int], roles: tuple[str, ...]) -> list[tuple]:
+        """(site_id, final_url) of the pages of ``roles`` that were redirected in ``run_ids``."""
+        if not run_ids:
+            return []
+        return self.db.execute(
+            f"select site_id, final_url from captures where run_id in "
+            f"({', '.join('?' for _ in run_ids)}) and redirects is not null and role in "
+            f"({', '.join('?' for _ in roles)}) and final_url is not null",
+            [*run_ids, *roles],
+        ).fetchall()
 
     def body(self, capture_id: int) -> bytes | None:
         row = self.db.execute("select body from captures where id = ?", [capture_id]).fetchone()
@@ -452,7 +555,13 @@ class Archive:
                 self.db.execute(
                     "update reports set previous_id = null where previous_id = ?", [row[0]]
                 )
-                for table in ("cells", "findings", "report_originals"):
+                for table in (
+                    "cells",
+                    "findings",
+                    "report_originals",
+                    "report_sections",
+                    "narrative_findings",
+                ):
                     self.db.execute(f"delete from {table} where report_id = ?", [row[0]])
                 self.db.execute("delete from reports where id = ?", [row[0]])
 
@@ -483,12 +592,18 @@ def _failure_reason(error: str | None, status: int | None) -> str:
     if error:
         if error.startswith("blocked:"):
             return "blocked"
+        if error.startswith("refused:"):  # outside the network scope: refused_loopback …
+            return "refused_" + (error.split(":")[1].strip() or "scope")
         if "robots.txt" in error:
             return "robots"
         if "max size" in error or "DOWNLOAD_MAXSIZE" in error:
             return "oversize"
         return error.split(":", 1)[0].strip() or "error"
     return f"http_{status}"
+
+
+class _Probed(Exception):
+    """Rolls back the write probe of :meth:`Archive.ensure_writable`."""
 
 
 class _Transaction:
@@ -505,6 +620,19 @@ class _Transaction:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if self.owner:
-            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        if not self.owner:
+            return False
+        if exc_type is None:
+            try:
+                self.conn.execute("COMMIT")
+                return False
+            except sqlite3.Error:  # a full disk can refuse the commit: undo, then say so
+                self._rollback()
+                raise
+        self._rollback()
         return False
+
+    def _rollback(self) -> None:
+        # SQLite may have rolled back already (SQLITE_FULL, SQLITE_IOERR …).
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")

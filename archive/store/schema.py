@@ -106,9 +106,50 @@ INSERT INTO report_originals (report_id, capture_id, sha256, url, format, role)
     WHERE capture_id IS NOT NULL;
 """
 
+# The narrative: a report's text split into its preface and six sections (searchable),
+# and the figures its text states that disagree with its tables — findings of their own
+# kind, apart from the arithmetic ``findings``. Reports parsed before this migration get
+# their sections and narrative findings at their next ``reparse``.
+_SCHEMA_NARRATIVE = """
+CREATE TABLE report_sections (
+    report_id INTEGER NOT NULL REFERENCES reports(id), section INTEGER NOT NULL,
+    section_key TEXT NOT NULL, heading TEXT, text TEXT, chars INTEGER,
+    PRIMARY KEY (report_id, section)
+);
+CREATE INDEX idx_report_sections_key ON report_sections(section_key);
+CREATE TABLE narrative_findings (
+    id INTEGER PRIMARY KEY, report_id INTEGER NOT NULL REFERENCES reports(id), rule TEXT,
+    status TEXT, stated NUMERIC, table_value NUMERIC, cells TEXT, section INTEGER,
+    quote TEXT, message TEXT
+);
+CREATE INDEX idx_narrative_findings_report_id ON narrative_findings(report_id);
+CREATE INDEX idx_narrative_findings_rule ON narrative_findings(rule);
+ALTER TABLE reports ADD COLUMN narrative_finding_count INTEGER;
+"""
+
+# The blank-cell audit: of the cells a report's tables print, how many are empty, a dash
+# or slash, or 0 — so that "the agency left the table empty" is a column, not a guess.
+_SCHEMA_CELL_AUDIT = """
+ALTER TABLE reports ADD COLUMN blank_cells INTEGER;
+ALTER TABLE reports ADD COLUMN dash_cells INTEGER;
+ALTER TABLE reports ADD COLUMN zero_cells INTEGER;
+"""
+
+# Tables read from pictures (scans, pasted images) by OCR: the report says so in
+# ``cell_source`` ('ocr'; NULL when read from the document's text), and each cell keeps the
+# recogniser's confidence in it (0-1; NULL for cells read from text). A cell the OCR was
+# unsure of is NULL with a warning on the report, its confidence below the bar.
+_SCHEMA_OCR = """
+ALTER TABLE reports ADD COLUMN cell_source TEXT;
+ALTER TABLE cells ADD COLUMN confidence REAL;
+"""
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_1),
     _run_sql(_SCHEMA_2),
     _run_sql(_SCHEMA_3),
+    _run_sql(_SCHEMA_NARRATIVE),
+    _run_sql(_SCHEMA_CELL_AUDIT),
+    _run_sql(_SCHEMA_OCR),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -4,14 +4,15 @@ From a start URL (a portal front page, its 信息公开 page, or the report colu
 itself) it follows links towards the annual-report column, walks the column's
 pages, fetches every report page whose title names a report, and every file
 attached to it. Every response — listings, reports, files, errors — becomes a
-capture in the archive; nothing is parsed here. Listings hidden by a CMS (大汉's
-XML records and dataproxy.jsp, 广东 gkmlpt's JSON API) are read by the adapters of
-:mod:`crawler.cms`; revisits and resumed crawls are handled by the downloader
+capture in the archive; nothing is parsed here. What a page offers — links, redirect
+shells, listing pages, the listing requests a CMS makes from JS (大汉's XML records and
+dataproxy.jsp, 广东 gkmlpt's JSON API) — is read by :mod:`crawler.pages`; revisits and resumed crawls are handled by the downloader
 middlewares of :mod:`crawler.incremental`, politeness by :mod:`crawler.politeness`.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,9 +31,10 @@ from crawler.links import (
     is_pager_link,
     is_report_title,
     is_soft_404,
-    trs_pages,
 )
+from crawler.pages import read_api, read_page
 from crawler.politeness import HostBlocked
+from crawler.scope import ScopeRefused
 
 # How many column-finding hops from the start URL: front page → 信息公开 → 年报 column.
 MAX_COLUMN_HOPS = 3
@@ -58,7 +60,8 @@ class ReportSpider(scrapy.Spider):
 
     def start_requests(self):
         for site in self.sites:
-            yield self.request(site["start_url"], site, "start", self.parse_page, hops=0)
+            for url in [site["start_url"], *more_urls(site)]:
+                yield self.request(url, site, "start", self.parse_page, hops=0)
 
     def request(
         self, url: str, site: dict, role: str, callback, referer: str | None = None, **meta
@@ -79,22 +82,26 @@ class ReportSpider(scrapy.Spider):
             return
         site, hops = response.meta["site"], response.meta.get("hops", 0)
         self.widen_scope(response, site)
-        links = [
-            cms.Link(
-                response.urljoin(a.attrib["href"].strip()),
-                " ".join(a.css("::text").getall()) + " " + a.attrib.get("title", ""),
+        page = read_page(response.text, response.url)
+        if page.redirect and self.in_scope(page.redirect, site):  # a JS or meta shell
+            yield self.request(
+                page.redirect,
+                site,
+                response.meta["role"],
+                self.parse_page,
+                response.url,
+                hops=hops,
             )
-            for a in response.css("a[href]")
-        ]
-        links += cms.record_links(cms.hanweb_records(response.text), response.url)
+            return
         seen: set[str] = set()
-        yield from self.follow(links, response, site, hops, seen)
-        for url in trs_pages(response.text, response.url):
+        yield from self.follow(page.links, response, site, hops, seen)
+        for url in page.listing_pages:
             if url not in seen and self.in_scope(url, site):
                 yield self.request(
                     url, site, "listing", self.parse_page, response.url, hops=MAX_COLUMN_HOPS
                 )
-        yield from self.cms_requests(response, links, site)
+        for call in page.api:
+            yield self.api_request(call, site, response.url)
 
     def follow(
         self, links: list[cms.Link], response: Response, site: dict, hops: int, seen: set[str]
@@ -106,7 +113,8 @@ class ReportSpider(scrapy.Spider):
                 continue
             seen.add(url)
             if is_report_title(link.text):
-                yield self.request(url, site, "report", self.parse_report, response.url)
+                twin = {"wap_twin": link.url} if url != link.url else {}
+                yield self.request(url, site, "report", self.parse_report, response.url, **twin)
             elif hops < MAX_COLUMN_HOPS and is_column_link(link.text, url):
                 yield self.request(
                     url, site, "column", self.parse_page, response.url, hops=hops + 1
@@ -115,18 +123,6 @@ class ReportSpider(scrapy.Spider):
                 yield self.request(
                     url, site, "listing", self.parse_page, response.url, hops=MAX_COLUMN_HOPS
                 )
-
-    def cms_requests(self, response: Response, links: list[cms.Link], site: dict):
-        """The listing requests a Hanweb or gkmlpt page would make from its JS."""
-        api: list[cms.ApiRequest] = []
-        if params := cms.hanweb_params(response.text):
-            api.append(cms.hanweb_requests(response.url, params))
-        if sid := cms.gkmlpt_sid(response.text):
-            api += [
-                cms.gkmlpt_request(response.url, cat, sid) for cat in cms.gkmlpt_categories(links)
-            ]
-        for call in api:
-            yield self.api_request(call, site, response.url)
 
     def api_request(self, call: cms.ApiRequest, site: dict, referer: str) -> scrapy.Request:
         if call.form is None:
@@ -147,12 +143,7 @@ class ReportSpider(scrapy.Spider):
             return
         call, site = response.meta["api"], response.meta["site"]
         try:
-            if call.kind == "hanweb":
-                links = cms.record_links(cms.hanweb_records(response.text), response.url)
-                more = cms.hanweb_more(response.text, call)
-            else:
-                links, _ = cms.gkmlpt_articles(response.text, response.url)
-                more = cms.gkmlpt_more(response.text, call)
+            links, more = read_api(response.text, call)
         except (ValueError, AttributeError) as exc:  # not the JSON/XML the CMS sends
             self.logger.warning("unreadable %s listing %s: %s", call.kind, response.url, exc)
             return
@@ -163,9 +154,12 @@ class ReportSpider(scrapy.Spider):
     def parse_report(self, response: Response):
         """A report page: keep it, and fetch the files it attaches (the report may be one)."""
         yield from self.capture(response)
+        site = response.meta["site"]
+        if twin := cms.wap_fallback(response.status, response.url, response.meta.get("wap_twin")):
+            yield self.request(twin, site, "report", self.parse_report, response.url)
+            return
         if not self.readable(response):
             return
-        site = response.meta["site"]
         for href in response.css("a::attr(href)").getall():
             url = response.urljoin(href.strip())
             url = cms.pdfjs_target(url) or url
@@ -183,14 +177,17 @@ class ReportSpider(scrapy.Spider):
         self.logger.warning("fetch failed: %s: %s", request.url, failure.getErrorMessage())
         error = (
             failure.getErrorMessage()
-            if failure.check(HostBlocked)
+            if failure.check(HostBlocked, ScopeRefused)
             else f"{failure.type.__name__}: {failure.getErrorMessage()}"
         )
+        # A hop of a redirect failed (or was refused): the capture is of the URL the site
+        # linked, with every hop, as for a response.
+        hops = request.meta.get("redirect_urls") or []
         yield CaptureItem(
             site_id=request.meta["site"]["site_id"],
-            url=request.url,
-            final_url=None,
-            redirects=None,
+            url=hops[0] if hops else request.url,
+            final_url=request.url if hops else None,
+            redirects=[*hops, request.url] if hops else None,
             status=None,
             method=request.method,
             content_type=None,
@@ -262,6 +259,13 @@ class ReportSpider(scrapy.Spider):
             if host and not self.in_scope(response.url, site):
                 self.logger.info("site %s moved to %s", site["site_id"], host)
                 self.moved_to.setdefault(site["site_id"], set()).add(host)
+
+
+def more_urls(site: dict) -> list[str]:
+    """Further start URLs of the same agency (registry column ``more_urls``, kept in
+    ``extra``): e.g. its folder in each year of a per-year 年报 tree."""
+    extra = json.loads(site.get("extra") or "{}")
+    return [u for u in (extra.get("more_urls") or "").split() if u.startswith("http")]
 
 
 def _header(headers, name: str) -> str | None:

@@ -203,7 +203,8 @@ def test_bad_input_is_a_clear_error(archive_db, tmp_path):
     with pytest.raises(SnapshotError, match="flavour"):
         make_snapshot(archive_db, tmp_path, "raw")
     result = CliRunner().invoke(main, ["snapshot", "--db", str(tmp_path / "missing.db")])
-    assert result.exit_code == 1 and "does not exist" in result.output
+    assert result.exit_code == 2 and "does not exist" in result.output  # bad input
+    assert not (tmp_path / "missing.db").exists()
 
 
 def test_cli_writes_beside_the_archive_by_default(archive_db):

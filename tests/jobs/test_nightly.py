@@ -183,8 +183,13 @@ def test_an_unreachable_site_is_an_alert(simweb, tmp_path):
 
 def test_a_crawl_that_cannot_run_is_a_failed_stage(tmp_path):
     sites = tmp_path / "sites.csv"
-    sites.write_text("site_id,agency\nx,某局\n", encoding="utf-8")  # no start_url column
-    result = nightly(tmp_path / "a.db", sites)
+    sites.write_text(
+        "site_id,agency,region_code,start_url\nx,某局,410711,http://127.0.0.9:9/\n",
+        encoding="utf-8",
+    )
+    # The registry is good (a bad one is exit 2 before anything runs); the crawl dies.
+    broken = '{"no.such.Pipeline": 300}'
+    result = nightly(tmp_path / "a.db", sites, "-s", f"ITEM_PIPELINES={broken}")
     summary = summary_of(result)
     assert result.returncode == EXIT_STAGE_FAILED, summary
     assert summary["failures"][0]["stage"] == "crawl"

@@ -1,0 +1,109 @@
+"""What one government page offers a crawler, read once with every adapter.
+
+The report spider and discovery read pages the same way: the links a browser would show
+(``<a href>``, ``onclick`` handlers, 大汉 XML records, script arrays), where a redirect
+shell sends the browser, the other pages of a listing (TRS ``createPageHTML``, a
+``totalPage``/``pageCount`` variable over ``column-index-N`` or ``/N.html`` pages), and the
+listing requests a CMS would make from JS (大汉 POST and GET proxies, 广东 gkmlpt).
+Everything here is a pure function of the page's text and URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+from parsel import Selector
+
+from crawler import cms
+from crawler.links import (
+    is_report_title,
+    js_page_count,
+    numbered_pages,
+    onclick_url,
+    redirect_target,
+    script_array_items,
+    trs_pages,
+)
+
+
+@dataclass
+class PageReading:
+    links: list[cms.Link]
+    redirect: str | None = None
+    listing_pages: list[str] = field(default_factory=list)
+    api: list[cms.ApiRequest] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)
+    title: str | None = None
+
+    @property
+    def report_links(self) -> list[cms.Link]:
+        return [link for link in self.links if is_report_title(link.text)]
+
+
+def page_links(selector: Selector, text: str, url: str) -> list[cms.Link]:
+    """Every link a reader of the page would see, with its text (and title)."""
+    links = []
+    for a in selector.css("a[href]"):
+        href = a.attrib["href"].strip()
+        if href.lower().startswith(("javascript:", "mailto:", "#")):
+            href = onclick_url(href) or onclick_url(a.attrib.get("onclick")) or ""
+            if not href:
+                continue
+        text_ = " ".join(a.css("::text").getall()) + " " + a.attrib.get("title", "")
+        links.append(cms.Link(urljoin(url, href), text_.strip()))
+    for node in selector.css("[onclick]"):
+        if node.root.tag == "a" and "href" in node.attrib:
+            continue  # read above
+        target = onclick_url(node.attrib.get("onclick"))
+        if target:
+            text_ = " ".join(node.css("::text").getall()) + " " + node.attrib.get("title", "")
+            links.append(cms.Link(urljoin(url, target), text_.strip()))
+    links += cms.record_links(cms.hanweb_records(text), url)
+    links += [cms.Link(urljoin(url, u), t) for t, u in script_array_items(text)]
+    return links
+
+
+def read_page(text: str, url: str) -> PageReading:
+    """The links, redirect, listing pages, CMS requests and site metadata of one page."""
+    selector = Selector(text=text)
+    links = page_links(selector, text, url)
+    reading = PageReading(links=links, redirect=redirect_target(text, url))
+    reading.title = (selector.css("title::text").get() or "").strip() or None
+    for name in ("SiteName", "SiteIDCode", "ColumnName"):
+        value = selector.css(f'meta[name="{name}"]::attr(content)').get()
+        if value:
+            reading.meta[name] = value.strip()
+    pages = trs_pages(text, url)
+    if not pages and reading.report_links and (count := js_page_count(text)):
+        pages = numbered_pages(url, count)
+    reading.listing_pages = [p for p in pages if p != url]
+    if params := cms.hanweb_params(text):
+        reading.api.append(cms.hanweb_requests(url, params))
+    reading.api += cms.hanweb_get_calls(text, url)
+    if sid := cms.gkmlpt_sid(text):
+        reading.api += [cms.gkmlpt_request(url, cat, sid) for cat in cms.gkmlpt_categories(links)]
+    return reading
+
+
+def read_api(text: str, call: cms.ApiRequest) -> tuple[list[cms.Link], list[cms.ApiRequest]]:
+    """A CMS listing API's answer: its links, and the further requests it calls for."""
+    if call.kind == "hanweb":
+        return cms.record_links(cms.hanweb_records(text), call.url), cms.hanweb_more(text, call)
+    if call.kind == "hanweb-get":
+        links = cms.record_links(cms.hanweb_records(text), call.url)
+        return links, cms.hanweb_get_more(text, call)
+    links, _ = cms.gkmlpt_articles(text, call.url)
+    return links, cms.gkmlpt_more(text, call)
+
+
+def detect_cms(text: str) -> str:
+    """The CMS family a page shows (the registry's ``cms`` hint), or ""."""
+    low = text.lower()
+    if "gkmlpt" in low and cms.gkmlpt_sid(text):
+        return "gkmlpt"
+    if "<datastore" in low or "jpage" in low or "dataproxy.jsp" in low:
+        return "hanweb"
+    if "createpagehtml" in low or "trs_editor" in low:
+        return "trs"
+    return ""
