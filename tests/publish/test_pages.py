@@ -167,21 +167,13 @@ def test_originals_with_fetch_time_and_sha256(site):
 
 
 def test_sections_and_narrative_checks_are_shown_when_the_archive_has_them(site, tmp_path):
-    """The parse stage's narrative tables, as its migration creates them; a page over an
-    archive without them shows the full text instead."""
+    """The parse stage's narrative tables (report_sections, narrative_findings); a report
+    without sections shows the full text instead."""
     import shutil
 
     copy = tmp_path / "sec.db"
     shutil.copy(site["path"], copy)
     conn = Archive(copy).db.conn
-    conn.executescript(
-        "create table report_sections (report_id integer not null, section integer not null, "
-        "section_key text not null, heading text, text text, chars integer, "
-        "primary key (report_id, section));"
-        "create table narrative_findings (id integer primary key, report_id integer not null, "
-        "rule text, status text, stated numeric, table_value numeric, cells text, "
-        "section integer, quote text, message text);"
-    )
     story = site["story"]
     conn.execute(
         "insert into report_sections values (?, 6, 'other', '六、其他需要报告的事项', "
