@@ -46,11 +46,19 @@ REPORT_LINKS = {"capture_id": "captures", "previous_id": "reports"}
 SANDBOX_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
+# Memory-mapped reads: a search matching every report looks up every row of ``reports``
+# (its count, its order by year); through SQLite's small page cache each lookup is a
+# read() call, mapped it is a memory access (measured: count of 100,000 matches 0.39 s
+# -> 0.13 s). Address space, not memory; SQLite caps it at its compile-time maximum.
+MMAP_BYTES = 2**31 - 2**16
+
+
 @hookimpl(trylast=True)
 def prepare_connection(conn):
     """Replace Datasette's escape_fts (registered before this, hence trylast)."""
     conn.create_function("escape_fts", 1, fts_query, deterministic=True)
     conn.create_function("nianbao_fts", 1, fts_query, deterministic=True)
+    conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
 
 
 # -- originals -----------------------------------------------------------------------------

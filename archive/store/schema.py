@@ -144,6 +144,12 @@ ALTER TABLE reports ADD COLUMN cell_source TEXT;
 ALTER TABLE cells ADD COLUMN confidence REAL;
 """
 
+# A report's page (Datasette's row view under it) counts the newer versions that point
+# back to it: without an index that is a scan of every report (0.4 s at 100,000 reports).
+_SCHEMA_PREVIOUS_INDEX = """
+CREATE INDEX IF NOT EXISTS idx_reports_previous_id ON reports(previous_id);
+"""
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_1),
     _run_sql(_SCHEMA_2),
@@ -151,5 +157,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_NARRATIVE),
     _run_sql(_SCHEMA_CELL_AUDIT),
     _run_sql(_SCHEMA_OCR),
+    _run_sql(_SCHEMA_PREVIOUS_INDEX),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
