@@ -252,7 +252,7 @@ def serve(db: Path, port: int) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600  # a loaded machine: Datasette counts tables first
     while time.monotonic() < deadline:
         try:
             timed_get(f"http://127.0.0.1:{port}/-/versions.json")

@@ -23,6 +23,7 @@ from archive.publish.search import (
     index_sections,
     rebuild_index,
     rebuild_sections_index,
+    sections_index_is_current,
 )
 from archive.publish.standalone import ship
 from archive.publish.views import refresh_wide_tables
@@ -89,6 +90,11 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
     ]
     full = known == 0 or not _derived_tables_exist(conn)
     summary = PrepareSummary(len(changed), len(removed), full)
+    if not full and not sections_index_is_current(conn):
+        # An archive from before the sections index (or of its older layout): that index
+        # alone is built, not the reports' too.
+        rebuild_sections_index(conn)
+        summary.search_rebuilt = True
     if full:
         refresh_wide_tables(conn, None)
         rebuild_index(conn)

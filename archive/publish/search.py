@@ -111,9 +111,13 @@ def needs_confirmation(term: str) -> bool:
 
 
 def index_is_current(conn: sqlite3.Connection) -> bool:
-    """Are ``reports_fts`` and ``report_sections_fts`` this module's indexes (not an
-    older layout, not missing)?"""
-    return _is_current(conn, FTS_TABLE, SCHEMA) and _is_current(conn, SECTIONS_FTS, SECTIONS_SCHEMA)
+    """Is ``reports_fts`` this module's index (not an older layout, not missing)?"""
+    return _is_current(conn, FTS_TABLE, SCHEMA)
+
+
+def sections_index_is_current(conn: sqlite3.Connection) -> bool:
+    """Is ``report_sections_fts`` this module's index (not an older layout, not missing)?"""
+    return _is_current(conn, SECTIONS_FTS, SECTIONS_SCHEMA)
 
 
 def _is_current(conn: sqlite3.Connection, table: str, schema: str) -> bool:
