@@ -14,7 +14,14 @@ import pytest
 import sqlite_utils
 
 from archive.publish import prepare
-from archive.publish.search import FTS_TABLE, MAX_GRAM, fts_query, search, shadow
+from archive.publish.search import (
+    FTS_TABLE,
+    MAX_GRAM,
+    SECTIONS_FTS,
+    fts_query,
+    search,
+    shadow,
+)
 from archive.publish.views import t3_columns, t4_columns
 from archive.store import Archive, now
 from archive.store.regions import describe, split_name
@@ -273,6 +280,30 @@ def test_an_index_of_an_older_layout_is_replaced(archive):
     summary = prepare(conn)
     assert summary.full and summary.search_rebuilt
     assert set(search(conn, "复议", limit=10_000)) == truth(conn, "复议")
+
+
+def test_a_missing_sections_index_is_built_alone(archive):
+    """An archive prepared before the sections index: prepare builds that index only,
+    and a section is then found by the same plain MATCH as a report."""
+    conn = archive.db.conn
+    report = conn.execute("select id from reports order by id limit 1").fetchone()[0]
+    with archive.transaction():
+        conn.execute(
+            "insert into report_sections (report_id, section, section_key, heading, text, chars) "
+            "values (?, 5, 'problems', '五、存在的主要问题及改进情况', '政策解读不够深入。', 9)",
+            [report],
+        )
+        conn.execute(f"drop table {SECTIONS_FTS}")
+        conn.execute(f"insert into {FTS_TABLE} (rowid, title, text) values (-1, '', '标记')")
+    summary = prepare(conn)
+    assert (summary.full, summary.search_rebuilt) == (False, True)
+    # The reports index was kept as it was (a rebuild would have dropped the marker row).
+    assert conn.execute(f"select rowid from {FTS_TABLE} where {FTS_TABLE} match '标记'").fetchall()
+    found = conn.execute(
+        f"select s.report_id from {SECTIONS_FTS} f join report_sections s on s.rowid = f.rowid "
+        f"where {SECTIONS_FTS} match '政策解读'"
+    ).fetchall()
+    assert found == [(report,)]
 
 
 def test_newest_reports_come_first(archive):
