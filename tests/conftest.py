@@ -48,6 +48,20 @@ def expected_for(doc: Path) -> dict:
     return json.loads(expected_path(doc).read_text(encoding="utf-8"))
 
 
+def require_tool(command: str, package: str) -> str:
+    """The path of ``command``. Missing, the test is skipped on a workstation (with the
+    reason in pytest's summary) but fails in CI (``CI`` set, as .ci/run does), where
+    .ci/system-packages must have installed ``package``: a whole class of tests never
+    disappears from CI unnoticed."""
+    path = shutil.which(command)
+    if path is None:
+        message = f"{command} is not installed (.ci/system-packages installs {package})"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nothing listens on right now, for a server a test starts."""
     with socket.socket() as sock:

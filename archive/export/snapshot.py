@@ -16,6 +16,15 @@ date, flavour, tables and row counts, schema version, SHA-256, size) and
 ``….db.sha256`` (``sha256sum -c`` format). Files appear under their final name
 only when complete. :func:`list_snapshots` is what the Datasette plugin
 (:mod:`archive.publish.snapshots`) serves.
+
+**Standalone.** A copy must open without nianbao. The publish stage keeps, inside the
+archive (table ``publish_files``), a Datasette metadata file and a README written for
+"any copy" (``{database}`` standing for the file's name); each snapshot gets them
+beside it with its own name filled in — ``<name>.metadata.json`` (``datasette
+<name>.db -m <name>.metadata.json``) and ``<name>.README.md`` — and a data snapshot is
+also bundled as ``<name>.zip`` (a folder with the database, metadata, README and
+checksum): the one download a researcher needs. They are listed in the manifest under
+``companions``, with their SHA-256, and served and pruned with the snapshot.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import json
 import os
 import re
 import sqlite3
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -83,6 +93,7 @@ def make_snapshot(
             manifest = _manifest(partial, "", flavour, moment, source)
             final = _publish(partial, out, flavour, moment, at is None)
             manifest["file"] = final.name
+            manifest["companions"] = _write_companions(final, flavour, manifest["sha256"])
             snapshot = Snapshot(final, manifest)
             _write_text(
                 final.with_name(final.name + ".sha256"), f"{manifest['sha256']}  {final.name}\n"
@@ -141,11 +152,24 @@ def _remove_abandoned_parts(out: Path) -> None:
                 continue
         except FileNotFoundError:
             continue
-        for name in (path.name + ".sha256", path.name):
+        for name in (path.name + ".sha256", *_companions_of(path.name), path.name):
             (out / name).unlink(missing_ok=True)
     for path in out.glob("nianbao-*.db.sha256"):  # a checksum whose database never came
         if not path.with_name(path.name.removesuffix(".sha256")).exists():
             path.unlink(missing_ok=True)
+    for suffix in _COMPANION_SUFFIXES:  # companions whose database never came
+        for path in out.glob(f"nianbao-*{suffix}"):
+            if not (out / (path.name.removesuffix(suffix) + ".db")).exists():
+                path.unlink(missing_ok=True)
+
+
+# What _write_companions writes beside ``<name>.db``.
+_COMPANION_SUFFIXES = (".metadata.json", ".README.md", ".zip")
+
+
+def _companions_of(db_name: str) -> list[str]:
+    stem = db_name.removesuffix(".db")
+    return [stem + suffix for suffix in _COMPANION_SUFFIXES]
 
 
 def _alive(pid: int) -> bool:
@@ -262,6 +286,50 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+# -- standalone companions ------------------------------------------------------------
+def _write_companions(db_path: Path, flavour: str, sha: str) -> dict[str, str]:
+    """Metadata, README and (data flavour) the zip bundle, each complete before it is
+    named; file name → SHA-256. Nothing when the archive carries no publish files yet
+    (never prepared for publishing)."""
+    name = db_path.name[: -len(".db")]
+    conn = sqlite3.connect(f"file:{db_path.resolve()}?mode=ro", uri=True)
+    try:
+        files = dict(conn.execute("select name, content from publish_files").fetchall())
+    except sqlite3.OperationalError:
+        return {}
+    finally:
+        conn.close()
+    texts = {
+        f"{name}.{fname}": content.replace("{database}", name)
+        for fname, content in files.items()
+        if fname in ("metadata.json", "README.md")
+    }
+    written = {}
+    for fname, text in texts.items():
+        _write_text(db_path.with_name(fname), text)
+        written[fname] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if flavour == "data":
+        bundle = db_path.with_name(f"{name}.zip")
+        partial = bundle.with_name(f"{bundle.name}.{os.getpid()}.part")
+        try:
+            with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+                zf.write(db_path, f"{name}/{db_path.name}")
+                for fname, text in texts.items():
+                    member = "README.md" if fname.endswith(".README.md") else fname
+                    zf.writestr(f"{name}/{member}", text)
+                zf.writestr(f"{name}/{db_path.name}.sha256", f"{sha}  {db_path.name}\n")
+            os.replace(partial, bundle)
+        finally:
+            partial.unlink(missing_ok=True)
+        written[bundle.name] = file_sha256(bundle)
+    return written
+
+
+def _companion_names(manifest: dict) -> list[str]:
+    companions = manifest.get("companions") or {}
+    return [n for n in companions if isinstance(n, str) and "/" not in n and "\\" not in n]
+
+
 # -- manifest --------------------------------------------------------------------
 def _manifest(path: Path, name: str, flavour: str, moment: datetime, source: Path) -> dict:
     conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
@@ -302,9 +370,12 @@ def file_sha256(path: Path) -> str:
 
 
 def _write_text(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".part")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.part")  # pid: see _remove_abandoned_parts
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 # -- what is published -------------------------------------------------------------
@@ -336,7 +407,7 @@ def snapshot_files(directory: str | Path) -> dict[str, Path]:
     files = {}
     for manifest in list_snapshots(folder):
         name = manifest["file"]
-        for fname in (name, name + ".json", name + ".sha256"):
+        for fname in (name, name + ".json", name + ".sha256", *_companion_names(manifest)):
             if (folder / fname).is_file():
                 files[fname] = folder / fname
     return files
@@ -361,7 +432,7 @@ def prune_snapshots(directory: str | Path, keep: int) -> list[Path]:
         seen[manifest["flavour"]] = seen.get(manifest["flavour"], 0) + 1
         if seen[manifest["flavour"]] > keep:
             name = manifest["file"]
-            for fname in (name + ".json", name + ".sha256", name):
+            for fname in (name + ".json", name + ".sha256", *_companion_names(manifest), name):
                 path = folder / fname
                 if path.exists():
                     path.unlink()

@@ -9,9 +9,10 @@ it, not copied into a ``--plugins-dir``: loaded from one, it says so and stops.
 
 * **Search.** Datasette's ``?_search=`` (and its search box) hands the query to the SQL
   function ``escape_fts``; here it becomes :func:`archive.publish.search.fts_query`, which
-  rewrites Chinese into the bigram phrases the ``reports_fts`` index holds. For text
-  without Chinese it escapes exactly as Datasette does. ``nianbao_fts(q)`` is the same
-  function under the project's own name, for stored queries.
+  sends a Chinese word of up to 8 characters as the one token the ``reports_fts`` index
+  holds for it (as Datasette's own escaping does) and a longer one as its 8-character
+  pieces. For text without Chinese it escapes exactly as Datasette does.
+  ``nianbao_fts(q)`` is the same function under the project's own name.
 * **Originals.** ``/-/original/<database>/<capture_id>`` serves a capture's body byte
   for byte with the content type the site sent, as an attachment, in a CSP sandbox,
   with ``nosniff``: archived HTML is downloaded, never run in the archive's origin.
@@ -30,7 +31,6 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
-from functools import cache
 from urllib.parse import parse_qs, quote, urlsplit
 
 from datasette import Response, hookimpl
@@ -41,11 +41,26 @@ from archive.publish.csvsafe import FormulaGuard
 from archive.publish.search import fts_query
 from archive.publish.views import WIDE_TABLES
 
+
+def _register_pages() -> None:
+    from datasette.plugins import pm
+
+    from archive.publish import pages
+
+    if not pm.is_registered(pages):
+        pm.register(pages, name=pages.__name__)
+
+
 if __name__ != "archive.publish.plugin":  # datasette --plugins-dir: a copy outside the package
     raise ImportError(
         "nianbao's Datasette plugin comes with the package: `pip install nianbao-archive` "
         "and run datasette without --plugins-dir (it finds the plugin by its entry point)"
     )
+
+# The reader's pages (report page, year over year, front page) are a plugin of their own,
+# a package with templates/ and static/ Datasette finds beside it; registered from here,
+# so that the distribution keeps one entry point and /-/plugins lists it once.
+_register_pages()
 
 BOM = b"\xef\xbb\xbf"
 # Types a browser would execute or render as a document in our origin.
@@ -57,23 +72,11 @@ REPORT_LINKS = {"capture_id": "captures", "previous_id": "reports"}
 SANDBOX_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
-@hookimpl
-def get_metadata(datasette):
-    """The ``"*"`` database block of ``datasette_metadata.json``, for every database served.
-
-    Datasette 0.65 has no wildcard database in its metadata; the project's file keeps one
-    block for "any archive", whatever the file is called, and this spells it out per name.
-    """
-    block = archive_metadata()
-    return {"databases": {name: block for name in datasette.databases if not name.startswith("_")}}
-
-
-@cache
-def archive_metadata() -> dict:
-    from archive.publish.serve import metadata_path
-
-    data = json.loads(metadata_path().read_text(encoding="utf-8"))
-    return data.get("databases", {}).get("*", {})
+# Memory-mapped reads: a search matching every report looks up every row of ``reports``
+# (its count, its order by year); through SQLite's small page cache each lookup is a
+# read() call, mapped it is a memory access (measured: count of 100,000 matches 0.39 s
+# -> 0.13 s). Address space, not memory; SQLite caps it at its compile-time maximum.
+MMAP_BYTES = 2**31 - 2**16
 
 
 @hookimpl(trylast=True)
@@ -81,6 +84,7 @@ def prepare_connection(conn):
     """Replace Datasette's escape_fts (registered before this, hence trylast)."""
     conn.create_function("escape_fts", 1, fts_query, deterministic=True)
     conn.create_function("nianbao_fts", 1, fts_query, deterministic=True)
+    conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
 
 
 # -- originals -----------------------------------------------------------------------------

@@ -3,29 +3,35 @@
 :func:`prepare`, which the parse stage calls when it finishes, refreshes the ``regions``
 table, the wide tables ``report_t2`` / ``report_t3`` / ``report_t4``
 (:mod:`archive.publish.views`) and the Chinese search index ``reports_fts``
-(:mod:`archive.publish.search`). Work is incremental: only reports whose ``parsed_at``
-changed since the last call are rewritten.
+(:mod:`archive.publish.search`), and keeps the metadata and README a copy opened
+without nianbao needs (:mod:`archive.publish.standalone`). Work is incremental: only reports whose ``parsed_at``
+changed since the last call are rewritten, and the search index is rebuilt only when a
+report's title or text changed or a report disappeared.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from archive.publish.search import (
+    index_is_current,
     index_reports,
     index_sections,
     rebuild_index,
     rebuild_sections_index,
+    sections_index_is_current,
 )
+from archive.publish.standalone import ship
 from archive.publish.views import refresh_wide_tables
 from archive.store.regions import refresh_regions
 
 STATE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS publish_state (
-    report_id INTEGER PRIMARY KEY, parsed_at TEXT
+    report_id INTEGER PRIMARY KEY, parsed_at TEXT, search_key TEXT
 )
 """
 
@@ -61,19 +67,20 @@ def prepare(conn: sqlite3.Connection) -> PrepareSummary:
 
 def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
     conn.execute(STATE_SCHEMA)
+    if "search_key" not in {r[1] for r in conn.execute("pragma table_info(publish_state)")}:
+        conn.execute("ALTER TABLE publish_state ADD COLUMN search_key TEXT")
+    conn.create_function("nianbao_search_key", 2, search_key, deterministic=True)
     refresh_regions(conn)
     known = conn.execute("select count(*) from publish_state").fetchone()[0]
-    changed = [
-        r[0]
-        for r in conn.execute(
-            "select r.id from reports r left join publish_state s on s.report_id = r.id "
-            "where s.report_id is null or s.parsed_at is not r.parsed_at order by r.id"
-        )
-    ]
-    stale = conn.execute(
-        "select count(*) from reports r join publish_state s on s.report_id = r.id "
-        "where s.parsed_at is not r.parsed_at"
-    ).fetchone()[0]
+    changed, retexted = [], False
+    for report_id, known_before, state_key, key in conn.execute(
+        "select r.id, s.report_id is not null, s.search_key, "
+        "nianbao_search_key(r.title, r.text) from reports r "
+        "left join publish_state s on s.report_id = r.id "
+        "where s.report_id is null or s.parsed_at is not r.parsed_at order by r.id"
+    ):
+        changed.append(report_id)
+        retexted = retexted or (known_before and state_key != key)
     removed = [
         r[0]
         for r in conn.execute(
@@ -83,6 +90,11 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
     ]
     full = known == 0 or not _derived_tables_exist(conn)
     summary = PrepareSummary(len(changed), len(removed), full)
+    if not full and not sections_index_is_current(conn):
+        # An archive from before the sections index (or of its older layout): that index
+        # alone is built, not the reports' too.
+        rebuild_sections_index(conn)
+        summary.search_rebuilt = True
     if full:
         refresh_wide_tables(conn, None)
         rebuild_index(conn)
@@ -90,34 +102,56 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
         summary.search_rebuilt = True
     elif changed or removed:
         refresh_wide_tables(conn, changed + removed)
-        if stale or removed:
+        if retexted or removed:
             rebuild_index(conn)
             rebuild_sections_index(conn)
             summary.search_rebuilt = True
         else:
-            index_reports(conn, changed)
-            index_sections(conn, changed)
+            new = [
+                r[0]
+                for r in conn.execute(
+                    "select r.id from reports r left join publish_state s "
+                    "on s.report_id = r.id where s.report_id is null"
+                )
+            ]
+            index_reports(conn, new)
+            # A reparsed report's sections are new rows: the old ones' n-grams cannot be
+            # taken out of the index one by one (see rebuild_index), so it is rebuilt.
+            if set(changed) - set(new):
+                rebuild_sections_index(conn)
+            else:
+                index_sections(conn, new)
     _save_state(conn, full, changed, removed)
+    ship(conn)
     return summary
+
+
+def search_key(title: str | None, text: str | None) -> str:
+    """What the search index holds of a report, as a digest: equal keys, nothing to redo."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    digest.update((title or "").encode("utf-8", "surrogatepass") + b"\x00")
+    digest.update((text or "").encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
 
 
 def _derived_tables_exist(conn: sqlite3.Connection) -> bool:
     names = {r[0] for r in conn.execute("select name from sqlite_master")}
-    return {"report_t2", "report_t3", "report_t4", "reports_fts", "report_sections_fts"} <= names
+    return {"report_t2", "report_t3", "report_t4"} <= names and index_is_current(conn)
 
 
 def _save_state(
     conn: sqlite3.Connection, full: bool, changed: list[int], removed: list[int]
 ) -> None:
+    state = (
+        "insert or replace into publish_state (report_id, parsed_at, search_key) "
+        "select id, parsed_at, nianbao_search_key(title, text) from reports"
+    )
     if full:
         conn.execute("delete from publish_state")
-        conn.execute("insert into publish_state select id, parsed_at from reports")
+        conn.execute(state)
         return
     conn.executemany("delete from publish_state where report_id = ?", [[i] for i in removed])
-    conn.executemany(
-        "insert or replace into publish_state select id, parsed_at from reports where id = ?",
-        [[i] for i in changed],
-    )
+    conn.executemany(state + " where id = ?", [[i] for i in changed])
 
 
 def prepare_file(db: str | Path) -> PrepareSummary | None:

@@ -1,23 +1,29 @@
-"""Chinese full-text search over report titles and text: a bigram index in SQLite FTS5.
+"""Chinese full-text search that works with nianbao and without it: an n-gram FTS5 index.
 
-Chinese is written without spaces, so SQLite's tokenizers fail on it: ``unicode61``
+Chinese is written without spaces, so SQLite's own tokenizers fail on it: ``unicode61``
 makes a whole run of characters between punctuation one token (``复议`` finds nothing
 inside ``申请行政复议的``), and ``trigram`` cannot match terms shorter than three
-characters (``复议``, ``拆迁``, ``低保`` silently find nothing). Measured on this machine
-(see ``benchmarks/datasette_bench.py``), the choice that finds both and stays fast
-without any SQLite extension is a *bigram shadow*:
+characters (``复议``, ``拆迁``, ``低保`` silently find nothing).
 
-* the indexed text is the report's text with every run of Chinese characters written
-  as its overlapping character pairs plus the run's last character
-  (``行政复议`` → ``行政 政复 复议 议``), so ``unicode61`` sees one token per pair;
-* a query is rewritten the same way into an FTS5 phrase (``行政复议`` →
-  ``"行政 政复 复议"``): adjacent pairs match exactly the four characters in a row, a
-  two-character word is a single token, a single character is a prefix query.
+The index holds every run of Chinese characters as *all its substrings of 1 to
+:data:`MAX_GRAM` characters*, space-separated, so the standard ``unicode61`` tokenizer
+sees each substring as one token (``行政复议`` → ``行 政 复 议 行政 政复 复议 行政复 政复议
+行政复议``). A search term of up to eight Chinese characters is then a single token, and
+plain FTS5 — the query ``"行政复议"`` that Datasette's search box, ``sqlite-utils search``
+and a hand-typed ``MATCH '行政复议'`` all send — finds exactly the reports that contain it.
+A longer term is every eight-character piece of it, all required (:func:`fts_query`);
+the stored query ``search_reports`` then confirms the whole term in the text.
 
-The index is a contentless FTS5 table (``content=''``): it stores the token index
-only, not a second copy of the text. Datasette's search box and ``?_search=`` reach it
-through the ``escape_fts`` SQL function, which the project's Datasette plugin replaces
-with :func:`fts_query` (a superset: queries without Chinese are escaped as before).
+The index is declared as an external-content table of ``reports``
+(``content="reports"``), which is how Datasette and sqlite-utils recognise a table's
+full-text index without configuration; it stores no copy of the text, and
+``detail=none`` stores no token positions (a single-token query needs none), which
+keeps it smaller than the text itself. The price: no phrase queries and no BM25 term
+frequencies. ``benchmarks/datasette_bench.py`` measures the alternatives.
+
+The indexed values are the n-gram spelling of ``reports.title`` / ``reports.text``,
+not the columns themselves: never run FTS5's ``'rebuild'`` on this table (or
+``sqlite-utils rebuild-fts``), which would index the raw text instead.
 """
 
 from __future__ import annotations
@@ -27,6 +33,10 @@ import sqlite3
 from collections.abc import Iterable
 
 FTS_TABLE = "reports_fts"
+# Longest Chinese term that is one token of the index. 8 covers the terms reporters
+# search (复议 … 最低生活保障, 第三方合法权益) at 1.95 bytes of index per character of
+# text (measured: 4 → 1.06, 6 → 1.58; the earlier positional bigram index took 2.76).
+MAX_GRAM = 8
 
 # CJK unified ideographs (basic, extension A, compatibility, extensions B–F).
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
@@ -34,65 +44,103 @@ _CJK_RUN = re.compile(f"[{_CJK}]+")
 _TERMS = re.compile(r'"([^"]*)"|(\S+)')
 _WORD = re.compile(rf"[^\W{_CJK}]+")
 
+# The options Datasette's and sqlite-utils' detection reads: content="reports".
 SCHEMA = f"""
 CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(
-    title, text, content='', tokenize='unicode61 remove_diacritics 2'
+    title, text, content="reports", content_rowid="id", detail=none,
+    tokenize='unicode61 remove_diacritics 2'
 )
 """
 
 
-def _pairs(run: str) -> list[str]:
-    return [run[i : i + 2] for i in range(len(run) - 1)]
-
-
 def shadow(text: str | None) -> str:
-    """The text as the index sees it: Chinese runs as pairs, the rest untouched."""
+    """The text as the index sees it: every distinct token once — each run of Chinese as
+    its pieces of 1 … MAX_GRAM characters, other words as they are. Positions are not
+    indexed, so order and repeats carry nothing; writing each token once halves the
+    work of indexing (``benchmarks/datasette_bench.py``)."""
     if not text:
         return ""
-
-    def spell(match: re.Match) -> str:
+    tokens: dict[str, None] = {}
+    for match in _CJK_RUN.finditer(text):
         run = match.group(0)
-        return " " + " ".join([*_pairs(run), run[-1]]) + " "
+        for size in range(1, min(MAX_GRAM, len(run)) + 1):
+            for start in range(len(run) - size + 1):
+                tokens[run[start : start + size]] = None
+    for word in _WORD.findall(_CJK_RUN.sub(" ", text)):
+        tokens[word] = None
+    return " ".join(tokens)
 
-    return _CJK_RUN.sub(spell, text)
 
-
-def _term_tokens(term: str) -> tuple[list[str], bool]:
-    """Tokens of one query term, and whether it ends in a lone Chinese character."""
+def _term_tokens(term: str) -> list[str]:
+    """The index tokens one query term must all match."""
     tokens: list[str] = []
-    lone_tail = False
     position = 0
     for match in _CJK_RUN.finditer(term):
         tokens += _WORD.findall(term[position : match.start()])
         run = match.group(0)
-        tokens += _pairs(run) if len(run) > 1 else [run]
-        lone_tail = len(run) == 1 and not _WORD.search(term[match.end() :])
+        if len(run) <= MAX_GRAM:
+            tokens.append(run)
+        else:
+            tokens += [run[i : i + MAX_GRAM] for i in range(len(run) - MAX_GRAM + 1)]
         position = match.end()
-    rest = _WORD.findall(term[position:])
-    tokens += rest
-    return tokens, lone_tail and not rest
+    tokens += _WORD.findall(term[position:])
+    return list(dict.fromkeys(tokens))
 
 
 def fts_query(query: str | None) -> str:
-    """A search box's text → an FTS5 query over the bigram index.
+    """A search box's text → an FTS5 query over the n-gram index.
 
-    Every whitespace-separated term (or ``"quoted phrase"``) must occur; each becomes
-    an FTS5 phrase of its tokens. Text without Chinese comes out as Datasette's own
-    escaping would make it (each term double-quoted), so this can stand in for it.
+    Every whitespace-separated term (or ``"quoted phrase"``) must occur. A Chinese term
+    of up to :data:`MAX_GRAM` characters is one quoted token — exactly what SQLite's
+    and Datasette's own escaping sends — so nianbao and a plain Datasette agree; longer
+    terms and mixed ones (``2023年度``) require each of their pieces. Text without
+    Chinese comes out as Datasette's escaping would make it (each word quoted).
     """
-    phrases = []
+    tokens: list[str] = []
     for quoted, bare in _TERMS.findall(query or ""):
-        tokens, lone_tail = _term_tokens(quoted or bare)
-        if not tokens:
-            continue
-        phrase = '"' + " ".join(tokens).replace('"', '""') + '"'
-        phrases.append(phrase + " *" if lone_tail else phrase)
+        tokens += _term_tokens(quoted or bare)
     # An empty query must still be valid FTS5 syntax; "" matches nothing.
-    return " ".join(phrases) or '""'
+    return " ".join('"' + t.replace('"', '""') + '"' for t in dict.fromkeys(tokens)) or '""'
+
+
+def needs_confirmation(term: str) -> bool:
+    """Can the index only narrow this term down (Chinese longer than MAX_GRAM, or mixed
+    with other characters), so that a substring test must confirm it?"""
+    has_chinese = _CJK_RUN.search(term) is not None
+    return has_chinese and not re.fullmatch(f"[{_CJK}]{{1,{MAX_GRAM}}}", term)
+
+
+def index_is_current(conn: sqlite3.Connection) -> bool:
+    """Is ``reports_fts`` this module's index (not an older layout, not missing)?"""
+    return _is_current(conn, FTS_TABLE, SCHEMA)
+
+
+def sections_index_is_current(conn: sqlite3.Connection) -> bool:
+    """Is ``report_sections_fts`` this module's index (not an older layout, not missing)?"""
+    return _is_current(conn, SECTIONS_FTS, SECTIONS_SCHEMA)
+
+
+def _is_current(conn: sqlite3.Connection, table: str, schema: str) -> bool:
+    row = conn.execute(
+        "select sql from sqlite_master where name = ? and type = 'table'", [table]
+    ).fetchone()
+    return bool(row) and _normalise(row[0]) == _normalise(schema)
+
+
+def _normalise(sql: str) -> str:
+    return re.sub(r"\s+", " ", sql.replace("IF NOT EXISTS ", "")).strip().lower()
 
 
 def ensure_index(conn: sqlite3.Connection) -> None:
-    conn.execute(SCHEMA)
+    """Create the index, replacing one of an older layout (it is rebuilt from reports)."""
+    _ensure(conn, FTS_TABLE, SCHEMA)
+
+
+def _ensure(conn: sqlite3.Connection, table: str, schema: str) -> None:
+    exists = conn.execute("select 1 from sqlite_master where name = ?", [table]).fetchone()
+    if exists and not _is_current(conn, table, schema):
+        conn.execute(f"DROP TABLE {table}")
+    conn.execute(schema)
 
 
 def index_reports(conn: sqlite3.Connection, report_ids: Iterable[int] | None = None) -> int:
@@ -101,14 +149,11 @@ def index_reports(conn: sqlite3.Connection, report_ids: Iterable[int] | None = N
     if report_ids is None:
         rows = conn.execute("select id, title, text from reports order by id")
     else:
-        ids = list(report_ids)
-        rows = _rows_for(conn, ids)
+        rows = _rows_for(conn, list(report_ids))
     count = 0
+    insert = f"insert into {FTS_TABLE} (rowid, title, text) values (?, ?, ?)"
     for report_id, title, text in rows:
-        conn.execute(
-            f"insert into {FTS_TABLE} (rowid, title, text) values (?, ?, ?)",
-            [report_id, shadow(title), shadow(text)],
-        )
+        conn.execute(insert, [report_id, shadow(title), shadow(text)])
         count += 1
     return count
 
@@ -124,10 +169,11 @@ def _rows_for(conn: sqlite3.Connection, ids: list[int]):
 def rebuild_index(conn: sqlite3.Connection) -> int:
     """Empty the index and index every report again.
 
-    A contentless index cannot forget one document without being told the exact text
-    it indexed, which an updated report no longer has; so a report that changed or
-    disappeared (a reparse, a withdrawn document) rebuilds the index. New reports are
-    added incrementally by :func:`index_reports`.
+    The index stores neither the text nor its positions, so it cannot forget one
+    document without being told the exact n-grams it indexed, which a report whose
+    text changed no longer has; such a change (a reparse that reads the text
+    differently, a withdrawn document) rebuilds the index. New reports, and reparsed
+    ones whose text is unchanged, cost nothing more than their own insertion.
     """
     ensure_index(conn)
     conn.execute(f"insert into {FTS_TABLE} ({FTS_TABLE}) values ('delete-all')")
@@ -136,27 +182,40 @@ def rebuild_index(conn: sqlite3.Connection) -> int:
     return count
 
 
-def search(conn: sqlite3.Connection, query: str, limit: int = 20) -> list[tuple[int, float]]:
-    """Report ids matching ``query``, best first (FTS5's BM25 rank)."""
-    return conn.execute(
-        f"select rowid, rank from {FTS_TABLE} where {FTS_TABLE} match ? order by rank limit ?",
-        [fts_query(query), limit],
-    ).fetchall()
+def search(conn: sqlite3.Connection, query: str, limit: int = 20) -> list[int]:
+    """Ids of the reports containing every term of ``query``, newest report first.
+
+    Terms the index cannot decide alone (longer than :data:`MAX_GRAM`, or mixing
+    Chinese with other characters) are confirmed in the title and text.
+    """
+    terms = [q or b for q, b in _TERMS.findall(query or "") if (q or b).strip()]
+    confirm = [t for t in terms if needs_confirmation(t)]
+    sql = (
+        f"select r.id from {FTS_TABLE} f join reports r on r.id = f.rowid where {FTS_TABLE} match ?"
+    )
+    args: list = [fts_query(query)]
+    for term in confirm:
+        sql += " and (instr(r.title, ?) or instr(r.text, ?))"
+        args += [term, term]
+    sql += " order by r.year desc, r.id desc limit ?"
+    return [r[0] for r in conn.execute(sql, [*args, limit])]
 
 
-# The sections of the narrative (report_sections) get the same bigram index, so that
-# 「主要问题及改进情况」 can be searched across agencies. A section row's rowid is its key.
+# The sections of the narrative (report_sections) get the same n-gram index, so that
+# 「主要问题及改进情况」 can be searched across agencies, with nianbao or without it.
+# A section row's rowid is its key.
 SECTIONS_FTS = "report_sections_fts"
 SECTIONS_SCHEMA = f"""
 CREATE VIRTUAL TABLE IF NOT EXISTS {SECTIONS_FTS} USING fts5(
-    heading, text, content='', tokenize='unicode61 remove_diacritics 2'
+    heading, text, content="report_sections", detail=none,
+    tokenize='unicode61 remove_diacritics 2'
 )
 """
 
 
 def index_sections(conn: sqlite3.Connection, report_ids: Iterable[int] | None = None) -> int:
     """Add the sections of reports to the sections index (all when ``report_ids`` is None)."""
-    conn.execute(SECTIONS_SCHEMA)
+    _ensure(conn, SECTIONS_FTS, SECTIONS_SCHEMA)
     if not conn.execute("select 1 from sqlite_master where name = 'report_sections'").fetchone():
         return 0  # an archive older than the narrative migration
     sql = "select rowid, heading, text from report_sections"
@@ -184,7 +243,7 @@ def index_sections(conn: sqlite3.Connection, report_ids: Iterable[int] | None = 
 
 def rebuild_sections_index(conn: sqlite3.Connection) -> int:
     """Empty the sections index and index every section again (see :func:`rebuild_index`)."""
-    conn.execute(SECTIONS_SCHEMA)
+    _ensure(conn, SECTIONS_FTS, SECTIONS_SCHEMA)
     conn.execute(f"insert into {SECTIONS_FTS} ({SECTIONS_FTS}) values ('delete-all')")
     count = index_sections(conn)
     conn.execute(f"insert into {SECTIONS_FTS} ({SECTIONS_FTS}) values ('optimize')")

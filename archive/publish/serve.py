@@ -1,9 +1,12 @@
 """Serving the archive with Datasette.
 
 Datasette is run as it is (its own ``serve`` command, in this process), with the
-project's ``datasette_metadata.json`` and the project's plugins
-(:mod:`archive.publish.plugin`, :mod:`archive.publish.snapshots`): the archive is
-configured, never forked.
+project's plugins (:mod:`archive.publish.plugin`, :mod:`archive.publish.pages`,
+:mod:`archive.publish.snapshots`): the archive is configured, never forked. The
+project's ``datasette_metadata.json`` reaches Datasette through the pages plugin,
+under each database's real name (a copy opened without nianbao gets the same from
+:mod:`archive.publish.standalone`); passing the file again with ``--metadata`` would
+only make Datasette copy it on every permission check.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def metadata_path() -> Path:
 
 
 def serve_args(db: str, host: str = "127.0.0.1", port: int = 8001) -> list[str]:
-    args = ["serve", db, "--metadata", str(metadata_path()), "--host", host, "--port", str(port)]
+    args = ["serve", db, "--host", host, "--port", str(port)]
     for key, value in SETTINGS.items():
         text = ("on" if value else "off") if isinstance(value, bool) else str(value)
         args += ["--setting", key, text]

@@ -26,6 +26,8 @@ _TYPES = {
     ".db": "application/vnd.sqlite3",
     ".json": "application/json; charset=utf-8",
     ".sha256": "text/plain; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+    ".zip": "application/zip",
 }
 
 
@@ -50,6 +52,7 @@ async def snapshots_index(datasette, request):
         manifest["url"] = base + manifest["file"]
         manifest["manifest_url"] = base + manifest["file"] + ".json"
         manifest["sha256_url"] = base + manifest["file"] + ".sha256"
+        manifest["companion_urls"] = {n: base + n for n in manifest.get("companions") or {}}
     if request.url_vars.get("format") == ".json":
         return Response.json({"snapshots": manifests})
     return Response.html(_page(manifests, datasette.urls.path("/")))
@@ -73,12 +76,28 @@ async def snapshot_file(datasette, request):
     )
 
 
+def _companions(manifest: dict) -> str:
+    """Links to the bundle, the Datasette metadata and the README of a snapshot."""
+    labels = (
+        (".zip", "下载包（数据库＋说明＋元数据）zip"),
+        (".metadata.json", "Datasette metadata"),
+        (".README.md", "README"),
+    )
+    links = [
+        f'<a href="{html.escape(url)}">{label}</a>'
+        for suffix, label in labels
+        for name, url in manifest.get("companion_urls", {}).items()
+        if name.endswith(suffix)
+    ]
+    return " · ".join(links) or "—"
+
+
 def _page(manifests: list[dict], home: str) -> str:
     rows = "\n".join(
         '<tr><td>{date}</td><td>{flavour}</td><td><a href="{url}" download>{file}</a></td>'
         '<td style="text-align:right">{size:,}</td><td>{tables}</td><td>{schema}</td>'
         '<td><code>{sha}</code> (<a href="{sha_url}">.sha256</a>, '
-        '<a href="{manifest_url}">manifest</a>)</td></tr>'.format(
+        '<a href="{manifest_url}">manifest</a>)</td><td>{companions}</td></tr>'.format(
             date=html.escape(m["created_at"]),
             flavour=html.escape(m["flavour"]),
             url=html.escape(m["url"]),
@@ -89,13 +108,15 @@ def _page(manifests: list[dict], home: str) -> str:
             sha=html.escape(m["sha256"]),
             sha_url=html.escape(m["sha256_url"]),
             manifest_url=html.escape(m["manifest_url"]),
+            companions=_companions(m),
         )
         for m in manifests
     )
     body = (
         f"<table><thead><tr><th>时间 created (UTC)</th><th>类型 flavour</th>"
         f"<th>文件 file</th><th>字节 bytes</th><th>行数 rows</th><th>schema</th>"
-        f"<th>SHA-256</th></tr></thead><tbody>{rows}</tbody></table>"
+        f"<th>SHA-256</th><th>不装 nianbao 也能打开 opens without nianbao</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
         if manifests
         else "<p>还没有快照。No snapshots yet.</p>"
     )
@@ -107,7 +128,9 @@ def _page(manifests: list[dict], home: str) -> str:
         "<h1>数据快照 Snapshots</h1>"
         "<p><b>data</b>: 元数据、全文、表格数字、核查结果，不含原始文件 — metadata, text, "
         "cells, findings, no raw bodies. <b>full</b>: 含原始文件 — with the raw bodies. "
-        "核对 verify: <code>sha256sum -c FILE.sha256</code>.</p>"
+        "核对 verify: <code>sha256sum -c FILE.sha256</code>. "
+        "打开 open: <code>datasette FILE.db -m FILE.metadata.json</code>, "
+        "<code>sqlite-utils search FILE.db reports 行政复议</code> 或 sqlite3 — see the README.</p>"
         f'{body}<p><a href="snapshots.json">JSON</a></p></section></body></html>'
     )
 

@@ -12,6 +12,13 @@ the project's Datasette plugin links ``report_id``, ``capture_id`` and
 ``superseded_by`` to their rows instead. They are tables, not SQL views: a pivot of 1.7 million cells costs seconds per page,
 while a table answers a page, a count and a facet in milliseconds. The parse stage
 refreshes them (:func:`archive.publish.prepare`), report by report.
+
+The wide tables keep the specification's English keys (``new_requests``) for the API
+and for SQL. A reader gets the same rows with Chinese headers from the template's
+printed labels (:mod:`archive.publish.labels`) in the views ``表三_依申请公开``,
+``表四_复议诉讼`` and ``表二_主动公开``: plain SQL views (a renaming, which SQLite
+flattens into the table, so every index still serves), so their CSV and JSON carry
+the Chinese headers too, in nianbao and in a snapshot opened by anything that reads SQLite.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from archive.publish.labels import CONTEXT_HEADERS, WITHHELD_HEADER, cell_label
 from archive.store.templates import TEMPLATES, template
 
 
@@ -32,6 +40,7 @@ class WideColumn:
     row_key: str
     col_key: str
     label: str
+    template: str | None = None  # the template whose wording names it, where they differ
 
 
 # Columns every wide table starts with: who, where, when, and the way back to the original.
@@ -97,7 +106,7 @@ def t2_columns() -> list[WideColumn]:
         tpl = template(t)
         labels = {c.key: c.label for c in tpl.cols("t2")}
         columns += [
-            WideColumn(f"{r.key}_{c}", "t2", r.key, c, f"{r.label}·{labels[c]}")
+            WideColumn(f"{r.key}_{c}", "t2", r.key, c, f"{r.label}·{labels[c]}", t)
             for r in tpl.rows("t2")
             for c in tpl.row_cols("t2", r.key)
         ]
@@ -105,6 +114,23 @@ def t2_columns() -> list[WideColumn]:
 
 
 WIDE_TABLES = {"report_t3": t3_columns, "report_t4": t4_columns, "report_t2": t2_columns}
+# The Chinese-headed view of each wide table, and what it is about.
+ZH_VIEWS = {
+    "report_t3": ("表三_依申请公开", "收到和处理政府信息公开申请情况（表三，各行总计）"),
+    "report_t4": ("表四_复议诉讼", "政府信息公开行政复议、行政诉讼情况（表四）"),
+    "report_t2": ("表二_主动公开", "主动公开政府信息情况（表二）"),
+}
+# Context columns before the numbers, and after them, in a view.
+_VIEW_LEAD = ("report_id", "agency", "province", "city", "district", "year", "published")
+_VIEW_TAIL = (
+    "title",
+    "template",
+    "parse_status",
+    "superseded_by",
+    "region_code",
+    "site_id",
+    "capture_id",
+)
 
 
 def _withheld_sql() -> str:
@@ -178,6 +204,7 @@ def refresh_wide_tables(conn: sqlite3.Connection, report_ids: list[int] | None) 
             where = "1" if report_ids is None else "withheld IS NULL"
             conn.execute(f"UPDATE report_t3 SET withheld = {_withheld_sql()} WHERE {where}")
         _mark_superseded(conn, name)
+        _create_view(conn, name, columns)
 
 
 def _mark_superseded(conn: sqlite3.Connection, name: str) -> None:
@@ -188,6 +215,52 @@ def _mark_superseded(conn: sqlite3.Connection, name: str) -> None:
         f"max(id) AS newest FROM reports WHERE previous_id IS NOT NULL "
         f"GROUP BY previous_id) n WHERE n.previous_id = {name}.report_id"
     )
+
+
+def view_headers(name: str) -> dict[str, str]:
+    """The Chinese view's columns of a wide table: English column → Chinese header."""
+    numbers = {
+        c.name: cell_label(c.table_key, c.row_key, c.col_key, c.template)
+        for c in WIDE_TABLES[name]()
+    }
+    if name == "report_t3":
+        numbers["withheld"] = WITHHELD_HEADER
+    headers = {c: CONTEXT_HEADERS[c] for c in _VIEW_LEAD}
+    headers.update(numbers)
+    headers.update({c: CONTEXT_HEADERS[c] for c in _VIEW_TAIL})
+    if len(set(headers.values())) != len(headers):
+        raise ValueError(f"two columns of {name} would share a Chinese header")
+    return headers
+
+
+def _create_view(conn: sqlite3.Connection, name: str, columns: list[WideColumn]) -> None:
+    """(Re)create the Chinese view: cheap, and follows the template data when it changes."""
+    view = ZH_VIEWS[name][0]
+    select = ", ".join(f'{c} AS "{h}"' for c, h in view_headers(name).items())
+    conn.execute(f'DROP VIEW IF EXISTS "{view}"')
+    conn.execute(f'CREATE VIEW "{view}" AS SELECT {select} FROM {name}')
+
+
+def view_metadata(described: dict[str, dict]) -> dict[str, dict]:
+    """Datasette metadata of the Chinese views, from the wide tables' own (``described``:
+    the ``tables`` block of ``datasette_metadata.json``) and the template's labels."""
+    views = {}
+    for name, (view, about) in ZH_VIEWS.items():
+        columns = (described.get(name) or {}).get("columns", {})
+        views[view] = {
+            "description": (
+                f"{about} — 中文表头：与 {name} 同样的行，每份报告一行，列名取自报告模板的印刷标签；"
+                f"空白即报告中空白。The rows of {name} with the template's printed labels as "
+                f"column names (SQL and the API: {name}, with English keys)."
+            ),
+            "sort_desc": CONTEXT_HEADERS["year"],
+            "facets": [CONTEXT_HEADERS[c] for c in ("province", "city", "district", "year")],
+            "columns": {
+                header: f"{columns.get(column, header)} ({name}.{column})"
+                for column, header in view_headers(name).items()
+            },
+        }
+    return views
 
 
 def wide_column_labels() -> dict[str, dict[str, str]]:

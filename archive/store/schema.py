@@ -179,6 +179,12 @@ ALTER TABLE crawl_site_counts ADD COLUMN status_detail TEXT;
 CREATE INDEX idx_crawl_site_counts_status ON crawl_site_counts(status);
 """
 
+# A report's page (Datasette's row view under it) counts the newer versions that point
+# back to it: without an index that is a scan of every report (0.4 s at 100,000 reports).
+_SCHEMA_PREVIOUS_INDEX = """
+CREATE INDEX IF NOT EXISTS idx_reports_previous_id ON reports(previous_id);
+"""
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_1),
     _run_sql(_SCHEMA_2),
@@ -188,5 +194,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_OCR),
     _run_sql(_SCHEMA_DISTRIBUTED),
     _run_sql(_SCHEMA_SITE_STATUS),
+    _run_sql(_SCHEMA_PREVIOUS_INDEX),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

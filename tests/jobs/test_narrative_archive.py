@@ -136,10 +136,21 @@ def test_sections_are_searchable_in_datasette_and_the_stored_queries_run(archive
 
     found = get("/nb/report_sections.json?_search=改进&_shape=objects&_size=max")["rows"]
     assert found and {r["section_key"] for r in found} == {"problems"}
-    rows = get("/nb/problems_and_fixes.json?section=problems&year=&region_code=&q=&_shape=objects")
+    rows = get("/nb/problems_and_fixes.json?section=problems&year=&region=&q=&_shape=objects")
     assert len(rows["rows"]) == len(truths)
-    assert all("问题" in r["text"] for r in rows["rows"])
+    assert all("问题" in r["正文"] for r in rows["rows"])
+    by_word = get(
+        "/nb/problems_and_fixes.json?section=problems&year=&region=&q=改进&_shape=objects"
+    )
+    assert {r["报告编号"] for r in by_word["rows"]} == {r["report_id"] for r in found}
+    by_name = get(
+        "/nb/problems_and_fixes.json?section=problems&year=&region=牧野区&q=&_shape=objects"
+    )["rows"]
+    by_code = get(
+        "/nb/problems_and_fixes.json?section=problems&year=&region=410711&q=&_shape=objects"
+    )["rows"]
+    assert by_name and by_name == by_code
     mismatches = get("/nb/narrative_mismatches.json?year=&rule=&_shape=objects")["rows"]
-    assert [m["rule"] for m in mismatches] == ["text_review"]
+    assert [m["规则"] for m in mismatches] == ["text_review"]
     empty = get("/nb/empty_tables.json?year=&min_percent=5&_shape=objects")["rows"]
-    assert truths[1][1].year in {r["year"] for r in empty}
+    assert truths[1][1].year in {r["年度"] for r in empty}

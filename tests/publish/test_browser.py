@@ -1,17 +1,20 @@
 """The archive as a journalist sees it: headless Chromium over a served demo archive.
 
 Builds the demo archive (the simulated web, crawled), serves it with ``nianbao serve``,
-and walks it in a real browser: search for a two-character word, open a report, go to
-its cells, follow a cell to its capture and the capture to the original. Each page is
-screenshotted into ``build/screenshots/`` (or ``$NIANBAO_SCREENSHOTS``) for a person
-to look at; the test checks what a script can: the links exist where a reader clicks,
-the pages hold the Chinese text, and a CJK font makes different characters render
-differently (with no font every character is the same empty box).
+and walks it in a real browser: the front page, a search for a two-character word, a
+report page with its failing arithmetic marked on the cells, year over year for the
+agency and its region (and its print layout), a stored query given a region by name,
+then from a cell to its capture and the original. Each page is screenshotted into
+``build/screenshots/`` (or ``$NIANBAO_SCREENSHOTS``) for a person to look at; the test
+checks what a script can: the links exist where a reader clicks, the pages hold the
+Chinese text, and a CJK font makes different characters render differently (with no
+font every character is the same empty box).
 """
 
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import shutil
@@ -24,16 +27,12 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "build" / "screenshots"  # build/ is not committed
 CHROMIUM = next(
-    (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
-    None,
-)
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="Chromium is not installed (.ci/run installs Debian's chromium and fonts-wqy-microhei)",
+    (n for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), "chromium"
 )
 
 
@@ -61,10 +60,11 @@ class Browser:
     def __init__(self, profile: Path, shots: Path):
         self.profile = profile
         self.shots = shots
+        self.chromium = require_tool(CHROMIUM, "Debian's chromium and fonts-wqy-microhei")
 
-    def _run(self, *args: str) -> str:
+    def _run(self, *args: str, height: int = 1600) -> str:
         command = [
-            CHROMIUM,
+            self.chromium,
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
@@ -74,7 +74,8 @@ class Browser:
             "--disable-sync",
             "--hide-scrollbars",
             f"--user-data-dir={self.profile}",
-            "--window-size=1280,1600",
+            f"--window-size=1280,{height}",
+            "--virtual-time-budget=3000",  # let scripts (charts) finish before the capture
             *args,
         ]
         result = subprocess.run(command, capture_output=True, text=True, timeout=90)
@@ -91,10 +92,19 @@ class Browser:
         with urllib.request.urlopen(url, timeout=30) as response:
             return response.read().decode("utf-8")
 
-    def screenshot(self, url: str, name: str) -> Path:
+    def pdf(self, url: str, name: str) -> Path:
+        """The page as printed (the print stylesheet applies)."""
+        path = self.shots / f"{name}.pdf"
+        path.unlink(missing_ok=True)
+        self._run("--no-pdf-header-footer", f"--print-to-pdf={path}", url)
+        assert path.exists() and path.stat().st_size > 5000, name
+        return path
+
+    def screenshot(self, url: str, name: str, height: int = 1600) -> Path:
+        """The page's first ``height`` pixels, 1280 wide."""
         path = self.shots / f"{name}.png"
         path.unlink(missing_ok=True)
-        self._run(f"--screenshot={path}", url)
+        self._run(f"--screenshot={path}", url, height=height)
         assert path.exists() and path.stat().st_size > 5000, name
         return path
 
@@ -102,6 +112,7 @@ class Browser:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
+    browser = Browser(tmp / "profile", Path(os.environ.get("NIANBAO_SCREENSHOTS", SHOTS)))
     db = tmp / "demo.db"
     nianbao("demo", "--no-serve", "--db", str(db))
     port = free_port()
@@ -112,10 +123,9 @@ def site(tmp_path_factory):
     )
     base = f"http://127.0.0.1:{port}"
     wait_for(f"{base}/-/versions.json", time.monotonic() + 60)
-    shots = Path(os.environ.get("NIANBAO_SCREENSHOTS", ROOT / "build" / "screenshots"))
-    shots.mkdir(parents=True, exist_ok=True)
+    browser.shots.mkdir(parents=True, exist_ok=True)
     try:
-        yield base, db.stem, Browser(tmp / "profile", shots)
+        yield base, db.stem, browser
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -185,11 +195,74 @@ def test_search_open_report_follow_cell_to_original(site):
 
 def test_wide_table_and_chart_pages(site):
     base, name, browser = site
-    wide = browser.html(f"{base}/{name}/report_t3")
-    assert "依申请公开" in wide and "新乡市" in wide
-    browser.screenshot(f"{base}/{name}/report_t3", "7-report_t3")
+    view = f"{base}/{name}/{quote('表三_依申请公开')}"
+    wide = browser.dom(view)
+    assert "一、本年新收政府信息公开申请数量" in wide and "新乡市" in wide
+    browser.screenshot(view, "7-表三_依申请公开")
     chart_url = (
-        f"{base}/{name}/region_requests?region_code=410000#g.mark=line&g.x_column=year"
-        f"&g.x_type=ordinal&g.y_column=new_requests&g.y_type=quantitative"
+        f"{base}/{name}/region_requests?region={quote('新乡市')}#g.mark=line&g.x_column="
+        f"{quote('年度')}&g.x_type=ordinal&g.y_column={quote('每份报告平均新收')}"
+        f"&g.y_type=quantitative"
     )
     browser.screenshot(chart_url, "8-chart-region-requests")
+
+
+def test_front_page_leads_to_reports(site):
+    base, name, browser = site
+    home = browser.dom(f"{base}/")
+    assert 'name="_search"' in home and "最新收录" in home and "勾稽关系不符" in home
+    assert re.search(r"勾稽不符 \d+ 项", home) and re.search(r"无法核对的备注 \d+ 条", home)
+    assert links(home, rf"/{name}/reports/\d+"), "the front page lists no report"
+    assert links(home, rf"/{name}/-/compare\?region=[^\"]+"), "no region links"
+    browser.screenshot(f"{base}/", "0-front-page")
+
+
+def failing_report(base: str, name: str) -> int:
+    with urllib.request.urlopen(
+        f"{base}/{name}/failing_arithmetic.json?_shape=array&year=&rule=&region="
+    ) as response:
+        return json.loads(response.read())[0]["报告编号"]
+
+
+def test_report_page_marks_the_failing_cells(site):
+    base, name, browser = site
+    report_id = failing_report(base, name)
+    url = f"{base}/{name}/reports/{report_id}"
+    page = browser.dom(url)
+    assert "三、收到和处理政府信息公开申请情况" in page and "（三）不予公开" in page
+    failing = re.findall(r'<td class="nb-cell[^"]*nb-fail[^"]*" data-cell="([^"]+)"', page)
+    assert failing, "no cell of the failing rule is marked"
+    assert re.search(r"项不符", page) and re.search(r"相差", page)
+    assert 'rel="prev"' in page or 'rel="next"' in page or "无更早报告" in page
+    # Tall enough for table 4, where a failing rule's cells are as often as in table 3.
+    browser.screenshot(url, "9-report-failing-cells", height=3400)
+
+
+def test_year_over_year_and_its_print_layout(site):
+    base, name, browser = site
+    report_id = failing_report(base, name)
+    url = f"{base}/{name}/-/compare?report={report_id}"
+    page = browser.dom(url)
+    assert "历年对比" in page and "增减" in page and "<svg" in page
+    assert len(re.findall(r'<th colspan="3"><a href="/[^"]+/reports/\d+">\d{4}</a>', page)) >= 1
+    browser.screenshot(url, "10-year-over-year-agency")
+    region = f"{base}/{name}/-/compare?region={quote('牧野区')}"
+    page = browser.dom(region)
+    assert "历年都有报告的机关" in page and "个机关" in page
+    browser.screenshot(region, "11-year-over-year-region")
+    pdf = browser.pdf(url, "10-year-over-year-agency")
+    if shutil.which("pdftotext"):  # poppler-utils; the PDF is kept for a person either way
+        printed = subprocess.run(
+            ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, timeout=60
+        )
+        assert "历年对比" in printed.stdout and "收到和处理政府信息公开申请情况" in printed.stdout
+        assert "更新" not in printed.stdout and "下载 CSV" not in printed.stdout  # no controls
+
+
+def test_stored_query_takes_a_region_by_name(site):
+    base, name, browser = site
+    url = f"{base}/{name}/region_requests?region={quote('新乡市')}"
+    page = browser.dom(url)
+    assert "报告数" in page and "每份报告平均新收" in page and "2024" in page
+    assert "nb-region-names" in page  # the region input suggests names
+    browser.screenshot(url, "12-stored-query-region-by-name")

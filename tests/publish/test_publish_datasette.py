@@ -86,37 +86,44 @@ def test_search_box_is_on_the_reports_page(served):
     assert 'name="_search"' in html and "search matches" in html
 
 
-def test_ranked_search_query(served):
-    ds, _ = served
-    found = rows(ds, f"/nb/search_reports.json?q={quote('拆迁')}")
-    assert found and [r["rank"] for r in found] == sorted(r["rank"] for r in found)
+@pytest.mark.parametrize("query", ["拆迁", "行政复议", "拆迁 低保", "征地拆迁的说明"])
+def test_search_query_finds_every_word_in_plain_sql(served, query):
+    ds, path = served
+    found = rows(ds, f"/nb/search_reports.json?q={quote(query)}")
+    conn = Archive(path).db.conn
+    expected = set.intersection(*(truth(conn, word) for word in query.split()))
+    assert {r["报告编号"] for r in found} == expected and found
+    titled = [bool(re.search(query.split()[0], r["标题"])) for r in found]
+    assert titled == sorted(titled, reverse=True)  # title matches first
+    years = [r["年度"] for r in found if not re.search(query.split()[0], r["标题"])]
+    assert years == sorted(years, reverse=True)
 
 
 def test_stored_queries_answer(served):
     ds, _ = served
-    failing = rows(ds, "/nb/failing_arithmetic.json?year=2018&rule=")
-    assert {(r["year"], r["rule"], r["found"] - r["expected"]) for r in failing} == {
-        (2018, "t3_balance", 2)
-    }
+    failing = rows(ds, "/nb/failing_arithmetic.json?year=2018&rule=&region=")
+    assert {(r["年度"], r["相差"]) for r in failing} == {(2018, 2)}
+    assert failing[0]["规则"].startswith("表三收支平衡")
+    assert rows(ds, f"/nb/failing_arithmetic.json?year=2018&rule=&region={quote('淮安市')}")
+    assert not rows(ds, f"/nb/failing_arithmetic.json?year=2018&rule=&region={quote('上海市')}")
     mismatch = rows(ds, "/nb/carryover_mismatch.json?year=2018")
     assert [
-        (r["previous_carried_forward"], r["carried_over"], r["difference"]) for r in mismatch
+        (r["上年：四、结转下年度继续办理"], r["本年：二、上年结转政府信息公开申请数量"], r["相差"])
+        for r in mismatch
     ] == [(5, 7, 2)]
-    henan = rows(ds, "/nb/region_requests.json?region_code=410000")
-    city = rows(ds, "/nb/region_requests.json?region_code=410700")
-    assert henan == city and [r["year"] for r in henan] == list(range(2019, 2025))
-    assert all(r["reports"] == 2 for r in henan)  # the county and its department
-    missing = {r["site_id"] for r in rows(ds, "/nb/missing_reports.json?year=2017")}
+    henan = rows(ds, f"/nb/region_requests.json?region={quote('河南省')}")
+    city = rows(ds, "/nb/region_requests.json?region=410700")
+    assert henan == city and [r["年度"] for r in henan] == list(range(2019, 2025))
+    assert all(r["报告数"] == 2 for r in henan)  # the county and its department
+    missing = {r["站点"] for r in rows(ds, "/nb/missing_reports.json?year=2017")}
     assert missing == {"muye", "muye-czj", "shanghai"}
-    deadlines = {
-        r["site_id"]: r["deadline"] for r in rows(ds, "/nb/missing_reports.json?year=2010")
-    }
+    deadlines = {r["站点"]: r["法定期限"] for r in rows(ds, "/nb/missing_reports.json?year=2010")}
     assert deadlines["muye-czj"] == "2011-01-31" and deadlines["muye"] == "2011-03-31"
     for name in ("top_new_requests", "top_withheld", "top_lawsuits"):
         top = rows(ds, f"/nb/{name}.json?year=2024")
         assert top, name
-    outcomes = rows(ds, "/nb/outcomes.json?region_code=&year=2024")
-    assert len(outcomes) == 6 and all(r["requests"] is not None for r in outcomes)
+    outcomes = rows(ds, "/nb/outcomes.json?region=&year=2024")
+    assert len(outcomes) == 6 and all(r["申请数"] is not None for r in outcomes)
 
 
 def test_late_reports_use_the_legal_deadlines(served):
@@ -130,7 +137,7 @@ def test_late_reports_use_the_legal_deadlines(served):
     late = rows(ds, "/nb/late_reports.json?year=2023")
     # Departments were due 2024-01-31 (牧野区财政局 is late, 上海市人民政府办公厅 is not);
     # the governments' 2024-02-15 is within their 3月31日.
-    assert [(r["agency"], r["deadline"]) for r in late] == [("牧野区财政局", "2024-01-31")]
+    assert [(r["机关"], r["法定期限"]) for r in late] == [("牧野区财政局", "2024-01-31")]
     archive.close()
 
 
@@ -221,5 +228,6 @@ def test_charts_plugin_and_chart_links(served):
     ds, _ = served
     plugins = {p["name"] for p in get(ds, "/-/plugins.json").json()}
     assert "datasette-vega" in plugins
-    page = get(ds, "/nb/region_requests?region_code=410000").text
+    page = get(ds, "/nb/region_requests?region=410000").text
     assert "datasette_vega" in page and "g.mark=line" in page
+    assert quote("每份报告平均新收") in page  # the chart normalises by reports

@@ -7,12 +7,21 @@ tokenizer that silently misses two-character words (as SQLite's own do) fails he
 from __future__ import annotations
 
 import random
+import re
 import sqlite3
 
 import pytest
+import sqlite_utils
 
 from archive.publish import prepare
-from archive.publish.search import FTS_TABLE, fts_query, search, shadow
+from archive.publish.search import (
+    FTS_TABLE,
+    MAX_GRAM,
+    SECTIONS_FTS,
+    fts_query,
+    search,
+    shadow,
+)
 from archive.publish.views import t3_columns, t4_columns
 from archive.store import Archive, now
 from archive.store.regions import describe, split_name
@@ -170,27 +179,29 @@ def archive(tmp_path):
     archive.close()
 
 
-def test_shadow_writes_chinese_as_overlapping_pairs():
-    assert shadow("申请行政复议3件").split() == [
-        "申请",
-        "请行",
-        "行政",
-        "政复",
-        "复议",
-        "议",
-        "3",
-        "件",
-    ]
-    assert shadow("行政复议").split() == ["行政", "政复", "复议", "议"]
-    assert shadow("2023年度 report").split() == ["2023", "年度", "度", "report"]
+def test_shadow_writes_chinese_as_its_ngrams():
+    tokens = shadow("申请行政复议3件").split()
+    assert {"申请", "行政复议", "申请行政复议", "复", "议"} <= set(tokens)
+    assert "3" in tokens and "件" in tokens
+    assert "复议3" not in tokens  # a token never crosses from Chinese into digits
+    assert sorted(shadow("行政复议").split()) == sorted(
+        ["行", "政", "复", "议", "行政", "政复", "复议", "行政复", "政复议", "行政复议"]
+    )
+    long = "一二三四五六七八九十"
+    assert max(len(t) for t in shadow(long).split()) == MAX_GRAM
+    assert set(shadow("2023年度 report").split()) == {"2023", "年", "度", "年度", "report"}
+    # Each token once: repeats carry nothing in an index without positions.
+    assert shadow("复议复议复议").split().count("复议") == 1
     assert shadow(None) == ""
 
 
-def test_queries_become_phrases_of_pairs():
+def test_queries_are_single_tokens_as_plain_sqlite_would_send_them():
     assert fts_query("复议") == '"复议"'
-    assert fts_query("行政复议") == '"行政 政复 复议"'
+    assert fts_query("行政复议") == '"行政复议"'
     assert fts_query("拆迁 低保") == '"拆迁" "低保"'
-    assert fts_query("税") == '"税" *'
+    assert fts_query("税") == '"税"'
+    assert fts_query("第三方合法权益保护") == '"第三方合法权益保" "三方合法权益保护"'
+    assert fts_query("2023年度") == '"2023" "年度"'
     # Without Chinese it escapes as Datasette does, quotes included.
     assert fts_query('open "data') == '"open" "data"'
     assert fts_query("   ") == '""'
@@ -199,21 +210,109 @@ def test_queries_become_phrases_of_pairs():
 @pytest.mark.parametrize("word", WORDS + ["复", "政复议", "依申请公开", "不存在的词语"])
 def test_search_finds_exactly_the_reports_containing_the_word(archive, word):
     conn = archive.db.conn
-    found = {i for i, _ in search(conn, word, limit=10_000)}
-    assert found == truth(conn, word)
+    assert set(search(conn, word, limit=10_000)) == truth(conn, word)
 
 
 def test_two_words_must_both_occur(archive):
     conn = archive.db.conn
-    found = {i for i, _ in search(conn, "拆迁 低保", limit=10_000)}
+    found = set(search(conn, "拆迁 低保", limit=10_000))
     assert found == truth(conn, "拆迁") & truth(conn, "低保")
 
 
-def test_results_are_ranked_by_relevance(archive):
-    rng = random.Random(5)
-    dense = add_report(archive, rng, SITES[0], 2019, text="低保" * 30 + "其他内容。")
+def datasette_escape(query: str) -> str:
+    """What Datasette without nianbao sends for ?_search= (its own escape_fts)."""
+    from datasette.utils import escape_fts
+
+    return escape_fts(query)
+
+
+def test_every_substring_is_found_as_plain_sqlite_and_nianbao_search_it(tmp_path):
+    """Random texts over a small alphabet (so near-misses abound), random substrings of
+    1 to 12 characters: nianbao's search is a substring test; Datasette's own escaping,
+    sqlite-utils and a bare MATCH agree with it up to MAX_GRAM characters."""
+    rng = random.Random(11)
+    alphabet = "复议行政诉讼公开申请不予"
+    archive = Archive(tmp_path / "p.db")
+    archive.load_sites(SITES)
+    texts = {}
+    for n in range(60):
+        text = "".join(rng.choice(alphabet + "，。3a ") for _ in range(rng.randint(0, 120)))
+        texts[add_report(archive, rng, SITES[n % 4], 2019 + n % 6, text=text)] = text
     prepare(archive.db.conn)
-    assert search(archive.db.conn, "低保", limit=1)[0][0] == dense
+    conn = archive.db.conn
+    for _ in range(300):
+        source = rng.choice(list(texts.values()) + [alphabet])
+        runs = [r for r in re.findall(r"[\u4e00-\u9fff]+", source) if r]
+        if not runs:
+            continue
+        run = rng.choice(runs)
+        start = rng.randrange(len(run))
+        word = run[start : start + rng.randint(1, 12)]
+        expected = truth(conn, word)
+        assert set(search(conn, word, limit=10_000)) == expected, word
+        if len(word) <= MAX_GRAM:
+            for query in (datasette_escape(word), word):
+                native = {
+                    r[0]
+                    for r in conn.execute(
+                        f"select rowid from {FTS_TABLE} where {FTS_TABLE} match ?", [query]
+                    )
+                }
+                assert native == expected, (word, query)
+    archive.close()
+
+
+def test_the_index_is_one_sqlite_utils_and_datasette_detect(archive):
+    from datasette.utils import detect_fts
+
+    conn = archive.db.conn
+    assert detect_fts(conn, "reports") == FTS_TABLE
+    assert sqlite_utils.Database(conn)["reports"].detect_fts() == FTS_TABLE
+    found = {r["id"] for r in sqlite_utils.Database(conn)["reports"].search("行政复议")}
+    assert found == truth(conn, "行政复议") and found
+
+
+def test_an_index_of_an_older_layout_is_replaced(archive):
+    conn = archive.db.conn
+    with archive.transaction():
+        conn.execute(f"drop table {FTS_TABLE}")
+        conn.execute(f"create virtual table {FTS_TABLE} using fts5(title, text, content='')")
+    summary = prepare(conn)
+    assert summary.full and summary.search_rebuilt
+    assert set(search(conn, "复议", limit=10_000)) == truth(conn, "复议")
+
+
+def test_a_missing_sections_index_is_built_alone(archive):
+    """An archive prepared before the sections index: prepare builds that index only,
+    and a section is then found by the same plain MATCH as a report."""
+    conn = archive.db.conn
+    report = conn.execute("select id from reports order by id limit 1").fetchone()[0]
+    with archive.transaction():
+        conn.execute(
+            "insert into report_sections (report_id, section, section_key, heading, text, chars) "
+            "values (?, 5, 'problems', '五、存在的主要问题及改进情况', '政策解读不够深入。', 9)",
+            [report],
+        )
+        conn.execute(f"drop table {SECTIONS_FTS}")
+        conn.execute(f"insert into {FTS_TABLE} (rowid, title, text) values (-1, '', '标记')")
+    summary = prepare(conn)
+    assert (summary.full, summary.search_rebuilt) == (False, True)
+    # The reports index was kept as it was (a rebuild would have dropped the marker row).
+    assert conn.execute(f"select rowid from {FTS_TABLE} where {FTS_TABLE} match '标记'").fetchall()
+    found = conn.execute(
+        f"select s.report_id from {SECTIONS_FTS} f join report_sections s on s.rowid = f.rowid "
+        f"where {SECTIONS_FTS} match '政策解读'"
+    ).fetchall()
+    assert found == [(report,)]
+
+
+def test_newest_reports_come_first(archive):
+    conn = archive.db.conn
+    found = search(conn, "年度报告", limit=10_000)
+    years = [
+        conn.execute("select year from reports where id = ?", [i]).fetchone()[0] for i in found
+    ]
+    assert years == sorted(years, reverse=True)
 
 
 def test_prepare_is_incremental_and_follows_reparse_and_removal(archive):
@@ -222,7 +321,13 @@ def test_prepare_is_incremental_and_follows_reparse_and_removal(archive):
     new = add_report(archive, rng, SITES[1], 2019, text="关于棚户区拆迁补偿的申请")
     summary = prepare(conn)
     assert (summary.changed, summary.full, summary.search_rebuilt) == (1, False, False)
-    assert new in {i for i, _ in search(conn, "棚户")}
+    assert new in set(search(conn, "棚户"))
+    # A reparse that reads the same text costs the index nothing.
+    with archive.transaction():
+        conn.execute("update reports set parsed_at = ? where id = ?", ["2098-01-01", new])
+    summary = prepare(conn)
+    assert (summary.changed, summary.search_rebuilt) == (1, False)
+    assert new in set(search(conn, "棚户"))
     # A reparse rewrites the report in place: the old words must no longer find it.
     with archive.transaction():
         conn.execute(
@@ -230,12 +335,12 @@ def test_prepare_is_incremental_and_follows_reparse_and_removal(archive):
             ["2099-01-01T00:00:00+00:00", new],
         )
     assert prepare(conn).search_rebuilt
-    assert new not in {i for i, _ in search(conn, "棚户")}
-    assert new in {i for i, _ in search(conn, "低保对象")}
+    assert new not in set(search(conn, "棚户"))
+    assert new in set(search(conn, "低保对象"))
     sha = conn.execute("select sha256 from reports where id = ?", [new]).fetchone()[0]
     archive.drop_report(sha)
     assert prepare(conn).removed == 1
-    assert new not in {i for i, _ in search(conn, "低保对象")}
+    assert new not in set(search(conn, "低保对象"))
     assert (
         conn.execute("select count(*) from report_t3 where report_id = ?", [new]).fetchone()[0] == 0
     )
@@ -245,7 +350,7 @@ def test_prepare_is_incremental_and_follows_reparse_and_removal(archive):
 def test_index_count_matches_reports(archive):
     conn = archive.db.conn
     # Every report is in the index once: a search for a word in every title finds all.
-    assert {i for i, _ in search(conn, "年度报告", limit=10_000)} == {
+    assert set(search(conn, "年度报告", limit=10_000)) == {
         r[0] for r in conn.execute("select id from reports")
     }
     assert (

@@ -1,0 +1,220 @@
+"""The reader's pages, as a Datasette plugin: reports, year over year, a home that leads to them.
+
+Registered as the ``nianbao_pages`` entry point; a package, so that Datasette finds its
+``templates/`` and ``static/`` beside it. Datasette stays as it is: its own templates
+are extended (``{% extends "default:row.html" %}``), its pages get extra template
+variables, and two routes are added.
+
+* **The report page** — the row page of ``reports`` (``/<db>/reports/<id>``) shows the
+  report as printed (:mod:`.report`); Datasette's generic row follows, folded.
+* **Year over year** — ``/<db>/-/compare?site=…&agency=…`` (one agency) or
+  ``?region=新乡市`` (a region, by name or code), with ``.csv`` (:mod:`.compare`).
+* **Home** — the front page and the database page lead with search, regions, the latest
+  reports and the failing arithmetic; raw tables are folded away (:mod:`.home`).
+* **Chinese headers** — the wide tables' Chinese views link their ids like the tables do.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from urllib.parse import urlencode
+
+from datasette import Response, hookimpl
+from markupsafe import Markup, escape
+
+from archive.publish.pages import compare, home
+from archive.publish.pages.report import report_page
+from archive.publish.standalone import database_metadata, project_metadata
+from archive.publish.views import ZH_VIEWS
+
+# Datasette serves a plugin's static/ under its name: the module's, as archive.publish.plugin
+# registers it (not an entry point of its own).
+STATIC = __name__
+# Columns of the Chinese views that point at rows, as the wide tables' do.
+VIEW_LINKS = {"报告编号": "reports", "原始抓取": "captures", "已被替代": "reports"}
+VIEW_NAMES = {view for view, _ in ZH_VIEWS.values()}
+
+
+async def is_archive(datasette, database: str | None) -> bool:
+    """Is this database an archive (has reports), not some other file served alongside?"""
+    if not database or database.startswith("_"):
+        return False
+    try:
+        db = datasette.get_database(database)
+    except KeyError:
+        return False
+    return await db.table_exists("reports")
+
+
+@hookimpl
+def get_metadata(datasette, key):
+    """The project's metadata for every database served, under its real name.
+
+    ``datasette_metadata.json`` keeps one block for "any archive" under ``"*"``, which
+    Datasette 0.65 does not read; this spells it out per database, with the Chinese
+    views described. Datasette asks for metadata on every permission check (dozens per
+    page) and deep-copies what it gets for the ``"tables"`` key, which only permission
+    rules (``allow``) and ``facet_size`` use: that key gets only those.
+    """
+    names = [name for name in datasette.databases if not name.startswith("_")]
+    block = _database_block()
+    if key == "tables":
+        slim = _permission_tables()
+        return {"databases": {name: {"tables": slim} for name in names}} if slim else {}
+    top = {k: v for k, v in project_metadata().items() if k != "databases"}
+    # Fresh dicts down to each table: Datasette merges later sources into what it gets.
+    databases = {
+        name: {**block, "tables": {t: dict(c) for t, c in block["tables"].items()}}
+        for name in names
+    }
+    return {**top, "databases": databases}
+
+
+@cache
+def _database_block() -> dict:
+    return database_metadata()
+
+
+@cache
+def _permission_tables() -> dict:
+    tables = _database_block().get("tables", {})
+    keep = ("allow", "facet_size")
+    return {
+        name: {k: config[k] for k in keep if k in config}
+        for name, config in tables.items()
+        if isinstance(config, dict) and any(k in config for k in keep)
+    }
+
+
+@hookimpl
+def extra_css_urls(datasette):
+    return [{"url": datasette.urls.static_plugins(STATIC, "nianbao.css")}]
+
+
+@hookimpl
+def extra_template_vars(template, database, table, view_name, request, datasette):
+    async def inner():
+        if view_name == "row" and table == "reports" and request is not None:
+            return await _report_vars(datasette, database, request)
+        if view_name == "database" and await is_archive(datasette, database):
+            db = datasette.get_database(database)
+            return {
+                "nianbao_front": await db.execute_fn(home.front_page),
+                "nianbao_group_tables": home.group_tables,
+            }
+        if view_name == "index":
+            for name in datasette.databases:
+                if await is_archive(datasette, name):
+                    db = datasette.get_database(name)
+                    front = await db.execute_fn(home.front_page)
+                    return {"nianbao_front": front, "nianbao_database": name}
+        return {}
+
+    return inner
+
+
+async def _report_vars(datasette, database: str, request) -> dict:
+    try:
+        report_id = int(request.url_vars.get("pks", ""))
+    except ValueError:
+        return {}
+    db = datasette.get_database(database)
+    data = await db.execute_fn(lambda conn: report_page(conn, report_id))
+    if data is None:
+        return {}
+    report = data["report"]
+    data["compare_url"] = datasette.urls.path(
+        f"/{database}/-/compare?"
+        + urlencode({"site": report["site_id"] or "", "agency": report["agency"] or ""})
+    )
+    data["region_compare_url"] = (
+        datasette.urls.path(
+            f"/{database}/-/compare?" + urlencode({"region": report["region_code"]})
+        )
+        if report.get("region_code")
+        else None
+    )
+    return {"nianbao_report": data}
+
+
+# -- year over year -------------------------------------------------------------------
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/(?P<database>[^/]+)/-/compare(?P<format>\.csv)?$", compare_view)]
+
+
+async def compare_view(datasette, request):
+    name = request.url_vars["database"]
+    if not await is_archive(datasette, name):
+        return Response.text(f"no archive database {name!r}", status=404)
+    db = datasette.get_database(name)
+    options = compare.Options.from_args(request.args)
+    data = await db.execute_fn(lambda conn: compare.compare(conn, options))
+    if request.url_vars.get("format") == ".csv":
+        filename = compare.csv_filename(data)
+        return Response(
+            compare.to_csv(data),
+            content_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f"attachment; filename*=UTF-8''{filename}"},
+        )
+    args = {key: request.args.get(key) for key in request.args}
+    args["basis"] = "all" if options.basis == "steady" else "steady"
+    html = await datasette.render_template(
+        "nianbao_compare.html",
+        {
+            "database": name,
+            "data": data,
+            "options": options,
+            "query": request.query_string,
+            "other_basis": urlencode(args),
+        },
+        request=request,
+        view_name="nianbao_compare",
+    )
+    return Response.html(html, status=200 if data.get("error") is None else 404)
+
+
+# -- the Chinese views' links -----------------------------------------------------------
+
+
+@hookimpl
+def render_cell(value, column, table, database, datasette):
+    """Ids in the Chinese views and in stored queries (报告编号, 原始抓取) link to their rows."""
+    in_query = table is None and column in ("报告编号", "上年报告编号", "原始抓取")
+    if (table in VIEW_NAMES or in_query) and column in {**VIEW_LINKS, "上年报告编号": "reports"}:
+        if value in (None, "") or not str(value).isdigit():
+            return None
+        column = "报告编号" if column == "上年报告编号" else column
+        href = datasette.urls.row(database, VIEW_LINKS[column], str(value))
+        return Markup(f'<a href="{escape(href)}">{escape(str(value))}</a>')
+    return None
+
+
+@hookimpl
+def extra_body_script(template, database, datasette):
+    """Stored queries that take a region: suggest the region names as one types."""
+    if template != "query.html" or not database:
+        return None
+    source = datasette.urls.path(f"/{database}/regions.json")
+    return (
+        "(function () {"
+        "  var inputs = document.querySelectorAll('form.sql input[name=region]');"
+        "  if (!inputs.length) return;"
+        "  var list = document.createElement('datalist'); list.id = 'nb-region-names';"
+        "  document.body.appendChild(list);"
+        "  inputs.forEach(function (i) { i.setAttribute('list', list.id);"
+        "    i.placeholder = '新乡市、牧野区、河南省新乡市牧野区 或 410711'; });"
+        f"  fetch({json.dumps(source)} + '?_shape=array&_size=max&_col=name&_col=full_name"
+        "&_col=province&_col=city&_col=district')"
+        "    .then(function (r) { return r.json(); }).then(function (rows) {"
+        "      var seen = {};"
+        "      rows.forEach(function (r) { [r.province, r.city, r.district, r.full_name]"
+        "        .forEach(function (n) { if (n && !seen[n]) { seen[n] = 1;"
+        "          var o = document.createElement('option'); o.value = n; list.appendChild(o);"
+        "        } }); });"
+        "    });"
+        "})();"
+    )
