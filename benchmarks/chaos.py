@@ -455,17 +455,16 @@ def _only_snapshot(folder: Path) -> Path:
 
 def snapshot_problems(folder: Path, base: dict[str, Counter] | None) -> list[str]:
     """Every snapshot file complete and listed, verifiable, and as the uninterrupted one."""
-    from archive.export.snapshot import list_snapshots, verify_snapshot
+    from archive.export.snapshot import list_snapshots, snapshot_files, verify_snapshot
 
     problems = []
     listed = {m["file"] for m in list_snapshots(folder)}
     if not listed:
         problems.append("no snapshot was published")
+    owned = set(snapshot_files(folder))  # database, manifest, checksum, companions
     for path in folder.iterdir():
-        name = path.name
-        owner = name.removesuffix(".json").removesuffix(".sha256")
-        if owner not in listed:
-            problems.append(f"a file no snapshot owns: {name}")
+        if path.name not in owned:
+            problems.append(f"a file no snapshot owns: {path.name}")
     for name in sorted(listed):
         if not verify_snapshot(folder / name):
             problems.append(f"{name} does not match its SHA-256")
