@@ -37,7 +37,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -161,8 +161,18 @@ class LeaseGuardMiddleware:
 class ShardLedger:
     """The worker's records in its shard: the crawl, the worker, each lease and its end."""
 
-    def __init__(self, db_path: str, crawl: Crawl, worker: str):
+    def __init__(
+        self,
+        db_path: str,
+        crawl: Crawl,
+        worker: str,
+        before_write: Callable[[], None] = lambda: None,
+    ):
         self.archive = Archive(db_path)
+        # The crawl commits its captures in batches on its own connection: each record
+        # here first commits that batch, so a lease is never written finished before the
+        # captures it counts are durable (and the shard is never locked by an open batch).
+        self.before_write = before_write
         # As the crawl's own writes (crawler/frontier.py): atomic and safe against the
         # process being killed, without an fsync per record.
         self.archive.db.conn.execute("PRAGMA synchronous = NORMAL")
@@ -171,6 +181,7 @@ class ShardLedger:
 
     def joined(self, run_id: int, registry: list[dict], shard: str) -> None:
         conn = self.archive.db.conn
+        self.before_write()
         with self.archive.transaction():
             conn.execute(
                 "INSERT INTO distributed_crawls (crawl_id, redis_prefix, sites_csv, enqueued_at, "
@@ -201,6 +212,7 @@ class ShardLedger:
             )
 
     def claimed(self, lease: Lease, run_id: int) -> None:
+        self.before_write()
         with self.archive.transaction():
             self.archive.db.conn.execute(
                 "INSERT OR REPLACE INTO crawl_leases (crawl_id, group_id, attempt, site_ids, "
@@ -217,6 +229,7 @@ class ShardLedger:
             )
 
     def ended(self, lease: Lease, reason: str | None = None) -> None:
+        self.before_write()
         with self.archive.transaction():
             self.archive.db.conn.execute(
                 "UPDATE crawl_leases SET ended_at = ?, outcome = ?, reason = ?, captures = ? "
@@ -233,6 +246,7 @@ class ShardLedger:
             )
 
     def stopped(self, reason: str) -> None:
+        self.before_write()
         with self.archive.transaction():
             self.archive.db.conn.execute(
                 "UPDATE crawl_workers SET stopped_at = ?, stop_reason = ? "
@@ -667,7 +681,10 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
 
     def _ledger(self) -> ShardLedger:
         if self.ledger is None:
-            self.ledger = ShardLedger(self.settings.get("NIANBAO_DB"), self.crawl, self.worker)
+            frontier = frontier_for(self.crawler)
+            self.ledger = ShardLedger(
+                self.settings.get("NIANBAO_DB"), self.crawl, self.worker, frontier.commit
+            )
         return self.ledger
 
 
