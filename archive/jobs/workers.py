@@ -20,21 +20,19 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import redis
 
-from crawler.leases import (
-    DEFAULT_LEASE_TTL,
-    DEFAULT_MAX_EXPIRIES,
-    DEFAULT_PREFIX,
-    Crawl,
-    QueueError,
-    SiteQueue,
-    check_prefix,
-    connect,
-    redacted,
-)
+if TYPE_CHECKING:
+    from crawler.leases import Crawl, SiteQueue
+
+# The option defaults, as crawler/leases.py has them (tests/jobs/test_distributed.py checks
+# they agree). crawler/ is imported only when a --redis command runs: `nianbao` checks at
+# start-up that `crawler` is the installed one before anything imports it.
+DEFAULTS = {"prefix": "nianbao", "lease_ttl": 180.0, "max_expiries": 3}
+
 
 # How often a worker without a crawl to join looks for one.
 POLL_SECONDS = 2.0
@@ -62,21 +60,21 @@ def redis_options(command):
         ),
         click.option(
             "--redis-prefix",
-            default=DEFAULT_PREFIX,
+            default=DEFAULTS["prefix"],
             show_default=True,
             help="Key prefix: separate crawls sharing one Redis.",
         ),
         click.option(
             "--lease-ttl",
             type=click.FloatRange(min=1),
-            default=DEFAULT_LEASE_TTL,
+            default=DEFAULTS["lease_ttl"],
             show_default=True,
             help="--enqueue: seconds a worker's lease lasts without renewal.",
         ),
         click.option(
             "--max-expiries",
             type=click.IntRange(min=1),
-            default=DEFAULT_MAX_EXPIRIES,
+            default=DEFAULTS["max_expiries"],
             show_default=True,
             help="--enqueue: set a group aside as failed after this many expired leases.",
         ),
@@ -136,6 +134,8 @@ def distributed_crawl(
     max_idle: int,
 ) -> None:
     """``nianbao crawl --redis …``: one of enqueue, worker, status (or requeue-failed)."""
+    from crawler.leases import QueueError, SiteQueue, check_prefix, connect, redacted
+
     chosen = [n for n, on in (("--enqueue", enqueue), ("--worker", worker)) if on]
     chosen += [
         n for n, on in (("--status", show_status), ("--requeue-failed", requeue_failed)) if on
@@ -174,6 +174,8 @@ def distributed_crawl(
 
 
 def _current(queue: SiteQueue, redis_url: str) -> Crawl:
+    from crawler.leases import QueueError, redacted
+
     crawl = queue.current()
     if crawl is None:
         raise QueueError(
@@ -192,6 +194,7 @@ def _enqueue(
     replace: bool,
 ) -> None:
     from archive.store.registry import RegistryError, read_registry
+    from crawler.leases import QueueError, redacted
     from crawler.runner import BUNDLED_REGISTRY
 
     path = str(Path(sites or BUNDLED_REGISTRY).resolve())
@@ -219,6 +222,7 @@ def _work(
     max_idle: int,
 ) -> None:
     from crawler.distributed import run_worker
+    from crawler.leases import QueueError, redacted
     from crawler.runner import crawl_settings
 
     crawl = _crawl_to_join(queue, redis_url, wait, max_idle)
@@ -255,6 +259,8 @@ def _work(
 
 def _crawl_to_join(queue: SiteQueue, redis_url: str, wait: bool, max_idle: int) -> Crawl | None:
     """The current crawl if it has work left; else wait for one (per --wait, --max-idle)."""
+    from crawler.leases import redacted
+
     since = time.monotonic()
     announced = False
     finished_id = None

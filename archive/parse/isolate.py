@@ -16,6 +16,7 @@ order the jobs came, for one writer to store.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import multiprocessing
 import os
@@ -138,6 +139,22 @@ def _serve(conn: Connection, budget_mb: int, task_path: str | None = None) -> No
 PENDING = object()  # a worker's answer that is not the job's outcome yet
 
 
+@contextlib.contextmanager
+def _safe_path():
+    """The fork server (started with the first worker) is a new ``python -c``: without
+    ``PYTHONSAFEPATH`` its import path would begin with the working directory, and a
+    user's own ``archive/`` there would be preloaded instead of nianbao's."""
+    before = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONSAFEPATH", None)
+        else:
+            os.environ["PYTHONSAFEPATH"] = before
+
+
 class _Worker:
     """One isolated worker process, started on first use and replaced when it dies."""
 
@@ -172,7 +189,8 @@ class _Worker:
             daemon=True,
             name="nianbao-parse-worker",
         )
-        proc.start()
+        with _safe_path():
+            proc.start()
         child.close()
         self.proc, self.conn, self.ready = proc, parent, False
 

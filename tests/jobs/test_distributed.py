@@ -436,3 +436,16 @@ def test_a_worker_that_loses_redis_stops_with_one_line(small_world, tmp_path):
     outcomes = dict(conn.execute("select group_id, outcome from crawl_leases").fetchall())
     conn.close()
     assert outcomes["sim-slow"] in ("lost", "released", "finished")
+
+
+def test_the_redis_options_defaults_are_the_leases_own():
+    """``nianbao crawl``'s options name the defaults without importing crawler/ (the
+    start-up check must run before it is imported); they must be crawler.leases' values."""
+    from archive.jobs.workers import DEFAULTS
+    from crawler import leases
+
+    assert DEFAULTS == {
+        "prefix": leases.DEFAULT_PREFIX,
+        "lease_ttl": leases.DEFAULT_LEASE_TTL,
+        "max_expiries": leases.DEFAULT_MAX_EXPIRIES,
+    }
