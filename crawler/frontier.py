@@ -298,3 +298,16 @@ def discard_scrapy_state(jobdir: Path) -> None:
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
+
+
+def close_unfinished(crawler: Crawler, reason: str = "shutdown") -> None:
+    """Close the run of a crawl that ended without closing its spider — a SIGTERM in the
+    instant between the spider opening and the engine starting stops Scrapy's reactor
+    with no ``spider_closed`` — so the run is recorded as stopped, not left ``running``."""
+    frontier = getattr(crawler, _ATTRIBUTE, None)
+    if frontier is None or frontier.closed:
+        return
+    stats = crawler.stats
+    if stats is not None and stats.get_value("finish_reason") is None:
+        stats.set_value("finish_reason", reason)
+    frontier.finish(reason, stats.get_stats() if stats is not None else {})

@@ -53,6 +53,7 @@ def run_crawl(
 
     ``on_stats`` (for progress displays) is called with Scrapy's stats as they stand,
     in the reactor's thread, every half second and once at the end."""
+    from crawler.frontier import close_unfinished
     from crawler.spiders.reports import ReportSpider
 
     process = CrawlerProcess(crawl_settings(db, jobdir, overrides))
@@ -68,6 +69,7 @@ def run_crawl(
 
         task.LoopingCall(lambda: on_stats(stats_now())).start(STATS_EVERY_SECONDS, now=False)
     process.start()
+    close_unfinished(crawler)
     if on_stats is not None:
         on_stats(stats_now())
     return stats_now()
