@@ -179,10 +179,16 @@ class ShardLedger:
         self.crawl = crawl
         self.worker = worker
 
-    def joined(self, run_id: int, registry: list[dict], shard: str) -> None:
-        conn = self.archive.db.conn
+    @contextlib.contextmanager
+    def _transaction(self):
+        """One record, after the crawl's pending batch of captures is committed."""
         self.before_write()
         with self.archive.transaction():
+            yield
+
+    def joined(self, run_id: int, registry: list[dict], shard: str) -> None:
+        conn = self.archive.db.conn
+        with self._transaction():
             conn.execute(
                 "INSERT INTO distributed_crawls (crawl_id, redis_prefix, sites_csv, enqueued_at, "
                 "sites, site_groups, registry) VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -212,8 +218,7 @@ class ShardLedger:
             )
 
     def claimed(self, lease: Lease, run_id: int) -> None:
-        self.before_write()
-        with self.archive.transaction():
+        with self._transaction():
             self.archive.db.conn.execute(
                 "INSERT OR REPLACE INTO crawl_leases (crawl_id, group_id, attempt, site_ids, "
                 "worker, run_id, claimed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -229,8 +234,7 @@ class ShardLedger:
             )
 
     def ended(self, lease: Lease, reason: str | None = None) -> None:
-        self.before_write()
-        with self.archive.transaction():
+        with self._transaction():
             self.archive.db.conn.execute(
                 "UPDATE crawl_leases SET ended_at = ?, outcome = ?, reason = ?, captures = ? "
                 "WHERE crawl_id = ? AND group_id = ? AND attempt = ?",
@@ -246,8 +250,7 @@ class ShardLedger:
             )
 
     def stopped(self, reason: str) -> None:
-        self.before_write()
-        with self.archive.transaction():
+        with self._transaction():
             self.archive.db.conn.execute(
                 "UPDATE crawl_workers SET stopped_at = ?, stop_reason = ? "
                 "WHERE worker = ? AND crawl_id = ?",
