@@ -2,7 +2,8 @@
 
 :func:`prepare`, which the parse stage calls when it finishes, refreshes the ``regions``
 table, the wide tables ``report_t2`` / ``report_t3`` / ``report_t4``
-(:mod:`archive.publish.views`) and the Chinese search index ``reports_fts``
+(:mod:`archive.publish.views`) with each region's yearly sums (:mod:`archive.publish.rollup`),
+and the Chinese search index ``reports_fts``
 (:mod:`archive.publish.search`), and keeps the metadata and README a copy opened
 without nianbao needs (:mod:`archive.publish.standalone`). Work is incremental: only reports whose ``parsed_at``
 changed since the last call are rewritten, and the search index is rebuilt only when a
@@ -17,6 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from archive.publish import rollup
 from archive.publish.search import (
     index_is_current,
     index_reports,
@@ -121,6 +123,8 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
                 rebuild_sections_index(conn)
             else:
                 index_sections(conn, new)
+    if full or changed or removed or not rollup.is_current(conn):
+        rollup.refresh(conn)
     _save_state(conn, full, changed, removed)
     ship(conn)
     return summary

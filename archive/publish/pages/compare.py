@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
+from archive.publish import rollup
 from archive.publish.labels import TABLE_NAMES, TABLE_NUMBERS, cell_label
 from archive.publish.pages.chart import line_chart
 from archive.publish.views import WIDE_TABLES, t3_columns
@@ -318,7 +319,6 @@ def _region(conn: sqlite3.Connection, options: Options) -> dict:
     if "error" in place:
         return {**place, "mode": "region", "title": options.region}
     codes = place["codes"]
-    marks = ",".join("?" * len(codes))
     wide = {name: columns_of() for name, columns_of in WIDE_TABLES.items()}
     key_of = {
         (c.table_key, c.row_key, c.col_key): (name, c.name)
@@ -326,56 +326,20 @@ def _region(conn: sqlite3.Connection, options: Options) -> dict:
         for c in cols
     }
 
-    def scope(alias: str) -> str:
-        """The region's current reports within the years asked for."""
-        sql = (
-            f"from report_t3 {alias} where {alias}.region_code in ({marks}) "
-            f"and {alias}.superseded_by is null and {alias}.year is not null"
+    steady = options.basis == "steady"
+    if rollup.covers(conn, codes):
+        years, per_year, by_column = rollup.region_sums(
+            conn, codes, options.start, options.end, steady
         )
-        if options.start is not None:
-            sql += f" and {alias}.year >= {int(options.start)}"
-        if options.end is not None:
-            sql += f" and {alias}.year <= {int(options.end)}"
-        return sql
-
-    years = [r[0] for r in conn.execute(f"select distinct b.year {scope('b')} order by 1", codes)]
+        sums = {key: by_column.get(column, {}) for key, column in key_of.items()}
+    else:  # an agency of the region moved between codes: added up report by report
+        years, per_year, sums = _region_sums(conn, codes, options, steady, wide)
     if not years:
         return {
             "error": f"{place['label']} 在所选年份没有报告 (no reports in the years asked for)",
             "mode": "region",
             "title": place["label"],
         }
-    steady = options.basis == "steady"
-    if steady:  # the agencies with a report in every one of these years
-        members = (
-            f"select b.report_id {scope('b')} and (b.site_id, b.agency) in "
-            f"(select s.site_id, s.agency {scope('s')} group by s.site_id, s.agency "
-            f"having count(distinct s.year) = {len(years)})"
-        )
-        args = codes * 2
-    else:
-        members = f"select b.report_id {scope('b')}"
-        args = codes
-    # The members once, as a list: four queries read them, and selecting them in each
-    # (a group-by over the region's reports) repeated the costliest part four times.
-    chosen = json.dumps([r[0] for r in conn.execute(members, args)])
-    members, args = "select value from json_each(?)", [chosen]
-    per_year: dict[int, dict] = {y: {"reports": 0, "agencies": 0} for y in years}
-    for row in conn.execute(
-        f"select year, count(*) as reports, count(distinct site_id || '|' || agency) as agencies "
-        f"from report_t3 where report_id in ({members}) group by year",
-        args,
-    ):
-        per_year[row["year"]] = {"reports": row["reports"], "agencies": row["agencies"]}
-    sums: dict[tuple, dict[int, float | None]] = {}
-    for name, columns in wide.items():
-        select = ", ".join(f"sum({c.name}) as {c.name}" for c in columns)
-        for row in conn.execute(
-            f"select year, {select} from {name} where report_id in ({members}) group by year",
-            args,
-        ):
-            for c in columns:
-                sums.setdefault((c.table_key, c.row_key, c.col_key), {})[row["year"]] = row[c.name]
     reported_years = [y for y in years if per_year[y]["reports"]]
     templates = set(TEMPLATES)
 
@@ -426,6 +390,60 @@ def _region(conn: sqlite3.Connection, options: Options) -> dict:
         if year_columns
         else "所选年份里没有每年都有报告的机关 (no agency reported every year)",
     }
+
+
+def _region_sums(
+    conn: sqlite3.Connection, codes: list[str], options: Options, steady: bool, wide: dict
+) -> tuple[list[int], dict[int, dict], dict[tuple, dict[int, object]]]:
+    """The region's years, per-year counts and sums, from the wide tables themselves."""
+    marks = ",".join("?" * len(codes))
+
+    def scope(alias: str) -> str:
+        """The region's current reports within the years asked for."""
+        sql = (
+            f"from report_t3 {alias} where {alias}.region_code in ({marks}) "
+            f"and {alias}.superseded_by is null and {alias}.year is not null"
+        )
+        if options.start is not None:
+            sql += f" and {alias}.year >= {int(options.start)}"
+        if options.end is not None:
+            sql += f" and {alias}.year <= {int(options.end)}"
+        return sql
+
+    years = [r[0] for r in conn.execute(f"select distinct b.year {scope('b')} order by 1", codes)]
+    per_year: dict[int, dict] = {y: {"reports": 0, "agencies": 0} for y in years}
+    sums: dict[tuple, dict[int, object]] = {}
+    if not years:
+        return years, per_year, sums
+    if steady:  # the agencies with a report in every one of these years
+        members = (
+            f"select b.report_id {scope('b')} and (b.site_id, b.agency) in "
+            f"(select s.site_id, s.agency {scope('s')} group by s.site_id, s.agency "
+            f"having count(distinct s.year) = {len(years)})"
+        )
+        args = codes * 2
+    else:
+        members = f"select b.report_id {scope('b')}"
+        args = codes
+    # The members once, as a list: four queries read them, and selecting them in each
+    # (a group-by over the region's reports) repeated the costliest part four times.
+    chosen = json.dumps([r[0] for r in conn.execute(members, args)])
+    members, args = "select value from json_each(?)", [chosen]
+    for row in conn.execute(
+        f"select year, count(*) as reports, count(distinct site_id || '|' || agency) as agencies "
+        f"from report_t3 where report_id in ({members}) group by year",
+        args,
+    ):
+        per_year[row["year"]] = {"reports": row["reports"], "agencies": row["agencies"]}
+    for name, columns in wide.items():
+        select = ", ".join(f"sum({c.name}) as {c.name}" for c in columns)
+        for row in conn.execute(
+            f"select year, {select} from {name} where report_id in ({members}) group by year",
+            args,
+        ):
+            for c in columns:
+                sums.setdefault((c.table_key, c.row_key, c.col_key), {})[row["year"]] = row[c.name]
+    return years, per_year, sums
 
 
 # -- chart and CSV -------------------------------------------------------------------------

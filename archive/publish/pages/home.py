@@ -22,7 +22,14 @@ READER_TABLES = (
     "regions",
     "sites",
 )
-API_TABLES = ("report_t3", "report_t4", "report_t2", "cells", "report_originals")
+API_TABLES = (
+    "report_t3",
+    "report_t4",
+    "report_t2",
+    "region_year_sums",
+    "cells",
+    "report_originals",
+)
 RAW_TABLES = ("captures", "crawl_runs", "crawl_site_counts", "publish_state")
 LATEST = 12
 

@@ -1,0 +1,135 @@
+"""A region's yearly sums read from the rollup equal those added up report by report.
+
+Seeded random archives: agencies of several districts, cities and provinces with years
+missing, reports replaced by newer versions, blank cells, and reports without a year;
+every region, both bases and a few year ranges are compared between the rollup and
+the wide tables. An agency whose reports moved to another region code makes its
+regions fall back to the wide tables, still with the same answer.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from archive.publish import prepare, rollup
+from archive.publish.pages import compare as compare_page
+from archive.publish.pages.compare import Options, compare
+from archive.store import Archive
+from tests.publish.test_publish_search import add_report
+
+PLACES = [
+    ("410711", "河南省新乡市牧野区"),
+    ("410702", "河南省新乡市红旗区"),
+    ("410700", "河南省新乡市"),
+    ("320803", "江苏省淮安市淮安区"),
+    ("310000", "上海市"),
+]
+
+
+def random_archive(path, seed: int) -> Archive:
+    rng = random.Random(seed)
+    archive = Archive(path)
+    sites = []
+    for i in range(12):
+        code, region = rng.choice(PLACES)
+        sites.append(
+            {
+                "site_id": f"s{i}",
+                "agency": f"机关{i}",
+                "region_code": code,
+                "region": region,
+                "level": "department",
+                "start_url": f"http://127.0.0.1/{i}",
+            }
+        )
+    archive.load_sites(sites)
+    conn = archive.db.conn
+    for site in sites:
+        for year in range(2019, 2025):
+            if rng.random() < 0.3:
+                continue  # a year the agency published nothing
+            report_id = add_report(archive, rng, site, year)
+            if rng.random() < 0.2:  # a newer version replaces it
+                newer = add_report(archive, rng, site, year)
+                conn.execute("update reports set previous_id = ? where id = ?", [report_id, newer])
+            if rng.random() < 0.3:  # blank cells
+                conn.execute(
+                    "update cells set value = null, raw = '' where report_id = ? and rowid % 3 = 0",
+                    [report_id],
+                )
+    if rng.random() < 0.5:  # a report whose year could not be read
+        conn.execute("update reports set year = null where id = (select max(id) from reports)")
+    conn.commit()
+    return archive
+
+
+def both_ways(conn, options: Options, monkeypatch) -> tuple[dict, dict]:
+    fast = compare(conn, options)
+    with monkeypatch.context() as patch:
+        patch.setattr(compare_page.rollup, "covers", lambda conn, codes: False)
+        slow = compare(conn, options)
+    return fast, slow
+
+
+REGIONS = ["牧野区", "红旗区", "新乡市", "河南省", "淮安区", "江苏省", "上海市", "410711"]
+RANGES = [(None, None), (2020, 2023), (2022, None), (None, 2019)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_rollup_gives_the_same_sums_as_the_wide_tables(tmp_path, seed, monkeypatch):
+    archive = random_archive(tmp_path / "nb.db", seed)
+    conn = archive.db.conn
+    prepare(conn)
+    used = 0
+    for region in REGIONS:
+        for basis in ("steady", "all"):
+            for start, end in RANGES:
+                options = Options(region=region, basis=basis, start=start, end=end)
+                fast, slow = both_ways(conn, options, monkeypatch)
+                assert fast == slow, (region, basis, start, end)
+                codes = compare_page.resolve_region(conn, region).get("codes")
+                used += bool(codes) and rollup.covers(conn, codes)
+    assert used  # the rollup was read, not only the fallback
+    archive.close()
+
+
+def test_an_agency_that_moved_between_codes_falls_back_to_the_wide_tables(tmp_path, monkeypatch):
+    archive = random_archive(tmp_path / "nb.db", 1)
+    conn = archive.db.conn
+    # s0's last report carries another code (a county that became a district).
+    moved = conn.execute(
+        "select id, region_code from reports where site_id = 's0' order by year desc limit 1"
+    ).fetchone()
+    other = next(code for code, _ in PLACES if code != moved[1])
+    conn.execute("update reports set region_code = ? where id = ?", [other, moved[0]])
+    conn.commit()
+    prepare(conn)
+    assert not rollup.covers(conn, [other]) and not rollup.covers(conn, [moved[1]])
+    for region in (other, moved[1], "河南省"):
+        fast, slow = both_ways(conn, Options(region=region), monkeypatch)
+        assert fast == slow
+    archive.close()
+
+
+def test_the_rollup_follows_new_reports(tmp_path, monkeypatch):
+    archive = random_archive(tmp_path / "nb.db", 2)
+    conn = archive.db.conn
+    prepare(conn)
+    before = compare(conn, Options(region="新乡市", basis="all"))
+    site = {
+        "site_id": "late",
+        "agency": "新机关",
+        "region_code": "410702",
+        "region": "河南省新乡市红旗区",
+        "level": "department",
+        "start_url": "http://127.0.0.1/late",
+    }
+    archive.load_sites([site])
+    add_report(archive, random.Random(9), site, 2024)
+    conn.commit()
+    prepare(conn)  # incremental: the rollup is rebuilt with the wide tables
+    after, slow = both_ways(conn, Options(region="新乡市", basis="all"), monkeypatch)
+    assert after == slow and after != before
+    archive.close()
