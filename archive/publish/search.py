@@ -28,9 +28,10 @@ not the columns themselves: never run FTS5's ``'rebuild'`` on this table (or
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 FTS_TABLE = "reports_fts"
 # Longest Chinese term that is one token of the index. 8 covers the terms reporters
@@ -152,10 +153,64 @@ def index_reports(conn: sqlite3.Connection, report_ids: Iterable[int] | None = N
         rows = _rows_for(conn, list(report_ids))
     count = 0
     insert = f"insert into {FTS_TABLE} (rowid, title, text) values (?, ?, ?)"
-    for report_id, title, text in rows:
-        conn.execute(insert, [report_id, shadow(title), shadow(text)])
+    for row in spelled(rows):
+        conn.execute(insert, row)
         count += 1
     return count
+
+
+# Spelling the n-grams out is pure Python and most of a publish (~90 % of it after a
+# parse of long reports, measured by benchmarks/process_bench.py): a batch of more than
+# PARALLEL_CHARS characters is spelled on every core, in the parse stage's isolated
+# workers; a small one (a nightly's few new reports, the tests) here, without starting any.
+PARALLEL_CHARS = 1_000_000
+MAX_BATCH_ROWS = 2000
+SPELL_WORKERS: int | None = None  # None: one per CPU
+SPELL_TASK = "archive.publish.search:spell_row"
+
+
+def _batch(rows: Iterator[tuple[int, str | None, str | None]]) -> list:
+    """The next rows, up to PARALLEL_CHARS characters (or MAX_BATCH_ROWS rows)."""
+    batch, size = [], 0
+    for row in rows:
+        batch.append(row)
+        size += len(row[1] or "") + len(row[2] or "")
+        if size >= PARALLEL_CHARS or len(batch) >= MAX_BATCH_ROWS:
+            break
+    return batch
+
+
+def spell_row(first: str | None, second: str | None) -> tuple[str, str]:
+    """What a worker does for one row: both of its columns as the index spells them."""
+    return shadow(first), shadow(second)
+
+
+def spelled(
+    rows: Iterable[tuple[int, str | None, str | None]], workers: int | None = None
+) -> Iterator[tuple[int, str, str]]:
+    """``(rowid, shadow(a), shadow(b))`` for each ``(rowid, a, b)``, in order."""
+    from archive.parse.isolate import ParseError, ParsePool
+
+    pool: ParsePool | None = None
+    rows = iter(rows)
+    workers = workers or SPELL_WORKERS
+    several = (workers or os.cpu_count() or 1) > 1
+    try:
+        while batch := _batch(rows):
+            size = sum(len(a or "") + len(b or "") for _, a, b in batch)
+            if pool is None and (size < PARALLEL_CHARS or not several):
+                yield from ((i, shadow(a), shadow(b)) for i, a, b in batch)
+                continue
+            pool = pool or ParsePool(workers, task=SPELL_TASK)
+            for (rowid, first, second), outcome in pool.map(
+                ((i, a, b), (a, b), {}) for i, a, b in batch
+            ):
+                if isinstance(outcome, ParseError):  # a worker died: spell it here
+                    outcome = spell_row(first, second)
+                yield rowid, *outcome
+    finally:
+        if pool is not None:
+            pool.close()
 
 
 def _rows_for(conn: sqlite3.Connection, ids: list[int]):
@@ -231,12 +286,10 @@ def index_sections(conn: sqlite3.Connection, report_ids: Iterable[int] | None = 
             for i in range(0, len(ids), 500)
         ]
     count = 0
+    insert = f"insert into {SECTIONS_FTS} (rowid, heading, text) values (?, ?, ?)"
     for rows in batches:
-        for rowid, heading, text in rows:
-            conn.execute(
-                f"insert into {SECTIONS_FTS} (rowid, heading, text) values (?, ?, ?)",
-                [rowid, shadow(heading), shadow(text)],
-            )
+        for row in spelled(rows):
+            conn.execute(insert, row)
             count += 1
     return count
 

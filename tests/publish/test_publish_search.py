@@ -13,6 +13,8 @@ import sqlite3
 import pytest
 import sqlite_utils
 
+import archive.publish.search as search_module
+from archive.parse.isolate import ParsePool
 from archive.publish import prepare
 from archive.publish.search import (
     FTS_TABLE,
@@ -226,10 +228,27 @@ def datasette_escape(query: str) -> str:
     return escape_fts(query)
 
 
-def test_every_substring_is_found_as_plain_sqlite_and_nianbao_search_it(tmp_path):
+@pytest.mark.parametrize("spelling", ["here", "in workers"])
+def test_every_substring_is_found_as_plain_sqlite_and_nianbao_search_it(
+    tmp_path, spelling, monkeypatch
+):
     """Random texts over a small alphabet (so near-misses abound), random substrings of
     1 to 12 characters: nianbao's search is a substring test; Datasette's own escaping,
-    sqlite-utils and a bare MATCH agree with it up to MAX_GRAM characters."""
+    sqlite-utils and a bare MATCH agree with it up to MAX_GRAM characters — whether the
+    n-grams were spelled in this process or, for a large batch, in the workers."""
+    if spelling == "in workers":
+        monkeypatch.setattr(search_module, "PARALLEL_CHARS", 1)
+        monkeypatch.setattr(search_module, "MAX_BATCH_ROWS", 7)
+        monkeypatch.setattr(search_module, "SPELL_WORKERS", 2)
+    mapped = []
+    real_map = ParsePool.map
+
+    def counted_map(pool, jobs):
+        for key, outcome in real_map(pool, jobs):
+            mapped.append(key)
+            yield key, outcome
+
+    monkeypatch.setattr(ParsePool, "map", counted_map)
     rng = random.Random(11)
     alphabet = "复议行政诉讼公开申请不予"
     archive = Archive(tmp_path / "p.db")
@@ -259,6 +278,8 @@ def test_every_substring_is_found_as_plain_sqlite_and_nianbao_search_it(tmp_path
                     )
                 }
                 assert native == expected, (word, query)
+    # Every report's n-grams (and every section's) came from the workers, or none did.
+    assert len(mapped) == (60 if spelling == "in workers" else 0)
     archive.close()
 
 
