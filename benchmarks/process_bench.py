@@ -9,7 +9,9 @@ archive (no crawl), ``--sites`` county portals' worth (~11 reports each: article
 archive and runs ``nianbao process --workers N`` on it, for every N in turn
 (interleaved, since the machine's load changes). Prints per N: wall seconds,
 captures/s and reports/s, CPU seconds of the process and its workers, min / median /
-max over the rounds, and the speed-up of each N over one worker (same round's ratio). The
+max over the rounds, and the speed-up of each N over one worker (same round's ratio), beside
+the speed-up the machine itself gives that many processes on pure-Python work, measured
+before each round (a shared virtual machine gives less than its CPU count). The
 wall time includes starting the workers (the fork server loads the parser's libraries
 once) and refreshing Datasette's derived tables at the end, as a real run does.
 The archives written with different N are compared: they must hold the same reports,
@@ -142,6 +144,41 @@ def child(db: str, workers: int) -> None:
     )
 
 
+def _burn(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return total
+
+
+def machine_ceiling(workers: int, seconds: float = 2.0) -> float:
+    """What this machine gives ``workers`` processes right now: the same pure-Python work
+    done by one process and then split over ``workers`` processes, as a speed-up. A
+    shared virtual machine gives less than its CPU count (and it varies by the minute),
+    so each round's parse speed-up is shown beside this ceiling of the same round."""
+    import multiprocessing
+
+    unit = 1
+    while True:  # size one share to ~seconds / workers on one process
+        started = time.perf_counter()
+        _burn(unit)
+        if time.perf_counter() - started > 0.2:
+            break
+        unit *= 2
+    unit = int(unit * seconds / workers / (time.perf_counter() - started))
+    started = time.perf_counter()
+    for _ in range(workers):
+        _burn(unit)
+    alone = time.perf_counter() - started
+    context = multiprocessing.get_context("forkserver")
+    with context.Pool(workers) as pool:
+        pool.map(_burn, [1] * workers)  # started before the clock
+        started = time.perf_counter()
+        pool.map(_burn, [unit] * workers, chunksize=1)
+        shared = time.perf_counter() - started
+    return alone / shared
+
+
 def spread(values: list[float], fmt: str = ".2f") -> str:
     return f"{min(values):{fmt}} / {statistics.median(values):{fmt}} / {max(values):{fmt}}"
 
@@ -165,7 +202,9 @@ def main() -> None:
         world = build_archive(source, args.sites)
         built = time.monotonic() - started
         results: dict[int, list[dict]] = {n: [] for n in counts}
+        ceilings: list[float] = []
         for r in range(args.repeat):
+            ceilings.append(machine_ceiling(max(counts)))
             for n in counts:
                 db = tmp / f"w{n}-{r}.db"
                 shutil.copy(source, db)
@@ -184,6 +223,10 @@ def main() -> None:
         "parse = reading and storing every capture (workers + the one writer); publish = "
         "refreshing Datasette's derived tables and search index afterwards (one process)"
     )
+    print(
+        f"machine ceiling: {max(counts)} processes on the same pure-Python work ran "
+        f"{spread(ceilings)}× one process (measured before each round)"
+    )
     for n in counts:
         runs = results[n]
         speedups = [b["parse"] / x["parse"] for b, x in zip(base, runs, strict=True)]
@@ -198,6 +241,9 @@ def main() -> None:
             f"{spread([x['writer_cpu'] for x in runs], '.0f')} s); parse speed-up over "
             f"{counts[0]} worker(s) {spread(speedups)}; whole stage {spread(whole)}"
         )
+        if n == max(counts) and n > counts[0]:
+            share = [x / c for x, c in zip(speedups, ceilings, strict=True)]
+            print(f"  parse speed-up / the round's machine ceiling: {spread(share)}")
     same = all(x["written"] == base[0]["written"] for n in counts for x in results[n])
     print(f"every run wrote the same reports, cells and findings: {same}")
 

@@ -185,6 +185,25 @@ _SCHEMA_PREVIOUS_INDEX = """
 CREATE INDEX IF NOT EXISTS idx_reports_previous_id ON reports(previous_id);
 """
 
+# A section row gets an explicit INTEGER PRIMARY KEY. Its rowid is the key of the
+# sections' search index (report_sections_fts, content="report_sections"), and SQLite's
+# VACUUM renumbers the rowids of a table without one: a researcher vacuuming a snapshot
+# would have had the index point at other sections. The rowids are kept as the ids, so
+# the index stays valid through the migration.
+_SCHEMA_SECTION_IDS = """
+CREATE TABLE report_sections_with_id (
+    id INTEGER PRIMARY KEY, report_id INTEGER NOT NULL REFERENCES reports(id),
+    section INTEGER NOT NULL, section_key TEXT NOT NULL, heading TEXT, text TEXT,
+    chars INTEGER, UNIQUE (report_id, section)
+);
+INSERT INTO report_sections_with_id
+    (id, report_id, section, section_key, heading, text, chars)
+    SELECT rowid, report_id, section, section_key, heading, text, chars FROM report_sections;
+DROP TABLE report_sections;
+ALTER TABLE report_sections_with_id RENAME TO report_sections;
+CREATE INDEX idx_report_sections_key ON report_sections(section_key);
+"""
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_1),
     _run_sql(_SCHEMA_2),
@@ -195,5 +214,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_DISTRIBUTED),
     _run_sql(_SCHEMA_SITE_STATUS),
     _run_sql(_SCHEMA_PREVIOUS_INDEX),
+    _run_sql(_SCHEMA_SECTION_IDS),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import random
 import re
+import shutil
 import sqlite3
+import subprocess
 
 import pytest
 import sqlite_utils
@@ -468,3 +470,84 @@ def test_superseded_versions_are_marked(archive):
         ).fetchone()[0]
         == new_id
     )
+
+
+def _sections_found(conn, word: str) -> set[tuple[int, int]]:
+    return {
+        tuple(r)
+        for r in conn.execute(
+            "select s.report_id, s.section from report_sections_fts f "
+            "join report_sections s on s.rowid = f.rowid where report_sections_fts match ?",
+            [f'"{word}"'],
+        )
+    }
+
+
+def _add_sections(archive, rng) -> None:
+    conn = archive.db.conn
+    for (report_id,) in conn.execute("select id from reports").fetchall():
+        for number in range(1, 7):
+            text = "".join(rng.choice("复议诉讼公开申请不予主要问题改进") for _ in range(40))
+            archive.insert(
+                "report_sections",
+                {
+                    "report_id": report_id,
+                    "section": number,
+                    "section_key": f"s{number}",
+                    "heading": f"第{number}部分",
+                    "text": text,
+                    "chars": len(text),
+                },
+            )
+    # Gaps in the rowids: what a vacuum would close up.
+    conn.execute("delete from report_sections where (report_id + section) % 3 = 0")
+    conn.commit()
+
+
+@pytest.mark.skipif(shutil.which("sqlite3") is None, reason="needs the sqlite3 shell")
+def test_the_sections_index_survives_a_dump_and_reload(tmp_path):
+    """``.dump`` writes the rows of a table without an INTEGER PRIMARY KEY without their
+    rowids, so a researcher reloading a snapshot (or SQLite's VACUUM, which may renumber
+    such rowids) would leave the sections' index, keyed by rowid, pointing at other
+    sections; sections carry an explicit id."""
+    archive = build_archive(tmp_path / "v.db", seed=5)
+    _add_sections(archive, random.Random(5))
+    prepare(archive.db.conn)
+    archive.close()
+    dump = subprocess.run(
+        ["sqlite3", str(tmp_path / "v.db"), ".dump"], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["sqlite3", str(tmp_path / "r.db")], input=dump, check=True)
+    conn = sqlite3.connect(tmp_path / "r.db")
+    for word in ("复议", "改进", "问题"):
+        expected = {
+            tuple(r)
+            for r in conn.execute(
+                "select report_id, section from report_sections where instr(text, ?)", [word]
+            )
+        }
+        assert expected and _sections_found(conn, word) == expected, word
+    conn.close()
+
+
+def test_the_section_ids_migration_keeps_the_index_valid(tmp_path, monkeypatch):
+    from archive.store import database as store
+    from archive.store.schema import MIGRATIONS
+
+    path = tmp_path / "m.db"
+    with monkeypatch.context() as patch:  # an archive from before the migration
+        patch.setattr(store, "MIGRATIONS", MIGRATIONS[:-1])
+        patch.setattr(store, "SCHEMA_VERSION", len(MIGRATIONS) - 1)
+        archive = build_archive(path, seed=6)
+        _add_sections(archive, random.Random(6))
+        prepare(archive.db.conn)
+        before = _sections_found(archive.db.conn, "公开")
+        columns = [r[1] for r in archive.db.conn.execute("pragma table_info(report_sections)")]
+        assert "id" not in columns and before
+        archive.close()
+    with Archive(path) as migrated:
+        conn = migrated.db.conn
+        assert [r[1] for r in conn.execute("pragma table_info(report_sections)")][0] == "id"
+        assert _sections_found(conn, "公开") == before
+        conn.execute("vacuum")
+        assert _sections_found(conn, "公开") == before
