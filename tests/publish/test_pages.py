@@ -176,7 +176,8 @@ def test_sections_and_narrative_checks_are_shown_when_the_archive_has_them(site,
     conn = Archive(copy).db.conn
     story = site["story"]
     conn.execute(
-        "insert into report_sections values (?, 6, 'other', '六、其他需要报告的事项', "
+        "insert into report_sections (report_id, section, section_key, heading, text, chars) "
+        "values (?, 6, 'other', '六、其他需要报告的事项', "
         "'本年度收取信息处理费…', 11), (?, 1, 'overall', '一、总体情况', '本机关认真贯彻…', 7)",
         [story, story],
     )
