@@ -24,6 +24,7 @@ breaks a sum of table 3 or 4 is kept only when read with near certainty.
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -767,6 +768,7 @@ def finish(report, result: OcrResult) -> None:
         )
     cells = _row_cells(result)
     confidence: dict[str, dict[str, dict[str, float]]] = {}
+    candidates: dict[Key, set] = {}  # what the engine made of the cells it left null
     for table, rows in report.tables.items():
         for row, values in rows.items():
             read = cells.get((table, row))
@@ -785,6 +787,9 @@ def finish(report, result: OcrResult) -> None:
                 )
                 if values[col] is None and not cell.text:
                     if cell.confidence < KEEP:  # ink the engine could not read
+                        readings = _numbers(cell.seen)
+                        if readings:
+                            candidates[(table, row, col)] = readings
                         seen = f" (it made {cell.seen!r} of it)" if cell.seen else ""
                         report.warnings.append(
                             f"{table}.{row}.{col}: something is printed that OCR could not "
@@ -792,12 +797,24 @@ def finish(report, result: OcrResult) -> None:
                         )
                     continue
                 if cell.confidence < KEEP or read_cell(cell.text).kind != "number":
+                    if values[col] is not None:
+                        candidates[(table, row, col)] = {values[col]}
                     values[col] = None
                     report.warnings.append(
                         f"{table}.{row}.{col}: OCR read {cell.text!r} with confidence "
                         f"{cell.confidence:.2f}; left null"
                     )
     _cross_check(report, confidence)
+    confirmed = confirm_by_sums(report, candidates)
+    if confirmed:
+        named = {f"{t}.{r}.{c}: " for t, r, c in confirmed}
+        report.warnings = [w for w in report.warnings if not any(w.startswith(n) for n in named)]
+        shown = ", ".join(f"{t}.{r}.{c} = {v}" for (t, r, c), v in list(confirmed.items())[:5])
+        report.warnings.append(
+            f"OCR: {len(confirmed)} cell(s) read unsurely and confirmed by the table's sums "
+            f"(the one number that makes a sum of surely read cells hold, and one the engine "
+            f"read): {shown}{' …' if len(confirmed) > 5 else ''}"
+        )
     report.confidence = confidence
     unsure = sum(
         1
@@ -829,13 +846,43 @@ def broken_sums(tables: dict, template_id: str | None) -> list[list[tuple[str, s
     the numbers read, each as the cells it adds up, a blank counting as 0; also a total
     printed blank over parts that add up to more than 0. (The checks stage judges the
     agency's arithmetic; this only asks which readings the arithmetic casts doubt on.)"""
+    broken = []
+    for left, right in sum_rules(tables, template_id):
+        cells = left + right
+        values = [tables.get(t, {}).get(r, {}).get(c, "absent") for t, r, c in cells]
+        if "absent" in values or all(v is None for v in values):
+            continue
+        a = sum(v or 0 for v in values[: len(left)])
+        b = sum(v or 0 for v in values[len(left) :])
+        if round(a - b, 4) != 0:
+            broken.append(cells)
+    return broken
+
+
+Key = tuple[str, str, str]
+
+
+def _numbers(seen: str | None) -> set:
+    """The numbers among what the engine made of an unsure cell ("30", "3 or 8")."""
+    from archive.parse.values import read_cell
+
+    found = set()
+    for part in (seen or "").split(" or "):
+        cell = read_cell(part.strip())
+        if cell.kind == "number" and cell.value is not None:
+            found.add(cell.value)
+    return found
+
+
+def sum_rules(tables: dict, template_id: str | None) -> list[tuple[list[Key], list[Key]]]:
+    """The sums of tables 3 and 4 as (cells added on the left, cells on the right)."""
     from archive.store.templates import TEMPLATES, template
 
     if template_id not in TEMPLATES:
         return []
     tpl = template(template_id)
     t3, t4 = tables.get("t3", {}), tables.get("t4", {})
-    rules: list[tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]] = []
+    rules: list[tuple[list[Key], list[Key]]] = []
     for col in (c.key for c in tpl.cols("t3")):
         rules.append(
             (
@@ -848,17 +895,48 @@ def broken_sums(tables: dict, template_id: str | None) -> list[list[tuple[str, s
         rules.append(([("t3", row, c) for c in T3_APPLICANTS], [("t3", row, "total")]))
     for row in t4:
         rules.append(([("t4", row, c) for c in T4_PARTS], [("t4", row, "total")]))
-    broken = []
-    for left, right in rules:
-        cells = left + right
-        values = [tables.get(t, {}).get(r, {}).get(c, "absent") for t, r, c in cells]
-        if "absent" in values or all(v is None for v in values):
-            continue
-        a = sum(v or 0 for v in values[: len(left)])
-        b = sum(v or 0 for v in values[len(left) :])
-        if round(a - b, 4) != 0:
-            broken.append(cells)
-    return broken
+    return rules
+
+
+# At most this many unknown cells in one sum are solved together (their readings' product).
+MAX_UNKNOWN = 3
+
+
+def confirm_by_sums(report, candidates: dict[Key, set]) -> dict[Key, int | float]:
+    """Unsure cells the table's arithmetic confirms: a cell left null is filled when it is
+    the one unknown of a sum whose every other cell was read surely, and the number that
+    makes the sum hold is one the engine read in it (its unsure reading, or one of two
+    readings the engine's models disagreed on). Two readers agreeing — the engine and the
+    agency's own sums — is what makes it a number rather than a guess; the sum alone is
+    never enough (the agency's arithmetic may be wrong). Repeats while cells are filled."""
+    confirmed: dict[Key, int | float] = {}
+    rules = sum_rules(report.tables, report.template)
+    progress = True
+    while progress:
+        progress = False
+        for left, right in rules:
+            cells = left + right
+            values = [report.tables.get(t, {}).get(r, {}).get(c, "absent") for t, r, c in cells]
+            if "absent" in values:
+                continue
+            unknown = [k for k, v in zip(cells, values, strict=True) if v is None]
+            if not unknown or len(unknown) > MAX_UNKNOWN:
+                continue
+            if any(k not in candidates for k in unknown):
+                continue
+            known = dict(zip(cells, values, strict=True))
+            fits = []
+            for combo in itertools.product(*(sorted(candidates[k]) for k in unknown)):
+                known.update(zip(unknown, combo, strict=True))
+                if round(sum(known[k] for k in left) - sum(known[k] for k in right), 4) == 0:
+                    fits.append(combo)
+            if len(fits) != 1:
+                continue
+            for (table, row, col), value in zip(unknown, fits[0], strict=True):
+                report.tables[table][row][col] = value
+                confirmed[(table, row, col)] = value
+            progress = True
+    return confirmed
 
 
 def _cross_check(report, confidence: dict) -> None:
