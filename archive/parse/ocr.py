@@ -412,6 +412,7 @@ def read_table(page, ink_mask, lines, boxes: list[Box], dpi: int, eng: Engine) -
     speck = (dpi / 100) ** 2 * 4  # ink smaller than this is dust, not a mark
     crops: dict[int, list] = {}
     glyphs: dict[int, int] = {}
+    dashed: dict[int, bool] = {}
     first: dict[int, tuple[str, float]] = {}
     for i, b in enumerate(boxes):
         ys, xs = slice(b.y0 + inset, b.y1 - inset), slice(b.x0 + inset, b.x1 - inset)
@@ -421,6 +422,7 @@ def read_table(page, ink_mask, lines, boxes: list[Box], dpi: int, eng: Engine) -
         printed = [stats[k] for k in range(1, count) if stats[k][4] >= speck]
         if not printed:
             continue  # nothing printed
+        dashed[i] = _dash_before(stats[1:count], printed, speck, dpi)
         # Tight around what is printed: recognisers scale a line to their own height.
         top = min(s[1] for s in printed)
         left = min(s[0] for s in printed)
@@ -456,11 +458,29 @@ def read_table(page, ink_mask, lines, boxes: list[Box], dpi: int, eng: Engine) -
         elif _sure_words(text, conf) and not _looks_numeric(text):
             cells[b.row][b.col] = OcrCell(text, conf)
         else:
-            cells[b.row][b.col] = _number(eng, crops[i], glyphs[i], text)
+            cells[b.row][b.col] = _number(eng, crops[i], glyphs[i], text, dashed.get(i, False))
     return OcrTable(cells)
 
 
-def _number(eng: Engine, bands: list, glyphs: int, first: str) -> OcrCell:
+def _dash_before(components, printed, speck: float, dpi: int) -> bool:
+    """Is a minus sign printed before the number? A minus is a short level stroke of about
+    the area of a speck of dust (so it is not among the ``printed`` marks the number is
+    read from): a mark under the speck size, at least twice as wide as high and 1/40
+    inch wide, level with the middle of the printed line, left of it."""
+    top = min(s[1] for s in printed)
+    bottom = max(s[1] + s[3] for s in printed)
+    left = min(s[0] for s in printed)
+    height = bottom - top
+    for x, y, w, h, area in components:
+        if area >= speck or w < 2 * h or w < dpi / 40:
+            continue
+        middle = y + h / 2
+        if top + 0.3 * height <= middle <= top + 0.7 * height and x + w <= left + 2:
+            return True
+    return False
+
+
+def _number(eng: Engine, bands: list, glyphs: int, first: str, dash: bool = False) -> OcrCell:
     """A cell that is not surely words, read again with digits only. What is not a number
     however read is an empty cell in the grid (so the row keeps its width) marked unsure,
     so that it ends null with a warning, never a guess — unless the first reading had
@@ -483,6 +503,10 @@ def _number(eng: Engine, bands: list, glyphs: int, first: str) -> OcrCell:
         if other != text:  # the two models disagree: neither reading is taken
             return OcrCell("", 0.0, numeric=True, seen=f"{text} or {other}")
         conf = min([conf] + [c for _, c in again])
+    if dash and not text.startswith("-"):
+        # A minus the size of dust, left out of the picture the number was read from:
+        # the sign cannot be read, so neither can the number.
+        return OcrCell("", 0.0, numeric=True, seen=f"-{text} or {text}")
     return OcrCell(text, conf, numeric=True)
 
 
