@@ -927,12 +927,13 @@ MAX_UNKNOWN = 3
 
 
 def confirm_by_sums(report, candidates: dict[Key, set]) -> dict[Key, int | float]:
-    """Unsure cells the table's arithmetic confirms: a cell left null is filled when it is
-    the one unknown of a sum whose every other cell was read surely, and the number that
-    makes the sum hold is one the engine read in it (its unsure reading, or one of two
-    readings the engine's models disagreed on). Two readers agreeing — the engine and the
-    agency's own sums — is what makes it a number rather than a guess; the sum alone is
-    never enough (the agency's arithmetic may be wrong). Repeats while cells are filled."""
+    """Unsure cells the table's arithmetic confirms: the cells left null in a sum (at most
+    :data:`MAX_UNKNOWN`) whose every other cell was read surely are filled when exactly one
+    combination of the numbers the engine read in them (its unsure reading, or either of
+    two readings its models disagreed on) makes the sum hold. Two readers agreeing — the
+    engine and the agency's own sums — is what makes it a number rather than a guess; the
+    sum alone is never enough (the agency's arithmetic may be wrong). Repeats while cells
+    are filled."""
     confirmed: dict[Key, int | float] = {}
     rules = sum_rules(report.tables, report.template)
     progress = True
