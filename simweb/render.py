@@ -1237,8 +1237,12 @@ def _stamp(page, agency: str, dpi: int, rng: random.Random):
             y = c - (size / 2 - ring * 4.5) * math.cos(angle) - glyph.height / 2
             seal.paste(Image.new("RGB", glyph.size, red), (int(x), int(y)), glyph)
     seal = seal.rotate(rng.uniform(-25, 25), fillcolor="white")
-    # Ink is uneven: lighten the seal in patches.
-    fade = Image.effect_noise((size, size), 60).convert("L").point(lambda v: 255 if v > 150 else 0)
+    # Ink is uneven: lighten the seal in patches. (Drawn from the scan's own generator:
+    # PIL's effect_noise draws from C's rand(), so the same scan would differ run to run.)
+    import numpy as np
+
+    grain = np.random.default_rng(rng.randrange(2**32)).normal(128.0, 60.0, (size, size))
+    fade = Image.fromarray(np.where(grain > 150, 255, 0).astype(np.uint8), "L")
     seal = Image.composite(Image.new("RGB", seal.size, "white"), seal, fade)
     x = int(page.width * rng.uniform(0.45, 0.62))
     y = int(page.height * rng.uniform(0.15, 0.45))

@@ -17,10 +17,15 @@ from functools import lru_cache
 from archive.store.templates import Entry
 
 # Punctuation and decoration that carry no meaning in a label.
-_NOISE = re.compile(r"[\s\u3000\u00a0“”\"'‘’、，,。.:：;；·•\-—_/（）()【】\[\]{}<>《》]")
+_NOISE = re.compile(
+    r"[\s\u3000\u00a0“”\"'‘’、，,。.:：;；·•\-—_/（）()【】\[\]{}<>《》〈〉〔〕［］]"
+)
 # Numbering in front of a label: 一、 （七） (2) 3. 1、
+# Brackets as printed or as OCR reads them: （六）, 〔六〕, 〈六 ), [六].
+_OPEN, _CLOSE = r"[（(〈<《〔［\[]", r"[）)〉>》〕］\]]"
 _NUMBERING = re.compile(
-    r"^\s*(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]+[）)]|\d+\s*[、.．])\s*"
+    rf"^\s*(?:[一二三四五六七八九十]+[、.．]|{_OPEN}\s*[一二三四五六七八九十\d]+\s*{_CLOSE}"
+    r"|\d+\s*[、.．])\s*"
 )
 
 
@@ -46,7 +51,8 @@ def strip_numbering(text: str) -> str:
 
 
 _LEADING_NUMBER = re.compile(
-    r"^\s*(?:([一二三四五六七八九十]+)[、.．]|[（(]([一二三四五六七八九十\d]+)[）)]|(\d+)\s*[、.．])"
+    rf"^\s*(?:([一二三四五六七八九十]+)[、.．]|{_OPEN}\s*([一二三四五六七八九十\d]+)\s*{_CLOSE}"
+    r"|(\d+)\s*[、.．])"
 )
 
 

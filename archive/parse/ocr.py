@@ -94,7 +94,12 @@ def grey(image):
     # Where red clearly outweighs green and blue, the ink is the seal's: paper beneath.
     # (A rule or digit under the seal is dark in red too, and stays.)
     seal = (red > 140) & (red.astype(np.int16) - np.maximum(green, blue) > 60)
-    page[seal] = 255
+    if seal.any():
+        # The paper's own grey, not white: a white band where the seal was would be
+        # brighter than the paper around it, and its borders would threshold as ink — a
+        # curve like a rule through the cells it crosses.
+        paper = page[~seal & (page > 128)]
+        page[seal] = int(np.median(paper)) if paper.size else 255
     return page
 
 
@@ -189,12 +194,14 @@ def _nearest(edges: list[int], v: int) -> int:
     return min(range(len(edges)), key=lambda i: abs(edges[i] - v))
 
 
-def table_boxes(horizontal, vertical, dpi: int) -> list[list[Box]]:
+def table_boxes(horizontal, vertical, dpi: int, ink_mask=None) -> list[list[Box]]:
     """The ruled tables of a page, top to bottom, each as its cells' boxes placed in a grid.
 
     A table is a connected network of rules at least an inch wide holding two rows; its
     cells are the regions of paper the rules enclose. Row and column edges are the
-    cells' own sides, so a merged cell spans every edge its box reaches."""
+    cells' own sides, so a merged cell spans every edge its box reaches. Given the page's
+    ``ink_mask``, a box that spans an edge only because the rule there was dissolved (by a
+    seal, JPEG or a faint print) is parted again (see ``_mend``)."""
     import cv2
     import numpy as np
 
@@ -209,7 +216,10 @@ def table_boxes(horizontal, vertical, dpi: int) -> list[list[Box]]:
         boxes = _cells(region, x, y, dpi)
         if len(boxes) >= 2:
             tables.append((y, boxes))
-    return [_place(boxes, dpi) for _, boxes in sorted(tables, key=lambda t: t[0])]
+    placed = [_place(boxes, dpi) for _, boxes in sorted(tables, key=lambda t: t[0])]
+    if ink_mask is None:
+        return placed
+    return [_place(_mend(boxes, ink_mask, dpi), dpi) for boxes in placed]
 
 
 def _cells(region, x: int, y: int, dpi: int) -> list[Box]:
@@ -242,6 +252,103 @@ def _place(boxes: list[Box], dpi: int) -> list[Box]:
         b.col, b.cols = left, max(1, right - left)
     boxes.sort(key=lambda b: (b.row, b.col))
     return boxes
+
+
+def _edge_beside(boxes: list[Box], b: Box, at: int, across: bool, after: bool, tol: int):
+    """Whether the boxes beside ``b`` (to its left, or right with ``after``; above or below
+    when not ``across``) have an edge at page position ``at``: True if one of them ends or
+    starts there, False if one runs across it, None if there is no box beside."""
+    beside = []
+    for o in boxes:
+        if o is b:
+            continue
+        if across:  # an edge along a row: neighbours left and right
+            touching = abs(o.x0 - b.x1) <= tol if after else abs(o.x1 - b.x0) <= tol
+            if touching and o.y0 - tol <= at <= o.y1 + tol:
+                beside.append(abs(o.y0 - at) <= tol or abs(o.y1 - at) <= tol)
+        else:  # an edge down a column: neighbours above and below
+            touching = abs(o.y0 - b.y1) <= tol if after else abs(o.y1 - b.y0) <= tol
+            if touching and o.x0 - tol <= at <= o.x1 + tol:
+                beside.append(abs(o.x0 - at) <= tol or abs(o.x1 - at) <= tol)
+    return any(beside) if beside else None
+
+
+def _broken_rule(strip, dpi: int) -> bool:
+    """Does ``strip`` (ink across a box, centred on where a rule would run, the rule's
+    direction along axis 1) hold what is left of a rule? Ink in a band thinner than any
+    character about its densest line near the middle, on that very line along at least a
+    fifth of the strip and in both its end quarters (a character sits in the middle of its cell; a rule runs
+    end to end), and a line of paper, all but specks, on both sides of the band."""
+    import numpy as np
+
+    band = max(2, dpi // 75)
+    margin = max(3, dpi // 40)
+    length = strip.shape[1]
+    if length < dpi * 0.1:
+        return False
+    density = (strip > 0).mean(axis=1)
+    middle = strip.shape[0] // 2
+    near = range(max(0, middle - band), min(len(density), middle + band + 1))
+    at = max(near, key=lambda y: density[y])
+    lo, hi = at - band, at + band + 1
+    if lo - margin < 0 or hi + margin > len(density):
+        return False
+    # The pieces of a rule lie on one straight line (the page is deskewed): a curve (a
+    # bracket, a seal's edge) passes through that line, it does not run along it.
+    core = max(1, dpi // 150)
+    along = (strip[at - core : at + core + 1] > 0).any(axis=0)
+    quarter = max(1, length // 4)
+    if along.mean() < 0.2 or not along[:quarter].any() or not along[-quarter:].any():
+        return False
+    return bool(np.min(density[lo - margin : lo]) <= 0.05) and bool(
+        np.min(density[hi : hi + margin]) <= 0.05
+    )
+
+
+def _mend(boxes: list[Box], ink_mask, dpi: int) -> list[Box]:
+    """Part the boxes that span an edge only because its rule was dissolved.
+
+    At 150 dpi a rule is one pixel wide; a seal's red over it, JPEG and skew can leave it
+    in pieces shorter than ``rules`` keeps, and two cells become one box: a row then has a
+    cell too few, or two numbers (or a label and its neighbour's) read as one. A box is
+    parted along an inner edge of the grid where a box beside it has an edge too and the
+    page shows pieces of a rule: ink along the edge from end to end, in a band thinner than
+    any character, with paper on both sides of the band. A merged cell (申请人情况, 总计
+    over two rows, （六）其他处理 beside its three rows) has no ink on the edge, or a
+    character across it, or in its middle only."""
+    tol = max(3, dpi // 30)
+    rows_at = _edges([b.y0 for b in boxes] + [b.y1 for b in boxes], tol)
+    cols_at = _edges([b.x0 for b in boxes] + [b.x1 for b in boxes], tol)
+    inset = max(2, dpi // 60)  # off the rules that bound the box
+    reach = max(9, dpi // 15)  # half the strip examined on each side of the edge
+    out: list[Box] = []
+    for b in boxes:
+        cuts: list[int] = []
+        across = b.rows > 1
+        if across:
+            for y in (rows_at[k] for k in range(b.row + 1, b.row + b.rows)):
+                sides = [_edge_beside(boxes, b, y, True, after, tol) for after in (False, True)]
+                strip = ink_mask[y - reach : y + reach + 1, b.x0 + inset : b.x1 - inset]
+                if any(sides) and _broken_rule(strip, dpi):
+                    cuts.append(y)
+        elif b.cols > 1:
+            for x in (cols_at[k] for k in range(b.col + 1, b.col + b.cols)):
+                sides = [_edge_beside(boxes, b, x, False, after, tol) for after in (False, True)]
+                strip = ink_mask[b.y0 + inset : b.y1 - inset, x - reach : x + reach + 1].T
+                if any(sides) and _broken_rule(strip, dpi):
+                    cuts.append(x)
+        out += _split(b, cuts, across)
+    return out
+
+
+def _split(b: Box, at: list[int], across: bool) -> list[Box]:
+    """``b`` cut at the given page positions (rows when ``across``, else columns)."""
+    if not at:
+        return [b]
+    ends = [b.y0 if across else b.x0, *at, b.y1 if across else b.x1]
+    if across:
+        return [Box(b.x0, lo, b.x1, hi) for lo, hi in itertools.pairwise(ends)]
+    return [Box(lo, b.y0, hi, b.y1) for lo, hi in itertools.pairwise(ends)]
 
 
 # --- reading the cells ----------------------------------------------------------------------
@@ -366,6 +473,15 @@ def _sure_words(text: str, confidence: float) -> bool:
     return confidence >= 0.8 and sum("\u4e00" <= ch <= "\u9fff" for ch in text) >= 2
 
 
+def _names_label(text: str) -> bool:
+    """A first reading that holds a label's phrases (a row of the templates read with a
+    character wrong but its phrases whole): words whatever the engine's confidence, since
+    the table reader matches labels by their phrases."""
+    from archive.parse.labels import match_label
+
+    return match_label(text, list(_entries())) is not None
+
+
 def _glyphs(marks) -> int:
     """How many glyphs side by side a cell prints: runs of columns holding ink (touching
     glyphs count as one, so this is a lower bound on the characters printed)."""
@@ -455,7 +571,7 @@ def read_table(page, ink_mask, lines, boxes: list[Box], dpi: int, eng: Engine) -
         label = None if _looks_numeric(text) else correct_label(text)
         if label is not None:
             cells[b.row][b.col] = OcrCell(label, conf, corrected_from=text)
-        elif _sure_words(text, conf) and not _looks_numeric(text):
+        elif not _looks_numeric(text) and (_sure_words(text, conf) or _names_label(text)):
             cells[b.row][b.col] = OcrCell(text, conf)
         else:
             cells[b.row][b.col] = _number(eng, crops[i], glyphs[i], text, dashed.get(i, False))
@@ -524,7 +640,7 @@ def read_page(image, dpi: int, page_no: int = 0, header: bool = False) -> PageRe
     lines = horizontal | vertical
     eng = engine()
     reading = PageReading(skew=angle)
-    found = table_boxes(horizontal, vertical, dpi)
+    found = table_boxes(horizontal, vertical, dpi, marks)
     for boxes in found:
         table = read_table(page, marks, lines, boxes, dpi, eng)
         table.page = page_no
@@ -734,16 +850,20 @@ def grids(result: OcrResult) -> list[Grid]:
     return [t.grid() for t in result.tables]
 
 
-def _row_cells(result: OcrResult) -> dict[tuple[str, str], list[OcrCell]]:
+def _row_cells(result: OcrResult, template_id: str | None) -> dict[tuple[str, str], list[OcrCell]]:
     """The OCR cells behind each row the table reader recognised, by (table, row key).
 
-    The reader is walked again over the same grids; each of its rows is found in the grid
+    The reader is walked again over the same grids (with the rows it placed by position
+    between their neighbours, as the report's were); each of its rows is found in the grid
     rows, in order, as the run of cells whose text it holds."""
-    from archive.parse.tables import read_tables
+    from archive.parse.tables import place_by_position, read_tables
     from archive.parse.values import clean_cell
+    from archive.store.templates import TEMPLATES
 
     rows = [[c for c in row if c is not None] for t in result.tables for row in t.cells]
     reading = read_tables(grids(result))
+    if template_id in TEMPLATES:
+        place_by_position(reading, template_id)
     found: dict[tuple[str, str], list[OcrCell]] = {}
     at, offset = 0, 0
     for rr in reading.rows:
@@ -790,7 +910,7 @@ def finish(report, result: OcrResult) -> None:
             f"OCR: {len(corrected)} label(s) read with misrecognised characters taken for the "
             f"template's wording: {'; '.join(corrected[:3])}{' …' if len(corrected) > 3 else ''}"
         )
-    cells = _row_cells(result)
+    cells = _row_cells(result, report.template)
     confidence: dict[str, dict[str, dict[str, float]]] = {}
     candidates: dict[Key, set] = {}  # what the engine made of the cells it left null
     for table, rows in report.tables.items():
@@ -865,16 +985,21 @@ T3_APPLICANTS = (
 T4_PARTS = ("upheld", "corrected", "other", "pending")
 
 
-def broken_sums(tables: dict, template_id: str | None) -> list[list[tuple[str, str, str]]]:
+def broken_sums(
+    tables: dict, template_id: str | None, unknown: frozenset = frozenset()
+) -> list[list[tuple[str, str, str]]]:
     """The sums of tables 3 and 4 (the rules of ``docs/report-json.md``) that do not hold on
     the numbers read, each as the cells it adds up, a blank counting as 0; also a total
-    printed blank over parts that add up to more than 0. (The checks stage judges the
+    printed blank over parts that add up to more than 0. A sum holding an ``unknown`` cell
+    (printed, but not read) says nothing and is not listed. (The checks stage judges the
     agency's arithmetic; this only asks which readings the arithmetic casts doubt on.)"""
     broken = []
     for left, right in sum_rules(tables, template_id):
         cells = left + right
-        values = [tables.get(t, {}).get(r, {}).get(c, "absent") for t, r, c in cells]
+        values = _values(tables, cells)
         if "absent" in values or all(v is None for v in values):
+            continue
+        if unknown.intersection(cells):
             continue
         a = sum(v or 0 for v in values[: len(left)])
         b = sum(v or 0 for v in values[len(left) :])
@@ -884,6 +1009,12 @@ def broken_sums(tables: dict, template_id: str | None) -> list[list[tuple[str, s
 
 
 Key = tuple[str, str, str]
+
+
+def _values(tables: dict, cells: list[Key]) -> list:
+    """The values of a sum's cells as read: a number, None (blank or not read), or
+    ``"absent"`` where the report has no such row or column."""
+    return [tables.get(t, {}).get(r, {}).get(c, "absent") for t, r, c in cells]
 
 
 def _numbers(seen: str | None) -> set:
@@ -941,7 +1072,7 @@ def confirm_by_sums(report, candidates: dict[Key, set]) -> dict[Key, int | float
         progress = False
         for left, right in rules:
             cells = left + right
-            values = [report.tables.get(t, {}).get(r, {}).get(c, "absent") for t, r, c in cells]
+            values = _values(report.tables, cells)
             if "absent" in values:
                 continue
             unknown = [k for k, v in zip(cells, values, strict=True) if v is None]
@@ -966,9 +1097,18 @@ def confirm_by_sums(report, candidates: dict[Key, set]) -> dict[Key, int | float
 
 def _cross_check(report, confidence: dict) -> None:
     """A number that takes part in a sum that does not hold, not read with near certainty,
-    is a likelier misreading than the agency's error: null, with a warning."""
+    is a likelier misreading than the agency's error: null, with a warning. A sum with a
+    cell printed but not read is not held against the others: the unread cell may be what
+    makes it hold."""
     suspects: dict[tuple[str, str, str], int] = {}
-    for cells in broken_sums(report.tables, report.template):
+    unknown = frozenset(
+        (t, r, c)
+        for t, rows in report.tables.items()
+        for r, values in rows.items()
+        for c, v in values.items()
+        if v is None and confidence.get(t, {}).get(r, {}).get(c, 1.0) < KEEP
+    )
+    for cells in broken_sums(report.tables, report.template, unknown):
         for key in cells:
             suspects[key] = suspects.get(key, 0) + 1
     for (table, row, col), failing in sorted(suspects.items()):

@@ -304,3 +304,146 @@ def test_a_minus_the_size_of_dust_makes_the_number_unreadable():
     assert not ocr._dash_before([digit, underline], [digit], speck, dpi)
     after = (175, 31, 9, 4, 34)  # right of the number
     assert not ocr._dash_before([digit, after], [digit], speck, dpi)
+
+
+# --- rules a scan dissolved: parted again, merged cells left merged ---------------------
+
+
+def _ruled_page(dpi: int = 150):
+    """A page with a ruled table of 4 rows and 4 columns, one-pixel rules at 150 dpi, a
+    digit in every cell; the ink mask as ``ink`` gives it, and the table's rule edges."""
+    import cv2
+    import numpy as np
+
+    xs, ys = [40, 200, 290, 380, 470], [40, 88, 136, 184, 232]
+    page = np.full((280, 520), 235, np.uint8)
+    for x in xs:
+        cv2.line(page, (x, ys[0]), (x, ys[-1]), 30, 1)
+    for y in ys:
+        cv2.line(page, (xs[0], y), (xs[-1], y), 30, 1)
+    for r in range(4):
+        for c in range(1, 4):
+            centre = ((xs[c] + xs[c + 1]) // 2 - 5, (ys[r] + ys[r + 1]) // 2 + 7)
+            cv2.putText(page, str((r + c) % 10), centre, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 30, 2)
+    return page, xs, ys
+
+
+def _erase(page, x0, y0, x1, y1):
+    page[y0 : y1 + 1, x0 : x1 + 1] = 235
+
+
+def _dash(page, x0, y0, x1, y1, on=4, off=6):
+    """Leave a stretch of a rule in pieces shorter than ``rules`` keeps (as a seal's red
+    and JPEG leave a one-pixel rule at 150 dpi)."""
+    if y0 == y1:
+        for x in range(x0, x1 + 1):
+            if (x - x0) % (on + off) >= on:
+                page[y0, x] = 235
+    else:
+        for y in range(y0, y1 + 1):
+            if (y - y0) % (on + off) >= on:
+                page[y, x0] = 235
+
+
+def _grid_of(page, dpi: int, mend: bool) -> list[tuple[int, int, int, int]]:
+    marks = ocr.ink(page)
+    horizontal, vertical = ocr.rules(marks, dpi)
+    (boxes,) = ocr.table_boxes(horizontal, vertical, dpi, marks if mend else None)
+    return sorted((b.x0, b.y0, b.x1, b.y1) for b in boxes)
+
+
+def test_a_rule_broken_into_pieces_parts_its_cells_again():
+    page, xs, ys = _ruled_page()
+    whole = _grid_of(page, 150, mend=True)
+    assert len(whole) == 16
+    _dash(page, xs[2] + 1, ys[2], xs[3] - 1, ys[2])  # a row rule, in one column
+    _dash(page, xs[3], ys[3] + 1, xs[3], ys[4] - 1)  # a column rule, in one row
+    assert len(_grid_of(page, 150, mend=False)) == 14  # two pairs of cells became one box
+    mended = _grid_of(page, 150, mend=True)
+    assert len(mended) == 16
+    for (x0, y0, x1, y1), (a0, b0, a1, b1) in zip(whole, mended, strict=True):
+        # Cut where the rule ran: within the width of the rule and its blur.
+        assert max(abs(x0 - a0), abs(y0 - b0), abs(x1 - a1), abs(y1 - b1)) <= 4
+
+
+def test_a_merged_cell_stays_merged():
+    """No rule at all where two cells are one (总计 over two rows), or a character across
+    the edge, or a dash printed in the middle of the cell on the edge: one box each."""
+    import cv2
+
+    page, xs, ys = _ruled_page()
+    _erase(page, xs[3] + 1, ys[1] - 1, xs[4] - 1, ys[1] + 1)  # no rule: rows 0-1 merged
+    _erase(page, xs[1] + 1, ys[3] - 1, xs[2] - 1, ys[3] + 1)  # rows 2-3 merged …
+    middle = (xs[1] + xs[2]) // 2  # … with a dash printed in the middle, on the edge
+    cv2.line(page, (middle - 11, ys[3]), (middle + 11, ys[3]), 30, 1)
+    _erase(page, xs[2] - 1, ys[0] + 1, xs[2] + 1, ys[1] - 1)  # columns 1-2 merged …
+    cv2.putText(page, "88", (xs[2] - 14, ys[1] - 14), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 30, 2)
+    boxes = _grid_of(page, 150, mend=True)
+    assert len(boxes) == 13
+
+    def spans(x: int, y: int, wide: int, high: int) -> bool:
+        return any(
+            abs(x0 - x) <= 3 and abs(y0 - y) <= 3 and x1 - x0 > wide and y1 - y0 > high
+            for x0, y0, x1, y1 in boxes
+        )
+
+    assert spans(xs[3], ys[0], 80, 90)  # 总计 over two rows
+    assert spans(xs[1], ys[2], 80, 90)  # the dash on the edge
+    assert spans(xs[1], ys[0], 160, 40)  # 88 across the column edge
+
+
+def test_a_seal_leaves_paper_not_a_white_band():
+    """Where a red seal is taken off the page, the paper's grey is put back: a white band
+    would be brighter than the paper beside it and its borders would turn to ink."""
+    import cv2
+    import numpy as np
+
+    paper = np.full((200, 200, 3), 228, np.uint8)
+    cv2.circle(paper, (100, 100), 70, (40, 40, 220), 6)  # BGR: a red ring
+    page = ocr.grey(paper)
+    assert int(page.min()) >= 200  # no dark ink where the seal was
+    assert not ocr.ink(page).any()
+
+
+def test_a_row_placed_by_its_position_keeps_its_numbers():
+    """A label misread beyond recognition (行政处罚 read 行政处钙) is placed between the rows
+    around it; the OCR cells behind it are still found, so its numbers are kept."""
+    sample = _truth(1)
+    result = _ocr_result(sample, lambda text: 0.99)
+    row = next(r for r in result.tables[0].cells if any(c and c.text == "行政处罚" for c in r))
+    next(c for c in row if c and c.text == "行政处罚").text = "行政处钙"
+    report = _interpret(result)
+    assert report.tables["t2"]["penalty"] == sample.truth.tables["t2"]["penalty"]
+    assert any("t2.penalty: label '行政处钙'" in w for w in report.warnings)
+
+
+def test_a_sum_with_an_unread_cell_is_not_held_against_the_others():
+    """A cell printed but not read (null) may be what makes a sum hold: the sum casts no
+    doubt on the numbers read beside it."""
+    sample = _truth(3)
+    row, col, value = _with_numbers(sample)
+    result = _ocr_result(sample, lambda text: 0.95)
+    target = _cell_of(result, sample, row, col)
+    target.text, target.confidence, target.numeric, target.seen = "", 0.0, True, ""
+    report = _interpret(result)
+    assert report.tables["t3"][row][col] is None
+    assert report.tables["t3"][row]["total"] == sample.truth.tables["t3"][row]["total"]
+    assert not any(w.startswith(f"t3.{row}.total:") for w in report.warnings)
+
+
+def test_a_scan_is_the_same_every_time_it_is_made():
+    """The benchmark's scans (seal, noise, dust) come from their seed alone, whatever was
+    made before in the process: figures re-run elsewhere must be the same scans."""
+    import hashlib
+
+    import pypdfium2 as pdfium
+
+    def pixels(data: bytes) -> list[str]:
+        pdf = pdfium.PdfDocument(data)
+        return [hashlib.sha256(p.render(scale=1).to_numpy().tobytes()).hexdigest() for p in pdf]
+
+    printed = render.render_report_pdf(_truth(2).truth)
+    scan = render.Scan(dpi=72, skew=1.5, seal=True)
+    first = pixels(render.scan_pdf(printed, scan, seed="a", agency="某区财政局"))
+    render.scan_pdf(printed, render.Scan(dpi=80, seal=True), seed="b", agency="某区")  # others
+    assert pixels(render.scan_pdf(printed, scan, seed="a", agency="某区财政局")) == first

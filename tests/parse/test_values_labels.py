@@ -42,6 +42,12 @@ def test_normalize_folds_width_brackets_and_spaces():
     )
     assert strip_numbering("（三）1. 属于国家秘密") == "属于国家秘密"
     assert strip_numbering("四、结转下年度继续办理") == "结转下年度继续办理"
+    # Brackets as some agencies print them, or as OCR reads them, and spaced.
+    assert strip_numbering("〔六〕其他处理") == "其他处理"
+    assert strip_numbering("〈六 ) 其他处理") == "其他处理"
+    assert strip_numbering("( 二 ) 部分公开") == "部分公开"
+    assert normalize("〈六 ) 其他处理") == normalize("（六）其他处理")
+    assert strip_numbering("其他(六)") == "其他(六)"  # only in front
 
 
 @pytest.mark.parametrize(
