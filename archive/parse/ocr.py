@@ -474,12 +474,12 @@ def _sure_words(text: str, confidence: float) -> bool:
 
 
 def _names_label(text: str) -> bool:
-    """A first reading that holds a label's phrases (a row of the templates read with a
-    character wrong but its phrases whole): words whatever the engine's confidence, since
-    the table reader matches labels by their phrases."""
-    from archive.parse.labels import match_label
+    """A first reading that is a label of the templates, or holds a label's phrases (a row
+    read with a character wrong but its phrases whole): words whatever the engine's
+    confidence, since the table reader matches labels by their phrases."""
+    from archive.parse.labels import match_label, normalize
 
-    return match_label(text, list(_entries())) is not None
+    return normalize(text) in _lexicon() or match_label(text, list(_entries())) is not None
 
 
 def _glyphs(marks) -> int:
@@ -575,7 +575,26 @@ def read_table(page, ink_mask, lines, boxes: list[Box], dpi: int, eng: Engine) -
             cells[b.row][b.col] = OcrCell(text, conf)
         else:
             cells[b.row][b.col] = _number(eng, crops[i], glyphs[i], text, dashed.get(i, False))
+    for row in cells:
+        _words_among_numbers(row)
     return OcrTable(cells)
+
+
+def _words_among_numbers(row: list[OcrCell | None]) -> None:
+    """Words read right of a row's label, where only numbers are printed, are not words:
+    what is left of a seal's legend, or marks the engine took for characters (要Ps人). Such
+    a cell is an unreadable number (null with a warning), not a text that would make the
+    table reader drop the whole row."""
+    cells = [c for c in row if c is not None]
+    last_label = max(
+        (k for k, c in enumerate(cells) if c.corrected_from or (c.text and _names_label(c.text))),
+        default=None,
+    )
+    if last_label is None:
+        return
+    for c in cells[last_label + 1 :]:
+        if c.text and not c.numeric and not _looks_numeric(c.text) and not _names_label(c.text):
+            c.text, c.confidence, c.numeric, c.seen = "", 0.0, True, None
 
 
 def _dash_before(components, printed, speck: float, dpi: int) -> bool:

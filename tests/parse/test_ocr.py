@@ -447,3 +447,19 @@ def test_a_scan_is_the_same_every_time_it_is_made():
     first = pixels(render.scan_pdf(printed, scan, seed="a", agency="某区财政局"))
     render.scan_pdf(printed, render.Scan(dpi=80, seal=True), seed="b", agency="某区")  # others
     assert pixels(render.scan_pdf(printed, scan, seed="a", agency="某区财政局")) == first
+
+
+def test_words_read_among_a_rows_numbers_are_an_unreadable_number():
+    """Right of a row's label only numbers are printed: words read there (a seal's legend
+    left on the page) make the cell unreadable, not the row a row of text."""
+    C = ocr.OcrCell
+    row = [C("3.其他", 0.95), C("", 1.0), C("要Ps人", 0.85), C("0", 0.99, numeric=True)]
+    ocr._words_among_numbers(row)
+    assert [c.text for c in row] == ["3.其他", "", "", "0"]
+    assert row[2].numeric and row[2].confidence == 0.0 and row[2].seen is None
+    header = [C("信息内容", 0.9), C("本年新制作数量", 0.9), C("本年新公开数量", 0.9)]
+    ocr._words_among_numbers(header)  # labels after labels stay
+    assert [c.text for c in header] == ["信息内容", "本年新制作数量", "本年新公开数量"]
+    unknown = [C("某某说明", 0.9), C("另一段话", 0.9)]
+    ocr._words_among_numbers(unknown)  # no label: not a row of the tables, left alone
+    assert [c.text for c in unknown] == ["某某说明", "另一段话"]
