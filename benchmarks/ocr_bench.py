@@ -17,7 +17,7 @@ i.e. read with high confidence and wrong, which must be 0; and CPU seconds per p
 min / median / max over the rounds. The baseline in the same run is the parser on the
 text PDF the scan was made from (same report, same pages, no OCR): the OCR time is also
 given as a ratio to it. The ``real-*`` classes scan the real text PDFs of
-``tests/fixtures/corpus`` (a real agency's fonts, rules and page breaks) the same way and
+``simweb/corpus`` (a real agency's fonts, rules and page breaks) the same way and
 score them against their hand-checked cells. The baseline skips everything OCR does (rasterised pages, rules,
 recognition); it is there to say what reading a scan costs over reading the original.
 """
@@ -33,7 +33,7 @@ from pathlib import Path
 
 from benchmarks.corpus import Sample, truths
 
-REAL_DIR = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus"
+REAL_DIR = Path(__file__).resolve().parent.parent / "simweb" / "corpus"
 
 CLASSES = (
     # (name, dpi, seal, grey)
@@ -115,7 +115,7 @@ def run(n: int, seed: int, rounds: int, classes: list[tuple]) -> dict[str, Tally
 
 
 def run_real(rounds: int, dpis: list[int]) -> dict[str, Tally]:
-    """Real reports' own layouts (the text PDFs of ``tests/fixtures/corpus`` with their
+    """Real reports' own layouts (the text PDFs of ``simweb/corpus`` with their
     hand-checked cells), scanned by the same scanner: real fonts, rules and page breaks."""
     import json
 
@@ -127,7 +127,10 @@ def run_real(rounds: int, dpis: list[int]) -> dict[str, Tally]:
     from simweb.truth import ReportTruth
 
     tallies: dict[str, Tally] = {}
-    for path in sorted(REAL_DIR.glob("*.pdf")):
+    paths = sorted(REAL_DIR.glob("*.pdf"))
+    if not paths:
+        raise SystemExit(f"ocr_bench: no real report PDFs in {REAL_DIR} (use --no-real)")
+    for path in paths:
         expected = json.loads(path.with_suffix(".expected.json").read_text())
         truth = ReportTruth(path.stem, "", "", "", "", 0, "", "", "", "pdf", expected["tables"])
         original = path.read_bytes()
@@ -163,6 +166,8 @@ def report(tallies: dict[str, Tally]) -> None:
         f"{'WRONG':>5}  {'CPU s/page min/med/max':>24} {'× text PDF':>10}  statuses"
     )
     for name, t in tallies.items():
+        if not t.docs:
+            continue  # a class asked for with no document (--n 0: the real layouts only)
         ratio = statistics.median(t.cpu_per_page) / max(statistics.median(t.base_per_page), 1e-9)
         print(
             f"{name:<18} {t.docs:>4} {t.cells:>6} {100 * t.right / max(t.cells, 1):>6.2f}% "

@@ -1107,11 +1107,42 @@ def confirm_by_sums(report, candidates: dict[Key, set]) -> dict[Key, int | float
                     fits.append(combo)
             if len(fits) != 1:
                 continue
+            if len(unknown) > 1 and not _each_checked_again(report, rules, unknown, fits[0]):
+                continue
             for (table, row, col), value in zip(unknown, fits[0], strict=True):
                 report.tables[table][row][col] = value
                 confirmed[(table, row, col)] = value
             progress = True
     return confirmed
+
+
+def _each_checked_again(report, rules, unknown: list[Key], values: tuple) -> bool:
+    """Whether each of several cells filled together is also in another sum that, with
+    them filled, has every cell known and holds. Two unsure cells of one sum can be misread
+    alike (5 read 9 in both totals of a column: 523 → 923 and 507 → 907 still balance), so
+    one sum does not confirm several readings; a second sum over each one does."""
+    filled = dict(zip(unknown, values, strict=True))
+
+    def value(key: Key):
+        if key in filled:
+            return filled[key]
+        return report.tables.get(key[0], {}).get(key[1], {}).get(key[2], "absent")
+
+    for key in unknown:
+        checked = False
+        for left, right in rules:
+            cells = left + right
+            if key not in cells or all(k in cells for k in unknown):
+                continue  # not over this cell, or over all of them as the confirming sum is
+            got = [value(k) for k in cells]
+            if any(v is None or v == "absent" for v in got):
+                continue
+            if round(sum(value(k) for k in left) - sum(value(k) for k in right), 4) == 0:
+                checked = True
+                break
+        if not checked:
+            return False
+    return True
 
 
 def _cross_check(report, confidence: dict) -> None:

@@ -211,7 +211,8 @@ def test_the_sums_alone_never_fill_a_cell():
 
 def test_two_readings_the_sums_cannot_tell_apart_stay_null():
     """Two unsure cells of one sum, each read as either of two numbers, where two
-    combinations add up: neither is kept; where one does, both are."""
+    combinations add up: neither is kept; where one does but no other sum checks them
+    again, neither is kept either (see the next test)."""
     from types import SimpleNamespace
 
     def review(upheld, corrected):
@@ -223,13 +224,42 @@ def test_two_readings_the_sums_cannot_tell_apart_stay_null():
     assert ocr.confirm_by_sums(ambiguous, unsure) == {}
     assert ambiguous.tables["t4"]["review"]["upheld"] is None
     one_way = {("t4", "review", "upheld"): {3, 4}, ("t4", "review", "corrected"): {5, 7}}
-    unique = review(None, None)
-    assert ocr.confirm_by_sums(unique, one_way) == {
-        ("t4", "review", "upheld"): 3,
-        ("t4", "review", "corrected"): 5,
-    }
+    unchecked = review(None, None)  # the review row is the only sum over these two cells
+    assert ocr.confirm_by_sums(unchecked, one_way) == {}
     none_fits = review(None, None)
     assert ocr.confirm_by_sums(none_fits, {k: {9} for k in one_way}) == {}
+
+
+def test_several_cells_filled_together_need_a_second_sum_each():
+    """Two totals of table 3 misread alike (5 read as 9: 523 → 923, 507 → 907) still
+    balance the column's sum: they are kept only when each one's row sum, with nothing
+    unknown, holds too."""
+    import copy
+    from types import SimpleNamespace
+
+    sample = _truth(3)
+    tables = copy.deepcopy(sample.truth.tables)
+    for values in tables["t3"].values():  # printed blank: 0 (a blank cell is not unknown)
+        for col, v in values.items():
+            values[col] = 0 if v is None else v
+    new, done = ("t3", "new_requests", "total"), ("t3", "results_total", "total")
+    truth = {k: tables[k[0]][k[1]][k[2]] for k in (new, done)}
+    assert all(isinstance(v, int) and v > 0 for v in truth.values())
+
+    def report(more: tuple = ()):
+        t = copy.deepcopy(tables)
+        for _, row, col in (new, done, *more):
+            t["t3"][row][col] = None
+        return SimpleNamespace(template=sample.truth.template, tables=t)
+
+    # As scanned: a part of each row not read at all, and the totals of four result rows.
+    unread = [("t3", "new_requests", "public_interest"), ("t3", "results_total", "research")]
+    unread += [("t3", r, "total") for r in list(tables["t3"])[2:6]]
+    alike = {k: {v + 400} for k, v in truth.items()}  # new + carried over = done + forward
+    assert ocr.confirm_by_sums(report(tuple(unread)), alike) == {}
+    assert ocr.confirm_by_sums(report(), alike) == {}
+    right = {new: {truth[new], truth[new] + 3}, done: {truth[done]}}
+    assert ocr.confirm_by_sums(report(), right) == truth
 
 
 def test_a_reading_that_breaks_the_sums_is_not_trusted_unless_near_certain():
