@@ -277,8 +277,9 @@ def _broken_rule(strip, dpi: int) -> bool:
     """Does ``strip`` (ink across a box, centred on where a rule would run, the rule's
     direction along axis 1) hold what is left of a rule? Ink in a band thinner than any
     character about its densest line near the middle, on that very line along at least a
-    fifth of the strip and in both its end quarters (a character sits in the middle of its cell; a rule runs
-    end to end), and a line of paper, all but specks, on both sides of the band."""
+    fifth of the strip and in both its end quarters (a character sits in the middle of its
+    cell; a rule runs end to end), and a line of paper, all but specks, on both sides of
+    the band."""
     import numpy as np
 
     band = max(2, dpi // 75)
