@@ -240,11 +240,18 @@ def _cells(region, x: int, y: int, dpi: int) -> list[Box]:
     return boxes
 
 
-def _place(boxes: list[Box], dpi: int) -> list[Box]:
-    """Give each box its row and column, and its spans over the table's edges."""
+def _grid_edges(boxes: list[Box], dpi: int) -> tuple[list[int], list[int]]:
+    """The table's row and column edges (page positions): the boxes' sides, those within
+    1/30 inch of each other taken as one."""
     tolerance = max(3, dpi // 30)
     rows = _edges([b.y0 for b in boxes] + [b.y1 for b in boxes], tolerance)
     cols = _edges([b.x0 for b in boxes] + [b.x1 for b in boxes], tolerance)
+    return rows, cols
+
+
+def _place(boxes: list[Box], dpi: int) -> list[Box]:
+    """Give each box its row and column, and its spans over the table's edges."""
+    rows, cols = _grid_edges(boxes, dpi)
     for b in boxes:
         top, bottom = _nearest(rows, b.y0), _nearest(rows, b.y1)
         left, right = _nearest(cols, b.x0), _nearest(cols, b.x1)
@@ -318,8 +325,7 @@ def _mend(boxes: list[Box], ink_mask, dpi: int) -> list[Box]:
     over two rows, （六）其他处理 beside its three rows) has no ink on the edge, or a
     character across it, or in its middle only."""
     tol = max(3, dpi // 30)
-    rows_at = _edges([b.y0 for b in boxes] + [b.y1 for b in boxes], tol)
-    cols_at = _edges([b.x0 for b in boxes] + [b.x1 for b in boxes], tol)
+    rows_at, cols_at = _grid_edges(boxes, dpi)
     inset = max(2, dpi // 60)  # off the rules that bound the box
     reach = max(9, dpi // 15)  # half the strip examined on each side of the edge
     out: list[Box] = []
@@ -328,15 +334,17 @@ def _mend(boxes: list[Box], ink_mask, dpi: int) -> list[Box]:
         across = b.rows > 1
         if across:
             for y in (rows_at[k] for k in range(b.row + 1, b.row + b.rows)):
-                sides = [_edge_beside(boxes, b, y, True, after, tol) for after in (False, True)]
                 strip = ink_mask[y - reach : y + reach + 1, b.x0 + inset : b.x1 - inset]
-                if any(sides) and _broken_rule(strip, dpi):
+                if _broken_rule(strip, dpi) and any(
+                    _edge_beside(boxes, b, y, True, after, tol) for after in (False, True)
+                ):
                     cuts.append(y)
         elif b.cols > 1:
             for x in (cols_at[k] for k in range(b.col + 1, b.col + b.cols)):
-                sides = [_edge_beside(boxes, b, x, False, after, tol) for after in (False, True)]
                 strip = ink_mask[b.y0 + inset : b.y1 - inset, x - reach : x + reach + 1].T
-                if any(sides) and _broken_rule(strip, dpi):
+                if _broken_rule(strip, dpi) and any(
+                    _edge_beside(boxes, b, x, False, after, tol) for after in (False, True)
+                ):
                     cuts.append(x)
         out += _split(b, cuts, across)
     return out
@@ -593,8 +601,8 @@ def _words_among_numbers(row: list[OcrCell | None]) -> None:
     )
     if last_label is None:
         return
-    for c in cells[last_label + 1 :]:
-        if c.text and not c.numeric and not _looks_numeric(c.text) and not _names_label(c.text):
+    for c in cells[last_label + 1 :]:  # none of them a label: the last one is left of them
+        if c.text and not c.numeric and not _looks_numeric(c.text):
             c.text, c.confidence, c.numeric, c.seen = "", 0.0, True, None
 
 
@@ -1123,22 +1131,17 @@ def _each_checked_again(report, rules, unknown: list[Key], values: tuple) -> boo
     alike (5 read 9 in both totals of a column: 523 → 923 and 507 → 907 still balance), so
     one sum does not confirm several readings; a second sum over each one does."""
     filled = dict(zip(unknown, values, strict=True))
-
-    def value(key: Key):
-        if key in filled:
-            return filled[key]
-        return report.tables.get(key[0], {}).get(key[1], {}).get(key[2], "absent")
-
     for key in unknown:
         checked = False
         for left, right in rules:
             cells = left + right
             if key not in cells or all(k in cells for k in unknown):
                 continue  # not over this cell, or over all of them as the confirming sum is
-            got = [value(k) for k in cells]
+            read = _values(report.tables, cells)
+            got = [filled.get(k, v) for k, v in zip(cells, read, strict=True)]
             if any(v is None or v == "absent" for v in got):
                 continue
-            if round(sum(value(k) for k in left) - sum(value(k) for k in right), 4) == 0:
+            if round(sum(got[: len(left)]) - sum(got[len(left) :]), 4) == 0:
                 checked = True
                 break
         if not checked:

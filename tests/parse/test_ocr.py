@@ -198,14 +198,21 @@ def test_an_unsure_reading_the_sums_confirm_is_kept_and_said():
     assert not any(w.startswith(f"t3.{row}.{col}: ") for w in report.warnings)
 
 
+def _with_unread_cell(sure: float, seen: str):
+    """A report whose table-3 cell holding a number other than 0 was printed but not read
+    (the engine made ``seen`` of it), every other cell read with confidence ``sure``:
+    (sample, row, col, report)."""
+    sample = _truth(3)
+    row, col, _ = _with_numbers(sample)
+    result = _ocr_result(sample, lambda text: sure)
+    target = _cell_of(result, sample, row, col)
+    target.text, target.confidence, target.numeric, target.seen = "", 0.0, True, seen
+    return sample, row, col, _interpret(result)
+
+
 def test_the_sums_alone_never_fill_a_cell():
     """Ink the engine read as no number at all stays null although the sums would give it."""
-    sample = _truth(3)
-    row, col, value = _with_numbers(sample)
-    result = _ocr_result(sample, lambda text: 0.99)
-    target = _cell_of(result, sample, row, col)
-    target.text, target.confidence, target.numeric, target.seen = "", 0.0, True, "-~"
-    report = _interpret(result)
+    _, row, col, report = _with_unread_cell(0.99, "-~")
     assert report.tables["t3"][row][col] is None
 
 
@@ -450,12 +457,7 @@ def test_a_row_placed_by_its_position_keeps_its_numbers():
 def test_a_sum_with_an_unread_cell_is_not_held_against_the_others():
     """A cell printed but not read (null) may be what makes a sum hold: the sum casts no
     doubt on the numbers read beside it."""
-    sample = _truth(3)
-    row, col, value = _with_numbers(sample)
-    result = _ocr_result(sample, lambda text: 0.95)
-    target = _cell_of(result, sample, row, col)
-    target.text, target.confidence, target.numeric, target.seen = "", 0.0, True, ""
-    report = _interpret(result)
+    sample, row, col, report = _with_unread_cell(0.95, "")
     assert report.tables["t3"][row][col] is None
     assert report.tables["t3"][row]["total"] == sample.truth.tables["t3"][row]["total"]
     assert not any(w.startswith(f"t3.{row}.total:") for w in report.warnings)
