@@ -292,8 +292,8 @@ def _broken_rule(strip, dpi: int) -> bool:
     band = max(2, dpi // 75)
     margin = max(3, dpi // 40)
     length = strip.shape[1]
-    if length < dpi * 0.1:
-        return False
+    if length < dpi * 0.1 or strip.shape[0] < 2 * (band + margin) + 1:
+        return False  # too short to tell, or cut off by the picture's edge
     density = (strip > 0).mean(axis=1)
     middle = strip.shape[0] // 2
     near = range(max(0, middle - band), min(len(density), middle + band + 1))
@@ -334,14 +334,14 @@ def _mend(boxes: list[Box], ink_mask, dpi: int) -> list[Box]:
         across = b.rows > 1
         if across:
             for y in (rows_at[k] for k in range(b.row + 1, b.row + b.rows)):
-                strip = ink_mask[y - reach : y + reach + 1, b.x0 + inset : b.x1 - inset]
+                strip = ink_mask[max(0, y - reach) : y + reach + 1, b.x0 + inset : b.x1 - inset]
                 if _broken_rule(strip, dpi) and any(
                     _edge_beside(boxes, b, y, True, after, tol) for after in (False, True)
                 ):
                     cuts.append(y)
         elif b.cols > 1:
             for x in (cols_at[k] for k in range(b.col + 1, b.col + b.cols)):
-                strip = ink_mask[b.y0 + inset : b.y1 - inset, x - reach : x + reach + 1].T
+                strip = ink_mask[b.y0 + inset : b.y1 - inset, max(0, x - reach) : x + reach + 1].T
                 if _broken_rule(strip, dpi) and any(
                     _edge_beside(boxes, b, x, False, after, tol) for after in (False, True)
                 ):

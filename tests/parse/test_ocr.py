@@ -495,3 +495,13 @@ def test_words_read_among_a_rows_numbers_are_an_unreadable_number():
     unknown = [C("某某说明", 0.9), C("另一段话", 0.9)]
     ocr._words_among_numbers(unknown)  # no label: not a row of the tables, left alone
     assert [c.text for c in unknown] == ["某某说明", "另一段话"]
+
+
+def test_a_strip_cut_short_by_the_pictures_edge_is_not_a_rule():
+    """Where the strip examined for a broken rule is cut by the picture's edge (nothing
+    left, or fewer lines than the band and the paper beside it), it is not a rule, and
+    not an error."""
+    import numpy as np
+
+    assert ocr._broken_rule(np.zeros((0, 60), np.uint8), 150) is False
+    assert ocr._broken_rule(np.full((5, 60), 255, np.uint8), 150) is False
