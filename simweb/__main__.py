@@ -237,9 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    # Many servers poll rarely (shutdown then takes long, so a big world just exits).
-    poll = 0.2 if len(servers) < 50 else 5.0
-    serve(servers, poll)
+    serving = serve(servers)
     ready = {
         "out": str(args.out),
         "sites": bases,
@@ -252,12 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     print("READY " + json.dumps(ready, ensure_ascii=False), flush=True)
     while not stop.wait(0.5):
         pass
-    if len(servers) >= 50:
+    serving.stop()
+    if len(servers) >= 50:  # thousands of handler threads: no slow interpreter teardown
         sys.stdout.flush()
         os._exit(0)
-    for server in servers:
-        server.shutdown()
-        server.server_close()
     return 0
 
 

@@ -410,18 +410,9 @@ class Archive:
 
     def _site_counts(self, marks: str, run_ids: list[int]) -> dict[str, dict]:
         """The counts of every site of the crawl, in one pass over its captures."""
-        earlier = (
-            "exists (select 1 from captures p where p.url = c.url and p.id < c.id "
-            "and p.body is not null)"
-        )
         counts: dict[str, dict] = {}
         for site_id, fetched, not_modified, unchanged, new, changed, reports in self.db.execute(
-            f"select site_id, count(status), sum(not_modified = 1), "
-            f"sum(not_modified = 0 and revisit_of is not null), "
-            f"sum(body is not null and not {earlier}), sum(body is not null and {earlier}), "
-            f"count(distinct case when role = 'report' and status in (200, 304) and "
-            f"error is null then url end) "
-            f"from captures c where run_id in ({marks}) group by site_id",
+            site_counts_sql(marks),
             run_ids,
         ):
             counts[site_id] = {
@@ -659,6 +650,29 @@ _HOST_FAILURES = {
 }
 
 
+def site_counts_sql(marks: str) -> str:
+    """Per site, what a crawl's runs (``marks``: their placeholders) fetched.
+
+    Every column it reads is in idx_captures_run_site, and the rows are taken from there
+    first (materialized), then grouped: grouped directly, SQLite copies each capture's body
+    into its sorter to test it for null once sorted (9 s for 1.6 GB of captures)."""
+    earlier = (
+        "exists (select 1 from captures p where p.url = c.url and p.id < c.id "
+        "and p.body is not null)"
+    )
+    return (
+        "with c as materialized (select id, site_id, status, role, error, not_modified, "
+        "revisit_of, url, (body is not null) as stored from captures "
+        f"indexed by idx_captures_run_site where run_id in ({marks})) "
+        "select site_id, count(status), sum(not_modified = 1), "
+        "sum(not_modified = 0 and revisit_of is not null), "
+        f"sum(stored and not {earlier}), sum(stored and {earlier}), "
+        "count(distinct case when role = 'report' and status in (200, 304) and "
+        "error is null then url end) "
+        "from c group by site_id"
+    )
+
+
 def site_status(counts: dict, start: tuple | None, finished: bool = True) -> tuple[str, str | None]:
     """One status per site and run, from its counts and its last start-page capture."""
     reasons = json.loads(counts.get("failed_by_reason") or "{}")
@@ -691,6 +705,11 @@ def site_status(counts: dict, start: tuple | None, finished: bool = True) -> tup
     if start_error and "robots.txt" in start_error:
         return "robots_disallowed", SITE_STATUSES["robots_disallowed"]
     fetched = counts.get("pages_fetched") or 0
+    if not finished:  # stopped part-way through the site: its reports may be further on
+        return "not_crawled", (
+            f"the crawl stopped while reading the site ({fetched} pages read): "
+            "the next crawl continues it"
+        )
     return "no_report_column", f"{SITE_STATUSES['no_report_column']} ({fetched} pages read)"
 
 

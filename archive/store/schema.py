@@ -204,6 +204,16 @@ ALTER TABLE report_sections_with_id RENAME TO report_sections;
 CREATE INDEX idx_report_sections_key ON report_sections(section_key);
 """
 
+# The per-site counts at the end of every crawl (Archive._site_counts) read columns stored
+# after a capture's body; a row read for them walks the body's overflow pages, which took
+# 10-12 s at the end of a 3,000-site crawl (18,000 captures, 1.6 GB) — also after SIGTERM.
+# With every column they read in one index, they read no row: 0.06 s.
+_SCHEMA_SITE_COUNTS_INDEX = """
+CREATE INDEX IF NOT EXISTS idx_captures_run_site ON captures(
+    run_id, site_id, status, role, error, not_modified, revisit_of, url, (body IS NOT NULL)
+);
+"""
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_1),
     _run_sql(_SCHEMA_2),
@@ -215,5 +225,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_SITE_STATUS),
     _run_sql(_SCHEMA_PREVIOUS_INDEX),
     _run_sql(_SCHEMA_SECTION_IDS),
+    _run_sql(_SCHEMA_SITE_COUNTS_INDEX),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

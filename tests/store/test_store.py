@@ -113,3 +113,27 @@ def test_registry_validation(tmp_path):
         path.write_text("site_id,agency,region_code,start_url\n" + bad + "\n", encoding="utf-8")
         with pytest.raises(RegistryError, match=message):
             read_registry(path)
+
+
+def test_site_counts_read_no_capture_row(tmp_path):
+    """The per-site counts after every crawl (and every SIGTERM) come from an index: a row
+    read walks its body's overflow pages (10 s at the end of a 3,000-site crawl)."""
+    archive = Archive(tmp_path / "a.db")
+    plan = " ".join(
+        row[-1]
+        for row in archive.db.execute(
+            "explain query plan " + store.site_counts_sql("?, ?"), [1, 2]
+        ).fetchall()
+    )
+    assert plan.startswith("MATERIALIZE c SEARCH captures USING INDEX idx_captures_run_site"), plan
+    assert "SCAN captures" not in plan, plan
+
+
+def test_a_site_left_part_read_by_a_stop_is_not_said_to_lack_a_report_column():
+    """Stopped while reading a site (front page read, its reports not reached): the next
+    crawl continues it; only a crawl that finished can say the column is missing."""
+    counts = {"pages_fetched": 3, "reports_found": 0}
+    start = (200, None, "http://a.example/", "http://a.example/")
+    assert store.site_status(counts, start, finished=True)[0] == "no_report_column"
+    status, detail = store.site_status(counts, start, finished=False)
+    assert status == "not_crawled" and "stopped while reading" in detail and "3 pages" in detail
