@@ -418,6 +418,40 @@ class Engine:
             return "", 0.0
         return text, (min(confidences) / 100.0) if confidences else 0.0
 
+    def readings(self, picture, chars: int) -> set[str]:
+        """Every number of ``chars`` characters the two models make of one cleaned picture,
+        each read as a character, a line and a word, on a narrow and on a wide margin.
+
+        Tesseract is erratic on a lone digit: the same clean "0" reads as nothing in one of
+        these modes and as "0" in the next. Each reading is only a candidate for the sums of
+        the table to confirm (:func:`confirm_by_sums`), never a value by itself."""
+        import cv2
+        import numpy as np
+        from tesserocr import PSM
+
+        from archive.parse.values import read_cell
+
+        found: set[str] = set()
+        modes = (
+            (self.second, PSM.SINGLE_CHAR),
+            (self.second, PSM.SINGLE_LINE),
+            (self.second, PSM.SINGLE_WORD),
+            (self.numbers, PSM.SINGLE_CHAR),
+        )
+        for pad in (LINE_HEIGHT // 3, LINE_HEIGHT * 3 // 4):
+            framed = np.ascontiguousarray(
+                cv2.copyMakeBorder(picture, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
+            )
+            h, w = framed.shape
+            for api, mode in modes:
+                api.SetPageSegMode(mode)
+                api.SetImageBytes(framed.tobytes(), w, h, 1, w)
+                text = (api.GetUTF8Text() or "").strip()
+                if len(text) == chars and read_cell(text).kind == "number":
+                    found.add(text)
+        self.numbers.SetPageSegMode(PSM.SINGLE_LINE)
+        return found
+
     def read_block(self, image) -> str:
         """The text of a block of lines (a page's heading), line breaks kept."""
         import numpy as np
@@ -624,6 +658,63 @@ def _dash_before(components, printed, speck: float, dpi: int) -> bool:
     return False
 
 
+def _glyph_line(band):
+    """A number's line with the specks around it wiped, and how many characters it holds —
+    or None where a small mark could be part of the number. Specks are what a seal, dust or
+    JPEG leave near the digits; they make the engine read nothing. Digits are the marks at
+    least 0.6 of the tallest one's height; marks overlapping side by side are one
+    character (a 0 broken in two). A small mark between the digits may be a decimal point,
+    or a flat one on the line left of them a minus: then the line is not cleaned (specks
+    above or below the line are wiped)."""
+    import cv2
+    import numpy as np
+
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        (band < 128).astype(np.uint8), connectivity=8
+    )
+    marks = [(k, *stats[k][:4]) for k in range(1, count)]
+    if not marks:
+        return None
+    tallest = max(m[4] for m in marks)
+    digits = [m for m in marks if m[4] >= 0.6 * tallest]
+    x0, x1 = min(m[1] for m in digits), max(m[1] + m[3] for m in digits)
+    y0, y1 = min(m[2] for m in digits), max(m[2] + m[4] for m in digits)
+    for _, x, y, w, h in (m for m in marks if m not in digits):
+        middle = y + h / 2
+        if x0 < x + w / 2 < x1 and y0 <= middle <= y1 + 0.2 * (y1 - y0):
+            return None  # a decimal point, a comma, or a piece of a digit
+        if x + w <= x0 and y0 <= middle <= y1 and w >= 1.5 * h:
+            return None  # a minus
+    chars: list[list[int]] = []
+    for _, x, _, w, _ in sorted(digits, key=lambda m: m[1]):
+        if chars and x < chars[-1][1]:
+            chars[-1][1] = max(chars[-1][1], x + w)
+        else:
+            chars.append([x, x + w])
+    clean = np.full_like(band, 255)
+    clean[np.isin(labels, [m[0] for m in digits])] = 0
+    return clean[max(0, y0 - 2) : y1 + 2, max(0, x0 - 2) : x1 + 2], len(chars)
+
+
+def _second_look(eng: Engine, bands: list, dash: bool) -> list[str]:
+    """What the engine reads of a number it could not read, once the specks around it are
+    wiped (:func:`_glyph_line`): candidates for the table's sums, sorted."""
+    if dash or len(bands) != 1:
+        return []
+    line = _glyph_line(bands[0])
+    if line is None:
+        return []
+    return sorted(eng.readings(*line))
+
+
+def _unread(eng: Engine, bands: list, seen: str, dash: bool = False) -> OcrCell:
+    """A number cell the engine could not read: null, with what it made of it (its
+    readings, then the second look's), the candidates :func:`confirm_by_sums` may confirm."""
+    parts = [seen] if seen else []
+    parts += [t for t in _second_look(eng, bands, dash) if t not in seen.split(" or ")]
+    return OcrCell("", 0.0, numeric=True, seen=" or ".join(parts) or None)
+
+
 def _number(eng: Engine, bands: list, glyphs: int, first: str, dash: bool = False) -> OcrCell:
     """A cell that is not surely words, read again with digits only. What is not a number
     however read is an empty cell in the grid (so the row keeps its width) marked unsure,
@@ -637,15 +728,15 @@ def _number(eng: Engine, bands: list, glyphs: int, first: str, dash: bool = Fals
     if read_cell(text).kind != "number":
         if sum("\u4e00" <= ch <= "\u9fff" for ch in first) >= 2:
             return OcrCell(first, 0.0)
-        return OcrCell("", 0.0, numeric=True, seen=text)
+        return _unread(eng, bands, text, dash)
     if len(text) < glyphs:
         # Fewer characters than glyphs printed: a digit was dropped (30 read as 0).
-        return OcrCell("", 0.0, numeric=True, seen=text)
+        return _unread(eng, bands, text, dash)
     if not text.endswith("元"):
         again = [eng.read(band, numeric=True, second=len(text)) for band in bands]
         other = "".join(t for t, _ in again).replace(" ", "").strip(".,")
         if other != text:  # the two models disagree: neither reading is taken
-            return OcrCell("", 0.0, numeric=True, seen=f"{text} or {other}")
+            return _unread(eng, bands, f"{text} or {other}", dash)
         conf = min([conf] + [c for _, c in again])
     if dash and not text.startswith("-"):
         # A minus the size of dust, left out of the picture the number was read from:
@@ -1104,11 +1195,17 @@ def confirm_by_sums(report, candidates: dict[Key, set]) -> dict[Key, int | float
             if "absent" in values:
                 continue
             unknown = [k for k, v in zip(cells, values, strict=True) if v is None]
+            known = dict(zip(cells, values, strict=True))
+            if len(unknown) > 1 and _zeros(left, right, known, unknown, candidates):
+                for table, row, col in unknown:
+                    report.tables[table][row][col] = 0
+                    confirmed[(table, row, col)] = 0
+                progress = True
+                continue
             if not unknown or len(unknown) > MAX_UNKNOWN:
                 continue
             if any(k not in candidates for k in unknown):
                 continue
-            known = dict(zip(cells, values, strict=True))
             fits = []
             for combo in itertools.product(*(sorted(candidates[k]) for k in unknown)):
                 known.update(zip(unknown, combo, strict=True))
@@ -1123,6 +1220,22 @@ def confirm_by_sums(report, candidates: dict[Key, set]) -> dict[Key, int | float
                 confirmed[(table, row, col)] = value
             progress = True
     return confirmed
+
+
+def _zeros(left: list[Key], right: list[Key], known: dict, unknown: list[Key], candidates) -> bool:
+    """Whether several unsure cells, all on one side of a sum, must each be 0: the sum's
+    other cells leave them 0 to add up to, and the engine read 0 in each (among its
+    readings). Counts are never negative, so no other numbers fit: misreadings that still
+    balance (523 → 923 with 507 → 907) need cells on both sides, or one below 0. Any number
+    of cells: a row of zeros under a seal is the commonest thing a scan leaves unread."""
+    if not (set(unknown) <= set(left) or set(unknown) <= set(right)):
+        return False
+    if any(0 not in candidates.get(k, ()) for k in unknown):
+        return False
+    rest = sum(known[k] for k in left if k not in unknown) - sum(
+        known[k] for k in right if k not in unknown
+    )
+    return round(rest, 4) == 0
 
 
 def _each_checked_again(report, rules, unknown: list[Key], values: tuple) -> bool:

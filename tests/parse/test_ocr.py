@@ -505,3 +505,61 @@ def test_a_strip_cut_short_by_the_pictures_edge_is_not_a_rule():
 
     assert ocr._broken_rule(np.zeros((0, 60), np.uint8), 150) is False
     assert ocr._broken_rule(np.full((5, 60), 255, np.uint8), 150) is False
+
+
+# --- a second look at numbers the engine could not read --------------------------------
+
+
+def _line(*marks, size=(60, 160)):
+    """A thresholded line picture (black on white) with filled rectangles (x, y, w, h)."""
+    import numpy as np
+
+    band = np.full(size, 255, np.uint8)
+    for x, y, w, h in marks:
+        band[y : y + h, x : x + w] = 0
+    return band
+
+
+def test_specks_around_a_number_are_wiped_and_its_characters_counted():
+    """What a seal and dust leave around a lone 0 makes the engine read nothing: the digits
+    (marks of nearly the tallest one's height) are kept, specks above and beside wiped; a
+    digit broken in two pieces side by side over each other is one character."""
+    zero = (70, 15, 14, 26)
+    specks = [(20, 3, 3, 3), (120, 30, 4, 3), (75, 50, 3, 3)]
+    clean, chars = ocr._glyph_line(_line(zero, *specks))
+    assert chars == 1 and (clean == 0).sum() == 14 * 26
+    broken = [(70, 15, 14, 13), (71, 28, 13, 13)]  # a 0 split across its middle
+    assert ocr._glyph_line(_line(*broken, *specks))[1] == 1
+    assert ocr._glyph_line(_line((60, 15, 14, 26), (80, 15, 14, 26)))[1] == 2
+
+
+def test_a_mark_that_may_belong_to_the_number_stops_the_second_look():
+    """A small mark on the line between digits may be a decimal point (1.5 read as 15
+    would be a wrong number), a flat one left of them a minus: the line is left alone."""
+    one, five = (60, 15, 10, 26), (84, 15, 14, 26)
+    assert ocr._glyph_line(_line(one, (74, 37, 4, 4), five)) is None
+    assert ocr._glyph_line(_line((40, 27, 12, 4), five)) is None
+    assert ocr._glyph_line(_line((40, 2, 12, 4), five)) is not None  # a speck above
+
+
+def test_a_row_of_zeros_left_unread_is_filled_when_its_sum_leaves_nothing_else():
+    """Cells on one side of a sum that must add up to 0, each read as 0 among other
+    readings, are 0 (counts are never negative) — any number of them. Not when they lie
+    on both sides of the sum, nor when the engine never read a 0 in one of them."""
+    from types import SimpleNamespace
+
+    def review(**unread):
+        row = {"upheld": 2, "corrected": 1, "other": 0, "pending": 0, "total": 3, **unread}
+        return SimpleNamespace(template="2021", tables={"t4": {"review": row}})
+
+    keys = [("t4", "review", c) for c in ("other", "pending")]
+    zeros = review(other=None, pending=None)
+    assert ocr.confirm_by_sums(zeros, {keys[0]: {0, 9}, keys[1]: {0}}) == {k: 0 for k in keys}
+    assert zeros.tables["t4"]["review"]["other"] == 0
+    no_zero_read = review(other=None, pending=None)
+    assert ocr.confirm_by_sums(no_zero_read, {keys[0]: {9}, keys[1]: {0}}) == {}
+    both_sides = review(upheld=0, corrected=0, other=None, total=None)  # 5 and 5 fit too
+    sides = {keys[0]: {0, 5}, ("t4", "review", "total"): {0, 5}}
+    assert ocr.confirm_by_sums(both_sides, sides) == {}
+    something_left = review(other=None, pending=None, total=4)  # they add up to 1
+    assert ocr.confirm_by_sums(something_left, {keys[0]: {0}, keys[1]: {0}}) == {}
