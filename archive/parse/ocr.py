@@ -732,11 +732,16 @@ def _number(eng: Engine, bands: list, glyphs: int, first: str, dash: bool = Fals
     if len(text) < glyphs:
         # Fewer characters than glyphs printed: a digit was dropped (30 read as 0).
         return _unread(eng, bands, text, dash)
-    if not text.endswith("元"):
-        again = [eng.read(band, numeric=True, second=len(text)) for band in bands]
-        other = "".join(t for t, _ in again).replace(" ", "").strip(".,")
-        if other != text:  # the two models disagree: neither reading is taken
+    again = [eng.read(band, numeric=True, second=len(text)) for band in bands]
+    other = "".join(t for t, _ in again).replace(" ", "").strip(".,")
+    if text.endswith("元"):
+        # The second model has no 元 or 万 (it reads 元 as a digit, unsurely): its digits
+        # must begin as the first model's do. One model alone read 5460000元 as 95460000元.
+        if not other.startswith(text.rstrip("元万")):
             return _unread(eng, bands, f"{text} or {other}", dash)
+    elif other != text:  # the two models disagree: neither reading is taken
+        return _unread(eng, bands, f"{text} or {other}", dash)
+    else:
         conf = min([conf] + [c for _, c in again])
     if dash and not text.startswith("-"):
         # A minus the size of dust, left out of the picture the number was read from:

@@ -563,3 +563,29 @@ def test_a_row_of_zeros_left_unread_is_filled_when_its_sum_leaves_nothing_else()
     assert ocr.confirm_by_sums(both_sides, sides) == {}
     something_left = review(other=None, pending=None, total=4)  # they add up to 1
     assert ocr.confirm_by_sums(something_left, {keys[0]: {0}, keys[1]: {0}}) == {}
+
+
+class _TwoModels:
+    """An engine whose first model reads ``first`` and second ``second`` (and whose second
+    look reads nothing)."""
+
+    def __init__(self, first: str, second: str):
+        self.first, self.second = first, second
+
+    def read(self, crop, numeric: bool, second: int = 0):
+        return (self.second if second else self.first), 0.97
+
+    def readings(self, picture, chars: int):
+        return set()
+
+
+def test_an_amount_in_yuan_is_read_by_both_models_too():
+    """The second model has no 元 (it reads it as a digit): its digits must begin as the
+    first model's. The first model alone read a scanned 5460000元 as 95460000元."""
+    band = _line((20, 15, 120, 26))
+    wrong = ocr._number(_TwoModels("95460000元", "54600007"), [band], 2, "95460000元")
+    assert wrong.text == "" and "95460000元 or 54600007" in wrong.seen
+    right = ocr._number(_TwoModels("5460000元", "54600007"), [band], 2, "5460000元")
+    assert right.text == "5460000元"
+    plain = ocr._number(_TwoModels("523", "923"), [band], 2, "523")
+    assert plain.text == "" and plain.seen.startswith("523 or 923")
