@@ -190,7 +190,24 @@ def frontier_for(crawler: Crawler) -> ArchiveFrontier:
                 spider.logger.error("the crawl run could not be closed: %s", exc)
                 crawler.stats.set_value("nianbao/storage_error", str(exc))
                 return
+            # A stopped crawl leaves sites unread that the next one continues: one line for
+            # them all (2,872 lines after a SIGTERM at 3,000 sites), not a warning each.
+            later = {
+                row["site_id"]: None
+                for row in rows
+                if reason != "finished" and row["status"] == "not_crawled" and not row["alert"]
+            }
+            if later:
+                shown = ", ".join(list(later)[:5]) + (" …" if len(later) > 5 else "")
+                spider.logger.info(
+                    "%d site(s) not reached or not finished before the stop (%s): the next "
+                    "crawl continues them (per site: table crawl_site_counts)",
+                    len(later),
+                    shown,
+                )
             for row in rows:  # one line per site that needs looking at, nothing per URL
+                if row["site_id"] in later:
+                    continue
                 said = [f"{row['status']}: {row['status_detail']}"] if row["status"] != "ok" else []
                 if row["alert"]:
                     said.append(row["alert"])
