@@ -535,9 +535,10 @@ def test_the_section_ids_migration_keeps_the_index_valid(tmp_path, monkeypatch):
     from archive.store.schema import MIGRATIONS
 
     path = tmp_path / "m.db"
+    before_ids = 9  # the section ids are migration 10 (migrations are only ever appended)
     with monkeypatch.context() as patch:  # an archive from before the migration
-        patch.setattr(store, "MIGRATIONS", MIGRATIONS[:-1])
-        patch.setattr(store, "SCHEMA_VERSION", len(MIGRATIONS) - 1)
+        patch.setattr(store, "MIGRATIONS", MIGRATIONS[:before_ids])
+        patch.setattr(store, "SCHEMA_VERSION", before_ids)
         archive = build_archive(path, seed=6)
         _add_sections(archive, random.Random(6))
         prepare(archive.db.conn)
