@@ -438,18 +438,24 @@ class Engine:
             (self.second, PSM.SINGLE_WORD),
             (self.numbers, PSM.SINGLE_CHAR),
         )
-        for pad in (LINE_HEIGHT // 3, LINE_HEIGHT * 3 // 4):
-            framed = np.ascontiguousarray(
-                cv2.copyMakeBorder(picture, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
-            )
-            h, w = framed.shape
-            for api, mode in modes:
+        # both models are left in the mode they were in: the cells read after this one
+        # are read as before
+        kept = [(api, api.GetPageSegMode()) for api in (self.second, self.numbers)]
+        try:
+            for pad in (LINE_HEIGHT // 3, LINE_HEIGHT * 3 // 4):
+                framed = np.ascontiguousarray(
+                    cv2.copyMakeBorder(picture, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
+                )
+                h, w = framed.shape
+                for api, mode in modes:
+                    api.SetPageSegMode(mode)
+                    api.SetImageBytes(framed.tobytes(), w, h, 1, w)
+                    text = (api.GetUTF8Text() or "").strip()
+                    if len(text) == chars and read_cell(text).kind == "number":
+                        found.add(text)
+        finally:
+            for api, mode in kept:
                 api.SetPageSegMode(mode)
-                api.SetImageBytes(framed.tobytes(), w, h, 1, w)
-                text = (api.GetUTF8Text() or "").strip()
-                if len(text) == chars and read_cell(text).kind == "number":
-                    found.add(text)
-        self.numbers.SetPageSegMode(PSM.SINGLE_LINE)
         return found
 
     def read_block(self, image) -> str:

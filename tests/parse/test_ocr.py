@@ -589,3 +589,20 @@ def test_an_amount_in_yuan_is_read_by_both_models_too():
     assert right.text == "5460000元"
     plain = ocr._number(_TwoModels("523", "923"), [band], 2, "523")
     assert plain.text == "" and plain.seen.startswith("523 or 923")
+
+
+def test_the_second_look_leaves_both_models_as_it_found_them():
+    """The second look reads in eight modes; the cells read after it must be read in the
+    modes they always were, by either model."""
+    import numpy as np
+    from tesserocr import PSM
+
+    engine = ocr.engine()
+    engine.second.SetPageSegMode(PSM.SINGLE_CHAR)
+    engine.numbers.SetPageSegMode(PSM.SINGLE_BLOCK)
+    picture = np.full((ocr.LINE_HEIGHT, ocr.LINE_HEIGHT), 255, dtype=np.uint8)
+    engine.readings(picture, 1)
+    assert engine.second.GetPageSegMode() == PSM.SINGLE_CHAR
+    assert engine.numbers.GetPageSegMode() == PSM.SINGLE_BLOCK
+    for api in (engine.second, engine.numbers):  # as the engine sets them up
+        api.SetPageSegMode(PSM.SINGLE_LINE)
