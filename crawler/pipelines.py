@@ -40,12 +40,27 @@ class ArchivePipeline:
         if self.frontier.resumed:
             spider.logger.info("continuing interrupted crawl run(s) %s", self.frontier.resumed)
         if self.frontier.commit_seconds > 0:  # a quiet crawl still commits what it stored
-            self._committer = task.LoopingCall(self.frontier.commit, self.frontier.commit_seconds)
+            self._committer = task.LoopingCall(self.commit_quiet_batch)
             self._committer.start(self.frontier.commit_seconds, now=False)
 
     def close_spider(self, spider=None):
         if getattr(self, "_committer", None) is not None and self._committer.running:
             self._committer.stop()
+
+    def commit_quiet_batch(self) -> None:
+        """The timer's commit of a batch older than ``NIANBAO_COMMIT_SECONDS``. A full disk
+        here stops the crawl as it does at a store; any other error is logged and the
+        timer goes on (an exception would end the timer, and the quiet crawl's commits
+        with it)."""
+        assert self.frontier is not None  # the timer starts after open_spider
+        try:
+            self.frontier.commit(self.frontier.commit_seconds)
+        except sqlite3.Error as exc:
+            known = storage_error(self.frontier.archive.path, exc)
+            if isinstance(known, DiskFull):
+                self.stop(known)
+            else:
+                logger.error("could not commit the last captures (tried again): %s", known or exc)
 
     def process_item(self, item, spider=None):
         if self.frontier is None:

@@ -103,3 +103,38 @@ def committed(db) -> int:
             conn.close()
     except sqlite3.Error:
         return 0
+
+
+class _Frontier:
+    """A frontier whose commit fails as SQLite fails on a full disk (or otherwise)."""
+
+    commit_seconds = 1.0
+
+    def __init__(self, name: str):
+        self.archive = type("Archive", (), {"path": "a.db"})()
+        self.error = sqlite3.OperationalError("database or disk is full")
+        self.error.sqlite_errorname = name
+
+    def commit(self, older_than: float = 0.0) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize("name, stops", [("SQLITE_FULL", True), ("SQLITE_IOERR_WRITE", False)])
+def test_a_failed_commit_by_the_timer_is_handled_as_at_a_store(name, stops, caplog):
+    """The 1-s timer commits a quiet crawl's batch: a full disk there stops the crawl with
+    the one line a full disk gives at a store; another error is logged and the timer lives
+    on (an exception would have ended it, and every later timed commit)."""
+    from archive.store import DiskFull
+    from crawler.pipelines import ArchivePipeline
+
+    pipeline = ArchivePipeline(crawler=None, stats=None)
+    pipeline.frontier = _Frontier(name)
+    stopped: list = []
+    pipeline.stop = stopped.append  # type: ignore[method-assign]
+    pipeline.commit_quiet_batch()
+    if stops:
+        assert len(stopped) == 1 and isinstance(stopped[0], DiskFull)
+        assert "no space left" in str(stopped[0])
+    else:
+        assert stopped == []
+        assert "could not commit" in caplog.text and "input/output error" in caplog.text
