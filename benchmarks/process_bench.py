@@ -11,7 +11,11 @@ archive and runs ``nianbao process --workers N`` on it, for every N in turn
 captures/s and reports/s, CPU seconds of the process and its workers, min / median /
 max over the rounds, and the speed-up of each N over one worker (same round's ratio), beside
 the speed-up the machine itself gives that many processes on pure-Python work, measured
-before each round (a shared virtual machine gives less than its CPU count). The
+before each round (a shared virtual machine gives less than its CPU count), and
+beside the speed-up of *reading alone*: the same documents read and checked by 1 … N
+forked processes with nothing stored and no isolation — what the machine gives this very
+work, so what the stage's design costs is the ratio of the two. The writer's CPU while
+the documents are read is shown apart from its CPU refreshing the derived tables. The
 wall time includes starting the workers (the fork server loads the parser's libraries
 once) and refreshing Datasette's derived tables at the end, as a real run does.
 The archives written with different N are compared: they must hold the same reports,
@@ -123,9 +127,17 @@ def child(db: str, workers: int) -> None:
     from archive.jobs.process import process_captures
     from archive.store import Archive
 
+    # the writer's own CPU before the first capture (progress is called once before it)
+    # and after the last: what storing the outcomes cost, without start-up or publish
+    cpu: dict[str, float] = {}
+
+    def progress(summary, total) -> None:
+        cpu.setdefault("first", time.process_time())
+        cpu["last"] = time.process_time()
+
     started = time.monotonic()
     with Archive(db) as archive:
-        summary = process_captures(archive, workers=workers)
+        summary = process_captures(archive, workers=workers, progress=progress)
     wall = time.monotonic() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(
@@ -137,11 +149,62 @@ def child(db: str, workers: int) -> None:
                 "publish": summary.publish_seconds,
                 "cpu": usage.ru_utime + usage.ru_stime + summary.worker_cpu_seconds,
                 "writer_cpu": usage.ru_utime + usage.ru_stime,
+                "writer_parse_cpu": cpu["last"] - cpu["first"],
                 "captures": summary.captures,
                 "reports": summary.reports,
             }
         )
     )
+
+
+_BODIES: list[tuple[bytes, dict]] = []
+
+
+def _read_one(i: int) -> str:
+    from archive.jobs.process import read_and_check
+
+    data, kwargs = _BODIES[i]
+    try:
+        return read_and_check(data, **kwargs).parsed.status
+    except Exception as exc:  # noqa: BLE001 - the stage records these; here they only count
+        return type(exc).__name__
+
+
+def reading_alone(db: str, workers: int) -> None:
+    """The stage's work with nothing around it: the same documents read and checked by
+    ``workers`` forked processes handed one document at a time, nothing written, no time
+    or memory bound. Its speed-up from 1 to N processes is what this machine gives this
+    very work (caches, memory, a shared host): the ceiling the stage's own speed-up is
+    compared with. Prints the wall seconds."""
+    import multiprocessing
+
+    from archive.jobs.process import _parse_kwargs
+    from archive.store import Archive
+
+    with Archive(db) as archive:
+        for capture in archive.captures_to_parse(True):
+            _BODIES.append((capture["body"], _parse_kwargs(capture)))
+    order = sorted(range(len(_BODIES)), key=lambda i: -len(_BODIES[i][0]))  # big ones first
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers) as pool:
+        pool.map(_burn, [1] * workers)  # started before the clock
+        started = time.monotonic()
+        statuses = list(pool.imap_unordered(_read_one, order, chunksize=1))
+        wall = time.monotonic() - started
+    print(json.dumps({"wall": wall, "documents": len(statuses)}))
+
+
+def run_reading_alone(db: Path, workers: int) -> float:
+    env = dict(os.environ, PYTHONPATH=str(PROJECT))
+    result = subprocess.run(
+        [sys.executable, __file__, "--alone", str(db), "--workers", str(workers)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"reading alone, {workers} processes, failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.splitlines()[-1])["wall"]
 
 
 def _burn(n: int) -> int:
@@ -189,9 +252,13 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--alone", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, int(args.workers))
+        return
+    if args.alone:
+        reading_alone(args.alone, int(args.workers))
         return
     counts = [int(n) for n in args.workers.split(",")]
     loads = [os.getloadavg()[0]]
@@ -202,10 +269,12 @@ def main() -> None:
         world = build_archive(source, args.sites)
         built = time.monotonic() - started
         results: dict[int, list[dict]] = {n: [] for n in counts}
+        alone: dict[int, list[float]] = {n: [] for n in counts}
         ceilings: list[float] = []
         for r in range(args.repeat):
             ceilings.append(machine_ceiling(max(counts)))
             for n in counts:
+                alone[n].append(run_reading_alone(source, n))
                 db = tmp / f"w{n}-{r}.db"
                 shutil.copy(source, db)
                 results[n].append(run_process(db, n))
@@ -227,6 +296,17 @@ def main() -> None:
         f"machine ceiling: {max(counts)} processes on the same pure-Python work ran "
         f"{spread(ceilings)}× one process (measured before each round)"
     )
+    print(
+        "reading alone = the same documents read and checked by forked processes, one "
+        "document at a time, nothing stored, no isolation (no time or memory bound per "
+        "document): what the machine gives this very work"
+    )
+    for n in counts:
+        ups = [b / x for b, x in zip(alone[counts[0]], alone[n], strict=True)]
+        print(
+            f"reading alone, {n} process(es): {spread(alone[n], '.1f')} s; speed-up over "
+            f"{counts[0]} {spread(ups)}"
+        )
     for n in counts:
         runs = results[n]
         speedups = [b["parse"] / x["parse"] for b, x in zip(base, runs, strict=True)]
@@ -238,12 +318,18 @@ def main() -> None:
             f"writer waiting for workers {spread([x['waited'] for x in runs], '.1f')} s; "
             f"publish {spread([x['publish'] for x in runs], '.1f')} s; CPU "
             f"{spread([x['cpu'] for x in runs], '.0f')} s (writer "
-            f"{spread([x['writer_cpu'] for x in runs], '.0f')} s); parse speed-up over "
+            f"{spread([x['writer_cpu'] for x in runs], '.0f')} s, of which while parsing "
+            f"{spread([x['writer_parse_cpu'] for x in runs], '.1f')} s); parse speed-up over "
             f"{counts[0]} worker(s) {spread(speedups)}; whole stage {spread(whole)}"
         )
         if n == max(counts) and n > counts[0]:
             share = [x / c for x, c in zip(speedups, ceilings, strict=True)]
             print(f"  parse speed-up / the round's machine ceiling: {spread(share)}")
+            bare = [a / x for a, x in zip(alone[counts[0]], alone[n], strict=True)]
+            print(
+                "  parse speed-up / reading alone's speed-up in the same round: "
+                f"{spread([u / b for u, b in zip(speedups, bare, strict=True)])}"
+            )
     same = all(x["written"] == base[0]["written"] for n in counts for x in results[n])
     print(f"every run wrote the same reports, cells and findings: {same}")
 
