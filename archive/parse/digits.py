@@ -140,12 +140,24 @@ def summed_splits(tokens: list[str], groups: list[int]) -> list[Values] | None:
 
 
 def compositions(tokens: list[str], width: int) -> list[Values] | None:
-    """Every reading of ``tokens`` as ``width`` cells (None: more than MAX_CANDIDATES).
+    """Every reading of ``tokens`` as ``width`` cells (None: more than MAX_CANDIDATES, or
+    more than MAX_NODES × 10 partial readings looked at to find them).
 
-    A digit token is one or more numbers; any other token (a blank mark) one blank cell."""
+    A digit token is one or more numbers; any other token (a blank mark) one blank cell.
+    Each token takes no more cells than the tokens after it leave room for, and no fewer
+    than they can fill: without the second bound, 25 digits over 15 cells walked minutes
+    of readings that could never end on the last cell before the count refused them."""
     out: list[Values] = []
+    # the most cells tokens[i:] can fill: one per digit, one per blank mark
+    most = [0] * (len(tokens) + 1)
+    for i in range(len(tokens) - 1, -1, -1):
+        most[i] = most[i + 1] + (len(tokens[i]) if tokens[i].isdigit() else 1)
+    budget = [MAX_NODES * 10]
 
     def walk(i: int, room: int, acc: Values) -> bool:
+        budget[0] -= 1
+        if budget[0] < 0:
+            return False
         if i == len(tokens):
             if room == 0:
                 out.append(acc)
@@ -153,8 +165,9 @@ def compositions(tokens: list[str], width: int) -> list[Values] | None:
         token = tokens[i]
         rest = len(tokens) - i - 1  # every later token needs at least one cell
         if not token.isdigit():
-            return walk(i + 1, room - 1, (*acc, None)) if room - 1 >= rest else True
-        for parts in range(1, min(len(token), room - rest) + 1):
+            fits = rest <= room - 1 <= most[i + 1]
+            return walk(i + 1, room - 1, (*acc, None)) if fits else True
+        for parts in range(max(1, room - most[i + 1]), min(len(token), room - rest) + 1):
             for numbers in _splits(token, parts):
                 if not walk(i + 1, room - parts, acc + numbers):
                     return False

@@ -358,6 +358,24 @@ def test_pruned_splits_are_exactly_the_splits_that_add_up(seed):
         assert tuple(values) in expected
 
 
+def test_reading_digits_every_way_is_bounded_work_and_refuses_past_it(monkeypatch):
+    """28 digits for table 4's 15 cells allow millions of readings: those that cannot end
+    on the last cell are not walked (they took 83 s before the count refused the row),
+    and the walk itself stops after a bounded number of steps — then the row is refused,
+    never guessed."""
+    long_run = ["3132622361001740174121500153"]
+    assert digits.compositions(long_run, 15) is None
+    assert digits.summed_splits(long_run, [4, 4, 4]) == [
+        (31, 326, 2, 2, 361, 0, 0, 174, 0, 174, 1, 2, 150, 0, 153)
+    ]
+    short = ["1", "-", "2345678"]
+    readings = digits.compositions(short, 6)
+    assert readings is not None and len(readings) == 20  # 7 digits as 4 numbers
+    assert (1, None, 2, 3, 4, 5678) in readings
+    monkeypatch.setattr(digits, "MAX_NODES", 1)  # ten steps: too few for this row
+    assert digits.compositions(short, 6) is None
+
+
 def test_a_row_chromium_printed_across_a_page_break():
     """A real browser's print: Chromium breaks table 3's row 4.无正当理由大量反复申请 inside
     its wrapped label and draws no rule at the break; the row is read whole."""
