@@ -94,18 +94,23 @@ def _add(archive, plan, url: str, body: bytes, ctype: str, referer: str | None) 
     )
 
 
-def run_process(db: Path, workers: int) -> dict:
-    """``process_captures`` on ``db`` with ``workers`` workers, in a fresh process."""
+def _in_fresh_process(mode: str, db: Path, workers: int, what: str) -> dict:
+    """This script run as ``--child`` or ``--alone`` on ``db``: the JSON it prints last."""
     env = dict(os.environ, PYTHONPATH=str(PROJECT))
     result = subprocess.run(
-        [sys.executable, __file__, "--child", str(db), "--workers", str(workers)],
+        [sys.executable, __file__, mode, str(db), "--workers", str(workers)],
         env=env,
         capture_output=True,
         text=True,
     )
     if result.returncode != 0:
-        raise SystemExit(f"workers {workers} failed:\n{result.stderr[-3000:]}")
-    out = json.loads(result.stdout.splitlines()[-1])
+        raise SystemExit(f"{what} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def run_process(db: Path, workers: int) -> dict:
+    """``process_captures`` on ``db`` with ``workers`` workers, in a fresh process."""
+    out = _in_fresh_process("--child", db, workers, f"workers {workers}")
     conn = sqlite3.connect(db)
     out["written"] = {
         "reports": sorted(
@@ -195,16 +200,8 @@ def reading_alone(db: str, workers: int) -> None:
 
 
 def run_reading_alone(db: Path, workers: int) -> float:
-    env = dict(os.environ, PYTHONPATH=str(PROJECT))
-    result = subprocess.run(
-        [sys.executable, __file__, "--alone", str(db), "--workers", str(workers)],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"reading alone, {workers} processes, failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.splitlines()[-1])["wall"]
+    """:func:`reading_alone` in a fresh process: its wall seconds."""
+    return _in_fresh_process("--alone", db, workers, f"reading alone, {workers} processes")["wall"]
 
 
 def _burn(n: int) -> int:
