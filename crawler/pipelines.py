@@ -56,11 +56,9 @@ class ArchivePipeline:
         try:
             self.frontier.commit(self.frontier.commit_seconds)
         except sqlite3.Error as exc:
-            known = storage_error(self.frontier.archive.path, exc)
-            if isinstance(known, DiskFull):
-                self.stop(known)
-            else:
-                logger.error("could not commit the last captures (tried again): %s", known or exc)
+            if not self._stopped_for_full_disk(exc):
+                known = storage_error(self.frontier.archive.path, exc)
+                logger.error("could not commit the last captures: %s", known or exc)
 
     def process_item(self, item, spider=None):
         if self.frontier is None:
@@ -69,15 +67,22 @@ class ArchivePipeline:
         try:
             self.frontier.store(capture)
         except sqlite3.Error as exc:
-            known = storage_error(self.frontier.archive.path, exc)
-            if not isinstance(known, DiskFull):
+            if not self._stopped_for_full_disk(exc):
                 raise
-            self.stop(known)
             return {"url": item.get("url"), "stored": False}
         self.stats.inc_value("nianbao/captures_stored")
         if capture.get("revisit_of"):
             self.stats.inc_value("nianbao/not_modified")
         return {"url": item.get("url"), "status": item.get("status"), "role": item.get("role")}
+
+    def _stopped_for_full_disk(self, exc: sqlite3.Error) -> bool:
+        """Whether ``exc`` says the disk is full; if so, the crawl is stopped."""
+        assert self.frontier is not None
+        known = storage_error(self.frontier.archive.path, exc)
+        if isinstance(known, DiskFull):
+            self.stop(known)
+            return True
+        return False
 
     def stop(self, error: DiskFull) -> None:
         """A full disk: every further capture would be lost, so the crawl stops here (what
