@@ -9,7 +9,7 @@ In the order data flows through it (each stage imports only the stages before it
 - :mod:`archive.checks`   — the arithmetic rules (勾稽关系) → findings
 - :mod:`archive.export`   — WARC files of crawl runs, dated snapshots
 - :mod:`archive.publish`  — Datasette: derived tables, Chinese search, plugins, serving
-- :mod:`archive.jobs`     — the parse stage, the nightly job, the demo and the ``nianbao``
+- :mod:`nianbao`     — the parse stage, the nightly job, the demo and the ``nianbao``
   command: the only layer that drives ``crawler`` and ``simweb``
 """
 

@@ -169,7 +169,7 @@ def compare(base: dict[str, Counter], got: dict[str, Counter]) -> tuple[int, int
 
 # -- running a command and killing it -----------------------------------------------------------
 def nianbao(*args: str) -> list[str]:
-    return [sys.executable, "-m", "archive", *args]
+    return [sys.executable, "-m", "nianbao", *args]
 
 
 def settings_args(settings: dict[str, str]) -> list[str]:

@@ -12,10 +12,10 @@ fetch the same pages) and each of ``--repeat`` interleaved rounds:
 * a bare Scrapy spider fetching the same URLs and keeping nothing, with Scrapy's
   default queue (``DownloaderAwarePriorityQueue``, which looks at every download slot
   for each request);
-* the same bare spider with nianbao's ``crawler.scheduling.HostQueue``.
+* the same bare spider with nianbao's ``crawler.scheduling.hostqueue.HostQueue``.
 
 Prints CPU milliseconds per page (user + system of the crawl process from the engine's
-start to the spider's close: ``crawler/cpustats.py``, so Python's start-up is not spread
+start to the spider's close: ``crawler/extensions/cpustats.py``, so Python's start-up is not spread
 over the pages) and
 pages/s, min / median / max over the rounds, each size's median as a ratio to the
 smallest size's (the baseline of the same run), and nianbao's CPU per page as a ratio
@@ -74,7 +74,7 @@ def nianbao_crawl(
     sites_csv: Path, db: Path, concurrency: int, cap: int | None = None
 ) -> tuple[dict, float]:
     """One ``nianbao crawl`` (stopped after ``cap`` pages): its Scrapy stats and peak RSS."""
-    cmd = [sys.executable, "-m", "archive", "crawl", "--sites", str(sites_csv), "--db", str(db)]
+    cmd = [sys.executable, "-m", "nianbao", "crawl", "--sites", str(sites_csv), "--db", str(db)]
     settings = fast_settings(concurrency)
     if cap:
         settings["CLOSESPIDER_PAGECOUNT"] = str(cap)
@@ -134,7 +134,7 @@ def bare_spider_main(urls_file: str, stats_file: str, concurrency: int, queue: s
             return None
 
     settings = {k: v for k, v in fast_settings(concurrency).items()}
-    settings["EXTENSIONS"] = {"crawler.cpustats.CpuTime": 0}  # CPU of the crawl proper
+    settings["EXTENSIONS"] = {"crawler.extensions.cpustats.CpuTime": 0}  # CPU of the crawl proper
     if queue:
         settings["SCHEDULER_PRIORITY_QUEUE"] = queue
     process = CrawlerProcess(settings)
@@ -177,7 +177,10 @@ def size_rounds(sites: int, repeat: int, concurrency: int, tmp: Path, cap: int) 
             )
             runs["bare Scrapy + HostQueue"].append(
                 bare_crawl(
-                    tmp / "urls.txt", tmp / "bare.json", concurrency, "crawler.scheduling.HostQueue"
+                    tmp / "urls.txt",
+                    tmp / "bare.json",
+                    concurrency,
+                    "crawler.scheduling.hostqueue.HostQueue",
                 )
             )
             db.unlink()

@@ -39,7 +39,7 @@ FAST = {"DOWNLOAD_DELAY": "0.25", "AUTOTHROTTLE_ENABLED": "False"}
 
 
 def crawl_cmd(sites_csv: Path, db: Path, settings: dict[str, str]) -> list[str]:
-    cmd = [sys.executable, "-m", "archive", "crawl", "--sites", str(sites_csv), "--db", str(db)]
+    cmd = [sys.executable, "-m", "nianbao", "crawl", "--sites", str(sites_csv), "--db", str(db)]
     for key, value in settings.items():
         cmd += ["-s", f"{key}={value}"]
     return cmd

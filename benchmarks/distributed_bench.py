@@ -55,7 +55,7 @@ def scrapy_options() -> list[str]:
 
 
 def nianbao(*args: str) -> list[str]:
-    return [sys.executable, "-m", "archive", *args]
+    return [sys.executable, "-m", "nianbao", *args]
 
 
 def start(cmd: list[str]) -> subprocess.Popen:
@@ -91,7 +91,7 @@ def redis_server(directory: Path) -> tuple[subprocess.Popen, str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
-    from crawler.leases import QueueError, connect
+    from crawler.distributed.leases import QueueError, connect
 
     deadline = time.monotonic() + 20
     while True:
@@ -130,7 +130,7 @@ def workers_round(
 ) -> dict | float:
     """One crawl by ``workers`` workers, merged; without ``merge``, the workers' CPU only."""
     from archive.store.registry import read_registry
-    from crawler.leases import SiteQueue, connect
+    from crawler.distributed.leases import SiteQueue, connect
 
     folder.mkdir(exist_ok=True)
     prefix = folder.name

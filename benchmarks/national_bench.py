@@ -70,7 +70,7 @@ def with_rusage(cmd: list[str]) -> dict:
 
 
 def crawl(sites_csv: Path, db: Path, settings: dict[str, str]) -> dict:
-    cmd = [sys.executable, "-m", "archive", "crawl", "--sites", str(sites_csv), "--db", str(db)]
+    cmd = [sys.executable, "-m", "nianbao", "crawl", "--sites", str(sites_csv), "--db", str(db)]
     for key, value in settings.items():
         cmd += ["-s", f"{key}={value}"]
     result = with_rusage(cmd)
@@ -108,8 +108,8 @@ def process(db: Path) -> dict:
 def child(db: str) -> None:
     import resource
 
-    from archive.jobs.process import process_captures
     from archive.store import Archive
+    from nianbao.process import process_captures
 
     with Archive(db) as archive:
         summary = process_captures(archive)

@@ -129,8 +129,8 @@ def child(db: str, workers: int) -> None:
     """Run the parse stage and print its wall time and CPU (this process and its workers)."""
     import resource
 
-    from archive.jobs.process import process_captures
     from archive.store import Archive
+    from nianbao.process import process_captures
 
     # the writer's own CPU before the first capture (progress is called once before it)
     # and after the last: what storing the outcomes cost, without start-up or publish
@@ -166,7 +166,7 @@ _BODIES: list[tuple[bytes, dict]] = []
 
 
 def _read_one(i: int) -> str:
-    from archive.jobs.process import read_and_check
+    from nianbao.process import read_and_check
 
     data, kwargs = _BODIES[i]
     try:
@@ -183,8 +183,8 @@ def reading_alone(db: str, workers: int) -> None:
     compared with. Prints the wall seconds."""
     import multiprocessing
 
-    from archive.jobs.process import _parse_kwargs
     from archive.store import Archive
+    from nianbao.process import _parse_kwargs
 
     with Archive(db) as archive:
         for capture in archive.captures_to_parse(True):

@@ -6,7 +6,7 @@ crawl killed at any moment loses at most the last batch, which the next crawl fe
 again, and the archive is never half-written (SQLite WAL). A fetch that brought
 back bytes already stored (a 304, or the same body again) becomes a revisit record
 without a body. The run — its outcome, Scrapy's stats and per-site counts — is
-closed by :mod:`crawler.frontier` when the spider closes.
+closed by :mod:`crawler.scheduling.frontier` when the spider closes.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
 from archive.store import DiskFull, storage_error
-from crawler.frontier import ArchiveFrontier, frontier_for
+from crawler.scheduling.frontier import ArchiveFrontier, frontier_for
 
 logger = logging.getLogger(__name__)
 

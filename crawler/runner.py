@@ -8,14 +8,13 @@ simulated web; an operator may set any Scrapy setting with ``-s``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import resources
-from pathlib import Path
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-# The registry of real sites shipped with the project (each URL with its public source).
-BUNDLED_REGISTRY = Path(str(resources.files("crawler").joinpath("sites.csv")))
+from crawler import BUNDLED_REGISTRY
+
+__all__ = ["BUNDLED_REGISTRY", "LOCAL_WEB_SETTINGS", "crawl_settings", "run_crawl"]
 
 # For a web that runs on this machine (the demo, the tests): no need to be gentle.
 LOCAL_WEB_SETTINGS = {
@@ -53,7 +52,7 @@ def run_crawl(
 
     ``on_stats`` (for progress displays) is called with Scrapy's stats as they stand,
     in the reactor's thread, every half second and once at the end."""
-    from crawler.frontier import close_unfinished
+    from crawler.scheduling.frontier import close_unfinished
     from crawler.spiders.reports import ReportSpider
 
     process = CrawlerProcess(crawl_settings(db, jobdir, overrides))

@@ -25,7 +25,7 @@ USER_AGENT = f"nianbao-archive/{__version__} (+{NIANBAO_CONTACT_URL})"
 ROBOTSTXT_OBEY = True
 # A broad crawl of many small hosts: politeness is per host (two connections, a
 # delay); the crawl-wide limit only bounds resources. Room for hosts that never answer
-# while they time out (crawler/scheduling.py keeps a quarter for hosts that do).
+# while they time out (crawler/scheduling/hostqueue.py keeps a quarter for hosts that do).
 CONCURRENT_REQUESTS = 256
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1.0  # Scrapy varies it by ±50 % by default
@@ -55,20 +55,20 @@ ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
 # Scrapy's robots.txt (100) and retry (550) middlewares; Crawl-delay right after
 # robots.txt; the backoff nearer the downloader than the retry, so it sees failures first.
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.incremental.ResumeMiddleware": 50,
-    "crawler.hosts.HostGateMiddleware": 52,
-    # Network scope (crawler/scope.py): before anything that could itself connect to the
+    "crawler.middlewares.incremental.ResumeMiddleware": 50,
+    "crawler.middlewares.hosts.HostGateMiddleware": 52,
+    # Network scope (crawler/middlewares/scope.py): before anything that could itself connect to the
     # host (robots.txt at 100), after the archive's answers; sees every redirect hop.
-    "crawler.scope.NetworkScopeMiddleware": 55,
-    "crawler.politeness.ChallengeMiddleware": 60,
-    "crawler.incremental.ConditionalRequestMiddleware": 70,
-    "crawler.politeness.CrawlDelayMiddleware": 110,
-    "crawler.politeness.BackoffMiddleware": 560,
+    "crawler.middlewares.scope.NetworkScopeMiddleware": 55,
+    "crawler.middlewares.politeness.ChallengeMiddleware": 60,
+    "crawler.middlewares.incremental.ConditionalRequestMiddleware": 70,
+    "crawler.middlewares.politeness.CrawlDelayMiddleware": 110,
+    "crawler.middlewares.politeness.BackoffMiddleware": 560,
     # Nearest the downloader: a wrong scheme (http-only or https-only host) is asked for
     # again before retry and backoff count it as a failure; an undeclared charset is
     # sniffed before any middleware or the spider reads the text.
-    "crawler.schemes.SchemeFallbackMiddleware": 580,
-    "crawler.charset.UndeclaredCharsetMiddleware": 590,
+    "crawler.middlewares.schemes.SchemeFallbackMiddleware": 580,
+    "crawler.middlewares.charset.UndeclaredCharsetMiddleware": 590,
 }
 # Backoff after a failure without Retry-After: base × 2^retry seconds (± jitter), capped;
 # Retry-After is honoured up to the cap too. Crawl-delay beyond its cap is capped.
@@ -82,9 +82,9 @@ NIANBAO_PROBE_TIMEOUT = 15.0
 NIANBAO_DEAD_AFTER_UNPROVEN = 2
 NIANBAO_DEAD_AFTER = 5
 # The scheduler hands a host's request out only when the host can take it
-# (crawler/scheduling.py): waiting hosts hold no concurrency slot, and choosing the
+# (crawler/scheduling/hostqueue.py): waiting hosts hold no concurrency slot, and choosing the
 # next host costs the same with 300 or 10,000 of them.
-SCHEDULER_PRIORITY_QUEUE = "crawler.scheduling.HostQueue"
+SCHEDULER_PRIORITY_QUEUE = "crawler.scheduling.hostqueue.HostQueue"
 # Per-site failures are summed up in one line per site when the crawl ends.
 RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 
@@ -92,15 +92,15 @@ RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 # fetched by the next crawl); the run is closed and recorded as stopped.
 NIANBAO_STOP_GRACE = 1.5
 # With --jobdir, Scrapy's saved queue is used only to continue a run paused cleanly
-# (crawler/frontier.py); otherwise the archive alone says what is left to fetch.
+# (crawler/scheduling/frontier.py); otherwise the archive alone says what is left to fetch.
 EXTENSIONS = {
-    "crawler.stopping.GracefulStop": 0,
-    "crawler.cpustats.CpuTime": 0,
-    "crawler.frontier.JobdirGuard": 0,
+    "crawler.extensions.stopping.GracefulStop": 0,
+    "crawler.extensions.cpustats.CpuTime": 0,
+    "crawler.scheduling.frontier.JobdirGuard": 0,
 }
 DOWNLOAD_HANDLERS = {
-    "http": "crawler.stopping.StoppableDownloadHandler",
-    "https": "crawler.stopping.StoppableDownloadHandler",
+    "http": "crawler.extensions.stopping.StoppableDownloadHandler",
+    "https": "crawler.extensions.stopping.StoppableDownloadHandler",
 }
 
 # Captures are committed in batches: this many, or after this many seconds, in the order
@@ -114,7 +114,7 @@ NIANBAO_DB = "nianbao.db"
 # Fixed answers for host names, "name=address …" (as curl --resolve): a site's name on an
 # intranet mirror, the tests' names for the simulated web. The resolver keeps Scrapy's cache.
 NIANBAO_RESOLVE = ""
-TWISTED_DNS_RESOLVER = "crawler.scope.PinnedResolver"
+TWISTED_DNS_RESOLVER = "crawler.middlewares.scope.PinnedResolver"
 if not hasattr(default_settings, "TWISTED_DNS_RESOLVER"):  # Scrapy before the setting's rename
     DNS_RESOLVER = TWISTED_DNS_RESOLVER
 

@@ -93,7 +93,7 @@ def _fill_ports(extra: list[Site], servers: list) -> None:
 
 def allowed_domains(site: Site, addresses: dict[str, str]) -> str:
     """The row's ``allowed_domains``: the site's own address, and what its behaviour needs
-    (a loopback address is reached only when the row names it: crawler/scope.py).
+    (a loopback address is reached only when the row names it: crawler/middlewares/scope.py).
 
     A site that moves names its new home as a network (``127.0.0.19/32``): the address may
     be reached, but the host is not in the site's scope until the start page moves there.

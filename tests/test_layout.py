@@ -1,5 +1,5 @@
 """The folders are the pipeline: each stage of archive/ imports only the stages before it,
-and only archive.jobs drives the crawler and the simulated web.
+and only nianbao drives the crawler and the simulated web.
 
 The rules themselves are import-linter contracts in ``pyproject.toml``; these tests run
 them (and show that a stage importing a later one does break them), and keep the
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("archive", "crawler", "simweb")
+PACKAGES = ("nianbao", "crawler", "archive", "simweb")
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess:
@@ -46,13 +46,60 @@ def test_a_store_module_importing_a_later_stage_breaks_the_contract(tmp_path):
         )
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     schema = tmp_path / "archive" / "store" / "schema.py"
-    schema.write_text(schema.read_text() + "\nfrom archive.jobs import cli  # noqa\n")
+    schema.write_text(schema.read_text() + "\nfrom nianbao import cli  # noqa\n")
     spider = tmp_path / "crawler" / "spiders" / "reports.py"
     spider.write_text(spider.read_text() + "\nimport simweb  # noqa\n")
+    checks = tmp_path / "archive" / "checks.py"
+    checks.write_text(checks.read_text() + "\nimport crawler.runner  # noqa\n")
     result = lint_imports(tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "archive.store.schema -> archive.jobs.cli" in result.stdout
+    assert "archive.store.schema -> nianbao.cli" in result.stdout
     assert "crawler.spiders.reports -> simweb" in result.stdout
+    assert "archive.checks -> crawler.runner" in result.stdout
+
+
+def import_cycles(packages: tuple[str, ...] = PACKAGES) -> list[list[str]]:
+    """The groups of modules that import each other in a circle (directly or through
+    others), found as the strongly connected components of grimp's import graph (the
+    graph import-linter itself reads), function-local imports included."""
+    import grimp
+
+    graph = grimp.build_graph(*packages, cache_dir=None)
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:  # Tarjan's algorithm
+        order[module] = low[module] = len(order)
+        stack.append(module)
+        on_stack.add(module)
+        for other in graph.find_modules_directly_imported_by(module):
+            if other not in order:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in on_stack:
+                low[module] = min(low[module], order[other])
+        if low[module] == order[module]:
+            group = []
+            while True:
+                other = stack.pop()
+                on_stack.discard(other)
+                group.append(other)
+                if other == module:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for module in sorted(graph.modules):
+        if module not in order:
+            visit(module)
+    return cycles
+
+
+def test_no_module_imports_itself_in_a_circle():
+    assert import_cycles() == []
 
 
 def _readme_tree() -> str:

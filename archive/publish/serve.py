@@ -11,10 +11,10 @@ only make Datasette copy it on every permission check.
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
-
 from archive.publish.prepare import prepare_file
+from archive.publish.standalone import metadata_path
+
+__all__ = ["metadata_path", "serve", "serve_args"]
 
 SETTINGS = {
     # Every facet column has an index; 1 s is headroom for a busy machine.
@@ -30,14 +30,6 @@ SETTINGS = {
     # A page of 50 reports' full text is megabytes of HTML; the row page shows it whole.
     "truncate_cells_html": 300,
 }
-
-
-def metadata_path() -> Path:
-    """``datasette_metadata.json``: packaged with the wheel, or at the top of a checkout."""
-    packaged = resources.files("archive.publish").joinpath("datasette_metadata.json")
-    if packaged.is_file():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parents[2] / "datasette_metadata.json"
 
 
 def serve_args(db: str, host: str = "127.0.0.1", port: int = 8001) -> list[str]:

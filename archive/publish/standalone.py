@@ -28,6 +28,8 @@ import json
 import re
 import sqlite3
 from functools import cache
+from importlib import resources
+from pathlib import Path
 
 from archive.publish.search import MAX_GRAM
 from archive.publish.views import ZH_VIEWS, view_metadata
@@ -52,10 +54,16 @@ CREATE TABLE IF NOT EXISTS {QUERIES_TABLE} (
 DATABASE = "{database}"
 
 
+def metadata_path() -> Path:
+    """``datasette_metadata.json``: packaged with the wheel, or at the top of a checkout."""
+    packaged = resources.files("archive.publish").joinpath("datasette_metadata.json")
+    if packaged.is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "datasette_metadata.json"
+
+
 @cache
 def project_metadata() -> dict:
-    from archive.publish.serve import metadata_path
-
     return json.loads(metadata_path().read_text(encoding="utf-8"))
 
 

@@ -718,7 +718,7 @@ def site_status(counts: dict, start: tuple | None, finished: bool = True) -> tup
 
 def _scheme_swapped(url: str | None, final_url: str | None) -> bool:
     """The start page was asked for with https and answered over http (the scheme
-    fallback, crawler/schemes.py): https itself failed."""
+    fallback, crawler/middlewares/schemes.py): https itself failed."""
     return bool(url and final_url and url.startswith("https:") and final_url.startswith("http:"))
 
 
@@ -742,7 +742,7 @@ def _failure_reason(error: str | None, status: int | None) -> str:
         if error.startswith("refused:"):
             reason = error.split(":")[1].strip()
             if reason[:1].isupper():  # "refused: DownloadConnectionRefusedError: …"
-                return "refused"  # the host refused connections (crawler/hosts.py)
+                return "refused"  # the host refused connections (crawler/middlewares/hosts.py)
             return "refused_" + (reason or "scope")  # outside the network scope: refused_loopback …
         if "robots.txt" in error:
             return "robots"

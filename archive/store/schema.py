@@ -144,7 +144,7 @@ ALTER TABLE reports ADD COLUMN cell_source TEXT;
 ALTER TABLE cells ADD COLUMN confidence REAL;
 """
 
-# Crawls on several machines (crawler/leases.py, archive/jobs/merge.py). A worker's own
+# Crawls on several machines (crawler/distributed/leases.py, nianbao/merge.py). A worker's own
 # archive (its shard) records the crawl it worked for, itself, and every lease of a site
 # group it held and how the lease ended; merging shards carries these records into the
 # main archive, where the whole crawl is one run (``distributed_crawls.run_id``).

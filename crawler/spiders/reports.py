@@ -6,8 +6,8 @@ pages, fetches every report page whose title names a report, and every file
 attached to it. Every response — listings, reports, files, errors — becomes a
 capture in the archive; nothing is parsed here. What a page offers — links, redirect
 shells, listing pages, the listing requests a CMS makes from JS (大汉's XML records and
-dataproxy.jsp, 广东 gkmlpt's JSON API) — is read by :mod:`crawler.pages`; revisits and resumed crawls are handled by the downloader
-middlewares of :mod:`crawler.incremental`, politeness by :mod:`crawler.politeness`.
+dataproxy.jsp, 广东 gkmlpt's JSON API) — is read by :mod:`crawler.reading.pages`; revisits and resumed crawls are handled by the downloader
+middlewares of :mod:`crawler.middlewares.incremental`, politeness by :mod:`crawler.middlewares.politeness`.
 """
 
 from __future__ import annotations
@@ -21,11 +21,15 @@ import scrapy
 from scrapy.http import HtmlResponse, Response, TextResponse
 
 from archive.store.registry import read_registry, site_domains
-from crawler import cms
-from crawler.hosts import HostUnreachable
-from crawler.incremental import AlreadyRecorded
+from crawler import BUNDLED_REGISTRY
+from crawler.extensions.stopping import CrawlStopped
 from crawler.items import CaptureItem
-from crawler.links import (
+from crawler.middlewares.hosts import HostUnreachable
+from crawler.middlewares.incremental import AlreadyRecorded
+from crawler.middlewares.politeness import HostBlocked
+from crawler.middlewares.scope import ScopeRefused
+from crawler.reading import cms
+from crawler.reading.links import (
     ATTACHMENT,
     in_domains,
     is_column_link,
@@ -33,10 +37,7 @@ from crawler.links import (
     is_report_title,
     is_soft_404,
 )
-from crawler.pages import read_api, read_page
-from crawler.politeness import HostBlocked
-from crawler.scope import ScopeRefused
-from crawler.stopping import CrawlStopped
+from crawler.reading.pages import read_api, read_page
 
 # How many column-finding hops from the start URL: front page → 信息公开 → 年报 column.
 MAX_COLUMN_HOPS = 3
@@ -48,8 +49,6 @@ class ReportSpider(scrapy.Spider):
     def __init__(self, sites: str | None = None, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not sites:  # `scrapy crawl reports` alone crawls what `nianbao crawl` alone does
-            from crawler.runner import BUNDLED_REGISTRY
-
             sites = str(BUNDLED_REGISTRY)
             self.logger.info("no -a sites=FILE.csv: crawling the bundled registry %s", sites)
         # Absolute, so that the same registry is recognised when a crawl is continued.
@@ -178,7 +177,7 @@ class ReportSpider(scrapy.Spider):
         """A fetch that produced no response (DNS, timeout, refused …): recorded as such.
 
         Quietly: the failures of a site are summed up in one line when the crawl ends
-        (:mod:`crawler.frontier`). A request cut short by a stopping crawl is not
+        (:mod:`crawler.scheduling.frontier`). A request cut short by a stopping crawl is not
         recorded at all, so that the next crawl fetches it."""
         request = failure.request
         if failure.check(AlreadyRecorded, CrawlStopped):

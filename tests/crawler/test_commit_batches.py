@@ -32,7 +32,7 @@ BATCHED = [
 
 
 def crawl(sites_csv, db) -> list[str]:
-    return [sys.executable, "-m", "archive", "crawl", "--sites", str(sites_csv), "--db", str(db)]
+    return [sys.executable, "-m", "nianbao", "crawl", "--sites", str(sites_csv), "--db", str(db)]
 
 
 def content(db) -> dict:

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from crawler import cms
+from crawler.reading import cms
 from simweb.process import SimWeb
 
 HANWEB_PAGE = """<div id="247686"><script type="text/xml"><datastore><nextgroup><![CDATA[
@@ -206,7 +206,7 @@ def test_a_site_moved_to_another_host_is_followed_with_every_hop(crawled):
 
 
 def test_trs_page_count_from_a_countpage_variable():
-    from crawler.links import trs_pages
+    from crawler.reading.links import trs_pages
 
     page = (
         "<script>var countPage = 3//共多少页\nvar currentPage = 0//当前页\n"

@@ -179,7 +179,7 @@ def test_oversize_file_is_not_downloaded_and_says_why(crawled):
 
 # -- the pure parts ------------------------------------------------------------------------
 def test_crawl_delay_is_read_for_our_agent_or_everyone():
-    from crawler.politeness import crawl_delay
+    from crawler.middlewares.politeness import crawl_delay
 
     robots = b"User-agent: Baiduspider\nCrawl-delay: 30\n\nUser-agent: *\nCrawl-delay: 5\n"
     assert crawl_delay(robots, "nianbao-archive/0.1") == 5.0
@@ -191,7 +191,7 @@ def test_crawl_delay_is_read_for_our_agent_or_everyone():
 def test_retry_after_as_seconds_or_http_date():
     from scrapy.http import Response
 
-    from crawler.politeness import retry_after
+    from crawler.middlewares.politeness import retry_after
 
     def with_header(value: str) -> Response:
         return Response("http://a.example.cn/", status=503, headers={"Retry-After": value})
@@ -205,7 +205,7 @@ def test_retry_after_as_seconds_or_http_date():
 def test_challenges_are_told_by_status_and_marker():
     from scrapy.http import HtmlResponse
 
-    from crawler.politeness import challenge_kind
+    from crawler.middlewares.politeness import challenge_kind
     from simweb.hostile import JSL_CHALLENGE, RS_CHALLENGE
 
     def page(status: int, body: str) -> HtmlResponse:

@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from crawler.scope import Allowance, address_kind, pinned_names
+from crawler.middlewares.scope import Allowance, address_kind, pinned_names
 from simweb.hostile import SECRET
 
 FAST = [

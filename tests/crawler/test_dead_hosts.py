@@ -33,7 +33,7 @@ QUICK = [
 
 def crawl(sites_csv: Path, db: Path, *settings: str, timeout: float = 180):
     return subprocess.run(
-        [sys.executable, "-m", "archive", "crawl", "--sites", str(sites_csv), "--db", str(db)]
+        [sys.executable, "-m", "nianbao", "crawl", "--sites", str(sites_csv), "--db", str(db)]
         + list(settings),
         capture_output=True,
         text=True,

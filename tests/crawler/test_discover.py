@@ -21,7 +21,7 @@ FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
 
 def nianbao(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "archive", *args],
+        [sys.executable, "-m", "nianbao", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

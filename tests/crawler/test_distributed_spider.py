@@ -3,8 +3,8 @@ every attribute the report spider's callbacks rely on (kept true as the spider g
 
 from __future__ import annotations
 
-from crawler.distributed import LEASE, SiteWorkerSpider, lease_of
-from crawler.leases import Crawl
+from crawler.distributed.leases import Crawl
+from crawler.distributed.worker import LEASE, SiteWorkerSpider, lease_of
 from crawler.spiders.reports import ReportSpider
 
 REGISTRY = "site_id,agency,region_code,start_url\na,甲县人民政府,410700,http://www.a.gov.cn/\n"
@@ -34,8 +34,8 @@ def test_a_robots_txt_request_goes_by_the_lease_of_its_host(tmp_path):
     may not reach a host whose lease this worker lost (another worker holds it now)."""
     from scrapy import Request
 
-    from crawler.distributed import Lease
-    from crawler.leases import Claim
+    from crawler.distributed.leases import Claim
+    from crawler.distributed.worker import Lease
 
     crawl = Crawl("c1", "nianbao", None, "2025-01-01", 180.0, 3, 1, 1)
     worker = SiteWorkerSpider(crawl=crawl, worker="w", shard=str(tmp_path / "s.db"))

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from crawler.leases import QueueError, SiteQueue, connect, redacted, site_groups
+from crawler.distributed.leases import QueueError, SiteQueue, connect, redacted, site_groups
 
 
 def site(site_id: str, url: str, domains: str = "") -> dict:

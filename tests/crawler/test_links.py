@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.links import in_domains, is_column_link, is_pager_link, is_report_title, trs_pages
+from crawler.reading.links import (
+    in_domains,
+    is_column_link,
+    is_pager_link,
+    is_report_title,
+    trs_pages,
+)
 
 
 @pytest.mark.parametrize(

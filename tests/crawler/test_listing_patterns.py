@@ -9,9 +9,10 @@ import pytest
 from OpenSSL import SSL
 from scrapy.http import HtmlResponse
 
-from crawler import cms
-from crawler.charset import declared, sniff
-from crawler.links import (
+from crawler.middlewares.charset import declared, sniff
+from crawler.middlewares.schemes import other_scheme, says_wrong_scheme
+from crawler.reading import cms
+from crawler.reading.links import (
     agency_of_title,
     js_page_count,
     numbered_pages,
@@ -19,8 +20,7 @@ from crawler.links import (
     script_array_items,
     year_label,
 )
-from crawler.pages import read_page
-from crawler.schemes import other_scheme, says_wrong_scheme
+from crawler.reading.pages import read_page
 
 
 def test_page_count_variable_gives_numbered_pages():
@@ -170,7 +170,7 @@ def test_undeclared_gbk_is_sniffed_and_declared_charsets_are_left_alone():
     assert sniff(gbk, hint="gbk") == "gbk"
     assert declared(_html(gbk, "text/html; charset=gbk"))
     assert declared(_html(b'<meta charset="gb2312">' + gbk))
-    from crawler.charset import UndeclaredCharsetMiddleware
+    from crawler.middlewares.charset import UndeclaredCharsetMiddleware
 
     class _Stats:
         def inc_value(self, *_):
@@ -218,7 +218,7 @@ def test_wrong_scheme_failures_and_scrapys_tls_context():
     ],
 )
 def test_cms_family(text, expected):
-    from crawler.pages import detect_cms
+    from crawler.reading.pages import detect_cms
 
     assert detect_cms(text) == expected
 
@@ -245,7 +245,7 @@ def test_any_mix_of_page_fragments_is_read_without_error():
     every link is absolute, listing pages stay bounded."""
     import random
 
-    from crawler.links import MAX_LISTING_PAGES
+    from crawler.reading.links import MAX_LISTING_PAGES
 
     rng = random.Random(14)
     for _ in range(300):

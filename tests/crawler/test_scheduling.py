@@ -1,4 +1,4 @@
-"""The scheduler queue (crawler/scheduling.py) on its own: which request leaves when.
+"""The scheduler queue (crawler/scheduling/hostqueue.py) on its own: which request leaves when.
 
 A fake downloader stands in for Scrapy's (its slots: delay, last request, requests
 transferring and waiting); a fake clock for time. What is asserted is the order of
@@ -17,8 +17,8 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.test import get_crawler
 from twisted.internet.task import Clock
 
-from crawler.hosts import host_book, settle
-from crawler.scheduling import PROBE_RETRY, HostQueue
+from crawler.middlewares.hosts import host_book, settle
+from crawler.scheduling.hostqueue import PROBE_RETRY, HostQueue
 
 
 class FakeSlot:

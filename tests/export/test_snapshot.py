@@ -23,8 +23,8 @@ from archive.export.snapshot import (
     snapshot_files,
     verify_snapshot,
 )
-from archive.jobs.cli import main
 from archive.store import Archive
+from nianbao.cli import main
 
 BODY = b"%PDF-1.4 " + b"x" * 5000
 

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.export.warc import WarcError, hex_to_digest, record_id, write_run_warc
-from archive.jobs.cli import main
 from archive.store import Archive
+from nianbao.cli import main
 
 HTML = "<html><body><h1>政府信息公开工作年度报告</h1></body></html>".encode()
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40

@@ -26,7 +26,7 @@ def crawled(simweb, tmp_path_factory) -> Path:
     """An archive of the simulated web, crawled and not yet parsed (copy it to change it)."""
     db = tmp_path_factory.mktemp("crawled") / "archive.db"
     result = subprocess.run(
-        [sys.executable, "-m", "archive", "crawl", "--sites", str(simweb.sites_csv)]
+        [sys.executable, "-m", "nianbao", "crawl", "--sites", str(simweb.sites_csv)]
         + ["--db", str(db), *FAST],
         capture_output=True,
         text=True,

@@ -18,11 +18,11 @@ from datetime import datetime
 import pytest
 from click.testing import CliRunner, Result
 
-from archive.jobs.cli import main
-from archive.jobs.merge import merge_shards
-from archive.jobs.process import process_captures
 from archive.store import Archive
-from crawler.leases import SiteQueue, connect
+from crawler.distributed.leases import SiteQueue, connect
+from nianbao.cli import main
+from nianbao.merge import merge_shards
+from nianbao.process import process_captures
 from simweb.process import SimWeb
 
 # One connection per host and a small delay, as in the resume test: slow enough for a
@@ -47,7 +47,7 @@ LEASE_TTL = "8"
 
 def nianbao(*args: str, check: bool = True, timeout: int = 120) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        [sys.executable, "-m", "archive", *args], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "nianbao", *args], capture_output=True, text=True, timeout=timeout
     )
     if check and result.returncode != 0:
         raise AssertionError(
@@ -136,7 +136,7 @@ def captures_in(db) -> int:
 
 def start_worker(redis_url: str, prefix: str, shard, name: str, log) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "archive", "crawl", "--redis", redis_url]
+        [sys.executable, "-m", "nianbao", "crawl", "--redis", redis_url]
         + ["--redis-prefix", prefix, "--worker", "--db", str(shard), "--sites-at-once", "3"]
         + [*STEADY, "-s", f"USER_AGENT=nianbao-test-{name}"],
         stdout=subprocess.DEVNULL,
@@ -304,7 +304,7 @@ def small_world(tmp_path_factory):
 
 def worker_command(redis_url, prefix, shard, *extra) -> list[str]:
     return [
-        sys.executable, "-m", "archive", "crawl", "--redis", redis_url, "--redis-prefix", prefix,
+        sys.executable, "-m", "nianbao", "crawl", "--redis", redis_url, "--redis-prefix", prefix,
         "--worker", "--db", str(shard), "-s", "DOWNLOAD_TIMEOUT=4", "-s", "LOG_LEVEL=INFO",
         "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", *extra,
     ]  # fmt: skip
@@ -440,9 +440,9 @@ def test_a_worker_that_loses_redis_stops_with_one_line(small_world, tmp_path):
 
 def test_the_redis_options_defaults_are_the_leases_own():
     """``nianbao crawl``'s options name the defaults without importing crawler/ (the
-    start-up check must run before it is imported); they must be crawler.leases' values."""
-    from archive.jobs.workers import DEFAULTS
-    from crawler import leases
+    start-up check must run before it is imported); they must be crawler.distributed.leases' values."""
+    from crawler.distributed.worker import leases
+    from nianbao.workers import DEFAULTS
 
     assert DEFAULTS == {
         "prefix": leases.DEFAULT_PREFIX,

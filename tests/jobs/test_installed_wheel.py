@@ -152,7 +152,7 @@ def where(url: str) -> tuple[str | None, str]:
 
 
 def test_the_installed_nightly_job_crawls_with_its_own_crawler(venv, users_dir, simweb):
-    """Its crawl is a child process (`python -P -m archive crawl`): the user's crawler.py
+    """Its crawl is a child process (`python -P -m nianbao crawl`): the user's crawler.py
     in the working directory used to stand in for nianbao's crawler package."""
     result = run(
         [

@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from archive.jobs.merge import MergeError, merge_shards
 from archive.store import Archive
+from nianbao.merge import MergeError, merge_shards
 
 CRAWL = "20250101T000000Z-abc123"
 REGISTRY = [
@@ -195,7 +195,7 @@ def test_what_cannot_be_merged_is_one_line(tmp_path, shards):
         merge_shards([shards[0]], shards[0])
     (tmp_path / "junk.db").write_bytes(b"not sqlite at all" * 100)
     result = subprocess.run(
-        [sys.executable, "-m", "archive", "merge", str(tmp_path / "junk.db"), "--into",
+        [sys.executable, "-m", "nianbao", "merge", str(tmp_path / "junk.db"), "--into",
          str(tmp_path / "main.db")],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
@@ -242,7 +242,7 @@ def test_a_merge_killed_at_random_moments_completes_when_run_again(big_shards, t
     merge_shards(list(big_shards), whole)
     duration = time.monotonic() - started
     killed = tmp_path / "killed.db"
-    command = [sys.executable, "-m", "archive", "merge", *map(str, big_shards), "--into"]
+    command = [sys.executable, "-m", "nianbao", "merge", *map(str, big_shards), "--into"]
     interrupted = 0
     for _ in range(2):
         before = merged_captures(killed)

@@ -11,11 +11,11 @@ import random
 import pytest
 from datasette.app import Datasette
 
-from archive.jobs.process import process_captures
 from archive.publish import metadata_path
 from archive.publish.serve import SETTINGS
 from archive.store import Archive
 from benchmarks.corpus import as_kind, render_sample
+from nianbao.process import process_captures
 from simweb import truth as tr
 
 SITE = "http://www.example.gov.cn/zfxxgk/zfxxgknb/"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from archive.export.snapshot import list_snapshots, verify_snapshot
-from archive.jobs.nightly import (
+from nianbao.nightly import (
     EXIT_ALERTS,
     EXIT_LOCKED,
     EXIT_OK,
@@ -343,7 +343,7 @@ def test_a_night_on_which_most_sites_fail_is_an_alert(tmp_path):
 
 
 def test_most_sites_failed_is_a_majority_of_sites_not_ok():
-    from archive.jobs.nightly import most_sites_failed
+    from nianbao.nightly import most_sites_failed
 
     assert most_sites_failed({"ok": 2, "dns_failed": 2}) is None
     assert most_sites_failed({}) is None

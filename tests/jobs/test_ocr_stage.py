@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from archive.jobs.process import process_capture
 from archive.parse import ocr
 from archive.parse.isolate import ParseWorker
 from archive.store import Archive
+from nianbao.process import process_capture
 from simweb.render import Scan, render_scan_pdf
 from simweb.truth import generate
 

@@ -1,6 +1,6 @@
 """An operator's error is one line on stderr and the right exit status, never a traceback.
 
-Exit statuses of the single commands (archive/jobs/cli.py): 2 bad input (nothing done),
+Exit statuses of the single commands (nianbao/cli.py): 2 bad input (nothing done),
 1 the command ran and failed; ``nightly`` says 2 for bad input too. A full disk is
 produced for real where SQLite writes (``PRAGMA max_page_count`` makes SQLite answer
 SQLITE_FULL, as a full disk does) and by ENOSPC from the write path of a snapshot.
@@ -23,16 +23,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from archive.jobs.cli import main
 from archive.store import Archive
 from archive.store import database as store
 from archive.store.registry import RegistryError, read_registry
+from nianbao.cli import main
 from tests.jobs.conftest import FAST, copy_archive
 
 
 def nianbao(*args: str, python: str | None = None, timeout: int = 180):
     """Run the command as an operator would (optionally with a patch run first)."""
-    cmd = [sys.executable, "-m", "archive", *args]
+    cmd = [sys.executable, "-m", "nianbao", *args]
     if python:
         cmd = [sys.executable, "-c", python, *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
@@ -228,7 +228,7 @@ def _limit_archive_growth(extra_pages: int) -> str:
             pages = self.db.execute("pragma page_count").fetchone()[0]
             self.db.execute(f"pragma max_page_count = {{pages + {extra_pages}}}")
         database.Archive.__init__ = limited
-        from archive.jobs.cli import main
+        from nianbao.cli import main
         sys.argv[0] = "nianbao"
         main()
         """

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from archive.jobs.process import process_captures
 from archive.store import Archive
+from nianbao.process import process_captures
 
 # What the parse stage writes, without its timestamps.
 TABLES = {

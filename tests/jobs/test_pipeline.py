@@ -32,7 +32,7 @@ FAST = [
 
 def nianbao(*args: str, check: bool = True, timeout: int = 300) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        [sys.executable, "-m", "archive", *args], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "nianbao", *args], capture_output=True, text=True, timeout=timeout
     )
     if check and result.returncode != 0:
         raise AssertionError(
@@ -156,7 +156,7 @@ def test_serve_answers_the_json_api(archive_db):
     db, conn = archive_db
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "archive", "serve", "--db", str(db), "--port", str(port)],
+        [sys.executable, "-m", "nianbao", "serve", "--db", str(db), "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

@@ -1,5 +1,5 @@
 """What the long commands print: bars on a terminal, one summary line elsewhere, nothing
-with --quiet, JSON lines with --json (archive.jobs.progress)."""
+with --quiet, JSON lines with --json (nianbao.progress)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from archive.jobs.progress import Progress, choose_mode
 from archive.store import Archive
+from nianbao.progress import Progress, choose_mode
 from simweb.sites import CORPUS
 
 
@@ -46,7 +46,7 @@ def archive_db(tmp_path):
 
 def nianbao(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "archive", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "nianbao", *args], capture_output=True, text=True, timeout=300
     )
 
 

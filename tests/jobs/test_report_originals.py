@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from archive.jobs.process import process_captures
 from archive.store import Archive
+from nianbao.process import process_captures
 from simweb.render import render_report_html, render_report_pdf
 from simweb.truth import generate
 

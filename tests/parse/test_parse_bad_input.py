@@ -113,7 +113,7 @@ def test_isolated_parse_gives_the_same_record():
 
 def _cli(path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "archive", "parse", str(path)],
+        [sys.executable, "-m", "nianbao", "parse", str(path)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -141,8 +141,8 @@ def test_cli_soft_404_one_line(tmp_path):
 
 
 def test_process_capture_records_status_and_message(tmp_path):
-    from archive.jobs.process import process_captures
     from archive.store import Archive
+    from nianbao.process import process_captures
 
     with Archive(tmp_path / "a.db") as archive:
         for i, (name, (data, _, _)) in enumerate(CASES.items()):

@@ -38,7 +38,7 @@ CHROMIUM = next(
 
 def nianbao(*args: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "archive", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "nianbao", *args], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-3000:]
 
@@ -117,7 +117,7 @@ def site(tmp_path_factory):
     nianbao("demo", "--no-serve", "--db", str(db))
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "archive", "serve", "--db", str(db), "--port", str(port)],
+        [sys.executable, "-m", "nianbao", "serve", "--db", str(db), "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

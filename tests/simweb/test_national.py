@@ -138,7 +138,7 @@ def test_a_small_national_world_crawls_and_parses_whole(tmp_path):
         assert crawl.returncode == 0, crawl.stderr[-3000:]
         truth = web.truth["national"]
     process = subprocess.run(
-        [sys.executable, "-m", "archive", "process", "--db", str(db)],
+        [sys.executable, "-m", "nianbao", "process", "--db", str(db)],
         capture_output=True,
         text=True,
         timeout=600,

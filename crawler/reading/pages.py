@@ -15,8 +15,8 @@ from urllib.parse import urljoin
 
 from parsel import Selector
 
-from crawler import cms
-from crawler.links import (
+from crawler.reading import cms
+from crawler.reading.links import (
     is_report_title,
     js_page_count,
     numbered_pages,

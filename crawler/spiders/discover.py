@@ -2,7 +2,7 @@
 
 ``discover(urls)`` walks each portal the way a person would — 政府信息公开 area, then the
 年报 column — through redirect shells, per-year trees (one folder per year, one per unit)
-and every listing adapter of :mod:`crawler.pages`, and returns what it found per portal:
+and every listing adapter of :mod:`crawler.reading.pages`, and returns what it found per portal:
 the column, its CMS and listing pattern, its pages, the reports it lists, and one
 registry row per agency (a county tree gives one per department, 街道 and 乡镇), rows that
 ``nianbao crawl`` takes as they are. ``check(rows)`` walks an existing registry the same
@@ -28,9 +28,10 @@ from urllib.parse import urlsplit, urlunsplit
 import scrapy
 from scrapy.http import HtmlResponse, Response, TextResponse
 
-from crawler import cms
-from crawler.charset import declared
-from crawler.links import (
+from crawler.middlewares.charset import declared
+from crawler.middlewares.politeness import HostBlocked
+from crawler.reading import cms
+from crawler.reading.links import (
     agency_of_title,
     in_domains,
     is_column_link,
@@ -39,8 +40,7 @@ from crawler.links import (
     squash,
     year_label,
 )
-from crawler.pages import detect_cms, read_api, read_page
-from crawler.politeness import HostBlocked
+from crawler.reading.pages import detect_cms, read_api, read_page
 
 MAX_HOPS = 4  # front page → 信息公开 → 目录 → 年报 (redirect shells do not count)
 MAX_TREE_DEPTH = 3  # year folder → category → unit
@@ -115,8 +115,8 @@ class DiscoverSpider(scrapy.Spider):
     custom_settings = {
         "ITEM_PIPELINES": {},
         "DOWNLOADER_MIDDLEWARES": {
-            "crawler.incremental.ResumeMiddleware": None,
-            "crawler.incremental.ConditionalRequestMiddleware": None,
+            "crawler.middlewares.incremental.ResumeMiddleware": None,
+            "crawler.middlewares.incremental.ConditionalRequestMiddleware": None,
         },
     }
 

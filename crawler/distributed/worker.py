@@ -2,7 +2,7 @@
 
 ``nianbao crawl --redis URL --worker --db SHARD`` runs :class:`SiteWorkerSpider`:
 scrapy-redis's :class:`~scrapy_redis.spiders.RedisMixin` feeds it from Redis and keeps
-an idle worker waiting for work; :mod:`crawler.leases` makes what it takes a *lease*
+an idle worker waiting for work; :mod:`crawler.distributed.leases` makes what it takes a *lease*
 on a group of sites (the hosts they share). Within a group the crawl is the
 single-process crawl — the same spider, middlewares and pipeline, writing to the
 worker's own archive, its *shard* — so politeness per host holds across machines:
@@ -55,8 +55,8 @@ from scrapy_redis.spiders import RedisMixin
 from twisted.internet import task
 
 from archive.store import Archive
-from crawler.frontier import frontier_for
-from crawler.leases import Claim, Crawl, SiteQueue, redacted, site_hosts
+from crawler.distributed.leases import Claim, Crawl, SiteQueue, redacted, site_hosts
+from crawler.scheduling.frontier import frontier_for
 from crawler.spiders.reports import ReportSpider
 
 logger = logging.getLogger(__name__)
@@ -173,7 +173,7 @@ class ShardLedger:
         # here first commits that batch, so a lease is never written finished before the
         # captures it counts are durable (and the shard is never locked by an open batch).
         self.before_write = before_write
-        # As the crawl's own writes (crawler/frontier.py): atomic and safe against the
+        # As the crawl's own writes (crawler/scheduling/frontier.py): atomic and safe against the
         # process being killed, without an fsync per record.
         self.archive.db.conn.execute("PRAGMA synchronous = NORMAL")
         self.crawl = crawl
@@ -264,11 +264,11 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
 
     name = "reports-worker"
     custom_settings = {
-        "DUPEFILTER_CLASS": "crawler.distributed.LeaseDupeFilter",
-        "DOWNLOADER_MIDDLEWARES": {"crawler.distributed.LeaseGuardMiddleware": 45},
+        "DUPEFILTER_CLASS": "crawler.distributed.worker.LeaseDupeFilter",
+        "DOWNLOADER_MIDDLEWARES": {"crawler.distributed.worker.LeaseGuardMiddleware": 45},
         "DOWNLOAD_HANDLERS": {
-            "http": "crawler.distributed.LeaseCheckedDownloadHandler",
-            "https": "crawler.distributed.LeaseCheckedDownloadHandler",
+            "http": "crawler.distributed.worker.LeaseCheckedDownloadHandler",
+            "https": "crawler.distributed.worker.LeaseCheckedDownloadHandler",
         },
     }
 

@@ -1,9 +1,9 @@
 """What the crawl knows about each host right now: unproven, answering, paused or dead.
 
 One :class:`HostBook` per crawler, shared by the scheduler queue
-(:mod:`crawler.scheduling`), which hands out a host's requests only when the host can
+(:mod:`crawler.scheduling.hostqueue`), which hands out a host's requests only when the host can
 take them, and the middlewares that learn how a host behaves
-(:mod:`crawler.politeness`). A host here is a download slot: the URL's host name.
+(:mod:`crawler.middlewares.politeness`). A host here is a download slot: the URL's host name.
 
 * A host is **unproven** until it answers anything (its robots.txt included): it gets
   one request at a time, each with the short ``NIANBAO_PROBE_TIMEOUT``, so a host that

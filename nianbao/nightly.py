@@ -3,7 +3,7 @@
 What a cron job or a systemd timer runs. The crawl runs in a child process
 (``nianbao crawl``: Twisted's reactor cannot start twice in one process), its
 Scrapy log in a file of its own; the parse stage and the checks run here
-(:func:`archive.jobs.process.process_captures`); then the snapshots are written.
+(:func:`nianbao.process.process_captures`); then the snapshots are written.
 A stage that fails does not hide what the others did: captures stored by a
 crawl that stopped early are still parsed and published, and the summary and
 the exit status say what went wrong.
@@ -45,8 +45,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archive.jobs.children import spawn_child
 from archive.store import now
+from nianbao.children import spawn_child
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -149,7 +149,7 @@ class Events:
         self.terminal = sys.stderr.isatty() if terminal is None else terminal
         self._progress = None
         if self.terminal:
-            from archive.jobs.progress import rich_bars
+            from nianbao.progress import rich_bars
 
             self._progress = rich_bars()
             self._progress.start()
@@ -338,7 +338,7 @@ def _crawl_stage(
     config: NightlyConfig, events: Events, summary: dict, lock: RunLock | None = None
 ) -> dict:
     with events.stage("crawl") as update, open(config.crawl_log, "ab") as log:
-        # The child dies with this process and holds the lock with it (archive.jobs.children):
+        # The child dies with this process and holds the lock with it (nianbao.children):
         # no new run can start while a crawl of this one may still write.
         child = spawn_child(
             crawl_command(config),
@@ -581,8 +581,8 @@ def _parse_stage(config: NightlyConfig, events: Events, summary: dict) -> dict:
 
 def _process_in_thread(db: Path, outcome: dict) -> None:
     """The parse stage, in a thread of its own so the main thread can draw its progress."""
-    from archive.jobs.process import process_captures
     from archive.store import Archive
+    from nianbao.process import process_captures
 
     try:
         with Archive(db) as archive:

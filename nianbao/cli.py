@@ -12,7 +12,7 @@ is one line on stderr, ``nianbao <command>: error: …``, and an exit status:
       exist, cannot be written or is newer than this nianbao, a failed migration)
 ====  ===========================================================================
 
-(``nightly`` has its own statuses, in :mod:`archive.jobs.nightly`.) Anything else
+(``nightly`` has its own statuses, in :mod:`nianbao.nightly`.) Anything else
 is a bug and keeps its traceback.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import click
 
-from archive.jobs.workers import redis_options
+from nianbao.workers import redis_options
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -47,7 +47,7 @@ EXIT_NOT_OURS = EXIT_BAD_INPUT
 
 
 def output_options(command):
-    """``--quiet`` and ``--json`` for a command a scheduler runs (archive.jobs.progress)."""
+    """``--quiet`` and ``--json`` for a command a scheduler runs (nianbao.progress)."""
     command = click.option(
         "--json",
         "as_json",
@@ -60,7 +60,7 @@ def output_options(command):
 
 
 def _progress(command: str, quiet: bool, as_json: bool):
-    from archive.jobs.progress import Progress, choose_mode
+    from nianbao.progress import Progress, choose_mode
 
     return Progress(command, choose_mode(quiet, as_json))
 
@@ -134,7 +134,7 @@ def _archive_path(db: str, must_exist: bool = False) -> str:
 @click.version_option(package_name="nianbao-archive", prog_name="nianbao")
 def main() -> None:
     """nianbao (年报): an archive of government information-disclosure annual reports."""
-    from archive.jobs.installation import InstallationError, check_installation
+    from nianbao.installation import InstallationError, check_installation
 
     try:
         check_installation()
@@ -237,13 +237,13 @@ def crawl(
 
     On a terminal a bar counts pages and captures and Scrapy logs only warnings
     (``-s LOG_LEVEL=INFO`` for its full log); elsewhere Scrapy's log goes to stderr."""
-    from archive.jobs.children import die_with_parent_if_asked
     from archive.store import Archive
     from archive.store.registry import read_registry
+    from nianbao.children import die_with_parent_if_asked
 
     die_with_parent_if_asked()
     if distributed["redis_url"]:
-        from archive.jobs.workers import distributed_crawl
+        from nianbao.workers import distributed_crawl
 
         source = click.get_current_context().get_parameter_source("db")
         db_given = source is not None and source.name != "DEFAULT"
@@ -291,8 +291,8 @@ def _setting(text: str) -> tuple[str, str]:
 
 def _exit_on_crawl_failure(stats: dict, progress=None) -> None:
     """One summary line; exit 1 if the crawl did not finish, 3 if most sites failed."""
-    from archive.jobs.nightly import most_sites_failed
-    from archive.jobs.progress import Progress
+    from nianbao.nightly import most_sites_failed
+    from nianbao.progress import Progress
 
     progress = progress or Progress("crawl")
     reason = stats.get("finish_reason")
@@ -358,7 +358,7 @@ workers_option = click.option(
 def merge(shards: tuple[str, ...], into: str) -> None:
     """Merge the workers' archives (shards) of a crawl on several machines into one
     archive: one crawl run per crawl, no fetch or body twice; safe to repeat."""
-    from archive.jobs.merge import MergeError, merge_shards
+    from nianbao.merge import MergeError, merge_shards
 
     try:
         shards_merged, crawls = merge_shards(list(shards), into)
@@ -425,7 +425,7 @@ def discover(
     import csv
     import re
 
-    from crawler import discover as finder
+    from crawler.spiders import discover as finder
 
     settings = dict(_setting(o) for o in overrides)
     if region_code and not re.fullmatch(r"\d{6}", region_code):
@@ -482,8 +482,8 @@ def discover(
 def _walk(portals: list, max_pages: int, settings: dict) -> list:
     """Discovery's walk, with a bar of the requests made on a terminal (its output is CSV
     on stdout and one status line per portal on stderr, so no JSON mode)."""
-    from archive.jobs.progress import Progress, choose_mode
-    from crawler import discover as finder
+    from crawler.spiders import discover as finder
+    from nianbao.progress import Progress, choose_mode
 
     progress = Progress("discover", "bars" if choose_mode() == "bars" else "quiet")
     with progress, progress.stage(f"discover ({len(portals)} portals)") as update:
@@ -501,7 +501,7 @@ def _check(registry: str, max_pages: int, settings: dict) -> None:
     import csv
 
     from archive.store.registry import RegistryError, read_registry
-    from crawler import discover as finder
+    from crawler.spiders import discover as finder
 
     try:
         rows = read_registry(registry)
@@ -544,8 +544,8 @@ def reparse(db: str, quiet: bool, as_json: bool, workers: int | None) -> None:
 
 
 def _process(db: str, everything: bool, progress, workers: int | None = None) -> None:
-    from archive.jobs.process import process_captures
     from archive.store import Archive
+    from nianbao.process import process_captures
 
     with (
         Archive(_archive_path(db, must_exist=True)) as archive,
@@ -602,8 +602,8 @@ def serve(db: str, host: str, port: int) -> None:
 @output_options
 def demo(db: str, port: int, no_serve: bool, seed: int, quiet: bool, as_json: bool) -> None:
     """Crawl the bundled simulated government web, parse, check, and serve the archive."""
-    from archive.jobs.demo import build_demo
     from archive.publish import serve as run_server
+    from nianbao.demo import build_demo
 
     progress = _progress("demo", quiet, as_json)
     with tempfile.TemporaryDirectory(prefix="nianbao-simweb-") as tmp:
@@ -786,14 +786,14 @@ def nightly(
     as_json: bool,
 ) -> None:
     """Crawl, parse, check, snapshot; exit 0 ok, 3 alerts, 4 a stage failed, 5 locked."""
-    from archive.jobs.nightly import (
+    from crawler.runner import BUNDLED_REGISTRY
+    from nianbao.nightly import (
         Events,
         NightlyConfig,
         default_paths,
         format_summary,
         run_nightly,
     )
-    from crawler.runner import BUNDLED_REGISTRY
 
     defaults = default_paths(Path(_archive_path(db)))
     config = NightlyConfig(

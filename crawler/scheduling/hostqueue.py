@@ -13,11 +13,11 @@ does, with the same on-disk layout for ``JOBDIR``) and sorts the hosts themselve
 * **ready** hosts, served in turn (round robin: per-host fairness);
 * **waiting** hosts, in a heap by the moment they can take a request again — their
   download delay or Crawl-delay has not passed since their last request, or a backoff
-  pause (:mod:`crawler.hosts`) is not over; a timer wakes the engine at the first of them;
+  pause (:mod:`crawler.middlewares.hosts`) is not over; a timer wakes the engine at the first of them;
 * **parked** hosts, which already have as many requests in flight as they may (one
   while unproven, their slot's concurrency after): woken when one of those leaves.
 
-Unproven hosts (:mod:`crawler.hosts`) share at most three quarters of
+Unproven hosts (:mod:`crawler.middlewares.hosts`) share at most three quarters of
 ``CONCURRENT_REQUESTS``: however many dead hosts a registry holds, hosts that answer
 always find room.
 
@@ -42,7 +42,7 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.pqueues import ScrapyPriorityQueue, _path_safe
 
-from crawler.hosts import host_book, mark_dispatched, settle
+from crawler.middlewares.hosts import host_book, mark_dispatched, settle
 
 READY, WAITING, PARKED = "ready", "waiting", "parked"
 PROBE_RETRY = 0.25  # seconds before an unproven host asks again for a place

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from archive.jobs.process import process_captures
 from archive.store import Archive
+from nianbao.process import process_captures
 
 
 @dataclass
@@ -65,8 +65,8 @@ def prepare_demo_db(db: str) -> None:
 def build_demo(db: str, workdir: Path, seed: int = 0, progress=None) -> DemoSummary:
     """Crawl the simulated web into a fresh ``db``, parse and check; return what it holds.
 
-    ``progress`` is an :class:`archive.jobs.progress.Progress` (none: silent)."""
-    from archive.jobs.progress import Progress
+    ``progress`` is an :class:`nianbao.progress.Progress` (none: silent)."""
+    from nianbao.progress import Progress
 
     progress = progress or Progress("demo", "quiet")
     prepare_demo_db(db)

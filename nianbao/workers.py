@@ -3,15 +3,15 @@
 ``nianbao crawl --redis URL`` with one of
 
 * ``--enqueue [--sites CSV]`` — a new crawl of the registry: its sites, grouped so that no
-  two groups share a host, queued in Redis (:mod:`crawler.leases`);
+  two groups share a host, queued in Redis (:mod:`crawler.distributed.leases`);
 * ``--worker --db SHARD`` — a worker: leases groups, crawls them into its own archive
-  (the shard) and renews its leases while it works (:mod:`crawler.distributed`); it
+  (the shard) and renews its leases while it works (:mod:`crawler.distributed.worker`); it
   stops when the crawl is done, or waits for work per ``--wait/--no-wait`` and
   ``--max-idle``;
 * ``--status [--json]`` — which groups are queued, leased by whom, done, failed, and
   which workers are alive.
 
-``nianbao merge SHARD… --into DB`` (:mod:`archive.jobs.merge`) then brings the shards
+``nianbao merge SHARD… --into DB`` (:mod:`nianbao.merge`) then brings the shards
 into the archive as one crawl run.
 """
 
@@ -26,9 +26,9 @@ import click
 import redis
 
 if TYPE_CHECKING:
-    from crawler.leases import Crawl, SiteQueue
+    from crawler.distributed.leases import Crawl, SiteQueue
 
-# The option defaults, as crawler/leases.py has them (tests/jobs/test_distributed.py checks
+# The option defaults, as crawler/distributed/leases.py has them (tests/jobs/test_distributed.py checks
 # they agree). crawler/ is imported only when a --redis command runs: `nianbao` checks at
 # start-up that `crawler` is the installed one before anything imports it.
 DEFAULTS = {"prefix": "nianbao", "lease_ttl": 180.0, "max_expiries": 3}
@@ -134,7 +134,7 @@ def distributed_crawl(
     max_idle: int,
 ) -> None:
     """``nianbao crawl --redis …``: one of enqueue, worker, status (or requeue-failed)."""
-    from crawler.leases import QueueError, SiteQueue, check_prefix, connect, redacted
+    from crawler.distributed.leases import QueueError, SiteQueue, check_prefix, connect, redacted
 
     chosen = [n for n, on in (("--enqueue", enqueue), ("--worker", worker)) if on]
     chosen += [
@@ -174,7 +174,7 @@ def distributed_crawl(
 
 
 def _current(queue: SiteQueue, redis_url: str) -> Crawl:
-    from crawler.leases import QueueError, redacted
+    from crawler.distributed.leases import QueueError, redacted
 
     crawl = queue.current()
     if crawl is None:
@@ -194,7 +194,7 @@ def _enqueue(
     replace: bool,
 ) -> None:
     from archive.store.registry import RegistryError, read_registry
-    from crawler.leases import QueueError, redacted
+    from crawler.distributed.leases import QueueError, redacted
     from crawler.runner import BUNDLED_REGISTRY
 
     path = str(Path(sites or BUNDLED_REGISTRY).resolve())
@@ -221,8 +221,8 @@ def _work(
     wait: bool,
     max_idle: int,
 ) -> None:
-    from crawler.distributed import run_worker
-    from crawler.leases import QueueError, redacted
+    from crawler.distributed.leases import QueueError, redacted
+    from crawler.distributed.worker import run_worker
     from crawler.runner import crawl_settings
 
     crawl = _crawl_to_join(queue, redis_url, wait, max_idle)
@@ -259,7 +259,7 @@ def _work(
 
 def _crawl_to_join(queue: SiteQueue, redis_url: str, wait: bool, max_idle: int) -> Crawl | None:
     """The current crawl if it has work left; else wait for one (per --wait, --max-idle)."""
-    from crawler.leases import redacted
+    from crawler.distributed.leases import redacted
 
     since = time.monotonic()
     announced = False

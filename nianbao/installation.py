@@ -1,6 +1,6 @@
 """Is the program that runs the one that was installed? Checked when ``nianbao`` starts.
 
-nianbao's code is three top-level packages, ``archive``, ``crawler`` and ``simweb``:
+nianbao's code is four top-level packages, ``nianbao``, ``crawler``, ``archive`` and ``simweb``:
 names common enough that other code uses them too. Two things can put someone
 else's code in their place, and neither says so by itself:
 
@@ -29,10 +29,10 @@ import io
 from pathlib import Path
 
 DISTRIBUTION = "nianbao-archive"
-PACKAGES = ("archive", "crawler", "simweb")
-# Where this distribution's packages are: the folder that holds archive/ (site-packages,
+PACKAGES = ("nianbao", "crawler", "archive", "simweb")
+# Where this distribution's packages are: the folder that holds nianbao/ (site-packages,
 # or the checkout of an editable install).
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class InstallationError(RuntimeError):
@@ -56,7 +56,7 @@ def check_installation() -> None:
         raise InstallationError(
             f"{len(altered)} of {DISTRIBUTION}'s files in {ROOT} were changed or removed "
             f"after it was installed ({listed}), probably by installing or uninstalling another "
-            "distribution with a top-level 'archive', 'crawler' or 'simweb' package: "
+            "distribution with a top-level 'nianbao', 'crawler', 'archive' or 'simweb' package: "
             f"reinstall with `pip install --force-reinstall --no-deps {DISTRIBUTION}`"
         )
 

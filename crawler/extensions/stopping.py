@@ -7,7 +7,7 @@ flight ``NIANBAO_STOP_GRACE`` seconds, then cuts them short (:class:`StoppableDo
 cancels their connections) and releases the requests still waiting in download slots.
 A request cut short is :class:`CrawlStopped`: the spider stores nothing for it, so the
 archive holds only whole captures and the next crawl fetches what this one did not
-(:mod:`crawler.frontier`). The spider then closes as usual: the run is recorded as
+(:mod:`crawler.scheduling.frontier`). The spider then closes as usual: the run is recorded as
 ``stopped: shutdown`` with its per-site counts. A second signal still kills at once.
 """
 

@@ -98,7 +98,7 @@ def process_captures(
 
 # What the parse workers run: the document read, the checks on what was read and the
 # rows to store (all pure functions of the bytes), so that the one writer only writes.
-READ_AND_CHECK = "archive.jobs.process:read_and_check"
+READ_AND_CHECK = "nianbao.process:read_and_check"
 
 
 @dataclass

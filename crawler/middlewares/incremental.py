@@ -19,7 +19,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.responsetypes import responsetypes
 
-from crawler.frontier import frontier_for
+from crawler.scheduling.frontier import frontier_for
 
 # Every kind of page is revalidated: front pages, columns and listings as well as report
 # pages and files (a listing's new report changes the listing, so it is never missed).

@@ -16,7 +16,7 @@ crawl; the spider calls them on every listing and follows what they return.
 * ``_wap`` twins: the mobile copy of an article is the same article; the desktop URL is
   asked for, and the ``_wap`` one only when the desktop copy does not exist.
 
-TRS ``createPageHTML`` and generic 下一页 / ``?page=N`` links are in :mod:`crawler.links`.
+TRS ``createPageHTML`` and generic 下一页 / ``?page=N`` links are in :mod:`crawler.reading.links`.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ retries, redirects):
 * :class:`BackoffMiddleware` — after a 429/5xx or a network error the whole host
   pauses: for ``Retry-After`` when the server says so, otherwise exponentially
   longer with each retry (Scrapy's RetryMiddleware alone retries at once). The pause
-  holds the host's requests in the scheduler queue (:mod:`crawler.scheduling`), not
-  in the downloader; a host that cannot be reached is given up (:mod:`crawler.hosts`).
+  holds the host's requests in the scheduler queue (:mod:`crawler.scheduling.hostqueue`), not
+  in the downloader; a host that cannot be reached is given up (:mod:`crawler.middlewares.hosts`).
 * :class:`ChallengeMiddleware` — a JS challenge (瑞数 412 with ``$_ts``, 加速乐 521
   with ``__jsl``) marks the host blocked: the challenge page is archived as
   ``blocked``, the rest of the host is left alone for this run. Never solved.
@@ -27,7 +27,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.utils.httpobj import urlparse_cached
 
-from crawler.hosts import HostUnreachable, failure_kind, host_book, slot_key
+from crawler.middlewares.hosts import HostUnreachable, failure_kind, host_book, slot_key
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class BackoffMiddleware:
     """Pauses a host after a failure: ``Retry-After``, or exponential backoff per retry.
 
     Sits nearer the downloader than Scrapy's RetryMiddleware, so it sees each failure
-    first. The pause lives in the host book (:mod:`crawler.hosts`): the scheduler queue
+    first. The pause lives in the host book (:mod:`crawler.middlewares.hosts`): the scheduler queue
     holds the host's requests, the retry included, until it is over — no request waits
     inside the downloader holding a concurrency slot, and every other host goes on. A
     request already waiting in the host's download slot waits out the pause there.

@@ -1,0 +1,1 @@
+"""A crawl on several machines: site groups leased through Redis, the worker."""

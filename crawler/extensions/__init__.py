@@ -1,0 +1,1 @@
+"""Scrapy extensions and download handlers: stopping, CPU time, the job directory."""

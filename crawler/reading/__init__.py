@@ -1,0 +1,1 @@
+"""Reading a fetched page: report and column links, pagination, CMS adapters."""
