@@ -322,7 +322,7 @@ def crawl_command(config: NightlyConfig) -> list[str]:
         sys.executable,
         "-P",
         "-m",
-        "archive",
+        "nianbao",
         "crawl",
         "--sites",
         config.sites,

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OWN = {"archive", "crawler", "simweb", "tests", "benchmarks"}
+OWN = {"nianbao", "archive", "crawler", "simweb", "tests", "benchmarks"}
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
 RUNTIME = PROJECT["dependencies"]
 TEST = PROJECT["optional-dependencies"]["test"]
@@ -79,7 +79,7 @@ def undeclared(modules: set[str], declared: set[str]) -> dict[str, set[str]]:
 
 def test_runtime_code_imports_only_runtime_dependencies():
     declared = {requirement(r)[0] for r in RUNTIME}
-    assert undeclared(imported_modules("archive", "crawler", "simweb"), declared) == {}
+    assert undeclared(imported_modules("nianbao", "archive", "crawler", "simweb"), declared) == {}
 
 
 def test_tests_and_benchmarks_import_only_declared_dependencies():
@@ -89,7 +89,7 @@ def test_tests_and_benchmarks_import_only_declared_dependencies():
 
 def test_every_runtime_dependency_is_needed():
     used = set()
-    for module in imported_modules("archive", "crawler", "simweb"):
+    for module in imported_modules("nianbao", "archive", "crawler", "simweb"):
         used |= distributions_of(module)
     unused = {requirement(r)[0] for r in RUNTIME} - used - set(NOT_IMPORTED)
     assert unused == set(), "declared but never imported: move to an extra, or say why"

@@ -122,7 +122,7 @@ def crawled(tmp_path_factory):
             [
                 sys.executable,
                 "-m",
-                "archive",
+                "nianbao",
                 "crawl",
                 "--sites",
                 str(web.sites_csv),

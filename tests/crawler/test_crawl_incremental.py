@@ -31,7 +31,7 @@ def crawl(web: SimWeb, db) -> None:
         [
             sys.executable,
             "-m",
-            "archive",
+            "nianbao",
             "crawl",
             "--sites",
             str(web.sites_csv),
@@ -179,7 +179,7 @@ def test_a_killed_nightly_run_resumes_with_revisits_followed(tmp_path):
         cmd = [
             sys.executable,
             "-m",
-            "archive",
+            "nianbao",
             "crawl",
             "--sites",
             str(web.sites_csv),

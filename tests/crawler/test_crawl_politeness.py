@@ -47,7 +47,7 @@ def crawled(tmp_path_factory):
             [
                 sys.executable,
                 "-m",
-                "archive",
+                "nianbao",
                 "crawl",
                 "--sites",
                 str(web.sites_csv),
@@ -225,7 +225,7 @@ def test_slow_host_times_out_backs_off_and_says_so(tmp_path):
             [
                 sys.executable,
                 "-m",
-                "archive",
+                "nianbao",
                 "crawl",
                 "--sites",
                 str(web.sites_csv),

@@ -34,7 +34,7 @@ def crawl_command(sites_csv, db) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "archive",
+        "nianbao",
         "crawl",
         "--sites",
         str(sites_csv),

@@ -46,7 +46,7 @@ def crawled(tmp_path_factory):
             [
                 sys.executable,
                 "-m",
-                "archive",
+                "nianbao",
                 "crawl",
                 "--sites",
                 str(web.sites_csv),

@@ -244,7 +244,7 @@ def test_sigterm_stops_a_crawl_within_seconds_and_it_can_be_continued(tmp_path, 
             [
                 sys.executable,
                 "-m",
-                "archive",
+                "nianbao",
                 "crawl",
                 "--sites",
                 str(web.sites_csv),

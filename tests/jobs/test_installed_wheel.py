@@ -98,8 +98,10 @@ def venv(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def users_dir(tmp_path_factory) -> Path:
-    """A working directory with a crawler.py, a simweb.py and an archive/ package."""
+    """A working directory with a nianbao.py, a crawler.py, a simweb.py and an archive/
+    package."""
     folder = tmp_path_factory.mktemp("scraper-project")
+    (folder / "nianbao.py").write_text(BOOBY_TRAP.format(name="nianbao.py"), "utf-8")
     (folder / "crawler.py").write_text(BOOBY_TRAP.format(name="crawler.py"), "utf-8")
     (folder / "simweb.py").write_text(BOOBY_TRAP.format(name="simweb.py"), "utf-8")
     (folder / "archive").mkdir()

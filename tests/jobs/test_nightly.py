@@ -47,7 +47,7 @@ def nightly(db: Path, sites: Path, *extra: str, timeout: int = 240):
         [
             sys.executable,
             "-m",
-            "archive",
+            "nianbao",
             "nightly",
             "--db",
             str(db),
@@ -140,7 +140,7 @@ def test_text_summary_for_cron_mail(simweb, two_nights, tmp_path):
         [
             sys.executable,
             "-m",
-            "archive",
+            "nianbao",
             "nightly",
             "--db",
             str(tmp_path / "a.db"),
@@ -220,7 +220,7 @@ def test_two_nightly_runs_never_overlap(simweb, tmp_path):
     cmd = [
         sys.executable,
         "-m",
-        "archive",
+        "nianbao",
         "nightly",
         "--db",
         str(db),
@@ -279,7 +279,7 @@ def test_sigterm_stops_the_crawl_child_and_frees_the_lock(simweb, tmp_path):
         [
             sys.executable,
             "-m",
-            "archive",
+            "nianbao",
             "nightly",
             "--db",
             str(db),

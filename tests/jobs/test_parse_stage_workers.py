@@ -31,7 +31,7 @@ def crawled(simweb, tmp_path_factory):
         [
             sys.executable,
             "-m",
-            "archive",
+            "nianbao",
             "crawl",
             "--sites",
             str(simweb.sites_csv),

@@ -118,7 +118,7 @@ def test_a_small_national_world_crawls_and_parses_whole(tmp_path):
             [
                 sys.executable,
                 "-m",
-                "archive",
+                "nianbao",
                 "crawl",
                 "--sites",
                 str(web.sites_csv),
