@@ -102,33 +102,111 @@ def test_no_module_imports_itself_in_a_circle():
     assert import_cycles() == []
 
 
-def _readme_tree() -> str:
-    """The package tree, in docs/architecture.md since the README points there."""
-    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+# -- the package tree of docs/architecture.md -----------------------------------------------
+
+DOCS = ROOT / "docs"
+# A name the tree gives a file or a folder: ``cli.py``, ``sites.csv``, ``spiders/``.
+_TREE_NAME = r"[a-z_][a-z0-9_]*(?:\.(?:py|csv)|/)"
+_TREE_ENTRY = re.compile(rf"{_TREE_NAME}(?:\s*[,+]\s*{_TREE_NAME})*")
+
+
+def architecture_tree() -> str:
+    """The code block under "The package tree" in docs/architecture.md."""
+    text = (DOCS / "architecture.md").read_text(encoding="utf-8")
     section = text.split("## The package tree", 1)[1]
     return section.split("```", 2)[1]
 
 
-def test_readme_tree_names_every_stage_and_module():
-    tree = _readme_tree()
-    for folder in sorted(
-        p for p in (ROOT / "archive").iterdir() if p.is_dir() and (p / "__init__.py").exists()
-    ):
-        assert re.search(rf"^\s+{folder.name}/", tree, re.M), (
-            f"archive/{folder.name}/ not in README"
+def tree_paths(tree: str) -> set[str]:
+    """Every path the tree names, from its indentation: two spaces per folder level.
+
+    An entry line starts, at the indentation of its level, with the names of one or
+    more files or folders (``html.py, pdf.py + pdfgrid.py``); a folder alone on its
+    line opens a level. Any other line (indented deeper than a level could be, or not
+    starting with a name) continues the description of the line above."""
+    paths: set[str] = set()
+    folders: list[str] = []
+    for line in tree.splitlines():
+        stripped = line.lstrip(" ")
+        indent = len(line) - len(stripped)
+        if not stripped or indent % 2 or indent // 2 > len(folders):
+            continue
+        entry = _TREE_ENTRY.match(stripped)
+        if not entry or not (entry.end() == len(stripped) or stripped[entry.end()] == " "):
+            continue
+        del folders[indent // 2 :]
+        names = re.findall(_TREE_NAME, entry.group())
+        for name in names:
+            paths.add("/".join([*folders, name.rstrip("/")]))
+        if len(names) == 1 and names[0].endswith("/"):
+            folders.append(names[0].rstrip("/"))
+    return paths
+
+
+def test_tree_paths_reads_levels_lists_and_descriptions():
+    tree = """
+top/             a package: the description
+                 goes on here, naming other.py in passing
+  a.py, b.csv (data)
+  sub/             a folder
+    c.py + d.py        two modules
+                       more words
+    deeper/
+      e.py             deepest
+  f.py             back one level
+other/
+"""
+    assert tree_paths(tree) == {
+        "top",
+        "top/a.py",
+        "top/b.csv",
+        "top/sub",
+        "top/sub/c.py",
+        "top/sub/d.py",
+        "top/sub/deeper",
+        "top/sub/deeper/e.py",
+        "top/f.py",
+        "other",
+    }
+
+
+def code_files(package: str) -> list[Path]:
+    """The folders (Python packages) and the modules and data files of ``package`` that the
+    tree must name: every ``.py`` but ``__init__.py`` and every ``.csv``, at any depth."""
+    found = []
+    for folder in sorted((ROOT / package).rglob("__init__.py")):
+        folder = folder.parent
+        if folder != ROOT / package:
+            found.append(folder)
+        found += sorted(
+            p for p in folder.iterdir() if p.suffix in (".py", ".csv") and p.name != "__init__.py"
         )
-        for module in sorted(folder.glob("*.py")):
-            if module.name != "__init__.py":
-                assert module.name in tree or module.stem in tree, (
-                    f"archive/{folder.name}/{module.name} not in the README tree"
-                )
-    for module in (ROOT / "archive").glob("*.py"):
-        if module.name not in ("__init__.py", "__main__.py"):
-            assert module.name in tree, f"archive/{module.name} not in the README tree"
+    return found
 
 
-def test_readme_tree_names_nothing_that_is_gone():
-    tree = _readme_tree()
-    for name in re.findall(r"\b([a-z_]+\.(?:py|csv))\b", tree):
-        found = [p for top in (*PACKAGES, "tests") for p in (ROOT / top).rglob(name)]
-        assert found, f"the README tree names {name}, which is gone"
+def test_architecture_tree_names_every_folder_and_module():
+    named = tree_paths(architecture_tree())
+    missing = [
+        path.relative_to(ROOT).as_posix()
+        for package in PACKAGES
+        for path in [ROOT / package, *code_files(package)]
+        if path.relative_to(ROOT).as_posix() not in named
+    ]
+    assert not missing, (
+        "not named in their folder in the tree of docs/architecture.md (a module added or "
+        "moved takes its line there along): " + ", ".join(missing)
+    )
+
+
+def test_architecture_tree_names_nothing_that_is_gone():
+    gone = [path for path in sorted(tree_paths(architecture_tree())) if not (ROOT / path).exists()]
+    assert not gone, "the tree of docs/architecture.md names what is gone: " + ", ".join(gone)
+
+
+def test_the_tree_test_fails_on_a_module_left_out():
+    """The tree without one module's line is caught (so the test above can fail)."""
+    tree = architecture_tree()
+    assert "    hostqueue.py" in tree
+    shortened = "\n".join(line for line in tree.splitlines() if "hostqueue.py" not in line)
+    assert "crawler/scheduling/hostqueue.py" not in tree_paths(shortened)
+    assert "crawler/scheduling/frontier.py" in tree_paths(shortened)
