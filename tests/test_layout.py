@@ -2,8 +2,9 @@
 and only nianbao drives the crawler and the simulated web.
 
 The rules themselves are import-linter contracts in ``pyproject.toml``; these tests run
-them (and show that a stage importing a later one does break them), and keep the
-package tree of docs/architecture.md true to the folders.
+them (and show that a stage importing a later one does break them), keep the package
+tree of docs/architecture.md true to the folders, and hold the README and docs/ to
+their links and the README to its length and its first two commands.
 """
 
 from __future__ import annotations
@@ -102,9 +103,14 @@ def test_no_module_imports_itself_in_a_circle():
     assert import_cycles() == []
 
 
-# -- the package tree of docs/architecture.md -----------------------------------------------
+# -- the docs: the package tree of docs/architecture.md, the README, the links ----------------
 
 DOCS = ROOT / "docs"
+DEMO_COMMAND = "python3 -m venv .venv && . .venv/bin/activate && pip install -e . && nianbao demo"
+TEST_COMMAND = (
+    "bash .ci/system-packages && python3 -m venv .venv && . .venv/bin/activate"
+    " && pip install -e '.[test]' && python -m pytest"
+)
 # A name the tree gives a file or a folder: ``cli.py``, ``sites.csv``, ``spiders/``.
 _TREE_NAME = r"[a-z_][a-z0-9_]*(?:\.(?:py|csv)|/)"
 _TREE_ENTRY = re.compile(rf"{_TREE_NAME}(?:\s*[,+]\s*{_TREE_NAME})*")
@@ -210,3 +216,150 @@ def test_the_tree_test_fails_on_a_module_left_out():
     shortened = "\n".join(line for line in tree.splitlines() if "hostqueue.py" not in line)
     assert "crawler/scheduling/hostqueue.py" not in tree_paths(shortened)
     assert "crawler/scheduling/frontier.py" in tree_paths(shortened)
+
+
+def docs_pages() -> list[Path]:
+    return sorted(DOCS.glob("*.md"))
+
+
+def _prose(text: str) -> str:
+    """``text`` without its fenced code blocks (links there are code, not links)."""
+    return re.sub(r"^ {0,3}```.*?^ {0,3}```", "", text, flags=re.S | re.M)
+
+
+def links(path: Path) -> list[str]:
+    """The targets of the markdown links ``[text](target)`` in ``path``'s prose."""
+    prose = re.sub(r"`[^`\n]*`", "", _prose(path.read_text(encoding="utf-8")))
+    return re.findall(r"\[[^\]]*\]\(([^)\s]+)\)", prose)
+
+
+def heading_anchors(path: Path) -> set[str]:
+    """The anchors GitHub gives the headings of ``path``: lower case, punctuation
+    dropped (Chinese kept), spaces as hyphens, ``-1``, ``-2`` … on repeats."""
+    anchors: set[str] = set()
+    for heading in re.findall(r"^#{1,6}\s+(.+?)\s*#*$", _prose(path.read_text("utf-8")), re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        anchor, n = slug, 0
+        while anchor in anchors:
+            n += 1
+            anchor = f"{slug}-{n}"
+        anchors.add(anchor)
+    return anchors
+
+
+def test_heading_anchors_are_githubs():
+    assert heading_anchors(DOCS / "interfaces.md") >= {
+        "command-line-nianbao",
+        "site-registry-csv-utf-8-header-row",
+    }
+    assert "the-arithmetic-rules-勾稽关系-a-report-must-satisfy" in heading_anchors(
+        DOCS / "report-json.md"
+    )
+
+
+def test_every_relative_link_leads_to_a_file_and_heading_that_exist():
+    broken = []
+    for page in [ROOT / "README.md", *docs_pages()]:
+        for target in links(page):
+            if re.match(r"[a-z][a-z0-9+.-]*:", target):  # https:, mailto: …
+                continue
+            file, _, anchor = target.partition("#")
+            linked = (page.parent / file).resolve() if file else page
+            where = f"{page.relative_to(ROOT)}: {target}"
+            if not linked.exists():
+                broken.append(f"{where} (no such file)")
+            elif anchor and linked.suffix == ".md" and anchor not in heading_anchors(linked):
+                broken.append(f"{where} (no such heading)")
+    assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def test_every_repository_path_the_docs_name_exists():
+    """A path of the repository in backquotes (`crawler/middlewares/scope.py`) names a file
+    or folder that exists: a module that moves takes its mentions along."""
+    tops = "|".join(re.escape(top) for top in (*PACKAGES, "tests", "benchmarks", "docs", ".ci"))
+    gone = []
+    for page in [ROOT / "README.md", *docs_pages()]:
+        for path in re.findall(rf"`((?:{tops})/[^`\s<>*…]*)`", page.read_text("utf-8")):
+            if not (ROOT / path).exists():
+                gone.append(f"{page.relative_to(ROOT)}: {path}")
+    assert not gone, "paths named that do not exist:\n" + "\n".join(gone)
+
+
+def module_name_exists(dotted: str) -> bool:
+    """``archive.store`` is a package, ``nianbao.process`` a module, ``archive.export.snapshot.
+    latest_snapshot`` a name defined at the top of a module."""
+    parts = dotted.split(".")
+    path = ROOT
+    for i, part in enumerate(parts):
+        if (path / part / "__init__.py").exists():
+            path = path / part
+        elif (path / f"{part}.py").exists():
+            path = path / f"{part}.py"
+        else:
+            rest = parts[i:]
+            if len(rest) != 1 or path == ROOT:
+                return False
+            source = path / "__init__.py" if path.is_dir() else path
+            name = re.escape(rest[0])
+            return bool(
+                re.search(
+                    rf"^(?:def|class) {name}\b|^{name}\s*[:=]", source.read_text("utf-8"), re.M
+                )
+            )
+    return True
+
+
+def test_every_module_the_docs_name_exists():
+    """A module in backquotes (`archive.export.snapshot.latest_snapshot`) or run as
+    ``python -m`` exists: ``python -m archive`` is ``python -m nianbao`` now."""
+    tops = "|".join((*PACKAGES, "benchmarks"))
+    gone = []
+    for page in [ROOT / "README.md", *docs_pages()]:
+        text = page.read_text("utf-8")
+        dotted = re.findall(rf"`((?:{tops})(?:\.[A-Za-z_]\w*)+)`", text)
+        run = re.findall(rf"python3? -m ((?:{tops})(?:\.\w+)*)", text)
+        for name in dotted + run:
+            if name.rsplit(".", 1)[-1] in (
+                "py",
+                "csv",
+                "md",
+                "json",
+            ):  # a file: a user's crawler.py
+                continue
+            if not module_name_exists(name):
+                gone.append(f"{page.relative_to(ROOT)}: {name}")
+        for name in run:
+            package = ROOT.joinpath(*name.split("."))
+            if package.is_dir() and not (package / "__main__.py").exists():
+                gone.append(f"{page.relative_to(ROOT)}: python -m {name} (no __main__.py)")
+    assert not gone, "modules named that do not exist:\n" + "\n".join(gone)
+
+
+def test_module_name_exists_tells_modules_packages_and_names_from_what_is_gone():
+    assert module_name_exists("archive.store")
+    assert module_name_exists("nianbao.process")
+    assert module_name_exists("archive.export.snapshot.latest_snapshot")
+    assert not module_name_exists("archive.jobs")
+    assert not module_name_exists("archive.jobs.cli")
+    assert not module_name_exists("crawler.scheduling.no_such_name")
+
+
+def test_readme_is_short():
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 250, f"README.md has {len(lines)} lines; docs/ is for the rest"
+
+
+def test_readme_links_every_docs_page():
+    linked = {(ROOT / target.partition("#")[0]).resolve() for target in links(ROOT / "README.md")}
+    assert docs_pages()
+    for page in docs_pages():
+        assert page.resolve() in linked, f"README.md does not link docs/{page.name}"
+
+
+def test_readme_starts_with_the_demo_and_the_test_command():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```", text, flags=re.S | re.M)
+    assert [(lang, body) for lang, body in blocks[:2]] == [
+        ("sh", DEMO_COMMAND + "\n"),
+        ("sh", TEST_COMMAND + "\n"),
+    ]
