@@ -127,7 +127,9 @@ class Progress:
         """A stage of the work; the body calls ``update(done, total=None, **counts)``."""
         self.event("stage", stage=name, total=total)
         task = self._bars.add_task(name, total=total, counts="") if self._bars else None
-        state: dict[str, Any] = {"done": 0, "total": total, "counts": {}, "sent": 0.0}
+        # "sent": when the last progress event went out (None: none yet, so the first update
+        # always goes out, however soon after boot the monotonic clock started)
+        state: dict[str, Any] = {"done": 0, "total": total, "counts": {}, "sent": None}
         started = time.monotonic()
 
         def update(done: int, total: int | None = None, **counts: Any) -> None:
@@ -139,8 +141,11 @@ class Progress:
                 self._bars.update(
                     task, completed=done, total=state["total"], counts=describe(counts)
                 )
-            if self.mode == "json" and time.monotonic() - state["sent"] >= self.json_every:
-                state["sent"] = time.monotonic()
+            now = time.monotonic()
+            if self.mode == "json" and (
+                state["sent"] is None or now - state["sent"] >= self.json_every
+            ):
+                state["sent"] = now
                 self.event("progress", stage=name, done=done, total=state["total"], counts=counts)
 
         try:
