@@ -1,4 +1,6 @@
-"""Shared fixtures: the project's own copies of the real corpus, and the simulated web."""
+"""Shared fixtures: the project's own copies of the real corpus, the simulated web, and the
+default world crawled (and processed) once per test session, for the tests that only need
+an archive of it."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -31,6 +34,40 @@ def pytest_report_header(config) -> list[str]:
         f"nianbao: python {platform.python_version()}, dependencies ({resolution}): "
         + installed_versions()
     ]
+
+
+# Kinds of test that take longest, started first so that the parallel run ends together.
+SLOW_FIRST = ("chaos", "timing", "browser", "wheel", "e2e", "redis", "ocr")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests marked ``timing`` share one xdist group (one worker, one after the other), so
+    no two of them measure time while competing for the cores; the slow kinds of test come
+    first (each module keeps its order)."""
+    for item in items:
+        if item.get_closest_marker("timing") and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group("timing"))
+
+    def rank(item) -> int:
+        kinds = [k for k in SLOW_FIRST if item.get_closest_marker(k)]
+        return SLOW_FIRST.index(kinds[0]) if kinds else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: each module's tests stay in their order
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Each test module is one unit of work for pytest-xdist (its module fixtures — a crawl,
+    a server — are built once, on one worker); an ``xdist_group`` is one unit across modules."""
+    from xdist.scheduler import LoadGroupScheduling
+
+    class ModuleScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            group = super()._split_scope(nodeid)
+            return group if group != nodeid else nodeid.split("::", 1)[0]
+
+    return ModuleScheduling(config, log)
 
 
 def expected_path(doc: Path) -> Path:
@@ -76,6 +113,39 @@ def simweb(tmp_path_factory):
 
     with SimWeb(tmp_path_factory.mktemp("simweb"), seed=0) as web:
         yield web
+
+
+@pytest.fixture(scope="session")
+def crawled(simweb, tmp_path_factory) -> Path:
+    """The default world crawled into an archive, not yet parsed: the one crawl of it that
+    every test needing only such an archive shares (copy it to change it)."""
+    from tests.crawling import crawl
+
+    db = tmp_path_factory.mktemp("crawled") / "archive.db"
+    crawl(simweb.sites_csv, db)
+    return db
+
+
+@pytest.fixture(scope="session")
+def processed(crawled, tmp_path_factory) -> Path:
+    """The default world crawled, then parsed and checked by ``nianbao process`` (copy it to
+    change it)."""
+    from tests.crawling import nianbao
+
+    db = copy_archive(crawled, tmp_path_factory.mktemp("processed") / "archive.db")
+    nianbao("process", "--db", db)
+    return db
+
+
+def copy_archive(db: Path, to: Path) -> Path:
+    """A consistent copy of an archive (one SQLite transaction)."""
+    to.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("VACUUM INTO ?", [str(to)])
+    finally:
+        conn.close()
+    return to
 
 
 def in_ci() -> bool:

@@ -18,7 +18,11 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from benchmarks.chaos import STAGES, run_chaos, table
+
+pytestmark = [pytest.mark.chaos, pytest.mark.e2e]
 
 SEED = int(os.environ.get("NIANBAO_CHAOS_SEED", "20250120"))
 TRIALS = int(os.environ.get("NIANBAO_CHAOS_TRIALS", "2"))

@@ -9,10 +9,13 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 
 import pytest
+
+from tests.crawling import command, crawl_args
+
+pytestmark = pytest.mark.e2e
 
 # Small batches and a quick timer, so that kills land inside batches of every kind.
 BATCHED = [
@@ -29,10 +32,6 @@ BATCHED = [
     "-s",
     "NIANBAO_COMMIT_SECONDS=0.3",
 ]
-
-
-def crawl(sites_csv, db) -> list[str]:
-    return [sys.executable, "-m", "nianbao", "crawl", "--sites", str(sites_csv), "--db", str(db)]
 
 
 def content(db) -> dict:
@@ -57,7 +56,11 @@ def content(db) -> dict:
 @pytest.fixture(scope="module")
 def whole(simweb, tmp_path_factory):
     db = tmp_path_factory.mktemp("batches") / "whole.db"
-    result = subprocess.run(crawl(simweb.sites_csv, db) + BATCHED, capture_output=True, text=True)
+    result = subprocess.run(
+        command(*crawl_args(simweb.sites_csv, db, *BATCHED, fast=False)),
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return content(db)
 
@@ -72,7 +75,9 @@ def test_a_batched_crawl_killed_at_random_resumes_to_the_same_archive(
     at = rng.randint(3, len(whole["captures"]) - 10)
     db = tmp_path / "archive.db"
     proc = subprocess.Popen(
-        crawl(simweb.sites_csv, db) + BATCHED, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command(*crawl_args(simweb.sites_csv, db, *BATCHED, fast=False)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
     try:
@@ -83,7 +88,11 @@ def test_a_batched_crawl_killed_at_random_resumes_to_the_same_archive(
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-    result = subprocess.run(crawl(simweb.sites_csv, db) + BATCHED, capture_output=True, text=True)
+    result = subprocess.run(
+        command(*crawl_args(simweb.sites_csv, db, *BATCHED, fast=False)),
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     resumed = content(db)
     assert resumed["stored_twice"] == []

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
 from crawler.reading import cms
 from simweb.process import SimWeb
+from tests.crawling import crawl
+
+pytestmark = pytest.mark.e2e
 
 HANWEB_PAGE = """<div id="247686"><script type="text/xml"><datastore><nextgroup><![CDATA[
 <a href="/module/web/jpage/dataproxy.jsp?page=1&webid=39&path=/&columnid=61490&unitid=247686&webname=%E6%B1%9F%E8%8B%8F&permissiontype=0"></a>]]></nextgroup>
@@ -118,28 +119,7 @@ def crawled(tmp_path_factory):
         out / "web", extra=("hanweb", "gkmlpt", "moved"), default_world=False, log_requests=True
     ) as web:
         db = out / "archive.db"
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "nianbao",
-                "crawl",
-                "--sites",
-                str(web.sites_csv),
-                "--db",
-                str(db),
-                "-s",
-                "DOWNLOAD_DELAY=0",
-                "-s",
-                "AUTOTHROTTLE_ENABLED=False",
-                "-s",
-                "LOG_LEVEL=WARNING",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
+        crawl(web.sites_csv, db, timeout=120)
         requests = web.requests()
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row

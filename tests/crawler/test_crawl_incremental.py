@@ -11,39 +11,12 @@ import pytest
 
 from simweb.process import SimWeb
 from tests.conftest import free_port
+from tests.crawling import crawl
 
-FAST = [
-    "-s",
-    "DOWNLOAD_DELAY=0",
-    "-s",
-    "AUTOTHROTTLE_ENABLED=False",
-    "-s",
-    "CONCURRENT_REQUESTS_PER_DOMAIN=8",
-    "-s",
-    "LOG_LEVEL=WARNING",
-]
+pytestmark = pytest.mark.e2e
+
 SITE = "sim-nightly"
 HOST = "127.0.0.15"  # this test's own loopback host
-
-
-def crawl(web: SimWeb, db) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "nianbao",
-            "crawl",
-            "--sites",
-            str(web.sites_csv),
-            "--db",
-            str(db),
-            *FAST,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
 
 
 @pytest.fixture(scope="module")

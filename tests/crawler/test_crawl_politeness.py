@@ -5,32 +5,23 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 import time
 
 import pytest
 
 from simweb.process import SimWeb
+from tests.crawling import crawl, settings
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timing]
 
 # The politeness middlewares stay on; only Scrapy's own delays are off, so any
 # spacing seen by the server comes from Crawl-delay, Retry-After or the backoff.
-QUICK = [
-    "-s",
-    "DOWNLOAD_DELAY=0",
-    "-s",
-    "AUTOTHROTTLE_ENABLED=False",
-    "-s",
-    "CONCURRENT_REQUESTS_PER_DOMAIN=4",
-    "-s",
-    "LOG_LEVEL=WARNING",
-    "-s",
-    "RETRY_TIMES=2",
-    "-s",
-    "NIANBAO_BACKOFF_BASE=1.5",
-    "-s",
-    f"DOWNLOAD_MAXSIZE={2**20}",
-]
+QUICK = settings(
+    CONCURRENT_REQUESTS_PER_DOMAIN=4,
+    RETRY_TIMES=2,
+    NIANBAO_BACKOFF_BASE=1.5,
+    DOWNLOAD_MAXSIZE=2**20,
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,23 +34,7 @@ def crawled(tmp_path_factory):
         log_requests=True,
     ) as web:
         db = out / "archive.db"
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "nianbao",
-                "crawl",
-                "--sites",
-                str(web.sites_csv),
-                "--db",
-                str(db),
-                *QUICK,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
+        crawl(web.sites_csv, db, *QUICK, timeout=120)
         requests = web.requests()
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
@@ -221,31 +196,19 @@ def test_challenges_are_told_by_status_and_marker():
 def test_slow_host_times_out_backs_off_and_says_so(tmp_path):
     with SimWeb(tmp_path / "web", extra=("slow",), default_world=False, log_requests=True) as web:
         db = tmp_path / "archive.db"
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "nianbao",
-                "crawl",
-                "--sites",
-                str(web.sites_csv),
-                "--db",
-                str(db),
-                "-s",
-                "DOWNLOAD_DELAY=0",
-                "-s",
-                "AUTOTHROTTLE_ENABLED=False",
-                "-s",
-                "DOWNLOAD_TIMEOUT=0.5",
-                "-s",
-                "RETRY_TIMES=1",
-                "-s",
-                "NIANBAO_BACKOFF_BASE=0.8",
-                "-s",
-                "LOG_LEVEL=WARNING",
-            ],
-            capture_output=True,
-            text=True,
+        result = crawl(
+            web.sites_csv,
+            db,
+            *settings(
+                DOWNLOAD_DELAY=0,
+                AUTOTHROTTLE_ENABLED=False,
+                DOWNLOAD_TIMEOUT=0.5,
+                RETRY_TIMES=1,
+                NIANBAO_BACKOFF_BASE=0.8,
+                LOG_LEVEL="WARNING",
+            ),
+            fast=False,
+            ok=None,
             timeout=60,
         )
         deadline = time.monotonic() + 5  # the server logs a request once it has answered

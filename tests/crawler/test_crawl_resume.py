@@ -8,10 +8,13 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 
 import pytest
+
+from tests.crawling import command, crawl_args
+
+pytestmark = pytest.mark.e2e
 
 # One connection per host and a small delay: slow enough to be killed part-way.
 STEADY = [
@@ -31,17 +34,7 @@ STEADY = [
 
 
 def crawl_command(sites_csv, db) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "nianbao",
-        "crawl",
-        "--sites",
-        str(sites_csv),
-        "--db",
-        str(db),
-        *STEADY,
-    ]
+    return command(*crawl_args(sites_csv, db, *STEADY, fast=False))
 
 
 def stored(db) -> int:
@@ -99,7 +92,7 @@ def content(db) -> dict:
 def uninterrupted(simweb, tmp_path_factory):
     db = tmp_path_factory.mktemp("whole") / "archive.db"
     run(crawl_command(simweb.sites_csv, db))
-    run([sys.executable, "-m", "nianbao", "process", "--db", str(db)])
+    run(command("process", "--db", str(db)))
     return content(db)
 
 
@@ -109,7 +102,7 @@ def test_killed_crawl_resumes_to_the_same_archive(simweb, uninterrupted, tmp_pat
     for at in kills:
         assert crawl_killed_after(simweb.sites_csv, db, at) >= at
     run(crawl_command(simweb.sites_csv, db))
-    run([sys.executable, "-m", "nianbao", "process", "--db", str(db)])
+    run(command("process", "--db", str(db)))
     resumed = content(db)
     assert resumed["stored_twice"] == []
     assert len(resumed["captures"]) == len(uninterrupted["captures"])
@@ -208,7 +201,7 @@ def test_a_crawl_paused_cleanly_continues_from_scrapys_queue(simweb, uninterrupt
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "continuing the run paused with it" in result.stderr
-    run([sys.executable, "-m", "nianbao", "process", "--db", str(db)])
+    run(command("process", "--db", str(db)))
     resumed = content(db)
     assert resumed["stored_twice"] == []
     assert resumed["captures"] == uninterrupted["captures"]

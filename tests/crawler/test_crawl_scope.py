@@ -13,26 +13,17 @@ from __future__ import annotations
 import ipaddress
 import json
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
 from crawler.middlewares.scope import Allowance, address_kind, pinned_names
 from simweb.hostile import SECRET
+from tests.crawling import crawl, settings
 
-FAST = [
-    "-s",
-    "DOWNLOAD_DELAY=0",
-    "-s",
-    "AUTOTHROTTLE_ENABLED=False",
-    "-s",
-    "RETRY_TIMES=0",
-    "-s",
-    "DOWNLOAD_TIMEOUT=5",
-    "-s",
-    "LOG_LEVEL=WARNING",
-]
+pytestmark = pytest.mark.e2e
+
+# Refused requests are not retried; a host that does not answer is given 5 s.
+SCOPE = settings(RETRY_TIMES=0, DOWNLOAD_TIMEOUT=5)
 
 
 @pytest.fixture(scope="module")
@@ -42,25 +33,9 @@ def crawled(tmp_path_factory):
     out = tmp_path_factory.mktemp("scope")
     with SimWeb(out / "web", extra=("scope",), default_world=False, log_requests=True) as web:
         db = out / "archive.db"
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "nianbao",
-                "crawl",
-                "--sites",
-                str(web.sites_csv),
-                "--db",
-                str(db),
-                "-s",
-                f"NIANBAO_RESOLVE={web.ready['resolve']}",
-                *FAST,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
+        crawl(
+            web.sites_csv, db, *settings(NIANBAO_RESOLVE=web.ready["resolve"]), *SCOPE, timeout=120
         )
-        assert result.returncode == 0, result.stderr[-3000:]
         requests = web.requests()
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row

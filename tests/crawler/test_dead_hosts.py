@@ -19,8 +19,10 @@ import pytest
 
 from crawler.runner import BUNDLED_REGISTRY
 from simweb.process import SimWeb
+from tests.crawling import PROJECT, crawl
 
-PROJECT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.e2e, pytest.mark.timing]
+
 QUICK = [
     "-s",
     "DOWNLOAD_DELAY=0",
@@ -29,17 +31,6 @@ QUICK = [
     "-s",
     "NIANBAO_PROBE_TIMEOUT=2",
 ]
-
-
-def crawl(sites_csv: Path, db: Path, *settings: str, timeout: float = 180):
-    return subprocess.run(
-        [sys.executable, "-m", "nianbao", "crawl", "--sites", str(sites_csv), "--db", str(db)]
-        + list(settings),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=PROJECT,
-    )
 
 
 def captures(db: Path) -> int:
@@ -67,7 +58,7 @@ def dead_world(tmp_path_factory):
     out = tmp_path_factory.mktemp("dead")
     with SimWeb(out / "web", extra=("nightly",), default_world=False, dead=6) as web:
         db = out / "archive.db"
-        result = crawl(web.sites_csv, db, *QUICK)
+        result = crawl(web.sites_csv, db, *QUICK, fast=False, ok=None, cwd=PROJECT)
     yield result, db
 
 
@@ -138,7 +129,7 @@ def test_sites_that_answer_but_cannot_be_crawled_say_why(tmp_path):
         tmp_path / "web", extra=("closed", "empty", "rs412", "nightly"), default_world=False
     ) as web:
         db = tmp_path / "archive.db"
-        result = crawl(web.sites_csv, db, *QUICK)
+        result = crawl(web.sites_csv, db, *QUICK, fast=False, ok=None, cwd=PROJECT)
     expected = {
         "sim-closed": "robots_disallowed",
         "sim-empty": "no_report_column",
@@ -173,6 +164,9 @@ def test_a_paused_host_holds_no_place_others_need(tmp_path):
             "CONCURRENT_REQUESTS=1",
             "-s",
             f"DOWNLOAD_MAXSIZE={2**20}",
+            fast=False,
+            ok=None,
+            cwd=PROJECT,
         )
         time.sleep(0.5)  # the server logs a request once it has answered
         requests = web.requests()
@@ -216,6 +210,9 @@ def test_the_bundled_registry_without_network_ends_quickly_one_line_per_site(tmp
         tmp_path / "archive.db",
         "-s",
         "DNS_RESOLVER=tests.crawler.offline.NoNetworkResolver",
+        fast=False,
+        ok=None,
+        cwd=PROJECT,
     )
     seconds = time.monotonic() - started
     assert result.returncode == 3, result.stderr[-3000:]
@@ -283,7 +280,16 @@ def test_sigterm_stops_a_crawl_within_seconds_and_it_can_be_continued(tmp_path, 
             ).fetchone()[0]
         finally:
             conn.close()
-        again = crawl(web.sites_csv, db, *QUICK, "-s", "NIANBAO_PROBE_TIMEOUT=1")
+        again = crawl(
+            web.sites_csv,
+            db,
+            *QUICK,
+            "-s",
+            "NIANBAO_PROBE_TIMEOUT=1",
+            fast=False,
+            ok=None,
+            cwd=PROJECT,
+        )
         assert again.returncode in (0, 3), again.stderr[-3000:]
         truth = web.truth
     conn = sqlite3.connect(db)

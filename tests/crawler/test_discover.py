@@ -7,25 +7,17 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
 from simweb.patterns import PATTERN_SITES, pattern_sites
 from simweb.process import SimWeb
 from tests.conftest import free_port
+from tests.crawling import crawl, nianbao
+
+pytestmark = pytest.mark.e2e
 
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
-
-
-def nianbao(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "nianbao", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +33,7 @@ def discovered(web):
     w, out = web
     urls = out / "portals.txt"
     urls.write_text("# every pattern site\n" + "\n".join(w.sites.values()) + "\n", "utf-8")
-    result = nianbao("discover", "--file", str(urls), *FAST)
+    result = nianbao("discover", "--file", str(urls), *FAST, ok=None)
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     return result, rows
 
@@ -128,10 +120,7 @@ def test_rows_discover_prints_crawl_as_they_are(web, discovered):
     registry = out / "discovered.csv"
     registry.write_text(result.stdout, "utf-8")
     db = out / "archive.db"
-    crawl = nianbao(
-        "crawl", "--sites", str(registry), "--db", str(db), *FAST, "-s", "LOG_LEVEL=WARNING"
-    )
-    assert crawl.returncode == 0, crawl.stderr[-3000:]
+    crawl(registry, db, *FAST, fast=False)
     conn = sqlite3.connect(db)
     stored = {
         url
@@ -160,7 +149,7 @@ def test_check_reports_rows_moved_vanished_and_ok(web, tmp_path):
         f"gone,无处县人民政府,410799,http://127.0.0.1:{free_port()}/zfxxgknb/\n",
         "utf-8",
     )
-    result = nianbao("discover", "--check", str(registry), *FAST)
+    result = nianbao("discover", "--check", str(registry), *FAST, ok=None)
     assert result.returncode == 3, result.stderr[-2000:]
     status = {r["site_id"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
     assert status["ok"]["status"] == "ok"
@@ -172,22 +161,22 @@ def test_check_reports_rows_moved_vanished_and_ok(web, tmp_path):
     all_ok = tmp_path / "ok.csv"
     lines = registry.read_text("utf-8").splitlines()
     all_ok.write_text("\n".join(lines[:2]) + "\n", "utf-8")
-    assert nianbao("discover", "--check", str(all_ok), *FAST).returncode == 0
+    assert nianbao("discover", "--check", str(all_ok), *FAST, ok=None).returncode == 0
 
 
 def test_operator_errors_are_one_line(tmp_path):
-    result = nianbao("discover")
+    result = nianbao("discover", ok=None)
     assert result.returncode == 2 and "give portal URLs" in result.stderr
-    result = nianbao("discover", "ftp://x.example.cn/")
+    result = nianbao("discover", "ftp://x.example.cn/", ok=None)
     assert result.returncode == 2 and "not an http(s) URL" in result.stderr
-    result = nianbao("discover", "http://x.example.cn/", "--region-code", "41")
+    result = nianbao("discover", "http://x.example.cn/", "--region-code", "41", ok=None)
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
 def test_page_budget_bounds_a_portal(web):
     w, _ = web
     base = _base(w, "sim-yeartree")
-    result = nianbao("discover", base, "--max-pages", "5", *FAST)
+    result = nianbao("discover", base, "--max-pages", "5", *FAST, ok=None)
     assert "page budget reached" in result.stderr, result.stderr[-2000:]
     assert ", 5 requests" in result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))

@@ -11,6 +11,8 @@ import pytest
 
 from crawler.distributed.leases import QueueError, SiteQueue, connect, redacted, site_groups
 
+pytestmark = pytest.mark.redis
+
 
 def site(site_id: str, url: str, domains: str = "") -> dict:
     return {"site_id": site_id, "start_url": url, "allowed_domains": domains or None}

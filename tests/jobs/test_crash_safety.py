@@ -18,7 +18,10 @@ import pytest
 from archive.store import Archive
 from nianbao import process as process_stage
 from nianbao.nightly import LockHeld, RunLock
-from tests.jobs.conftest import copy_archive
+from tests.conftest import copy_archive
+from tests.crawling import command
+
+pytestmark = pytest.mark.e2e
 
 
 def _reports(db: Path) -> dict:
@@ -102,7 +105,7 @@ def test_a_killed_nightly_takes_its_crawl_with_it_and_the_lock_until_it_is_gone(
 
     with SimWeb(tmp_path / "web", extra=("slow", "nightly"), default_world=False) as web:
         db = tmp_path / "archive.db"
-        cmd = [sys.executable, "-m", "nianbao", "nightly", "--sites", str(web.sites_csv)]
+        cmd = command("nightly", "--sites", str(web.sites_csv))
         cmd += ["--db", str(db), "-s", "DOWNLOAD_DELAY=0.5", "-s", "AUTOTHROTTLE_ENABLED=False"]
         cmd += ["-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "RETRY_TIMES=0"]
         nightly = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

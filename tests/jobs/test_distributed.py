@@ -24,6 +24,9 @@ from nianbao.cli import main
 from nianbao.merge import merge_shards
 from nianbao.process import process_captures
 from simweb.process import SimWeb
+from tests.crawling import command, nianbao
+
+pytestmark = [pytest.mark.redis, pytest.mark.e2e, pytest.mark.timing]
 
 # One connection per host and a small delay, as in the resume test: slow enough for a
 # worker to be killed in the middle of its sites. Short leases (a killed worker's sites
@@ -43,17 +46,6 @@ STEADY = [
     "LOG_LEVEL=INFO",
 ]
 LEASE_TTL = "8"
-
-
-def nianbao(*args: str, check: bool = True, timeout: int = 120) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, "-m", "nianbao", *args], capture_output=True, text=True, timeout=timeout
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"nianbao {' '.join(args)} exited {result.returncode}:\n{result.stderr[-3000:]}"
-        )
-    return result
 
 
 def cli(*args: str) -> Result:
@@ -136,7 +128,7 @@ def captures_in(db) -> int:
 
 def start_worker(redis_url: str, prefix: str, shard, name: str, log) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "nianbao", "crawl", "--redis", redis_url]
+        command("crawl", "--redis", redis_url)
         + ["--redis-prefix", prefix, "--worker", "--db", str(shard), "--sites-at-once", "3"]
         + [*STEADY, "-s", f"USER_AGENT=nianbao-test-{name}"],
         stdout=subprocess.DEVNULL,
@@ -248,7 +240,7 @@ def test_an_unreachable_redis_is_one_line_and_status_2(tmp_path):
         result = cli("crawl", "--redis", "redis://127.0.0.1:1/0", *mode)
         assert result.exit_code == 2, (mode, result.output)
         assert result.stderr.startswith("nianbao crawl: error: cannot reach Redis at redis://")
-    result = nianbao("crawl", "--redis", "redis://:pw@127.0.0.1:1/0", "--status", check=False)
+    result = nianbao("crawl", "--redis", "redis://:pw@127.0.0.1:1/0", "--status", ok=None)
     assert result.returncode == 2
     assert result.stderr.startswith("nianbao crawl: error: cannot reach Redis at redis://:***@")
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr

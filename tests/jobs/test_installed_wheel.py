@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+pytestmark = [pytest.mark.wheel, pytest.mark.e2e]
+
 ROOT = Path(__file__).resolve().parents[2]
 BOOBY_TRAP = "raise RuntimeError(\"the user's {name} was imported instead of nianbao's\")\n"
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "LOG_LEVEL=WARNING"]

@@ -18,6 +18,7 @@ import pytest
 
 from archive.store import Archive
 from nianbao.merge import MergeError, merge_shards
+from tests.crawling import command
 
 CRAWL = "20250101T000000Z-abc123"
 REGISTRY = [
@@ -242,12 +243,12 @@ def test_a_merge_killed_at_random_moments_completes_when_run_again(big_shards, t
     merge_shards(list(big_shards), whole)
     duration = time.monotonic() - started
     killed = tmp_path / "killed.db"
-    command = [sys.executable, "-m", "nianbao", "merge", *map(str, big_shards), "--into"]
+    merge = command("merge", *map(str, big_shards), "--into")
     interrupted = 0
     for _ in range(2):
         before = merged_captures(killed)
         proc = subprocess.Popen(
-            [*command, str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [*merge, str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         deadline = time.monotonic() + 60
         while merged_captures(killed) == before and proc.poll() is None:  # it is merging
@@ -259,6 +260,6 @@ def test_a_merge_killed_at_random_moments_completes_when_run_again(big_shards, t
             interrupted += 1
         proc.wait()
     assert interrupted, "every merge ended before its kill"
-    subprocess.run([*command, str(killed)], check=True, capture_output=True, timeout=120)
+    subprocess.run([*merge, str(killed)], check=True, capture_output=True, timeout=120)
     assert summary(killed) == summary(whole)
     assert len(summary(whole)["captures"]) == 1600  # site1's 400 pages once

@@ -28,6 +28,8 @@ from nianbao.nightly import (
 )
 from tests.conftest import free_port
 
+pytestmark = pytest.mark.e2e
+
 FAST = [
     "-s",
     "DOWNLOAD_DELAY=0",

@@ -13,6 +13,8 @@ from nianbao.process import process_capture
 from simweb.render import Scan, render_scan_pdf
 from simweb.truth import generate
 
+pytestmark = pytest.mark.ocr
+
 pytest.importorskip("tesserocr")
 if ocr.tessdata_dir() is None:
     pytest.skip("Tesseract's chi_sim data is not installed", allow_module_level=True)

@@ -27,12 +27,15 @@ from archive.store import Archive
 from archive.store import database as store
 from archive.store.registry import RegistryError, read_registry
 from nianbao.cli import main
-from tests.jobs.conftest import FAST, copy_archive
+from tests.conftest import copy_archive
+from tests.crawling import FAST, command
+
+pytestmark = pytest.mark.e2e
 
 
 def nianbao(*args: str, python: str | None = None, timeout: int = 180):
     """Run the command as an operator would (optionally with a patch run first)."""
-    cmd = [sys.executable, "-m", "nianbao", *args]
+    cmd = command(*args)
     if python:
         cmd = [sys.executable, "-c", python, *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
 from archive.store import Archive
 from nianbao.process import process_captures
+
+pytestmark = pytest.mark.e2e
 
 # What the parse stage writes, without its timestamps.
 TABLES = {
@@ -22,34 +22,6 @@ TABLES = {
     "from findings",
     "report_originals": "select report_id, capture_id, sha256, role from report_originals",
 }
-
-
-@pytest.fixture(scope="module")
-def crawled(simweb, tmp_path_factory):
-    db = tmp_path_factory.mktemp("workers") / "crawled.db"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "nianbao",
-            "crawl",
-            "--sites",
-            str(simweb.sites_csv),
-            "--db",
-            str(db),
-            "-s",
-            "DOWNLOAD_DELAY=0",
-            "-s",
-            "AUTOTHROTTLE_ENABLED=False",
-            "-s",
-            "LOG_LEVEL=WARNING",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return db
 
 
 def written(db) -> dict[str, list]:

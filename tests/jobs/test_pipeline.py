@@ -10,42 +10,21 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 import time
 import urllib.request
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import copy_archive, free_port
+from tests.crawling import command, nianbao
 
-FAST = [
-    "-s",
-    "DOWNLOAD_DELAY=0",
-    "-s",
-    "AUTOTHROTTLE_ENABLED=False",
-    "-s",
-    "CONCURRENT_REQUESTS_PER_DOMAIN=8",
-    "-s",
-    "LOG_LEVEL=WARNING",
-]
-
-
-def nianbao(*args: str, check: bool = True, timeout: int = 300) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, "-m", "nianbao", *args], capture_output=True, text=True, timeout=timeout
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"nianbao {' '.join(args)} exited {result.returncode}:\n{result.stderr[-3000:]}"
-        )
-    return result
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def archive_db(simweb, tmp_path_factory):
-    db = tmp_path_factory.mktemp("archive") / "archive.db"
-    nianbao("crawl", "--sites", str(simweb.sites_csv), "--db", str(db), *FAST)
-    nianbao("process", "--db", str(db))
+def archive_db(processed, tmp_path_factory):
+    """The session's processed default world, copied: reparse changes it in place."""
+    db = copy_archive(processed, tmp_path_factory.mktemp("archive") / "archive.db")
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     yield db, conn
@@ -156,7 +135,7 @@ def test_serve_answers_the_json_api(archive_db):
     db, conn = archive_db
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "nianbao", "serve", "--db", str(db), "--port", str(port)],
+        command("serve", "--db", str(db), "--port", str(port)),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -208,7 +187,7 @@ def test_demo_never_overwrites_an_archive_of_real_sites(tmp_path):
                 }
             ]
         )
-    result = nianbao("demo", "--no-serve", "--db", str(db), check=False)
+    result = nianbao("demo", "--no-serve", "--db", str(db), ok=None)
     assert result.returncode != 0 and "real sites" in result.stderr
     with Archive(db) as archive:
         assert archive.counts()["sites"] == 1

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 
 import pytest
 
 from archive.store import Archive
 from nianbao.progress import Progress, choose_mode
 from simweb.sites import CORPUS
+from tests.crawling import crawl, nianbao
 
 
 @pytest.fixture
@@ -44,14 +43,8 @@ def archive_db(tmp_path):
     return db
 
 
-def nianbao(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "nianbao", *args], capture_output=True, text=True, timeout=300
-    )
-
-
 def test_json_lines_end_in_the_summary(archive_db):
-    result = nianbao("process", "--db", str(archive_db), "--json")
+    result = nianbao("process", "--db", str(archive_db), "--json", ok=None)
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert [e["event"] for e in events][0] == "stage"
@@ -66,14 +59,15 @@ def test_json_lines_end_in_the_summary(archive_db):
 
 
 def test_quiet_prints_nothing_and_plain_prints_one_line(archive_db):
-    quiet = nianbao("reparse", "--db", str(archive_db), "--quiet")
+    quiet = nianbao("reparse", "--db", str(archive_db), "--quiet", ok=None)
     assert quiet.returncode == 0 and quiet.stdout == quiet.stderr == ""
-    plain = nianbao("reparse", "--db", str(archive_db))  # stderr is a pipe: no bars
+    plain = nianbao("reparse", "--db", str(archive_db), ok=None)  # stderr is a pipe: no bars
     assert plain.returncode == 0 and plain.stdout == ""
     [line] = plain.stderr.splitlines()
     assert line.startswith("parsed 3 captures (") and "archive now holds 2 reports" in line
 
 
+@pytest.mark.timing
 def test_json_progress_is_throttled_and_counts_by_status():
     out = io.StringIO()
     progress = Progress("reparse", "json", out=out, json_every=3600)
@@ -98,22 +92,9 @@ def test_bars_only_on_a_terminal():
     assert choose_mode(as_json=True, stream=Terminal()) == "json"
 
 
+@pytest.mark.e2e
 def test_a_crawl_reports_its_counts_as_json(tmp_path, simweb):
-    result = nianbao(
-        "crawl",
-        "--sites",
-        str(simweb.sites_csv),
-        "--db",
-        str(tmp_path / "a.db"),
-        "-s",
-        "DOWNLOAD_DELAY=0",
-        "-s",
-        "AUTOTHROTTLE_ENABLED=False",
-        "-s",
-        "LOG_LEVEL=WARNING",
-        "--json",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = crawl(simweb.sites_csv, tmp_path / "a.db", "--json")
     events = [json.loads(line) for line in result.stdout.splitlines()]
     summary = events[-1]
     assert summary["event"] == "summary" and summary["finish_reason"] == "finished"

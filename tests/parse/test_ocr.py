@@ -16,6 +16,8 @@ from archive.parse.document import Document
 from benchmarks.corpus import Sample, truths
 from simweb import render
 
+pytestmark = pytest.mark.ocr
+
 pytest.importorskip("tesserocr")
 pytest.importorskip("cv2")
 if ocr.tessdata_dir() is None:

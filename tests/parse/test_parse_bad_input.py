@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import subprocess
-import sys
 import time
 import zipfile
 
@@ -13,6 +12,7 @@ import pytest
 from archive.parse import ParseError, parse_document
 from archive.parse.isolate import ParseWorker, parse_isolated
 from tests.conftest import CORPUS
+from tests.crawling import command
 
 PDF = (CORPUS / "huaian-szf-2024.pdf").read_bytes()
 
@@ -113,7 +113,7 @@ def test_isolated_parse_gives_the_same_record():
 
 def _cli(path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "nianbao", "parse", str(path)],
+        command("parse", str(path)),
         capture_output=True,
         text=True,
         timeout=120,

@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -28,19 +27,15 @@ from urllib.parse import quote
 import pytest
 
 from tests.conftest import free_port, require_tool
+from tests.crawling import command, nianbao
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "build" / "screenshots"  # build/ is not committed
 CHROMIUM = next(
     (n for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), "chromium"
 )
-
-
-def nianbao(*args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "nianbao", *args], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
 
 
 def wait_for(url: str, deadline: float) -> None:
@@ -117,7 +112,7 @@ def site(tmp_path_factory):
     nianbao("demo", "--no-serve", "--db", str(db))
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "nianbao", "serve", "--db", str(db), "--port", str(port)],
+        command("serve", "--db", str(db), "--port", str(port)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

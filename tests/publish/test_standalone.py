@@ -36,6 +36,8 @@ from archive.publish.search import search
 from tests.conftest import free_port, require_tool
 from tests.publish.test_publish_search import SITES, add_report, truth
 
+pytestmark = pytest.mark.wheel
+
 ROOT = Path(__file__).resolve().parents[2]
 VENVS = Path(os.environ.get("NIANBAO_STANDALONE_VENVS", ROOT / "build" / "standalone-venvs"))
 # What a reader would type into each stored query's parameters (others left empty).

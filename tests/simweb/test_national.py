@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import random
 import sqlite3
-import subprocess
-import sys
 from collections import Counter
 
 import pypdfium2
@@ -23,6 +21,9 @@ from simweb.national import (
     report_truth,
 )
 from simweb.process import SimWeb
+from tests.crawling import crawl, nianbao
+
+pytestmark = pytest.mark.e2e
 
 
 def cells(tables: dict) -> dict:
@@ -114,36 +115,9 @@ def test_every_form_reads_back_to_the_known_numbers(form):
 def test_a_small_national_world_crawls_and_parses_whole(tmp_path):
     with SimWeb(tmp_path / "web", national=3, default_world=False, cache=tmp_path / "c") as web:
         db = tmp_path / "a.db"
-        crawl = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "nianbao",
-                "crawl",
-                "--sites",
-                str(web.sites_csv),
-                "--db",
-                str(db),
-                "-s",
-                "DOWNLOAD_DELAY=0",
-                "-s",
-                "AUTOTHROTTLE_ENABLED=False",
-                "-s",
-                "LOG_LEVEL=WARNING",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert crawl.returncode == 0, crawl.stderr[-3000:]
+        crawl(web.sites_csv, db, timeout=600)
         truth = web.truth["national"]
-    process = subprocess.run(
-        [sys.executable, "-m", "nianbao", "process", "--db", str(db)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert process.returncode == 0, process.stderr[-3000:]
+    nianbao("process", "--db", db, timeout=600)
     conn = sqlite3.connect(db)
     try:
         statuses = conn.execute("select status from crawl_site_counts").fetchall()
