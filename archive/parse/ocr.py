@@ -29,7 +29,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from archive.parse.document import Grid
+from archive.parse.document import Grid, OcrCell, OcrResult, OcrTable
 
 TESSDATA_DIRS = (
     "/usr/share/tesseract-ocr/5/tessdata",
@@ -37,28 +37,6 @@ TESSDATA_DIRS = (
     "/usr/share/tessdata",
     "/usr/local/share/tessdata",
 )
-
-
-@dataclass
-class OcrCell:
-    """A cell read from a picture: its text and the engine's confidence (0–1) in it."""
-
-    text: str
-    confidence: float
-    numeric: bool = False
-    corrected_from: str | None = None  # a label read with misrecognised characters
-    seen: str | None = None  # what the engine made of a number cell it could not read
-
-
-@dataclass
-class OcrTable:
-    """One ruled table found in a picture: rows of cells (``None``: covered by a merge)."""
-
-    cells: list[list[OcrCell | None]]
-    page: int = 0
-
-    def grid(self) -> Grid:
-        return [[None if c is None else c.text for c in row] for row in self.cells]
 
 
 @dataclass
@@ -859,17 +837,6 @@ MIN_DPI, MAX_DPI = 100, 400
 TIME_BUDGET = 40.0
 # Pixels of one picture: over this (an A0 poster at 300 dpi) it is not a table of a report.
 MAX_PIXELS = 60_000_000
-
-
-@dataclass
-class OcrResult:
-    """What OCR made of a document's pictures, kept beside its Document."""
-
-    tables: list[OcrTable] = field(default_factory=list)
-    pages: int = 0  # pictures read
-    seconds: float = 0.0
-    warnings: list[str] = field(default_factory=list)
-    header: str = ""  # the text above the first table of the first picture (the title)
 
 
 def _page_dpi(page) -> int:
