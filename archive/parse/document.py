@@ -63,6 +63,10 @@ class OcrResult:
     warnings: list[str] = field(default_factory=list)
     header: str = ""  # the text above the first table of the first picture (the title)
 
+    def grids(self) -> list[Grid]:
+        """The tables as the table reader takes them: grids of the cells' texts."""
+        return [t.grid() for t in self.tables]
+
 
 @dataclass
 class Document:
