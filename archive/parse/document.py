@@ -3,16 +3,15 @@
 Format readers (HTML, PDF, text …) turn bytes into a :class:`Document`: the text
 in reading order and the tables as grids of printed cells. Everything after that
 (finding the three tables, matching labels, metadata) works on a Document and
-does not know the format.
+does not know the format. Tables read from pictures by OCR (:mod:`archive.parse.ocr`)
+come with what the engine made of each cell (:class:`OcrResult`), which the Document
+keeps: it is defined here, with the Document, so that the OCR reader depends on this
+module and not the other way round.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # ocr.py imports this module; the type only names it
-    from archive.parse.ocr import OcrResult
 
 # A table as printed: rows of cells. ``None`` marks a position covered by a merged
 # cell (readers that expand spans use it); a reader that keeps only the printed
@@ -33,6 +32,43 @@ class ParseError(Exception):
 
 
 @dataclass
+class OcrCell:
+    """A cell read from a picture: its text and the engine's confidence (0–1) in it."""
+
+    text: str
+    confidence: float
+    numeric: bool = False
+    corrected_from: str | None = None  # a label read with misrecognised characters
+    seen: str | None = None  # what the engine made of a number cell it could not read
+
+
+@dataclass
+class OcrTable:
+    """One ruled table found in a picture: rows of cells (``None``: covered by a merge)."""
+
+    cells: list[list[OcrCell | None]]
+    page: int = 0
+
+    def grid(self) -> Grid:
+        return [[None if c is None else c.text for c in row] for row in self.cells]
+
+
+@dataclass
+class OcrResult:
+    """What OCR made of a document's pictures, kept beside its Document."""
+
+    tables: list[OcrTable] = field(default_factory=list)
+    pages: int = 0  # pictures read
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    header: str = ""  # the text above the first table of the first picture (the title)
+
+    def grids(self) -> list[Grid]:
+        """The tables as the table reader takes them: grids of the cells' texts."""
+        return [t.grid() for t in self.tables]
+
+
+@dataclass
 class Document:
     format: str
     text: str
@@ -43,7 +79,7 @@ class Document:
     # the table reader then refuses to place a row whose blanks it cannot locate.
     exact_cells: bool = True
     warnings: list[str] = field(default_factory=list)
-    # The tables were read from pictures (archive.parse.ocr.OcrResult): cells carry a
+    # The tables were read from pictures (by archive.parse.ocr): cells carry a
     # confidence, and the unsure ones are left null after the table reader.
     ocr: OcrResult | None = None
 

@@ -79,9 +79,9 @@ def _preload() -> None:
     _converter()  # OpenCC's dictionaries, loaded once per worker
 
     try:  # the OCR libraries and models (OpenCV, Tesseract), loaded once per worker
-        from archive.parse import ocr
+        from archive.parse.ocr.engine import engine
 
-        ocr.engine()
+        engine()
     except Exception:  # not installed: a document with pictures says so when it comes
         pass
 

@@ -23,18 +23,21 @@ pytest.importorskip("cv2")
 if ocr.tessdata_dir() is None:
     pytest.skip("Tesseract's chi_sim data is not installed", allow_module_level=True)
 
+# After the skips: these modules load Tesseract and OpenCV as they are imported.
+from archive.parse.ocr import cells, engine, geometry, sources  # noqa: E402
+
 
 @pytest.fixture(autouse=True)
 def no_time_budget(monkeypatch):
     """These tests measure what is read; the time budget (wall clock, so shorter on a busy
     machine) has its own test below."""
-    monkeypatch.setattr(ocr, "TIME_BUDGET", 3600.0)
+    monkeypatch.setattr(sources, "TIME_BUDGET", 3600.0)
 
 
 def test_time_budget_stops_between_pages_and_says_so(monkeypatch):
     sample = _truth(1)
     data = render.render_scan_pdf(sample.truth, render.Scan(dpi=100, noise=False))
-    monkeypatch.setattr(ocr, "TIME_BUDGET", 0.0)
+    monkeypatch.setattr(sources, "TIME_BUDGET", 0.0)
     report = parse_document(data, filename="scan.pdf")
     assert report.status == "tables_are_images" and report.tables == {}
     assert any("OCR stopped after 0 of" in w for w in report.warnings)
@@ -142,7 +145,7 @@ def _ocr_result(sample: Sample, confidence) -> ocr.OcrResult:
 def _interpret(result: ocr.OcrResult):
     from archive.parse import interpret
 
-    doc = Document(format="pdf", text="", tables=ocr.grids(result), ocr=result)
+    doc = Document(format="pdf", text="", tables=result.grids(), ocr=result)
     return interpret(doc, "scan.pdf")
 
 
@@ -325,7 +328,7 @@ def test_skew_is_found(seed):
     skew = rng.choice([-1, 1]) * rng.uniform(0.5, 2.5)
     data = render.render_scan_pdf(sample.truth, render.Scan(dpi=100, skew=skew, noise=False))
     page = pdfium.PdfDocument(data)[0].render(scale=100 / 72).to_numpy()[..., :3]
-    found = ocr.skew_angle(ocr.ink(ocr.grey(np.ascontiguousarray(page))))
+    found = geometry.skew_angle(geometry.ink(geometry.grey(np.ascontiguousarray(page))))
     assert abs(found + skew) < 0.1, (skew, found)
 
 
@@ -337,12 +340,12 @@ def test_a_minus_the_size_of_dust_makes_the_number_unreadable():
     digit = (158, 18, 13, 25, 225)  # x, y, w, h, area of the printed "8"
     minus = (147, 31, 9, 4, 34)
     dust = [(56, 22, 3, 3, 5), (188, 24, 3, 2, 5), (222, 27, 2, 2, 3)]
-    assert ocr._dash_before([digit, minus, *dust], [digit], speck, dpi)
-    assert not ocr._dash_before([digit, *dust], [digit], speck, dpi)
+    assert cells._dash_before([digit, minus, *dust], [digit], speck, dpi)
+    assert not cells._dash_before([digit, *dust], [digit], speck, dpi)
     underline = (147, 44, 9, 3, 27)  # below the line, not level with its middle
-    assert not ocr._dash_before([digit, underline], [digit], speck, dpi)
+    assert not cells._dash_before([digit, underline], [digit], speck, dpi)
     after = (175, 31, 9, 4, 34)  # right of the number
-    assert not ocr._dash_before([digit, after], [digit], speck, dpi)
+    assert not cells._dash_before([digit, after], [digit], speck, dpi)
 
 
 # --- rules a scan dissolved: parted again, merged cells left merged ---------------------
@@ -385,9 +388,9 @@ def _dash(page, x0, y0, x1, y1, on=4, off=6):
 
 
 def _grid_of(page, dpi: int, mend: bool) -> list[tuple[int, int, int, int]]:
-    marks = ocr.ink(page)
-    horizontal, vertical = ocr.rules(marks, dpi)
-    (boxes,) = ocr.table_boxes(horizontal, vertical, dpi, marks if mend else None)
+    marks = geometry.ink(page)
+    horizontal, vertical = geometry.rules(marks, dpi)
+    (boxes,) = geometry.table_boxes(horizontal, vertical, dpi, marks if mend else None)
     return sorted((b.x0, b.y0, b.x1, b.y1) for b in boxes)
 
 
@@ -439,9 +442,9 @@ def test_a_seal_leaves_paper_not_a_white_band():
 
     paper = np.full((200, 200, 3), 228, np.uint8)
     cv2.circle(paper, (100, 100), 70, (40, 40, 220), 6)  # BGR: a red ring
-    page = ocr.grey(paper)
+    page = geometry.grey(paper)
     assert int(page.min()) >= 200  # no dark ink where the seal was
-    assert not ocr.ink(page).any()
+    assert not geometry.ink(page).any()
 
 
 def test_a_row_placed_by_its_position_keeps_its_numbers():
@@ -488,14 +491,14 @@ def test_words_read_among_a_rows_numbers_are_an_unreadable_number():
     left on the page) make the cell unreadable, not the row a row of text."""
     C = ocr.OcrCell
     row = [C("3.其他", 0.95), C("", 1.0), C("要Ps人", 0.85), C("0", 0.99, numeric=True)]
-    ocr._words_among_numbers(row)
+    cells._words_among_numbers(row)
     assert [c.text for c in row] == ["3.其他", "", "", "0"]
     assert row[2].numeric and row[2].confidence == 0.0 and row[2].seen is None
     header = [C("信息内容", 0.9), C("本年新制作数量", 0.9), C("本年新公开数量", 0.9)]
-    ocr._words_among_numbers(header)  # labels after labels stay
+    cells._words_among_numbers(header)  # labels after labels stay
     assert [c.text for c in header] == ["信息内容", "本年新制作数量", "本年新公开数量"]
     unknown = [C("某某说明", 0.9), C("另一段话", 0.9)]
-    ocr._words_among_numbers(unknown)  # no label: not a row of the tables, left alone
+    cells._words_among_numbers(unknown)  # no label: not a row of the tables, left alone
     assert [c.text for c in unknown] == ["某某说明", "另一段话"]
 
 
@@ -505,8 +508,8 @@ def test_a_strip_cut_short_by_the_pictures_edge_is_not_a_rule():
     not an error."""
     import numpy as np
 
-    assert ocr._broken_rule(np.zeros((0, 60), np.uint8), 150) is False
-    assert ocr._broken_rule(np.full((5, 60), 255, np.uint8), 150) is False
+    assert geometry._broken_rule(np.zeros((0, 60), np.uint8), 150) is False
+    assert geometry._broken_rule(np.full((5, 60), 255, np.uint8), 150) is False
 
 
 # --- a second look at numbers the engine could not read --------------------------------
@@ -528,20 +531,20 @@ def test_specks_around_a_number_are_wiped_and_its_characters_counted():
     digit broken in two pieces side by side over each other is one character."""
     zero = (70, 15, 14, 26)
     specks = [(20, 3, 3, 3), (120, 30, 4, 3), (75, 50, 3, 3)]
-    clean, chars = ocr._glyph_line(_line(zero, *specks))
+    clean, chars = cells._glyph_line(_line(zero, *specks))
     assert chars == 1 and (clean == 0).sum() == 14 * 26
     broken = [(70, 15, 14, 13), (71, 28, 13, 13)]  # a 0 split across its middle
-    assert ocr._glyph_line(_line(*broken, *specks))[1] == 1
-    assert ocr._glyph_line(_line((60, 15, 14, 26), (80, 15, 14, 26)))[1] == 2
+    assert cells._glyph_line(_line(*broken, *specks))[1] == 1
+    assert cells._glyph_line(_line((60, 15, 14, 26), (80, 15, 14, 26)))[1] == 2
 
 
 def test_a_mark_that_may_belong_to_the_number_stops_the_second_look():
     """A small mark on the line between digits may be a decimal point (1.5 read as 15
     would be a wrong number), a flat one left of them a minus: the line is left alone."""
     one, five = (60, 15, 10, 26), (84, 15, 14, 26)
-    assert ocr._glyph_line(_line(one, (74, 37, 4, 4), five)) is None
-    assert ocr._glyph_line(_line((40, 27, 12, 4), five)) is None
-    assert ocr._glyph_line(_line((40, 2, 12, 4), five)) is not None  # a speck above
+    assert cells._glyph_line(_line(one, (74, 37, 4, 4), five)) is None
+    assert cells._glyph_line(_line((40, 27, 12, 4), five)) is None
+    assert cells._glyph_line(_line((40, 2, 12, 4), five)) is not None  # a speck above
 
 
 def test_a_row_of_zeros_left_unread_is_filled_when_its_sum_leaves_nothing_else():
@@ -585,11 +588,11 @@ def test_an_amount_in_yuan_is_read_by_both_models_too():
     """The second model has no 元 (it reads it as a digit): its digits must begin as the
     first model's. The first model alone read a scanned 5460000元 as 95460000元."""
     band = _line((20, 15, 120, 26))
-    wrong = ocr._number(_TwoModels("95460000元", "54600007"), [band], 2, "95460000元")
+    wrong = cells._number(_TwoModels("95460000元", "54600007"), [band], 2, "95460000元")
     assert wrong.text == "" and "95460000元 or 54600007" in wrong.seen
-    right = ocr._number(_TwoModels("5460000元", "54600007"), [band], 2, "5460000元")
+    right = cells._number(_TwoModels("5460000元", "54600007"), [band], 2, "5460000元")
     assert right.text == "5460000元"
-    plain = ocr._number(_TwoModels("523", "923"), [band], 2, "523")
+    plain = cells._number(_TwoModels("523", "923"), [band], 2, "523")
     assert plain.text == "" and plain.seen.startswith("523 or 923")
 
 
@@ -599,12 +602,12 @@ def test_the_second_look_leaves_both_models_as_it_found_them():
     import numpy as np
     from tesserocr import PSM
 
-    engine = ocr.engine()
-    engine.second.SetPageSegMode(PSM.SINGLE_CHAR)
-    engine.numbers.SetPageSegMode(PSM.SINGLE_BLOCK)
-    picture = np.full((ocr.LINE_HEIGHT, ocr.LINE_HEIGHT), 255, dtype=np.uint8)
-    engine.readings(picture, 1)
-    assert engine.second.GetPageSegMode() == PSM.SINGLE_CHAR
-    assert engine.numbers.GetPageSegMode() == PSM.SINGLE_BLOCK
-    for api in (engine.second, engine.numbers):  # as the engine sets them up
+    eng = engine.engine()
+    eng.second.SetPageSegMode(PSM.SINGLE_CHAR)
+    eng.numbers.SetPageSegMode(PSM.SINGLE_BLOCK)
+    picture = np.full((engine.LINE_HEIGHT, engine.LINE_HEIGHT), 255, dtype=np.uint8)
+    eng.readings(picture, 1)
+    assert eng.second.GetPageSegMode() == PSM.SINGLE_CHAR
+    assert eng.numbers.GetPageSegMode() == PSM.SINGLE_BLOCK
+    for api in (eng.second, eng.numbers):  # as the engine sets them up
         api.SetPageSegMode(PSM.SINGLE_LINE)
