@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-import redis
 
 if TYPE_CHECKING:
     from crawler.distributed.leases import Crawl, SiteQueue
@@ -134,6 +133,10 @@ def distributed_crawl(
     max_idle: int,
 ) -> None:
     """``nianbao crawl --redis …``: one of enqueue, worker, status (or requeue-failed)."""
+    # Here, not at the top: every `nianbao` command would pay for importing the Redis
+    # client (a quarter of a second of CPU) to build its options.
+    import redis
+
     from crawler.distributed.leases import QueueError, SiteQueue, check_prefix, connect, redacted
 
     chosen = [n for n, on in (("--enqueue", enqueue), ("--worker", worker)) if on]
