@@ -21,6 +21,7 @@ import pytest
 from datasette.app import Datasette
 from datasette.utils import tilde_encode
 
+from archive.export.snapshot import make_snapshot
 from archive.publish import metadata_path, pages, prepare
 from archive.publish.pages.compare import Options, compare, resolve_region
 from archive.publish.serve import SETTINGS
@@ -434,3 +435,15 @@ def test_the_stylesheet_styles_what_the_scripts_add(site):
     assert "max-height: 9em" in rules[clip] and "overflow: auto" in rules[clip]
     assert "white-space: nowrap" in rules["table.nb-vertical > tbody > tr > th"]
     assert "border-bottom" in rules["table.nb-vertical > tbody > tr > td"]
+
+
+def test_the_snapshot_list_is_styled_by_the_stylesheet_not_inline(site, tmp_path):
+    make_snapshot(site["path"], tmp_path / "snapshots", "data")
+    ds = Datasette(
+        [str(site["path"])],
+        metadata={"plugins": {"nianbao-snapshots": {"directory": str(tmp_path / "snapshots")}}},
+    )
+    page = get(ds, "/-/snapshots").text
+    assert f'<link rel="stylesheet" href="{STATIC}nianbao.css">' in page
+    assert "style=" not in page and re.search(r'<td class="nb-number">[\d,]+</td>', page)
+    assert "text-align: right" in screen_rules(ds)["td.nb-number"]
