@@ -28,7 +28,6 @@ it, not copied into a ``--plugins-dir``: loaded from one, it says so and stops.
 
 from __future__ import annotations
 
-import json
 import mimetypes
 import re
 from urllib.parse import parse_qs, quote, urlsplit
@@ -36,7 +35,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from datasette import Response, hookimpl
 from markupsafe import Markup, escape
 
-from archive.publish import snapshots
+from archive.publish import pages, snapshots
 from archive.publish.csvsafe import FormulaGuard
 from archive.publish.search import fts_query
 from archive.publish.views import WIDE_TABLES
@@ -44,8 +43,6 @@ from archive.publish.views import WIDE_TABLES
 
 def _register_pages() -> None:
     from datasette.plugins import pm
-
-    from archive.publish import pages
 
     if not pm.is_registered(pages):
         pm.register(pages, name=pages.__name__)
@@ -292,67 +289,22 @@ def bom_wrapper(app):
     return wrapped
 
 
-# Long report text and 20-odd column descriptions would push the rows below the fold:
-# descriptions fold into a <details>, long cells scroll inside a box.
-READABLE = (
-    "(function () {"
-    "  var dl = document.querySelector('dl.column-descriptions');"
-    "  if (dl) { var d = document.createElement('details');"
-    "    var s = document.createElement('summary'); s.textContent = '列说明 Column descriptions';"
-    "    dl.parentNode.insertBefore(d, dl); d.appendChild(s); d.appendChild(dl); }"
-    "  var style = document.createElement('style');"
-    "  style.textContent = 'td.col-text div.nb-clip, td.col-stats div.nb-clip,"
-    " td.col-warnings div.nb-clip { max-height: 9em; min-width: 24em; overflow: auto; }';"
-    "  document.head.appendChild(style);"
-    "  document.querySelectorAll('td.col-text, td.col-stats, td.col-warnings')"
-    "    .forEach(function (td) { var box = document.createElement('div');"
-    "      box.className = 'nb-clip'; while (td.firstChild) box.appendChild(td.firstChild);"
-    "      td.appendChild(box); });"
-    "})();"
-)
-
-
-# A row page is one wide row; provenance (fetch time, SHA-256, the original) ends up
-# off-screen to the right. Shown as name | value lines instead.
-VERTICAL_ROW = (
-    "(function () {"
-    "  var t = document.querySelector('table.rows-and-columns');"
-    "  if (!t || !t.tBodies[0] || t.tBodies[0].rows.length !== 1) return;"
-    "  var heads = Array.prototype.map.call(t.querySelectorAll('thead th'),"
-    "    function (th) { return th.textContent.trim(); });"
-    "  var cells = Array.prototype.slice.call(t.tBodies[0].rows[0].cells);"
-    "  var v = document.createElement('table'); v.className = 'nb-vertical';"
-    "  cells.forEach(function (td, i) { var tr = v.insertRow();"
-    "    var th = document.createElement('th'); th.textContent = heads[i];"
-    "    th.style.cssText = 'text-align:left;vertical-align:top;padding:0.3em 1em 0.3em 0;"
-    "white-space:nowrap'; td.style.borderBottom = '1px solid #eee';"
-    "    tr.appendChild(th); tr.appendChild(td); });"
-    "  t.parentNode.replaceChild(v, t);"
-    "})();"
-)
+# The scripts each of Datasette's views gets, from the pages package's static/ (a module
+# each: run in this order once the page is parsed). A row page becomes name | value lines
+# (vertical-row.js); long cells and column descriptions fold away (readable.js); tables and
+# stored queries offer the CSV for Excel (excel-csv.js). The "database" view also shows the
+# results of SQL typed in, which get no Excel links.
+SCRIPTS = {
+    "row": ("vertical-row.js", "readable.js"),
+    "database": ("readable.js",),
+    "table": ("readable.js", "excel-csv.js"),
+    "query": ("readable.js", "excel-csv.js"),
+}
 
 
 @hookimpl
-def extra_body_script(view_name):
-    if view_name == "row":
-        return VERTICAL_ROW + READABLE
-    if view_name not in ("table", "query"):
-        return READABLE if view_name == "database" else None
-    label = json.dumps("Excel 用（UTF-8 BOM）")
-    return READABLE + (
-        "document.querySelectorAll('form[action$=\".csv\"]').forEach(function (form) {"
-        "  var p = form.querySelector('p') || form;"
-        "  var label = document.createElement('label');"
-        "  var box = document.createElement('input');"
-        "  box.type = 'checkbox'; box.name = '_bom'; box.value = '1'; box.checked = true;"
-        f"  label.appendChild(box); label.appendChild(document.createTextNode(' ' + {label}));"
-        "  p.insertBefore(label, p.querySelector('input[type=submit]'));"
-        "});"
-        "document.querySelectorAll('p.export-links a[href*=\".csv\"]').forEach(function (a) {"
-        "  var excel = document.createElement('a');"
-        "  excel.href = a.href + (a.href.indexOf('?') < 0 ? '?' : '&') + '_bom=1&_dl=1';"
-        "  excel.textContent = 'CSV for Excel 中文';"
-        "  a.parentNode.insertBefore(document.createTextNode(', '), a.nextSibling);"
-        "  a.parentNode.insertBefore(excel, a.nextSibling.nextSibling);"
-        "});"
-    )
+def extra_js_urls(view_name, datasette):
+    return [
+        {"url": datasette.urls.static_plugins(pages.STATIC, script), "module": True}
+        for script in SCRIPTS.get(view_name, ())
+    ]

@@ -19,6 +19,7 @@ from pathlib import Path
 from datasette.utils.asgi import AsgiFileDownload, Response
 
 from archive.export.snapshot import list_snapshots, snapshot_files
+from archive.publish.pages import STATIC
 
 PLUGIN = "nianbao-snapshots"
 ENV = "NIANBAO_SNAPSHOT_DIR"
@@ -55,7 +56,8 @@ async def snapshots_index(datasette, request):
         manifest["companion_urls"] = {n: base + n for n in manifest.get("companions") or {}}
     if request.url_vars.get("format") == ".json":
         return Response.json({"snapshots": manifests})
-    return Response.html(_page(manifests, datasette.urls.path("/")))
+    stylesheet = datasette.urls.static_plugins(STATIC, "nianbao.css")
+    return Response.html(_page(manifests, datasette.urls.path("/"), stylesheet))
 
 
 async def snapshot_file(datasette, request):
@@ -92,10 +94,11 @@ def _companions(manifest: dict) -> str:
     return " · ".join(links) or "—"
 
 
-def _page(manifests: list[dict], home: str) -> str:
+def _page(manifests: list[dict], home: str, stylesheet: str) -> str:
+    """The list as a page of its own, styled as Datasette's pages are (app.css, then ours)."""
     rows = "\n".join(
         '<tr><td>{date}</td><td>{flavour}</td><td><a href="{url}" download>{file}</a></td>'
-        '<td style="text-align:right">{size:,}</td><td>{tables}</td><td>{schema}</td>'
+        '<td class="nb-number">{size:,}</td><td>{tables}</td><td>{schema}</td>'
         '<td><code>{sha}</code> (<a href="{sha_url}">.sha256</a>, '
         '<a href="{manifest_url}">manifest</a>)</td><td>{companions}</td></tr>'.format(
             date=html.escape(m["created_at"]),
@@ -123,7 +126,8 @@ def _page(manifests: list[dict], home: str) -> str:
     return (
         '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
         "<title>数据快照 Snapshots</title>"
-        f'<link rel="stylesheet" href="{html.escape(home)}-/static/app.css"></head>'
+        f'<link rel="stylesheet" href="{html.escape(home)}-/static/app.css">'
+        f'<link rel="stylesheet" href="{html.escape(stylesheet)}"></head>'
         f'<body><section class="content"><p><a href="{html.escape(home)}">首页 home</a></p>'
         "<h1>数据快照 Snapshots</h1>"
         "<p><b>data</b>: 元数据、全文、表格数字、核查结果，不含原始文件 — metadata, text, "

@@ -4,7 +4,9 @@ Builds the demo archive (the simulated web, crawled), serves it with ``nianbao s
 and walks it in a real browser: the front page, a search for a two-character word, a
 report page with its failing arithmetic marked on the cells, year over year for the
 agency and its region (and its print layout), a stored query given a region by name,
-then from a cell to its capture and the original. Each page is screenshotted into
+then from a cell to its capture and the original; and what the package's scripts make of
+Datasette's own pages (a row as name | value lines, folded column descriptions, long text
+in a box, the CSV for Excel, region names suggested). Each page is screenshotted into
 ``build/screenshots/`` (or ``$NIANBAO_SCREENSHOTS``) for a person to look at; the test
 checks what a script can: the links exist where a reader clicks, the pages hold the
 Chinese text, and a CJK font makes different characters render differently (with no
@@ -161,7 +163,11 @@ def test_search_open_report_follow_cell_to_original(site):
     report_url = base + reports[0]
     report = browser.dom(report_url)
     assert "政府信息公开" in report
-    assert 'class="nb-vertical"' in report, "the plugin's script did not run in the browser"
+    # vertical-row.js: the one row of Datasette's row page as name | value lines
+    assert re.search(r'<table class="nb-vertical"><tbody><tr><th>id</th><td class="col-id', report)
+    assert re.search(
+        r'<tr><th>sha256</th><td class="col-sha256[^"]*"><a href="/-/original/', report
+    )
     browser.screenshot(report_url, "3-report")
     cells_links = links(report, rf"/{name}/cells\?report_id=\d+")
     assert cells_links, "the report page does not link its cells"
@@ -186,6 +192,28 @@ def test_search_open_report_follow_cell_to_original(site):
     assert headers["content-security-policy"].startswith("sandbox")
     assert body
     browser.screenshot(base + originals[0] + "?view=text", "6-original-as-text")
+
+
+def test_table_page_folds_its_descriptions_boxes_long_text_and_offers_csv_for_excel(site):
+    """What readable.js and excel-csv.js make of Datasette's table page."""
+    base, name, browser = site
+    page = browser.dom(f"{base}/{name}/reports")
+    details = (
+        '<details><summary>列说明 Column descriptions</summary><dl class="column-descriptions">'
+    )
+    assert details in page, "the column descriptions are not folded"
+    assert re.search(r'<td class="col-text[^"]*"><div class="nb-clip">', page), "text not boxed"
+    checkbox = (
+        '<label><input type="checkbox" name="_bom" value="1" checked=""> Excel 用（UTF-8 BOM）'
+        '</label><input type="submit" value="Export CSV">'
+    )
+    assert checkbox in page, "the CSV export form has no Excel checkbox, checked"
+    excel = re.search(r'<a href="([^"]+)">CSV for Excel 中文</a>', page)
+    assert excel, "no CSV for Excel link"
+    url = html.unescape(excel.group(1))
+    assert url.startswith(f"{base}/{name}/reports.csv?") and url.endswith("&_bom=1&_dl=1")
+    with urllib.request.urlopen(url) as response:
+        assert response.read(3) == b"\xef\xbb\xbf"  # the byte-order mark Excel needs
 
 
 def test_wide_table_and_chart_pages(site):
@@ -259,5 +287,7 @@ def test_stored_query_takes_a_region_by_name(site):
     url = f"{base}/{name}/region_requests?region={quote('新乡市')}"
     page = browser.dom(url)
     assert "报告数" in page and "每份报告平均新收" in page and "2024" in page
-    assert "nb-region-names" in page  # the region input suggests names
+    # region-names.js: the region input suggests the names of the regions table
+    assert re.search(r'<input [^>]*name="region" value="新乡市" list="nb-region-names"', page)
+    assert '<option value="牧野区"></option>' in page and '<option value="河南省"></option>' in page
     browser.screenshot(url, "12-stored-query-region-by-name")

@@ -14,13 +14,15 @@ import io
 import json
 import random
 import re
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from datasette.app import Datasette
 from datasette.utils import tilde_encode
 
-from archive.publish import metadata_path, prepare
+from archive.export.snapshot import make_snapshot
+from archive.publish import metadata_path, pages, prepare
 from archive.publish.pages.compare import Options, compare, resolve_region
 from archive.publish.serve import SETTINGS
 from archive.publish.views import ZH_VIEWS, view_headers
@@ -355,3 +357,93 @@ def test_stored_queries_speak_chinese_and_take_region_names(site):
 def test_ids_in_stored_queries_link_to_report_pages(site):
     page = get(site["ds"], "/nb/failing_arithmetic?year=&rule=&region=").text
     assert f'<a href="/nb/reports/{site["story"]}">{site["story"]}</a>' in page
+
+
+# -- the scripts and the stylesheet, as static files of the pages package ---------------------
+
+STATIC = "/-/static-plugins/archive.publish.pages/"
+# A module script runs only if it is served with a JavaScript type (the browser checks).
+JAVASCRIPT = {"text/javascript", "application/javascript"}
+
+
+def linked_scripts(page: str) -> list[str]:
+    """The package's scripts a page links, in order, each as a module (run once parsed)."""
+    return re.findall(
+        rf'<script type="module" src="{re.escape(STATIC)}([\w-]+\.js)"></script>', page
+    )
+
+
+def test_each_page_links_the_scripts_it_needs_and_they_are_served_as_javascript(site):
+    ds, story = site["ds"], site["story"]
+    region = quote("新乡市")
+    expected = {
+        f"/nb/reports/{story}": {"vertical-row.js", "readable.js"},
+        "/nb/captures/1": {"vertical-row.js", "readable.js"},
+        "/nb/reports": {"readable.js", "excel-csv.js"},
+        f"/nb/{tilde_encode('表三_依申请公开')}": {"readable.js", "excel-csv.js"},
+        f"/nb/region_requests?region={region}": {"readable.js", "excel-csv.js", "region-names.js"},
+        "/nb/check_notes?year=": {"readable.js", "excel-csv.js", "region-names.js"},
+        "/nb": {"readable.js"},
+        "/nb?sql=select+1": {"readable.js", "region-names.js"},
+        "/": set(),
+        f"/nb/-/compare?region={region}": set(),
+    }
+    served = set()
+    for url, scripts in expected.items():
+        page = get(ds, url)
+        assert page.status_code == 200, url
+        linked = linked_scripts(page.text)
+        assert set(linked) == scripts and len(linked) == len(scripts), (url, linked)
+        served.update(linked)
+    # A row is laid out as name | value lines before its long cells are boxed.
+    row = linked_scripts(get(ds, f"/nb/reports/{story}").text)
+    assert row.index("vertical-row.js") < row.index("readable.js")
+    static = Path(pages.__file__).parent / "static"
+    for script in served:
+        response = get(ds, STATIC + script)
+        assert response.status_code == 200, script
+        assert response.headers["content-type"].split(";")[0] in JAVASCRIPT, script
+        assert response.content == (static / script).read_bytes()
+
+
+def test_a_query_taking_a_region_carries_where_the_names_come_from(site):
+    ds = site["ds"]
+    page = get(ds, f"/nb/region_requests?region={quote('新乡市')}").text
+    source = re.search(r'<datalist id="nb-region-names" data-source="([^"]+)"></datalist>', page)
+    assert source and source.group(1) == "/nb/regions.json"
+    assert "nb-region-names" not in get(ds, "/nb/check_notes?year=").text  # takes no region
+    # What region-names.js asks the source for, and reads from the answer.
+    columns = "&".join(f"_col={c}" for c in ("name", "full_name", "province", "city", "district"))
+    regions = get(ds, f"{source.group(1)}?_shape=array&_size=max&{columns}").json()
+    names = {r[key] for r in regions for key in ("province", "city", "district", "full_name")}
+    assert {"河南省", "新乡市", "牧野区", "河南省新乡市牧野区"} <= names
+
+
+def screen_rules(ds) -> dict[str, str]:
+    """nianbao.css as served, outside @media print: selectors -> declarations."""
+    css = get(ds, f"{STATIC}nianbao.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    screen = re.sub(r"/\*.*?\*/", "", css.text, flags=re.S).split("@media")[0]
+    found = re.findall(r"([^{}]+)\{([^{}]*)\}", screen)
+    return {selectors.strip(): declarations for selectors, declarations in found}
+
+
+def test_the_stylesheet_styles_what_the_scripts_add(site):
+    """The scripts only add classes (no inline styles); every page links nianbao.css."""
+    rules = screen_rules(site["ds"])
+    clip = "td.col-text div.nb-clip, td.col-stats div.nb-clip, td.col-warnings div.nb-clip"
+    assert "max-height: 9em" in rules[clip] and "overflow: auto" in rules[clip]
+    assert "white-space: nowrap" in rules["table.nb-vertical > tbody > tr > th"]
+    assert "border-bottom" in rules["table.nb-vertical > tbody > tr > td"]
+
+
+def test_the_snapshot_list_is_styled_by_the_stylesheet_not_inline(site, tmp_path):
+    make_snapshot(site["path"], tmp_path / "snapshots", "data")
+    ds = Datasette(
+        [str(site["path"])],
+        metadata={"plugins": {"nianbao-snapshots": {"directory": str(tmp_path / "snapshots")}}},
+    )
+    page = get(ds, "/-/snapshots").text
+    assert f'<link rel="stylesheet" href="{STATIC}nianbao.css">' in page
+    assert "style=" not in page and re.search(r'<td class="nb-number">[\d,]+</td>', page)
+    assert "text-align: right" in screen_rules(ds)["td.nb-number"]

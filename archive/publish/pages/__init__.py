@@ -16,7 +16,6 @@ variables, and two routes are added.
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from urllib.parse import urlencode
 
@@ -194,27 +193,12 @@ def render_cell(value, column, table, database, datasette):
 
 
 @hookimpl
-def extra_body_script(template, database, datasette):
-    """Stored queries that take a region: suggest the region names as one types."""
+def extra_js_urls(template, database, datasette):
+    """Stored queries that take a region: suggest the region names as one types.
+
+    query.html renders the (empty) list of names with the URL of the regions table;
+    region-names.js fills it, if the query has a region input.
+    """
     if template != "query.html" or not database:
-        return None
-    source = datasette.urls.path(f"/{database}/regions.json")
-    return (
-        "(function () {"
-        "  var inputs = document.querySelectorAll('form.sql input[name=region]');"
-        "  if (!inputs.length) return;"
-        "  var list = document.createElement('datalist'); list.id = 'nb-region-names';"
-        "  document.body.appendChild(list);"
-        "  inputs.forEach(function (i) { i.setAttribute('list', list.id);"
-        "    i.placeholder = '新乡市、牧野区、河南省新乡市牧野区 或 410711'; });"
-        f"  fetch({json.dumps(source)} + '?_shape=array&_size=max&_col=name&_col=full_name"
-        "&_col=province&_col=city&_col=district')"
-        "    .then(function (r) { return r.json(); }).then(function (rows) {"
-        "      var seen = {};"
-        "      rows.forEach(function (r) { [r.province, r.city, r.district, r.full_name]"
-        "        .forEach(function (n) { if (n && !seen[n]) { seen[n] = 1;"
-        "          var o = document.createElement('option'); o.value = n; list.appendChild(o);"
-        "        } }); });"
-        "    });"
-        "})();"
-    )
+        return []
+    return [{"url": datasette.urls.static_plugins(STATIC, "region-names.js"), "module": True}]
