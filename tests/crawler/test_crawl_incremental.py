@@ -34,7 +34,7 @@ def nights(tmp_path_factory):
             port=port,
             log_requests=True,
         ) as web:
-            crawl(web, db)
+            crawl(web.sites_csv, db, timeout=120)
             requests[night] = web.requests()
             base = web.sites[SITE]
     conn = sqlite3.connect(db)
@@ -131,7 +131,7 @@ def test_a_killed_nightly_run_resumes_with_revisits_followed(tmp_path):
 
     db, port = tmp_path / "archive.db", free_port(HOST)
     with SimWeb(tmp_path / "web1", extra=("nightly",), default_world=False, port=port) as web:
-        crawl(web, db)
+        crawl(web.sites_csv, db, timeout=120)
     slow = [
         "-s",
         "DOWNLOAD_DELAY=0.15",
@@ -173,7 +173,7 @@ def test_a_killed_nightly_run_resumes_with_revisits_followed(tmp_path):
             time.sleep(0.02)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        crawl(web, db)
+        crawl(web.sites_csv, db, timeout=120)
     conn = sqlite3.connect(db)
     urls = {r[0] for r in conn.execute("select url from captures where run_id in (2, 3)")}
     twice = conn.execute(
