@@ -57,6 +57,7 @@ from twisted.internet import task
 from archive.store import Archive
 from crawler.distributed.leases import Claim, Crawl, SiteQueue, redacted, site_hosts
 from crawler.scheduling.frontier import frontier_for
+from crawler.scope import CrawlScope
 from crawler.spiders.reports import ReportSpider
 
 logger = logging.getLogger(__name__)
@@ -291,7 +292,7 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
         self.wait_for_work = wait
         self.sites: list[dict] = []
         self.sites_csv = f"redis:{crawl.prefix}:{crawl.id}"
-        self.moved_to: dict[str, set[str]] = {}
+        self.scope = CrawlScope()  # each leased site's scope is made from its row
         self.redis_key = crawl.key("queue")
         self.leases: dict[str, Lease] = {}
         # Host -> the lease of the group last leased with it: requests Scrapy makes on
