@@ -24,6 +24,10 @@ What this module adds to Scrapy and scrapy-redis:
 * duplicate filtering per lease, so a group leased again by the same worker is
   crawled again, not filtered out as seen.
 
+What is in flight, and when a lease is settled, lost or released, is the account of a
+:class:`~crawler.distributed.tracking.LeaseBook`: the spider tells it what happens, the
+guards ask it whether a request may go.
+
 The shard keeps the crawl, the worker and every lease it held (``distributed_crawls``,
 ``crawl_workers``, ``crawl_leases``); ``nianbao merge`` brings shards together.
 """
@@ -31,14 +35,12 @@ The shard keeps the crawl, the worker and every lease it held (``distributed_cra
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import logging
 import os
 import socket
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import redis
@@ -56,6 +58,7 @@ from twisted.internet import task
 
 from archive.store import Archive
 from crawler.distributed.leases import Claim, Crawl, SiteQueue, redacted, site_hosts
+from crawler.distributed.tracking import Lease, LeaseBook
 from crawler.scheduling.frontier import frontier_for
 from crawler.scope import CrawlScope
 from crawler.spiders.reports import ReportSpider
@@ -64,6 +67,7 @@ logger = logging.getLogger(__name__)
 
 # The key, in the site dict every request of a group carries, naming the lease.
 LEASE = "nianbao_lease"
+_BOOK = "_nianbao_lease_book"
 # The request meta keys of a request's chain (a redirect or a retry continues it) and of
 # the spider's own callback and errback, run inside the chain.
 CHAIN = "nianbao_chain"
@@ -88,25 +92,23 @@ class LeaseLost(IgnoreRequest):
     """The worker no longer holds the lease of the request's site group."""
 
 
-@dataclass
-class Lease:
-    """A group this worker holds, and what of it is still in flight."""
+def attach_book(crawler, book: LeaseBook) -> None:
+    """Make ``book`` the crawler's: the leases its requests are checked against."""
+    setattr(crawler, _BOOK, book)
 
-    claim: Claim
-    claimed_at: str
-    deadline: float  # monotonic: no download of the group starts after this
-    state: str = "active"  # active | finished | lost | released
-    chains: set[int] = field(default_factory=set)
-    items: int = 0  # yielded by a callback, not yet through the pipeline
-    captures: int = 0
 
-    @property
-    def token(self) -> str:
-        return self.claim.token
+def book_of(crawler) -> LeaseBook | None:
+    return getattr(crawler, _BOOK, None)
 
-    @property
-    def settled(self) -> bool:
-        return not self.chains and self.items <= 0
+
+def check_lease(book: LeaseBook | None, request: Request) -> None:
+    """Raise :class:`LeaseLost` for a request whose lease (its group's, or its host's for
+    robots.txt) may not start a download now."""
+    if book is None:
+        return
+    token = book.token_for(lease_of(request), urlparse_cached(request).hostname or "")
+    if not book.allows(token):
+        raise LeaseLost(f"lease {token} no longer held")
 
 
 class LeaseDupeFilter(RFPDupeFilter):
@@ -132,13 +134,8 @@ class LeaseCheckedDownloadHandler(HTTP11DownloadHandler):
     It is the last step before the wire: a request that waited in a slot's queue past
     its lease's safe deadline is dropped here, not sent."""
 
-    def _check(self, request: Request) -> None:
-        spider = self._crawler.spider
-        if isinstance(spider, SiteWorkerSpider) and not spider.lease_allows(request):
-            raise LeaseLost(f"lease {spider.lease_for(request)} no longer held")
-
     async def download_request(self, request: Request) -> Response:
-        self._check(request)
+        check_lease(book_of(self._crawler), request)
         return await super().download_request(request)
 
 
@@ -153,9 +150,7 @@ class LeaseGuardMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request, spider=None) -> None:
-        spider = self.crawler.spider
-        if isinstance(spider, SiteWorkerSpider) and not spider.lease_allows(request):
-            raise LeaseLost(f"lease {spider.lease_for(request)} no longer held")
+        check_lease(book_of(self.crawler), request)
         return None
 
 
@@ -272,6 +267,7 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
             "https": "crawler.distributed.worker.LeaseCheckedDownloadHandler",
         },
     }
+    book: LeaseBook  # made in from_crawler, which knows the download timeout
 
     def __init__(
         self,
@@ -294,16 +290,9 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
         self.sites_csv = f"redis:{crawl.prefix}:{crawl.id}"
         self.scope = CrawlScope()  # each leased site's scope is made from its row
         self.redis_key = crawl.key("queue")
-        self.leases: dict[str, Lease] = {}
-        # Host -> the lease of the group last leased with it: requests Scrapy makes on
-        # its own (robots.txt) carry no lease, but go to a group's host all the same.
-        self.host_leases: dict[str, str] = {}
-        self.unreported: list[Lease] = []  # finished, but Redis did not hear it yet
-        self.chains = itertools.count(1)
         self.closing = False
         self.replaced = False
         self.redis_down_since: float | None = None
-        self.stats_groups = {"finished": 0, "lost": 0, "released": 0}
         self.ledger: ShardLedger | None = None
         self.beat: task.LoopingCall | None = None
 
@@ -313,7 +302,12 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
         spider.setup_redis(crawler)
         spider.queue = SiteQueue(spider.server, spider.crawl.prefix)
         spider.fetch_data = spider.claim_groups  # scrapy-redis pops its data; we lease it
-        spider.download_timeout_s = crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 180)
+        spider.book = LeaseBook(
+            spider.crawl.lease_ttl,
+            crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 180),
+            on_end=spider.lease_ended,
+        )
+        attach_book(crawler, spider.book)
         hook = crawler.signals.connect
         hook(spider.on_scheduled, signal=signals.request_scheduled)
         hook(spider.on_dropped, signal=signals.request_dropped)
@@ -325,13 +319,9 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
         return spider
 
     # -- claiming ------------------------------------------------------------------------
-    @property
-    def active(self) -> list[Lease]:
-        return [lease for lease in self.leases.values() if lease.state == "active"]
-
     def claim_groups(self, redis_key: str, batch_size: int) -> list[Claim]:
         """scrapy-redis's ``fetch_data``: lease as many groups as there is room for."""
-        room = self.sites_at_once - len(self.active)
+        room = self.sites_at_once - len(self.book.active)
         if self.closing or self.replaced or room <= 0:
             return []
         try:
@@ -351,7 +341,7 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
         frontier.site_ids.extend(
             s["site_id"] for s in claim.sites if s["site_id"] not in frontier.site_ids
         )
-        lease = self.hold(Lease(claim, _now(), time.monotonic() + self._safe_for()))
+        lease = self.hold(claim)
         self._ledger().claimed(lease, frontier.run_id)
         logger.info(
             "leased site group %s (attempt %d): %s",
@@ -369,37 +359,12 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
             self._follow(request, lease)
         return requests
 
-    def hold(self, lease: Lease) -> Lease:
+    def hold(self, claim: Claim) -> Lease:
         """Record a lease just claimed, and its group's hosts as under it."""
-        self.leases[lease.token] = lease
-        hosts = {host for site in lease.claim.sites for host in site_hosts(site)}
-        self.host_leases.update(dict.fromkeys(hosts, lease.token))
+        hosts = {host for site in claim.sites for host in site_hosts(site)}
+        lease = self.book.hold(claim, _now(), hosts)
         self._forget_refused_robots(hosts)
         return lease
-
-    def _safe_for(self) -> float:
-        """How long after a renewal downloads may still start: the lease's life, less the
-        longest a download may take, so the last one ends before the lease can expire."""
-        return self.crawl.lease_ttl - self.download_timeout_s
-
-    def lease_for(self, request: Request) -> str | None:
-        """The lease a request is made under: its group's, or — for a request Scrapy makes
-        by itself, robots.txt — that of the group last leased with its host."""
-        token = lease_of(request)
-        if token is None:
-            token = self.host_leases.get((urlparse_cached(request).hostname or "").lower())
-        return token
-
-    def lease_allows(self, request: Request) -> bool:
-        """May this request go to its host now? Not once its lease may be about to expire:
-        the group is then given up (the lease expires; the next holder crawls it)."""
-        token = self.lease_for(request)
-        if token is None:
-            return True
-        lease = self.leases.get(token)
-        if lease is not None and lease.state == "active" and time.monotonic() >= lease.deadline:
-            self._give_up(lease, "lost", "the lease could not be renewed in time")
-        return lease is not None and lease.state == "active"
 
     def _forget_refused_robots(self, hosts: set[str]) -> None:
         """A robots.txt refused under a lost lease leaves Scrapy treating the host as having
@@ -414,8 +379,7 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
 
     # -- following a group's requests ----------------------------------------------------
     def on_scheduled(self, request: Request, spider=None) -> None:
-        token = lease_of(request)
-        lease = self.leases.get(token) if token else None
+        lease = self.book.get(lease_of(request))
         if lease is None or CHAIN in request.meta:
             return  # not a group's request, or a redirect/retry continuing its chain
         self._follow(request, lease)
@@ -424,25 +388,20 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
         """Open the request's chain: its callback or errback, run through
         :meth:`tracked_callback` / :meth:`tracked_errback`, will close it. (One method for
         every request, not a closure each: Scrapy inspects each callback's source once.)"""
-        chain = next(self.chains)
-        request.meta[CHAIN] = chain
+        request.meta[CHAIN] = self.book.open_chain(lease)
         request.meta[CALLBACKS] = (request.callback or self._parse, request.errback)
-        lease.chains.add(chain)
         request.callback = self.tracked_callback
         request.errback = self.tracked_errback
 
     def on_dropped(self, request: Request, spider=None) -> None:
-        self._chain_ended(lease_of(request), request.meta.get(CHAIN))
+        self._chain_ended(request)
 
     def on_item_done(self, item=None, response=None, spider=None, **kwargs) -> None:
         request = getattr(response, "request", None)
-        lease = self._lease(request) if request is not None else None
-        if lease is None:
+        if request is None:
             return
-        lease.items -= 1
-        if "exception" not in kwargs and "failure" not in kwargs:
-            lease.captures += 1
-        self._settle(lease)
+        stored = "exception" not in kwargs and "failure" not in kwargs
+        self._settle(self.book.item_done(lease_of(request), stored))
 
     def tracked_callback(self, response, **kwargs):
         """A group's response: the spider's callback, its items counted."""
@@ -451,65 +410,52 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
             callback, _ = request.meta[CALLBACKS]
             yield from self._counted(request, callback(response, **kwargs))
         finally:
-            self._chain_ended(lease_of(request), request.meta.get(CHAIN))
+            self._chain_ended(request)
 
     def tracked_errback(self, failure):
         """A group's failed request: recorded by the spider's errback while the group is
         held; a group given up records nothing (the next holder crawls it)."""
         request = failure.request
         try:
-            lease = self._lease(request)
             _, errback = request.meta[CALLBACKS]
-            if failure.check(LeaseLost) or lease is None or lease.state != "active":
+            if failure.check(LeaseLost) or not self.book.holds(lease_of(request)):
                 return
             if errback is None:  # logged as Scrapy would, nothing to store
                 logger.error("fetch failed: %s: %s", request, failure.getErrorMessage())
                 return
             yield from self._counted(request, errback(failure))
         finally:
-            self._chain_ended(lease_of(request), request.meta.get(CHAIN))
+            self._chain_ended(request)
 
     def _counted(self, request: Request, output):
         """The callback's output, each item counted until the pipeline has stored it."""
-        lease = self._lease(request)
-        assert lease is not None  # a tracked request's group is held while it runs
+        token = lease_of(request)
         for value in _iterate(output):
             if value is not None and not isinstance(value, Request):
-                lease.items += 1
+                self.book.item_yielded(token)
             yield value
 
-    def _lease(self, request: Request) -> Lease | None:
-        token = lease_of(request)
-        return self.leases.get(token) if token else None
+    def _chain_ended(self, request: Request) -> None:
+        self._settle(self.book.chain_ended(lease_of(request), request.meta.get(CHAIN)))
 
-    def _chain_ended(self, token: str | None, chain: int | None) -> None:
-        lease = self.leases.get(token) if token else None
-        if lease is None or chain is None:
-            return
-        lease.chains.discard(chain)
-        self._settle(lease)
-
-    def _settle(self, lease: Lease) -> None:
-        if lease.state == "active" and lease.settled:
+    def _settle(self, lease: Lease | None) -> None:
+        """A lease the book says may be settled: checked again a tick later, so that
+        whatever is being handed on right now lands first."""
+        if lease is not None:
             from twisted.internet import reactor
 
-            # Checked again a tick later: whatever is being handed on right now lands first.
             reactor.callLater(0, self._finish_if_settled, lease.token)  # type: ignore[arg-type]
 
     def _finish_if_settled(self, token: str) -> None:
-        lease = self.leases.get(token)
-        if lease is not None and lease.state == "active" and lease.settled:
+        lease = self.book.get(token)
+        if lease is not None and self.book.is_settled(lease):
             self._finish(lease)
             self.schedule_next_requests()
 
     # -- the ends of a lease -------------------------------------------------------------
     def _finish(self, lease: Lease) -> None:
-        lease.state = "finished"
-        self.stats_groups["finished"] += 1
-        self.crawler.stats.inc_value("nianbao/site_groups_finished")
-        self._ledger().ended(lease)
+        self.book.finish(lease)
         self.spider_idle_start_time = int(time.time())
-        logger.info("site group %s finished: %d captures", lease.claim.group, lease.captures)
         self._report_done(lease)
 
     def _report_done(self, lease: Lease) -> None:
@@ -522,23 +468,27 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
                 )
         except redis.RedisError as exc:
             self._redis_failed(exc)
-            self.unreported.append(lease)
+            self.book.unreported.append(lease)
 
-    def _give_up(self, lease: Lease, state: str, reason: str, release: bool = False) -> None:
-        """A group this worker stops crawling: lost (taken over, or not renewed in time:
-        it expires by itself, after the last download can have ended) or released (a
-        clean stop: back to the queue as soon as no download of it can be under way)."""
-        lease.state = state
-        self.stats_groups[state] += 1
-        self.crawler.stats.inc_value(f"nianbao/site_groups_{state}")
+    def _release(self, lease: Lease, reason: str) -> None:
+        """A clean stop gives the group back: to the queue as soon as no download of it can
+        be under way (Redis unreachable: the lease expires by itself and is requeued)."""
+        grace = self.book.release_grace(lease)
+        self.book.give_up(lease, "released", reason)
+        with contextlib.suppress(redis.RedisError):
+            self.queue.release(self.crawl, self.worker, lease.claim, grace)
+
+    def lease_ended(self, lease: Lease, reason: str | None) -> None:
+        """The book's word that a lease ended — finished, or lost (taken over, or not
+        renewed in time: it expires by itself, after the last download can have ended),
+        or released: counted, written in the shard, logged."""
+        self.crawler.stats.inc_value(f"nianbao/site_groups_{lease.state}")
         self._ledger().ended(lease, reason)
-        if release:
-            grace = self.download_timeout_s if lease.chains else 0.0
-            # Redis unreachable: the lease expires by itself and the group is requeued.
-            with contextlib.suppress(redis.RedisError):
-                self.queue.release(self.crawl, self.worker, lease.claim, grace)
-        log = logger.info if state == "released" else logger.warning
-        log("site group %s %s: %s", lease.claim.group, state, reason)
+        if lease.state == "finished":
+            logger.info("site group %s finished: %d captures", lease.claim.group, lease.captures)
+        else:
+            log = logger.info if lease.state == "released" else logger.warning
+            log("site group %s %s: %s", lease.claim.group, lease.state, reason)
 
     # -- heartbeat -------------------------------------------------------------------------
     def on_opened(self, spider=None) -> None:
@@ -562,14 +512,14 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
     def _heartbeat(self) -> None:
         if self.closing:
             return
-        sent = time.monotonic()
-        active = self.active
+        sent = self.book.clock()
+        held = self.book.active
         try:
-            lost = self.queue.renew(self.crawl, self.worker, [lease.claim for lease in active])
-            while self.unreported:
-                lease = self.unreported[0]
+            lost = self.queue.renew(self.crawl, self.worker, [lease.claim for lease in held])
+            while self.book.unreported:
+                lease = self.book.unreported[0]
                 self.queue.complete(self.crawl, self.worker, lease.claim, lease_summary(lease))
-                self.unreported.pop(0)
+                self.book.unreported.pop(0)
             current = self.server.get(f"{self.crawl.prefix}:current")
             self.queue.report_worker(self.crawl, self.worker, self.progress())
         except redis.RedisError as exc:
@@ -578,11 +528,7 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
             if self.redis_down_since is not None:
                 logger.warning("Redis answers again")
             self.redis_down_since = None
-            for lease in active:
-                if lease.claim.group in lost:
-                    self._give_up(lease, "lost", "another worker holds the lease now")
-                elif lease.state == "active":
-                    lease.deadline = sent + self._safe_for()
+            self.book.renewed(held, lost, sent)
             if current != self.crawl.id and not self.replaced:
                 self.replaced = True
                 logger.warning(
@@ -591,11 +537,9 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
                     current,
                 )
             self.schedule_next_requests()
-        now = time.monotonic()
-        for lease in self.active:
-            if now >= lease.deadline:
-                self._give_up(lease, "lost", "the lease could not be renewed in time")
-        if self.redis_down_since is not None and now - self.redis_down_since > self.crawl.lease_ttl:
+        self.book.expire()
+        down = self.redis_down_since
+        if down is not None and time.monotonic() - down > self.crawl.lease_ttl:
             self._stop("redis_unreachable")
 
     def progress(self) -> dict:
@@ -605,8 +549,8 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
             "pid": os.getpid(),
             "shard": self.shard,
             "state": "stopping" if self.closing else "crawling",
-            "leases": [lease.claim.group for lease in self.active],
-            "groups": dict(self.stats_groups),
+            "leases": [lease.claim.group for lease in self.book.active],
+            "groups": dict(self.book.ends),
             "captures": stats.get_value("nianbao/captures_stored", 0),
             "pages": stats.get_value("response_received_count", 0),
         }
@@ -636,7 +580,7 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
     def spider_idle(self):
         """Nothing in flight: settle the groups held, claim more, wait or close."""
         try:
-            for lease in self.active:  # an idle engine has nothing of them in flight
+            for lease in self.book.active:  # an idle engine has nothing of them in flight
                 if not lease.settled:
                     logger.warning(
                         "site group %s: %d requests and %d items unaccounted for when the "
@@ -660,7 +604,7 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
             )
             return
         self.schedule_next_requests()
-        if self.active:
+        if self.book.active:
             raise DontCloseSpider
         if not self.wait_for_work:
             logger.info("no site group queued for this worker (--no-wait): it stops")
@@ -675,8 +619,8 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
         self.closing = True
         if self.beat is not None and self.beat.running:
             self.beat.stop()
-        for lease in self.active:
-            self._give_up(lease, "released", f"the worker stopped ({reason})", release=True)
+        for lease in self.book.active:
+            self._release(lease, f"the worker stopped ({reason})")
         with contextlib.suppress(redis.RedisError):
             self.queue.report_worker(self.crawl, self.worker, {**self.progress(), "state": reason})
         if self.ledger is not None:
