@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from crawler.distributed.guards import LEASE, lease_of
 from crawler.distributed.leases import Crawl
-from crawler.distributed.worker import LEASE, SiteWorkerSpider, lease_of
+from crawler.distributed.spider import SiteWorkerSpider
 from crawler.spiders.reports import ReportSpider
 
 REGISTRY = "site_id,agency,region_code,start_url\na,甲县人民政府,410700,http://www.a.gov.cn/\n"
@@ -36,9 +37,9 @@ def test_a_robots_txt_request_goes_by_the_lease_of_its_host():
     may not reach a host whose lease this worker lost (another worker holds it now)."""
     from scrapy import Request
 
+    from crawler.distributed.guards import LeaseLost, check_lease
     from crawler.distributed.leases import Claim
     from crawler.distributed.tracking import LeaseBook
-    from crawler.distributed.worker import LeaseLost, check_lease
 
     book = LeaseBook(lease_ttl=float("inf"), download_timeout=60.0)
     site = {"site_id": "a", "start_url": "http://www.a.gov.cn/", "allowed_domains": "a.gov.cn"}
