@@ -9,9 +9,9 @@ and again on every redirect hop (Scrapy sends each hop through the downloader
 middlewares as a new request), :class:`NetworkScopeMiddleware`:
 
 1. refuses a scheme other than http(s);
-2. refuses a host outside the site's scope: its registry ``allowed_domains`` (and
-   the hosts below them), plus a host the site moved to (a redirect of its start or
-   column page, :meth:`crawler.spiders.reports.ReportSpider.widen_scope`);
+2. refuses a host outside the site's scope (:class:`crawler.scope.SiteScope`): its
+   registry ``allowed_domains`` (and the hosts below them), plus a host the site moved
+   to (a redirect of its start or column page);
 3. resolves the host (through Scrapy's resolver and its cache, which the connection
    then uses too) and refuses an address that is not public: loopback, link-local,
    private, multicast, reserved, unspecified. A public name pointing at 127.0.0.1
@@ -21,14 +21,16 @@ middlewares as a new request), :class:`NetworkScopeMiddleware`:
 
 Explicit exceptions: a registry row whose ``allowed_domains`` names a host or an
 address (or a network, ``10.1.0.0/16``) exactly — not by a parent domain — may reach
-it even when it is private. That is how the simulated web (``127.0.0.x``), the tests
-and an operator's intranet mirror are crawled (``docs/interfaces.md``). A row's
+it even when it is private (:class:`crawler.scope.Allowance`). That is how the
+simulated web (``127.0.0.x``), the tests and an operator's intranet mirror are crawled
+(``docs/interfaces.md``). A row's
 ``allowed_domains`` defaults to the host of its start URL, so a start URL the
 operator wrote is always reachable.
 
 A refusal raises :class:`ScopeRefused`; the spider records it as a capture with the
 error ``refused: <reason>: …`` and the per-site counts show it as
-``refused_<reason>`` in ``failed_by_reason``.
+``refused_<reason>`` in ``failed_by_reason``. The scopes are the crawl's
+(:func:`crawler.scope.scope_for`), shared with the spider that widens them.
 
 :class:`PinnedResolver` is Scrapy's caching resolver with fixed answers for some
 names (``NIANBAO_RESOLVE = "name=address …"``, as ``curl --resolve``): a site reached
@@ -40,7 +42,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from scrapy.exceptions import IgnoreRequest
@@ -50,14 +51,9 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import defer
 
-from archive.store.registry import site_domains
+from crawler.scope import Allowance, IPAddress, scope_for
 
 logger = logging.getLogger(__name__)
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-# The roles of a page whose redirect to another host moves the whole site there.
-MOVING_ROLES = frozenset({"start", "column"})
 
 
 class ScopeRefused(IgnoreRequest):
@@ -87,30 +83,6 @@ def ip_literal(host: str) -> IPAddress | None:
         return None
 
 
-@dataclass
-class Allowance:
-    """The hosts, addresses and networks a registry row names exactly."""
-
-    names: set[str] = field(default_factory=set)
-    networks: list[IPNetwork] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, sites: list[dict]) -> Allowance:
-        allowance = cls()
-        for site in sites:
-            for token in site_domains(site):
-                try:
-                    allowance.networks.append(ipaddress.ip_network(token, strict=False))
-                except ValueError:
-                    allowance.names.add(token.lower().rstrip("."))
-        return allowance
-
-    def admits(self, host: str, address: IPAddress) -> bool:
-        return host.lower().rstrip(".") in self.names or any(
-            address in net for net in self.networks if net.version == address.version
-        )
-
-
 class NetworkScopeMiddleware:
     """Refuses requests and redirect hops outside the site's scope or to non-public
     addresses (see the module's docstring). Sits before every middleware that could
@@ -118,8 +90,6 @@ class NetworkScopeMiddleware:
 
     def __init__(self, crawler):
         self.crawler = crawler
-        self._allowances: dict[str, Allowance] = {}
-        self._everyone: Allowance | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -137,7 +107,7 @@ class NetworkScopeMiddleware:
         literal = ip_literal(host)
         if literal is not None:
             self.check_address(request, host, literal, allowance)
-        if site is not None and not self.in_scope(request, site):
+        if site is not None and not self.in_scope(request, host, site):
             self.refuse(
                 request, "out_of_scope", f"{host} is not one of the hosts of {site['site_id']}"
             )
@@ -155,14 +125,10 @@ class NetworkScopeMiddleware:
         return response
 
     # -- the tests ----------------------------------------------------------------
-    def in_scope(self, request: Request, site: dict) -> bool:
-        spider = self.crawler.spider
-        if request.meta.get("redirect_urls") and request.meta.get("role") in MOVING_ROLES:
-            return True  # the site moved: the spider takes the new host into its scope
-        check = getattr(spider, "in_scope", None)
-        if check is not None:
-            return check(request.url, site)
-        return _in_domains(urlparse_cached(request).hostname or "", site_domains(site))
+    def in_scope(self, request: Request, host: str, site: dict) -> bool:
+        scope = scope_for(self.crawler).of(site)
+        redirected = bool(request.meta.get("redirect_urls"))
+        return scope.allows(host, request.meta.get("role"), redirected)
 
     def check_address(
         self, request: Request, host: str, address: IPAddress, allowance: Allowance
@@ -179,14 +145,8 @@ class NetworkScopeMiddleware:
 
     def allowance(self, site: dict | None) -> Allowance:
         """What the site's row names; for a request of no site (robots.txt), every row."""
-        if site is None:
-            if self._everyone is None:
-                self._everyone = Allowance.of(getattr(self.crawler.spider, "sites", []))
-            return self._everyone
-        key = site["site_id"]
-        if key not in self._allowances:
-            self._allowances[key] = Allowance.of([site])
-        return self._allowances[key]
+        scope = scope_for(self.crawler)
+        return scope.everyone if site is None else scope.of(site).allowance
 
     async def resolve(self, host: str) -> IPAddress:
         """The address the connection will use: Scrapy's resolver, with its cache."""
@@ -200,11 +160,6 @@ class NetworkScopeMiddleware:
         self.crawler.stats.inc_value(f"nianbao/refused/{reason}")
         logger.warning("refused %s: %s", request.url, detail)
         raise ScopeRefused(reason, detail)
-
-
-def _in_domains(host: str, domains: list[str]) -> bool:
-    host = host.lower()
-    return any(host == d.lower() or host.endswith("." + d.lower()) for d in domains)
 
 
 class PinnedResolver(CachingThreadedResolver):

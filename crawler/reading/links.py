@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit
 
+# Whether a link stays on a site is the scope's question, answered once for everyone.
+from crawler.scope import in_domains as in_domains
+
 _REPORT = re.compile(r"(政府信息公开|政务公开|信息公开).{0,12}(年度报告|年报|工作报告)")
 _YEAR = re.compile(r"(?:19|20)\d{2}")
 _NOT_REPORT = re.compile(
@@ -94,12 +97,6 @@ _NEXT_PAGE = re.compile(r"^(下一页|下页|后页|下一頁|next|›|»|>>?|�
 def is_pager_link(text: str | None) -> bool:
     """A generic pagination link: 下一页, 尾页, or a bare page number."""
     return bool(_NEXT_PAGE.match(squash(text)))
-
-
-def in_domains(url: str, domains: list[str]) -> bool:
-    """Is the URL's host one of the site's domains (or below one)?"""
-    host = (urlsplit(url).hostname or "").lower()
-    return any(host == d.lower() or host.endswith("." + d.lower()) for d in domains)
 
 
 _SOFT_404 = re.compile(

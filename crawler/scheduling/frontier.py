@@ -38,7 +38,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from archive.store import Archive, ArchiveError, storage_error
-from archive.store.registry import site_domains
+from crawler.scope import SiteScope
 
 logger = logging.getLogger(__name__)
 
@@ -163,8 +163,7 @@ class ArchiveFrontier:
         moved: dict[str, set[str]] = {}
         for site_id, final_url in self.archive.redirected_pages(self.resumed, ("start", "column")):
             host = urlsplit(final_url).hostname
-            domains = site_domains(sites.get(site_id) or {})
-            if host and not any(host == d or host.endswith("." + d) for d in domains):
+            if host and not SiteScope.of(sites.get(site_id) or {}).admits_host(host):
                 moved.setdefault(site_id, set()).add(host)
         return moved
 

@@ -33,7 +33,6 @@ from crawler.middlewares.politeness import HostBlocked
 from crawler.reading import cms
 from crawler.reading.links import (
     agency_of_title,
-    in_domains,
     is_column_link,
     is_report_title,
     is_soft_404,
@@ -41,6 +40,7 @@ from crawler.reading.links import (
     year_label,
 )
 from crawler.reading.pages import detect_cms, read_api, read_page
+from crawler.scope import in_domains
 
 MAX_HOPS = 4  # front page → 信息公开 → 目录 → 年报 (redirect shells do not count)
 MAX_TREE_DEPTH = 3  # year folder → category → unit
@@ -354,7 +354,9 @@ class DiscoverSpider(scrapy.Spider):
             yield request
 
     def allowed(self, portal: Portal, url: str) -> bool:
-        return in_domains(url, sorted(portal.hosts))
+        """Links are followed to the hosts the portal has led to (and below them); what
+        its requests may reach is the network scope of its row (:func:`_site_of`)."""
+        return in_domains(url, portal.hosts)
 
 
 def _site_of(portal: Portal) -> dict:

@@ -15,12 +15,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.http import HtmlResponse, Response, TextResponse
 
-from archive.store.registry import read_registry, site_domains
+from archive.store.registry import read_registry
 from crawler import BUNDLED_REGISTRY
 from crawler.extensions.stopping import CrawlStopped
 from crawler.items import CaptureItem
@@ -31,13 +30,13 @@ from crawler.middlewares.scope import ScopeRefused
 from crawler.reading import cms
 from crawler.reading.links import (
     ATTACHMENT,
-    in_domains,
     is_column_link,
     is_pager_link,
     is_report_title,
     is_soft_404,
 )
 from crawler.reading.pages import read_api, read_page
+from crawler.scope import CrawlScope, SiteScope, attach
 
 # How many column-finding hops from the start URL: front page → 信息公开 → 年报 column.
 MAX_COLUMN_HOPS = 3
@@ -54,9 +53,21 @@ class ReportSpider(scrapy.Spider):
         # Absolute, so that the same registry is recognised when a crawl is continued.
         self.sites_csv = str(Path(sites).resolve())
         self.sites = read_registry(sites)
-        # Scope is per site (in_scope), not Scrapy's crawl-wide allowed_domains: a site
-        # that moved to another host (a redirect of its start page) takes that host along.
-        self.moved_to: dict[str, set[str]] = {}
+        # Scope is per site, not Scrapy's crawl-wide allowed_domains: a site that moved to
+        # another host (a redirect of its start page) takes that host along.
+        self.scope = CrawlScope(self.sites)
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        attach(crawler, spider.scope)  # the network scope middleware checks by it
+        return spider
+
+    @property
+    def moved_to(self) -> dict[str, set[str]]:
+        """The hosts each site moved to, by site id: a crawl continued from a ``--jobdir``
+        (which does not walk the start pages again) fills it from the archive."""
+        return self.scope.moved
 
     async def start(self):
         for request in self.start_requests():
@@ -85,9 +96,10 @@ class ReportSpider(scrapy.Spider):
         if not self.readable(response):
             return
         site, hops = response.meta["site"], response.meta.get("hops", 0)
-        self.widen_scope(response, site)
+        scope = self.scope.of(site)
+        self.follow_move(response, scope)
         page = read_page(response.text, response.url)
-        if page.redirect and self.in_scope(page.redirect, site):  # a JS or meta shell
+        if page.redirect and scope.admits(page.redirect):  # a JS or meta shell
             yield self.request(
                 page.redirect,
                 site,
@@ -100,7 +112,7 @@ class ReportSpider(scrapy.Spider):
         seen: set[str] = set()
         yield from self.follow(page.links, response, site, hops, seen)
         for url in page.listing_pages:
-            if url not in seen and self.in_scope(url, site):
+            if url not in seen and scope.admits(url):
                 yield self.request(
                     url, site, "listing", self.parse_page, response.url, hops=MAX_COLUMN_HOPS
                 )
@@ -111,9 +123,10 @@ class ReportSpider(scrapy.Spider):
         self, links: list[cms.Link], response: Response, site: dict, hops: int, seen: set[str]
     ):
         """Requests for the report, column and pager links among ``links``."""
+        scope = self.scope.of(site)
         for link in links:
             url = cms.canonical_url(link.url)  # a _wap twin is the same article
-            if url in seen or not url.startswith("http") or not self.in_scope(url, site):
+            if url in seen or not url.startswith("http") or not scope.admits(url):
                 continue
             seen.add(url)
             if is_report_title(link.text):
@@ -164,10 +177,11 @@ class ReportSpider(scrapy.Spider):
             return
         if not self.readable(response):
             return
+        scope = self.scope.of(site)
         for href in response.css("a::attr(href)").getall():
             url = response.urljoin(href.strip())
             url = cms.pdfjs_target(url) or url
-            if ATTACHMENT.search(url) and self.in_scope(url, site):
+            if ATTACHMENT.search(url) and scope.admits(url):
                 yield self.request(url, site, "attachment", self.parse_file, response.url)
 
     def parse_file(self, response: Response):
@@ -255,18 +269,12 @@ class ReportSpider(scrapy.Spider):
         )
         return "soft_404: the page says it does not exist" if is_soft_404(title, text) else None
 
-    def in_scope(self, url: str, site: dict) -> bool:
-        domains = site_domains(site) + sorted(self.moved_to.get(site["site_id"], ()))
-        return in_domains(url, domains)
-
-    def widen_scope(self, response: Response, site: dict) -> None:
-        """A start or column page redirected to another host (site consolidation): that host
-        now belongs to the site. Every hop stays in the capture's ``redirects``."""
-        if response.meta.get("redirect_urls") and response.meta.get("role") in ("start", "column"):
-            host = urlsplit(response.url).hostname
-            if host and not self.in_scope(response.url, site):
-                self.logger.info("site %s moved to %s", site["site_id"], host)
-                self.moved_to.setdefault(site["site_id"], set()).add(host)
+    def follow_move(self, response: Response, scope: SiteScope) -> None:
+        """A start or column page redirected to another host (site consolidation): that
+        host joins the site's scope. Every hop stays in the capture's ``redirects``."""
+        redirected = bool(response.meta.get("redirect_urls"))
+        if host := scope.take_move(response.url, response.meta.get("role"), redirected):
+            self.logger.info("site %s moved to %s", scope.site_id, host)
 
 
 def more_urls(site: dict) -> list[str]:

@@ -3,8 +3,11 @@ every attribute the report spider's callbacks rely on (kept true as the spider g
 
 from __future__ import annotations
 
+import pytest
+
+from crawler.distributed.guards import LEASE, lease_of
 from crawler.distributed.leases import Crawl
-from crawler.distributed.worker import LEASE, SiteWorkerSpider, lease_of
+from crawler.distributed.spider import SiteWorkerSpider
 from crawler.spiders.reports import ReportSpider
 
 REGISTRY = "site_id,agency,region_code,start_url\na,甲县人民政府,410700,http://www.a.gov.cn/\n"
@@ -29,22 +32,26 @@ def test_a_request_of_a_group_names_its_lease(tmp_path):
     assert lease_of(request) == "a#2"
 
 
-def test_a_robots_txt_request_goes_by_the_lease_of_its_host(tmp_path):
+def test_a_robots_txt_request_goes_by_the_lease_of_its_host():
     """Scrapy asks for robots.txt by itself, without the group's lease in the request: it
     may not reach a host whose lease this worker lost (another worker holds it now)."""
     from scrapy import Request
 
+    from crawler.distributed.guards import LeaseLost, check_lease
     from crawler.distributed.leases import Claim
-    from crawler.distributed.worker import Lease
+    from crawler.distributed.tracking import LeaseBook
 
-    crawl = Crawl("c1", "nianbao", None, "2025-01-01", 180.0, 3, 1, 1)
-    worker = SiteWorkerSpider(crawl=crawl, worker="w", shard=str(tmp_path / "s.db"))
+    book = LeaseBook(lease_ttl=float("inf"), download_timeout=60.0)
     site = {"site_id": "a", "start_url": "http://www.a.gov.cn/", "allowed_domains": "a.gov.cn"}
     claim = Claim(group="a", attempt=1, sites=[site])
-    lease = worker.hold(Lease(claim, "2025-01-01T00:00:00+00:00", deadline=float("inf")))
+    lease = book.hold(claim, "2025-01-01T00:00:00+00:00", hosts=["www.a.gov.cn", "a.gov.cn"])
     robots = Request("http://www.a.gov.cn/robots.txt", meta={"dont_obey_robotstxt": True})
     elsewhere = Request("http://www.b.gov.cn/robots.txt", meta={"dont_obey_robotstxt": True})
-    assert worker.lease_for(robots) == claim.token and worker.lease_allows(robots)
-    lease.state = "lost"
-    assert not worker.lease_allows(robots)
-    assert worker.lease_for(elsewhere) is None and worker.lease_allows(elsewhere)
+    assert book.token_for(lease_of(robots), "www.a.gov.cn") == claim.token
+    check_lease(book, robots)
+    book.give_up(lease, "lost", "another worker holds the lease now")
+    with pytest.raises(LeaseLost):
+        check_lease(book, robots)
+    assert book.token_for(lease_of(elsewhere), "www.b.gov.cn") is None
+    check_lease(book, elsewhere)
+    check_lease(None, robots)  # a crawl that is not a worker's holds no leases

@@ -433,7 +433,7 @@ def test_a_worker_that_loses_redis_stops_with_one_line(small_world, tmp_path):
 def test_the_redis_options_defaults_are_the_leases_own():
     """``nianbao crawl``'s options name the defaults without importing crawler/ (the
     start-up check must run before it is imported); they must be crawler.distributed.leases' values."""
-    from crawler.distributed.worker import leases
+    from crawler.distributed import leases
     from nianbao.workers import DEFAULTS
 
     assert DEFAULTS == {

@@ -1,0 +1,170 @@
+"""A site's scope: its domains and the hosts below them, the hosts it moved to, and the
+non-public addresses its row names exactly — one answer for the spiders, the network
+scope middleware and a crawl continued from the archive."""
+
+from __future__ import annotations
+
+import ipaddress
+from types import SimpleNamespace
+
+from crawler.scope import CrawlScope, SiteScope, attach, host_in_domains, scope_for
+
+SITE = {
+    "site_id": "example",
+    "start_url": "http://www.example.gov.cn/",
+    "allowed_domains": "example.gov.cn mirror.intra 127.0.0.5",
+}
+
+
+def test_a_host_below_a_domain_is_in_and_a_look_alike_suffix_is_out():
+    scope = SiteScope.of(SITE)
+    assert scope.admits("http://www.example.gov.cn/xxgk/")
+    assert scope.admits("https://a.b.example.gov.cn/x.pdf")
+    assert scope.admits("http://EXAMPLE.gov.cn/")
+    assert not scope.admits("http://evilexample.gov.cn/")
+    assert not scope.admits("http://example.gov.cn.evil.com/")
+    assert not scope.admits("http://gov.cn/")
+    assert not scope.admits("mailto:office@example.gov.cn")
+
+
+def test_the_suffix_test_is_by_whole_labels():
+    assert host_in_domains("www.example.gov.cn", ["Example.gov.cn"])
+    assert not host_in_domains("wwwexample.gov.cn", ["example.gov.cn"])
+    assert not host_in_domains("www.example.gov.cn", [])
+
+
+def test_a_host_the_start_page_moved_to_is_in():
+    scope = SiteScope.of(SITE)
+    assert not scope.admits("http://www.newhome.gov.cn/xxgk/")
+    assert scope.take_move("http://www.newhome.gov.cn/", "start", redirected=True) == (
+        "www.newhome.gov.cn"
+    )
+    assert scope.admits("http://www.newhome.gov.cn/xxgk/")
+    assert scope.admits("http://files.www.newhome.gov.cn/a.pdf")
+    assert not scope.admits("http://newhome.gov.cn/")  # the host it moved to, not its parent
+    assert scope.take_move("http://www.newhome.gov.cn/", "column", redirected=True) is None
+
+
+def test_only_a_redirected_start_or_column_page_moves_the_site():
+    scope = SiteScope.of(SITE)
+    assert scope.take_move("http://a.other.gov.cn/", "start", redirected=False) is None
+    assert scope.take_move("http://b.other.gov.cn/", "report", redirected=True) is None
+    assert scope.take_move("http://c.other.gov.cn/", "listing", redirected=True) is None
+    assert scope.take_move("http://oa.example.gov.cn/", "start", redirected=True) is None
+    assert scope.moved == set()
+
+
+def test_a_redirect_hop_of_a_start_page_may_leave_the_scope_a_link_may_not():
+    scope = SiteScope.of(SITE)
+    assert scope.allows("www.newhome.gov.cn", "start", redirected=True)
+    assert scope.allows("www.newhome.gov.cn", "column", redirected=True)
+    assert not scope.allows("www.newhome.gov.cn", "report", redirected=True)
+    assert not scope.allows("www.newhome.gov.cn", "start", redirected=False)
+    assert scope.allows("oa.example.gov.cn", "report", redirected=False)
+
+
+def test_a_private_address_only_when_the_row_names_it():
+    ip = ipaddress.ip_address
+    allowance = SiteScope.of(SITE).allowance
+    assert allowance.admits("127.0.0.5", ip("127.0.0.5"))  # the address named
+    assert allowance.admits("mirror.intra", ip("10.1.2.3"))  # the host named
+    assert not allowance.admits("oa.example.gov.cn", ip("10.1.2.3"))  # below a domain: no
+    assert not allowance.admits("127.0.0.1", ip("127.0.0.1"))
+    assert not allowance.admits("www.example.gov.cn", ip("192.168.1.1"))
+
+
+def test_a_host_the_site_moved_to_brings_no_private_allowance():
+    scope = SiteScope.of(SITE)
+    scope.take_move("http://10.23.0.9/", "start", redirected=True)
+    assert scope.admits("http://10.23.0.9/xxgk/")
+    assert not scope.allowance.admits("10.23.0.9", ipaddress.ip_address("10.23.0.9"))
+
+
+def test_a_crawl_keeps_one_scope_per_site_and_the_moves_it_learns_elsewhere():
+    crawl = CrawlScope([SITE])
+    scope = crawl.of(SITE)
+    assert crawl.of({**SITE, "nianbao_lease": "example#1"}) is scope  # a worker's copy
+    # A crawl continued from a --jobdir learns the moves from the archive, before or
+    # after the site's scope is first asked for.
+    crawl.moved.setdefault("example", set()).update({"www.newhome.gov.cn"})
+    crawl.moved.setdefault("later", set()).update({"www.later-home.gov.cn"})
+    assert scope.admits("http://www.newhome.gov.cn/")
+    later = crawl.of({"site_id": "later", "allowed_domains": "later.gov.cn"})
+    assert later.admits("http://www.later-home.gov.cn/")
+    assert not later.admits("http://www.newhome.gov.cn/")
+
+
+def test_a_request_of_no_site_may_reach_what_any_row_names():
+    other = {"site_id": "other", "allowed_domains": "10.9.0.0/16"}
+    crawl = CrawlScope([SITE, other])
+    ip = ipaddress.ip_address
+    assert crawl.everyone.admits("127.0.0.5", ip("127.0.0.5"))
+    assert crawl.everyone.admits("x", ip("10.9.3.4"))
+    assert not crawl.everyone.admits("x", ip("10.8.3.4"))
+    assert not CrawlScope().everyone.admits("127.0.0.5", ip("127.0.0.5"))
+
+
+def test_the_crawler_holds_the_scope_its_spider_attached():
+    crawler = SimpleNamespace()
+    empty = scope_for(crawler)
+    assert scope_for(crawler) is empty and empty.sites == []
+    crawl = CrawlScope([SITE])
+    attach(crawler, crawl)
+    assert scope_for(crawler) is crawl
+
+
+def test_the_report_spider_shares_its_scope_and_its_moves(tmp_path):
+    from crawler.spiders.reports import ReportSpider
+
+    registry = tmp_path / "sites.csv"
+    registry.write_text(
+        "site_id,agency,region_code,start_url\na,甲县人民政府,410700,http://www.a.gov.cn/\n",
+        encoding="utf-8",
+    )
+    spider = ReportSpider(sites=str(registry))
+    site = spider.sites[0]
+    spider.moved_to.setdefault("a", set()).add("www.b.gov.cn")  # as JobdirGuard does
+    assert spider.scope.of(site).admits("http://www.b.gov.cn/xxgk/")
+    assert spider.scope.of(site).admits("http://www.a.gov.cn/xxgk/")
+
+
+def test_a_continued_crawl_finds_where_its_sites_moved(tmp_path):
+    """The redirects of the start and column pages of the run a crawl continues: a host
+    below the site's domains is no move; a look-alike of them is."""
+    from crawler.scheduling.frontier import ArchiveFrontier
+
+    db = str(tmp_path / "archive.db")
+    sites = [
+        {
+            "site_id": "a",
+            "agency": "甲县人民政府",
+            "region_code": "410700",
+            "start_url": "http://www.a.gov.cn/",
+            "allowed_domains": "a.gov.cn",
+        }
+    ]
+
+    def redirected(url: str, final_url: str, role: str) -> dict:
+        return {
+            "site_id": "a",
+            "url": url,
+            "final_url": final_url,
+            "redirects": [url, final_url],
+            "status": 200,
+            "method": "GET",
+            "role": role,
+            "body": final_url.encode(),
+        }
+
+    first = ArchiveFrontier(db, sites, "sites.csv")
+    first.store(redirected("http://www.a.gov.cn/", "http://www.b.gov.cn/", "start"))
+    first.store(redirected("http://www.a.gov.cn/gk/", "http://gk.a.gov.cn/", "column"))
+    first.store(redirected("http://www.a.gov.cn/nb/", "http://evila.gov.cn/nb/", "column"))
+    first.store(redirected("http://www.a.gov.cn/r.html", "http://www.c.gov.cn/", "report"))
+    first.archive.close()  # killed: the run stays unfinished, its process gone
+    second = ArchiveFrontier(db, sites, "sites.csv")
+    try:
+        assert second.resumed == [first.run_id]
+        assert second.moved_hosts() == {"a": {"www.b.gov.cn", "evila.gov.cn"}}
+    finally:
+        second.archive.close()
