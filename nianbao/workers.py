@@ -5,7 +5,7 @@
 * ``--enqueue [--sites CSV]`` — a new crawl of the registry: its sites, grouped so that no
   two groups share a host, queued in Redis (:mod:`crawler.distributed.leases`);
 * ``--worker --db SHARD`` — a worker: leases groups, crawls them into its own archive
-  (the shard) and renews its leases while it works (:mod:`crawler.distributed.worker`); it
+  (the shard) and renews its leases while it works (:mod:`crawler.distributed.spider`); it
   stops when the crawl is done, or waits for work per ``--wait/--no-wait`` and
   ``--max-idle``;
 * ``--status [--json]`` — which groups are queued, leased by whom, done, failed, and
