@@ -195,7 +195,9 @@ def test_files_changed_after_installation_are_refused(venv, tmp_path, change):
     """What installing or uninstalling another distribution with a top-level `crawler`
     package does to nianbao's files: found against the hashes pip recorded."""
     victim = (
-        site_packages(venv) / "crawler" / ("__init__.py" if change == "overwritten" else "runner.py")
+        site_packages(venv)
+        / "crawler"
+        / ("__init__.py" if change == "overwritten" else "runner.py")
     )
     original = victim.read_bytes()
     try:
