@@ -76,7 +76,7 @@ class ArchiveFrontier:
         # WAL + NORMAL: each batch of captures is an atomic transaction and survives the
         # crawl process being killed; only a power cut could lose the last few, which the
         # next run then fetches again. FULL would fsync every commit.
-        self.archive.db.conn.execute("PRAGMA synchronous = NORMAL")
+        self.archive.fsync_at_checkpoints()
         self.archive.load_sites(sites)
         self.site_ids = [s["site_id"] for s in sites]
         # A recorded pid equal to ours was reused: that run's process is gone.
@@ -112,9 +112,8 @@ class ArchiveFrontier:
         that link to them are in the same batch or in earlier ones, and the next crawl,
         continuing this one from the archive, fetches them again.
         """
-        conn = self.archive.db.conn
-        if self.commit_every > 1 and not conn.in_transaction:
-            conn.execute("BEGIN IMMEDIATE")
+        if self.commit_every > 1 and not self.archive.in_transaction:
+            self.archive.begin()
             self._batch = (0, time.monotonic())
         capture_id = self.archive.add_fetch({**capture, "run_id": self.run_id})
         if self._batch is not None:
@@ -129,8 +128,7 @@ class ArchiveFrontier:
         if self._batch is None or time.monotonic() - self._batch[1] < older_than:
             return
         self._batch = None
-        if self.archive.db.conn.in_transaction:
-            self.archive.db.conn.execute("COMMIT")
+        self.archive.commit()
 
     def finish(self, reason: str, stats: dict) -> list[dict]:
         """Close the run: its status, Scrapy's stats, and the per-site counts and alerts.
