@@ -14,6 +14,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -181,13 +182,38 @@ class Archive:
     def begin(self) -> None:
         """Open a transaction that stays open across calls, until :meth:`commit`: for a
         writer whose batch of stores spans callbacks (the crawl's captures). Work that fits
-        in one block uses :meth:`transaction`."""
+        in one block uses :meth:`transaction` or :meth:`batches`."""
         self.db.conn.execute("BEGIN IMMEDIATE")
 
     def commit(self) -> None:
         """Commit the transaction :meth:`begin` opened (nothing when none is open)."""
         if self.db.conn.in_transaction:
             self.db.conn.execute("COMMIT")
+
+    @contextmanager
+    def batches(self, size: int) -> Iterator[Callable[[], None]]:
+        """One immediate transaction per ``size`` units of work, so that a writer killed at
+        any moment redoes at most one batch. The block calls the function it is given after
+        each unit; the last, partial batch commits when the block ends, and an error rolls
+        back the open batch only (the committed ones stay)."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        pending = 0
+
+        def done_one() -> None:
+            nonlocal pending
+            pending += 1
+            if pending >= size:
+                conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+                pending = 0
+
+        try:
+            yield done_one
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def fsync_at_checkpoints(self) -> None:
         """WAL + ``synchronous = NORMAL``: every transaction stays atomic and survives the
