@@ -91,7 +91,7 @@ def process_captures(
     summary.worker_peak_rss_mb = pool.peak_rss_mb
     summary.waited_seconds = pool.waited
     summary.parse_seconds = time.monotonic() - started
-    publish_prepare(archive.db.conn)  # Datasette's derived tables and search index
+    publish_prepare(archive)  # Datasette's derived tables and search index
     summary.publish_seconds = time.monotonic() - started - summary.parse_seconds
     return summary
 
