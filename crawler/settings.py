@@ -92,11 +92,11 @@ RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 # fetched by the next crawl); the run is closed and recorded as stopped.
 NIANBAO_STOP_GRACE = 1.5
 # With --jobdir, Scrapy's saved queue is used only to continue a run paused cleanly
-# (crawler/scheduling/frontier.py); otherwise the archive alone says what is left to fetch.
+# (crawler/extensions/jobdir.py); otherwise the archive alone says what is left to fetch.
 EXTENSIONS = {
     "crawler.extensions.stopping.GracefulStop": 0,
     "crawler.extensions.cpustats.CpuTime": 0,
-    "crawler.scheduling.frontier.JobdirGuard": 0,
+    "crawler.extensions.jobdir.JobdirGuard": 0,
 }
 DOWNLOAD_HANDLERS = {
     "http": "crawler.extensions.stopping.StoppableDownloadHandler",

@@ -50,9 +50,7 @@ def prepare_demo_db(db: str) -> None:
     if not os.path.exists(db):
         return
     with Archive(db) as archive:
-        hosts = {
-            urlsplit(r[0]).hostname or "" for r in archive.db.execute("select start_url from sites")
-        }
+        hosts = {urlsplit(url).hostname or "" for url in archive.start_urls()}
     if any(not h.startswith("127.") for h in hosts):
         raise RuntimeError(
             f"{db} holds an archive of real sites; the demo will not touch it (choose another --db)"
@@ -94,9 +92,7 @@ def build_demo(db: str, workdir: Path, seed: int = 0, progress=None) -> DemoSumm
             progress=lambda done, total: update(done.captures, total, **done.by_status),
         )
         counts = archive.counts()
-        real_archived = sum(
-            1 for (url,) in archive.db.execute("select url from reports") if url in real_sources
-        )
+        real_archived = sum(1 for url in archive.report_urls() if url in real_sources)
     return DemoSummary(
         db=db,
         real_served=len(real_sources),

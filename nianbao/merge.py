@@ -28,34 +28,27 @@ Shards are only read; the leases and workers they record are copied into the arc
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archive.store import Archive, now
-from archive.store.schema import SCHEMA_VERSION
+from archive.store import Archive
+from archive.store.shards import (
+    Shard,
+    ShardError,
+    body_holder,
+    crawl_progress,
+    crawl_run,
+    crawl_state,
+    fetch_in_run,
+    finish_merged_run,
+    merge_lease,
+    merge_worker,
+    run_site_ids,
+    site_columns,
+)
 
 # Captures per transaction: a killed merge redoes at most this many.
 BATCH = 200
-_CAPTURE_COLUMNS = (
-    "site_id",
-    "url",
-    "final_url",
-    "status",
-    "method",
-    "fetched_at",
-    "content_type",
-    "size",
-    "sha256",
-    "body",
-    "headers",
-    "role",
-    "referer",
-    "redirects",
-    "error",
-    "revisit_of",
-    "not_modified",
-)
 
 
 class MergeError(ValueError):
@@ -83,36 +76,12 @@ class CrawlMerged:
     captures: int
 
 
-def open_shard(path: str | Path) -> sqlite3.Connection:
+def open_shard(path: str | Path) -> Shard:
     """A worker's shard, for reading (a crashed worker's WAL is recovered on opening)."""
-    path = Path(path)
-    if not path.is_file():
-        raise MergeError(f"{path} does not exist")
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=30)
-    except sqlite3.OperationalError:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    conn.row_factory = sqlite3.Row
-    try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        raise MergeError(f"{path} is not a nianbao archive: {exc}") from None
-    if version > SCHEMA_VERSION:
-        conn.close()
-        raise MergeError(
-            f"{path} has schema version {version}, newer than this nianbao ({SCHEMA_VERSION}); "
-            "upgrade nianbao"
-        )
-    if (
-        "distributed_crawls" not in tables
-        or not conn.execute("select 1 from distributed_crawls limit 1").fetchone()
-    ):
-        conn.close()
-        raise MergeError(f"{path} is not a worker's shard (no distributed crawl in it)")
-    conn.execute("PRAGMA query_only = ON")
-    return conn
+        return Shard(path)
+    except ShardError as exc:
+        raise MergeError(str(exc)) from None
 
 
 def merge_shards(
@@ -120,293 +89,110 @@ def merge_shards(
 ) -> tuple[list[ShardMerged], list[CrawlMerged]]:
     """Merge every shard into the archive ``into``; per shard and per crawl, what it did."""
     target = Path(into).resolve()
-    for shard in shards:
-        if Path(shard).resolve() == target:
-            raise MergeError(f"{shard} is the archive merged into (--into)")
+    for path in shards:
+        if Path(path).resolve() == target:
+            raise MergeError(f"{path} is the archive merged into (--into)")
     merged: list[ShardMerged] = []
     touched: dict[str, int] = {}
     with Archive(target) as archive:
-        for shard in shards:
-            conn = open_shard(shard)
-            try:
-                for crawl in conn.execute("select * from distributed_crawls").fetchall():
-                    result = _merge_crawl(archive, conn, dict(crawl), str(shard))
+        for path in shards:
+            with open_shard(path) as shard:
+                for crawl in shard.crawls():
+                    result = _merge_crawl(archive, shard, crawl, str(path))
                     merged.append(result)
                     touched[result.crawl_id] = result.run_id
                     _finalise(archive, result.crawl_id, result.run_id)
-            finally:
-                conn.close()
         crawls = [_describe(archive, crawl_id, run_id) for crawl_id, run_id in touched.items()]
     return merged, crawls
 
 
-def _target_run(archive: Archive, crawl: dict) -> int:
-    """The archive's run for the distributed crawl, created on its first shard."""
-    conn = archive.db.conn
-    with archive.transaction():
-        row = conn.execute(
-            "select run_id from distributed_crawls where crawl_id = ?", [crawl["crawl_id"]]
-        ).fetchone()
-        if row and row[0] is not None:
-            return row[0]
-        run_id = archive.insert(
-            "crawl_runs",
-            {
-                "started_at": crawl["enqueued_at"],
-                "status": "merging",
-                "sites_csv": crawl["sites_csv"],
-                "pid": None,
-                "pages_fetched": 0,
-                "captures_stored": 0,
-                "failures": 0,
-            },
-        )
-        conn.execute(
-            "INSERT INTO distributed_crawls (crawl_id, redis_prefix, sites_csv, enqueued_at, "
-            "sites, site_groups, registry, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (crawl_id) DO UPDATE SET run_id = excluded.run_id",
-            [
-                crawl["crawl_id"],
-                crawl["redis_prefix"],
-                crawl["sites_csv"],
-                crawl["enqueued_at"],
-                crawl["sites"],
-                crawl["site_groups"],
-                crawl["registry"],
-                run_id,
-            ],
-        )
-        registry = json.loads(crawl["registry"] or "[]")
-        if registry:
-            archive.load_sites(registry)
-    return run_id
-
-
-def _merge_crawl(
-    archive: Archive, shard: sqlite3.Connection, crawl: dict, path: str
-) -> ShardMerged:
-    run_id = _target_run(archive, crawl)
+def _merge_crawl(archive: Archive, shard: Shard, crawl: dict, path: str) -> ShardMerged:
+    run_id = crawl_run(archive, crawl)
     result = ShardMerged(path, crawl["crawl_id"], run_id)
-    workers = shard.execute(
-        "select * from crawl_workers where crawl_id = ?", [crawl["crawl_id"]]
-    ).fetchall()
+    workers = shard.workers(crawl["crawl_id"])
     runs = [w["run_id"] for w in workers if w["run_id"] is not None]
     result.workers = [w["worker"] for w in workers]
     if runs:
         _merge_sites(archive, shard, runs)
         _merge_captures(archive, shard, runs, run_id, result)
     with archive.transaction():
-        for lease in shard.execute(
-            "select * from crawl_leases where crawl_id = ?", [crawl["crawl_id"]]
-        ):
-            _upsert_lease(archive, dict(lease), run_id)
+        for lease in shard.leases(crawl["crawl_id"]):
+            merge_lease(archive, lease, run_id)
         for worker in workers:
-            counted = shard.execute(
-                "select count(*) from captures where run_id = ?", [worker["run_id"]]
-            ).fetchone()[0]
+            counted = shard.capture_count(worker["run_id"])
             added = result.added_by_run.get(worker["run_id"], 0)
-            _upsert_worker(archive, dict(worker), run_id, counted, added)
+            merge_worker(archive, worker, run_id, counted, added)
     return result
 
 
-def _merge_sites(archive: Archive, shard: sqlite3.Connection, runs: list[int]) -> None:
+def _merge_sites(archive: Archive, shard: Shard, runs: list[int]) -> None:
     """The shard's sites its captures name (the registry rows, as the worker had them)."""
-    marks = ", ".join("?" for _ in runs)
-    rows = shard.execute(
-        f"select * from sites where site_id in (select distinct site_id from captures "
-        f"where run_id in ({marks}))",
-        runs,
-    ).fetchall()
-    known = {r[1] for r in archive.db.execute("PRAGMA table_info(sites)")}
+    rows = shard.sites(runs)
+    known = site_columns(archive)
     archive.load_sites([{k: r[k] for k in r if k in known and k != "loaded_at"} for r in rows])
 
 
 def _merge_captures(
-    archive: Archive, shard: sqlite3.Connection, runs: list[int], run_id: int, result: ShardMerged
+    archive: Archive, shard: Shard, runs: list[int], run_id: int, result: ShardMerged
 ) -> None:
-    marks = ", ".join("?" for _ in runs)
-    cursor = shard.execute(
-        f"select id, run_id shard_run, {', '.join(_CAPTURE_COLUMNS)} from captures where run_id in ({marks}) "
-        "order by id",
-        runs,
-    )
-    pending = 0
-    archive.db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        for row in cursor:
+    captures = shard.captures(runs)
+    with archive.batches(BATCH) as done_one:
+        for row in captures:
             result.captures += 1
-            row = dict(row)
             shard_run = row.pop("shard_run")
             if _add_capture(archive, shard, row, run_id):
                 result.added += 1
                 result.added_by_run[shard_run] = result.added_by_run.get(shard_run, 0) + 1
-            pending += 1
-            if pending >= BATCH:
-                archive.db.conn.execute("COMMIT")
-                archive.db.conn.execute("BEGIN IMMEDIATE")
-                pending = 0
-        archive.db.conn.execute("COMMIT")
-    except BaseException:
-        archive.db.conn.execute("ROLLBACK")
-        raise
+            done_one()
 
 
-def _add_capture(archive: Archive, shard: sqlite3.Connection, row: dict, run_id: int) -> bool:
+def _add_capture(archive: Archive, shard: Shard, row: dict, run_id: int) -> bool:
     """Add one shard capture to the run unless the run has that fetch already."""
     row.pop("id")
     record = {**row, "run_id": run_id}
     body_sha = row["sha256"]
-    stored: sqlite3.Row | None = None
+    stored = None
     if row["revisit_of"] is not None:  # the bytes are in another capture of the shard
-        stored = shard.execute(
-            "select url, sha256, body from captures where id = ?", [row["revisit_of"]]
-        ).fetchone()
+        stored = shard.stored_body(row["revisit_of"])
         body_sha = body_sha or (stored["sha256"] if stored else None)
-    if _already_merged(archive, record, body_sha, run_id):
+    if fetch_in_run(archive, run_id, record, body_sha):
         return False
     if row["revisit_of"] is None:
         archive.add_fetch(record)  # a body seen before for the URL becomes a revisit
         return True
     holder = None
     if stored is not None:
-        holder = archive.db.execute(
-            "select id from captures where url = ? and sha256 = ? and body is not null "
-            "order by id desc limit 1",
-            [stored["url"], stored["sha256"]],
-        ).fetchone()
+        holder = body_holder(archive, stored["url"], stored["sha256"])
     if holder is not None:
-        archive.add_capture({**record, "revisit_of": holder[0]})
+        archive.add_capture({**record, "revisit_of": holder})
     else:  # the archive never got those bytes: this capture keeps them
         body = stored["body"] if stored is not None else None
         archive.add_capture({**record, "revisit_of": None, "body": body})
     return True
 
 
-def _already_merged(archive: Archive, record: dict, body_sha: str | None, run_id: int) -> bool:
-    # ``+run_id``: look the URL up by its index; the run's index would scan the whole run.
-    if body_sha is not None:
-        row = archive.db.execute(
-            "select 1 from captures c left join captures b on b.id = c.revisit_of "
-            "where +c.run_id = ? and c.url = ? and c.method is ? "
-            "and coalesce(c.sha256, b.sha256) = ? limit 1",
-            [run_id, record["url"], record["method"], body_sha],
-        ).fetchone()
-    else:
-        row = archive.db.execute(
-            "select 1 from captures where +run_id = ? and url = ? and method is ? "
-            "and sha256 is null and revisit_of is null and body is null "
-            "and status is ? and error is ? limit 1",
-            [run_id, record["url"], record["method"], record["status"], record["error"]],
-        ).fetchone()
-    return row is not None
-
-
-def _upsert_lease(archive: Archive, lease: dict, run_id: int) -> None:
-    archive.db.conn.execute(
-        "INSERT INTO crawl_leases (crawl_id, group_id, attempt, site_ids, worker, run_id, "
-        "claimed_at, ended_at, outcome, reason, captures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "?, ?) ON CONFLICT (crawl_id, group_id, attempt) DO UPDATE SET "
-        "ended_at = coalesce(excluded.ended_at, ended_at), "
-        "outcome = coalesce(excluded.outcome, outcome), "
-        "reason = coalesce(excluded.reason, reason), "
-        "captures = coalesce(excluded.captures, captures), run_id = excluded.run_id",
-        [
-            lease["crawl_id"],
-            lease["group_id"],
-            lease["attempt"],
-            lease["site_ids"],
-            lease["worker"],
-            run_id,
-            lease["claimed_at"],
-            lease["ended_at"],
-            lease["outcome"],
-            lease["reason"],
-            lease["captures"],
-        ],
-    )
-
-
-def _upsert_worker(archive: Archive, worker: dict, run_id: int, captures: int, added: int) -> None:
-    archive.db.conn.execute(
-        "INSERT INTO crawl_workers (worker, crawl_id, run_id, host, pid, shard, started_at, "
-        "stopped_at, stop_reason, merged_at, captures, captures_added) VALUES (?, ?, ?, ?, ?, "
-        "?, ?, ?, ?, ?, ?, ?) ON CONFLICT (worker, crawl_id) DO UPDATE SET "
-        "run_id = excluded.run_id, stopped_at = excluded.stopped_at, "
-        "stop_reason = excluded.stop_reason, merged_at = excluded.merged_at, "
-        "captures = excluded.captures, "
-        "captures_added = coalesce(captures_added, 0) + excluded.captures_added",
-        [
-            worker["worker"],
-            worker["crawl_id"],
-            run_id,
-            worker["host"],
-            worker["pid"],
-            worker["shard"],
-            worker["started_at"],
-            worker["stopped_at"],
-            worker["stop_reason"],
-            now(),
-            captures,
-            added,
-        ],
-    )
-
-
 def _finalise(archive: Archive, crawl_id: str, run_id: int) -> None:
     """The run's status, counts and per-site counts, from everything merged so far."""
-    conn = archive.db.conn
-    groups, registry = conn.execute(
-        "select site_groups, registry from distributed_crawls where crawl_id = ?", [crawl_id]
-    ).fetchone()
-    finished, ended = conn.execute(
-        "select count(distinct group_id), max(ended_at) from crawl_leases "
-        "where crawl_id = ? and outcome = 'finished'",
-        [crawl_id],
-    ).fetchone()
-    pages = conn.execute(
-        "select count(status) from captures where run_id = ?", [run_id]
-    ).fetchone()[0]
-    workers = [
-        dict(zip(("worker", "host", "stop_reason", "captures", "captures_added"), r, strict=True))
-        for r in conn.execute(
-            "select worker, host, stop_reason, captures, captures_added from crawl_workers "
-            "where crawl_id = ? order by started_at",
-            [crawl_id],
-        )
-    ]
+    progress = crawl_progress(archive, crawl_id, run_id)
+    groups, finished = progress["groups"], progress["finished"]
     complete = finished >= groups
     status = "finished" if complete else f"partial: {finished} of {groups} site groups finished"
     stats = {
-        "response_received_count": pages,
+        "response_received_count": progress["pages"],
         "nianbao/distributed_crawl": crawl_id,
         "nianbao/site_groups": groups,
         "nianbao/site_groups_finished": finished,
-        "nianbao/workers": workers,
+        "nianbao/workers": progress["workers"],
     }
-    archive.finish_run(run_id, status, stats)
-    with archive.transaction():
-        archive.update("crawl_runs", run_id, {"finished_at": ended if complete else None})
-    site_ids = [s["site_id"] for s in json.loads(registry or "[]")]
+    finish_merged_run(archive, run_id, status, stats, progress["ended"] if complete else None)
+    site_ids = [s["site_id"] for s in json.loads(progress["registry"] or "[]")]
     if not site_ids:
-        site_ids = [
-            r[0]
-            for r in conn.execute(
-                "select distinct site_id from captures where run_id = ?", [run_id]
-            )
-        ]
+        site_ids = run_site_ids(archive, run_id)
     archive.record_site_counts(run_id, [run_id], site_ids)
 
 
 def _describe(archive: Archive, crawl_id: str, run_id: int) -> CrawlMerged:
-    status, captures = archive.db.execute(
-        "select status, captures_stored from crawl_runs where id = ?", [run_id]
-    ).fetchone()
-    groups = archive.db.execute(
-        "select site_groups from distributed_crawls where crawl_id = ?", [crawl_id]
-    ).fetchone()[0]
-    finished = archive.db.execute(
-        "select count(distinct group_id) from crawl_leases where crawl_id = ? and "
-        "outcome = 'finished'",
-        [crawl_id],
-    ).fetchone()[0]
-    return CrawlMerged(crawl_id, run_id, status, groups, finished, captures)
+    state = crawl_state(archive, crawl_id, run_id)
+    return CrawlMerged(
+        crawl_id, run_id, state["status"], state["groups"], state["finished"], state["captures"]
+    )

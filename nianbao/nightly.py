@@ -35,7 +35,6 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -46,6 +45,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archive.store import now
+from archive.store.summaries import (
+    captures_of_run,
+    captures_to_parse,
+    checks_summary,
+    crawl_run_summary,
+    high_water,
+    run_of_pid,
+)
 from nianbao.children import spawn_child
 
 EXIT_OK = 0
@@ -255,10 +262,10 @@ def preflight(config: NightlyConfig) -> str | None:
 
 def _stages(config: NightlyConfig, events: Events, lock: RunLock | None = None) -> dict:
     summary: dict = {"started_at": now(), "db": str(config.db), "failures": [], "alerts": []}
-    before = _high_water(config.db)
+    before = high_water(config.db)
     summary["crawl"] = _crawl_stage(config, events, summary, lock)
     summary["parse"] = _parse_stage(config, events, summary)
-    summary["checks"] = _checks_summary(config.db, before)
+    summary["checks"] = checks_summary(config.db, before)
     if config.warc_dir is not None and summary["crawl"].get("run_id"):
         summary["warc"] = _warc_stage(config, events, summary)
     summary["snapshots"] = _snapshot_stage(config, events, summary)
@@ -281,37 +288,6 @@ def exit_status(summary: dict) -> int:
     if summary.get("alerts"):
         return EXIT_ALERTS
     return EXIT_OK
-
-
-def _connect(db: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(db, timeout=30)
-    conn.row_factory = sqlite3.Row
-    return conn
-
-
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    return (
-        conn.execute(
-            "select 1 from sqlite_master where type = 'table' and name = ?", [name]
-        ).fetchone()
-        is not None
-    )
-
-
-def _high_water(db: Path) -> dict:
-    """The last ids before tonight's run: what is above them is new."""
-    if not db.exists():
-        return {"reports": 0, "findings": 0}
-    conn = _connect(db)
-    try:
-        if not _has_table(conn, "reports"):
-            return {"reports": 0, "findings": 0}
-        return {
-            t: conn.execute(f"select coalesce(max(id), 0) from {t}").fetchone()[0]
-            for t in ("reports", "findings")
-        }
-    finally:
-        conn.close()
 
 
 # -- crawl ---------------------------------------------------------------------------
@@ -352,18 +328,14 @@ def _crawl_stage(
         run_id = None
         try:
             while child.poll() is None:
-                run_id = run_id or _run_of_pid(config.db, child.pid)
+                run_id = run_id or run_of_pid(config.db, child.pid)
                 if run_id:
-                    update(
-                        _count(
-                            config.db, "select count(*) from captures where run_id = ?", [run_id]
-                        )
-                    )
+                    update(captures_of_run(config.db, run_id))
                 time.sleep(POLL_SECONDS)
         except BaseException:  # interrupted: never leave a crawl running without its lock
             stop_child(child)
             raise
-        run_id = run_id or _run_of_pid(config.db, child.pid)
+        run_id = run_id or run_of_pid(config.db, child.pid)
     result = {"exit_status": child.returncode, "run_id": run_id, "log": str(config.crawl_log)}
     if run_id:
         result.update(crawl_run_summary(config.db, run_id))
@@ -389,112 +361,6 @@ def stop_child(child: subprocess.Popen, grace: float = 60) -> None:
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
-
-
-def _run_of_pid(db: Path, pid: int) -> int | None:
-    if not db.exists():
-        return None
-    try:
-        conn = _connect(db)
-        try:
-            row = conn.execute(
-                "select id from crawl_runs where pid = ? order by id desc limit 1", [pid]
-            ).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.OperationalError:  # the child is still creating the schema
-        return None
-    return row[0] if row else None
-
-
-def _count(db: Path, sql: str, args: list) -> int:
-    conn = _connect(db)
-    try:
-        return conn.execute(sql, args).fetchone()[0]
-    finally:
-        conn.close()
-
-
-def crawl_run_summary(db: Path, run_id: int) -> dict:
-    """What the crawl run recorded: its status and counts, failures by reason, per site.
-
-    Per-site counts come from ``crawl_site_counts`` when the archive has it (the
-    crawler writes it when a run closes); otherwise they are counted from the
-    run's captures, without the comparison with earlier runs.
-    """
-    conn = _connect(db)
-    try:
-        run = dict(conn.execute("select * from crawl_runs where id = ?", [run_id]).fetchone())
-        sites = _site_rows(conn, run_id)
-        reasons: dict[str, int] = {}
-        for site in sites:
-            for reason, n in (site.get("failed_by_reason") or {}).items():
-                reasons[reason] = reasons.get(reason, 0) + n
-    finally:
-        conn.close()
-    totals = {
-        key: sum(site.get(key) or 0 for site in sites)
-        for key in ("new", "changed", "unchanged", "not_modified", "reports_found")
-        if any(key in site for site in sites)
-    }
-    return {
-        "status": run["status"],
-        "started_at": run["started_at"],
-        "finished_at": run["finished_at"],
-        "pages_fetched": run["pages_fetched"],
-        "captures_stored": run["captures_stored"],
-        "failures": run["failures"],
-        "failures_by_reason": dict(sorted(reasons.items())),
-        "documents": totals,
-        "sites": sites,
-    }
-
-
-def _site_rows(conn: sqlite3.Connection, run_id: int) -> list[dict]:
-    if _has_table(conn, "crawl_site_counts"):
-        rows = [
-            dict(r)
-            for r in conn.execute(
-                "select * from crawl_site_counts where run_id = ? order by site_id", [run_id]
-            )
-        ]
-        if rows:
-            for row in rows:
-                row["failed_by_reason"] = json.loads(row.get("failed_by_reason") or "{}")
-            return rows
-    return _site_rows_from_captures(conn, run_id)
-
-
-def _site_rows_from_captures(conn: sqlite3.Connection, run_id: int) -> list[dict]:
-    rows = []
-    for (site_id,) in conn.execute(
-        "select distinct site_id from captures where run_id = ? order by site_id", [run_id]
-    ).fetchall():
-        reasons: dict[str, int] = {}
-        for error, status in conn.execute(
-            "select error, status from captures where run_id = ? and site_id = ? and "
-            "(error is not null or status >= 400)",
-            [run_id, site_id],
-        ):
-            reason = (error.split(":", 1)[0].strip() or "error") if error else f"http_{status}"
-            reasons[reason] = reasons.get(reason, 0) + 1
-        fetched, reports = conn.execute(
-            "select count(status), count(distinct case when role = 'report' and status = 200 "
-            "then url end) from captures where run_id = ? and site_id = ?",
-            [run_id, site_id],
-        ).fetchone()
-        rows.append(
-            {
-                "site_id": site_id,
-                "pages_fetched": fetched,
-                "reports_found": reports,
-                "failed": sum(reasons.values()),
-                "failed_by_reason": reasons,
-                "blocked": None,
-                "alert": None,
-            }
-        )
-    return rows
 
 
 def site_alerts(sites: list[dict]) -> list[dict]:
@@ -553,17 +419,11 @@ def most_sites_failed(statuses: dict[str, int]) -> str | None:
 
 
 # -- parse and checks --------------------------------------------------------------------
-_TO_PARSE = (
-    "select count(*) from captures where role in ('report', 'attachment') and "
-    "body is not null and status < 400 and parse_status is null"
-)
-
-
 def _parse_stage(config: NightlyConfig, events: Events, summary: dict) -> dict:
     if not config.db.exists():
         summary["failures"].append({"stage": "parse", "error": "the archive does not exist"})
         return {}
-    total = _count(config.db, _TO_PARSE, [])
+    total = captures_to_parse(config.db)
     outcome: dict = {}
     with events.stage("parse", total=total) as update:
         # a daemon: if the run is interrupted, the process ends without waiting for it
@@ -571,7 +431,7 @@ def _parse_stage(config: NightlyConfig, events: Events, summary: dict) -> dict:
         worker = threading.Thread(target=_process_in_thread, args=(config.db, outcome), daemon=True)
         worker.start()
         while worker.is_alive():
-            update(max(0, total - _count(config.db, _TO_PARSE, [])))
+            update(max(0, total - captures_to_parse(config.db)))
             worker.join(POLL_SECONDS)
         update(total)
     if "error" in outcome:
@@ -599,44 +459,6 @@ def _process_in_thread(db: Path, outcome: dict) -> None:
 
         known = exc if isinstance(exc, ArchiveError) else storage_error(db, exc)
         outcome["error"] = str(known) if known else f"{type(exc).__name__}: {exc}"
-
-
-def _checks_summary(db: Path, before: dict) -> dict:
-    """New and changed reports since the run began, and the findings the checks made on them."""
-    if not db.exists():
-        return {}
-    conn = _connect(db)
-    try:
-        new, changed = conn.execute(
-            "select count(*), count(previous_id) from reports where id > ?", [before["reports"]]
-        ).fetchone()
-        by_rule = {
-            f"{r['rule']} ({r['status']})": r["n"]
-            for r in conn.execute(
-                "select rule, status, count(*) n from findings where report_id > ? "
-                "group by rule, status order by rule, status",
-                [before["reports"]],
-            )
-        }
-        failing = conn.execute(
-            "select count(distinct report_id) from findings where report_id > ? and "
-            "status = 'fail'",
-            [before["reports"]],
-        ).fetchone()[0]
-        totals = {
-            t: conn.execute(f"select count(*) from {t}").fetchone()[0]
-            for t in ("reports", "cells", "findings")
-        }
-    finally:
-        conn.close()
-    return {
-        "new_reports": new - changed,
-        "changed_reports": changed,
-        "new_findings": sum(by_rule.values()),
-        "findings_by_rule": by_rule,
-        "reports_failing_checks": failing,
-        "archive": totals,
-    }
 
 
 # -- WARC and snapshots ---------------------------------------------------------------------

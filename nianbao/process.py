@@ -67,10 +67,10 @@ def process_captures(
     total = archive.count_captures_to_parse(everything)
     if progress is not None:
         progress(summary, total)
-    # WAL + NORMAL: each capture's outcome is still one atomic transaction and survives
-    # this process being killed; only a power cut could lose the last few, which stay
-    # unparsed and are read again by the next run. FULL would fsync every capture.
-    archive.db.conn.execute("PRAGMA synchronous = NORMAL")
+    # Each capture's outcome is still one atomic transaction and survives this process
+    # being killed; only a power cut could lose the last few, which stay unparsed and are
+    # read again by the next run.
+    archive.fsync_at_checkpoints()
     jobs = (
         (capture, (capture["body"],), _parse_kwargs(capture))
         for capture in archive.captures_to_parse(everything)
@@ -91,7 +91,7 @@ def process_captures(
     summary.worker_peak_rss_mb = pool.peak_rss_mb
     summary.waited_seconds = pool.waited
     summary.parse_seconds = time.monotonic() - started
-    publish_prepare(archive.db.conn)  # Datasette's derived tables and search index
+    publish_prepare(archive)  # Datasette's derived tables and search index
     summary.publish_seconds = time.monotonic() - started - summary.parse_seconds
     return summary
 
@@ -230,7 +230,7 @@ def save_parsed(
     archive: Archive, capture: dict, parsed: ParsedReport, reading: Reading | None = None
 ) -> int:
     """Write one parsed report with its cells and findings, with the registry's context."""
-    site = _site(archive, capture["site_id"])
+    site = archive.registry_row(capture["site_id"])
     if site.get("agency") and parsed.agency and parsed.agency != site["agency"]:
         parsed.warnings.append(
             f"the document names its agency {parsed.agency!r}; the registry row says "
@@ -308,46 +308,32 @@ def report_rows(parsed: ParsedReport, issues: list) -> tuple[list[dict], list[di
     return cells, rows
 
 
-def _site(archive: Archive, site_id: str | None) -> dict:
-    """The registry row of a site, looked up once per archive connection."""
-    cache = archive.__dict__.setdefault("_site_rows", {})
-    if site_id not in cache:
-        cache[site_id] = archive.site(site_id) or {}
-    return cache[site_id]
-
-
 def save_narrative(
     archive: Archive, report_id: int, parsed: ParsedReport, narrative: list[NarrativeCheck]
 ) -> None:
     """A report's sections and narrative findings, replacing what an earlier parse left
     (inside the caller's transaction)."""
-    conn = archive.db.conn
-    conn.execute("delete from report_sections where report_id = ?", [report_id])
-    conn.execute("delete from narrative_findings where report_id = ?", [report_id])
-    for s in parsed.sections:
-        archive.insert(
-            "report_sections",
-            {
-                "report_id": report_id,
-                "section": s["number"],
-                "section_key": s["key"],
-                "heading": s["heading"],
-                "text": s["text"],
-                "chars": len(s["text"]),
-            },
-        )
-    for f in narrative:
-        archive.insert(
-            "narrative_findings",
-            {
-                "report_id": report_id,
-                "rule": f.rule,
-                "status": f.status,
-                "stated": f.stated,
-                "table_value": f.table_value,
-                "cells": json.dumps(f.cells),
-                "section": f.section,
-                "quote": f.quote,
-                "message": f.message,
-            },
-        )
+    sections = [
+        {
+            "section": s["number"],
+            "section_key": s["key"],
+            "heading": s["heading"],
+            "text": s["text"],
+            "chars": len(s["text"]),
+        }
+        for s in parsed.sections
+    ]
+    findings = [
+        {
+            "rule": f.rule,
+            "status": f.status,
+            "stated": f.stated,
+            "table_value": f.table_value,
+            "cells": json.dumps(f.cells),
+            "section": f.section,
+            "quote": f.quote,
+            "message": f.message,
+        }
+        for f in narrative
+    ]
+    archive.replace_narrative(report_id, sections, findings)

@@ -11,6 +11,9 @@ Two flavours:
   so it too is one consistent moment. Full-text index shadow tables are copied
   as they are, so search works in the copy without a rebuild.
 
+The copies themselves are made by the store (:mod:`archive.store.copies`); this module
+names, checks, publishes and prunes them.
+
 Beside each ``nianbao-<flavour>-<UTC time>.db`` go ``….db.json`` (the manifest:
 date, flavour, tables and row counts, schema version, SHA-256, size) and
 ``….db.sha256`` (``sha256sum -c`` format). Files appear under their final name
@@ -41,6 +44,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from archive import __version__
+from archive.store.copies import contents, copy_without_blobs, publish_files, vacuum_into
 
 FLAVOURS = ("data", "full")
 # The stamp has milliseconds (UTC, ``20260101T031500123Z``: no dot, which Datasette would
@@ -48,7 +52,6 @@ FLAVOURS = ("data", "full")
 # before that (seconds only) are still listed.
 _NAME = re.compile(r"^nianbao-(?P<flavour>data|full)-(?P<stamp>\d{8}T\d{6}(?:\d{3})?Z)\.db$")
 _PART = re.compile(r"\.(?P<pid>\d+)\.part$")
-_BUSY_MS = 30_000
 
 
 class SnapshotError(RuntimeError):
@@ -87,9 +90,9 @@ def make_snapshot(
         partial = out / f"nianbao-{flavour}-{_stamp(moment)}.db.{os.getpid()}.part"
         try:
             if flavour == "full":
-                _vacuum_into(source, partial)
+                vacuum_into(source, partial)
             else:
-                _copy_without_blobs(source, partial)
+                copy_without_blobs(source, partial)
             manifest = _manifest(partial, "", flavour, moment, source)
             final = _publish(partial, out, flavour, moment, at is None)
             manifest["file"] = final.name
@@ -193,112 +196,15 @@ def _write_failure(out: Path, exc: BaseException) -> str:
     return f"cannot write the snapshot in {out} ({exc}); nothing was published"
 
 
-def _connect_source(source: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(
-        f"file:{source.resolve()}?mode=ro", uri=True, isolation_level=None, timeout=_BUSY_MS / 1000
-    )
-    conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
-    return conn
-
-
-def _vacuum_into(source: Path, target: Path) -> None:
-    """The whole archive, consistent and compacted, as one file in rollback-journal mode."""
-    conn = _connect_source(source)
-    try:
-        conn.execute("VACUUM INTO ?", [str(target)])
-    finally:
-        conn.close()
-    _single_file(target)
-
-
-def _single_file(target: Path) -> None:
-    """Downloaded copies must be one file: switch a WAL header back to a rollback journal."""
-    conn = sqlite3.connect(target, isolation_level=None)
-    try:
-        conn.execute("PRAGMA journal_mode = DELETE")
-    finally:
-        conn.close()
-
-
-def _copy_without_blobs(source: Path, target: Path) -> None:
-    """Copy schema and rows in one read transaction of the source, BLOB columns emptied."""
-    conn = sqlite3.connect(target, isolation_level=None, uri=True, timeout=_BUSY_MS / 1000)
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
-        conn.execute("PRAGMA journal_mode = OFF")  # a half-written .part file is discarded anyway
-        conn.execute("PRAGMA synchronous = OFF")
-        conn.execute("ATTACH DATABASE ? AS src", [f"file:{source.resolve()}?mode=ro"])
-        conn.execute("BEGIN")
-        _copy_schema_and_rows(conn)
-        conn.execute("COMMIT")
-        conn.execute("DETACH DATABASE src")
-        conn.execute("PRAGMA synchronous = FULL")
-    finally:
-        conn.close()
-    _single_file(target)
-
-
-def _copy_schema_and_rows(conn: sqlite3.Connection) -> None:
-    kinds = {row[1]: row[2] for row in conn.execute("PRAGMA src.table_list") if row[0] == "src"}
-    schema = conn.execute(
-        "select type, name, tbl_name, sql from src.sqlite_master "
-        "where sql is not null order by rowid"
-    ).fetchall()
-    tables = [
-        (n, sql)
-        for t, n, _, sql in schema
-        if t == "table" and kinds.get(n) == "table" and not n.startswith("sqlite_")
-    ]
-    virtual = [(n, sql) for t, n, _, sql in schema if t == "table" and kinds.get(n) == "virtual"]
-    for _, sql in tables + virtual:
-        conn.execute(sql)
-    for name, _ in tables:
-        _copy_rows(conn, name, empty_blobs=True)
-    for name, kind in kinds.items():
-        if kind == "shadow":  # full-text index internals, created empty by CREATE VIRTUAL TABLE
-            conn.execute(f"DELETE FROM main.{_q(name)}")
-            _copy_rows(conn, name, empty_blobs=False)
-    if "sqlite_sequence" in kinds:
-        conn.execute("DELETE FROM main.sqlite_sequence")
-        conn.execute("INSERT INTO main.sqlite_sequence SELECT * FROM src.sqlite_sequence")
-    if "sqlite_stat1" in kinds:  # the query planner's statistics, so the copy plans alike
-        conn.execute("ANALYZE main.sqlite_schema")  # creates sqlite_stat1, which CREATE may not
-        conn.execute("DELETE FROM main.sqlite_stat1")
-        conn.execute("INSERT INTO main.sqlite_stat1 SELECT * FROM src.sqlite_stat1")
-    for kind in ("index", "trigger", "view"):
-        for t, _, _, sql in schema:
-            if t == kind:
-                conn.execute(sql)
-    version = conn.execute("PRAGMA src.user_version").fetchone()[0]
-    conn.execute(f"PRAGMA main.user_version = {int(version)}")
-
-
-def _copy_rows(conn: sqlite3.Connection, table: str, empty_blobs: bool) -> None:
-    columns = conn.execute(f"PRAGMA src.table_info({_q(table)})").fetchall()
-    names = ", ".join(_q(c[1]) for c in columns)
-    values = ", ".join(
-        "NULL" if empty_blobs and (c[2] or "").upper() == "BLOB" else _q(c[1]) for c in columns
-    )
-    conn.execute(f"INSERT INTO main.{_q(table)} ({names}) SELECT {values} FROM src.{_q(table)}")
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 # -- standalone companions ------------------------------------------------------------
 def _write_companions(db_path: Path, flavour: str, sha: str) -> dict[str, str]:
     """Metadata, README and (data flavour) the zip bundle, each complete before it is
     named; file name → SHA-256. Nothing when the archive carries no publish files yet
     (never prepared for publishing)."""
     name = db_path.name[: -len(".db")]
-    conn = sqlite3.connect(f"file:{db_path.resolve()}?mode=ro", uri=True)
-    try:
-        files = dict(conn.execute("select name, content from publish_files").fetchall())
-    except sqlite3.OperationalError:
+    files = publish_files(db_path)
+    if files is None:
         return {}
-    finally:
-        conn.close()
     texts = {
         f"{name}.{fname}": content.replace("{database}", name)
         for fname, content in files.items()
@@ -332,28 +238,17 @@ def _companion_names(manifest: dict) -> list[str]:
 
 # -- manifest --------------------------------------------------------------------
 def _manifest(path: Path, name: str, flavour: str, moment: datetime, source: Path) -> dict:
-    conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
-    try:
-        kinds = {row[1]: row[2] for row in conn.execute("PRAGMA main.table_list")}
-        tables = {
-            name: conn.execute(f"select count(*) from {_q(name)}").fetchone()[0]
-            for name, kind in sorted(kinds.items())
-            if kind == "table" and not name.startswith("sqlite_")
-        }
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        integrity = conn.execute("PRAGMA quick_check").fetchone()[0]
-    finally:
-        conn.close()
-    if integrity != "ok":
-        raise SnapshotError(f"the snapshot failed SQLite's quick_check: {integrity}")
+    held = contents(path)
+    if held.integrity != "ok":
+        raise SnapshotError(f"the snapshot failed SQLite's quick_check: {held.integrity}")
     return {
         "file": name,
         "flavour": flavour,
         "date": moment.strftime("%Y-%m-%d"),
         "created_at": moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "raw_bodies": flavour == "full",
-        "tables": tables,
-        "schema_version": version,
+        "tables": held.tables,
+        "schema_version": held.schema_version,
         "sha256": file_sha256(path),
         "size": path.stat().st_size,
         "source": source.name,

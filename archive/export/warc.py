@@ -47,7 +47,6 @@ import errno
 import hashlib
 import json
 import os
-import sqlite3
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -62,6 +61,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archive import __version__
+from archive.store.runs import RunReader
 
 REVISIT_MODES = ("archive", "run", "none")
 _NAMESPACE = uuid.UUID("5b0f3c4e-2b1d-4c59-9d5e-6e1f8a9b0c7d")
@@ -112,10 +112,8 @@ def write_run_warc(
         raise WarcError(f"revisits must be one of {', '.join(REVISIT_MODES)}, not {revisits!r}")
     if not Path(db).exists():
         raise WarcError(f"{db} does not exist")
-    conn = sqlite3.connect(f"file:{Path(db).resolve()}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    try:
-        run = _run(conn, run_id)
+    with RunReader(db) as reader:
+        run = _run(reader, run_id)
         out = Path(out_dir)
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -129,14 +127,12 @@ def write_run_warc(
         try:
             with open(partial, "wb") as fh:
                 writer = WARCWriter(fh, gzip=gzip, warc_version="1.1")
-                _write(writer, _warcinfo(writer, name, run, conn))
+                _write(writer, _warcinfo(writer, name, run, reader.schema_version()))
                 summary.records["warcinfo"] += 1
-                ids = _capture_ids(conn, run["id"])
+                ids = reader.capture_ids(run["id"])
                 for done, capture_id in enumerate(ids, 1):
-                    capture = conn.execute(
-                        "select * from captures where id = ?", [capture_id]
-                    ).fetchone()
-                    _write_capture(writer, conn, dict(capture), revisits, summary)
+                    capture = reader.capture(capture_id)
+                    _write_capture(writer, reader, capture, revisits, summary)
                     if progress is not None:
                         progress(done, len(ids))
             os.replace(partial, summary.path)
@@ -148,8 +144,6 @@ def write_run_warc(
                 f"({exc.strerror or exc}); nothing was written"
             ) from exc
         return summary
-    finally:
-        conn.close()
 
 
 def _remove_abandoned_parts(out: Path) -> None:
@@ -170,22 +164,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _run(conn: sqlite3.Connection, run_id: int | None) -> sqlite3.Row:
-    if run_id is None:
-        row = conn.execute("select * from crawl_runs order by id desc limit 1").fetchone()
-        if row is None:
-            raise WarcError("the archive has no crawl runs")
-        return row
-    row = conn.execute("select * from crawl_runs where id = ?", [run_id]).fetchone()
-    if row is None:
+def _run(reader: RunReader, run_id: int | None) -> dict:
+    run = reader.run(run_id)
+    if run is None and run_id is None:
+        raise WarcError("the archive has no crawl runs")
+    if run is None:
         raise WarcError(f"the archive has no crawl run {run_id}")
-    return row
-
-
-def _capture_ids(conn: sqlite3.Connection, run_id: int) -> list[int]:
-    return [
-        r[0] for r in conn.execute("select id from captures where run_id = ? order by id", [run_id])
-    ]
+    return run
 
 
 # -- records -------------------------------------------------------------------
@@ -222,7 +207,7 @@ def robots_policy(stats: dict) -> str:
     return "unknown"
 
 
-def _warcinfo(writer: WARCWriter, filename: str, run: sqlite3.Row, conn: sqlite3.Connection):
+def _warcinfo(writer: WARCWriter, filename: str, run: dict, schema_version: int):
     stats = json.loads(run["stats"] or "{}")
     import warcio
 
@@ -243,7 +228,7 @@ def _warcinfo(writer: WARCWriter, filename: str, run: sqlite3.Row, conn: sqlite3
         "nianbao-run-finished": run["finished_at"] or "",
         "nianbao-run-status": run["status"] or "",
         "nianbao-sites-csv": os.path.basename(run["sites_csv"] or ""),
-        "nianbao-schema-version": str(conn.execute("PRAGMA user_version").fetchone()[0]),
+        "nianbao-schema-version": str(schema_version),
     }
     if stats.get("downloader/request_count") is not None:
         info["nianbao-requests"] = str(stats["downloader/request_count"])
@@ -273,7 +258,7 @@ def _version(module) -> str:
 
 
 def _write_capture(
-    writer: WARCWriter, conn: sqlite3.Connection, capture: dict, revisits: str, summary: WarcSummary
+    writer: WARCWriter, reader: RunReader, capture: dict, revisits: str, summary: WarcSummary
 ) -> None:
     summary.captures += 1
     uri = capture["final_url"] or capture["url"]
@@ -288,10 +273,10 @@ def _write_capture(
     summary.records["request"] += 1
     if stored_elsewhere:
         body = b""
-        original = _capture_by_id(conn, capture["revisit_of"])
+        original = reader.capture_source(capture["revisit_of"])
     else:
         body = bytes(capture["body"])
-        original = _earlier_capture(conn, capture, revisits)
+        original = _earlier_capture(reader, capture, revisits)
     http_headers, decoded = response_headers(capture, None if original else len(body))
     summary.decoded_bodies += decoded
     if original is not None:
@@ -390,27 +375,12 @@ def response_headers(capture: dict, length: int | None) -> tuple[StatusAndHeader
     return StatusAndHeaders(f"{status} {reason}".strip(), pairs, protocol="HTTP/1.1"), decoded
 
 
-def _earlier_capture(conn: sqlite3.Connection, capture: dict, revisits: str) -> dict | None:
+def _earlier_capture(reader: RunReader, capture: dict, revisits: str) -> dict | None:
     """The first capture of the same non-empty payload, if it came before this one."""
     if revisits == "none" or not capture.get("size") or not capture.get("sha256"):
         return None
-    sql = (
-        "select id, url, final_url, fetched_at, sha256 from captures where sha256 = ? "
-        "and status is not null and body is not null and id < ?"
-    )
-    args: list = [capture["sha256"], capture["id"]]
-    if revisits == "run":
-        sql += " and run_id = ?"
-        args.append(capture["run_id"])
-    row = conn.execute(sql + " order by id limit 1", args).fetchone()
-    return dict(row) if row else None
-
-
-def _capture_by_id(conn: sqlite3.Connection, capture_id: int) -> dict | None:
-    row = conn.execute(
-        "select id, url, final_url, fetched_at, sha256 from captures where id = ?", [capture_id]
-    ).fetchone()
-    return dict(row) if row else None
+    run_id = capture["run_id"] if revisits == "run" else None
+    return reader.first_with_payload(capture["sha256"], capture["id"], run_id)
 
 
 def _metadata(writer: WARCWriter, capture: dict, uri: str, date: str, concurrent):

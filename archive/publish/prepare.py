@@ -29,6 +29,8 @@ from archive.publish.search import (
 )
 from archive.publish.standalone import ship
 from archive.publish.views import refresh_wide_tables
+from archive.store import Archive
+from archive.store.derived import refreshing, refreshing_file
 from archive.store.regions import refresh_regions
 
 STATE_SCHEMA = """
@@ -48,23 +50,15 @@ class PrepareSummary:
     search_rebuilt: bool = False
 
 
-def prepare(conn: sqlite3.Connection) -> PrepareSummary:
+def prepare(archive: Archive | sqlite3.Connection) -> PrepareSummary:
     """Bring the derived tables and the search index up to date with ``reports``.
 
-    One transaction: a reader sees the old derived tables or the new ones, never a mix.
+    One transaction, the store's (:func:`archive.store.derived.refreshing`): a reader sees
+    the old derived tables or the new ones, never a mix. ``archive``: an open Archive, or
+    a connection to an archive file.
     """
-    owner = not conn.in_transaction
-    if owner:
-        conn.execute("BEGIN IMMEDIATE")
-    try:
-        summary = _prepare(conn)
-    except BaseException:
-        if owner:
-            conn.execute("ROLLBACK")
-        raise
-    if owner:
-        conn.execute("COMMIT")
-    return summary
+    with refreshing(archive) as conn:
+        return _prepare(conn)
 
 
 def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
@@ -162,17 +156,10 @@ def prepare_file(db: str | Path) -> PrepareSummary | None:
     """:func:`prepare` on an archive file; None when it cannot be written now (a
     read-only snapshot, or a writer holding the lock for 30 s): it is served as it is."""
     try:
-        conn = sqlite3.connect(str(db), timeout=30, isolation_level=None)
-    except sqlite3.Error:
-        return None
-    try:
-        if not conn.execute("select 1 from sqlite_master where name = 'reports'").fetchone():
-            return None
-        return prepare(conn)
+        with refreshing_file(db) as conn:
+            return None if conn is None else _prepare(conn)
     except sqlite3.OperationalError as exc:
         if not any(w in str(exc) for w in ("readonly", "read-only", "locked", "busy")):
             raise
         print(f"{db}: search index and wide tables not refreshed ({exc})", file=sys.stderr)
         return None
-    finally:
-        conn.close()

@@ -14,6 +14,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -89,6 +90,7 @@ class Archive:
         """Open the archive at ``path``; with ``create=False`` (commands that read an
         archive) a missing file is an error instead of a new, empty archive."""
         self.path = Path(path)
+        self._registry_rows: dict[str | None, dict] = {}
         if not create and not self.path.is_file():
             raise ArchiveMissing(f"{path} does not exist (is --db right?)")
         if self.path.is_dir():
@@ -170,7 +172,55 @@ class Archive:
                 ) from exc
 
     def transaction(self):
+        """One unit of work: BEGIN IMMEDIATE … COMMIT, or part of the transaction already open."""
         return _Transaction(self.db.conn)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.db.conn.in_transaction
+
+    def begin(self) -> None:
+        """Open a transaction that stays open across calls, until :meth:`commit`: for a
+        writer whose batch of stores spans callbacks (the crawl's captures). Work that fits
+        in one block uses :meth:`transaction` or :meth:`batches`."""
+        self.db.conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        """Commit the transaction :meth:`begin` opened (nothing when none is open)."""
+        if self.db.conn.in_transaction:
+            self.db.conn.execute("COMMIT")
+
+    @contextmanager
+    def batches(self, size: int) -> Iterator[Callable[[], None]]:
+        """One immediate transaction per ``size`` units of work, so that a writer killed at
+        any moment redoes at most one batch. The block calls the function it is given after
+        each unit; the last, partial batch commits when the block ends, and an error rolls
+        back the open batch only (the committed ones stay)."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        pending = 0
+
+        def done_one() -> None:
+            nonlocal pending
+            pending += 1
+            if pending >= size:
+                conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+                pending = 0
+
+        try:
+            yield done_one
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def fsync_at_checkpoints(self) -> None:
+        """WAL + ``synchronous = NORMAL``: every transaction stays atomic and survives the
+        process being killed; only a power cut could lose the last few (which a writer that
+        commits often — the crawl, the parse stage — simply redoes). FULL would fsync every
+        commit."""
+        self.db.conn.execute("PRAGMA synchronous = NORMAL")
 
     def insert(self, table: str, record: dict) -> int:
         """Plain INSERT inside the caller's transaction (sqlite-utils would commit early)."""
@@ -199,6 +249,7 @@ class Archive:
 
     # -- sites -------------------------------------------------------------
     def load_sites(self, rows: list[dict]) -> None:
+        self._registry_rows.clear()
         with self.transaction():
             for row in rows:
                 record = {**row, "loaded_at": now()}
@@ -215,6 +266,17 @@ class Archive:
             return None
         rows = list(self.db["sites"].rows_where("site_id = ?", [site_id]))
         return rows[0] if rows else None
+
+    def registry_row(self, site_id: str | None) -> dict:
+        """The registry row of a site (empty for none), read once while the archive is
+        open: the parse stage asks for it with every report of the site."""
+        if site_id not in self._registry_rows:
+            self._registry_rows[site_id] = self.site(site_id) or {}
+        return self._registry_rows[site_id]
+
+    def start_urls(self) -> list[str]:
+        """Every site's start URL, as the registry loaded into the archive gives it."""
+        return [r[0] for r in self.db.execute("select start_url from sites")]
 
     # -- crawl runs ----------------------------------------------------------
     def start_run(self, sites_csv: str | None, pid: int) -> int:
@@ -588,6 +650,22 @@ class Archive:
                 ):
                     self.db.execute(f"delete from {table} where report_id = ?", [row[0]])
                 self.db.execute("delete from reports where id = ?", [row[0]])
+
+    def replace_narrative(self, report_id: int, sections: list[dict], findings: list[dict]) -> None:
+        """A report's sections and narrative findings, replacing what an earlier parse left
+        (part of the caller's transaction, which holds the report itself)."""
+        with self.transaction():
+            conn = self.db.conn
+            conn.execute("delete from report_sections where report_id = ?", [report_id])
+            conn.execute("delete from narrative_findings where report_id = ?", [report_id])
+            for section in sections:
+                self.insert("report_sections", {"report_id": report_id, **section})
+            for finding in findings:
+                self.insert("narrative_findings", {"report_id": report_id, **finding})
+
+    def report_urls(self) -> list[str]:
+        """The URL of every report, in the order the archive holds them."""
+        return [r[0] for r in self.db.execute("select url from reports")]
 
     def counts(self) -> dict[str, int]:
         return {

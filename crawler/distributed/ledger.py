@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from archive.store import Archive
+from archive.store.shards import claim_lease, end_lease, join_crawl, stop_worker
 from crawler.distributed.leases import Crawl
 from crawler.distributed.tracking import Lease
 
@@ -40,7 +41,7 @@ class ShardLedger:
         self.before_write = before_write
         # As the crawl's own writes (crawler/scheduling/frontier.py): atomic and safe against the
         # process being killed, without an fsync per record.
-        self.archive.db.conn.execute("PRAGMA synchronous = NORMAL")
+        self.archive.fsync_at_checkpoints()
         self.crawl = crawl
         self.worker = worker
 
@@ -52,73 +53,60 @@ class ShardLedger:
             yield
 
     def joined(self, run_id: int, registry: list[dict], shard: str) -> None:
-        conn = self.archive.db.conn
         with self._transaction():
-            conn.execute(
-                "INSERT INTO distributed_crawls (crawl_id, redis_prefix, sites_csv, enqueued_at, "
-                "sites, site_groups, registry) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (crawl_id) DO NOTHING",
-                [
-                    self.crawl.id,
-                    self.crawl.prefix,
-                    self.crawl.sites_csv,
-                    self.crawl.enqueued_at,
-                    self.crawl.sites,
-                    self.crawl.groups,
-                    json.dumps(registry, ensure_ascii=False),
-                ],
-            )
-            conn.execute(
-                "INSERT INTO crawl_workers (worker, crawl_id, run_id, host, pid, shard, "
-                "started_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    self.worker,
-                    self.crawl.id,
-                    run_id,
-                    socket.gethostname(),
-                    os.getpid(),
-                    shard,
-                    _now(),
-                ],
+            join_crawl(
+                self.archive,
+                {
+                    "crawl_id": self.crawl.id,
+                    "redis_prefix": self.crawl.prefix,
+                    "sites_csv": self.crawl.sites_csv,
+                    "enqueued_at": self.crawl.enqueued_at,
+                    "sites": self.crawl.sites,
+                    "site_groups": self.crawl.groups,
+                    "registry": json.dumps(registry, ensure_ascii=False),
+                },
+                {
+                    "worker": self.worker,
+                    "crawl_id": self.crawl.id,
+                    "run_id": run_id,
+                    "host": socket.gethostname(),
+                    "pid": os.getpid(),
+                    "shard": shard,
+                    "started_at": _now(),
+                },
             )
 
     def claimed(self, lease: Lease, run_id: int) -> None:
         with self._transaction():
-            self.archive.db.conn.execute(
-                "INSERT OR REPLACE INTO crawl_leases (crawl_id, group_id, attempt, site_ids, "
-                "worker, run_id, claimed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    self.crawl.id,
-                    lease.claim.group,
-                    lease.claim.attempt,
-                    json.dumps([s["site_id"] for s in lease.claim.sites]),
-                    self.worker,
-                    run_id,
-                    lease.claimed_at,
-                ],
+            claim_lease(
+                self.archive,
+                {
+                    "crawl_id": self.crawl.id,
+                    "group_id": lease.claim.group,
+                    "attempt": lease.claim.attempt,
+                    "site_ids": json.dumps([s["site_id"] for s in lease.claim.sites]),
+                    "worker": self.worker,
+                    "run_id": run_id,
+                    "claimed_at": lease.claimed_at,
+                },
             )
 
     def ended(self, lease: Lease, reason: str | None = None) -> None:
         with self._transaction():
-            self.archive.db.conn.execute(
-                "UPDATE crawl_leases SET ended_at = ?, outcome = ?, reason = ?, captures = ? "
-                "WHERE crawl_id = ? AND group_id = ? AND attempt = ?",
-                [
-                    _now(),
-                    lease.state,
-                    reason,
-                    lease.captures,
-                    self.crawl.id,
-                    lease.claim.group,
-                    lease.claim.attempt,
-                ],
+            end_lease(
+                self.archive,
+                {
+                    "crawl_id": self.crawl.id,
+                    "group_id": lease.claim.group,
+                    "attempt": lease.claim.attempt,
+                    "ended_at": _now(),
+                    "outcome": lease.state,
+                    "reason": reason,
+                    "captures": lease.captures,
+                },
             )
 
     def stopped(self, reason: str) -> None:
         with self._transaction():
-            self.archive.db.conn.execute(
-                "UPDATE crawl_workers SET stopped_at = ?, stop_reason = ? "
-                "WHERE worker = ? AND crawl_id = ?",
-                [_now(), reason, self.worker, self.crawl.id],
-            )
+            stop_worker(self.archive, self.worker, self.crawl.id, _now(), reason)
         self.archive.close()

@@ -11,12 +11,9 @@ again, every URL that run stored is answered from the archive — its links foll
 nothing fetched or stored twice — and whatever is not in the archive is fetched. An
 earlier, finished crawl gives the validators of conditional requests instead.
 
-``--jobdir`` (Scrapy's JOBDIR) can only make this faster, never worse
-(:class:`JobdirGuard`): its request queue is written only when a run is paused cleanly
-(one Ctrl-C, SIGTERM), while its list of requests already seen is written as it goes.
-After ``kill -9`` the list says "seen" for requests whose queue is gone, and a resume
-would fetch nothing. So the saved state is used only to continue the very run that
-paused cleanly with it; in every other case it is discarded and the archive decides.
+``--jobdir`` (Scrapy's JOBDIR) can only make this faster, never worse: its saved state
+is used only to continue the very run that paused cleanly with it
+(:class:`crawler.extensions.jobdir.JobdirGuard`); in every other case the archive decides.
 
 One :class:`ArchiveFrontier` per crawler, shared by the item pipeline and the
 downloader middlewares (:func:`frontier_for`).
@@ -25,22 +22,16 @@ downloader middlewares (:func:`frontier_for`).
 from __future__ import annotations
 
 import json
-import logging
 import os
-import shutil
 import sqlite3
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
 
 from archive.store import Archive, ArchiveError, storage_error
 from crawler.scope import SiteScope
-
-logger = logging.getLogger(__name__)
 
 _ATTRIBUTE = "_nianbao_frontier"
 
@@ -76,7 +67,7 @@ class ArchiveFrontier:
         # WAL + NORMAL: each batch of captures is an atomic transaction and survives the
         # crawl process being killed; only a power cut could lose the last few, which the
         # next run then fetches again. FULL would fsync every commit.
-        self.archive.db.conn.execute("PRAGMA synchronous = NORMAL")
+        self.archive.fsync_at_checkpoints()
         self.archive.load_sites(sites)
         self.site_ids = [s["site_id"] for s in sites]
         # A recorded pid equal to ours was reused: that run's process is gone.
@@ -112,9 +103,8 @@ class ArchiveFrontier:
         that link to them are in the same batch or in earlier ones, and the next crawl,
         continuing this one from the archive, fetches them again.
         """
-        conn = self.archive.db.conn
-        if self.commit_every > 1 and not conn.in_transaction:
-            conn.execute("BEGIN IMMEDIATE")
+        if self.commit_every > 1 and not self.archive.in_transaction:
+            self.archive.begin()
             self._batch = (0, time.monotonic())
         capture_id = self.archive.add_fetch({**capture, "run_id": self.run_id})
         if self._batch is not None:
@@ -129,8 +119,7 @@ class ArchiveFrontier:
         if self._batch is None or time.monotonic() - self._batch[1] < older_than:
             return
         self._batch = None
-        if self.archive.db.conn.in_transaction:
-            self.archive.db.conn.execute("COMMIT")
+        self.archive.commit()
 
     def finish(self, reason: str, stats: dict) -> list[dict]:
         """Close the run: its status, Scrapy's stats, and the per-site counts and alerts.
@@ -220,100 +209,6 @@ def frontier_for(crawler: Crawler) -> ArchiveFrontier:
 
         crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
     return frontier
-
-
-# -- --jobdir ------------------------------------------------------------------------------
-PAUSE_MARK = "nianbao-paused.json"
-# What Scrapy keeps in a JOBDIR: the seen list, the request queue, the spider's state.
-_SCRAPY_STATE = ("requests.seen", "requests.queue", "spider.state")
-
-
-class JobdirGuard:
-    """Scrapy's JOBDIR state is kept only to continue the run that paused cleanly with it.
-
-    When a run stops cleanly with a JOBDIR (Scrapy has then written its queue), a mark
-    naming the archive, the registry and the run is left in the directory. A new crawl
-    keeps Scrapy's state only if the mark names this archive and registry, and that
-    run is still the last one of the registry, stopped and not finished. Otherwise the
-    state is discarded (after ``kill -9``: the queue was never written; after a finished
-    run: every request is "seen"), and the crawl continues from the archive alone.
-    """
-
-    def __init__(self, crawler: Crawler, jobdir: Path):
-        self.crawler = crawler
-        self.jobdir = jobdir
-        spider = crawler.spider
-        self.db = str(Path(crawler.settings.get("NIANBAO_DB")).resolve())
-        self.sites_csv = getattr(spider, "sites_csv", None)
-        mark = self.jobdir / PAUSE_MARK
-        self.kept = paused_cleanly(mark, self.db, self.sites_csv)
-        if not self.kept:
-            discard_scrapy_state(self.jobdir)
-        mark.unlink(missing_ok=True)  # the state is being used: a second kill discards it
-        logger.info(
-            "JOBDIR %s: %s",
-            jobdir,
-            "continuing the run paused with it"
-            if self.kept
-            else "no cleanly paused run to continue; the archive says what is left",
-        )
-        crawler.signals.connect(self.opened, signal=signals.spider_opened)
-        crawler.signals.connect(self.closed, signal=signals.spider_closed)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler):
-        jobdir = crawler.settings.get("JOBDIR")
-        if not jobdir:
-            raise NotConfigured
-        return cls(crawler, Path(jobdir))
-
-    def opened(self, spider) -> None:
-        """Without the walk from the start pages, the sites' moves come from the archive."""
-        if self.kept and hasattr(spider, "moved_to"):
-            for site_id, hosts in frontier_for(self.crawler).moved_hosts().items():
-                spider.moved_to.setdefault(site_id, set()).update(hosts)
-
-    def closed(self, spider, reason: str) -> None:
-        """After Scrapy wrote its queue (spider_closed comes after the scheduler closed)."""
-        run_id = getattr(spider, "run_id", None)
-        if reason == "finished" or run_id is None:
-            return
-        self.jobdir.mkdir(parents=True, exist_ok=True)
-        mark = {"db": self.db, "sites_csv": self.sites_csv, "run_id": run_id, "reason": reason}
-        partial = self.jobdir / (PAUSE_MARK + ".part")
-        partial.write_text(json.dumps(mark), encoding="utf-8")
-        os.replace(partial, self.jobdir / PAUSE_MARK)
-
-
-def paused_cleanly(mark: Path, db: str, sites_csv: str | None) -> bool:
-    """Does the mark name the last run of ``sites_csv`` in ``db``, stopped cleanly?"""
-    try:
-        paused = json.loads(mark.read_text("utf-8"))
-    except (OSError, ValueError):
-        return False
-    if paused.get("db") != db or paused.get("sites_csv") != sites_csv or not Path(db).is_file():
-        return False
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-        try:
-            row = conn.execute(
-                "select id, status from crawl_runs where sites_csv is ? order by id desc limit 1",
-                [sites_csv],
-            ).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return False
-    return bool(row and row[0] == paused.get("run_id") and (row[1] or "").startswith("stopped"))
-
-
-def discard_scrapy_state(jobdir: Path) -> None:
-    for name in _SCRAPY_STATE:
-        path = jobdir / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink(missing_ok=True)
 
 
 def close_unfinished(crawler: Crawler, reason: str = "shutdown") -> None:
