@@ -162,14 +162,18 @@ class Shard:
             for r in self.conn.execute("select * from crawl_workers where crawl_id = ?", [crawl_id])
         ]
 
-    def sites(self, runs: list[int]) -> list[sqlite3.Row]:
-        """The shard's registry rows of the sites its captures in ``runs`` name."""
+    def sites(self, runs: list[int]) -> list[dict]:
+        """The shard's registry rows of the sites its captures in ``runs`` name, as dicts
+        (column → value: a ``sqlite3.Row`` iterates over its values, not its columns)."""
         marks = ", ".join("?" for _ in runs)
-        return self.conn.execute(
-            f"select * from sites where site_id in (select distinct site_id from captures "
-            f"where run_id in ({marks}))",
-            runs,
-        ).fetchall()
+        return [
+            dict(row)
+            for row in self.conn.execute(
+                f"select * from sites where site_id in (select distinct site_id from captures "
+                f"where run_id in ({marks}))",
+                runs,
+            )
+        ]
 
     def captures(self, runs: list[int]) -> Iterator[dict]:
         """The captures of ``runs`` in the order they were stored: the shard's ``id``, its

@@ -153,6 +153,30 @@ def test_a_group_crawled_twice_merges_to_one_capture_per_fetch(shards, tmp_path)
     assert ("site1", 1, None) in got["leases"] and ("site1", 2, "finished") in got["leases"]
 
 
+def test_the_sites_come_over_as_the_registry_had_them(shards, tmp_path):
+    """Each site the shards' captures name is one row of ``sites``, with its registry
+    fields — merged twice, still one row each and no row without a site."""
+    a, b = shards
+    main = tmp_path / "main.db"
+    merge_shards([a, b], main)
+    merge_shards([a], main)
+    conn = sqlite3.connect(main)
+    try:
+        rows = conn.execute(
+            "select site_id, agency, region_code, start_url, allowed_domains from sites "
+            "order by site_id"
+        ).fetchall()
+    finally:
+        conn.close()
+    named = {c[0].split("//")[1].split(".")[0][1:] for c in summary(main)["captures"]}
+    expected = [
+        tuple(r[k] for k in ("site_id", "agency", "region_code", "start_url", "allowed_domains"))
+        for r in REGISTRY
+        if r["site_id"][4:] in named
+    ]
+    assert rows == expected
+
+
 def test_order_and_repetition_do_not_matter(shards, tmp_path):
     a, b = shards
     merge_shards([a, b], tmp_path / "ab.db")
