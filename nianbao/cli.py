@@ -149,12 +149,12 @@ def main() -> None:
 def parse(file: str, as_json: bool) -> None:
     """Read one saved report document (HTML, PDF, DOCX, DOC, text) and print its record."""
     from archive.checks import check_parsed
-    from archive.parse import ParseError
+    from archive.parse import ParseError, read_file
     from archive.parse.isolate import parse_isolated
 
     path = Path(file)
     try:
-        report = parse_isolated(path.read_bytes(), source=path.name, filename=path.name)
+        report = parse_isolated(read_file(path), source=path.name, filename=path.name)
     except ParseError as exc:
         click.echo(
             f"nianbao parse: {printable(path.name)}: {exc.status}: {printable(exc.message)}",

@@ -10,6 +10,7 @@ only in their reader.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from archive.parse import audit, metadata, narrative, script, sections
 from archive.parse.document import Document, ParsedReport, ParseError
@@ -23,7 +24,29 @@ MAX_BYTES = 64 * 1024 * 1024
 # reading it would only cost time.
 MAX_TEXT_BYTES = 16 * 1024 * 1024
 
-__all__ = ["parse_document", "read_document", "ParseError", "ParsedReport", "PARSER_VERSION"]
+__all__ = [
+    "parse_document",
+    "read_document",
+    "read_file",
+    "ParseError",
+    "ParsedReport",
+    "PARSER_VERSION",
+]
+
+
+def read_file(path: Path, limit: int = MAX_BYTES) -> bytes:
+    """A document's bytes from a file, bounded before they are read: a file larger than
+    ``limit`` is refused from its size alone, and at most ``limit`` + 1 bytes are read
+    whatever the size said (a pipe, a device, a file that grows meanwhile), so the memory
+    of reading one document never depends on what the file holds."""
+    size = path.stat().st_size
+    if size > limit:
+        raise ParseError("too_large", f"{size} bytes is over the {limit} byte limit")
+    with path.open("rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ParseError("too_large", f"more than {limit} bytes: over the byte limit")
+    return data
 
 
 def read_document(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
+import sys
 import time
 import zipfile
+from pathlib import Path
 
 import pytest
 
-from archive.parse import ParseError, parse_document
+from archive.parse import MAX_BYTES, ParseError, parse_document, read_file
 from archive.parse.isolate import ParseWorker, parse_isolated
 from tests.conftest import CORPUS
 from tests.crawling import command
@@ -183,3 +186,63 @@ def test_html_report_whose_tables_are_pictures():
     report = parse_document(_html(body, "某区2023年政府信息公开工作年度报告"))
     assert report.status == "tables_are_images" and report.year == 2023
     assert "主动公开" in report.text
+
+
+def _sparse(path, size: int):
+    """A file of ``size`` bytes that takes no room on disk (a hole)."""
+    with open(path, "wb") as fh:
+        fh.truncate(size)
+    return path
+
+
+def test_a_file_over_the_limit_is_refused_before_a_byte_is_read(tmp_path, monkeypatch):
+    big = _sparse(tmp_path / "big.pdf", MAX_BYTES + 1)
+    opened = []
+    real_open = Path.open
+    monkeypatch.setattr(
+        Path, "open", lambda self, *a, **k: opened.append(self) or real_open(self, *a, **k)
+    )
+    with pytest.raises(ParseError) as refused:
+        read_file(big)
+    assert refused.value.status == "too_large" and str(MAX_BYTES + 1) in refused.value.message
+    assert opened == []  # decided from the size alone
+    exact = _sparse(tmp_path / "exact.pdf", 1000)
+    assert read_file(exact, limit=1000) == bytes(1000)
+
+
+def test_a_file_growing_past_its_size_is_read_no_further_than_the_limit(tmp_path, monkeypatch):
+    """The size can lie (a pipe, a device, a file still being written): the read itself is
+    bounded too."""
+    path = _sparse(tmp_path / "growing.txt", 10)
+    real_stat = Path.stat
+    monkeypatch.setattr(
+        Path,
+        "stat",
+        lambda self, *a, **k: (
+            os.stat_result((0,) * 6 + (0,) * 4) if self == path else real_stat(self, *a, **k)
+        ),
+    )
+    with pytest.raises(ParseError) as refused:
+        read_file(path, limit=5)
+    assert refused.value.status == "too_large"
+
+
+def test_parse_of_a_3_gib_file_stays_small_and_says_too_large(tmp_path):
+    """`nianbao parse` of a 3 GiB file is one line and exit 2, its peak memory a small
+    fraction of the file (it once read the whole file and copied it: 6.4 GB)."""
+    big = _sparse(tmp_path / "huge.pdf", 3 * 2**30)
+    probe = (
+        "import resource, subprocess, sys\n"
+        "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024\n"
+        "print(r.returncode, peak, r.stderr.strip().replace('\\n', ' | '))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, *command("parse", big)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    code, peak_mb, stderr = result.stdout.split(" ", 2)
+    assert int(code) == 2 and "too_large" in stderr and stderr.count("|") == 0, result.stdout
+    assert int(peak_mb) < 600, f"peak {peak_mb} MB"
