@@ -83,7 +83,13 @@ def test_look_alike_column_urls(url):
 
 
 def test_names_of_the_report_column_itself():
-    for name in ("政府信息公开年报", "政府信息公开工作年度报告", "信息公开年报", "年度报告", "年报"):
+    for name in (
+        "政府信息公开年报",
+        "政府信息公开工作年度报告",
+        "信息公开年报",
+        "年度报告",
+        "年报",
+    ):
         assert names_report_column(name), name
     for name in ("政府信息公开", "政务公开", "政府信息公开指南", "财政预决算", "企业年度报告公示"):
         assert not names_report_column(name), name
