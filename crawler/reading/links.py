@@ -280,10 +280,27 @@ _AGENCY_FROM_TITLE = (
 )
 
 
+# What sits where an agency would, and names none (``2024年政府信息公开…``: "政府" is the
+# first word of 政府信息公开, not an agency).
+_NO_AGENCY = {
+    "政府",
+    "人民政府",
+    "本级",
+    "本机关",
+    "本单位",
+    "本局",
+    "我局",
+    "全市",
+    "全区",
+    "全县",
+}
+
+
 def agency_of_title(title: str | None) -> str | None:
     """The agency a report's title names (``某局2024年政府信息公开…`` → ``某局``)."""
     t = re.sub(r"^[\W_]+", "", squash(title))  # list bullets
     for pattern in _AGENCY_FROM_TITLE:
         if (m := pattern.match(t)) and len(m.group("a")) >= 2:
-            return m.group("a").strip('（）()《》“”"')
+            agency = m.group("a").strip('（）()《》“”"')
+            return None if agency in _NO_AGENCY else agency
     return None

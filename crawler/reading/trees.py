@@ -33,7 +33,10 @@ STRONG = re.compile(r"年报|年度报告|gknb|xxgknb|ndbg", re.I)
 _TOWNSHIP = re.compile(r"(镇|乡|街道|苏木|地区)(人民政府|办事处)?$")
 _GOVERNMENT = ("人民政府", "管委会", "管理委员会")
 # "区财政局_2024年" (a folder page's title), "2024年度区财政局": the unit, without the year.
-_YEAR_NOISE = re.compile(r"[_\-—|｜\s]*(?:(?:19|20)\d{2}年?度?)[_\-—|｜\s]*")
+_SEPARATOR = re.compile(r"[_\-—|｜:：]+")
+_YEAR_NOISE = re.compile(r"(?:19|20)\d{2}年?度?")
+_GENERIC = {"政府信息公开", "信息公开", "政务公开", "政府信息公开专栏", "首页"}
+_REGION_END = tuple("省市区县州盟")
 _LEVEL_OF_REGION = re.compile(r"^(.+?[省市区县旗])")
 
 
@@ -82,9 +85,10 @@ def unit_name(
     if name := agency_of_titles(report_titles):
         return name
     for said in (page_title, link_text):
-        name = _YEAR_NOISE.sub("", squash(said)).strip("_-—|｜:：")
-        if len(name) >= 2 and not STRONG.search(name) and not year_label(said, ""):
-            return name
+        for part in _SEPARATOR.split(squash(said)):
+            name = _YEAR_NOISE.sub("", part)
+            if len(name) >= 2 and not STRONG.search(name) and name not in _GENERIC:
+                return name
     return None
 
 
@@ -109,7 +113,10 @@ def same_agency(a: str | None, b: str | None) -> bool:
     if not a or not b:
         return False
     short, long = sorted((squash(a), squash(b)), key=len)
-    return short == long or (len(short) >= 4 and long.endswith(short))
+    if short == long:
+        return True
+    before = long[: len(long) - len(short)]
+    return long.endswith(short) and short[0] not in "区县市旗镇乡" and before[-1:] in _REGION_END
 
 
 def unit_level(name: str, portal_agency: str | None) -> str:
