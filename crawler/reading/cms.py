@@ -219,8 +219,10 @@ _NODE_NAME = ("name", "title", "text", "label")
 _NODE_CHILDREN = ("children", "child", "nodes", "sub")
 
 
-def gkmlpt_sid(text: str) -> str | None:
-    if "gkmlpt" not in text:
+def gkmlpt_sid(text: str, url: str = "") -> str | None:
+    """The site id a gkmlpt page's ``_CONFIG`` names (the page's script, or its URL, must
+    say gkmlpt: a bare ``SID`` elsewhere is someone else's)."""
+    if "gkmlpt" not in text and "/gkmlpt/" not in urlsplit(url).path:
         return None
     m = _SID.search(text)
     return m.group(1) if m else None

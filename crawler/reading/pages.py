@@ -84,7 +84,7 @@ def read_page(text: str, url: str) -> PageReading:
         reading.api.append(cms.hanweb_requests(url, params))
     reading.api += cms.hanweb_get_calls(text, url)
     reading.api += cms.epoint_calls(text, url)
-    if sid := cms.gkmlpt_sid(text):
+    if sid := cms.gkmlpt_sid(text, url):
         reading.api += [
             cms.gkmlpt_request(url, cat, sid) for cat in gkmlpt_categories(text, url, links)
         ]

@@ -237,7 +237,7 @@ PIECES = [
     "</script></div><<>>",
     "var x = [{",
     "政府信息公开" * 5,
-    "<script>window._CONFIG = {SID: '7', APP: 'gkmlpt', TREE: [{\"id\": 26, \"name\": \"年报\"",
+    '<script>window._CONFIG = {SID: \'7\', APP: \'gkmlpt\', TREE: [{"id": 26, "name": "年报"',
     '<script src="/js/webBuilderCommon.js"></script>',
     'var siteInfo = {"siteGuid": "g", "projectName": "//evil.example.com/x"}',
 ]
@@ -302,7 +302,7 @@ def test_gkmlpt_categories_from_the_tree_and_the_url_fragment():
     ]
     # a start URL's fragment names its category (广东文旅 …/gkmlpt/annualreport#2629)
     fragment = read_page(
-        "<script>window._CONFIG = {SID: '175'};</script><p>gkmlpt</p>",
+        "<script>window._CONFIG = {SID: '175'};</script>",  # gkmlpt only in its URL
         "http://whly.gd.example.cn/gkmlpt/annualreport#2629",
     )
     assert [c.url for c in fragment.api] == [
