@@ -42,8 +42,10 @@ from crawler.reading.trees import (
     STRONG,
     agency_of_titles,
     is_government,
+    qualified,
     tree_folders,
     unit_level,
+    unit_name,
     unit_slug,
     year_folders,
 )
@@ -87,8 +89,14 @@ class Column:
     encoding: str = ""
     year: int | None = None
     tree_root: str | None = None
+    title: str | None = None  # the page's title
+    said: str | None = None  # the text of the link that led to it
 
     def agency(self) -> str | None:
+        """The agency whose reports these are: as their titles name it; a unit of a tree
+        whose titles name no one is named by its folder (page title, link text)."""
+        if self.tree_root:
+            return unit_name(self.reports.values(), self.title, self.said)
         return agency_of_titles(self.reports.values())
 
 
@@ -242,11 +250,22 @@ class DiscoverSpider(scrapy.Spider):
                     year=meta.get("year"),
                     root=meta.get("root"),
                     named=True,
+                    said=link.text,
                 )
             return
         if named and len(years) >= 2:  # a per-year tree
             for link, year in years:
-                yield self.page(portal, link.url, here, "year", 1, year=year, root=url, named=True)
+                yield self.page(
+                    portal,
+                    link.url,
+                    here,
+                    "year",
+                    1,
+                    year=year,
+                    root=url,
+                    named=True,
+                    said=link.text,
+                )
             return
         if depth >= MAX_HOPS:
             return
@@ -284,6 +303,8 @@ class DiscoverSpider(scrapy.Spider):
                 else response.encoding,
                 year=meta.get("year"),
                 tree_root=meta.get("root"),
+                title=reading.title,
+                said=meta.get("said"),
             )
         return portal.columns[url]
 
@@ -300,7 +321,13 @@ class DiscoverSpider(scrapy.Spider):
             for link in links:
                 if is_report_title(link.text):
                     column.reports.setdefault(cms.canonical_url(link.url), squash(link.text))
-            column.pages = max(column.pages, 1 + len(more))
+            # Discovery reads one page of a listing; a step towards it (Epoint's site script
+            # before its first POST) is taken.
+            pages = [c for c in more if c.kind == call.kind]
+            for step in (c for c in more if c.kind != call.kind):
+                if (request := self.api(portal, step, column)) is not None:
+                    yield request
+            column.pages = max(column.pages, 1 + len(pages))
             if call.kind.startswith("epoint"):
                 column.listing = "epoint"
             elif call.kind == "hanweb-get" and "morecolumndataproxy" in call.url:
@@ -368,7 +395,7 @@ def _site_of(portal: Portal) -> dict:
 
 
 def _carry(meta: dict) -> dict:
-    return {k: meta[k] for k in ("year", "root", "named") if k in meta}
+    return {k: meta[k] for k in ("year", "root", "named", "said") if k in meta}
 
 
 def _listing_kind(text: str, url: str, reading) -> str:
@@ -428,12 +455,13 @@ def registry_rows(portal: Portal, region_lookup=None, today: str | None = None) 
     rows: list[dict] = []
     units: dict[str, list[Column]] = {}
     plain: list[Column] = []
+    portal_agency = portal.site_name or _most_common([c.agency() for c in cols]) or ""
     for c in cols:
-        if c.tree_root:
-            units.setdefault(c.agency() or "", []).append(c)
+        if c.tree_root:  # a unit as its county names it (区财政局 → 通顺区财政局)
+            agency = c.agency()
+            units.setdefault(qualified(agency, portal_agency) if agency else "", []).append(c)
         else:
             plain.append(c)
-    portal_agency = portal.site_name or _most_common([c.agency() for c in cols]) or ""
     for n, c in enumerate(plain):
         agency = c.agency() or portal_agency
         rows.append(

@@ -122,9 +122,9 @@ class ReportSpider(scrapy.Spider):
             yield from self.walk_tree(response, page)
             return
         seen: set[str] = set()
-        yield from self.follow(page.links, response, site, hops, seen)
         if trees.is_tree_root(page.links, response.url, self.named(response, page)):
-            yield from self.tree_years(response, page, seen)
+            yield from self.tree_years(response, page, seen)  # walked as a tree, first
+        yield from self.follow(page.links, response, site, hops, seen)
         for url in page.listing_pages:
             if url not in seen and scope.admits(url):
                 yield self.request(
