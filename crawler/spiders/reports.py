@@ -8,7 +8,7 @@ county's departments, 街道 and 乡镇): each unit's reports are captured as th
 of its own, named from the tree (:mod:`crawler.reading.trees`), under the row crawled. Every response — listings, reports, files, errors — becomes a
 capture in the archive; nothing is parsed here. What a page offers — links, redirect
 shells, listing pages, the listing requests a CMS makes from JS (大汉's XML records and
-dataproxy.jsp, 广东 gkmlpt's JSON API) — is read by :mod:`crawler.reading.pages`; revisits and resumed crawls are handled by the downloader
+dataproxy.jsp, 广东 gkmlpt's JSON API, 江苏 Epoint's JSON POSTs) — is read by :mod:`crawler.reading.pages`; revisits and resumed crawls are handled by the downloader
 middlewares of :mod:`crawler.middlewares.incremental`, politeness by :mod:`crawler.middlewares.politeness`.
 """
 
