@@ -37,7 +37,7 @@ _SEPARATOR = re.compile(r"[_\-—|｜:：]+")
 _YEAR_NOISE = re.compile(r"(?:19|20)\d{2}年?度?")
 _GENERIC = {"政府信息公开", "信息公开", "政务公开", "政府信息公开专栏", "首页"}
 _REGION_END = tuple("省市区县州盟")
-_LEVEL_OF_REGION = re.compile(r"^(.+?[省市区县旗])")
+_GOVERNMENT_SUFFIX = re.compile(r"(?:人民政府|管委会|管理委员会)(?:办公室)?$")
 
 
 def below(url: str, base: str) -> bool:
@@ -97,10 +97,8 @@ def qualified(name: str, parent_agency: str | None) -> str:
     name in front (``通顺区财政局``), the way the county's parent agency spells it."""
     if not parent_agency or name[:1] not in "区县市旗":
         return name
-    m = _LEVEL_OF_REGION.match(parent_agency)
-    if m and m.group(1).endswith(name[0]):
-        return m.group(1) + name[1:]
-    return name
+    region = _GOVERNMENT_SUFFIX.sub("", squash(parent_agency))
+    return region + name[1:] if region != parent_agency and region.endswith(name[0]) else name
 
 
 def is_government(agency: str) -> bool:

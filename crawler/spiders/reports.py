@@ -46,6 +46,9 @@ from crawler.scope import CrawlScope, SiteScope, attach
 
 # How many column-finding hops from the start URL: front page → 信息公开 → 年报 column.
 MAX_COLUMN_HOPS = 3
+# Keys the crawl adds to a registry row it carries in a request's meta (``nianbao_lease``
+# of crawler.distributed.guards): not the row's, never stored with it.
+CRAWL_MARK = "nianbao_"
 
 
 class ReportSpider(scrapy.Spider):
@@ -249,6 +252,10 @@ class ReportSpider(scrapy.Spider):
         if row["site_id"] not in self.units:
             self.units[row["site_id"]] = row
             self.register(row)
+        # The crawl's own marks on the row crawled (a worker's lease) go with its units.
+        carried = {k: v for k, v in site.items() if k.startswith(CRAWL_MARK)}
+        if carried:
+            return {**self.units[row["site_id"]], **carried}
             self.logger.info(
                 "site %s: unit %s (%s) in its 年报 tree", site["site_id"], agency, row["level"]
             )

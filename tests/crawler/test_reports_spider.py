@@ -10,7 +10,7 @@ from crawler.spiders.reports import ReportSpider
 
 REGISTRY = (
     "site_id,agency,region_code,start_url,allowed_domains\n"
-    "xz-fgw,徐州市发展和改革委员会,320300,http://dpc.xz.example.cn/,dpc.xz.example.cn\n"
+    "xz-gl,徐州市鼓楼区人民政府,320302,http://dpc.xz.example.cn/,dpc.xz.example.cn\n"
 )
 
 
@@ -55,3 +55,30 @@ def test_a_tree_folder_is_walked_below_itself_on_the_same_host_only(tmp_path):
     assert requests[0].meta["tree"]["depth"] == 2
     deepest = {**tree, "depth": 3}
     assert _read(spider, year, page, tree=deepest) == []  # year → category → unit, no deeper
+
+
+def test_a_units_reports_go_under_its_own_site_with_the_crawls_marks(tmp_path):
+    spider = _spider(tmp_path)
+    registered = []
+    spider.register = registered.append  # the archive's sites table, in a crawl
+    spider.sites[0]["nianbao_lease"] = "token-7"  # a worker's lease on the row
+    unit = "http://dpc.xz.example.cn/zfxxgknb/2024nb/qzfbm2024/czj/"
+    page = (
+        "<title>区财政局_2024年</title>"
+        '<a href="./202502/t1.html">2024年政府信息公开工作年度报告</a>'
+        '<a href="./202503/t2.html">鼓楼区人民政府2024年政府信息公开工作年度报告</a>'
+    )
+    tree = {
+        "root": "http://dpc.xz.example.cn/zfxxgknb/",
+        "year": 2024,
+        "depth": 3,
+        "said": "区财政局",
+    }
+    theirs, ours = _read(spider, unit, page, tree=tree)
+    assert theirs.meta["site"]["agency"] == "徐州市鼓楼区财政局"  # the county's name in front
+    assert theirs.meta["site"]["site_id"] == registered[0]["site_id"] != "xz-gl"
+    assert theirs.meta["site"]["nianbao_lease"] == "token-7"
+    assert "nianbao_lease" not in registered[0]  # the mark is the crawl's, not the row's
+    assert ours.meta["site"]["site_id"] == "xz-gl"  # the row's own report stays its own
+    _read(spider, unit, page, tree=tree)
+    assert len(registered) == 1  # a unit is registered once a crawl

@@ -80,6 +80,8 @@ def test_names_the_county_lists_take_its_name_and_its_spellings_match():
     assert qualified("区财政局", "怀岭区人民政府") == "怀岭区财政局"
     assert qualified("县教育局", "北京市密云区人民政府") == "县教育局"  # not the county's kind
     assert qualified("雁栖镇", "怀岭区人民政府") == "雁栖镇"
+    assert qualified("区财政局", "徐州市鼓楼区人民政府") == "徐州市鼓楼区财政局"
+    assert qualified("区财政局", "徐州市发展和改革委员会") == "区财政局"  # not a government
     assert qualified("区财政局", None) == "区财政局"
     assert same_agency("通州区人民政府", "北京市通州区人民政府")
     assert not same_agency("区人民政府", "北京市通州区人民政府")  # too short to say
