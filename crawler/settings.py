@@ -60,6 +60,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Network scope (crawler/middlewares/scope.py): before anything that could itself connect to the
     # host (robots.txt at 100), after the archive's answers; sees every redirect hop.
     "crawler.middlewares.scope.NetworkScopeMiddleware": 55,
+    # Scrapy's robots.txt middleware, its request scoped to the site that asked for it.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.scope.SiteRobotsTxtMiddleware": 100,
     "crawler.middlewares.politeness.ChallengeMiddleware": 60,
     "crawler.middlewares.incremental.ConditionalRequestMiddleware": 70,
     "crawler.middlewares.politeness.CrawlDelayMiddleware": 110,

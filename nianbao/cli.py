@@ -253,10 +253,12 @@ def crawl(
             sites, db, db_given, jobdir, settings, as_json=as_json, **distributed
         )
     from crawler.runner import BUNDLED_REGISTRY, run_crawl
+    from crawler.scope import check_allowed_domains
 
     settings = dict(_setting(o) for o in overrides)
     sites = sites or str(BUNDLED_REGISTRY)
-    read_registry(sites)  # a bad registry is one line here, not a traceback in Scrapy
+    # a bad registry is one line here, not a traceback in Scrapy
+    check_allowed_domains(read_registry(sites), sites)
     with Archive(_archive_path(db)) as archive:  # so is an archive that cannot be written
         archive.ensure_writable()
     progress = _progress("crawl", quiet, as_json)

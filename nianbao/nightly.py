@@ -250,9 +250,10 @@ def preflight(config: NightlyConfig) -> str | None:
     cannot be opened for writing or is too new), as one line; None when all is well."""
     from archive.store import Archive, ArchiveError
     from archive.store.registry import RegistryError, read_registry
+    from crawler.scope import check_allowed_domains
 
     try:
-        read_registry(config.sites)
+        check_allowed_domains(read_registry(config.sites), config.sites)
         with Archive(config.db) as archive:
             archive.ensure_writable()
     except (RegistryError, ArchiveError) as exc:

@@ -72,6 +72,11 @@ BAD_REGISTRIES = {
         "site_id,agency,region_code,start_url\nx,某县人民政府,410711,http://a b.example/\n",
         "is not an http(s) URL",
     ),
+    "port_in_allowed_domains": (
+        "site_id,agency,region_code,start_url,allowed_domains\n"
+        "x,某县人民政府,410711,http://a.example/,a.example:http\n",
+        "site x: allowed_domains 'a.example:http': port 'http' is not a number from 1 to 65535",
+    ),
 }
 
 
