@@ -96,7 +96,11 @@ RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 NIANBAO_STOP_GRACE = 1.5
 # With --jobdir, Scrapy's saved queue is used only to continue a run paused cleanly
 # (crawler/extensions/jobdir.py); otherwise the archive alone says what is left to fetch.
+# A JOBDIR that cannot be written (a full disk) stops the crawl in one line: the
+# scheduler carries on in memory, the guard saves the spider's state in Scrapy's place.
+SCHEDULER = "crawler.extensions.jobdir.JobdirScheduler"
 EXTENSIONS = {
+    "scrapy.extensions.spiderstate.SpiderState": None,
     "crawler.extensions.stopping.GracefulStop": 0,
     "crawler.extensions.cpustats.CpuTime": 0,
     "crawler.extensions.jobdir.JobdirGuard": 0,

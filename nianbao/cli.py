@@ -287,6 +287,8 @@ def crawl(
     sites = sites or str(BUNDLED_REGISTRY)
     # a bad registry is one line here, not a traceback in Scrapy
     check_allowed_domains(read_registry(sites), sites)
+    if jobdir:
+        _writable_directory(jobdir, "--jobdir")
     with Archive(_archive_path(db)) as archive:  # so is an archive that cannot be written
         archive.ensure_writable()
     progress = _progress("crawl", quiet, as_json)
@@ -301,6 +303,19 @@ def crawl(
             on_stats=lambda s: update(s.get("response_received_count", 0), **crawl_counts(s)),
         )
     _exit_on_crawl_failure(stats, progress)
+
+
+def _writable_directory(path: str, option: str) -> None:
+    """A directory the command will write in: made if missing, and written to once (an
+    error in Scrapy's start-up would be a traceback, after the archive was opened)."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise click.BadParameter(
+            f"{path} cannot be written ({exc.strerror or exc})", param_hint=option
+        ) from None
 
 
 def crawl_counts(stats: dict) -> dict[str, int]:
@@ -332,7 +347,8 @@ def _exit_on_crawl_failure(stats: dict, progress=None) -> None:
         key.rsplit("/", 1)[1]: n for key, n in stats.items() if key.startswith("nianbao/sites/")
     }
     by_status = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items(), key=lambda i: -i[1]))
-    code = 1 if reason != "finished" else 0
+    # a crawl that could not write what it had to (the archive, its --jobdir) failed
+    code = 1 if reason != "finished" or stats.get("nianbao/storage_error") else 0
     failing = most_sites_failed(statuses) if not code else None
     if failing:
         code = 3

@@ -420,6 +420,106 @@ def test_a_full_disk_stops_the_crawl_in_one_line_and_the_crawl_resumes(simweb, c
     assert _content(db)["captures"] == _content(crawled)["captures"]
 
 
+def _fill_the_jobdir(jobdir: Path, room: int = 0, names: tuple[str, ...] = ()) -> str:
+    """Python run before ``nianbao``: the files of ``jobdir`` (those ``names``, or every one)
+    are on a disk with ``room`` bytes left; then each write fails as on a full disk
+    (ENOSPC), and the disk stays full. Scrapy's queue, seen list and the spider's state
+    are written through ``open``, which this replaces."""
+    return textwrap.dedent(
+        f"""
+        import builtins, errno, io, os, sys
+        jobdir = os.path.realpath({str(jobdir)!r})
+        names = {names!r}
+        room = [{room}]
+        real_open = io.open
+
+        class OnAFillingDisk:
+            def __init__(self, file):
+                self._file = file
+            def write(self, data):
+                if len(data) > room[0]:
+                    room[0] = 0
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                room[0] -= len(data)
+                return self._file.write(data)
+            def __getattr__(self, name):
+                return getattr(self._file, name)
+            def __enter__(self):
+                return self
+            def __exit__(self, *exc):
+                self._file.close()
+
+        def opened(file, *args, **kwargs):
+            handle = real_open(file, *args, **kwargs)
+            if not isinstance(file, (str, os.PathLike)):
+                return handle
+            path = os.path.realpath(os.fspath(file))
+            if path.startswith(jobdir + os.sep) and (not names or os.path.basename(path) in names):
+                return OnAFillingDisk(handle)
+            return handle
+
+        builtins.open = io.open = opened
+        from nianbao.cli import main
+        sys.argv[0] = "nianbao"
+        main()
+        """
+    )
+
+
+def test_a_full_disk_under_the_jobdir_stops_the_crawl_in_one_line_and_it_resumes(
+    simweb, crawled, tmp_path
+):
+    db, jobdir = tmp_path / "a.db", tmp_path / "job"
+    args = ("crawl", "--sites", str(simweb.sites_csv), "--db", str(db), "--jobdir", str(jobdir))
+    result = nianbao(*args, *FAST, python=_fill_the_jobdir(jobdir, room=2000))
+    assert result.returncode == 1, result.stderr[-3000:]
+    line = one_error_line(result.stderr, "crawl")
+    assert f"no space left for the --jobdir {jobdir}" in line and "free some space" in line
+    assert len(result.stderr.splitlines()) <= 3  # the log's line, ours, the summary
+    assert 0 < len(_content(db)["captures"]) < len(_content(crawled)["captures"])
+    assert not (jobdir / "nianbao-paused.json").exists()  # its state is not to be continued
+    again = nianbao(*args, *FAST)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _content(db)["captures"] == _content(crawled)["captures"]
+
+
+def test_a_jobdir_whose_state_cannot_be_written_at_the_end_is_one_line_and_no_pause(
+    simweb, tmp_path
+):
+    """The crawl stops early (as a pause would) and the disk is full when Scrapy writes the
+    queue's state and the spider's: no traceback, and no mark that would continue it."""
+    db, jobdir = tmp_path / "a.db", tmp_path / "job"
+    result = nianbao(
+        "crawl",
+        "--sites",
+        str(simweb.sites_csv),
+        "--db",
+        str(db),
+        "--jobdir",
+        str(jobdir),
+        *FAST,
+        "-s",
+        "CLOSESPIDER_ITEMCOUNT=3",
+        python=_fill_the_jobdir(jobdir, names=("active.json", "spider.state.part")),
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "no space left for the --jobdir" in one_error_line(result.stderr, "crawl")
+    assert not (jobdir / "nianbao-paused.json").exists()
+    assert not (jobdir / "spider.state").exists()
+
+
+def test_a_jobdir_that_cannot_be_written_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "afile").write_text("not a directory")
+    db, jobdir = tmp_path / "a.db", tmp_path / "afile" / "job"
+    sites = _inputs(tmp_path)["sites"]
+    args = ("--sites", str(sites), "--db", str(db), "--jobdir", str(jobdir))
+    result = nianbao("crawl", *args)
+    assert result.returncode == 2, result.stderr[-3000:]
+    line = one_error_line(result.stderr, "crawl")
+    assert "--jobdir" in line and f"{jobdir} cannot be written (Not a directory)" in line
+    assert not db.exists()
+
+
 def test_a_full_disk_stops_process_in_one_line_and_a_rerun_repairs(crawled, tmp_path):
     whole = copy_archive(crawled, tmp_path / "whole.db")
     assert CliRunner().invoke(main, ["process", "--db", str(whole)]).exit_code == 0
