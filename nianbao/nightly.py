@@ -15,6 +15,7 @@ Exit status (for alerting):
 1     an unexpected error (a bug: the traceback is in the log), or interrupted
       (SIGTERM, Ctrl-C: the crawl child is stopped with SIGTERM, the lock released)
 2     bad options, a bad registry or an archive that cannot be used: nothing was done
+      (one line on stderr, ``nianbao nightly: error: …``, as every command says it)
 3     every stage ran, with alerts: sites that failed, were blocked or gave fewer
       reports than before, parser errors
 4     a stage failed: the crawl did not finish, the parse stage or a snapshot
@@ -212,6 +213,10 @@ def run_nightly(config: NightlyConfig, events: Events) -> tuple[int, dict]:
     except LockHeld as held:
         events.emit("locked", lock=str(held.path), holder=held.holder)
         return EXIT_LOCKED, {"status": "locked", "lock": str(held.path), "holder": held.holder}
+    except OSError as exc:  # the lock file cannot be made: bad --lock (or --db) path
+        unlockable = f"cannot write the lock file {config.lock_path} ({exc.strerror or exc})"
+        events.emit("bad_input", error=unlockable)
+        return EXIT_USAGE, {"status": "bad_input", "error": unlockable}
     problem = preflight(config)
     if problem is not None:
         lock.release()
@@ -253,9 +258,10 @@ def preflight(config: NightlyConfig) -> str | None:
     cannot be opened for writing or is too new), as one line; None when all is well."""
     from archive.store import Archive, ArchiveError
     from archive.store.registry import RegistryError, read_registry
+    from crawler.scope import check_allowed_domains
 
     try:
-        read_registry(config.sites)
+        check_allowed_domains(read_registry(config.sites), config.sites)
         with Archive(config.db) as archive:
             archive.ensure_writable()
     except (RegistryError, ArchiveError) as exc:

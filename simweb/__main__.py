@@ -12,10 +12,12 @@ import argparse
 import csv
 import json
 import os
+import re
 import signal
 import sys
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from simweb import patterns
 from simweb.deadhosts import KINDS as DEAD_KINDS
@@ -38,6 +40,10 @@ REGISTRY_COLUMNS = (
 )
 
 
+# A port placeholder in a page: ``{secret}`` is the port of the site keyed ``secret``.
+_PLACEHOLDER = re.compile(rb"\{(\w+)\}")
+
+
 def _write(path: Path, text: str) -> None:
     """Write whole or not at all: a reader never sees half a file."""
     tmp = path.with_name(path.name + ".tmp")
@@ -57,7 +63,7 @@ def registry_csv(
         writer.writerow(
             [row.site_id, row.name, "410000", "河南省", "county", row.start_url, row.host, ""]
         )
-    addresses = {s.site_id: s.ip for s in [*world.sites, *extra]}
+    netlocs = {site_id: urlsplit(base).netloc for site_id, base in bases.items()}
     for site in [*world.sites, *(s for s in extra if not s.behaviour.get("unlisted"))]:
         base = bases[site.site_id]
         if scheme := site.behaviour.get("registry_scheme"):  # as a user would type it
@@ -70,7 +76,7 @@ def registry_csv(
                 site.region,
                 site.level,
                 base + site.start_path.lstrip("/"),
-                allowed_domains(site, addresses),
+                allowed_domains(site, netlocs),
                 site.cms,
             ]
         )
@@ -78,8 +84,13 @@ def registry_csv(
 
 
 def _fill_ports(extra: list[Site], servers: list) -> None:
-    """Redirects and links of the scope site name the ports their targets got."""
+    """Redirects, links and registry names of the scope sites name the ports their
+    targets got (``{secret}``: the port of the site keyed ``secret``)."""
     ports = {site.key: str(srv.server_address[1]) for site, srv in zip(extra, servers, strict=True)}
+
+    def filled(match: re.Match) -> bytes:
+        return ports.get(match.group(1).decode(), match.group(0)).encode()
+
     for site in extra:
         targets = site.behaviour.get("redirects")
         if targets:
@@ -87,20 +98,26 @@ def _fill_ports(extra: list[Site], servers: list) -> None:
                 path: url.format(**ports) for path, url in targets.items()
             }
             for page in site.pages.values():
-                if b"{secret}" in page.body:
-                    page.body = page.body.replace(b"{secret}", ports["secret"].encode())
+                page.body = _PLACEHOLDER.sub(filled, page.body)
+        if site.behaviour.get("domains"):
+            site.behaviour["domains"] = [d.format(**ports) for d in site.behaviour["domains"]]
 
 
-def allowed_domains(site: Site, addresses: dict[str, str]) -> str:
-    """The row's ``allowed_domains``: the site's own address, and what its behaviour needs
-    (a loopback address is reached only when the row names it: crawler/middlewares/scope.py).
+def allowed_domains(site: Site, netlocs: dict[str, str]) -> str:
+    """The row's ``allowed_domains``: the site's own address (with its port, for a site
+    that names it), and what its behaviour needs (a loopback address is reached only when
+    the row names it: crawler/middlewares/scope.py).
 
-    A site that moves names its new home as a network (``127.0.0.19/32``): the address may
-    be reached, but the host is not in the site's scope until the start page moves there.
+    A site that moves names its new home as a network with its port
+    (``127.0.0.19/32:PORT``): the address may be reached, but the host is not in the
+    site's scope until the start page moves there.
     """
-    tokens = [site.ip, *site.behaviour.get("domains", ())]
+    own = netlocs[site.site_id] if site.behaviour.get("name_port") else site.ip
+    tokens = [own, *site.behaviour.get("domains", ())]
     if site.behaviour.get("moved_to"):
-        tokens.append(addresses[site.behaviour["moved_to"]] + "/32")
+        home = netlocs[site.behaviour["moved_to"]]
+        address, _, port = home.rpartition(":")
+        tokens.append(f"{address}/32:{port}")
     return " ".join(tokens)
 
 
@@ -214,7 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     extra += national
     every = [*world.sites, *extra]
-    servers = [bind(site, args.port, args.log_requests) for site in every]
+    servers = [
+        bind(site, 0 if site.behaviour.get("any_port") else args.port, args.log_requests)
+        for site in every
+    ]
     bases = {
         site.site_id: f"{'https' if site.behaviour.get('tls') == 'https-only' else 'http'}://"
         f"{srv.server_address[0]}:{srv.server_address[1]}/"

@@ -42,8 +42,55 @@ class SchemaError(ArchiveError):
     """The archive's schema is newer than this nianbao, or a migration failed."""
 
 
+class NotAnArchive(ArchiveError):
+    """The file given as the archive is not an SQLite database at all."""
+
+
 class DiskFull(ArchiveError):
     """The disk holding the archive (or a copy of it) is full."""
+
+
+def newer_schema(path: str | Path, version: int) -> SchemaError:
+    return SchemaError(
+        f"{path} has schema version {version}, newer than this nianbao ({SCHEMA_VERSION}); "
+        "upgrade nianbao"
+    )
+
+
+def check_archive(path: str | Path) -> None:
+    """Refuse, before anything is opened for writing, a file that is no SQLite database
+    (:class:`NotAnArchive`) or whose schema is newer than this nianbao (:class:`SchemaError`):
+    what every command that is given an archive says first, the same way — including
+    those that only read it (a snapshot, a WARC file), which would otherwise copy or read
+    what they do not understand. Whatever else is wrong (a locked or unreadable file) is
+    left for the command's own opening to say.
+
+    Opened for writing when it may be (nothing is written): the last connection to a WAL
+    archive removes the ``-wal`` and ``-shm`` files a read-only one would leave behind."""
+    conn = None
+    for mode in ("rw", "ro"):
+        try:
+            conn = sqlite3.connect(
+                f"file:{Path(path).resolve()}?mode={mode}",
+                uri=True,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+            break
+        except sqlite3.Error:
+            continue
+    if conn is None:
+        return
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        known = storage_error(path, exc)
+        if isinstance(known, NotAnArchive):
+            raise known from None
+        return
+    finally:
+        conn.close()
+    if version > SCHEMA_VERSION:
+        raise newer_schema(path, version)
 
 
 def storage_error(path: str | Path, exc: BaseException) -> ArchiveError | None:
@@ -70,7 +117,9 @@ def storage_error(path: str | Path, exc: BaseException) -> ArchiveError | None:
         )
     if name.startswith("SQLITE_IOERR") or code == errno.EIO:
         return ArchiveError(f"input/output error on {path} ({exc}); check the disk")
-    if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+    if name.startswith("SQLITE_NOTADB"):
+        return NotAnArchive(f"{path} is not an SQLite archive ({exc})")
+    if name.startswith("SQLITE_CORRUPT"):
         return ArchiveError(f"{path} is not a usable SQLite archive ({exc})")
     return None
 
@@ -154,10 +203,7 @@ class Archive:
         """Bring the schema to SCHEMA_VERSION, one migration per transaction."""
         version = self.schema_version
         if version > SCHEMA_VERSION:
-            raise SchemaError(
-                f"{self.path} has schema version {version}, newer than this "
-                f"nianbao ({SCHEMA_VERSION}); upgrade nianbao"
-            )
+            raise newer_schema(self.path, version)
         for number in range(version + 1, SCHEMA_VERSION + 1):
             try:
                 with self.transaction():
