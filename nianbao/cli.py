@@ -498,15 +498,15 @@ def _walk(portals: list, max_pages: int, settings: dict) -> list:
 
 
 def _check(registry: str, max_pages: int, settings: dict) -> None:
+    """One CSV line per registry row: ``ok``, ``moved``, ``vanished``, ``unreachable``,
+    ``disallowed`` or ``blocked``, each row checked on its own. A bad registry is one
+    line, ``nianbao discover: error: …``, exit 2 (the command group's)."""
     import csv
 
-    from archive.store.registry import RegistryError, read_registry
+    from archive.store.registry import read_registry
     from crawler.spiders import discover as finder
 
-    try:
-        rows = read_registry(registry)
-    except RegistryError as exc:
-        raise click.ClickException(str(exc)) from exc
+    rows = read_registry(registry)
     portals = _walk(
         [finder.Portal(i, r["start_url"], r.get("region_code"), row=r) for i, r in enumerate(rows)],
         max_pages,
@@ -519,7 +519,9 @@ def _check(registry: str, max_pages: int, settings: dict) -> None:
         status, column, message = finder.check_status(portal)
         counts[status] = counts.get(status, 0) + 1
         seen = max((len(c.reports) for c in finder.useful_columns(portal)), default=0)
-        writer.writerow([portal.row["site_id"], status, portal.url, column, seen, message])
+        writer.writerow(
+            [portal.row["site_id"], status, portal.url, column, seen, printable(message)]
+        )
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
     click.echo(f"checked {len(portals)} rows: {summary}", err=True)
     sys.exit(0 if set(counts) <= {"ok"} else 3)

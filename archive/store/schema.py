@@ -214,6 +214,36 @@ CREATE INDEX IF NOT EXISTS idx_captures_run_site ON captures(
 );
 """
 
+# One registry format (archive/store/registry.py): every column of it is a column of
+# ``sites``, so that nothing a row says is lost between the CSV and the archive. Archives
+# loaded before kept the columns they did not know in ``extra`` (JSON): those of the format
+# move to their own columns; ``extra`` keeps only what the format does not name.
+_REGISTRY_COLUMNS = (
+    "start_kind",
+    "source",
+    "more_urls",
+    "column_url",
+    "listing",
+    "pages",
+    "reports_seen",
+    "discovered_at",
+    "discovered_from",
+    "found_via",
+    "notes",
+)
+_SCHEMA_REGISTRY_FORMAT = (
+    "".join(
+        f"ALTER TABLE sites ADD COLUMN {c} "
+        f"{'INTEGER' if c in ('pages', 'reports_seen') else 'TEXT'};\n"
+        for c in _REGISTRY_COLUMNS
+    )
+    + "UPDATE sites SET "
+    + ", ".join(f"{c} = json_extract(extra, '$.{c}')" for c in _REGISTRY_COLUMNS)
+    + ", extra = nullif(json_remove(extra, "
+    + ", ".join(f"'$.{c}'" for c in _REGISTRY_COLUMNS)
+    + "), '{}') WHERE json_valid(extra);\n"
+)
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_1),
     _run_sql(_SCHEMA_2),
@@ -226,5 +256,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_PREVIOUS_INDEX),
     _run_sql(_SCHEMA_SECTION_IDS),
     _run_sql(_SCHEMA_SITE_COUNTS_INDEX),
+    _run_sql(_SCHEMA_REGISTRY_FORMAT),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
