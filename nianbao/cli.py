@@ -421,10 +421,15 @@ def discover(
     no_header: bool,
     overrides: tuple[str, ...],
 ) -> None:
-    """Find the 年报 column(s) of portals and print registry rows (exit 0 all found, 3 not)."""
+    """Find the 年报 column(s) of portals and print registry rows (exit 0 all found, 3 not).
+
+    The rows are in the registry format, every column (``crawler/sites.csv`` has its
+    header): appended to such a registry, they crawl as they are."""
     import csv
     import re
+    from datetime import UTC, datetime
 
+    from archive.store.registry import COLUMNS
     from crawler.spiders import discover as finder
 
     settings = dict(_setting(o) for o in overrides)
@@ -451,13 +456,14 @@ def discover(
             raise click.BadParameter(f"{url!r} is not an http(s) URL")
     portals = [finder.Portal(i, u, region_code=c) for i, (u, c) in enumerate(targets)]
     portals = _walk(portals, max_pages, settings)
-    writer = csv.DictWriter(sys.stdout, finder.ROW_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(sys.stdout, COLUMNS, lineterminator="\n")
     if not no_header:
         writer.writeheader()
     used: set[str] = set()
     complete = True
+    today = datetime.now(UTC).date().isoformat()
     for portal in portals:
-        rows = finder.registry_rows(portal, finder.region_by_name)
+        rows = finder.registry_rows(portal, finder.region_by_name, today)
         unplaced = [r for r in rows if not r["region_code"]]
         for row in rows:
             if row in unplaced:
@@ -468,7 +474,7 @@ def discover(
             used.add(row["site_id"])
             writer.writerow(row)
         note = f" ({len(rows)} rows)" if rows else ""
-        click.echo(f"{portal.url}: {portal.status}: {portal.message}{note}", err=True)
+        click.echo(printable(f"{portal.url}: {portal.status}: {portal.message}{note}"), err=True)
         if unplaced:
             click.echo(
                 f"{portal.url}: region code unknown for {len(unplaced)} rows (not printed): "
