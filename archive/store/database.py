@@ -405,6 +405,19 @@ class Archive:
             [*run_ids, *roles],
         ).fetchall()
 
+    def linking_page(self, capture: dict) -> dict | None:
+        """The page that linked a capture (its ``referer``), as last stored with its bytes:
+        ``url`` (where it answered), ``body``, ``content_type``; None when not archived."""
+        if not capture.get("referer"):
+            return None
+        row = self.db.execute(
+            "select coalesce(c.final_url, c.url), coalesce(c.body, b.body), c.content_type "
+            "from captures c left join captures b on b.id = c.revisit_of where c.url = ? "
+            "and coalesce(c.body, b.body) is not null order by c.id desc limit 1",
+            [capture["referer"]],
+        ).fetchone()
+        return dict(zip(("url", "body", "content_type"), row, strict=True)) if row else None
+
     def body(self, capture_id: int) -> bytes | None:
         row = self.db.execute("select body from captures where id = ?", [capture_id]).fetchone()
         return row[0] if row else None
