@@ -393,7 +393,8 @@ def merge(shards: tuple[str, ...], into: str) -> None:
     "--check",
     "check_registry",
     type=click.Path(exists=True, dir_okay=False),
-    help="Re-validate this registry instead: report rows whose column moved or vanished.",
+    help="Re-validate this registry instead: is each row's column ok, moved, vanished, "
+    "or its host unreachable?",
 )
 @click.option("--region-code", help="Region code (行政区划代码) of the portals given.")
 @click.option(
