@@ -19,10 +19,12 @@ is a bug and keeps its traceback.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import click
@@ -31,6 +33,8 @@ from nianbao.workers import redis_options
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+# `process --follow` started before the crawl: how long it waits for the crawl's run.
+FOLLOW_START_SECONDS = 30.0
 
 DEFAULT_DB = "nianbao.db"
 db_option = click.option(
@@ -538,9 +542,22 @@ def _check(registry: str, max_pages: int, settings: dict) -> None:
 @db_option
 @output_options
 @workers_option
-def process(db: str, quiet: bool, as_json: bool, workers: int | None) -> None:
-    """Parse and check the captures not parsed yet (the stage after a crawl)."""
-    _process(db, False, _progress("process", quiet, as_json), workers)
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Beside a crawl of this archive: parse captures as the crawl stores them, at a "
+    "lower priority, until it has ended and everything it stored is parsed (waits up to "
+    f"{FOLLOW_START_SECONDS:.0f} s for a crawl to start).",
+)
+def process(db: str, quiet: bool, as_json: bool, workers: int | None, follow: bool) -> None:
+    """Parse and check the captures not parsed yet (the stage after a crawl, or beside it)."""
+    _process(db, False, _progress("process", quiet, as_json), workers, follow)
+
+
+def _wait_for_file(path: Path, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.is_file() and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 @main.command()
@@ -552,21 +569,28 @@ def reparse(db: str, quiet: bool, as_json: bool, workers: int | None) -> None:
     _process(db, True, _progress("reparse", quiet, as_json), workers)
 
 
-def _process(db: str, everything: bool, progress, workers: int | None = None) -> None:
+def _process(
+    db: str, everything: bool, progress, workers: int | None = None, follow: bool = False
+) -> None:
     from archive.store import Archive
-    from nianbao.process import process_captures
+    from nianbao.process import BESIDE_CRAWL_NICE, crawl_storing, process_captures
 
+    if follow:  # the crawl beside may not have created the archive yet
+        _wait_for_file(Path(db), FOLLOW_START_SECONDS)
     with (
         Archive(_archive_path(db, must_exist=True)) as archive,
         progress,
         progress.stage("parse") as update,
     ):
         archive.ensure_writable()
+        if follow:
+            os.nice(BESIDE_CRAWL_NICE)  # the writer too: the crawl comes first
         summary = process_captures(
             archive,
             everything,
             workers,
             progress=lambda done, total: update(done.captures, total, **done.by_status),
+            follow=crawl_storing(archive, FOLLOW_START_SECONDS) if follow else None,
         )
         counts = archive.counts()
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_status.items())) or "none"
@@ -781,6 +805,11 @@ def snapshot(
     type=click.Path(dir_okay=False),
     help="Lock file; default: <db>.nightly.lock beside the archive.",
 )
+@click.option(
+    "--parse-after",
+    is_flag=True,
+    help="Parse once the crawl has ended, not beside it as its captures are stored.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def nightly(
     sites: str | None,
@@ -792,6 +821,7 @@ def nightly(
     warc_dir: str | None,
     log_path: str | None,
     lock_path: str | None,
+    parse_after: bool,
     as_json: bool,
 ) -> None:
     """Crawl, parse, check, snapshot; exit 0 ok, 3 alerts, 4 a stage failed, 5 locked."""
@@ -815,6 +845,7 @@ def nightly(
         keep=keep,
         overrides=dict(_setting(o) for o in overrides),
         warc_dir=Path(warc_dir) if warc_dir else None,
+        parse_beside=not parse_after,
     )
     events = Events(config.log_path)
     try:

@@ -40,6 +40,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,6 +142,8 @@ class NightlyConfig:
     keep: int | None = None
     overrides: dict[str, str] = field(default_factory=dict)
     warc_dir: Path | None = None
+    # Parse beside the crawl (as captures are committed) rather than after it.
+    parse_beside: bool = True
 
     @property
     def crawl_log(self) -> Path:
@@ -263,8 +266,11 @@ def preflight(config: NightlyConfig) -> str | None:
 def _stages(config: NightlyConfig, events: Events, lock: RunLock | None = None) -> dict:
     summary: dict = {"started_at": now(), "db": str(config.db), "failures": [], "alerts": []}
     before = high_water(config.db)
-    summary["crawl"] = _crawl_stage(config, events, summary, lock)
-    summary["parse"] = _parse_stage(config, events, summary)
+    parse = ParseThread(config.db)
+    summary["crawl"] = _crawl_stage(
+        config, events, summary, lock, beside=parse.start if config.parse_beside else None
+    )
+    summary["parse"] = _parse_stage(config, events, summary, parse)
     summary["checks"] = checks_summary(config.db, before)
     if config.warc_dir is not None and summary["crawl"].get("run_id"):
         summary["warc"] = _warc_stage(config, events, summary)
@@ -311,7 +317,11 @@ def crawl_command(config: NightlyConfig) -> list[str]:
 
 
 def _crawl_stage(
-    config: NightlyConfig, events: Events, summary: dict, lock: RunLock | None = None
+    config: NightlyConfig,
+    events: Events,
+    summary: dict,
+    lock: RunLock | None = None,
+    beside: Callable[[Callable[[], bool]], None] | None = None,
 ) -> dict:
     with events.stage("crawl") as update, open(config.crawl_log, "ab") as log:
         # The child dies with this process and holds the lock with it (nianbao.children):
@@ -325,6 +335,8 @@ def _crawl_stage(
         )
         if lock is not None:
             lock.note(crawl_pid=child.pid)
+        if beside is not None:  # the parse stage starts now, reading what the crawl stores
+            beside(lambda: child.poll() is None)
         run_id = None
         try:
             while child.poll() is None:
@@ -419,34 +431,57 @@ def most_sites_failed(statuses: dict[str, int]) -> str | None:
 
 
 # -- parse and checks --------------------------------------------------------------------
-def _parse_stage(config: NightlyConfig, events: Events, summary: dict) -> dict:
+class ParseThread:
+    """The parse stage in a thread of its own, so that the main thread can follow the crawl
+    and draw progress; started beside the crawl (reading captures as they are committed)
+    or, failing that, after it.
+
+    A daemon: if the run is interrupted, the process ends without waiting for it (each
+    capture's outcome is its own transaction, so nothing is left half-written)."""
+
+    def __init__(self, db: Path):
+        self.db = db
+        self.outcome: dict = {}
+        self.thread: threading.Thread | None = None
+
+    def start(self, crawl_storing: Callable[[], bool] | None = None) -> None:
+        self.thread = threading.Thread(
+            target=_process_in_thread,
+            args=(self.db, self.outcome, crawl_storing),
+            daemon=True,
+            name="nianbao-parse",
+        )
+        self.thread.start()
+
+
+def _parse_stage(config: NightlyConfig, events: Events, summary: dict, parse: ParseThread) -> dict:
     if not config.db.exists():
         summary["failures"].append({"stage": "parse", "error": "the archive does not exist"})
         return {}
     total = captures_to_parse(config.db)
-    outcome: dict = {}
     with events.stage("parse", total=total) as update:
-        # a daemon: if the run is interrupted, the process ends without waiting for it
-        # (each capture is its own transaction, so nothing is left half-written)
-        worker = threading.Thread(target=_process_in_thread, args=(config.db, outcome), daemon=True)
-        worker.start()
-        while worker.is_alive():
+        if parse.thread is None:
+            parse.start()
+        assert parse.thread is not None
+        while parse.thread.is_alive():
             update(max(0, total - captures_to_parse(config.db)))
-            worker.join(POLL_SECONDS)
+            parse.thread.join(POLL_SECONDS)
         update(total)
-    if "error" in outcome:
-        summary["failures"].append({"stage": "parse", "error": outcome["error"]})
-    return outcome
+    if "error" in parse.outcome:
+        summary["failures"].append({"stage": "parse", "error": parse.outcome["error"]})
+    return parse.outcome
 
 
-def _process_in_thread(db: Path, outcome: dict) -> None:
-    """The parse stage, in a thread of its own so the main thread can draw its progress."""
+def _process_in_thread(
+    db: Path, outcome: dict, crawl_storing: Callable[[], bool] | None = None
+) -> None:
+    """The parse stage (beside the crawl while ``crawl_storing()`` says it goes on)."""
     from archive.store import Archive
     from nianbao.process import process_captures
 
     try:
         with Archive(db) as archive:
-            result = process_captures(archive)
+            result = process_captures(archive, follow=crawl_storing)
         outcome.update(
             {
                 "captures": result.captures,

@@ -70,13 +70,17 @@ class SiteHandler(BaseHTTPRequestHandler):
         self._answer(head=False)
 
     def do_POST(self) -> None:  # noqa: N802
-        """Only 大汉's dataproxy.jsp takes a POST: the form names the column and unit."""
+        """大汉's dataproxy.jsp takes a form (it names the column and unit); a pattern site's
+        listing API (simweb.patterns, ``behaviour["posts"]``) answers what it is sent."""
         self._arrived = time.time()
         length = int(self.headers.get("Content-Length") or 0)
-        form = {
-            k: v[0] for k, v in parse_qs(self.rfile.read(length).decode("utf-8", "replace")).items()
-        }
+        raw = self.rfile.read(length)
         parts = urlsplit(self.path)
+        if answer := self.site.behaviour.get("posts", {}).get(parts.path):
+            body, ctype = answer(raw)
+            self._send(200, body, ctype, False)
+            return
+        form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
         if proxy := self.site.behaviour.get("hanweb_posts", {}).get(parts.path):
             query = {k: v[0] for k, v in parse_qs(parts.query).items()}
             mine = (

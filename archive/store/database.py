@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -545,15 +546,33 @@ class Archive:
             )
         }
 
-    def captures_to_parse(self, everything: bool = False) -> Iterator[dict]:
-        """Captures that may hold a report: detail pages and attachments with a body."""
+    def captures_to_parse(self, everything: bool = False, after: int = 0) -> Iterator[dict]:
+        """Captures that may hold a report: detail pages and attachments with a body
+        (those stored after capture ``after``, for a parse that follows a crawl)."""
         where = _to_parse(everything)
-        ids = [r[0] for r in self.db.execute(f"select id from captures where {where} order by id")]
+        ids = [
+            r[0]
+            for r in self.db.execute(
+                f"select id from captures where {where} and id > ? order by id", [after]
+            )
+        ]
         for capture_id in ids:
             cursor = self.db.conn.execute("select * from captures where id = ?", [capture_id])
             row = cursor.fetchone()
             if row is not None:
                 yield dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+    def newest_run_id(self) -> int | None:
+        row = self.db.execute("select max(id) from crawl_runs").fetchone()
+        return row[0] if row else None
+
+    def crawl_storing(self) -> bool:
+        """Is a crawl still storing into this archive: its newest run is running and the
+        process that started it is alive (on this machine)."""
+        row = self.db.execute(
+            "select status, pid from crawl_runs order by id desc limit 1"
+        ).fetchone()
+        return bool(row) and row[0] == "running" and process_alive(row[1])
 
     def count_captures_to_parse(self, everything: bool = False) -> int:
         """How many captures :meth:`captures_to_parse` would give now."""
@@ -896,3 +915,16 @@ class _Transaction:
         # SQLite may have rolled back already (SQLITE_FULL, SQLITE_IOERR …).
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
+
+
+def process_alive(pid: int | None) -> bool:
+    """Is a process with this id running on this machine?"""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True

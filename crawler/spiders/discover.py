@@ -24,7 +24,6 @@ most ``max_pages`` requests, at most ``MAX_HOPS`` links deep outside a tree.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -41,21 +40,28 @@ from crawler.middlewares.hosts import HostUnreachable, failure_kind
 from crawler.middlewares.politeness import HostBlocked
 from crawler.reading import cms
 from crawler.reading.links import (
-    agency_of_title,
     is_column_link,
     is_report_title,
     is_soft_404,
     squash,
-    year_label,
 )
 from crawler.reading.pages import detect_cms, read_api, read_page
+from crawler.reading.trees import (
+    MAX_TREE_DEPTH,
+    STRONG,
+    agency_of_titles,
+    qualified,
+    tree_folders,
+    unit_name,
+    unit_slug,
+    year_folders,
+)
 from crawler.scope import in_domains
 from crawler.spiders.agency import agency_like, agency_of, level_of, site_owner, stated_names
+from crawler.spiders.reports import listing_request, page_url
 
 MAX_HOPS = 4  # front page → 信息公开 → 目录 → 年报 (redirect shells do not count)
-MAX_TREE_DEPTH = 3  # year folder → category → unit
 DEFAULT_MAX_PAGES = 60
-_STRONG = re.compile(r"年报|年度报告|gknb|xxgknb|ndbg", re.I)
 
 
 @dataclass
@@ -72,10 +78,15 @@ class Column:
     encoding: str = ""
     year: int | None = None
     tree_root: str | None = None
+    title: str | None = None  # the page's title
+    said: str | None = None  # the text of the link that led to it
 
     def agency(self) -> str | None:
-        names = Counter(a for t in self.reports.values() if (a := agency_of_title(t)))
-        return names.most_common(1)[0][0] if names else None
+        """The agency whose reports these are: as their titles name it; a unit of a tree
+        whose titles name no one is named by its folder (page title, link text)."""
+        if self.tree_root:
+            return unit_name(self.reports.values(), self.title, self.said)
+        return agency_of_titles(self.reports.values())
 
 
 @dataclass
@@ -151,7 +162,7 @@ class DiscoverSpider(scrapy.Spider):
         )
 
     def api(self, portal: Portal, call: cms.ApiRequest, column: Column):
-        key = f"{call.url} {sorted((call.form or {}).items())}"
+        key = f"{call.url} {call.form} {call.json}"  # a POST's pages differ by body
         if key in portal.asked:
             return None
         if portal.requests >= self.max_pages:
@@ -161,17 +172,8 @@ class DiscoverSpider(scrapy.Spider):
         portal.requests += 1
         portal.pending += 1
         meta = {"portal": portal, "site": _site_of(portal), "api": call, "column": column}
-        if call.form is None:
-            return scrapy.Request(
-                call.url, self.parse_api, errback=self.failed, meta=meta, dont_filter=True
-            )
-        return scrapy.FormRequest(
-            call.url,
-            formdata=call.form,
-            callback=self.parse_api,
-            errback=self.failed,
-            meta=meta,
-            dont_filter=True,
+        return listing_request(
+            call, callback=self.parse_api, errback=self.failed, meta=meta, dont_filter=True
         )
 
     # -- callbacks ---------------------------------------------------------------
@@ -192,7 +194,7 @@ class DiscoverSpider(scrapy.Spider):
         if response.status != 200 or not isinstance(response, HtmlResponse | TextResponse):
             self._fail(portal, kind, "http_error", f"{response.url}: HTTP {response.status}")
             return
-        reading = read_page(response.text, response.url)
+        reading = read_page(response.text, page_url(response))
         if kind == "start":
             portal.site_name = portal.site_name or reading.meta.get("SiteName")
             portal.site_code = portal.site_code or reading.meta.get("SiteIDCode")
@@ -221,7 +223,7 @@ class DiscoverSpider(scrapy.Spider):
         reports = reading.report_links
         named = bool(
             meta.get("named")
-            or _STRONG.search(squash(reading.title) + squash(reading.meta.get("ColumnName")))
+            or STRONG.search(squash(reading.title) + squash(reading.meta.get("ColumnName")))
         )
         if reports or reading.api:
             column = self.column(portal, response, reading, here, named, meta)
@@ -238,30 +240,36 @@ class DiscoverSpider(scrapy.Spider):
         """Links towards the column: 年报 links first, then the 信息公开 area; the year
         folders of a tree; the category and unit folders inside a year."""
         url = here[-1]
-        years = [
-            (link, y)
-            for link in reading.links
-            if (y := year_label(link.text, link.url)) and _below(link.url, url)
-        ]
+        years = year_folders(reading.links, url)
         if kind == "year" or kind == "tree":
             if depth >= MAX_TREE_DEPTH:
                 return
-            for link in reading.links:
-                if _below(link.url, url) and not is_report_title(link.text) and link.url != url:
-                    yield self.page(
-                        portal,
-                        link.url,
-                        here,
-                        "tree",
-                        depth + 1,
-                        year=meta.get("year"),
-                        root=meta.get("root"),
-                        named=True,
-                    )
+            for link in tree_folders(reading.links, url):
+                yield self.page(
+                    portal,
+                    link.url,
+                    here,
+                    "tree",
+                    depth + 1,
+                    year=meta.get("year"),
+                    root=meta.get("root"),
+                    named=True,
+                    said=link.text,
+                )
             return
         if named and len(years) >= 2:  # a per-year tree
             for link, year in years:
-                yield self.page(portal, link.url, here, "year", 1, year=year, root=url, named=True)
+                yield self.page(
+                    portal,
+                    link.url,
+                    here,
+                    "year",
+                    1,
+                    year=year,
+                    root=url,
+                    named=True,
+                    said=link.text,
+                )
             return
         if depth >= MAX_HOPS:
             return
@@ -273,9 +281,7 @@ class DiscoverSpider(scrapy.Spider):
             seen.add(target)
             if is_report_title(link.text) or not is_column_link(link.text, target):
                 continue
-            strong = bool(
-                _STRONG.search(squash(link.text)) or _STRONG.search(urlsplit(target).path)
-            )
+            strong = bool(STRONG.search(squash(link.text)) or STRONG.search(urlsplit(target).path))
             yield self.page(
                 portal,
                 target,
@@ -301,6 +307,8 @@ class DiscoverSpider(scrapy.Spider):
                 else response.encoding,
                 year=meta.get("year"),
                 tree_root=meta.get("root"),
+                title=reading.title,
+                said=meta.get("said"),
             )
         return portal.columns[url]
 
@@ -317,8 +325,16 @@ class DiscoverSpider(scrapy.Spider):
             for link in links:
                 if is_report_title(link.text):
                     column.reports.setdefault(cms.canonical_url(link.url), squash(link.text))
-            column.pages = max(column.pages, 1 + len(more))
-            if call.kind == "hanweb-get" and "morecolumndataproxy" in call.url:
+            # Discovery reads one page of a listing; a step towards it (Epoint's site script
+            # before its first POST) is taken.
+            pages = [c for c in more if c.kind == call.kind]
+            for step in (c for c in more if c.kind != call.kind):
+                if (request := self.api(portal, step, column)) is not None:
+                    yield request
+            column.pages = max(column.pages, 1 + len(pages))
+            if call.kind.startswith("epoint"):
+                column.listing = "epoint"
+            elif call.kind == "hanweb-get" and "morecolumndataproxy" in call.url:
                 column.listing = "hanweb-more"
             elif call.kind == "hanweb-get":
                 column.listing = "hanweb-get"
@@ -393,19 +409,12 @@ def _site_of(portal: Portal) -> dict:
 
 
 def _carry(meta: dict) -> dict:
-    return {k: meta[k] for k in ("year", "root", "named") if k in meta}
-
-
-def _below(url: str, base: str) -> bool:
-    """Is ``url`` inside the folder of ``base`` (a sub-folder or page of it)?"""
-    a, b = urlsplit(url), urlsplit(base)
-    folder = b.path.rsplit("/", 1)[0] + "/"
-    return a.netloc == b.netloc and a.path.startswith(folder) and a.path != b.path
+    return {k: meta[k] for k in ("year", "root", "named", "said") if k in meta}
 
 
 def _listing_kind(text: str, url: str, reading) -> str:
     if reading.api:
-        return reading.api[0].kind
+        return "epoint" if reading.api[0].kind.startswith("epoint") else reading.api[0].kind
     if "createPageHTML" in text:
         return "trs"
     if "column-index-" in url:
@@ -460,9 +469,11 @@ def registry_rows(portal: Portal, region_lookup=None, today: str | None = None) 
     rows: list[dict] = []
     units: dict[str, list[Column]] = {}
     plain: list[Column] = []
+    portal_agency = portal.site_name or _most_common([c.agency() for c in cols]) or ""
     for c in cols:
-        if c.tree_root:
-            units.setdefault(c.agency() or "", []).append(c)
+        if c.tree_root:  # a unit as its county names it (区财政局 → 通顺区财政局)
+            agency = c.agency()
+            units.setdefault(qualified(agency, portal_agency) if agency else "", []).append(c)
         else:
             plain.append(c)
     # when neither the titles nor the pages name one: the portal's name, as before
@@ -474,8 +485,9 @@ def registry_rows(portal: Portal, region_lookup=None, today: str | None = None) 
     for titled, group in sorted(units.items()):
         group.sort(key=lambda c: c.year or 0, reverse=True)
         agency = agency_of(titled or None, evidence(portal, group[0])) or fallback
-        slug = hashlib.sha1(agency.encode("utf-8")).hexdigest()[:8]
-        rows.append(_row(portal, group[0], group[1:], agency, code, f"{host}-{slug}", today))
+        rows.append(
+            _row(portal, group[0], group[1:], agency, code, f"{host}-{unit_slug(agency)}", today)
+        )
     return rows
 
 
