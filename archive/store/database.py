@@ -152,7 +152,11 @@ class Archive:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def migrate(self) -> None:
-        """Bring the schema to SCHEMA_VERSION, one migration per transaction."""
+        """Bring the schema to SCHEMA_VERSION, one migration per transaction.
+
+        Two processes may open a new or older archive at once (a crawl and ``process
+        --follow`` beside it): each migration checks, under the write lock its transaction
+        holds, that the other has not applied it meanwhile."""
         version = self.schema_version
         if version > SCHEMA_VERSION:
             raise SchemaError(
@@ -162,6 +166,8 @@ class Archive:
         for number in range(version + 1, SCHEMA_VERSION + 1):
             try:
                 with self.transaction():
+                    if self.schema_version >= number:
+                        continue  # applied by another process since the version was read
                     MIGRATIONS[number - 1](self.db.conn)
                     self.db.conn.execute(f"PRAGMA user_version = {number}")
             except Exception as exc:  # noqa: BLE001 (any failure leaves the archive as it was)

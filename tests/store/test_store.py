@@ -41,6 +41,20 @@ def test_migrations_run_once_and_in_order(tmp_path, monkeypatch):
     assert calls == [2]
 
 
+def test_a_migration_another_process_applied_meanwhile_is_not_run_again(tmp_path, monkeypatch):
+    """A crawl and ``process --follow`` open a new archive at once: the one that read the
+    version before the other migrated finds each migration done, under the write lock."""
+    path = tmp_path / "a.db"
+    Archive(path).close()
+    stale = iter([store.SCHEMA_VERSION - 2])  # what it read before the other's migrations
+    real = Archive.schema_version
+    monkeypatch.setattr(
+        Archive, "schema_version", property(lambda self: next(stale, None) or real.fget(self))
+    )
+    with Archive(path) as archive:
+        assert archive.schema_version == store.SCHEMA_VERSION
+
+
 def test_a_failing_migration_leaves_the_archive_as_it_was(tmp_path, monkeypatch):
     path = tmp_path / "a.db"
     Archive(path).close()
