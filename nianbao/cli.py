@@ -439,7 +439,8 @@ def merge(shards: tuple[str, ...], into: str) -> None:
     "--check",
     "check_registry",
     type=click.Path(exists=True, dir_okay=False),
-    help="Re-validate this registry instead: report rows whose column moved or vanished.",
+    help="Re-validate this registry instead: is each row's column ok, moved, vanished, "
+    "or its host unreachable?",
 )
 @click.option("--region-code", help="Region code (行政区划代码) of the portals given.")
 @click.option(
@@ -467,10 +468,15 @@ def discover(
     no_header: bool,
     overrides: tuple[str, ...],
 ) -> None:
-    """Find the 年报 column(s) of portals and print registry rows (exit 0 all found, 3 not)."""
+    """Find the 年报 column(s) of portals and print registry rows (exit 0 all found, 3 not).
+
+    The rows are in the registry format, every column (``crawler/sites.csv`` has its
+    header): appended to such a registry, they crawl as they are."""
     import csv
     import re
+    from datetime import UTC, datetime
 
+    from archive.store.registry import COLUMNS
     from crawler.spiders import discover as finder
 
     settings = dict(_setting(o) for o in overrides)
@@ -497,13 +503,14 @@ def discover(
             raise click.BadParameter(f"{url!r} is not an http(s) URL")
     portals = [finder.Portal(i, u, region_code=c) for i, (u, c) in enumerate(targets)]
     portals = _walk(portals, max_pages, settings)
-    writer = csv.DictWriter(sys.stdout, finder.ROW_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(sys.stdout, COLUMNS, lineterminator="\n")
     if not no_header:
         writer.writeheader()
     used: set[str] = set()
     complete = True
+    today = datetime.now(UTC).date().isoformat()
     for portal in portals:
-        rows = finder.registry_rows(portal, finder.region_by_name)
+        rows = finder.registry_rows(portal, finder.region_by_name, today)
         unplaced = [r for r in rows if not r["region_code"]]
         for row in rows:
             if row in unplaced:
@@ -514,7 +521,7 @@ def discover(
             used.add(row["site_id"])
             writer.writerow(row)
         note = f" ({len(rows)} rows)" if rows else ""
-        click.echo(f"{portal.url}: {portal.status}: {portal.message}{note}", err=True)
+        click.echo(printable(f"{portal.url}: {portal.status}: {portal.message}{note}"), err=True)
         if unplaced:
             click.echo(
                 f"{portal.url}: region code unknown for {len(unplaced)} rows (not printed): "
@@ -544,6 +551,9 @@ def _walk(portals: list, max_pages: int, settings: dict) -> list:
 
 
 def _check(registry: str, max_pages: int, settings: dict) -> None:
+    """One CSV line per registry row: ``ok``, ``moved``, ``vanished``, ``unreachable``,
+    ``disallowed`` or ``blocked``, each row checked on its own. A bad registry is one
+    line, ``nianbao discover: error: …``, exit 2 (the command group's)."""
     import csv
 
     from archive.store.registry import read_registry
@@ -564,7 +574,9 @@ def _check(registry: str, max_pages: int, settings: dict) -> None:
         status, column, message = finder.check_status(portal)
         counts[status] = counts.get(status, 0) + 1
         seen = max((len(c.reports) for c in finder.useful_columns(portal)), default=0)
-        writer.writerow([portal.row["site_id"], status, portal.url, column, seen, message])
+        writer.writerow(
+            [portal.row["site_id"], status, portal.url, column, seen, printable(message)]
+        )
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
     click.echo(f"checked {len(portals)} rows: {summary}", err=True)
     sys.exit(0 if set(counts) <= {"ok"} else 3)

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archive.checks import NarrativeCheck, check_parsed, narrative_findings
-from archive.parse import PARSER_VERSION, ParsedReport, ParseError, parse_document
+from archive.parse import PARSER_VERSION, ParsedReport, ParseError, metadata, parse_document
 from archive.parse.isolate import NO_JOB_YET, ParsePool, ParseWorker, parse_isolated
+from archive.parse.sniff import decode_html
 from archive.publish import prepare as publish_prepare
 from archive.store import Archive, now
 
@@ -236,6 +237,7 @@ def _record(archive: Archive, capture: dict, outcome) -> str:
         )
         archive.drop_report(capture["sha256"])
         return parsed.status
+    title_from_link(archive, capture, parsed)
     twin = archive.twin_report(capture, parsed.year, parsed.template)
     if twin is not None:
         differences = _differences(archive.report_cells(twin), _cells(parsed))
@@ -260,6 +262,27 @@ def _record(archive: Archive, capture: dict, outcome) -> str:
     archive.mark_capture(capture["id"], parsed.status, message, PARSER_VERSION)
     save_parsed(archive, capture, parsed, reading)
     return parsed.status
+
+
+def title_from_link(archive: Archive, capture: dict, parsed: ParsedReport) -> None:
+    """A report whose document names no year in its title — a PDF headed only by its
+    column's name, 政府信息公开年报 — takes the title its link gives on the page that
+    linked it (``XX2023年政府信息公开工作年度报告``), and the year and agency in it where the
+    document gave none."""
+    if metadata.names_a_year(parsed.title):
+        return
+    page = archive.linking_page(capture)
+    if page is None:
+        return
+    targets = {capture["url"], capture.get("final_url") or capture["url"]}
+    text = metadata.link_title(
+        decode_html(page["body"], page["content_type"]), page["url"], targets
+    )
+    if not metadata.names_a_year(text):
+        return
+    parsed.title = text
+    parsed.year = parsed.year or metadata.reporting_year(text, "")
+    parsed.agency = parsed.agency or metadata.agency_from_title(text)
 
 
 def _cells(parsed: ParsedReport) -> dict[tuple[str, str, str], int | float | None]:

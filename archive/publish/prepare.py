@@ -1,7 +1,8 @@
 """The tables Datasette shows beyond the stored ones, derived from them and kept fresh.
 
 :func:`prepare`, which the parse stage calls when it finishes, refreshes the ``regions``
-table, the wide tables ``report_t2`` / ``report_t3`` / ``report_t4``
+table (and the coverage view over it, :mod:`archive.publish.coverage`), the wide tables
+``report_t2`` / ``report_t3`` / ``report_t4``
 (:mod:`archive.publish.views`) with each region's yearly sums (:mod:`archive.publish.rollup`),
 and the Chinese search index ``reports_fts``
 (:mod:`archive.publish.search`), and keeps the metadata and README a copy opened
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archive.publish import rollup
+from archive.publish.coverage import refresh_coverage_view
 from archive.publish.search import (
     index_is_current,
     index_reports,
@@ -67,6 +69,7 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
         conn.execute("ALTER TABLE publish_state ADD COLUMN search_key TEXT")
     conn.create_function("nianbao_search_key", 2, search_key, deterministic=True)
     refresh_regions(conn)
+    refresh_coverage_view(conn)
     known = conn.execute("select count(*) from publish_state").fetchone()[0]
     changed, retexted = [], False
     for report_id, known_before, state_key, key in conn.execute(

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from archive.store import coverage
 from archive.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 30_000
@@ -200,13 +201,19 @@ class Archive:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def migrate(self) -> None:
-        """Bring the schema to SCHEMA_VERSION, one migration per transaction."""
+        """Bring the schema to SCHEMA_VERSION, one migration per transaction.
+
+        Two processes may open a new or older archive at once (a crawl and ``process
+        --follow`` beside it): each migration checks, under the write lock its transaction
+        holds, that the other has not applied it meanwhile."""
         version = self.schema_version
         if version > SCHEMA_VERSION:
             raise newer_schema(self.path, version)
         for number in range(version + 1, SCHEMA_VERSION + 1):
             try:
                 with self.transaction():
+                    if self.schema_version >= number:
+                        continue  # applied by another process since the version was read
                     MIGRATIONS[number - 1](self.db.conn)
                     self.db.conn.execute(f"PRAGMA user_version = {number}")
             except Exception as exc:  # noqa: BLE001 (any failure leaves the archive as it was)
@@ -451,6 +458,19 @@ class Archive:
             [*run_ids, *roles],
         ).fetchall()
 
+    def linking_page(self, capture: dict) -> dict | None:
+        """The page that linked a capture (its ``referer``), as last stored with its bytes:
+        ``url`` (where it answered), ``body``, ``content_type``; None when not archived."""
+        if not capture.get("referer"):
+            return None
+        row = self.db.execute(
+            "select coalesce(c.final_url, c.url), coalesce(c.body, b.body), c.content_type "
+            "from captures c left join captures b on b.id = c.revisit_of where c.url = ? "
+            "and coalesce(c.body, b.body) is not null order by c.id desc limit 1",
+            [capture["referer"]],
+        ).fetchone()
+        return dict(zip(("url", "body", "content_type"), row, strict=True)) if row else None
+
     def body(self, capture_id: int) -> bytes | None:
         row = self.db.execute("select body from captures where id = ?", [capture_id]).fetchone()
         return row[0] if row else None
@@ -487,9 +507,11 @@ class Archive:
     ) -> list[dict]:
         """Count, per site, what the crawl (``run_ids``: this run and those it resumed) got,
         give each site its status, and raise an alert where a site gave fewer reports than
-        in its last good run. ``finished``: the crawl ran to its end (not stopped)."""
+        in its last good run; widen each site's coverage with what the crawl proved
+        (:mod:`archive.store.coverage`). ``finished``: the crawl ran to its end (not
+        stopped)."""
         marks = ", ".join("?" for _ in run_ids)
-        counts = self._site_counts(marks, run_ids)
+        counts, proofs = self._site_counts(marks, run_ids)
         last_good = dict(
             self.db.execute(
                 "select k.site_id, k.reports_found from crawl_site_counts k join ("
@@ -515,15 +537,29 @@ class Archive:
             self.db.conn.execute("delete from crawl_site_counts where run_id = ?", [run_id])
             for row in rows:
                 self.insert("crawl_site_counts", row)
+            coverage.record(self.db.conn, run_id, run_ids, rows, proofs)
         return rows
 
-    def _site_counts(self, marks: str, run_ids: list[int]) -> dict[str, dict]:
-        """The counts of every site of the crawl, in one pass over its captures."""
+    def _site_counts(
+        self, marks: str, run_ids: list[int]
+    ) -> tuple[dict[str, dict], dict[str, dict[str, int]]]:
+        """The counts of every site of the crawl, in one pass over its captures; and per
+        site what it proves (:mod:`archive.store.coverage`): pages read, report links
+        followed."""
         counts: dict[str, dict] = {}
-        for site_id, fetched, not_modified, unchanged, new, changed, reports in self.db.execute(
-            site_counts_sql(marks),
-            run_ids,
-        ):
+        proofs: dict[str, dict[str, int]] = {}
+        for (
+            site_id,
+            fetched,
+            not_modified,
+            unchanged,
+            new,
+            changed,
+            reports,
+            read,
+            report_links,
+        ) in self.db.execute(site_counts_sql(marks), run_ids):
+            proofs[site_id] = {"pages_read": read or 0, "report_links": report_links or 0}
             counts[site_id] = {
                 **_empty_counts(),
                 "pages_fetched": fetched,
@@ -548,7 +584,7 @@ class Archive:
         for site_id, by_reason in reasons.items():
             counts[site_id]["failed"] = sum(by_reason.values())
             counts[site_id]["failed_by_reason"] = json.dumps(by_reason, sort_keys=True)
-        return counts
+        return counts, proofs
 
     def _start_pages(self, marks: str, run_ids: list[int]) -> dict[str, tuple]:
         """Each site's last start-page capture of the crawl: (status, error, url, final_url)."""
@@ -814,7 +850,9 @@ def site_counts_sql(marks: str) -> str:
         "sum(not_modified = 0 and revisit_of is not null), "
         "sum(stored and not again), sum(again), "
         "count(distinct case when role = 'report' and status in (200, 304) and "
-        "error is null then url end) "
+        "error is null then url end), "
+        "sum(status < 400 and error is null), "
+        "count(distinct case when role = 'report' then url end) "
         "from e group by site_id"
     )
 

@@ -422,10 +422,11 @@ def page_url(response: Response) -> str:
 
 
 def more_urls(site: dict) -> list[str]:
-    """Further start URLs of the same agency (registry column ``more_urls``, kept in
-    ``extra``): e.g. its folder in each year of a per-year 年报 tree."""
-    extra = json.loads(site.get("extra") or "{}")
-    return [u for u in (extra.get("more_urls") or "").split() if u.startswith("http")]
+    """Further start URLs of the same agency (registry column ``more_urls``): e.g. its
+    folder in each year of a per-year 年报 tree. A row queued in Redis by a nianbao from
+    before the one registry format carries it in ``extra``."""
+    urls = site.get("more_urls") or json.loads(site.get("extra") or "{}").get("more_urls")
+    return [u for u in (urls or "").split() if u.startswith("http")]
 
 
 def _header(headers, name: str) -> str | None:
