@@ -297,7 +297,7 @@ def test_sigterm_stops_the_crawl_child_and_frees_the_lock(simweb, tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # the crawl child starting on a loaded machine
     crawl_pid = None
     while crawl_pid is None and time.monotonic() < deadline:
         time.sleep(0.2)
