@@ -300,7 +300,7 @@ def test_a_full_disk_during_a_snapshot_is_one_line_and_leaves_nothing(
         target.write_bytes(b"x" * 4096)  # some bytes made it, then the disk filled up
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(snap, "_copy_without_blobs", full)
+    monkeypatch.setattr(snap, "copy_without_blobs", full)
     out = tmp_path / "snaps"
     result = CliRunner().invoke(main, ["snapshot", "--db", str(crawled), "--out", str(out)])
     assert result.exit_code == 1
