@@ -816,11 +816,14 @@ def split_run_together(reading: TableReading, template_id: str) -> list[str]:
                         )
                 continue
             if run.key not in outcome.read:
-                reading.refused.append(f"{table}.{run.key}")
-                warnings.append(
-                    f"{table}.{run.key}: digits printed run together ('{printed}'); "
-                    f"{outcome.refused.get(run.key, 'not split')}: row left out"
-                )
+                # table 4's one run of digits holds its three rows: each is named
+                keys = [e.key for e in tpl.rows("t4")] if table == "t4" else [run.key]
+                for key in keys:
+                    reading.refused.append(f"{table}.{key}")
+                    warnings.append(
+                        f"{table}.{key}: digits printed run together ('{printed}'); "
+                        f"{outcome.refused.get(run.key, 'not split')}: row left out"
+                    )
                 continue
             values = outcome.read[run.key]
             cells = _cells(values)
@@ -833,8 +836,9 @@ def split_run_together(reading: TableReading, template_id: str) -> list[str]:
                 # the columns in the order printed (a 小计 column is checked and set aside)
                 order = tuple(c for c in run.cols if c != "subtotal")
                 decided[(table, run.key)] = [RowReading(table, run.key, cells, order, run.label)]
+            where = "t4" if table == "t4" else f"{table}.{run.key}"
             warnings.append(
-                f"{table}.{run.key}: digits printed run together ('{printed}'); read as "
+                f"{where}: digits printed run together ('{printed}'); read as "
                 f"{digits.describe(values)}, {outcome.how.get(run.key, 'the only split')}"
             )
     rows: list[RowReading] = []
@@ -852,6 +856,18 @@ def _cells(values: digits.Values) -> list[CellValue]:
         CellValue("blank", None, "") if v is None else CellValue("number", v, str(v))
         for v in values
     ]
+
+
+def _other_layout(row: RowReading, cols: tuple[str, ...]) -> bool:
+    """Whether a row was printed under the whole set of another template's columns for it,
+    as its header named them (not this template's: their cells are not these)."""
+    header = set(row.header_cols)
+    return (
+        bool(header)
+        and header != set(cols)
+        and len(row.header_cols) == len(row.cells)
+        and any(header == set(e.cols) for e in ROWS if (e.table, e.key) == (row.table, row.key))
+    )
 
 
 HYBRID_ROWS = audit.HYBRID_ROWS
@@ -902,6 +918,20 @@ def assemble(reading: TableReading, template_id: str | None):
             and set(row.header_cols) == set(cols)
         ):
             cols = row.header_cols
+        elif _other_layout(row, cols):
+            # Printed under the other template's columns (a 2021 report keeping table 2 of
+            # 2019): only a column both have (处理决定数量) is this template's cell.
+            shared = [c for c in row.header_cols if c in cols]
+            warnings.append(
+                f"{row.table}.{row.key}: printed under the columns "
+                f"{', '.join(row.header_cols)} of the other template"
+                + (f"; {', '.join(shared)} kept" if shared else "; left out")
+            )
+            if not shared:
+                continue
+            cells = dict(zip(row.header_cols, row.cells, strict=True))
+            row = RowReading(row.table, row.key, [cells[c] for c in shared], (), row.label)
+            cols = tuple(shared)
         if len(cols) != len(row.cells):
             warnings.append(
                 f"{row.table}.{row.key}: {len(row.cells)} cells for {len(cols)} columns; left out"
