@@ -16,7 +16,8 @@ well as the true reading (the same digits misread the same way on both sides of 
 then decides nothing, as it should. A row no reading of which adds up (the agency's own
 arithmetic is wrong, so its digits cannot be trusted to any split), a row the sums leave
 several readings for, and every row with several readings of a table whose sums hold
-under no assignment at all, are refused and named — never guessed. A column rule whose
+under no assignment at all (whichever row is misprinted, or hides a blank, cannot be
+told), are refused and named — never guessed. A column rule whose
 rows are all decided by their digits alone decides nothing and is not used (when such a
 rule fails, it is the agency's arithmetic, which the checks report).
 
@@ -534,19 +535,16 @@ def _decide_jointly(
     budget = [MAX_NODES]  # shared by every search of this table
     first = _search(order, options, settled, checks, budget)
     if first is None:
-        over = budget[0] < 0
+        # Even a row its own total decides is refused: that the table's sums fail under
+        # every split says its digits are not what the split assumes (a misprint, or a
+        # blank cell that left no trace), and which row it is cannot be told.
         for key in order:
-            if len(options[key]) == 1 and not over:
-                # Its own row decides it; the column rules fail whatever the split.
-                outcome.read[key] = options[key][0]
-                outcome.how[key] = "the only split that adds up"
-            else:
-                outcome.refused[key] = (
-                    TOO_LONG
-                    if over
-                    else "no way of splitting the digits makes the table's sums hold, so no "
-                    "split can be trusted"
-                )
+            outcome.refused[key] = (
+                TOO_LONG
+                if budget[0] < 0
+                else "no way of splitting the digits makes the table's sums hold, so no "
+                "split can be trusted"
+            )
         return
     for key in order:
         if len(options[key]) == 1:
