@@ -565,6 +565,17 @@ def _decide_jointly(
             )
 
 
+@dataclass
+class _Check:
+    """One column of one rule, with what the settled rows already add on each side."""
+
+    left: tuple[str, ...]  # rows still to choose, on each side
+    right: tuple[str, ...]
+    col: int
+    left_settled: int | float
+    right_settled: int | float
+
+
 def _search(
     order: list[str],
     options: dict[str, list[Values]],
@@ -574,24 +585,36 @@ def _search(
 ) -> dict[str, Values] | None:
     """One assignment of ``order``'s rows satisfying every check (depth first), or None.
 
-    ``budget`` is decremented per node; when it runs out the search gives up (None)."""
+    A row's choice is checked against the rules it takes part in only, each with the sum
+    its settled rows already make. ``budget`` is decremented per node; when it runs out
+    the search gives up (None)."""
     chosen: dict[str, Values] = {}
+    prepared = [
+        _Check(
+            tuple(r for r in left if r not in settled),
+            tuple(r for r in right if r not in settled),
+            col,
+            sum(_n(settled[r][col]) for r in left if r in settled),
+            sum(_n(settled[r][col]) for r in right if r in settled),
+        )
+        for left, right, col in checks
+    ]
+    involving = {key: [c for c in prepared if key in c.left or key in c.right] for key in order}
 
-    def total(rows: tuple[str, ...], col: int) -> tuple[int | float, bool]:
-        s: int | float = 0
-        complete = True
+    def side(rows: tuple[str, ...], col: int, base: int | float) -> tuple[int | float, bool]:
+        s, complete = base, True
         for r in rows:
-            v = chosen.get(r, settled.get(r))
+            v = chosen.get(r)
             if v is None:
                 complete = False
             else:
                 s += _n(v[col])
         return s, complete
 
-    def consistent() -> bool:
-        for left, right, col in checks:
-            ls, lc = total(left, col)
-            rs, rc = total(right, col)
+    def consistent(key: str) -> bool:
+        for c in involving[key]:
+            ls, lc = side(c.left, c.col, c.left_settled)
+            rs, rc = side(c.right, c.col, c.right_settled)
             if lc and rc and ls != rs:
                 return False
             # Counts are never negative: a finished side bounds the other's partial sum.
@@ -605,11 +628,12 @@ def _search(
             return False
         if i == len(order):
             return True
-        for values in options[order[i]]:
-            chosen[order[i]] = values
-            if consistent() and walk(i + 1):
+        key = order[i]
+        for values in options[key]:
+            chosen[key] = values
+            if consistent(key) and walk(i + 1):
                 return True
-        del chosen[order[i]]
+        del chosen[key]
         return False
 
     return dict(chosen) if walk(0) else None
