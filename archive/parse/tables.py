@@ -781,6 +781,7 @@ def split_run_together(reading: TableReading, template_id: str) -> list[str]:
             f"text, so every split of run-together digits allows for them"
         )
     decided: dict[tuple[str, str], list[RowReading]] = {}
+    plain: dict[str, list[str]] = {}  # rows whose digits are one a cell, by table
     for table in ("t2", "t3", "t4"):
         runs = [r for r in runs_all if r.table == table]
         if not runs:
@@ -837,10 +838,19 @@ def split_run_together(reading: TableReading, template_id: str) -> list[str]:
                 order = tuple(c for c in run.cols if c != "subtotal")
                 decided[(table, run.key)] = [RowReading(table, run.key, cells, order, run.label)]
             where = "t4" if table == "t4" else f"{table}.{run.key}"
+            if digits.digit_count(run.tokens) == len(values) and None not in values:
+                plain.setdefault(table, []).append(where)  # one digit a cell: said once
+                continue
             warnings.append(
                 f"{where}: digits printed run together ('{printed}'); read as "
                 f"{digits.describe(values)}, {outcome.how.get(run.key, 'the only split')}"
             )
+    for table, wheres in plain.items():
+        warnings.append(
+            f"{table}: {len(wheres)} row{'s' if len(wheres) > 1 else ''} printed with their "
+            f"digits run together, as many digits as cells, read one digit a cell "
+            f"({', '.join(wheres)})"
+        )
     rows: list[RowReading] = []
     for row in reading.rows:
         if row.tokens is None:
