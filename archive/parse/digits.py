@@ -17,14 +17,16 @@ then decides nothing, as it should. A row no reading of which adds up (the agenc
 arithmetic is wrong, so its digits cannot be trusted to any split), a row the sums leave
 several readings for, and every row with several readings of a table whose sums hold
 under no assignment at all (whichever row is misprinted, or hides a blank, cannot be
-told), are refused and named — never guessed. A column rule whose
-rows are all decided by their digits alone decides nothing and is not used (when such a
-rule fails, it is the agency's arithmetic, which the checks report).
+told), are refused and named — never guessed. A column rule whose rows are all decided
+by their digits alone decides nothing and is not used (when such a rule fails, it is the
+agency's arithmetic, which the checks report). Table 4's three blocks are each a row of
+the record: when no reading makes all three add up, the blocks that do are read one by
+one (``_decide_blocks``).
 
-A blank cell leaves no digit behind: when some row of a document prints fewer digits
-than it has cells, blanks evidently vanish from that rendering, and every reading then
-also considers blank cells anywhere (a blank counts as 0 in a sum, as in the checks). A
-document whose every row has digits enough is read as printing every cell.
+A blank cell leaves no digit behind. With ``blanks``, every reading also considers blank
+cells anywhere (a blank counts as 0 in a sum, as in the checks); the caller allows for
+them where a row of the document prints fewer digits than it has cells (blanks evidently
+vanish from that rendering) and in table 2, which no sum protects.
 
 The work is bounded: the readings of one row (``MAX_STEPS`` steps, ``MAX_READINGS``
 readings kept) and the joint search of one table (``MAX_NODES`` steps). Past a bound the
@@ -43,7 +45,6 @@ MAX_NODES = 50_000  # steps of the joint search over one table's rows
 
 Value = int | float | None
 Values = tuple[Value, ...]
-T3_APPLICANT_COLS = 6  # the six applicant columns come first, 总计 last
 
 # A printed token a split may take apart: digits, with a decimal part and a unit on the
 # last number (采购总金额 3922533.2元), or a mark for a blank cell (/ — 无).
@@ -139,7 +140,7 @@ class _Enough(Exception):
 def readings(
     tokens: list[Token],
     width: int,
-    sums: list[Sum] = (),  # type: ignore[assignment]
+    sums: list[Sum] | None = None,
     *,
     blanks: bool = False,
     limit: int = MAX_READINGS,
@@ -155,7 +156,7 @@ def readings(
     or None when finding them took more than ``MAX_STEPS`` steps."""
     out: list[Values] = []
     steps = [MAX_STEPS]
-    sums = [s for s in sums if s[1] < width]
+    sums = [s for s in sums or [] if s[1] < width]
     try:
         last = next((s for s in sums if s[1] == width - 1 and max(s[0]) < s[1]), None)
         if last is None:
