@@ -236,6 +236,22 @@ def test_cells_on_lines_of_their_own_are_read_as_one_run():
     assert list(report.tables["t3"]["granted"].values()) == [10, 2, 0, 0, 0, 0, 12]
 
 
+def test_rows_on_lines_of_their_own_with_nothing_between_their_cells():
+    """What some PDF extractors give: a line per row, its label and digits run together."""
+    lines = ["某某局2024年政府信息公开工作年度报告", "三、收到和处理政府信息公开申请情况"]
+    lines.append("申请人情况自然人法人或其他组织总计商业企业科研机构社会公益组织法律服务机构其他")
+    t3 = consistent()
+    group = None
+    for entry in TPL.rows("t3"):
+        head = GROUPS[entry.group] if entry.group and entry.group != group else ""
+        group = entry.group
+        lines.append(head + entry.label + "".join(str(v) for v in t3[entry.key]))
+    report = parse_document(("\n".join(lines) + "\n").encode(), filename="r.txt")
+    assert report.meta["layout"] == "spaces"
+    assert len(report.tables["t3"]) == 25
+    assert list(report.tables["t3"]["new_requests"].values()) == [14, 2, 0, 0, 0, 0, 16]
+
+
 def test_a_row_of_many_digits_is_refused_in_bounded_work():
     """40 digits for table 4's 15 cells, blanks allowed for: refused quickly, named."""
     t3 = consistent()
