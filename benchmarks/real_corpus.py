@@ -376,12 +376,16 @@ def render(outcomes: list[Outcome], shared: Path, corpus: Path) -> str:
         lines.append("wrong cells: none")
     lines += ["", "Per agency and format:", HEADER.format("agency")]
     groups: dict[tuple[str, str], list[Outcome]] = {}
+    names: dict[str, list[str]] = {}  # a publisher's names, in manifest order (renamings)
     for o in outcomes:
         groups.setdefault((o.publisher, o.format), []).append(o)
-    for (_publisher, fmt), group in sorted(
+        known = names.setdefault(o.publisher, [])
+        if o.agency and o.agency not in known:
+            known.append(o.agency)
+    for (publisher, fmt), group in sorted(
         groups.items(), key=lambda g: (g[0][0], FORMATS.index(g[0][1]))
     ):
-        lines.append(_table_row(group[-1].agency or group[-1].publisher, fmt, totals(group)))
+        lines.append(_table_row(" / ".join(names[publisher]) or publisher, fmt, totals(group)))
     lines += ["", "Per format:", HEADER.format("set")]
     for fmt, t in by_format(outcomes).items():
         lines.append(_table_row("all", fmt, t))
