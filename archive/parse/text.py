@@ -6,7 +6,11 @@ spaces between cells; with a single space between cells (``（一）予以公开
 0 0``); or flattened by a web page or a PDF extractor, a whole table on one line
 and the digits of a row run together (``一、本年新收政府信息公开申请数量142000016``).
 Every line is a row (a line with one cell is how headings reach the table reader);
-a table line holding several rows is cut where a label follows numbers. Empty cells
+a table line holding several rows is cut where a label follows numbers. A page's text
+rendering puts the whole report, prose and tables, on one line: its clauses are cut at
+the ends of sentences, and the clauses where labels are followed by bare numbers are
+the tables, read as rows. Text with its cells on lines of their own is read as one such
+line. Empty cells
 in such text are unreliable — merged cells come out as missing or extra tabs, and a
 blank is invisible among spaces — so the Document says its cells are not exact, and
 the table reader only places rows it can place for sure (run-together digits only
