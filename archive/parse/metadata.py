@@ -17,10 +17,16 @@ from lxml import etree
 
 from archive.parse.document import Document
 
-_REPORT_TITLE = re.compile(r"(政府)?信息公开.{0,6}(年度报告|年报)|政务公开.{0,6}年度报告")
+_REPORT_TITLE = re.compile(
+    r"(政府)?信息公开.{0,6}(年度报告|年报)|政务公开.{0,6}年度报告"
+    r"|(?:19|20)\d{2}\s*年度?.{0,4}信息公开工作报告"  # 2021年度政府信息公开工作报告
+)
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年\s*(?:度)?")
-_TITLE_SUFFIX = re.compile(r"(关于)?(的)?(政府)?信息公开(工作)?(年度报告|年报).*$")
-_PERIOD = re.compile(r"统计期限(?:从|自|为)\s*((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日")
+_TITLE_SUFFIX = re.compile(r"(关于)?(的)?(政府)?信息公开(工作)?(年度报告|年报|工作报告).*$")
+_PERIOD = re.compile(
+    r"统计(?:期限|数据时间段|时间段|时段|期间)(?:从|自|为|是)"
+    r"\s*((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日"
+)
 _PUBLISHED = re.compile(
     r"(?:发布日期|发布时间|成文日期|日期)\s*[:：]\s*((?:19|20)\d{2})[-年/.](\d{1,2})[-月/.](\d{1,2})"
 )
@@ -116,6 +122,20 @@ def _titles(doc: Document):
             ):
                 line = lines[i - 1] + line
             yield re.sub(r"\s+", " ", line).strip()
+    # An article copied without its heading still names itself in its first sentence.
+    yield _quoted_title(doc.text)
+
+
+# A report's title quoted in its first sentence (特向社会公布《某局2025年政府信息公开工作年度报告》):
+# an article copied without its heading still names itself there.
+_QUOTED = re.compile(r"《([^《》]{6,60}?(?:年度报告|年报|工作报告))》")
+
+
+def _quoted_title(text: str) -> str | None:
+    for m in _QUOTED.finditer(text[:600]):
+        if looks_like_report_title(m.group(1)) and _YEAR.search(m.group(1)):
+            return m.group(1).strip()
+    return None
 
 
 def reporting_year(title: str | None, text: str) -> int | None:
@@ -137,6 +157,7 @@ def agency_from_title(title: str | None) -> str | None:
     # Page chrome before the name: a field name (标题:), a breadcrumb (首页>政务公开>…).
     t = re.split(r"[:：>＞»]", strip_chrome(t) or "")[-1]
     t = _YEAR.sub("", t, count=1)
+    t = re.sub(r"关于$", "", t)  # 某局关于2021年度…报告: the year stood between
     t = t.strip("-_—:：|")
     return t or None
 
