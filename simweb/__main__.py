@@ -3,7 +3,9 @@
 Writes ``DIR/sites.csv`` (the project's registry format) and ``DIR/truth.json``
 (every report's numbers, faults and expected findings, with its URL), then prints
 one line ``READY {json}`` on stdout so that a parent process knows the sites are
-listening. SIGTERM or SIGINT stops the servers and exits 0.
+listening. SIGTERM or SIGINT stops the servers and exits 0. With ``--extra pingtan`` it also
+writes ``DIR/columns.txt``, the replica's column URLs as ``nianbao discover --file`` takes
+them, and READY's ``resolve`` pins www.pingtan.gov.cn to the replica's address.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from simweb import patterns
+from simweb import patterns, pingtan
 from simweb.deadhosts import KINDS as DEAD_KINDS
 from simweb.deadhosts import DeadHost, dead_hosts
 from simweb.hostile import EXTRA_SITES, SCOPE_NAMES, hostile_sites, scale_sites
@@ -66,6 +68,9 @@ def registry_csv(
     netlocs = {site_id: urlsplit(base).netloc for site_id, base in bases.items()}
     for site in [*world.sites, *(s for s in extra if not s.behaviour.get("unlisted"))]:
         base = bases[site.site_id]
+        if site.key == "pingtan":  # one host, eight columns: a row each
+            writer.writerows(pingtan.registry_rows(site, base))
+            continue
         if scheme := site.behaviour.get("registry_scheme"):  # as a user would type it
             base = scheme + base[base.index(":") :]
         writer.writerow(
@@ -175,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         "--extra",
         default="",
         help="comma-separated sites to add: misbehaving ones "
-        f"({','.join(EXTRA_SITES)}) and listing patterns ({','.join(patterns.PATTERN_SITES)})",
+        f"({','.join(EXTRA_SITES)}), listing patterns ({','.join(patterns.PATTERN_SITES)}) "
+        "and pingtan (real columns of www.pingtan.gov.cn, from the material in $NIANBAO_SHARED)",
     )
     parser.add_argument(
         "--edition",
@@ -218,10 +224,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_default:
         world = World(world.seed, [], [], [])
     keys = [k for k in args.extra.split(",") if k]
-    extra = hostile_sites([k for k in keys if k not in patterns.PATTERN_SITES], args.edition)
+    extra = hostile_sites(
+        [k for k in keys if k not in patterns.PATTERN_SITES and k != "pingtan"], args.edition
+    )
     extra += [
         site for site, _ in patterns.pattern_sites([k for k in keys if k in patterns.PATTERN_SITES])
     ]
+    if "pingtan" in keys:
+        try:
+            extra.append(pingtan.replica()[0])
+        except pingtan.MaterialMissing as exc:
+            parser.exit(2, f"simweb: {exc}\n")
     if args.scale:
         extra += scale_sites(args.scale, render_text_pdf("规模测试", ["附件"]))
     dead, listeners, slow = dead_hosts(args.dead, tuple(args.dead_kinds.split(",")))
@@ -235,13 +248,17 @@ def main(argv: list[str] | None = None) -> int:
         bind(site, 0 if site.behaviour.get("any_port") else args.port, args.log_requests)
         for site in every
     ]
+    # A site with a host name of its own (the pingtan replica) is reached by that name.
     bases = {
         site.site_id: f"{'https' if site.behaviour.get('tls') == 'https-only' else 'http'}://"
-        f"{srv.server_address[0]}:{srv.server_address[1]}/"
+        f"{site.behaviour.get('host') or srv.server_address[0]}:{srv.server_address[1]}/"
         for site, srv in zip(every, servers, strict=True)
     }
+    named = {site.behaviour["host"]: site.ip for site in extra if site.behaviour.get("host")}
     for site in extra:
         patterns.finish(site, bases[site.site_id])
+        if site.key == "pingtan":
+            pingtan.finish(site, bases[site.site_id])
     for site in extra:  # a consolidated site redirects to its new host
         if site.behaviour.get("moved_to"):
             site.behaviour["moved_base"] = bases[site.behaviour["moved_to"]]
@@ -253,6 +270,14 @@ def main(argv: list[str] | None = None) -> int:
     if plans:
         truth["national"] = truth_records(plans, bases)
     _write(truth_path, json.dumps(truth, ensure_ascii=False, indent=1))
+    columns = [
+        line
+        for site in extra
+        if site.key == "pingtan"
+        for line in pingtan.column_urls(site, bases[site.site_id])
+    ]
+    if columns:
+        _write(args.out / "columns.txt", "\n".join(columns) + "\n")
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -265,8 +290,10 @@ def main(argv: list[str] | None = None) -> int:
         "truth": str(truth_path),
         "pid": os.getpid(),
         # For the crawl: -s NIANBAO_RESOLVE=… (the hostile names resolve without DNS).
-        "resolve": " ".join(f"{k}={v}" for k, v in SCOPE_NAMES.items()),
+        "resolve": " ".join(f"{k}={v}" for k, v in {**SCOPE_NAMES, **named}.items()),
     }
+    if columns:
+        ready["columns"] = str(args.out / "columns.txt")
     print("READY " + json.dumps(ready, ensure_ascii=False), flush=True)
     while not stop.wait(0.5):
         pass

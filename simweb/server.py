@@ -300,12 +300,13 @@ def bind(site: Site, port: int = 0, log_requests: bool = False) -> SiteServer:
         site.ip = "127.0.0.1"
         server = SiteServer((site.ip, 0), handler)
     if site.behaviour.get("tls") == "https-only":
-        server.tls_context = self_signed_context(site.ip)
+        server.tls_context = self_signed_context(site.ip, site.behaviour.get("host"))
     return server
 
 
-def self_signed_context(ip: str) -> ssl.SSLContext:
-    """A server TLS context with a fresh self-signed certificate for ``ip``."""
+def self_signed_context(ip: str, host: str | None = None) -> ssl.SSLContext:
+    """A server TLS context with a fresh self-signed certificate for ``ip`` (and ``host``,
+    the name a site is reached by, so that a client checking the name finds it)."""
     import datetime
     import ipaddress
     import tempfile
@@ -327,7 +328,10 @@ def self_signed_context(ip: str) -> ssl.SSLContext:
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=30))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), False
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(ip))] + ([x509.DNSName(host)] if host else [])
+            ),
+            False,
         )
         .sign(key, hashes.SHA256())
     )
