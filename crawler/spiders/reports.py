@@ -185,15 +185,13 @@ class ReportSpider(scrapy.Spider):
                 continue
             seen.add(link.url)
             tree = {"root": response.url, "year": year, "depth": 1, "said": link.text}
-            yield self.request(
-                link.url,
-                site,
-                "listing",
-                self.parse_page,
-                response.url,
-                hops=MAX_COLUMN_HOPS,
-                tree=tree,
-            )
+            yield self.tree_listing(link.url, site, response, tree)
+
+    def tree_listing(self, url: str, site: dict, response: Response, tree: dict) -> scrapy.Request:
+        """A page of a 年报 tree (a folder, or a further page of its list), read as a listing."""
+        return self.request(
+            url, site, "listing", self.parse_page, response.url, hops=MAX_COLUMN_HOPS, tree=tree
+        )
 
     def walk_tree(self, response: Response, page: PageReading):
         """A folder of a tree: its reports (each its unit's), its pages, the folders below."""
@@ -212,15 +210,7 @@ class ReportSpider(scrapy.Spider):
         for url in page.listing_pages:  # the further pages of this folder's own list
             if url not in seen and scope.admits(url):
                 seen.add(url)
-                yield self.request(
-                    url,
-                    site,
-                    "listing",
-                    self.parse_page,
-                    response.url,
-                    hops=MAX_COLUMN_HOPS,
-                    tree=tree,
-                )
+                yield self.tree_listing(url, site, response, tree)
         if tree["depth"] >= trees.MAX_TREE_DEPTH:
             return
         for link in trees.tree_folders(page.links, response.url):
@@ -228,15 +218,7 @@ class ReportSpider(scrapy.Spider):
                 continue
             seen.add(link.url)
             below = {**tree, "depth": tree["depth"] + 1, "said": link.text}
-            yield self.request(
-                link.url,
-                site,
-                "listing",
-                self.parse_page,
-                response.url,
-                hops=MAX_COLUMN_HOPS,
-                tree=below,
-            )
+            yield self.tree_listing(link.url, site, response, below)
 
     def unit_of(self, site: dict, name: str | None, folder: str):
         """The site a report of a tree belongs to: the row crawled when the tree names no
