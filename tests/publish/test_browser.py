@@ -198,9 +198,7 @@ def test_table_page_folds_its_descriptions_boxes_long_text_and_offers_csv_for_ex
     """What readable.js and excel-csv.js make of Datasette's table page."""
     base, name, browser = site
     page = browser.dom(f"{base}/{name}/reports")
-    details = (
-        '<details><summary>列说明 Column descriptions</summary><dl class="column-descriptions">'
-    )
+    details = '<details><summary>列说明</summary><dl class="column-descriptions">'
     assert details in page, "the column descriptions are not folded"
     assert re.search(r'<td class="col-text[^"]*"><div class="nb-clip">', page), "text not boxed"
     checkbox = (
@@ -208,7 +206,7 @@ def test_table_page_folds_its_descriptions_boxes_long_text_and_offers_csv_for_ex
         '</label><input type="submit" value="Export CSV">'
     )
     assert checkbox in page, "the CSV export form has no Excel checkbox, checked"
-    excel = re.search(r'<a href="([^"]+)">CSV for Excel 中文</a>', page)
+    excel = re.search(r'<a href="([^"]+)">CSV（Excel 中文）</a>', page)
     assert excel, "no CSV for Excel link"
     url = html.unescape(excel.group(1))
     assert url.startswith(f"{base}/{name}/reports.csv?") and url.endswith("&_bom=1&_dl=1")

@@ -1,7 +1,8 @@
 """A region's yearly sums read from the rollup equal those added up report by report.
 
 Seeded random archives: agencies of several districts, cities and provinces with years
-missing, reports replaced by newer versions, blank cells, and reports without a year;
+missing, reports replaced by newer versions, blank cells, failing rules, reports read by
+OCR, and reports without a year;
 every region, both bases and a few year ranges are compared between the rollup and
 the wide tables. An agency whose reports moved to another region code makes its
 regions fall back to the wide tables, still with the same answer.
@@ -9,6 +10,7 @@ regions fall back to the wide tables, still with the same answer.
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -59,6 +61,23 @@ def random_archive(path, seed: int) -> Archive:
                     "update cells set value = null, raw = '' where report_id = ? and rowid % 3 = 0",
                     [report_id],
                 )
+            if rng.random() < 0.3:  # a failing rule: its numbers are counted apart
+                row = rng.choice(["review", "litigation_direct"])
+                cells = [f"t4.{row}.{c}" for c in ("upheld", "corrected", "total")]
+                cells += [
+                    f"t3.{rng.choice(['new_requests', 'granted', 'withheld_third_party'])}.total"
+                ]
+                conn.execute(
+                    "insert into findings (report_id, rule, table_key, row_key, status, expected, "
+                    "found, cells) values (?, 't4_total', 't4', ?, 'fail', 1, 2, ?)",
+                    [report_id, row, json.dumps(cells)],
+                )
+            if rng.random() < 0.15:  # read by OCR
+                conn.execute("update reports set cell_source = 'ocr' where id = ?", [report_id])
+                conn.execute(
+                    "update cells set confidence = 0.9 where report_id = ? and value is not null",
+                    [report_id],
+                )
     if rng.random() < 0.5:  # a report whose year could not be read
         conn.execute("update reports set year = null where id = (select max(id) from reports)")
     conn.commit()
@@ -92,6 +111,12 @@ def test_the_rollup_gives_the_same_sums_as_the_wide_tables(tmp_path, seed, monke
                 codes = compare_page.resolve_region(conn, region).get("codes")
                 used += bool(codes) and rollup.covers(conn, codes)
     assert used  # the rollup was read, not only the fallback
+    marked = conn.execute(
+        "select sum(t4_review_upheld_failing + t4_litigation_direct_upheld_failing), "
+        "sum(t4_review_upheld_machine + t4_review_total_machine + t3_granted_machine) "
+        "from region_year_sums"
+    ).fetchone()
+    assert all(marked)  # the archives do have failing and machine-read numbers to count
     archive.close()
 
 

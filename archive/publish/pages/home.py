@@ -29,6 +29,7 @@ API_TABLES = (
     "region_year_sums",
     "cells",
     "report_originals",
+    "labels",
 )
 RAW_TABLES = ("captures", "crawl_runs", "crawl_site_counts", "publish_state")
 LATEST = 12
