@@ -93,6 +93,7 @@ PARAMETER_LABELS = {
     "to_year": "截止年度",
     "min_percent": "空白单元格至少占（%）",
     "omit_failing": "不计不符的数字（填 1）",
+    "rows": "行数（留空为 100）",
 }
 
 # The headers table 三 prints above its columns, and the label of its result rows.

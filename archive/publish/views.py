@@ -337,6 +337,8 @@ def view_metadata(described: dict[str, dict]) -> dict[str, dict]:
                 f"列出规则）或机读（扫描件识别，附置信度），空白即无须核对；在电子表格中按它筛选。"
             ),
             "sort_desc": CONTEXT_HEADERS["year"],
+            # A screenful of a table of 40–90 columns; more rows only cost rendering time.
+            "size": 20,
             "facets": [CONTEXT_HEADERS[c] for c in ("province", "city", "district", "year")],
             "columns": {
                 header: f"{columns.get(column, header)} ({name}.{column})"

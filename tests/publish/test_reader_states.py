@@ -109,6 +109,15 @@ def test_every_stored_query_opens_with_rows_or_says_in_chinese_what_to_type(site
         assert english not in page.text, (name, english)
 
 
+def test_a_list_opens_on_its_first_hundred_rows_and_takes_more_on_request(site):
+    ds = site["ds"]
+    notes = get(ds, "/nb/check_notes.json?_shape=array").json()
+    assert 0 < len(notes) <= 100
+    assert len(get(ds, "/nb/check_notes.json?_shape=array&rows=1").json()) == 1
+    assert get(ds, "/nb/check_notes.json?_shape=array&rows=1000").json()[:1] == notes[:1]
+    assert "行数（留空为 100）" in get(ds, "/nb/check_notes").text
+
+
 def test_the_empty_year_means_the_latest_and_the_deadline_is_that_year_s(site):
     ds = site["ds"]
     lawsuits = get(ds, "/nb/top_lawsuits.json?_shape=array&year=").json()
