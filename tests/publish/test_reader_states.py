@@ -105,7 +105,7 @@ def test_every_stored_query_opens_with_rows_or_says_in_chinese_what_to_type(site
     # The form's labels are the parameters' Chinese names, the form's words Chinese.
     labels = re.findall(r'<label for="qp\d+">([^<]*)</label>', page.text)
     assert labels and all(CHINESE.search(label) for label in labels), labels
-    for english in ("Query parameters", "Run SQL", "0 results", "Custom SQL query"):
+    for english in ("Query parameters", "Run SQL", "0 results", "Custom SQL query", "Format SQL"):
         assert english not in page.text, (name, english)
 
 

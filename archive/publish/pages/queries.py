@@ -22,6 +22,7 @@ from archive.publish.labels import PARAMETER_LABELS
 WORDS = (
     ("<h3>Query parameters</h3>", "<h3>查询参数</h3>"),
     ('<input type="submit" value="Run SQL"', '<input type="submit" value="查询"'),
+    ('type="button" hidden>Format SQL</button>', 'type="button" hidden>整理 SQL 格式</button>'),
     ('class="canned-query-edit-sql">Edit SQL</a>', 'class="canned-query-edit-sql">修改 SQL</a>'),
     ('<p class="export-links">This data as ', '<p class="export-links">导出：'),
 )
