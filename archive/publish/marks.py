@@ -57,6 +57,11 @@ class Mark:
         return check_text(self.rules, self.confidence if self.machine else None, self.machine)
 
     @property
+    def machine_text(self) -> str | None:
+        """Its 机读 part alone (``机读：扫描件识别，置信度 0.62``), if OCR read it."""
+        return check_text((), self.confidence, True) if self.machine else None
+
+    @property
     def short(self) -> str:
         """A tag: 不符, 机读 0.62."""
         if self.rules:
@@ -82,10 +87,6 @@ def check_text(
         seen = f"，置信度 {confidence:.2f}" if confidence is not None else ""
         parts.append(f"{MACHINE_READ}：扫描件识别{seen}")
     return SEPARATOR.join(parts) or None
-
-
-def is_failing(check: str | None) -> bool:
-    return check is not None and check.startswith(FAILING)
 
 
 def cells_read(finding: dict, template_id: str | None) -> list[str]:

@@ -287,8 +287,8 @@ def agency_note(mark: Mark | None, value) -> dict | None:
         return None
     if mark.failing:
         title = "此数不符勾稽关系（照印刷，不可直接引用）：" + "；".join(mark.explanations)
-        if mark.machine:
-            title += "。" + (mark.text or "").split("；")[-1]
+        if mark.machine_text:
+            title += "。" + mark.machine_text
         return {"kind": "fail", "tag": "不符", "title": title, "check": mark.text}
     return {"kind": "machine", "tag": mark.short, "title": mark.text, "check": mark.text}
 

@@ -105,8 +105,8 @@ def report_page(conn: sqlite3.Connection, report_id: int) -> dict | None:
     _place_findings(findings, cells)
     _place_findings(narrative, cells, status="narrative")
     for key, mark in marks_of(conn, [report_id]).get(report_id, {}).items():
-        if mark.machine and key in cells:
-            cells[key].machine = mark.text.split("；")[-1] if mark.text else None
+        if key in cells:
+            cells[key].machine = mark.machine_text
     return {
         "report": report,
         "originals": _originals(conn, report),
