@@ -290,3 +290,29 @@ def test_the_readme_starts_datasette_where_nianbao_serve_is_not():
     text = readme()
     assert "--port 8011" in text and "http://127.0.0.1:8011/{database}" in text
     assert ":8001/" not in text
+
+
+def test_a_query_over_the_time_limit_says_so_in_chinese(site):
+    from datasette.utils.asgi import Request
+    from datasette.views.base import DatasetteError
+
+    from archive.publish.pages import errors
+
+    too_long = DatasetteError(
+        "<p>SQL query took too long.</p><textarea>select …</textarea>",
+        title="SQL Interrupted",
+        status=400,
+        message_is_html=True,
+    )
+    ds = site["ds"]
+    get(ds, "/")  # Datasette started: its templates are ready
+
+    async def answer(path):
+        request = Request({**Request.fake(path).scope, "csrftoken": lambda: ""}, None)
+        return await errors.handle_exception(ds, request, too_long)()
+
+    page = asyncio.run(answer("/nb/region_requests"))
+    assert page.status == 400 and errors.TOO_LONG in str(page.body)
+    assert "SQL query took too long." in str(page.body)  # the detail, as text
+    data = json.loads(asyncio.run(answer("/nb/region_requests.json")).body)
+    assert data == {"ok": False, "error": errors.TOO_LONG, "status": 400, "title": "请求有误"}

@@ -31,7 +31,7 @@ import traceback
 from urllib.parse import quote
 
 from datasette import Response
-from datasette.utils import tilde_encode
+from datasette.utils import add_cors_headers, tilde_encode
 from datasette.utils.asgi import Base400, Request
 from datasette.views.base import DatasetteError
 
@@ -47,11 +47,16 @@ _NAMED_EXPORT = re.compile(r"^/(?P<database>[^/]+)/(?P<name>[^/]+)\.(?P<format>c
 
 
 async def page(datasette, request, message: str, status: int, detail: str = "") -> Response:
-    """The archive's error page (or Datasette's JSON error for a ``.json`` URL)."""
+    """The archive's error page (or Datasette's JSON error for a ``.json`` URL), with the
+    CORS headers Datasette gives its own when it serves with ``--cors``."""
+    headers: dict[str, str] = {}
+    if datasette.cors:
+        add_cors_headers(headers)
     if request.path.endswith(".json"):
         return Response.json(
             {"ok": False, "error": message, "status": status, "title": HEADINGS.get(status)},
             status=status,
+            headers=headers,
         )
     html = await datasette.render_template(
         "nianbao_error.html",
@@ -64,7 +69,7 @@ async def page(datasette, request, message: str, status: int, detail: str = "") 
         request=request,
         view_name="nianbao_error",
     )
-    return Response.html(html, status=status)
+    return Response.html(html, status=status, headers=headers)
 
 
 # Datasette 0.65 raises these for a URL a reader wrote wrong, with its default status 500.
@@ -95,6 +100,7 @@ MESSAGES = {
     404: "网址里的表、报告或查询不存在。从首页或数据库页进入，或检查网址的拼写。",
     403: "这个页面不对外开放。",
 }
+TOO_LONG = "这个查询超过了时间限制：请缩小范围再试，例如指定年度或地区。"
 
 
 def handle_exception(datasette, request, exception):
@@ -107,6 +113,8 @@ def handle_exception(datasette, request, exception):
         if found is not None:
             status, detail = found
             message = MESSAGES.get(status, "请求的参数不能这样用：请检查网址或表单里填写的内容。")
+            if getattr(exception, "title", None) == "SQL Interrupted":  # the time limit
+                message = TOO_LONG
             return await page(datasette, request, message, status, detail)
         traceback.print_exception(exception)  # a real failure: logged in full
         return await page(
