@@ -320,3 +320,27 @@ def test_a_region_s_year_over_year_counts_the_failing_reports_and_leaves_them_ou
     assert "1 份不符" in page and "omit_failing=1" in page and "不计不符的数字" in page
     page = get(site["ds"], f"/nb/-/compare?region={quote('牧野区')}&omit_failing=1").text
     assert "已剔除 1 份" in page and "计入不符的数字" in page
+
+
+def test_wide_tables_of_the_layout_before_the_checks_are_rebuilt_alone(site, tmp_path):
+    """An archive published before the checks: its wide tables are rewritten with them at
+    the next publish, and its search index is left as it is."""
+    import shutil
+
+    copy = tmp_path / "old.db"
+    shutil.copy(site["path"], copy)
+    archive = Archive(copy)
+    conn = archive.db.conn
+    conn.execute('DROP VIEW "表四_复议诉讼"')
+    for column in [r[1] for r in conn.execute("pragma table_info(report_t4)")]:
+        if column.endswith("_check"):
+            conn.execute(f"ALTER TABLE report_t4 DROP COLUMN {column}")
+    conn.commit()
+    summary = prepare(conn)
+    assert not summary.full and not summary.search_rebuilt
+    [(check,)] = conn.execute(
+        "select review_total_check from report_t4 where report_id = ?", [site["story"]]
+    ).fetchall()
+    assert check.startswith("不符：表四")
+    assert conn.execute('select count(*) from "表四_复议诉讼"').fetchone()[0] == 24
+    archive.close()
