@@ -178,11 +178,14 @@ sqlite-utils search {database}.db reports 行政复议 -c id -c year -c agency -
 sqlite-utils query {database}.db "select * from 表三_依申请公开 where 地市级 = '新乡市'"
 sqlite-utils rows {database}.db stored_queries -c name -c title -c parameters --table
 sqlite-utils query {database}.db "$(sqlite-utils query {database}.db \
-  "select sql from stored_queries where name = 'region_requests'" --raw)" -p region 新乡市
+  "select sql from stored_queries where name = 'region_requests'" --raw)" \
+  -p region 新乡市 -p omit_failing ""
 ```
 
 The table `stored_queries` holds every stored query Datasette offers (name, title, its
-`:parameters`, description, SQL), for the tools that read no Datasette metadata.
+`:parameters`, description, SQL), for the tools that read no Datasette metadata. Give
+every parameter it lists (an empty one means its default: `omit_failing` empty counts
+the numbers that fail the report's arithmetic, `1` leaves them out).
 
 ## sqlite3 (the shell, or Python's sqlite3 module)
 
@@ -194,7 +197,8 @@ sqlite3 {database}.db "select name, parameters, title from stored_queries"
 ```
 
 In Python: `sql = db.execute("select sql from stored_queries where name = ?",
-["region_requests"]).fetchone()[0]; db.execute(sql, {"region": "新乡市"}).fetchall()`.
+["region_requests"]).fetchone()[0]; db.execute(sql, {"region": "新乡市", "omit_failing": ""})
+.fetchall()`.
 
 ## Searching Chinese
 
