@@ -20,8 +20,11 @@ every report left the cell blank.
 
 Beside each sum the rollup keeps what a reader must know about it (the checks of
 :mod:`archive.publish.marks`): how many of the numbers added up fail a rule that reads
-them (``…_failing``), the sum without them (``…_clean``), and how many were read by OCR
-from a scan (``…_machine``). The page says "2 份报告此数不符" and can leave them out.
+them (``…_failing``), the sum without them (``…_clean``), how many were read by OCR from
+a scan (``…_machine``), and how many were added up at all (``…_counted``: a mean over the
+reports that did not leave the cell blank). The page says "2 份不符" and can leave them
+out; the stored region queries (region_requests, region_requests_steady, outcomes) read
+the rollup too, and the wide tables where it is not exact, in plain SQL.
 """
 
 from __future__ import annotations
@@ -42,9 +45,16 @@ _ALIASES = {"report_t3": "t3", "report_t4": "t4", "report_t2": "t2"}
 # What is kept of each wide column, after its sum: (suffix, SQL over value v and check k).
 _KEPT = (
     ("", "sum({v})"),
-    ("_failing", f"sum({{v}} is not null and substr({{k}}, 1, 2) = '{FAILING}')"),
+    (
+        "_failing",
+        f"count(case when {{v}} is not null and substr({{k}}, 1, 2) = '{FAILING}' then 1 end)",
+    ),
     ("_clean", f"sum(case when substr({{k}}, 1, 2) = '{FAILING}' then null else {{v}} end)"),
-    ("_machine", f"sum({{v}} is not null and instr({{k}}, '{MACHINE_READ}') > 0)"),
+    (
+        "_machine",
+        f"count(case when {{v}} is not null and instr({{k}}, '{MACHINE_READ}') > 0 then 1 end)",
+    ),
+    ("_counted", "count({v})"),
 )
 
 
@@ -56,6 +66,7 @@ class Sum:
     failing: int = 0  # numbers added up that a failing rule reads
     clean: float | None = None  # the sum without them
     machine: int = 0  # numbers added up that OCR read from a scan
+    counted: int = 0  # numbers added up (the reports that did not leave the cell blank)
 
 
 def column(table: str, name: str) -> str:
@@ -64,7 +75,9 @@ def column(table: str, name: str) -> str:
 
 
 def _columns() -> list[tuple[str, str]]:
-    return [(table, c.name) for table, columns_of in WIDE_TABLES.items() for c in columns_of()]
+    """Every number of the wide tables, and table 3's （三）不予公开 added up (``withheld``)."""
+    numbers = [(table, c.name) for table, columns_of in WIDE_TABLES.items() for c in columns_of()]
+    return numbers + [("report_t3", "withheld")]
 
 
 def _kept_columns() -> list[str]:
@@ -74,13 +87,16 @@ def _kept_columns() -> list[str]:
 def kept_descriptions(sums: dict[str, str]) -> dict[str, str]:
     """Descriptions of what is kept beside each sum, from the sums' own (``sums``: the
     rollup's column descriptions, ``一、本年新收… — t3.new_requests.total（合计）``)."""
-    out = {}
+    withheld = column("report_t3", "withheld")
+    sums = {withheld: "（三）不予公开·合计 — 八行之和（合计）", **sums}
+    out = {withheld: sums[withheld]}
     for t, n in _columns():
         name = column(t, n)
         label = sums.get(name, name).split(" — ")[0]
         out[name + "_failing"] = f"{label} — 其中不符勾稽关系的数字个数（即报告份数）"
         out[name + "_clean"] = f"{label} — 不计不符勾稽关系的数字的合计"
         out[name + "_machine"] = f"{label} — 其中由扫描件识别（机读）的数字个数"
+        out[name + "_counted"] = f"{label} — 相加的数字个数（没有空白这一格的报告份数）"
     return out
 
 
@@ -234,5 +250,5 @@ def region_sums(
 
 def as_sum(kept) -> Sum:
     """A :class:`Sum` from the kept values of one column, in :data:`_KEPT`'s order."""
-    total, failing, clean, machine = kept
-    return Sum(total, int(failing or 0), clean, int(machine or 0))
+    total, failing, clean, machine, counted = kept
+    return Sum(total, int(failing or 0), clean, int(machine or 0), int(counted or 0))
