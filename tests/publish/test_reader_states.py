@@ -129,6 +129,17 @@ def test_the_empty_year_means_the_latest_and_the_deadline_is_that_year_s(site):
     assert missing[0]["层级"] == "部门" and missing[0]["期限状态"] in ("已过期限", "未到期限")
 
 
+def test_the_long_lists_open_on_the_latest_year_and_take_every_year_on_request(site):
+    ds = site["ds"]
+    for name in ("late_reports", "carryover_mismatch"):
+        latest = get(ds, f"/nb/{name}.json?_shape=array").json()
+        every = get(ds, f"/nb/{name}.json?_shape=array&year={quote('全部')}&rows=1000").json()
+        assert latest and {r["年度"] for r in latest} == {2024}, name
+        assert {r["年度"] for r in every} > {2024}, name
+    notes = get(ds, "/nb/check_notes.json?_shape=array").json()
+    assert [r["年度"] for r in notes] == sorted((r["年度"] for r in notes), reverse=True)
+
+
 def test_a_section_is_asked_for_by_its_chinese_name_and_opens_on_section_five(site):
     ds = site["ds"]
     default = get(ds, "/nb/problems_and_fixes.json?_shape=array").json()
