@@ -91,7 +91,7 @@ def prepare_connection(conn):
 @hookimpl
 def register_routes():
     return [
-        (r"^/-/original/(?P<database>[^/]+)/(?P<capture_id>[^/]+)$", original),
+        (r"^/-/original/(?P<database>[^/]+)/(?P<capture_id>\d+)$", original),
         *snapshots.routes(),
     ]
 
@@ -99,8 +99,6 @@ def register_routes():
 async def original(datasette, request):
     """One capture's body, as fetched, made safe to open."""
     name = request.url_vars["database"]
-    if not request.url_vars["capture_id"].isdigit():
-        return await errors.page(datasette, request, "原件网址的最后一段应是抓取记录的编号。", 404)
     capture_id = int(request.url_vars["capture_id"])
     try:
         db = datasette.get_database(name)
