@@ -171,21 +171,41 @@ def table_columns(name: str) -> list[str]:
 
 
 def is_current(conn: sqlite3.Connection) -> bool:
-    """Do the wide tables exist with this version's columns (they follow the templates)?"""
+    """Do the wide tables exist with this version's columns (they follow the templates) and
+    the indexes of their checks?"""
+    indexes = {r[0] for r in conn.execute("select name from sqlite_master where type = 'index'")}
     return all(
         [r[1] for r in conn.execute(f"pragma table_info({name})")] == table_columns(name)
+        and _check_index(name, number_columns(name)[0]) in indexes
         for name in WIDE_TABLES
     )
 
 
+def _check_index(table: str, number: str) -> str:
+    return f"idx_{table}_{number}{CHECK}"
+
+
 def _create(conn: sqlite3.Connection, name: str, columns: list[WideColumn]) -> None:
     have = [r[1] for r in conn.execute(f"pragma table_info({name})")]
-    if have and have != table_columns(name):  # an older layout: rebuilt in full
+    indexed = conn.execute(
+        "select 1 from sqlite_master where name = ?", [_check_index(name, number_columns(name)[0])]
+    ).fetchone()
+    if have and (have != table_columns(name) or not indexed):  # an older layout: rebuilt
         conn.execute(f'DROP VIEW IF EXISTS "{ZH_VIEWS[name][0]}"')
         conn.execute(f"DROP TABLE {name}")
     defs = [f"{c} {t}" for c, t in CONTEXT_COLUMNS.items()]
-    defs += [f"{number} NUMERIC, {number}{CHECK} TEXT" for number in number_columns(name)]
+    # A check is compared without case (it has none: Chinese) so that LIKE '不符%' — a
+    # reader's "starts with" filter on a view — can read its index.
+    defs += [
+        f"{number} NUMERIC, {number}{CHECK} TEXT COLLATE NOCASE" for number in number_columns(name)
+    ]
     conn.execute(f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(defs)})")
+    # Few numbers have a check: each check's index holds only those rows.
+    for number in number_columns(name):
+        conn.execute(
+            f"CREATE INDEX IF NOT EXISTS {_check_index(name, number)} ON {name}"
+            f"({number}{CHECK}) WHERE {number}{CHECK} IS NOT NULL"
+        )
     for facet in FACET_COLUMNS:
         conn.execute(f"CREATE INDEX IF NOT EXISTS idx_{name}_{facet} ON {name}({facet})")
     conn.execute(f"CREATE INDEX IF NOT EXISTS idx_{name}_site_year ON {name}(site_id, year)")

@@ -332,6 +332,10 @@ def test_wide_tables_of_the_layout_before_the_checks_are_rebuilt_alone(site, tmp
     archive = Archive(copy)
     conn = archive.db.conn
     conn.execute('DROP VIEW "表四_复议诉讼"')
+    for (index,) in conn.execute(
+        "select name from sqlite_master where type = 'index' and name like 'idx_report_t4_%_check'"
+    ).fetchall():
+        conn.execute(f"DROP INDEX {index}")
     for column in [r[1] for r in conn.execute("pragma table_info(report_t4)")]:
         if column.endswith("_check"):
             conn.execute(f"ALTER TABLE report_t4 DROP COLUMN {column}")
@@ -343,4 +347,12 @@ def test_wide_tables_of_the_layout_before_the_checks_are_rebuilt_alone(site, tmp
     ).fetchall()
     assert check.startswith("不符：表四")
     assert conn.execute('select count(*) from "表四_复议诉讼"').fetchone()[0] == 24
+    plan = " ".join(
+        str(r)
+        for r in conn.execute(
+            'explain query plan select count(*) from "表四_复议诉讼" '
+            "where \"行政复议·总计·核对\" like '不符%'"
+        )
+    )
+    assert "idx_report_t4_review_total_check" in plan  # a reader's filter reads the index
     archive.close()
