@@ -19,8 +19,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.publish import rollup
+from archive.publish import rollup, views
 from archive.publish.coverage import refresh_coverage_view
+from archive.publish.labels import label_rows
 from archive.publish.search import (
     index_is_current,
     index_reports,
@@ -94,13 +95,17 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
         # alone is built, not the reports' too.
         rebuild_sections_index(conn)
         summary.search_rebuilt = True
+    relaid = not full and not views.is_current(conn)
+    if relaid:  # wide tables of an older layout (before the checks): rewritten whole
+        refresh_wide_tables(conn, None)
     if full:
         refresh_wide_tables(conn, None)
         rebuild_index(conn)
         rebuild_sections_index(conn)
         summary.search_rebuilt = True
     elif changed or removed:
-        refresh_wide_tables(conn, changed + removed)
+        if not relaid:
+            refresh_wide_tables(conn, changed + removed)
         if retexted or removed:
             rebuild_index(conn)
             rebuild_sections_index(conn)
@@ -120,11 +125,26 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
                 rebuild_sections_index(conn)
             else:
                 index_sections(conn, new)
-    if full or changed or removed or not rollup.is_current(conn):
+    if full or relaid or changed or removed or not rollup.is_current(conn):
         rollup.refresh(conn)
     _save_state(conn, full, changed, removed)
+    _refresh_labels(conn)
     ship(conn)
     return summary
+
+
+LABELS_SCHEMA = "CREATE TABLE IF NOT EXISTS labels (key TEXT PRIMARY KEY, label TEXT NOT NULL)"
+
+
+def _refresh_labels(conn: sqlite3.Connection) -> None:
+    """The Chinese names the stored queries show for keys (``labels``): rules, statuses,
+    rows, columns, cells, sections; plain SQL can join them, in a copy without nianbao.
+    Rewritten only when they changed."""
+    conn.execute(LABELS_SCHEMA)
+    rows = label_rows()
+    if conn.execute("SELECT key, label FROM labels ORDER BY key").fetchall() != sorted(rows):
+        conn.execute("DELETE FROM labels")
+        conn.executemany("INSERT INTO labels (key, label) VALUES (?, ?)", rows)
 
 
 def search_key(title: str | None, text: str | None) -> str:

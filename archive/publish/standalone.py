@@ -31,8 +31,9 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from archive.publish import rollup
 from archive.publish.search import MAX_GRAM
-from archive.publish.views import ZH_VIEWS, view_metadata
+from archive.publish.views import WIDE_TABLES, ZH_VIEWS, check_descriptions, view_metadata
 
 FILES_TABLE = "publish_files"
 FILES_SCHEMA = f"""
@@ -71,6 +72,10 @@ def database_metadata() -> dict:
     """The ``"*"`` block of the project's metadata, with the Chinese views described."""
     block = copy.deepcopy(project_metadata().get("databases", {}).get("*", {}))
     tables = block.setdefault("tables", {})
+    for name in WIDE_TABLES:  # each number's check, described once for all of them
+        tables.setdefault(name, {}).setdefault("columns", {}).update(check_descriptions(name))
+    sums = tables.setdefault(rollup.TABLE, {}).setdefault("columns", {})
+    sums.update(rollup.kept_descriptions(sums))
     tables.update(view_metadata(tables))
     tables.setdefault(FILES_TABLE, {"hidden": True})
     return block
@@ -154,10 +159,11 @@ inside the database, in the table `publish_files`.
 
 ```sh
 python3 -m venv venv && . venv/bin/activate && pip install datasette
-datasette {database}.db -m {database}.metadata.json
+datasette {database}.db -m {database}.metadata.json --port 8011
 ```
 
-Open <http://127.0.0.1:8001/{database}>: the stored queries (全文搜索, 勾稽关系不符的报告,
+Open <http://127.0.0.1:8011/{database}> (port 8011, not Datasette's default 8001, which a
+running `nianbao serve` or `nianbao demo` holds): the stored queries (全文搜索, 勾稽关系不符的报告,
 某地区历年依申请公开 …) are listed there; the search box on `reports` finds Chinese words
 (`/{database}/reports?_search=行政复议`). The metadata file names the database
 `{database}`: keep the file name, or rename both (the key under `"databases"`).
@@ -172,11 +178,14 @@ sqlite-utils search {database}.db reports 行政复议 -c id -c year -c agency -
 sqlite-utils query {database}.db "select * from 表三_依申请公开 where 地市级 = '新乡市'"
 sqlite-utils rows {database}.db stored_queries -c name -c title -c parameters --table
 sqlite-utils query {database}.db "$(sqlite-utils query {database}.db \
-  "select sql from stored_queries where name = 'region_requests'" --raw)" -p region 新乡市
+  "select sql from stored_queries where name = 'region_requests'" --raw)" \
+  -p region 新乡市 -p omit_failing ""
 ```
 
 The table `stored_queries` holds every stored query Datasette offers (name, title, its
-`:parameters`, description, SQL), for the tools that read no Datasette metadata.
+`:parameters`, description, SQL), for the tools that read no Datasette metadata. Give
+every parameter it lists (an empty one means its default: `omit_failing` empty counts
+the numbers that fail the report's arithmetic, `1` leaves them out).
 
 ## sqlite3 (the shell, or Python's sqlite3 module)
 
@@ -188,7 +197,8 @@ sqlite3 {database}.db "select name, parameters, title from stored_queries"
 ```
 
 In Python: `sql = db.execute("select sql from stored_queries where name = ?",
-["region_requests"]).fetchone()[0]; db.execute(sql, {"region": "新乡市"}).fetchall()`.
+["region_requests"]).fetchone()[0]; db.execute(sql, {"region": "新乡市", "omit_failing": ""})
+.fetchall()`.
 
 ## Searching Chinese
 
