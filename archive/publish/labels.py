@@ -86,6 +86,7 @@ PARSE_STATUS_NAMES = {
 PARAMETER_LABELS = {
     "year": "年度",
     "region": "地区（省、市、区县的名称或代码）",
+    "province": "省级（省的名称或代码；留空为各省）",
     "rule": "规则",
     "q": "关键词（多个词以空格分开）",
     "section": "正文部分（一至六，或其标题）",
