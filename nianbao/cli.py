@@ -279,6 +279,9 @@ def crawl(
 
         source = click.get_current_context().get_parameter_source("db")
         db_given = source is not None and source.name != "DEFAULT"
+        if distributed["worker"] and db_given:  # its shard, said before Redis is asked
+            with Archive(_archive_path(db)) as archive:
+                archive.ensure_writable()
         settings = dict(_setting(o) for o in overrides)
         # --json (of output_options) also makes --status print JSON
         return distributed_crawl(

@@ -94,6 +94,9 @@ def merge_shards(
     for path in shards:
         if Path(path).resolve() == target:
             raise MergeError(f"{path} is the archive merged into (--into)")
+    for path in shards:  # a missing or foreign shard stops the merge before ``into`` exists
+        with open_shard(path):
+            pass
     merged: list[ShardMerged] = []
     touched: dict[str, int] = {}
     with Archive(target) as archive:

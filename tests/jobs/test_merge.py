@@ -239,7 +239,11 @@ def test_what_cannot_be_merged_is_one_line(tmp_path, shards):
     plain = tmp_path / "plain.db"
     Archive(plain).close()
     with pytest.raises(MergeError, match="not a worker's shard"):
-        merge_shards([plain], tmp_path / "main.db")
+        merge_shards([shards[0], plain], tmp_path / "main.db")
+    assert not (tmp_path / "main.db").exists(), "a refused merge leaves no archive behind"
+    with pytest.raises(MergeError, match="does not exist"):
+        merge_shards([shards[0], tmp_path / "missing.db"], tmp_path / "main.db")
+    assert not (tmp_path / "main.db").exists()
     with pytest.raises(MergeError, match="is the archive merged into"):
         merge_shards([shards[0]], shards[0])
     (tmp_path / "junk.db").write_bytes(b"not sqlite at all" * 100)
