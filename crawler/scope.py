@@ -257,11 +257,20 @@ class SiteScope:
         there, and the host joins its scope. Returns the host when it is new."""
         if not moves_site(role, redirected):
             return None
+        host = self.host_moved_to(final_url)
+        if host is not None:
+            self.moved.add(host)
+        return host
+
+    def host_moved_to(self, final_url: str) -> str | None:
+        """The host a start or column page redirected to ``final_url`` moves the site to;
+        None when the scope admits it already (on that URL's port). A crawl continued
+        from the archive asks this too, so that it widens its scope exactly as the
+        interrupted crawl did."""
         parts = urlsplit(final_url)
         host = parts.hostname
         if not host or self.admits_host(host, url_port(parts)):
             return None
-        self.moved.add(host)
         return host
 
 

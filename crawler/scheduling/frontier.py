@@ -25,7 +25,6 @@ import json
 import os
 import sqlite3
 import time
-from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -139,8 +138,8 @@ class ArchiveFrontier:
         sites = {site_id: self.archive.site(site_id) or {} for site_id in self.site_ids}
         moved: dict[str, set[str]] = {}
         for site_id, final_url in self.archive.redirected_pages(self.resumed, ("start", "column")):
-            host = urlsplit(final_url).hostname
-            if host and not SiteScope.of(sites.get(site_id) or {}).admits_host(host):
+            host = SiteScope.of(sites.get(site_id) or {}).host_moved_to(final_url)
+            if host is not None:
                 moved.setdefault(site_id, set()).add(host)
         return moved
 

@@ -239,7 +239,7 @@ def test_a_continued_crawl_finds_where_its_sites_moved(tmp_path):
             "agency": "甲县人民政府",
             "region_code": "410700",
             "start_url": "http://www.a.gov.cn/",
-            "allowed_domains": "a.gov.cn",
+            "allowed_domains": "a.gov.cn x.gov.cn:8080",
         }
     ]
 
@@ -260,6 +260,8 @@ def test_a_continued_crawl_finds_where_its_sites_moved(tmp_path):
     first.store(redirected("http://www.a.gov.cn/gk/", "http://gk.a.gov.cn/", "column"))
     first.store(redirected("http://www.a.gov.cn/nb/", "http://evila.gov.cn/nb/", "column"))
     first.store(redirected("http://www.a.gov.cn/r.html", "http://www.c.gov.cn/", "report"))
+    # in scope on the port its row names: no move, as the interrupted crawl decided
+    first.store(redirected("http://www.a.gov.cn/xx/", "http://x.gov.cn:8080/xx/", "column"))
     first.archive.close()  # killed: the run stays unfinished, its process gone
     second = ArchiveFrontier(db, sites, "sites.csv")
     try:
