@@ -13,6 +13,8 @@ it, not copied into a ``--plugins-dir``: loaded from one, it says so and stops.
   holds for it (as Datasette's own escaping does) and a longer one as its 8-character
   pieces. For text without Chinese it escapes exactly as Datasette does.
   ``nianbao_fts(q)`` is the same function under the project's own name.
+* **Search.** ``/<database>/-/search?q=…`` (``.json``) is the reader's search page
+  (:mod:`archive.publish.pages.search_page`), where the front page's box leads.
 * **Originals.** ``/-/original/<database>/<capture_id>`` serves a capture's body byte
   for byte with the content type the site sent, as an attachment, in a CSP sandbox,
   with ``nosniff``: archived HTML is downloaded, never run in the archive's origin.
@@ -37,6 +39,7 @@ from markupsafe import Markup, escape
 
 from archive.publish import pages, snapshots
 from archive.publish.csvsafe import FormulaGuard
+from archive.publish.pages.search_page import search_view
 from archive.publish.search import fts_query
 from archive.publish.views import WIDE_TABLES
 
@@ -91,6 +94,7 @@ def prepare_connection(conn):
 def register_routes():
     return [
         (r"^/-/original/(?P<database>[^/]+)/(?P<capture_id>\d+)$", original),
+        (r"^/(?P<database>[^/]+)/-/search(?P<format>\.json)?$", search_view),
         *snapshots.routes(),
     ]
 

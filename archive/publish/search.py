@@ -31,7 +31,7 @@ reaches it with ``&_fts_table=reports_long_fts`` (the standalone metadata and RE
 so, :mod:`archive.publish.standalone`); nianbao's own searches use it for every long term.
 
 **reports_narrative_fts** and **report_facets** serve the search page
-(the search page): the first holds, for ranking, what each report
+(:mod:`archive.publish.pages.search_page`): the first holds, for ranking, what each report
 says in its own words — its names (title, agency, region) and its narrative sections
 without the words every report prints (:mod:`archive.publish.boilerplate`); the second
 one narrow row per report (year, level, province, names) for the page's facets, filters

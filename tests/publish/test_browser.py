@@ -233,7 +233,7 @@ def test_wide_table_and_chart_pages(site):
 def test_front_page_leads_to_reports(site):
     base, name, browser = site
     home = browser.dom(f"{base}/")
-    assert 'name="_search"' in home and "最新收录" in home and "勾稽关系不符" in home
+    assert 'name="q"' in home and "最新收录" in home and "勾稽关系不符" in home
     assert re.search(r"勾稽不符 \d+ 项", home) and re.search(r"无法核对的备注 \d+ 条", home)
     assert links(home, rf"/{name}/reports/\d+"), "the front page lists no report"
     assert links(home, rf"/{name}/-/compare\?region=[^\"]+"), "no region links"

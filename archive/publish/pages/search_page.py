@@ -1,0 +1,506 @@
+"""The search page: one box over titles, agencies, regions and what the reports say.
+
+``/<db>/-/search?q=行政复议`` (``.json`` for scripts) lists the reports whose title,
+agency, region or text holds every word — Chinese of any length, several words
+separated by spaces (:class:`archive.publish.search.Search`) — as a reader expects a
+search to read: agency, region, year, title, a snippet with the words marked, the report
+and its original one click away; facets by year, level and province that count and
+filter; pages of :data:`PER_PAGE`.
+
+**Ranking.** Every report prints the template — the table-4 heading
+``四、政府信息公开行政复议、行政诉讼情况`` puts 复议 in all of them — so a match in the text
+alone says little. Reports are ranked by where the words are: first those whose title,
+agency or region holds them all (``names``), then those whose narrative says them in its
+own words (``narrative``: the sections' text without the template's labels and headings,
+:mod:`archive.publish.boilerplate`), and last those that only print them in the
+template's wording (``printed``); newest first within each. ``sort=newest`` / ``oldest``
+order by year alone.
+
+**Speed.** Matching is the full-text indexes' work; the counting, filtering and ordering
+read ``report_facets``, one narrow row per report, so a word in all of 100,000 reports
+costs one pass over those rows, not over the reports (``benchmarks/datasette_bench.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from dataclasses import dataclass, replace
+from urllib.parse import urlencode
+
+from datasette import Response
+from datasette.utils import sqlite_timelimit
+
+from archive.publish.boilerplate import own_words
+from archive.publish.pages import is_archive
+from archive.publish.search import (
+    FACETS_TABLE,
+    NARRATIVE_FTS,
+    Search,
+    index_is_current,
+    narrative_index_is_current,
+)
+
+PER_PAGE = 20
+MAX_PER_PAGE = 100
+MAX_QUERY = 200  # characters
+MAX_TERMS = 12
+MAX_PAGE = 10_000
+LEVELS = {"province": "省级", "city": "地市级", "district": "县级"}
+SORTS = {"relevance": "相关度", "newest": "年度由新到旧", "oldest": "年度由旧到新"}
+WHERE = {
+    "names": "标题、机关或地区",
+    "narrative": "报告正文",
+    "printed": "只见于表格标题或模板文字",
+}
+SNIPPET_BEFORE, SNIPPET_AFTER = 36, 90  # characters around the first word found
+
+
+class BadRequest(Exception):
+    """A request the page cannot answer as asked: the reader is told why, with a 4xx."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the reader asked for, from the query string (checked: a bad value is a 400)."""
+
+    q: str = ""
+    year: int | None = None
+    level: str | None = None
+    province: str | None = None
+    sort: str = "relevance"
+    page: int = 1
+    size: int = PER_PAGE
+
+    @classmethod
+    def from_args(cls, args) -> Options:
+        q = " ".join((args.get("q") or "").split())
+        if len(q) > MAX_QUERY:
+            raise BadRequest(f"搜索词太长：最多 {MAX_QUERY} 个字符（现有 {len(q)} 个）。")
+        if len(Search.of(q).terms) > MAX_TERMS:
+            raise BadRequest(f"词太多：最多 {MAX_TERMS} 个（以空格分开的每一段算一个词）。")
+        year = _number(args, "year", "年度", 1990, 2100)
+        level = args.get("level") or None
+        if level is not None and level not in LEVELS:
+            raise BadRequest(f"层级「{level}」不存在：可选 {'、'.join(LEVELS)}。")
+        province = args.get("province") or None
+        if province is not None and not re.fullmatch(r"\d{6}", province):
+            raise BadRequest(f"省份应是六位行政区划代码（如 410000），不是「{province}」。")
+        sort = args.get("sort") or "relevance"
+        if sort not in SORTS:
+            raise BadRequest(f"排序「{sort}」不存在：可选 {'、'.join(SORTS)}。")
+        return cls(
+            q=q,
+            year=year,
+            level=level,
+            province=province,
+            sort=sort,
+            page=_number(args, "page", "页码", 1, MAX_PAGE) or 1,
+            size=_number(args, "size", "每页条数", 1, MAX_PER_PAGE) or PER_PAGE,
+        )
+
+    def query_string(self, **changes) -> str:
+        """This search's query string with ``changes`` (None removes a filter); the page
+        goes back to the first unless it is what changes."""
+        changed = replace(self, **({"page": 1} | changes))
+        args = {
+            "q": changed.q,
+            "year": changed.year,
+            "level": changed.level,
+            "province": changed.province,
+            "sort": None if changed.sort == "relevance" else changed.sort,
+            "page": None if changed.page == 1 else changed.page,
+            "size": None if changed.size == PER_PAGE else changed.size,
+        }
+        return urlencode({k: v for k, v in args.items() if v not in (None, "")})
+
+
+def _number(args, name: str, label: str, lowest: int, highest: int) -> int | None:
+    value = (args.get(name) or "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or not lowest <= int(value) <= highest:
+        raise BadRequest(
+            f"{label}（{name}）应是 {lowest} 到 {highest} 之间的整数，不是「{value}」。"
+        )
+    return int(value)
+
+
+class NotReady(Exception):
+    """The archive has no search index yet (never prepared for publishing)."""
+
+
+# -- the search ---------------------------------------------------------------------
+
+
+def find(conn: sqlite3.Connection, options: Options) -> dict:
+    """The page's data: counts, facets and one page of results (raises BadRequest for a
+    page past the last, NotReady without the indexes)."""
+    if not (index_is_current(conn) and narrative_index_is_current(conn)):
+        raise NotReady("the search indexes have not been built: run `nianbao serve` or prepare")
+    wanted = Search.of(options.q)
+    if wanted.empty:
+        return _found(options, wanted, [], [], total=0)
+    ids, id_args = wanted.matching_ids()
+    confirm, confirm_args = wanted.confirming("f.names", "r.text")
+    join = " join reports r on r.id = f.report_id" if wanted.confirm else ""
+    said = f"f.report_id in (select rowid from {NARRATIVE_FTS} where {NARRATIVE_FTS} match ?)"
+    base = f"from {FACETS_TABLE} f{join} where f.report_id in ({ids}) and {confirm}"
+    base_args = [*id_args, *confirm_args]
+    groups = conn.execute(
+        f"select f.year, f.level, f.province_code, f.province, {said}, count(*) {base} "
+        "group by 1, 2, 3, 4, 5",
+        [wanted.ranking, *base_args],
+    ).fetchall()
+    total = sum(n for *keys, n in groups if _kept(options, *keys[:3]))
+    pages = max(1, -(-total // options.size))
+    if options.page > pages:
+        raise BadRequest(f"没有第 {options.page} 页：这次搜索共 {pages} 页。", status=404)
+    filters, filter_args = _filters(options)
+    named = " and ".join("instr(f.names, ?) > 0" for _ in wanted.terms)
+    order = {
+        "relevance": "named desc, said desc, f.year desc, f.report_id desc",
+        "newest": "f.year desc, f.report_id desc",
+        "oldest": "f.year, f.report_id",
+    }[options.sort]
+    page = conn.execute(
+        f"select f.report_id, {named} as named, {said} as said {base}{filters} "
+        f"order by {order} limit ? offset ?",
+        [
+            *wanted.terms,
+            wanted.ranking,
+            *base_args,
+            *filter_args,
+            options.size,
+            (options.page - 1) * options.size,
+        ],
+    ).fetchall()
+    return _found(options, wanted, groups, _results(conn, wanted, page), total)
+
+
+def _kept(options: Options, year, level, province_code, *, skip: str = "") -> bool:
+    """Does a report of this year, level and province pass the filters (but ``skip``)?"""
+    return (
+        (skip == "year" or options.year is None or year == options.year)
+        and (skip == "level" or options.level is None or level == options.level)
+        and (skip == "province" or options.province is None or province_code == options.province)
+    )
+
+
+def _filters(options: Options) -> tuple[str, list]:
+    sql, args = "", []
+    for column, value in (
+        ("f.year", options.year),
+        ("f.level", options.level),
+        ("f.province_code", options.province),
+    ):
+        if value is not None:
+            sql += f" and {column} = ?"
+            args.append(value)
+    return sql, args
+
+
+def _found(options: Options, wanted: Search, groups: list, results: list, total: int) -> dict:
+    """Counts and facets from the grouped matches: each facet counted with the other
+    facets' filters applied, so that another year or province stays one click away."""
+    counts: dict[str, dict] = {"year": {}, "level": {}, "province": {}}
+    said = everything = 0
+    for year, level, province_code, province, in_narrative, n in groups:
+        everything += n
+        if _kept(options, year, level, province_code):
+            said += n if in_narrative else 0
+        if _kept(options, year, level, province_code, skip="year"):
+            counts["year"][year] = counts["year"].get(year, 0) + n
+        if _kept(options, year, level, province_code, skip="level"):
+            counts["level"][level] = counts["level"].get(level, 0) + n
+        if _kept(options, year, level, province_code, skip="province"):
+            entry = counts["province"].setdefault(province_code, [province, 0])
+            entry[1] += n
+    facets = {
+        "year": [
+            _facet(options, "year", year, str(year) if year else "年度不明", n)
+            for year, n in sorted(counts["year"].items(), key=lambda c: -(c[0] or 0))
+        ],
+        "level": [
+            _facet(options, "level", level, LEVELS.get(level or "", "层级不明"), n)
+            for level, n in sorted(
+                counts["level"].items(),
+                key=lambda c: list(LEVELS).index(c[0]) if c[0] in LEVELS else 9,
+            )
+        ],
+        "province": [
+            _facet(options, "province", code, name or "地区不明", n)
+            for code, (name, n) in sorted(counts["province"].items(), key=lambda c: -c[1][1])
+        ],
+    }
+    return {
+        "q": options.q,
+        "terms": list(wanted.terms),
+        "total": total,
+        "unfiltered": everything,
+        "said": said,
+        "page": options.page,
+        "pages": max(1, -(-total // options.size)),
+        "size": options.size,
+        "sort": options.sort,
+        "facets": facets,
+        "results": results,
+    }
+
+
+def _facet(options: Options, name: str, value, label: str, count: int) -> dict:
+    selected = getattr(options, name) == value and value is not None
+    return {
+        "value": value,
+        "label": label,
+        "count": count,
+        "selected": selected,
+        "query": options.query_string(**{name: None if selected else value}),
+    }
+
+
+def _results(conn: sqlite3.Connection, wanted: Search, page: list) -> list[dict]:
+    """The page's reports, in the page's order, each with where the words are and a
+    snippet around the first of them."""
+    if not page:
+        return []
+    ids = [row[0] for row in page]
+    regions = conn.execute("select 1 from sqlite_master where name = 'regions'").fetchone()
+    region = "coalesce(g.full_name, r.region)" if regions else "r.region"
+    join = " left join regions g on g.region_code = r.region_code" if regions else ""
+    sections = conn.execute("select 1 from sqlite_master where name = 'report_sections'").fetchone()
+    narrative = (
+        "(select group_concat(text, char(10)) from (select s.text from report_sections s "
+        "where s.report_id = r.id order by s.section))"
+        if sections
+        else "null"
+    )
+    rows = {
+        row[0]: row
+        for row in conn.execute(
+            f"select r.id, r.title, r.agency, {region}, r.year, r.published, r.format, "
+            f"r.capture_id, r.text, {narrative} from reports r{join} "
+            f"where r.id in ({','.join('?' * len(ids))})",
+            ids,
+        )
+    }
+    results = []
+    for report_id, named, said in page:
+        _, title, agency, region_name, year, published, fmt, capture_id, text, told = rows[
+            report_id
+        ]
+        where = "names" if named else "narrative" if said else "printed"
+        found_in, segments = snippet(
+            wanted.terms,
+            [
+                ("narrative", own_words(told if told is not None else text)),
+                ("names", "　".join(x for x in (title, agency, region_name) if x)),
+                ("printed", text or ""),
+            ],
+        )
+        results.append(
+            {
+                "id": report_id,
+                "title": title,
+                "agency": agency,
+                "region": region_name,
+                "year": year,
+                "published": published,
+                "format": fmt,
+                "capture_id": capture_id,
+                "where": where,
+                "snippet_from": found_in,
+                "snippet": segments,
+            }
+        )
+    return results
+
+
+def snippet(terms, places: list[tuple[str, str]]) -> tuple[str | None, list[tuple[str, bool]]]:
+    """Where the first of ``terms`` is found, trying ``places`` in order, and the text
+    around it as (text, is it a word searched for) pieces, white space collapsed."""
+    for where, text in places:
+        text = re.sub(r"\s+", " ", text or "").strip()
+        hits = _hits(text, terms)
+        if not hits:
+            continue
+        first = hits[0][0]
+        start = max(0, first - SNIPPET_BEFORE)
+        end = min(len(text), first + SNIPPET_AFTER)
+        pieces: list[tuple[str, bool]] = [("…", False)] if start > 0 else []
+        at = start
+        for hit_start, hit_end in hits:
+            if hit_end <= at or hit_start >= end:
+                continue
+            hit_start = max(hit_start, at)
+            pieces += [(text[at:hit_start], False), (text[hit_start:hit_end], True)]
+            at = hit_end
+        pieces.append((text[at:end], False))
+        if end < len(text):
+            pieces.append(("…", False))
+        return where, [p for p in pieces if p[0]]
+    return None, []
+
+
+def _hits(text: str, terms) -> list[tuple[int, int]]:
+    """(start, end) of every occurrence of the terms, in order, overlaps merged."""
+    folded = text.casefold() if len(text.casefold()) == len(text) else text
+    spans = []
+    for term in terms:
+        needle = term.casefold() if folded is not text else term
+        at = folded.find(needle)
+        while at >= 0 and needle:
+            spans.append((at, at + len(needle)))
+            at = folded.find(needle, at + len(needle))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+# -- the page -------------------------------------------------------------------------
+
+
+async def search_view(datasette, request):
+    """``/<db>/-/search`` (HTML) and ``/<db>/-/search.json``."""
+    name = request.url_vars["database"]
+    as_json = request.url_vars.get("format") == ".json"
+    if not await is_archive(datasette, name):
+        message = f"没有名为「{name}」的存档数据库。"
+        return await _error(datasette, request, name, as_json, message, 404, known=False)
+    try:
+        options = Options.from_args(request.args)
+    except BadRequest as bad:
+        return await _error(datasette, request, name, as_json, bad.message, bad.status)
+    db = datasette.get_database(name)
+    limit = datasette.setting("sql_time_limit_ms")
+
+    def run(conn):
+        with sqlite_timelimit(conn, limit):
+            return find(conn, options)
+
+    try:
+        data = await db.execute_fn(run)
+    except BadRequest as bad:
+        return await _error(datasette, request, name, as_json, bad.message, bad.status, options)
+    except NotReady:
+        message = "这个存档还没有建立搜索索引（运行 nianbao serve 时会建立）。"
+        return await _error(datasette, request, name, as_json, message, 503, options)
+    except sqlite3.OperationalError as exc:
+        if "interrupted" not in str(exc):
+            raise
+        message = f"搜索超过了 {limit / 1000:g} 秒：请加上更多的词，或按年度、省份筛选后再试。"
+        return await _error(datasette, request, name, as_json, message, 503, options)
+    if as_json:
+        return _json(_for_scripts(datasette, name, options, data))
+    html = await datasette.render_template(
+        "nianbao_search.html",
+        {
+            "database": name,
+            "known": True,
+            "data": data,
+            "options": options,
+            "where_labels": WHERE,
+            "levels": LEVELS,
+            "sorts": SORTS,
+            "error": None,
+        },
+        request=request,
+        view_name="nianbao_search",
+    )
+    return Response.html(html)
+
+
+async def _error(datasette, request, name, as_json, message, status, options=None, known=True):
+    """The page (or JSON) saying why there are no results; ``known``: the database exists."""
+    if as_json:
+        return _json({"ok": False, "error": message, "status": status}, status)
+    html = await datasette.render_template(
+        "nianbao_search.html",
+        {
+            "database": name,
+            "known": known,
+            "data": None,
+            "options": options or Options(q=(request.args.get("q") or "")[:MAX_QUERY]),
+            "where_labels": WHERE,
+            "levels": LEVELS,
+            "sorts": SORTS,
+            "error": message,
+        },
+        request=request,
+        view_name="nianbao_search",
+    )
+    return Response.html(html, status=status)
+
+
+def _json(payload: dict, status: int = 200) -> Response:
+    return Response(
+        json.dumps(payload, ensure_ascii=False, indent=1),
+        status=status,
+        content_type="application/json; charset=utf-8",
+    )
+
+
+def _for_scripts(datasette, name: str, options: Options, data: dict) -> dict:
+    """The JSON form: the same counts, facets and results, with absolute paths."""
+    base = datasette.urls.path(f"/{name}/-/search.json")
+
+    def page_url(page: int) -> str | None:
+        if not 1 <= page <= data["pages"] or not data["total"]:
+            return None
+        return f"{base}?{options.query_string(page=page)}"
+
+    results = []
+    for r in data["results"]:
+        original = (
+            datasette.urls.path(f"/-/original/{name}/{r['capture_id']}")
+            if r["capture_id"] is not None
+            else None
+        )
+        results.append(
+            {
+                **{k: r[k] for k in ("id", "title", "agency", "region", "year", "published")},
+                "format": r["format"],
+                "where": r["where"],
+                "snippet": "".join(text for text, _ in r["snippet"]),
+                "marked": [text for text, marked in r["snippet"] if marked],
+                "url": datasette.urls.row(name, "reports", str(r["id"])),
+                "original_url": original,
+                "original_text_url": original and original + "?view=text",
+            }
+        )
+    facets = {
+        facet: [
+            {
+                "value": v["value"],
+                "label": v["label"],
+                "count": v["count"],
+                "selected": v["selected"],
+                "url": f"{base}?{v['query']}",
+            }
+            for v in values
+        ]
+        for facet, values in data["facets"].items()
+    }
+    return {
+        "ok": True,
+        **{
+            k: data[k]
+            for k in ("q", "terms", "total", "said", "unfiltered", "page", "pages", "size", "sort")
+        },
+        "filters": {"year": options.year, "level": options.level, "province": options.province},
+        "facets": facets,
+        "results": results,
+        "next_url": page_url(options.page + 1),
+        "previous_url": page_url(options.page - 1),
+    }
