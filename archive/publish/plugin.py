@@ -18,7 +18,8 @@ it, not copied into a ``--plugins-dir``: loaded from one, it says so and stops.
 * **Originals.** ``/-/original/<database>/<capture_id>`` serves a capture's body byte
   for byte with the content type the site sent, as an attachment, in a CSP sandbox,
   with ``nosniff``: archived HTML is downloaded, never run in the archive's origin.
-  ``?view=text`` shows it as plain text in the browser instead (same sandbox).
+  ``?view=text`` shows the text the parser reads in it, a PDF page by page
+  (:mod:`archive.publish.pages.text_view`).
 * **Provenance.** A report's SHA-256 and a capture's body link to the original; every
   cell's printed text links to the capture it was read from (URL, fetch time, SHA-256).
 * **Excel.** ``.csv?_bom=1`` starts the file with a UTF-8 byte-order mark, without which
@@ -40,6 +41,7 @@ from markupsafe import Markup, escape
 from archive.publish import pages, snapshots
 from archive.publish.csvsafe import FormulaGuard
 from archive.publish.pages.search_page import search_view
+from archive.publish.pages.text_view import text_view
 from archive.publish.search import fts_query
 from archive.publish.views import WIDE_TABLES
 
@@ -110,13 +112,14 @@ async def original(datasette, request):
     row = await _capture_with_body(db, capture_id)
     if row is None or row["body"] is None:
         return Response.text(f"capture {capture_id} has no stored body", status=404)
+    if request.args.get("view") == "text":
+        return await text_view(datasette, request, name, dict(row))
     body = bytes(row["body"]) if not isinstance(row["body"], bytes) else row["body"]
-    as_text = request.args.get("view") == "text"
     return Response(
         body,
         status=200,
-        headers=original_headers(dict(row), capture_id, as_text),
-        content_type=served_type(row["content_type"], as_text),
+        headers=original_headers(dict(row), capture_id),
+        content_type=(row["content_type"] or "application/octet-stream").strip(),
     )
 
 
@@ -138,21 +141,11 @@ async def _capture_with_body(db, capture_id: int):
     return None
 
 
-def served_type(content_type: str | None, as_text: bool) -> str:
-    """The type to send: the site's own, or text/plain (keeping the charset) to read inline."""
-    sent = (content_type or "application/octet-stream").strip()
-    if not as_text:
-        return sent
-    charset = re.search(r"charset=([\w.-]+)", sent, re.I)
-    return "text/plain; charset=" + (charset.group(1) if charset else "utf-8")
-
-
-def original_headers(row: dict, capture_id: int, as_text: bool) -> dict[str, str]:
+def original_headers(row: dict, capture_id: int) -> dict[str, str]:
     filename = download_name(row["final_url"] or row["url"], row["content_type"], capture_id)
-    disposition = "inline" if as_text else "attachment"
     return {
         "content-disposition": (
-            f"{disposition}; filename=\"capture-{capture_id}\"; filename*=UTF-8''{quote(filename)}"
+            f"attachment; filename=\"capture-{capture_id}\"; filename*=UTF-8''{quote(filename)}"
         ),
         "content-security-policy": SANDBOX_CSP,
         "x-content-type-options": "nosniff",

@@ -291,3 +291,34 @@ def test_stored_query_takes_a_region_by_name(site):
     assert re.search(r'<input [^>]*name="region" value="新乡市" list="nb-region-names"', page)
     assert '<option value="牧野区"></option>' in page and '<option value="河南省"></option>' in page
     browser.screenshot(url, "12-stored-query-region-by-name")
+
+
+def test_search_page_ranks_what_reports_say_and_reads_a_pdf_original_as_text(site):
+    """The front page's box leads to the search page: 复议, which every report prints in
+    its table-4 heading, lists first the reports whose narrative says it, each with its
+    snippet marked; a year's facet filters; a PDF original reads as text, page by page."""
+    base, name, browser = site
+    home = browser.html(f"{base}/")
+    action = re.search(r'<form class="nb-search" action="([^"]+)"', home).group(1)
+    assert action == f"/{name}/-/search"
+    results = browser.dom(f"{base}{action}?q={quote('复议')}")
+    assert "<mark>复议</mark>" in results
+    assert re.search(r"找到 <strong>\d+</strong> 份报告", results)
+    year = links(results, rf"/{name}/-/search\?q=[^\"]+&amp;year=2024")
+    assert year, "no facet link for 2024"
+    url = base + year[0]
+    page = browser.dom(url)
+    hits = re.findall(r'<li class="nb-hit nb-hit-(\w+)" data-report="(\d+)"', page)
+    kinds = [kind for kind, _ in hits]
+    assert "narrative" in kinds and "printed" in kinds, kinds
+    assert kinds.index("printed") > max(i for i, k in enumerate(kinds) if k == "narrative")
+    assert 'aria-current="true">2024</a>' in page  # the filter shows as chosen
+    browser.screenshot(url, "13-search-复议-2024")
+    pdf = re.search(
+        r'原件（PDF）</a> · <a href="(/-/original/[^"?]+/\d+)\?view=text">原件文本</a>', page
+    )
+    assert pdf, "no PDF original among the results"
+    text_url = f"{base}{pdf.group(1)}?view=text"
+    text = browser.dom(text_url)
+    assert "第 1 页" in text and "政府信息公开" in text and "%PDF" not in text
+    browser.screenshot(text_url, "14-original-pdf-as-text")
