@@ -19,7 +19,7 @@ most agencies write in the same words: that is still their own narrative.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 from archive.parse.labels import normalize, numbering, strip_numbering
 from archive.parse.sections import SECTIONS
@@ -54,8 +54,10 @@ def printed_labels() -> frozenset[str]:
     return frozenset(cores)
 
 
+@lru_cache(maxsize=65536)
 def is_printed(clause: str) -> bool:
-    """Is this clause the template's wording (a label, a heading), not the report's own?"""
+    """Is this clause the template's wording (a label, a heading), not the report's own?
+    (Cached: tables repeat their labels and numbers in every report.)"""
     core = normalize(strip_numbering(clause))
     if not core:
         return True  # punctuation, numbering alone
