@@ -288,3 +288,16 @@ def test_snippet_prefers_the_report_s_own_words_and_marks_every_term():
     assert [text for text, marked in pieces if marked] == ["复议", "诉讼"]
     assert "".join(text for text, _ in pieces) == "本年度共办理行政复议案件3件，行政诉讼1件。"
     assert snippet(["不存在"], [("narrative", "abc")]) == (None, [])
+
+
+def test_reports_of_unknown_region_are_counted_but_offer_no_filter():
+    from archive.publish.pages.search_page import Options, _found
+    from archive.publish.search import Search
+
+    groups = [(2024, None, None, None, 1, 3), (2024, "city", "320000", "江苏省", 0, 2)]
+    data = _found(Options(q="复议"), Search.of("复议"), groups, [], total=5)
+    unknown = next(f for f in data["facets"]["province"] if f["value"] is None)
+    assert (unknown["label"], unknown["count"], unknown["query"]) == ("地区不明", 3, None)
+    known = next(f for f in data["facets"]["province"] if f["value"] == "320000")
+    assert known["query"] == "q=%E5%A4%8D%E8%AE%AE&province=320000"
+    assert data["said"] == 3 and data["unfiltered"] == 5

@@ -255,13 +255,17 @@ def _found(options: Options, wanted: Search, groups: list, results: list, total:
 
 
 def _facet(options: Options, name: str, value, label: str, count: int) -> dict:
+    """One value of a facet; ``query`` filters by it, or (chosen) removes the filter. A
+    report of unknown year or region is counted, and cannot be filtered for."""
     selected = getattr(options, name) == value and value is not None
     return {
         "value": value,
         "label": label,
         "count": count,
         "selected": selected,
-        "query": options.query_string(**{name: None if selected else value}),
+        "query": None
+        if value is None
+        else options.query_string(**{name: None if selected else value}),
     }
 
 
@@ -292,6 +296,8 @@ def _results(conn: sqlite3.Connection, wanted: Search, page: list) -> list[dict]
     }
     results = []
     for report_id, named, said in page:
+        if report_id not in rows:
+            continue  # removed by a publish between the two queries
         _, title, agency, region_name, year, published, fmt, capture_id, text, told = rows[
             report_id
         ]
@@ -486,7 +492,7 @@ def _for_scripts(datasette, name: str, options: Options, data: dict) -> dict:
                 "label": v["label"],
                 "count": v["count"],
                 "selected": v["selected"],
-                "url": f"{base}?{v['query']}",
+                "url": f"{base}?{v['query']}" if v["query"] is not None else None,
             }
             for v in values
         ]
