@@ -301,7 +301,7 @@ def test_search_page_ranks_what_reports_say_and_reads_a_pdf_original_as_text(sit
     home = browser.html(f"{base}/")
     action = re.search(r'<form class="nb-search" action="([^"]+)"', home).group(1)
     assert action == f"/{name}/-/search"
-    results = browser.dom(f"{base}{action}?q={quote('复议')}")
+    results = browser.html(f"{base}{action}?q={quote('复议')}")
     assert "<mark>复议</mark>" in results
     assert re.search(r"找到 <strong>\d+</strong> 份报告", results)
     year = links(results, rf"/{name}/-/search\?q=[^\"]+&amp;year=2024")

@@ -135,6 +135,9 @@ def test_narrative_hits_come_before_the_reports_that_only_print_the_word(site):
     # heading, printed by every report, last.
     assert set(ids[: len(site["said"])]) == site["said"]
     assert wheres == ["narrative"] * len(site["said"]) + ["printed"] * len(site["printed"])
+    # A report that only prints the word shows where: the template's heading, not its table.
+    printed = [r["snippet"] for r in results if r["where"] == "printed"]
+    assert all(HEADING in text and "结果维持" not in text for text in printed)
     summary = found(site["ds"], "复议")
     assert (summary["total"], summary["said"]) == (48, len(site["said"]))
     # Newest first within each: the years never go up inside a group.

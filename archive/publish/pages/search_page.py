@@ -279,17 +279,21 @@ def _results(conn: sqlite3.Connection, wanted: Search, page: list) -> list[dict]
     region = "coalesce(g.full_name, r.region)" if regions else "r.region"
     join = " left join regions g on g.region_code = r.region_code" if regions else ""
     sections = conn.execute("select 1 from sqlite_master where name = 'report_sections'").fetchone()
-    narrative = (
-        "(select group_concat(text, char(10)) from (select s.text from report_sections s "
-        "where s.report_id = r.id order by s.section))"
+    narrative, headings = (
+        (
+            "(select group_concat(text, char(10)) from (select s.text from report_sections s "
+            "where s.report_id = r.id order by s.section))",
+            "(select group_concat(heading, '　') from (select s.heading from report_sections s "
+            "where s.report_id = r.id and s.heading != '' order by s.section))",
+        )
         if sections
-        else "null"
+        else ("null", "null")
     )
     rows = {
         row[0]: row
         for row in conn.execute(
             f"select r.id, r.title, r.agency, {region}, r.year, r.published, r.format, "
-            f"r.capture_id, r.text, {narrative} from reports r{join} "
+            f"r.capture_id, r.text, {narrative}, {headings} from reports r{join} "
             f"where r.id in ({','.join('?' * len(ids))})",
             ids,
         )
@@ -298,7 +302,7 @@ def _results(conn: sqlite3.Connection, wanted: Search, page: list) -> list[dict]
     for report_id, named, said in page:
         if report_id not in rows:
             continue  # removed by a publish between the two queries
-        _, title, agency, region_name, year, published, fmt, capture_id, text, told = rows[
+        _, title, agency, region_name, year, published, fmt, capture_id, text, told, heads = rows[
             report_id
         ]
         where = "names" if named else "narrative" if said else "printed"
@@ -307,6 +311,7 @@ def _results(conn: sqlite3.Connection, wanted: Search, page: list) -> list[dict]
             [
                 ("narrative", own_words(told if told is not None else text)),
                 ("names", "　".join(x for x in (title, agency, region_name) if x)),
+                ("printed", heads or ""),  # the template's headings read better than its tables
                 ("printed", text or ""),
             ],
         )
