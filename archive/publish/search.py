@@ -203,6 +203,17 @@ class Search:
     def empty(self) -> bool:
         return self.short is None and self.long is None
 
+    @property
+    def ranks_exactly(self) -> bool:
+        """Does the narrative index decide these terms exactly (no long words, no mixed
+        ones, every run of Chinese within RANK_GRAM), so that what it finds is a subset
+        of what matches (a report's own words are in its text)?"""
+        return (
+            self.long is None
+            and not self.confirm
+            and all(len(run) <= RANK_GRAM for t in self.terms for run in _CJK_RUN.findall(t))
+        )
+
     def matching_ids(self) -> tuple[str, list[str]]:
         """SQL selecting the ids of the reports whose title, text, agency or region holds
         every term, with its parameters (a substring test for ``confirm`` terms is not in
@@ -477,21 +488,50 @@ CREATE VIRTUAL TABLE IF NOT EXISTS {NARRATIVE_FTS} USING fts5(
     names, narrative, content='', detail=none, tokenize='unicode61 remove_diacritics 2'
 )
 """
+# The names alone (title, agency, region), spelled the same way: the reports whose names
+# hold the words rank first, and finding them in an index instead of testing 100,000
+# names one by one costs a few milliseconds instead of thirty (a word no name holds,
+# 复议, costs nothing).
+NAMES_FTS = "reports_names_fts"
+NAMES_SCHEMA = f"""
+CREATE VIRTUAL TABLE IF NOT EXISTS {NAMES_FTS} USING fts5(
+    names, content='', detail=none, tokenize='unicode61 remove_diacritics 2'
+)
+"""
 # One narrow row per report: what the search page filters, counts and orders by, read for
 # every match of a word in every report (a page of reports rows holds a few reports, a
-# page of these hundreds). ``names``: title, agency and region, a line each.
+# page of these hundreds). ``names``: title, agency and region, a line each. ``bucket``
+# is year, level and province in one integer (year × 1000 + level × 100 + the province's
+# two digits; 0 or 9 for unknown), so that the page counts all three facets in one
+# GROUP BY on an integer: grouping 100,000 matches on the three text columns cost 113 ms
+# of CPU, on the integer 41 ms.
 FACETS_TABLE = "report_facets"
 FACETS_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {FACETS_TABLE} (
-    report_id INTEGER PRIMARY KEY, year INTEGER, level TEXT, province_code TEXT,
-    province TEXT, names TEXT
+    report_id INTEGER PRIMARY KEY, bucket INTEGER NOT NULL, year INTEGER, level TEXT,
+    province_code TEXT, names TEXT
 )
 """
+LEVELS = ("province", "city", "district")  # regions.level, in the bucket as 0, 1, 2
+
+
+def bucket_parts(bucket: int) -> tuple[int | None, str | None, str | None]:
+    """(year, level, province code) of a ``report_facets.bucket``; None where unknown."""
+    year, level, province = bucket // 1000, bucket // 100 % 10, bucket % 100
+    return (
+        year or None,
+        LEVELS[level] if level < len(LEVELS) else None,
+        f"{province:02d}0000" if province else None,
+    )
+
+
+_RANKING = ((NARRATIVE_FTS, NARRATIVE_SCHEMA), (NAMES_FTS, NAMES_SCHEMA))
 
 
 def narrative_index_is_current(conn: sqlite3.Connection) -> bool:
-    """Are the narrative index and the facets table this module's (not older, not missing)?"""
-    return _is_current(conn, NARRATIVE_FTS, NARRATIVE_SCHEMA) and _is_current(
+    """Are the narrative and names indexes and the facets table this module's (not older,
+    not missing)?"""
+    return all(_is_current(conn, t, schema) for t, schema in _RANKING) and _is_current(
         conn, FACETS_TABLE, FACETS_SCHEMA
     )
 
@@ -523,39 +563,45 @@ def refresh_facets(conn: sqlite3.Connection) -> int:
     conn.execute(f"delete from {FACETS_TABLE}")
     regions = _has_table(conn, "regions")
     join = " left join regions g on g.region_code = r.region_code" if regions else ""
-    level, province_code, province, full = (
-        ("g.level", "g.province_code", "g.province", "g.full_name")
-        if regions
-        else ("null", "null", "null", "null")
+    level, province_code, full = (
+        ("g.level", "g.province_code", "g.full_name") if regions else ("null", "null", "null")
     )
+    level_number = " ".join(f"when '{name}' then {i}" for i, name in enumerate(LEVELS))
     conn.execute(
-        f"insert into {FACETS_TABLE} (report_id, year, level, province_code, province, names) "
-        f"select r.id, r.year, {level}, {province_code}, {province}, "
-        "coalesce(r.title, '') || char(10) || coalesce(r.agency, '') || char(10) || "
-        f"coalesce({full}, r.region, '') from reports r{join}"
+        f"insert into {FACETS_TABLE} (report_id, bucket, year, level, province_code, names) "
+        f"select r.id, coalesce(r.year, 0) * 1000 + (case {level} {level_number} else 9 end) "
+        f"* 100 + coalesce(cast(substr({province_code}, 1, 2) as integer), 0), r.year, "
+        f"{level}, {province_code}, coalesce(r.title, '') || char(10) || "
+        f"coalesce(r.agency, '') || char(10) || coalesce({full}, r.region, '') "
+        f"from reports r{join}"
     )
     return conn.execute(f"select count(*) from {FACETS_TABLE}").fetchone()[0]
 
 
 def index_narrative(conn: sqlite3.Connection, report_ids: Iterable[int] | None = None) -> int:
-    """Add reports to the narrative index (all when ``report_ids`` is None); their rows of
-    ``report_facets`` must be there (:func:`refresh_facets`)."""
-    _ensure(conn, NARRATIVE_FTS, NARRATIVE_SCHEMA)
+    """Add reports to the narrative and names indexes (all when ``report_ids`` is None);
+    their rows of ``report_facets`` must be there (:func:`refresh_facets`)."""
+    for table, schema in _RANKING:
+        _ensure(conn, table, schema)
     rows = _narrative_rows(conn, None if report_ids is None else list(report_ids))
     insert = f"insert into {NARRATIVE_FTS} (rowid, names, narrative) values (?, ?, ?)"
+    insert_names = f"insert into {NAMES_FTS} (rowid, names) values (?, ?)"
     count = 0
-    for row in spelled(rows, spell_narrative):
-        conn.execute(insert, row)
+    for rowid, names, narrative in spelled(rows, spell_narrative):
+        conn.execute(insert, [rowid, names, narrative])
+        conn.execute(insert_names, [rowid, names])
         count += 1
     return count
 
 
 def rebuild_narrative_index(conn: sqlite3.Connection) -> int:
-    """``report_facets`` rewritten, the narrative index emptied and every report indexed
-    again (it cannot forget one report, see :func:`rebuild_index`)."""
-    _ensure(conn, NARRATIVE_FTS, NARRATIVE_SCHEMA)
+    """``report_facets`` rewritten, the narrative and names indexes emptied and every
+    report indexed again (they cannot forget one report, see :func:`rebuild_index`)."""
+    for table, schema in _RANKING:
+        _ensure(conn, table, schema)
+        conn.execute(f"insert into {table} ({table}) values ('delete-all')")
     refresh_facets(conn)
-    conn.execute(f"insert into {NARRATIVE_FTS} ({NARRATIVE_FTS}) values ('delete-all')")
     count = index_narrative(conn)
-    conn.execute(f"insert into {NARRATIVE_FTS} ({NARRATIVE_FTS}) values ('optimize')")
+    for table, _ in _RANKING:
+        conn.execute(f"insert into {table} ({table}) values ('optimize')")
     return count

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from markupsafe import escape
 
-from archive.publish.search import FACETS_TABLE, LONG_FTS, MAX_GRAM, NARRATIVE_FTS
+from archive.publish.search import FACETS_TABLE, LONG_FTS, MAX_GRAM, NAMES_FTS, NARRATIVE_FTS
 from archive.publish.views import ZH_VIEWS, view_metadata
 
 FILES_TABLE = "publish_files"
@@ -91,6 +91,13 @@ SEARCH_TABLES = {
             "正文索引 — what each report says in its own words (names, and the narrative "
             "without the template's headings and labels), as n-grams: the search page ranks "
             "by it. rowid = reports.id."
+        ),
+    },
+    NAMES_FTS: {
+        "hidden": True,
+        "description": (
+            "名称索引 — each report's title, agency and region as n-grams: the search page "
+            "ranks the reports whose names hold the words first. rowid = reports.id."
         ),
     },
     FACETS_TABLE: {

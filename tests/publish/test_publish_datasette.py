@@ -216,7 +216,7 @@ def test_every_table_and_column_is_described(served):
         for r in conn.execute(
             "select name from sqlite_master where type = 'table' and name not like 'reports_fts%' "
             "and name not like 'report_sections_fts%' and name not like 'reports_long_fts%' "
-            "and name not like 'reports_narrative_fts%' "
+            "and name not like 'reports_narrative_fts%' and name not like 'reports_names_fts%' "
             "and name not in ('publish_state', 'sqlite_sequence', 'report_facets')"
         )
     ]

@@ -13,6 +13,7 @@ import asyncio
 import json
 import random
 import re
+import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
@@ -295,12 +296,17 @@ def test_snippet_prefers_the_report_s_own_words_and_marks_every_term():
 
 def test_reports_of_unknown_region_are_counted_but_offer_no_filter():
     from archive.publish.pages.search_page import Options, _found
-    from archive.publish.search import Search
+    from archive.publish.search import Search, bucket_parts
 
-    groups = [(2024, None, None, None, 1, 3), (2024, "city", "320000", "江苏省", 0, 2)]
-    data = _found(Options(q="复议"), Search.of("复议"), groups, [], total=5)
-    unknown = next(f for f in data["facets"]["province"] if f["value"] is None)
-    assert (unknown["label"], unknown["count"], unknown["query"]) == ("地区不明", 3, None)
+    unknown, jiangsu = 2024 * 1000 + 9 * 100 + 0, 2024 * 1000 + 1 * 100 + 32
+    assert bucket_parts(unknown) == (2024, None, None)
+    assert bucket_parts(jiangsu) == (2024, "city", "320000")
+    conn = sqlite3.connect(":memory:")
+    data = _found(
+        conn, Options(q="复议"), Search.of("复议"), {unknown: 3, jiangsu: 2}, {unknown: 3}, []
+    )
+    nowhere = next(f for f in data["facets"]["province"] if f["value"] is None)
+    assert (nowhere["label"], nowhere["count"], nowhere["query"]) == ("地区不明", 3, None)
     known = next(f for f in data["facets"]["province"] if f["value"] == "320000")
     assert known["query"] == "q=%E5%A4%8D%E8%AE%AE&province=320000"
-    assert data["said"] == 3 and data["unfiltered"] == 5
+    assert (data["said"], data["total"], data["unfiltered"]) == (3, 5, 5)
