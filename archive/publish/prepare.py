@@ -3,11 +3,13 @@
 :func:`prepare`, which the parse stage calls when it finishes, refreshes the ``regions``
 table, the wide tables ``report_t2`` / ``report_t3`` / ``report_t4``
 (:mod:`archive.publish.views`) with each region's yearly sums (:mod:`archive.publish.rollup`),
-and the Chinese search index ``reports_fts``
-(:mod:`archive.publish.search`), and keeps the metadata and README a copy opened
-without nianbao needs (:mod:`archive.publish.standalone`). Work is incremental: only reports whose ``parsed_at``
-changed since the last call are rewritten, and the search index is rebuilt only when a
-report's title or text changed or a report disappeared.
+the Chinese search indexes ``reports_fts`` and ``reports_long_fts``, and the search
+page's ranking indexes and facets (:mod:`archive.publish.search`), and keeps the metadata
+and README a copy opened without nianbao needs (:mod:`archive.publish.standalone`). Work
+is incremental: only reports whose ``parsed_at`` changed since the last call are
+rewritten, and the search indexes are rebuilt only when a report's title, text, agency
+or region changed, a report disappeared, or (the sections' and the ranking's) a report
+was parsed again.
 """
 
 from __future__ import annotations

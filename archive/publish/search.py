@@ -206,13 +206,9 @@ class Search:
     @property
     def ranks_exactly(self) -> bool:
         """Does the narrative index decide these terms exactly (no long words, no mixed
-        ones, every run of Chinese within RANK_GRAM), so that what it finds is a subset
-        of what matches (a report's own words are in its text)?"""
-        return (
-            self.long is None
-            and not self.confirm
-            and all(len(run) <= RANK_GRAM for t in self.terms for run in _CJK_RUN.findall(t))
-        )
+        ones), so that what it finds is a subset of what matches (a report's own words
+        are in its text)?"""
+        return self.long is None and not self.confirm
 
     def matching_ids(self) -> tuple[str, list[str]]:
         """SQL selecting the ids of the reports whose title, text, agency or region holds
@@ -477,15 +473,21 @@ def rebuild_sections_index(conn: sqlite3.Connection) -> int:
 # sections without the template's wording (archive.publish.boilerplate), as n-grams, by
 # report id. A report without sections (an archive from before them, a text the parser
 # could not split) counts its whole text, the template's wording left out the same way.
-# It ranks, it does not decide what matches: pieces of up to RANK_GRAM characters are
-# enough (a longer word says itself when all its overlapping pieces of four are there),
-# at 40 % less time to spell than pieces of eight and a fifth of the tokens to store
-# (measured on the benchmark's generated texts).
-RANK_GRAM = 4
+# Its pieces are as long as reports_fts's, so that for the words reports_fts decides
+# alone, what it finds is a subset of what reports_fts finds (a report's own words are in
+# its text): the page then needs no intersection of the two, which cost 130–165 ms per
+# request at 100,000 reports with shorter pieces (1–4: 40 % less time to spell, but a
+# word of 5–8 characters, 最低生活保障, was only its pieces there).
+RANK_GRAM = MAX_GRAM
+# A token every document of it holds (a private-use character: no query ever holds it,
+# \w does not match it, unicode61 keeps it as a token): '"\ue000" NOT (…)' are the
+# reports that do not say the words, which for a word most reports say are few.
+EVERY = "\ue000"
 NARRATIVE_FTS = "reports_narrative_fts"
 NARRATIVE_SCHEMA = f"""
 CREATE VIRTUAL TABLE IF NOT EXISTS {NARRATIVE_FTS} USING fts5(
-    names, narrative, content='', detail=none, tokenize='unicode61 remove_diacritics 2'
+    names, narrative, every, content='', detail=none,
+    tokenize='unicode61 remove_diacritics 2'
 )
 """
 # The names alone (title, agency, region), spelled the same way: the reports whose names
@@ -575,6 +577,11 @@ def refresh_facets(conn: sqlite3.Connection) -> int:
         f"coalesce(r.agency, '') || char(10) || coalesce({full}, r.region, '') "
         f"from reports r{join}"
     )
+    # The page's order within a tier (year, newest first), and the facets' totals.
+    conn.execute(
+        f"CREATE INDEX IF NOT EXISTS idx_{FACETS_TABLE}_order ON {FACETS_TABLE} (year, report_id)"
+    )
+    conn.execute(f"CREATE INDEX IF NOT EXISTS idx_{FACETS_TABLE}_bucket ON {FACETS_TABLE} (bucket)")
     return conn.execute(f"select count(*) from {FACETS_TABLE}").fetchone()[0]
 
 
@@ -584,11 +591,11 @@ def index_narrative(conn: sqlite3.Connection, report_ids: Iterable[int] | None =
     for table, schema in _RANKING:
         _ensure(conn, table, schema)
     rows = _narrative_rows(conn, None if report_ids is None else list(report_ids))
-    insert = f"insert into {NARRATIVE_FTS} (rowid, names, narrative) values (?, ?, ?)"
+    insert = f"insert into {NARRATIVE_FTS} (rowid, names, narrative, every) values (?, ?, ?, ?)"
     insert_names = f"insert into {NAMES_FTS} (rowid, names) values (?, ?)"
     count = 0
     for rowid, names, narrative in spelled(rows, spell_narrative):
-        conn.execute(insert, [rowid, names, narrative])
+        conn.execute(insert, [rowid, names, narrative, EVERY])
         conn.execute(insert_names, [rowid, names])
         count += 1
     return count

@@ -310,3 +310,33 @@ def test_reports_of_unknown_region_are_counted_but_offer_no_filter():
     known = next(f for f in data["facets"]["province"] if f["value"] == "320000")
     assert known["query"] == "q=%E5%A4%8D%E8%AE%AE&province=320000"
     assert (data["said"], data["total"], data["unfiltered"]) == (3, 5, 5)
+
+
+@pytest.mark.parametrize(
+    "query", ["复议", "公开", "财政局", "复议 公开", LONG, "行政复议、行政诉讼"]
+)
+def test_every_way_of_counting_and_reading_a_page_gives_the_same_page(site, query, monkeypatch):
+    """The page counts a word most reports say from the reports that lack it, and reads a
+    tier by walking the reports in year order or by sorting its few reports, whichever
+    costs less: each way must give the same counts, facets and results as the others."""
+    import archive.publish.pages.search_page as page
+
+    def everything(**args) -> list:
+        first = found(site["ds"], query, size=7, **args)
+        pages = range(2, min(first["pages"], 4) + 1)
+        return [first, *(found(site["ds"], query, page=n, size=7, **args) for n in pages)]
+
+    def answers(**args) -> list:
+        answers = []
+        for data in everything(**args) + everything(sort="newest", **args):
+            answers.append({k: data.get(k) for k in ("total", "said", "facets", "results")})
+        return answers
+
+    monkeypatch.setattr(page, "MOSTLY", 2.0)  # never from what lacks
+    monkeypatch.setattr(page, "PROBE_US", 10**9)  # always sort
+    sorted_directly = answers() + answers(year=2024)
+    monkeypatch.setattr(page, "MOSTLY", 0.0)  # from what lacks whenever it can
+    monkeypatch.setattr(page, "PROBE_US", 0)  # always walk
+    assert answers() + answers(year=2024) == sorted_directly
+    expected = set.intersection(*(truth(site["path"], word) for word in query.split()))
+    assert sorted_directly[0]["total"] == len(expected)
