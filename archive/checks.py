@@ -14,20 +14,10 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from archive.parse.audit import result_rows_printed
-from archive.store.templates import template
+from archive.store.templates import T3_APPLICANTS, T4_PARTS, template
 
 if TYPE_CHECKING:
     from archive.parse.document import ParsedReport
-
-T3_APPLICANTS = (
-    "natural_person",
-    "enterprise",
-    "research",
-    "public_interest",
-    "legal_service",
-    "other_org",
-)
-T4_PARTS = ("upheld", "corrected", "other", "pending")
 
 
 @dataclass

@@ -1,17 +1,24 @@
 """Datasette over a large generated archive: build time, size, and HTTP medians.
 
-Generates an archive of N reports (default 100,000, with 17 cells each: ~1.7 M cells)
-straight into the SQLite schema — no documents are rendered or parsed; 3 % of the
-reports fail a rule, 20 % carry notes — then times :func:`archive.publish.prepare`
-(regions, wide tables, Chinese views, search index), serves it with ``nianbao serve``
-and measures the median over HTTP of every page a reader uses: the front and database
-pages, a report page, year over year for an agency and a region, the Chinese views,
-stored queries (a region by name), facets, and 2- to 6-character searches (JSON and
-HTML), and the search page (ranked, with facets: :func:`search_page_cases`). Every
-time is also printed as a ratio to Datasette's cheapest request
-(``/-/versions.json``), measured in the same run, so figures from different machines
-(and a loaded machine) compare; CPU seconds are given for the build. ``--snapshot``
-also times a data snapshot with its standalone bundle.
+Generates an archive of N reports (default 100,000) straight into the SQLite schema —
+no documents are rendered or parsed. What it holds, per report: 17 cells (table 三's 14
+row totals, table 四's three totals: ~1.7 M cells), the section 五 of its text
+(report_sections), one original; 3 % of the reports fail a rule (half of them 表四's
+总计 against its parts, half 表三's balance over four totals, with the cells the rule
+reads), 20 % carry a note, 2 % were read by OCR (every cell with a confidence), one in
+two hundred has a figure its text contradicts (narrative_findings), and one registry
+row in fifty published nothing at all. Then it times
+:func:`archive.publish.prepare` (regions, wide tables with their checks, Chinese views,
+rollup, search indexes), serves it with ``nianbao serve`` and measures the median over
+HTTP of every page a reader uses: the front and database pages, a report page, year
+over year for an agency and a region (HTML, CSV, JSON; the failing numbers left out),
+the Chinese views and their CSV, every stored query as it opens (no parameters) and
+with a region by name, facets, 2- to 6-character searches (JSON and HTML), a
+reader's mistakes (a 404 page), and the search page (ranked, with facets:
+:func:`search_page_cases`). Every time is also printed as a ratio to Datasette's
+cheapest request (``/-/versions.json``), measured in the same run, so figures from
+different machines (and a loaded machine) compare; CPU seconds are given for the build.
+``--snapshot`` also times a data snapshot with its standalone bundle.
 
     python benchmarks/datasette_bench.py [--reports 100000] [--keep DIR] [--reuse] [--snapshot]
 """
@@ -105,6 +112,11 @@ T3_KEYS = [
     "carried_forward",
 ]
 T4_KEYS = ["review", "litigation_direct", "litigation_after_review"]
+# The cells the generated failing rules read (table 四 prints only totals here).
+REVIEW_CELLS = [f"t4.review.{c}" for c in ("upheld", "corrected", "other", "pending", "total")]
+BALANCE = [
+    f"t3.{r}.total" for r in ("new_requests", "carried_over", "results_total", "carried_forward")
+]
 REGIONS = [
     "410711",
     "410702",
@@ -146,6 +158,7 @@ def generate(path: Path, reports: int, seed: int = 0, text_chars: int = 1500) ->
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("BEGIN")
     sites = max(reports // 6, 1)  # six years per agency
+    quiet = max(sites // 50, 1)  # registry rows that published nothing
     conn.executemany(
         "insert into sites (site_id, agency, region_code, region, level, start_url) "
         "values (?, ?, ?, ?, ?, ?)",
@@ -158,7 +171,7 @@ def generate(path: Path, reports: int, seed: int = 0, text_chars: int = 1500) ->
                 "county" if i % 5 == 0 else "department",
                 f"http://127.0.0.1/{i}/",
             )
-            for i in range(sites)
+            for i in range(sites + quiet)
         ],
     )
     for report_id in range(1, reports + 1):
@@ -208,14 +221,25 @@ def generate(path: Path, reports: int, seed: int = 0, text_chars: int = 1500) ->
             " values (?, ?, ?, ?, 'html', 'primary')",
             [report_id, report_id, f"{report_id:064x}", url],
         )
+        conn.execute(
+            "insert into report_sections (report_id, section, section_key, heading, text,"
+            " chars) values (?, 5, 'problems', '五、存在的主要问题及改进情况', ?, 40)",
+            [report_id, "".join(rng.choices(PHRASES, k=6)) + "。"],
+        )
         draw = rng.random()
-        if draw < 0.03:  # the agency's arithmetic fails
-            found = cells[-3][-1] + rng.randint(1, 9)
+        if draw < 0.015:  # 表四's 总计 against its parts (the cells of the rule are read)
             conn.execute(
                 "insert into findings (report_id, rule, table_key, row_key, status, expected,"
-                " found, cells, message) values (?, 't3_applicants', 't3', 'carried_forward',"
-                " 'fail', ?, ?, ?, 'generated')",
-                [report_id, cells[-3][-1], found, '["t3.carried_forward.total"]'],
+                " found, cells, message) values (?, 't4_total', 't4', 'review', 'fail', ?, 0,"
+                " ?, 'generated')",
+                [report_id, rng.randint(1, 9), json.dumps(REVIEW_CELLS)],
+            )
+        elif draw < 0.03:  # 表三's balance: 一＋二 against （七）总计＋四
+            conn.execute(
+                "insert into findings (report_id, rule, table_key, col_key, status, expected,"
+                " found, cells, message) values (?, 't3_balance', 't3', 'total', 'fail', ?, ?,"
+                " ?, 'generated')",
+                [report_id, rng.randint(50, 900), rng.randint(50, 900), json.dumps(BALANCE)],
             )
         elif draw < 0.23:  # a note: a blank total
             conn.execute(
@@ -223,6 +247,20 @@ def generate(path: Path, reports: int, seed: int = 0, text_chars: int = 1500) ->
                 " cells, message) values (?, 't4_total', 't4', 'review', 'incomplete', 0,"
                 " '[\"t4.review.total\"]', 'generated')",
                 [report_id],
+            )
+        if rng.random() < 0.02:  # read by OCR from a scan
+            conn.execute("update reports set cell_source = 'ocr' where id = ?", [report_id])
+            conn.execute(
+                "update cells set confidence = 0.6 + (abs(random()) % 40) / 100.0 "
+                "where report_id = ?",
+                [report_id],
+            )
+        if rng.random() < 0.005:  # a figure the text states that its table contradicts
+            conn.execute(
+                "insert into narrative_findings (report_id, rule, status, stated, table_value,"
+                " cells, section, quote, message) values (?, 'text_review', 'fail', ?, ?,"
+                " '[\"t4.review.total\"]', 4, '全年发生行政复议案件若干件。', 'generated')",
+                [report_id, rng.randint(1, 30), rng.randint(0, 20)],
             )
     conn.execute("COMMIT")
     conn.close()
@@ -234,16 +272,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def timed_get(url: str) -> tuple[float, bytes]:
+def timed_get(url: str, expected: int = 200) -> tuple[float, bytes]:
     start = time.perf_counter()
-    with urllib.request.urlopen(url, timeout=120) as response:
-        body = response.read()
+    try:
+        with urllib.request.urlopen(url, timeout=120) as response:
+            body = response.read()
+    except urllib.error.HTTPError as error:
+        if error.code != expected:
+            raise
+        body = error.read()
     return (time.perf_counter() - start) * 1000, body
 
 
-def median_ms(url: str, runs: int) -> tuple[float, bytes]:
-    timed_get(url)  # warm
-    results = [timed_get(url) for _ in range(runs)]
+def median_ms(url: str, runs: int, expected: int = 200) -> tuple[float, bytes]:
+    timed_get(url, expected)  # warm
+    results = [timed_get(url, expected) for _ in range(runs)]
     return statistics.median(r[0] for r in results), results[-1][1]
 
 
@@ -359,24 +402,38 @@ def cases(name: str, report: int) -> list[tuple[str, str]]:
     """Every request measured: (label, path); ``report`` is one from the middle."""
     q = urllib.parse.quote
     view = tilde_encode("表三_依申请公开")
+    view4 = tilde_encode("表四_复议诉讼")
     region_code = REGIONS[0]
-    return [
+    city = q("新乡市")
+    measured = [
         ("baseline /-/versions.json", "/-/versions.json"),
         ("front page / (HTML)", "/"),
         ("database page (HTML)", f"/{name}"),
         (f"report page reports/{report} (HTML)", f"/{name}/reports/{report}"),
         ("report page, failing cells (HTML)", "FAILING"),
         ("year over year, agency (HTML)", f"/{name}/-/compare?report={report}"),
+        ("year over year, agency, failing (HTML)", "FAILING-COMPARE"),
         ("year over year, agency (CSV)", f"/{name}/-/compare.csv?report={report}"),
-        ("year over year, region 新乡市 (HTML)", f"/{name}/-/compare?region={q('新乡市')}"),
+        ("year over year, agency (JSON)", f"/{name}/-/compare.json?report={report}"),
+        ("year over year, region 新乡市 (HTML)", f"/{name}/-/compare?region={city}"),
         (
             "year over year, region, all reports (HTML)",
-            f"/{name}/-/compare?region={q('新乡市')}&basis=all",
+            f"/{name}/-/compare?region={city}&basis=all",
         ),
-        ("stored query region_requests, by name", f"/{name}/region_requests?region={q('新乡市')}"),
+        (
+            "year over year, region, failing left out",
+            f"/{name}/-/compare?region={city}&omit_failing=1",
+        ),
+        ("year over year, region (JSON)", f"/{name}/-/compare.json?region={city}&basis=all"),
+        ("year over year, region (CSV)", f"/{name}/-/compare.csv?region={city}"),
+        ("stored query region_requests, by name", f"/{name}/region_requests?region={city}"),
         (
             "stored query region_requests (JSON)",
             f"/{name}/region_requests.json?region={q('河南省')}",
+        ),
+        (
+            "stored query region_requests, failing left out",
+            f"/{name}/region_requests.json?region={city}&omit_failing=1",
         ),
         (
             "stored query region_requests_steady",
@@ -392,7 +449,14 @@ def cases(name: str, report: int) -> list[tuple[str, str]]:
         ("table page reports (JSON)", f"/{name}/reports.json"),
         ("table page cells (JSON, 1.7 M rows)", f"/{name}/cells.json"),
         ("wide table report_t3 (HTML)", f"/{name}/report_t3"),
+        ("wide table report_t4 (HTML)", f"/{name}/report_t4"),
         ("Chinese view 表三_依申请公开 (HTML)", f"/{name}/{view}"),
+        ("Chinese view 表四_复议诉讼 (HTML)", f"/{name}/{view4}"),
+        ("Chinese view 表四_复议诉讼 (CSV)", f"/{name}/{view4}.csv"),
+        (
+            "Chinese view, marked rows only (JSON)",
+            f"/{name}/{view4}.json?{q('行政复议·总计·核对')}__startswith={q('不符')}",
+        ),
         (
             "Chinese view, facets 省级+年度 (JSON)",
             f"/{name}/{view}.json?_facet={q('省级')}&_facet={q('年度')}",
@@ -422,7 +486,33 @@ def cases(name: str, report: int) -> list[tuple[str, str]]:
             "stored query search_reports, every report: 拆迁",
             f"/{name}/search_reports.json?q={q('拆迁')}",
         ),
+        ("a reader's mistake: no such report (404)", f"/{name}/reports/99999999"),
+        ("a reader's mistake: no such URL (404)", "/a/b/c/d/e"),
     ]
+    # Every stored query as it opens: no parameters typed, HTML (what a reader sees first).
+    for query in STORED_QUERIES:
+        measured.append((f"stored query {query}, as it opens (HTML)", f"/{name}/{query}"))
+    return measured
+
+
+# The stored queries of datasette_metadata.json, each measured as it opens.
+STORED_QUERIES = (
+    "search_reports",
+    "failing_arithmetic",
+    "check_notes",
+    "region_requests",
+    "region_requests_steady",
+    "outcomes",
+    "missing_reports",
+    "late_reports",
+    "carryover_mismatch",
+    "top_new_requests",
+    "top_withheld",
+    "top_lawsuits",
+    "problems_and_fixes",
+    "narrative_mismatches",
+    "empty_tables",
+)
 
 
 def main() -> None:
@@ -554,8 +644,11 @@ def measure(db: Path, runs: int) -> None:
         for label, path in cases(db.stem, middle_report(db)) + search_page_cases(db.stem):
             if path == "FAILING":
                 path = f"/{db.stem}/reports/{failing}"
+            elif path == "FAILING-COMPARE":
+                path = f"/{db.stem}/-/compare?report={failing}"
+            expected = 404 if "(404)" in label else 200
             try:
-                ms, body = median_ms(base + path, runs)
+                ms, body = median_ms(base + path, runs, expected)
             except urllib.error.HTTPError as error:  # e.g. Datasette's time limit: say so
                 message = error.read()[:300].decode("utf-8", "replace")
                 results.append((label, float("nan"), f"HTTP {error.code}"))
@@ -565,9 +658,13 @@ def measure(db: Path, runs: int) -> None:
             if ".json" in path:
                 data = json.loads(body)
                 rows = data.get("filtered_table_rows_count", len(data.get("rows", [])) or "")
-            elif "/reports/" in path:
+                if "sections" in data:  # year over year: the cells compared
+                    rows = sum(len(s["rows"]) for s in data["sections"])
+            elif "/reports/" in path or "/-/compare?" in path:
                 marked = len(re.findall(rb'<td class="nb-cell[^"]*nb-fail', body))
                 rows = f"{marked} fail" if marked else "no fail"
+            elif "(HTML)" in label and "stored query" in label:
+                rows = body.count(b"<tr>") - 1 if b"zero-results" not in body else 0
             results.append((label, ms, rows))
     finally:
         server.terminate()

@@ -2,6 +2,7 @@
 
     python benchmarks/national_bench.py [--sizes 300,1000,3000] [--fast] [--latency 0]
                                         [--cache DIR] [--sample 200] [--no-revisit]
+                                        [--parse beside|after|both]
 
 For each size, a national world (``simweb/national.py``: county portals with reports the
 size and shape of real ones) is served; its PDF and DOCX files are made first (``warm``,
@@ -10,8 +11,12 @@ two processes, kept in ``--cache`` across runs). Then, as an operator would:
 1. ``nianbao crawl`` with the production settings (robots.txt, 2 connections and a 1 s
    delay per host with AutoThrottle, retries, CONCURRENT_REQUESTS 256) unless ``--fast``
    (no delay, no AutoThrottle);
-2. ``nianbao process`` (the parse stage: one worker per CPU, one writer) and its refresh
-   of Datasette's derived tables and search index;
+2. the parse stage (one worker per CPU, one writer) and its refresh of Datasette's
+   derived tables and search index: ``beside`` the crawl, as ``nianbao nightly`` runs it
+   (started with the crawl, reading its captures as they are committed, workers niced),
+   or ``after`` it, as ``nianbao process`` after ``nianbao crawl``; ``both`` runs the
+   world twice, so that the crawl's pages/s beside the parse can be compared with the
+   crawl's alone;
 3. the nightly revisit: the world's next edition (about 1 % of sites publish a report,
    1 % correct one) crawled and parsed again into the same archive.
 
@@ -33,6 +38,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -99,20 +105,44 @@ def crawl(sites_csv: Path, db: Path, settings: dict[str, str]) -> dict:
 
 def process(db: Path) -> dict:
     result = with_rusage([sys.executable, __file__, "--child", str(db)])
+    return _parsed(result)
+
+
+def _parsed(result: dict) -> dict:
     if result["code"] != 0:
         raise SystemExit(f"process failed:\n{result['stderr'][-3000:]}")
     result.update(json.loads(result["stdout"].splitlines()[-1]))
     return result
 
 
-def child(db: str) -> None:
+def crawl_and_parse_beside(sites_csv: Path, db: Path, settings: dict[str, str]) -> tuple:
+    """The parse stage started first, following the crawl (as the nightly job runs them):
+    the crawl's figures, the parse's, and the wall time of the two together."""
+    box: dict = {}
+    started = time.monotonic()
+    follower = threading.Thread(
+        target=lambda: box.update(
+            with_rusage([sys.executable, __file__, "--child", str(db), "--follow"])
+        )
+    )
+    follower.start()
+    crawled = crawl(sites_csv, db, settings)
+    follower.join()
+    return crawled, _parsed(box), time.monotonic() - started
+
+
+def child(db: str, follow: bool = False) -> None:
     import resource
 
     from archive.store import Archive
-    from nianbao.process import process_captures
+    from nianbao.process import crawl_storing, process_captures
 
+    if follow:  # the crawl creates the archive
+        deadline = time.monotonic() + 120
+        while not Path(db).exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
     with Archive(db) as archive:
-        summary = process_captures(archive)
+        summary = process_captures(archive, follow=crawl_storing(archive, 120) if follow else None)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(
         json.dumps(
@@ -184,11 +214,11 @@ def accuracy(db: Path, sample: int, seed: int = 0) -> tuple[int, int, int]:
     return exact, missing, len(chosen)
 
 
-def one_size(sites: int, args, cache: Path, tmp: Path) -> dict:
+def one_size(sites: int, args, cache: Path, tmp: Path, beside: bool = True) -> dict:
     from simweb.national import warm
     from simweb.process import SimWeb
 
-    out: dict = {"sites": sites}
+    out: dict = {"sites": sites, "beside": beside}
     started = time.monotonic()
     out["warmed"] = warm(sites, 0, cache, jobs=2)
     out["warm_seconds"] = time.monotonic() - started
@@ -205,8 +235,15 @@ def one_size(sites: int, args, cache: Path, tmp: Path) -> dict:
         timeout=1800,
     ) as web:
         out["truth_reports"] = len(web.truth["national"])
-        out["crawl"] = crawl(web.sites_csv, db, settings)
-    out["process"] = process(db)
+        if beside:
+            out["crawl"], out["process"], out["year"] = crawl_and_parse_beside(
+                web.sites_csv, db, settings
+            )
+        else:
+            out["crawl"] = crawl(web.sites_csv, db, settings)
+    if not beside:
+        out["process"] = process(db)
+        out["year"] = out["crawl"]["wall"] + out["process"]["wall"]
     out["size_after_first"] = archive_size(db)
     out["accuracy"] = accuracy(db, args.sample)
     if not args.no_revisit:
@@ -234,8 +271,10 @@ def report(out: dict, args) -> None:
     n = out["sites"]
     print(
         f"== {n} sites, {out['truth_reports']} reports in the world "
-        f"({out['warmed']} files made in {out['warm_seconds']:.0f} s)"
+        f"({out['warmed']} files made in {out['warm_seconds']:.0f} s); parse "
+        f"{'beside the crawl' if out['beside'] else 'after the crawl'}"
     )
+    print(f"the year (crawl and parse): {out['year']:.0f} s = {out['year'] / 60:.1f} min")
     print(
         f"crawl: {c['wall']:.0f} s, {c['pages']} pages = {c['pages'] / c['wall']:.1f} pages/s, "
         f"{c['bytes'] / 2**20:.0f} MiB; CPU {c['cpu']:.0f} s (crawl proper "
@@ -276,10 +315,17 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="PDF/DOCX cache (default: a temp dir)")
     parser.add_argument("--sample", type=int, default=200)
     parser.add_argument("--no-revisit", action="store_true")
+    parser.add_argument(
+        "--parse",
+        choices=("beside", "after", "both"),
+        default="beside",
+        help="the parse stage beside the crawl (as nightly runs it), after it, or both",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--follow", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.follow)
         return
     print(
         f"settings: {'fast (no delay, no AutoThrottle)' if args.fast else 'production'}; "
@@ -290,10 +336,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nianbao-national-") as tmp:
         tmp = Path(tmp)
         cache = args.cache or tmp / "cache"
+        modes = {"beside": (True,), "after": (False,), "both": (False, True)}[args.parse]
         for sites in (int(s) for s in args.sizes.split(",")):
-            out = one_size(sites, args, cache, tmp)
-            report(out, args)
-            print(f"   load average now {os.getloadavg()[0]:.1f}", flush=True)
+            for beside in modes:
+                out = one_size(sites, args, cache, tmp, beside)
+                report(out, args)
+                print(f"   load average now {os.getloadavg()[0]:.1f}", flush=True)
 
 
 if __name__ == "__main__":

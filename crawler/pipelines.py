@@ -17,7 +17,7 @@ import sqlite3
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
-from archive.store import DiskFull, storage_error
+from archive.store import ArchiveError, DiskFull, storage_error
 from crawler.scheduling.frontier import ArchiveFrontier, frontier_for
 
 logger = logging.getLogger(__name__)
@@ -87,12 +87,23 @@ class ArchivePipeline:
     def stop(self, error: DiskFull) -> None:
         """A full disk: every further capture would be lost, so the crawl stops here (what
         is stored stays; the same command continues once there is space)."""
-        if self.stats.get_value("nianbao/storage_error"):
-            return
-        self.stats.set_value("nianbao/storage_error", str(error))
-        logger.error("stopping the crawl: %s", error)
-        engine = self.crawler.engine
-        if hasattr(engine, "close_spider_async"):
-            deferred_from_coro(engine.close_spider_async(reason="disk_full"))
-        else:  # Scrapy before 2.14
-            engine.close_spider(self.crawler.spider, "disk_full")
+        stop_for_storage(self.crawler, error)
+
+
+def stop_for_storage(crawler, error: ArchiveError, closing: bool = False) -> None:
+    """A storage error (a full disk, a file that cannot be written) that loses what the
+    crawl writes from now on: the first one goes into the stats, for the command to say
+    in one line, and the crawl stops (unless it is ``closing`` already)."""
+    stats = crawler.stats
+    if stats.get_value("nianbao/storage_error"):
+        return
+    stats.set_value("nianbao/storage_error", str(error))
+    logger.error("stopping the crawl: %s", error)
+    if closing:
+        return
+    reason = "disk_full" if isinstance(error, DiskFull) else "storage_error"
+    engine = crawler.engine
+    if hasattr(engine, "close_spider_async"):
+        deferred_from_coro(engine.close_spider_async(reason=reason))
+    else:  # Scrapy before 2.14
+        engine.close_spider(crawler.spider, reason)

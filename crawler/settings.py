@@ -60,6 +60,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Network scope (crawler/middlewares/scope.py): before anything that could itself connect to the
     # host (robots.txt at 100), after the archive's answers; sees every redirect hop.
     "crawler.middlewares.scope.NetworkScopeMiddleware": 55,
+    # Scrapy's robots.txt middleware, its request scoped to the site that asked for it.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.scope.SiteRobotsTxtMiddleware": 100,
     "crawler.middlewares.politeness.ChallengeMiddleware": 60,
     "crawler.middlewares.incremental.ConditionalRequestMiddleware": 70,
     "crawler.middlewares.politeness.CrawlDelayMiddleware": 110,
@@ -93,7 +96,11 @@ RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 NIANBAO_STOP_GRACE = 1.5
 # With --jobdir, Scrapy's saved queue is used only to continue a run paused cleanly
 # (crawler/extensions/jobdir.py); otherwise the archive alone says what is left to fetch.
+# A JOBDIR that cannot be written (a full disk) stops the crawl in one line: the
+# scheduler carries on in memory, the guard saves the spider's state in Scrapy's place.
+SCHEDULER = "crawler.extensions.jobdir.JobdirScheduler"
 EXTENSIONS = {
+    "scrapy.extensions.spiderstate.SpiderState": None,
     "crawler.extensions.stopping.GracefulStop": 0,
     "crawler.extensions.cpustats.CpuTime": 0,
     "crawler.extensions.jobdir.JobdirGuard": 0,

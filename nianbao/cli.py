@@ -2,28 +2,35 @@
 
 Each subcommand calls one function of :mod:`archive` or :mod:`crawler`; what it
 adds is argument parsing, output, and exit codes an operator can rely on. An
-operator's error (a bad registry, a missing or unwritable archive, a full disk …)
-is one line on stderr, ``nianbao <command>: error: …``, and an exit status:
+operator's error (a bad option or path, a bad registry, a missing, foreign or
+unwritable archive, a full disk …) is one line on stderr, ``nianbao <command>:
+error: …``, and an exit status, the same in every command:
 
 ====  ===========================================================================
 1     the command ran and failed (a crawl that did not finish, parser errors, a
       full disk, an input/output error)
-2     bad input, nothing was done (options, registry, an archive that does not
-      exist, cannot be written or is newer than this nianbao, a failed migration)
+2     bad input, nothing was done (options and paths, registry, an archive that
+      does not exist, is no SQLite file, cannot be written or is newer than this
+      nianbao, a failed migration)
 ====  ===========================================================================
 
-(``nightly`` has its own statuses, in :mod:`nianbao.nightly`.) Anything else
-is a bug and keeps its traceback.
+One handler says them all (:class:`_Nianbao`): click's own usage errors (a path that
+does not exist, a bad value) included, in place of its usage text. ``nightly`` has
+its own statuses (:mod:`nianbao.nightly`), its errors in the same one line. Anything
+else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -31,6 +38,8 @@ from nianbao.workers import redis_options
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+# `process --follow` started before the crawl: how long it waits for the crawl's run.
+FOLLOW_START_SECONDS = 30.0
 
 DEFAULT_DB = "nianbao.db"
 db_option = click.option(
@@ -91,12 +100,16 @@ def operator_error(exc: BaseException, db: str | None = None) -> tuple[str, int]
     from archive.export.snapshot import SnapshotError
     from archive.export.warc import WarcError
     from archive.store import ArchiveError, DiskFull, storage_error
-    from archive.store.database import ArchiveMissing, ArchiveUnwritable, SchemaError
+    from archive.store.database import ArchiveMissing, ArchiveUnwritable, NotAnArchive, SchemaError
     from archive.store.registry import RegistryError
+    from nianbao.merge import MergeError
 
+    if isinstance(exc, click.ClickException):  # click's usage errors (2) and ours
+        return exc.format_message(), exc.exit_code
     if isinstance(exc, sqlite3.Error | OSError) and db is not None:
         exc = storage_error(db, exc) or exc
-    if isinstance(exc, ArchiveMissing | ArchiveUnwritable | SchemaError | RegistryError):
+    bad_input = ArchiveMissing | ArchiveUnwritable | NotAnArchive | SchemaError | RegistryError
+    if isinstance(exc, bad_input | MergeError):
         return str(exc), EXIT_BAD_INPUT
     if isinstance(exc, DiskFull | ArchiveError | SnapshotError | WarcError):
         return str(exc), EXIT_FAILED
@@ -104,29 +117,48 @@ def operator_error(exc: BaseException, db: str | None = None) -> tuple[str, int]
 
 
 class _Nianbao(click.Group):
-    """The command group: operator errors become one line and an exit status."""
+    """The command group: operator errors become one line and an exit status, in every
+    command, whether click found them in the arguments or the command met them."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        """The group's own arguments (``nianbao --bogus``)."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+                raise  # ``nianbao`` alone: its help, as click shows it
+            fail("nianbao", exc.format_message(), exc.exit_code)
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.Abort):
+            raise
         except Exception as exc:  # noqa: BLE001 (re-raised unless it is an operator's error)
-            sub = ctx.invoked_subcommand or "nianbao"
-            db = ctx.meta.get("nianbao.db")
-            found = operator_error(exc, db)
+            sub = ctx.invoked_subcommand
+            found = operator_error(exc, ctx.meta.get("nianbao.db"))
             if found is None:
                 raise
-            message, code = found
-            click.echo(f"nianbao {sub}: error: {printable(message)}", err=True)
-            ctx.exit(code)
+            fail(f"nianbao {sub}" if sub else "nianbao", *found)
+
+
+def fail(command: str, message: str, code: int) -> NoReturn:
+    """The one line of an operator's error, on stderr, and the exit status."""
+    click.echo(f"{command}: error: {printable(' '.join(message.split()))}", err=True)
+    sys.exit(code)
 
 
 def _archive_path(db: str, must_exist: bool = False) -> str:
-    """Note ``--db`` for error messages; for commands that read an archive, it must exist."""
-    from archive.store import ArchiveMissing
+    """Note ``--db`` for error messages; for commands that read an archive, it must exist.
+    One that exists must be an SQLite archive this nianbao can read: said before any
+    command opens it, reads it or writes beside it."""
+    from archive.store import ArchiveMissing, check_archive
 
     click.get_current_context().find_root().meta["nianbao.db"] = db
     if must_exist and not Path(db).is_file():
         raise ArchiveMissing(f"{db} does not exist (is --db right?)")
+    if Path(db).is_file():
+        check_archive(db)
     return db
 
 
@@ -253,10 +285,14 @@ def crawl(
             sites, db, db_given, jobdir, settings, as_json=as_json, **distributed
         )
     from crawler.runner import BUNDLED_REGISTRY, run_crawl
+    from crawler.scope import check_allowed_domains
 
     settings = dict(_setting(o) for o in overrides)
     sites = sites or str(BUNDLED_REGISTRY)
-    read_registry(sites)  # a bad registry is one line here, not a traceback in Scrapy
+    # a bad registry is one line here, not a traceback in Scrapy
+    check_allowed_domains(read_registry(sites), sites)
+    if jobdir:
+        _writable_directory(jobdir, "--jobdir")
     with Archive(_archive_path(db)) as archive:  # so is an archive that cannot be written
         archive.ensure_writable()
     progress = _progress("crawl", quiet, as_json)
@@ -271,6 +307,19 @@ def crawl(
             on_stats=lambda s: update(s.get("response_received_count", 0), **crawl_counts(s)),
         )
     _exit_on_crawl_failure(stats, progress)
+
+
+def _writable_directory(path: str, option: str) -> None:
+    """A directory the command will write in: made if missing, and written to once (an
+    error in Scrapy's start-up would be a traceback, after the archive was opened)."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise click.BadParameter(
+            f"{path} cannot be written ({exc.strerror or exc})", param_hint=option
+        ) from None
 
 
 def crawl_counts(stats: dict) -> dict[str, int]:
@@ -302,7 +351,8 @@ def _exit_on_crawl_failure(stats: dict, progress=None) -> None:
         key.rsplit("/", 1)[1]: n for key, n in stats.items() if key.startswith("nianbao/sites/")
     }
     by_status = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items(), key=lambda i: -i[1]))
-    code = 1 if reason != "finished" else 0
+    # a crawl that could not write what it had to (the archive, its --jobdir) failed
+    code = 1 if reason != "finished" or stats.get("nianbao/storage_error") else 0
     failing = most_sites_failed(statuses) if not code else None
     if failing:
         code = 3
@@ -358,13 +408,9 @@ workers_option = click.option(
 def merge(shards: tuple[str, ...], into: str) -> None:
     """Merge the workers' archives (shards) of a crawl on several machines into one
     archive: one crawl run per crawl, no fetch or body twice; safe to repeat."""
-    from nianbao.merge import MergeError, merge_shards
+    from nianbao.merge import merge_shards
 
-    try:
-        shards_merged, crawls = merge_shards(list(shards), into)
-    except MergeError as exc:
-        click.echo(f"nianbao merge: error: {exc}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
+    shards_merged, crawls = merge_shards(list(shards), _archive_path(into))
     for item in shards_merged:
         click.echo(
             f"{item.shard}: crawl {item.crawl_id}, {len(item.workers)} worker run(s): "
@@ -393,7 +439,8 @@ def merge(shards: tuple[str, ...], into: str) -> None:
     "--check",
     "check_registry",
     type=click.Path(exists=True, dir_okay=False),
-    help="Re-validate this registry instead: report rows whose column moved or vanished.",
+    help="Re-validate this registry instead: is each row's column ok, moved, vanished, "
+    "or its host unreachable?",
 )
 @click.option("--region-code", help="Region code (行政区划代码) of the portals given.")
 @click.option(
@@ -421,10 +468,15 @@ def discover(
     no_header: bool,
     overrides: tuple[str, ...],
 ) -> None:
-    """Find the 年报 column(s) of portals and print registry rows (exit 0 all found, 3 not)."""
+    """Find the 年报 column(s) of portals and print registry rows (exit 0 all found, 3 not).
+
+    The rows are in the registry format, every column (``crawler/sites.csv`` has its
+    header): appended to such a registry, they crawl as they are."""
     import csv
     import re
+    from datetime import UTC, datetime
 
+    from archive.store.registry import COLUMNS
     from crawler.spiders import discover as finder
 
     settings = dict(_setting(o) for o in overrides)
@@ -451,13 +503,14 @@ def discover(
             raise click.BadParameter(f"{url!r} is not an http(s) URL")
     portals = [finder.Portal(i, u, region_code=c) for i, (u, c) in enumerate(targets)]
     portals = _walk(portals, max_pages, settings)
-    writer = csv.DictWriter(sys.stdout, finder.ROW_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(sys.stdout, COLUMNS, lineterminator="\n")
     if not no_header:
         writer.writeheader()
     used: set[str] = set()
     complete = True
+    today = datetime.now(UTC).date().isoformat()
     for portal in portals:
-        rows = finder.registry_rows(portal, finder.region_by_name)
+        rows = finder.registry_rows(portal, finder.region_by_name, today)
         unplaced = [r for r in rows if not r["region_code"]]
         for row in rows:
             if row in unplaced:
@@ -468,7 +521,7 @@ def discover(
             used.add(row["site_id"])
             writer.writerow(row)
         note = f" ({len(rows)} rows)" if rows else ""
-        click.echo(f"{portal.url}: {portal.status}: {portal.message}{note}", err=True)
+        click.echo(printable(f"{portal.url}: {portal.status}: {portal.message}{note}"), err=True)
         if unplaced:
             click.echo(
                 f"{portal.url}: region code unknown for {len(unplaced)} rows (not printed): "
@@ -498,15 +551,17 @@ def _walk(portals: list, max_pages: int, settings: dict) -> list:
 
 
 def _check(registry: str, max_pages: int, settings: dict) -> None:
+    """One CSV line per registry row: ``ok``, ``moved``, ``vanished``, ``unreachable``,
+    ``disallowed`` or ``blocked``, each row checked on its own. A bad registry is one
+    line, ``nianbao discover: error: …``, exit 2 (the command group's)."""
     import csv
 
-    from archive.store.registry import RegistryError, read_registry
+    from archive.store.registry import read_registry
+    from crawler.scope import check_allowed_domains
     from crawler.spiders import discover as finder
 
-    try:
-        rows = read_registry(registry)
-    except RegistryError as exc:
-        raise click.ClickException(str(exc)) from exc
+    rows = read_registry(registry)  # a bad row: bad input, one line (exit 2)
+    check_allowed_domains(rows, registry)
     portals = _walk(
         [finder.Portal(i, r["start_url"], r.get("region_code"), row=r) for i, r in enumerate(rows)],
         max_pages,
@@ -519,7 +574,9 @@ def _check(registry: str, max_pages: int, settings: dict) -> None:
         status, column, message = finder.check_status(portal)
         counts[status] = counts.get(status, 0) + 1
         seen = max((len(c.reports) for c in finder.useful_columns(portal)), default=0)
-        writer.writerow([portal.row["site_id"], status, portal.url, column, seen, message])
+        writer.writerow(
+            [portal.row["site_id"], status, portal.url, column, seen, printable(message)]
+        )
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
     click.echo(f"checked {len(portals)} rows: {summary}", err=True)
     sys.exit(0 if set(counts) <= {"ok"} else 3)
@@ -529,9 +586,22 @@ def _check(registry: str, max_pages: int, settings: dict) -> None:
 @db_option
 @output_options
 @workers_option
-def process(db: str, quiet: bool, as_json: bool, workers: int | None) -> None:
-    """Parse and check the captures not parsed yet (the stage after a crawl)."""
-    _process(db, False, _progress("process", quiet, as_json), workers)
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Beside a crawl of this archive: parse captures as the crawl stores them, at a "
+    "lower priority, until it has ended and everything it stored is parsed (waits up to "
+    f"{FOLLOW_START_SECONDS:.0f} s for a crawl to start).",
+)
+def process(db: str, quiet: bool, as_json: bool, workers: int | None, follow: bool) -> None:
+    """Parse and check the captures not parsed yet (the stage after a crawl, or beside it)."""
+    _process(db, False, _progress("process", quiet, as_json), workers, follow)
+
+
+def _wait_for_file(path: Path, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.is_file() and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 @main.command()
@@ -543,21 +613,28 @@ def reparse(db: str, quiet: bool, as_json: bool, workers: int | None) -> None:
     _process(db, True, _progress("reparse", quiet, as_json), workers)
 
 
-def _process(db: str, everything: bool, progress, workers: int | None = None) -> None:
+def _process(
+    db: str, everything: bool, progress, workers: int | None = None, follow: bool = False
+) -> None:
     from archive.store import Archive
-    from nianbao.process import process_captures
+    from nianbao.process import BESIDE_CRAWL_NICE, crawl_storing, process_captures
 
+    if follow:  # the crawl beside may not have created the archive yet
+        _wait_for_file(Path(db), FOLLOW_START_SECONDS)
     with (
         Archive(_archive_path(db, must_exist=True)) as archive,
         progress,
         progress.stage("parse") as update,
     ):
         archive.ensure_writable()
+        if follow:
+            os.nice(BESIDE_CRAWL_NICE)  # the writer too: the crawl comes first
         summary = process_captures(
             archive,
             everything,
             workers,
             progress=lambda done, total: update(done.captures, total, **done.by_status),
+            follow=crawl_storing(archive, FOLLOW_START_SECONDS) if follow else None,
         )
         counts = archive.counts()
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_status.items())) or "none"
@@ -605,6 +682,7 @@ def demo(db: str, port: int, no_serve: bool, seed: int, quiet: bool, as_json: bo
     from archive.publish import serve as run_server
     from nianbao.demo import build_demo
 
+    _archive_path(db)  # an archive there must be one this nianbao can read and replace
     progress = _progress("demo", quiet, as_json)
     with tempfile.TemporaryDirectory(prefix="nianbao-simweb-") as tmp:
         try:
@@ -661,10 +739,11 @@ def warc(
     Its path is printed on stdout (with --json: in the summary object)."""
     from archive.export.warc import write_run_warc
 
+    _archive_path(db, must_exist=True)
     progress = _progress("warc", quiet, as_json)
     with progress, progress.stage("warc") as update:
         summary = write_run_warc(
-            _archive_path(db, must_exist=True),
+            db,
             run_id,
             out_dir,
             revisits,
@@ -709,10 +788,11 @@ def snapshot(
     Its path is printed on stdout (with --json: in the summary object)."""
     from archive.export.snapshot import make_snapshot, prune_snapshots
 
+    _archive_path(db, must_exist=True)
     progress = _progress("snapshot", quiet, as_json)
     folder = Path(out_dir) if out_dir else Path(db).resolve().parent / "snapshots"
     with progress, progress.stage(f"snapshot ({flavour})"):  # one SQLite copy: time, no count
-        snap = make_snapshot(_archive_path(db, must_exist=True), folder, flavour)
+        snap = make_snapshot(db, folder, flavour)
     removed = prune_snapshots(folder, keep) if keep else []
     progress.summary(
         f"{snap.path}: {snap.manifest['size']:,} bytes, sha256 {snap.manifest['sha256']}"
@@ -772,6 +852,11 @@ def snapshot(
     type=click.Path(dir_okay=False),
     help="Lock file; default: <db>.nightly.lock beside the archive.",
 )
+@click.option(
+    "--parse-after",
+    is_flag=True,
+    help="Parse once the crawl has ended, not beside it as its captures are stored.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def nightly(
     sites: str | None,
@@ -783,10 +868,13 @@ def nightly(
     warc_dir: str | None,
     log_path: str | None,
     lock_path: str | None,
+    parse_after: bool,
     as_json: bool,
 ) -> None:
     """Crawl, parse, check, snapshot; exit 0 ok, 3 alerts, 4 a stage failed, 5 locked."""
+    from archive.store.registry import read_registry
     from crawler.runner import BUNDLED_REGISTRY
+    from crawler.scope import check_allowed_domains
     from nianbao.nightly import (
         Events,
         NightlyConfig,
@@ -795,10 +883,12 @@ def nightly(
         run_nightly,
     )
 
+    sites = sites or str(BUNDLED_REGISTRY)
+    check_allowed_domains(read_registry(sites), sites)  # before the lock and the log
     defaults = default_paths(Path(_archive_path(db)))
     config = NightlyConfig(
         db=Path(db),
-        sites=sites or str(BUNDLED_REGISTRY),
+        sites=sites,
         snapshot_dir=Path(snapshot_dir) if snapshot_dir else defaults["snapshot_dir"],
         log_path=Path(log_path) if log_path else defaults["log_path"],
         lock_path=Path(lock_path) if lock_path else defaults["lock_path"],
@@ -806,15 +896,22 @@ def nightly(
         keep=keep,
         overrides=dict(_setting(o) for o in overrides),
         warc_dir=Path(warc_dir) if warc_dir else None,
+        parse_beside=not parse_after,
     )
-    events = Events(config.log_path)
+    try:
+        events = Events(config.log_path)
+    except OSError as exc:
+        raise click.BadParameter(
+            f"{config.log_path} cannot be written ({exc.strerror or exc})", param_hint="--log"
+        ) from None
     try:
         code, summary = run_nightly(config, events)
     finally:
         events.close()
-    click.echo(
-        _json_escape(json.dumps(summary, ensure_ascii=False, indent=1))
-        if as_json
-        else printable_lines(format_summary(summary, code))
-    )
+    if as_json:
+        click.echo(_json_escape(json.dumps(summary, ensure_ascii=False, indent=1)))
+    if summary.get("status") == "bad_input":  # an operator's error: one line on stderr
+        fail("nianbao nightly", f"{summary['error']}; nothing was done", code)
+    if not as_json:
+        click.echo(printable_lines(format_summary(summary, code)))
     sys.exit(code)

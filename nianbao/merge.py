@@ -7,7 +7,9 @@ can read them, at any time, in any order, as often as wanted:
 * **one crawl, one run**: every capture of a distributed crawl goes into one
   ``crawl_runs`` row of the archive (``distributed_crawls.run_id``), as if one process
   had crawled the registry; ``crawl_site_counts`` and the run's status are recomputed
-  after each shard (``finished`` once every site group has a finished lease);
+  after each shard (``finished`` once every site group has a finished lease), and what
+  the run proved of each registry row widens its coverage (``site_coverage``: the same
+  whatever order the shards come in, however often);
 * **one fetch, one capture**: a site group crawled twice (its first worker was killed,
   or lost its lease) has its pages in two shards; a capture whose URL, method and body
   (SHA-256) are already in the run — or, without a body, whose status and error are —

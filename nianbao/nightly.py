@@ -15,6 +15,7 @@ Exit status (for alerting):
 1     an unexpected error (a bug: the traceback is in the log), or interrupted
       (SIGTERM, Ctrl-C: the crawl child is stopped with SIGTERM, the lock released)
 2     bad options, a bad registry or an archive that cannot be used: nothing was done
+      (one line on stderr, ``nianbao nightly: error: …``, as every command says it)
 3     every stage ran, with alerts: sites that failed, were blocked or gave fewer
       reports than before, parser errors
 4     a stage failed: the crawl did not finish, the parse stage or a snapshot
@@ -40,6 +41,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,6 +143,8 @@ class NightlyConfig:
     keep: int | None = None
     overrides: dict[str, str] = field(default_factory=dict)
     warc_dir: Path | None = None
+    # Parse beside the crawl (as captures are committed) rather than after it.
+    parse_beside: bool = True
 
     @property
     def crawl_log(self) -> Path:
@@ -209,6 +213,10 @@ def run_nightly(config: NightlyConfig, events: Events) -> tuple[int, dict]:
     except LockHeld as held:
         events.emit("locked", lock=str(held.path), holder=held.holder)
         return EXIT_LOCKED, {"status": "locked", "lock": str(held.path), "holder": held.holder}
+    except OSError as exc:  # the lock file cannot be made: bad --lock (or --db) path
+        unlockable = f"cannot write the lock file {config.lock_path} ({exc.strerror or exc})"
+        events.emit("bad_input", error=unlockable)
+        return EXIT_USAGE, {"status": "bad_input", "error": unlockable}
     problem = preflight(config)
     if problem is not None:
         lock.release()
@@ -250,9 +258,10 @@ def preflight(config: NightlyConfig) -> str | None:
     cannot be opened for writing or is too new), as one line; None when all is well."""
     from archive.store import Archive, ArchiveError
     from archive.store.registry import RegistryError, read_registry
+    from crawler.scope import check_allowed_domains
 
     try:
-        read_registry(config.sites)
+        check_allowed_domains(read_registry(config.sites), config.sites)
         with Archive(config.db) as archive:
             archive.ensure_writable()
     except (RegistryError, ArchiveError) as exc:
@@ -263,8 +272,11 @@ def preflight(config: NightlyConfig) -> str | None:
 def _stages(config: NightlyConfig, events: Events, lock: RunLock | None = None) -> dict:
     summary: dict = {"started_at": now(), "db": str(config.db), "failures": [], "alerts": []}
     before = high_water(config.db)
-    summary["crawl"] = _crawl_stage(config, events, summary, lock)
-    summary["parse"] = _parse_stage(config, events, summary)
+    parse = ParseThread(config.db)
+    summary["crawl"] = _crawl_stage(
+        config, events, summary, lock, beside=parse.start if config.parse_beside else None
+    )
+    summary["parse"] = _parse_stage(config, events, summary, parse)
     summary["checks"] = checks_summary(config.db, before)
     if config.warc_dir is not None and summary["crawl"].get("run_id"):
         summary["warc"] = _warc_stage(config, events, summary)
@@ -311,7 +323,11 @@ def crawl_command(config: NightlyConfig) -> list[str]:
 
 
 def _crawl_stage(
-    config: NightlyConfig, events: Events, summary: dict, lock: RunLock | None = None
+    config: NightlyConfig,
+    events: Events,
+    summary: dict,
+    lock: RunLock | None = None,
+    beside: Callable[[Callable[[], bool]], None] | None = None,
 ) -> dict:
     with events.stage("crawl") as update, open(config.crawl_log, "ab") as log:
         # The child dies with this process and holds the lock with it (nianbao.children):
@@ -325,6 +341,8 @@ def _crawl_stage(
         )
         if lock is not None:
             lock.note(crawl_pid=child.pid)
+        if beside is not None:  # the parse stage starts now, reading what the crawl stores
+            beside(lambda: child.poll() is None)
         run_id = None
         try:
             while child.poll() is None:
@@ -419,34 +437,57 @@ def most_sites_failed(statuses: dict[str, int]) -> str | None:
 
 
 # -- parse and checks --------------------------------------------------------------------
-def _parse_stage(config: NightlyConfig, events: Events, summary: dict) -> dict:
+class ParseThread:
+    """The parse stage in a thread of its own, so that the main thread can follow the crawl
+    and draw progress; started beside the crawl (reading captures as they are committed)
+    or, failing that, after it.
+
+    A daemon: if the run is interrupted, the process ends without waiting for it (each
+    capture's outcome is its own transaction, so nothing is left half-written)."""
+
+    def __init__(self, db: Path):
+        self.db = db
+        self.outcome: dict = {}
+        self.thread: threading.Thread | None = None
+
+    def start(self, crawl_storing: Callable[[], bool] | None = None) -> None:
+        self.thread = threading.Thread(
+            target=_process_in_thread,
+            args=(self.db, self.outcome, crawl_storing),
+            daemon=True,
+            name="nianbao-parse",
+        )
+        self.thread.start()
+
+
+def _parse_stage(config: NightlyConfig, events: Events, summary: dict, parse: ParseThread) -> dict:
     if not config.db.exists():
         summary["failures"].append({"stage": "parse", "error": "the archive does not exist"})
         return {}
     total = captures_to_parse(config.db)
-    outcome: dict = {}
     with events.stage("parse", total=total) as update:
-        # a daemon: if the run is interrupted, the process ends without waiting for it
-        # (each capture is its own transaction, so nothing is left half-written)
-        worker = threading.Thread(target=_process_in_thread, args=(config.db, outcome), daemon=True)
-        worker.start()
-        while worker.is_alive():
+        if parse.thread is None:
+            parse.start()
+        assert parse.thread is not None
+        while parse.thread.is_alive():
             update(max(0, total - captures_to_parse(config.db)))
-            worker.join(POLL_SECONDS)
+            parse.thread.join(POLL_SECONDS)
         update(total)
-    if "error" in outcome:
-        summary["failures"].append({"stage": "parse", "error": outcome["error"]})
-    return outcome
+    if "error" in parse.outcome:
+        summary["failures"].append({"stage": "parse", "error": parse.outcome["error"]})
+    return parse.outcome
 
 
-def _process_in_thread(db: Path, outcome: dict) -> None:
-    """The parse stage, in a thread of its own so the main thread can draw its progress."""
+def _process_in_thread(
+    db: Path, outcome: dict, crawl_storing: Callable[[], bool] | None = None
+) -> None:
+    """The parse stage (beside the crawl while ``crawl_storing()`` says it goes on)."""
     from archive.store import Archive
     from nianbao.process import process_captures
 
     try:
         with Archive(db) as archive:
-            result = process_captures(archive)
+            result = process_captures(archive, follow=crawl_storing)
         outcome.update(
             {
                 "captures": result.captures,

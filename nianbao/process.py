@@ -9,6 +9,12 @@ Reading uses every core: a pool of isolated workers (:class:`archive.parse.isola
 each document with its own time and memory bound) parses and checks; this process is
 the one writer, storing each capture's outcome — capture marked, report, cells and
 findings — in one transaction, in capture order, as one worker would.
+
+Beside a crawl (``follow``), the stage reads the captures as the crawl commits them, its
+workers at a lower priority so that the crawl keeps the cores it needs, and ends when the
+crawl has ended and every capture it stored is read: a night costs about the longer of
+the two stages, not their sum. Killed at any moment, it loses nothing: each capture's
+outcome is one transaction, and what was not read yet is read by the next run.
 """
 
 from __future__ import annotations
@@ -16,12 +22,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from archive.checks import NarrativeCheck, check_parsed, narrative_findings
-from archive.parse import PARSER_VERSION, ParsedReport, ParseError, parse_document
-from archive.parse.isolate import ParsePool, ParseWorker, parse_isolated
+from archive.parse import PARSER_VERSION, ParsedReport, ParseError, metadata, parse_document
+from archive.parse.isolate import NO_JOB_YET, ParsePool, ParseWorker, parse_isolated
+from archive.parse.sniff import decode_html
 from archive.publish import prepare as publish_prepare
 from archive.store import Archive, now
 
@@ -49,6 +57,8 @@ class ProcessSummary:
 
 # Called after each capture with the summary so far and the number of captures to parse.
 ProgressCallback = Callable[[ProcessSummary, int], None]
+# Beside a crawl: the parse workers' niceness (the crawl keeps the cores it needs).
+BESIDE_CRAWL_NICE = 10
 
 
 def process_captures(
@@ -56,13 +66,18 @@ def process_captures(
     everything: bool = False,
     workers: int | None = None,
     progress: ProgressCallback | None = None,
+    follow: Callable[[], bool] | None = None,
 ) -> ProcessSummary:
     """Parse the captures not parsed yet (or all of them) and store what they hold.
 
     ``workers`` isolated processes (default: one per CPU) read the documents and run the
     checks; this process alone writes, in capture order, each capture's outcome in one
-    transaction. ``progress`` is called after each capture.
+    transaction. ``progress`` is called after each capture. With ``follow`` (is the crawl
+    still storing?) the stage reads captures as they are committed until the crawl ends
+    and nothing is left, its workers niced.
     """
+    if follow is not None and everything:
+        raise ValueError("a reparse reads what is stored; it does not follow a crawl")
     summary = ProcessSummary()
     total = archive.count_captures_to_parse(everything)
     if progress is not None:
@@ -71,12 +86,19 @@ def process_captures(
     # being killed; only a power cut could lose the last few, which stay unparsed and are
     # read again by the next run.
     archive.fsync_at_checkpoints()
+    captures = (
+        archive.captures_to_parse(everything)
+        if follow is None
+        else captures_as_stored(archive, follow)
+    )
     jobs = (
-        (capture, (capture["body"],), _parse_kwargs(capture))
-        for capture in archive.captures_to_parse(everything)
+        capture if capture is NO_JOB_YET else (capture, (capture["body"],), _parse_kwargs(capture))
+        for capture in captures
     )
     started = time.monotonic()
-    pool = ParsePool(workers, task=READ_AND_CHECK)
+    pool = ParsePool(
+        workers, task=READ_AND_CHECK, nice=BESIDE_CRAWL_NICE if follow is not None else 0
+    )
     summary.workers = pool.size
     with pool:
         for capture, outcome in pool.map(jobs):
@@ -94,6 +116,42 @@ def process_captures(
     publish_prepare(archive)  # Datasette's derived tables and search index
     summary.publish_seconds = time.monotonic() - started - summary.parse_seconds
     return summary
+
+
+def crawl_storing(archive: Archive, start_within: float = 30.0) -> Callable[[], bool]:
+    """For ``process --follow``: is a crawl storing into the archive — its newest run is
+    running in a live process, or, for ``start_within`` seconds after this was asked
+    first, no crawl has started yet (a parse started just before its crawl)."""
+    first = archive.newest_run_id()
+    asked = time.monotonic()
+
+    def storing() -> bool:
+        if archive.crawl_storing():
+            return True
+        waiting = archive.newest_run_id() == first
+        return waiting and time.monotonic() - asked < start_within
+
+    return storing
+
+
+def captures_as_stored(archive: Archive, storing: Callable[[], bool]) -> Iterator[Any]:
+    """The captures to parse, as a crawl commits them, in capture order: each look gives
+    those stored after the last one given; :data:`NO_JOB_YET` when there is none yet and
+    ``storing()`` says the crawl goes on. The look that follows the crawl's end gives the
+    last ones (``storing()`` is asked before the look, so nothing committed before the
+    crawl ended is missed)."""
+    last = 0
+    while True:
+        going_on = storing()
+        given = 0
+        for capture in archive.captures_to_parse(after=last):
+            last = capture["id"]
+            given += 1
+            yield capture
+        if not going_on:
+            return
+        if not given:
+            yield NO_JOB_YET
 
 
 # What the parse workers run: the document read, the checks on what was read and the
@@ -179,6 +237,7 @@ def _record(archive: Archive, capture: dict, outcome) -> str:
         )
         archive.drop_report(capture["sha256"])
         return parsed.status
+    title_from_link(archive, capture, parsed)
     twin = archive.twin_report(capture, parsed.year, parsed.template)
     if twin is not None:
         differences = _differences(archive.report_cells(twin), _cells(parsed))
@@ -203,6 +262,27 @@ def _record(archive: Archive, capture: dict, outcome) -> str:
     archive.mark_capture(capture["id"], parsed.status, message, PARSER_VERSION)
     save_parsed(archive, capture, parsed, reading)
     return parsed.status
+
+
+def title_from_link(archive: Archive, capture: dict, parsed: ParsedReport) -> None:
+    """A report whose document names no year in its title — a PDF headed only by its
+    column's name, 政府信息公开年报 — takes the title its link gives on the page that
+    linked it (``XX2023年政府信息公开工作年度报告``), and the year and agency in it where the
+    document gave none."""
+    if metadata.names_a_year(parsed.title):
+        return
+    page = archive.linking_page(capture)
+    if page is None:
+        return
+    targets = {capture["url"], capture.get("final_url") or capture["url"]}
+    text = metadata.link_title(
+        decode_html(page["body"], page["content_type"]), page["url"], targets
+    )
+    if not metadata.names_a_year(text):
+        return
+    parsed.title = text
+    parsed.year = parsed.year or metadata.reporting_year(text, "")
+    parsed.agency = parsed.agency or metadata.agency_from_title(text)
 
 
 def _cells(parsed: ParsedReport) -> dict[tuple[str, str, str], int | float | None]:

@@ -3,7 +3,9 @@
 Writes ``DIR/sites.csv`` (the project's registry format) and ``DIR/truth.json``
 (every report's numbers, faults and expected findings, with its URL), then prints
 one line ``READY {json}`` on stdout so that a parent process knows the sites are
-listening. SIGTERM or SIGINT stops the servers and exits 0.
+listening. SIGTERM or SIGINT stops the servers and exits 0. With ``--extra pingtan`` it also
+writes ``DIR/columns.txt``, the replica's column URLs as ``nianbao discover --file`` takes
+them, and READY's ``resolve`` pins www.pingtan.gov.cn to the replica's address.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import argparse
 import csv
 import json
 import os
+import re
 import signal
 import sys
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from simweb import patterns
+from simweb import patterns, pingtan
 from simweb.deadhosts import KINDS as DEAD_KINDS
 from simweb.deadhosts import DeadHost, dead_hosts
 from simweb.hostile import EXTRA_SITES, SCOPE_NAMES, hostile_sites, scale_sites
@@ -36,6 +40,10 @@ REGISTRY_COLUMNS = (
     "allowed_domains",
     "cms",
 )
+
+
+# A port placeholder in a page: ``{secret}`` is the port of the site keyed ``secret``.
+_PLACEHOLDER = re.compile(rb"\{(\w+)\}")
 
 
 def _write(path: Path, text: str) -> None:
@@ -57,9 +65,12 @@ def registry_csv(
         writer.writerow(
             [row.site_id, row.name, "410000", "河南省", "county", row.start_url, row.host, ""]
         )
-    addresses = {s.site_id: s.ip for s in [*world.sites, *extra]}
+    netlocs = {site_id: urlsplit(base).netloc for site_id, base in bases.items()}
     for site in [*world.sites, *(s for s in extra if not s.behaviour.get("unlisted"))]:
         base = bases[site.site_id]
+        if site.key == "pingtan":  # one host, eight columns: a row each
+            writer.writerows(pingtan.registry_rows(site, base))
+            continue
         if scheme := site.behaviour.get("registry_scheme"):  # as a user would type it
             base = scheme + base[base.index(":") :]
         writer.writerow(
@@ -70,7 +81,7 @@ def registry_csv(
                 site.region,
                 site.level,
                 base + site.start_path.lstrip("/"),
-                allowed_domains(site, addresses),
+                allowed_domains(site, netlocs),
                 site.cms,
             ]
         )
@@ -78,8 +89,13 @@ def registry_csv(
 
 
 def _fill_ports(extra: list[Site], servers: list) -> None:
-    """Redirects and links of the scope site name the ports their targets got."""
+    """Redirects, links and registry names of the scope sites name the ports their
+    targets got (``{secret}``: the port of the site keyed ``secret``)."""
     ports = {site.key: str(srv.server_address[1]) for site, srv in zip(extra, servers, strict=True)}
+
+    def filled(match: re.Match) -> bytes:
+        return ports.get(match.group(1).decode(), match.group(0)).encode()
+
     for site in extra:
         targets = site.behaviour.get("redirects")
         if targets:
@@ -87,20 +103,26 @@ def _fill_ports(extra: list[Site], servers: list) -> None:
                 path: url.format(**ports) for path, url in targets.items()
             }
             for page in site.pages.values():
-                if b"{secret}" in page.body:
-                    page.body = page.body.replace(b"{secret}", ports["secret"].encode())
+                page.body = _PLACEHOLDER.sub(filled, page.body)
+        if site.behaviour.get("domains"):
+            site.behaviour["domains"] = [d.format(**ports) for d in site.behaviour["domains"]]
 
 
-def allowed_domains(site: Site, addresses: dict[str, str]) -> str:
-    """The row's ``allowed_domains``: the site's own address, and what its behaviour needs
-    (a loopback address is reached only when the row names it: crawler/middlewares/scope.py).
+def allowed_domains(site: Site, netlocs: dict[str, str]) -> str:
+    """The row's ``allowed_domains``: the site's own address (with its port, for a site
+    that names it), and what its behaviour needs (a loopback address is reached only when
+    the row names it: crawler/middlewares/scope.py).
 
-    A site that moves names its new home as a network (``127.0.0.19/32``): the address may
-    be reached, but the host is not in the site's scope until the start page moves there.
+    A site that moves names its new home as a network with its port
+    (``127.0.0.19/32:PORT``): the address may be reached, but the host is not in the
+    site's scope until the start page moves there.
     """
-    tokens = [site.ip, *site.behaviour.get("domains", ())]
+    own = netlocs[site.site_id] if site.behaviour.get("name_port") else site.ip
+    tokens = [own, *site.behaviour.get("domains", ())]
     if site.behaviour.get("moved_to"):
-        tokens.append(addresses[site.behaviour["moved_to"]] + "/32")
+        home = netlocs[site.behaviour["moved_to"]]
+        address, _, port = home.rpartition(":")
+        tokens.append(f"{address}/32:{port}")
     return " ".join(tokens)
 
 
@@ -158,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         "--extra",
         default="",
         help="comma-separated sites to add: misbehaving ones "
-        f"({','.join(EXTRA_SITES)}) and listing patterns ({','.join(patterns.PATTERN_SITES)})",
+        f"({','.join(EXTRA_SITES)}), listing patterns ({','.join(patterns.PATTERN_SITES)}) "
+        "and pingtan (real columns of www.pingtan.gov.cn, from the material in $NIANBAO_SHARED)",
     )
     parser.add_argument(
         "--edition",
@@ -201,10 +224,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_default:
         world = World(world.seed, [], [], [])
     keys = [k for k in args.extra.split(",") if k]
-    extra = hostile_sites([k for k in keys if k not in patterns.PATTERN_SITES], args.edition)
+    extra = hostile_sites(
+        [k for k in keys if k not in patterns.PATTERN_SITES and k != "pingtan"], args.edition
+    )
     extra += [
         site for site, _ in patterns.pattern_sites([k for k in keys if k in patterns.PATTERN_SITES])
     ]
+    if "pingtan" in keys:
+        try:
+            extra.append(pingtan.replica()[0])
+        except pingtan.MaterialMissing as exc:
+            parser.exit(2, f"simweb: {exc}\n")
     if args.scale:
         extra += scale_sites(args.scale, render_text_pdf("规模测试", ["附件"]))
     dead, listeners, slow = dead_hosts(args.dead, tuple(args.dead_kinds.split(",")))
@@ -214,14 +244,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     extra += national
     every = [*world.sites, *extra]
-    servers = [bind(site, args.port, args.log_requests) for site in every]
+    servers = [
+        bind(site, 0 if site.behaviour.get("any_port") else args.port, args.log_requests)
+        for site in every
+    ]
+    # A site with a host name of its own (the pingtan replica) is reached by that name.
     bases = {
         site.site_id: f"{'https' if site.behaviour.get('tls') == 'https-only' else 'http'}://"
-        f"{srv.server_address[0]}:{srv.server_address[1]}/"
+        f"{site.behaviour.get('host') or srv.server_address[0]}:{srv.server_address[1]}/"
         for site, srv in zip(every, servers, strict=True)
     }
+    named = {site.behaviour["host"]: site.ip for site in extra if site.behaviour.get("host")}
     for site in extra:
         patterns.finish(site, bases[site.site_id])
+        if site.key == "pingtan":
+            pingtan.finish(site, bases[site.site_id])
     for site in extra:  # a consolidated site redirects to its new host
         if site.behaviour.get("moved_to"):
             site.behaviour["moved_base"] = bases[site.behaviour["moved_to"]]
@@ -233,6 +270,14 @@ def main(argv: list[str] | None = None) -> int:
     if plans:
         truth["national"] = truth_records(plans, bases)
     _write(truth_path, json.dumps(truth, ensure_ascii=False, indent=1))
+    columns = [
+        line
+        for site in extra
+        if site.key == "pingtan"
+        for line in pingtan.column_urls(site, bases[site.site_id])
+    ]
+    if columns:
+        _write(args.out / "columns.txt", "\n".join(columns) + "\n")
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -245,8 +290,10 @@ def main(argv: list[str] | None = None) -> int:
         "truth": str(truth_path),
         "pid": os.getpid(),
         # For the crawl: -s NIANBAO_RESOLVE=… (the hostile names resolve without DNS).
-        "resolve": " ".join(f"{k}={v}" for k, v in SCOPE_NAMES.items()),
+        "resolve": " ".join(f"{k}={v}" for k, v in {**SCOPE_NAMES, **named}.items()),
     }
+    if columns:
+        ready["columns"] = str(args.out / "columns.txt")
     print("READY " + json.dumps(ready, ensure_ascii=False), flush=True)
     while not stop.wait(0.5):
         pass

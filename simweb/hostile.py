@@ -385,20 +385,27 @@ SCOPE_NAMES = {
 def _scope() -> tuple[Site, ...]:
     """A site whose report links lead where a crawler must not go.
 
-    Its row names ``hostile.sim`` (so the two names below it are in scope) and the address
-    of ``elsewhere.sim`` as a network (reachable, but not in scope): each refusal below
-    is then told by one test alone. Report links redirect to the secret on this machine
+    Its row names its own address with its port (``127.0.0.21:PORT``), ``hostile.sim``
+    (so the two names below it are in scope) and the address of ``elsewhere.sim`` with
+    that server's port, as a network (reachable, but not in scope): each refusal below is
+    then told by one test alone. Report links redirect to the secret on this machine
     (127.0.0.1), to a cloud metadata address, to a private address, to an in-scope name
-    resolving to loopback and to a host outside the site; one link goes straight to an
-    in-scope name resolving to loopback; one report is a real page. ``scopemove`` is a
-    start page that moves the site to a private address.
+    resolving to loopback, to a host outside the site and to another port of the site's
+    own address (a second server there serves the secret); one link goes straight to an
+    in-scope name resolving to loopback; one report is a real page. ``scopemove``
+    is a start page that moves the site to a private address; ``scoperobots`` is a site
+    whose robots.txt redirects to ``elsewhere.sim``'s server — a place only another row
+    (``scope``'s) names.
     """
     site = _site(
         "scope",
         "127.0.0.21",
         "越界县人民政府",
         "410727",
-        {"domains": ["hostile.sim", SCOPE_NAMES["elsewhere.sim"] + "/32"]},
+        {
+            "name_port": True,
+            "domains": ["hostile.sim", SCOPE_NAMES["elsewhere.sim"] + "/32:{elsewhere}"],
+        },
     )
     title = "越界县人民政府{}年政府信息公开工作年度报告".format
     redirects = {
@@ -407,6 +414,7 @@ def _scope() -> tuple[Site, ...]:
         "/xxgknb/2022.html": "http://10.23.0.7/xxgknb/2022.html",
         "/xxgknb/2021.html": "http://internal.hostile.sim:{secret}/secret",
         "/xxgknb/2020.html": "http://elsewhere.sim:{elsewhere}/xxgknb/2020.html",
+        "/xxgknb/2017.html": "http://127.0.0.21:{sameaddress}/xxgknb/2017.html",
     }
     site.behaviour["redirects"] = redirects
     links = [(path, title(path[8:12])) for path in redirects]
@@ -419,8 +427,14 @@ def _scope() -> tuple[Site, ...]:
     secret = _site("secret", "127.0.0.1", "本机", "410727", {"unlisted": True})
     for path in ("/secret", "/xxgknb/2018.html"):
         secret.add(path, _report_page(f"{title(2018)} {SECRET}"), modified=_DAY)
+    # Another service of the site's own machine, on a port of its own.
+    same = _site(
+        "sameaddress", "127.0.0.21", "本机", "410727", {"unlisted": True, "any_port": True}
+    )
+    same.add("/xxgknb/2017.html", _report_page(f"{title(2017)} {SECRET}"), modified=_DAY)
     elsewhere = _site("elsewhere", "127.0.0.22", "别处县人民政府", "410728", {"unlisted": True})
     elsewhere.add("/xxgknb/2020.html", _report_page(title(2020)), modified=_DAY)
+    elsewhere.add("/robots.txt", b"User-agent: *\nDisallow: /\n", "text/plain")
     move = _site(
         "scopemove",
         "127.0.0.23",
@@ -428,7 +442,29 @@ def _scope() -> tuple[Site, ...]:
         "410729",
         {"moved_base": "http://10.23.0.9/"},
     )
-    return site, secret, elsewhere, move
+    return site, secret, same, elsewhere, move, _scope_robots()
+
+
+def _scope_robots() -> Site:
+    """A site whose robots.txt redirects to a place another row names (``elsewhere.sim``'s
+    server, which ``scope``'s row allows, port and all), where a robots.txt that
+    forbids everything waits: fetched in this site's scope, the redirect is refused."""
+    site = _site(
+        "scoperobots",
+        "127.0.0.26",
+        "借道县人民政府",
+        "410732",
+        {"redirects": {"/robots.txt": "http://127.0.0.22:{elsewhere}/robots.txt"}},
+    )
+    title = "借道县人民政府2024年政府信息公开工作年度报告"
+    site.add("/", _html(site.name, _links([("/xxgknb/", "政府信息公开年报")])), modified=_DAY)
+    site.add(
+        "/xxgknb/index.html",
+        _html("政府信息公开年报", _links([("/xxgknb/2024.html", title)])),
+        modified=_DAY,
+    )
+    site.add("/xxgknb/2024.html", _report_page(title), modified=_DAY)
+    return site
 
 
 EXTRA_SITES = (

@@ -33,6 +33,17 @@ column from the front page, so a crawler has to find the column and read every r
 * ``opaque`` — the column has an opaque numeric id (``/xxfb/xxgk/c100226/c1002NN/``)
   and is linked only from the 信息公开 directory page (北京 丰台 www.bjft.gov.cn).
 * ``robots-all`` — robots.txt is ``Disallow: /`` (北京 顺义 www.bjshy.gov.cn).
+* ``unittree`` — a 年报 tree whose units are named only by the tree: a folder per year
+  (``{Y}nb/``), category folders with the year in their name (``qzfbm{Y}/``, ``zxjd{Y}/``),
+  unit folders titled ``区财政局_2024年`` whose reports say no agency (北京 怀柔, 东城).
+* ``epoint`` — 江苏 Epoint (新点) ``/dynamic/zwgk/govInfoPub.html``: a catalogue of
+  ``?categorynum=`` pages whose list comes by a JSON POST to
+  ``/EWB-FRONT/rest/lightfrontaction/getgovinfolist`` (徐州 and its departments).
+* ``gkmlpt-sub`` — 广东 gkmlpt under a department's path on its city's host
+  (``/dghlz/gkmlpt/``, 东莞), its categories only in ``window._CONFIG``'s ``TREE``.
+
+Where a detail is cited as "public code #N", N is the id of a public repository file the
+project's search index holds (as in the ``source`` column of ``crawler/sites.csv``).
 """
 
 from __future__ import annotations
@@ -59,6 +70,9 @@ PATTERN_SITES = (
     "https-only",
     "opaque",
     "robots-all",
+    "unittree",
+    "epoint",
+    "gkmlpt-sub",
 )
 ROBOTS = b"User-agent: *\nDisallow: /search/\n"
 
@@ -533,6 +547,245 @@ def _robots_all() -> tuple[Site, Expected]:
     return site, Expected(path, [], listing="")
 
 
+HUAILING_UNITS = [  # (category, folder, as its folder page is titled), for 怀岭区
+    ("qzfbm", "czj", "区财政局"),
+    ("qzfbm", "jw", "区教育委员会"),
+    ("qzfbm", "swjw", "区卫生健康委员会"),
+    ("zxjd", "yqz", "雁栖镇"),
+    ("zxjd", "qhjd", "泉河街道"),
+]
+
+
+def _unittree() -> tuple[Site, Expected]:
+    """A 年报 tree whose units only the tree names.
+
+    北京 怀柔's tree is ``/zfxxgkzl/gknb/{Y}nb/`` with its 街乡镇 under ``{Y}nb/zxjd{Y}/``
+    (public code #71556330860, which also shows unit pages titled ``高岭镇_2017年_…``); 东城's
+    is ``/zfxxgknb/2023nb/dcqzf2023/`` and ``/2023n62/qzfbm7/`` (issue 26), category folders
+    carrying the year or a serial. Here each unit's report is titled
+    ``2024年政府信息公开工作年度报告`` — no agency — so the unit is known only by its folder:
+    the link to it (``区财政局``) and its page's title (``区财政局_2024年``); the county's own
+    report, in the year's folder, names the county.
+    """
+    site = _pattern("unittree", "127.0.0.44", "怀岭区人民政府", "110189")
+    root = "/zfxxgkzl/gknb/"
+    units: dict[str, list[str]] = {}
+    reports: list[str] = []
+    years = []
+    for n, year in enumerate((2022, 2023, 2024)):
+        ypath = f"{root}{year}nb/"
+        cats: dict[str, list[tuple[str, str]]] = {"qzfbm": [], "zxjd": []}
+        for m, (cat, folder, said) in enumerate(HUAILING_UNITS):
+            upath = f"{ypath}{cat}{year}/{folder}/"
+            title = f"{year}年政府信息公开工作年度报告"
+            article = f"{upath}{year + 1}02/t{year + 1}02{10 + m}_{3100000 + n * 10 + m}.html"
+            site.add(article, _report_page(title))
+            site.add(upath + "index.html", _html(f"{said}_{year}年", _links([(article, title)])))
+            agency = "怀岭区" + said[1:] if said.startswith("区") else said
+            units.setdefault(agency, []).append(upath)
+            reports.append(article)
+            cats[cat].append((f"./{folder}/", said))
+        for cat, label in (("qzfbm", "区政府部门"), ("zxjd", "乡镇街道")):
+            site.add(
+                f"{ypath}{cat}{year}/index.html", _html(f"{label}_{year}年", _links(cats[cat]))
+            )
+        own_title = f"怀岭区人民政府{year}年政府信息公开工作年度报告"
+        own = f"{ypath}{year + 1}03/t{year + 1}0330_{3200000 + n}.html"
+        site.add(own, _report_page(own_title))
+        reports.append(own)
+        folders = [(f"./qzfbm{year}/", "区政府部门"), (f"./zxjd{year}/", "乡镇街道")]
+        site.add(ypath + "index.html", _html(f"{year}年", _links([(own, own_title), *folders])))
+        years.append((f"./{year}nb/", f"{year}年"))
+    budget = f"{root}2024nb/t20250301_1.html"  # a look-alike in the tree
+    site.add(budget, _report_page("怀岭区2024年部门预算公开"))
+    site.add(root + "index.html", _html("政府信息公开年报", _links(years[::-1])))
+    site.add(
+        "/zfxxgkzl/index.html",
+        _html("政府信息公开专栏", _links([("./gknb/", "政府信息公开年报")])),
+    )
+    _front(site, [("/zfxxgkzl/", "政府信息公开")])
+    return site, Expected(root, reports, units, listing="year-tree")
+
+
+EPOINT_GUID = "3f2c9a7e-5b1d-4c8e-9a62-0d7e4b1c8f35"
+EPOINT_CATEGORIES = [  # (categorynum, name) of the 信息公开 catalogue
+    ("003001", "政府信息公开指南"),
+    ("003002", "政府信息公开制度"),
+    ("003006", "政策文件"),
+    ("003008", "政府信息公开年报"),
+    ("003009", "财政预决算"),
+]
+
+
+def _epoint() -> tuple[Site, Expected]:
+    """江苏 Epoint (新点 WebBuilder) 政府信息公开: the list is a JSON POST.
+
+    37 rows of ``crawler/sites.csv`` (徐州 and its departments, ``dpc.xz.gov.cn`` …) start at
+    ``/dynamic/zwgk/govInfoPub.html``; a category is ``govInfoPub.html?categorynum=003011``
+    (public code #71229736685, #60848561465, with ``&deptcode=`` on county sites #68297314651).
+    The page's script POSTs JSON ``{deptcode, categorynum, pageIndex, pageSize, siteGuid}``,
+    ``pageIndex`` from 0, to ``{projectName}/rest/lightfrontaction/getgovinfolist``, which
+    answers ``{"custom": {"total": N, "data": [{title, infourl, infodate, categoryname}]}}``
+    (public code #60798205205, #70896111822); ``siteGuid`` and ``projectName`` are in
+    ``var siteInfo = {…}`` of ``/js/webBuilderCommon.js`` (public code #28192343862,
+    #70917371947). The page itself lists nothing. The 年报 category holds more records
+    than one answer (20), a budget among them; the catalogue's other categories hold none.
+    """
+    import json
+
+    site = _pattern("epoint", "127.0.0.45", "苏徐市发展和改革委员会", "320301")
+    records: dict[str, list[dict]] = {num: [] for num, _ in EPOINT_CATEGORIES}
+    reports = []
+    agencies = ["苏徐市发展和改革委员会", "苏徐市价格监督检查局", "苏徐市粮食和物资储备局"]
+    for a, agency in enumerate(agencies):
+        for year in range(2017, 2025):
+            guid = f"{year}{a:02d}a7-1c2e-4d5f-8a9b-{year * 100 + a:012d}"
+            path = f"/xzfgw/zfxxgknb/{year + 1}01{15 + a}/{guid}.html"
+            title = f"{agency}{year}年政府信息公开工作年度报告"
+            site.add(path, _report_page(title))
+            reports.append(path)
+            records["003008"].append(
+                {
+                    "title": title,
+                    "infourl": path,
+                    "infodate": f"{year + 1}-01-{15 + a}",
+                    "categoryname": "政府信息公开年报",
+                }
+            )
+    budget = "/xzfgw/czyjs/20250210/b1.html"
+    site.add(budget, _report_page("苏徐市发展和改革委员会2025年部门预算"))
+    records["003008"].insert(
+        4,
+        {
+            "title": "苏徐市发展和改革委员会2025年部门预算",
+            "infourl": budget,
+            "infodate": "2025-02-10",
+            "categoryname": "政府信息公开年报",
+        },
+    )
+    guide = "/xzfgw/zfxxgkzn/20240101/g1.html"
+    site.add(guide, _html("政府信息公开指南", "<p>指南正文</p>"))
+    records["003001"].append(
+        {"title": "政府信息公开指南", "infourl": guide, "infodate": "2024-01-01"}
+    )
+
+    def answer(raw: bytes) -> tuple[bytes, str]:
+        try:
+            asked = json.loads(raw or b"{}")
+        except ValueError:
+            asked = {}
+        if not isinstance(asked, dict) or asked.get("siteGuid") != EPOINT_GUID:
+            out = {"status": {"code": 0, "text": "siteGuid"}, "custom": ""}
+            return json.dumps(out).encode(), "application/json;charset=utf-8"
+        found = records.get(str(asked.get("categorynum")), [])
+        index, size = int(asked.get("pageIndex") or 0), int(asked.get("pageSize") or 10)
+        chunk = found[index * size : (index + 1) * size]
+        out = {"status": {"code": 1}, "custom": {"total": len(found), "data": chunk}}
+        return json.dumps(out, ensure_ascii=False).encode(), "application/json;charset=utf-8"
+
+    site.behaviour["posts"] = {"/EWB-FRONT/rest/lightfrontaction/getgovinfolist": answer}
+    catalogue = "/dynamic/zwgk/govInfoPub.html"
+    script = '<script src="/js/webBuilderCommon.js"></script>'
+    body = (
+        '<div class="ewb-info-tree">'
+        + _links([(f"{catalogue}?categorynum={num}", name) for num, name in EPOINT_CATEGORIES])
+        + '</div><ul id="infolist"></ul>'
+        + script
+        + "<script>webbuilder.getGovInfoList('infolist', getQueryString('deptcode'), "
+        "getQueryString('categorynum'), '', '', 0, render);</script>"
+    )
+    site.add(catalogue, _html("政府信息公开", body))
+    for num, name in EPOINT_CATEGORIES:
+        site.add(f"{catalogue}?categorynum={num}", _html(name, body))
+    site_info = {"siteGuid": EPOINT_GUID, "projectName": "/EWB-FRONT", "webVersion": "5.0"}
+    site.add(
+        "/js/webBuilderCommon.js",
+        f"var siteInfo = {json.dumps(site_info)}\nif (!window.webbuilder) {{ window.webbuilder = {{}}; }}\n",
+        "application/javascript; charset=utf-8",
+    )
+    _front(site, [(catalogue, "政务公开")])
+    return site, Expected(f"{catalogue}?categorynum=003008", reports, listing="epoint")
+
+
+GKMLPT_SUB_SID = "769031"
+
+
+def _gkmlpt_sub() -> tuple[Site, Expected]:
+    """广东 gkmlpt under a department's path on its city's host.
+
+    东莞's departments each have ``www.dg.gov.cn/<dept>/gkmlpt/`` (``crawler/sites.csv``:
+    ``/dghlz/gkmlpt/index#2972``, ``/dgspz/…#3127``; 阳江 ``/yjzjj/gkmlpt/index#721`` whose list
+    is ``/yjzjj/gkmlpt/api/all/721?page=1&sid=662021``, public code #60768274975; 深圳's
+    districts the same, #57534585190; articles under ``<dept>/gkmlpt/content/``, #69207785717).
+    The API is beside the department's pages: ``/gkmlpt/api/…`` at the host's root answers
+    nothing for it. ``/gkmlpt/index`` carries ``window._CONFIG`` with ``SID`` and ``TREE``
+    (public code #53836515905, #54071703295), from which its navigation is drawn: its HTML
+    links no category. ``annualreport#2629`` names the category in its fragment (广东文旅,
+    public code #20879211009).
+    """
+    import json
+
+    site = _pattern("gkmlpt-sub", "127.0.0.46", "东城市河流域管理局", "441900")
+    dept = "/dghlz/"
+    site.start_path = dept
+    tree = [
+        {"id": 2960, "name": "政府信息公开指南", "children": []},
+        {"id": 2961, "name": "政府信息公开制度", "children": []},
+        {
+            "id": 2962,
+            "name": "法定主动公开内容",
+            "children": [
+                {"id": 2972, "name": "政府信息公开年报", "children": []},
+                {"id": 2973, "name": "财政预决算", "children": []},
+            ],
+        },
+    ]
+    config = (
+        f"<script>window._CONFIG = {{SID: '{GKMLPT_SUB_SID}', APP: 'gkmlpt', "
+        f"TREE: {json.dumps(tree, ensure_ascii=False)}}};</script>"
+        '<div id="app"></div><script src="/gkmlpt/static/js/app.js"></script>'
+    )
+    site.add(f"{dept}gkmlpt/index", _html("东城市河流域管理局政府信息公开", config))
+    site.add(
+        f"{dept}gkmlpt/annualreport",
+        _html(
+            "政府信息公开年报", f"<script>window._CONFIG = {{SID: '{GKMLPT_SUB_SID}'}};</script>"
+        ),
+    )
+    articles, reports = [], []
+    for n, (year, title) in enumerate(_titles("东城市河流域管理局", range(2017, 2025))):
+        path = f"{dept}gkmlpt/content/3/{3900 + n}/post_{3900 + n}.html"
+        site.add(path, _report_page(title))
+        reports.append(path)
+        articles.append({"title": title, "url": path, "date": f"{year + 1}-01-20"})
+    per = 3
+    pages = -(-len(articles) // per)
+    for page in range(1, pages + 1):
+        chunk = articles[(page - 1) * per : page * per]
+        site.add(
+            f"{dept}gkmlpt/api/all/2972?page={page}&sid={GKMLPT_SUB_SID}",
+            json.dumps({"total": len(articles), "articles": chunk}, ensure_ascii=False),
+            "application/json; charset=utf-8",
+        )
+    budget = [
+        {
+            "title": "东城市河流域管理局2025年部门预算",
+            "url": f"{dept}gkmlpt/content/3/3999/post_3999.html",
+        }
+    ]
+    site.add(
+        f"{dept}gkmlpt/api/all/2973?page=1&sid={GKMLPT_SUB_SID}",
+        json.dumps({"total": 1, "articles": budget}, ensure_ascii=False),
+        "application/json; charset=utf-8",
+    )
+    site.add(
+        dept + "index.html",
+        _html("东城市河流域管理局", _links([(f"{dept}gkmlpt/index", "政府信息公开")])),
+    )
+    _front(site, [(dept, "政务公开")])  # the city's host: the department's 政务公开 section
+    return site, Expected(f"{dept}gkmlpt/index", reports, listing="gkmlpt")
+
+
 BUILD = {
     "hanweb-more": _hanweb_more,
     "hanweb-get": _hanweb_get,
@@ -547,6 +800,9 @@ BUILD = {
     "https-only": _https_only,
     "opaque": _opaque,
     "robots-all": _robots_all,
+    "unittree": _unittree,
+    "epoint": _epoint,
+    "gkmlpt-sub": _gkmlpt_sub,
 }
 
 

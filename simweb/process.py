@@ -39,7 +39,7 @@ class SimWeb:
         seed: int = 0,
         *,
         port: int = 0,
-        timeout: float = 30.0,
+        timeout: float = 120.0,
         log_requests: bool = False,
         extra: tuple[str, ...] = (),
         edition: int = 1,

@@ -70,13 +70,17 @@ class SiteHandler(BaseHTTPRequestHandler):
         self._answer(head=False)
 
     def do_POST(self) -> None:  # noqa: N802
-        """Only 大汉's dataproxy.jsp takes a POST: the form names the column and unit."""
+        """大汉's dataproxy.jsp takes a form (it names the column and unit); a pattern site's
+        listing API (simweb.patterns, ``behaviour["posts"]``) answers what it is sent."""
         self._arrived = time.time()
         length = int(self.headers.get("Content-Length") or 0)
-        form = {
-            k: v[0] for k, v in parse_qs(self.rfile.read(length).decode("utf-8", "replace")).items()
-        }
+        raw = self.rfile.read(length)
         parts = urlsplit(self.path)
+        if answer := self.site.behaviour.get("posts", {}).get(parts.path):
+            body, ctype = answer(raw)
+            self._send(200, body, ctype, False)
+            return
+        form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
         if proxy := self.site.behaviour.get("hanweb_posts", {}).get(parts.path):
             query = {k: v[0] for k, v in parse_qs(parts.query).items()}
             mine = (
@@ -296,12 +300,13 @@ def bind(site: Site, port: int = 0, log_requests: bool = False) -> SiteServer:
         site.ip = "127.0.0.1"
         server = SiteServer((site.ip, 0), handler)
     if site.behaviour.get("tls") == "https-only":
-        server.tls_context = self_signed_context(site.ip)
+        server.tls_context = self_signed_context(site.ip, site.behaviour.get("host"))
     return server
 
 
-def self_signed_context(ip: str) -> ssl.SSLContext:
-    """A server TLS context with a fresh self-signed certificate for ``ip``."""
+def self_signed_context(ip: str, host: str | None = None) -> ssl.SSLContext:
+    """A server TLS context with a fresh self-signed certificate for ``ip`` (and ``host``,
+    the name a site is reached by, so that a client checking the name finds it)."""
     import datetime
     import ipaddress
     import tempfile
@@ -323,7 +328,10 @@ def self_signed_context(ip: str) -> ssl.SSLContext:
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=30))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), False
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(ip))] + ([x509.DNSName(host)] if host else [])
+            ),
+            False,
         )
         .sign(key, hashes.SHA256())
     )

@@ -17,20 +17,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archive.store.templates import template
+from archive.store.templates import T3_APPLICANTS, T4_PARTS, template
 
 Value = int | float | None
 Tables = dict[str, dict[str, dict[str, Value]]]
 
-T3_APPLICANTS = (
-    "natural_person",
-    "enterprise",
-    "research",
-    "public_interest",
-    "legal_service",
-    "other_org",
-)
-T4_PARTS = ("upheld", "corrected", "other", "pending")
 T3_BALANCE_ROWS = ("new_requests", "carried_over", "results_total", "carried_forward")
 
 # How requests spread over applicant types (natural persons file almost all of them).

@@ -96,8 +96,10 @@ def _task(path: str | None):
     return getattr(importlib.import_module(module), name)
 
 
-def _serve(conn: Connection, budget_mb: int, task_path: str | None = None) -> None:
+def _serve(conn: Connection, budget_mb: int, task_path: str | None = None, nice: int = 0) -> None:
     """The worker's loop: one request in, one answer out, until the pipe closes."""
+    if nice:
+        os.nice(nice)  # beside a crawl: the crawl comes first when both want the cores
     task = _task(task_path)
     _preload()
     _limit_memory(budget_mb)
@@ -137,6 +139,9 @@ def _serve(conn: Connection, budget_mb: int, task_path: str | None = None) -> No
 
 
 PENDING = object()  # a worker's answer that is not the job's outcome yet
+# What a job source gives :meth:`ParsePool.map` when it has no job now but may later (the
+# parse stage following a crawl that is still storing captures).
+NO_JOB_YET = object()
 
 
 @contextlib.contextmanager
@@ -158,9 +163,10 @@ def _safe_path():
 class _Worker:
     """One isolated worker process, started on first use and replaced when it dies."""
 
-    def __init__(self, memory_mb: int, task: str | None):
+    def __init__(self, memory_mb: int, task: str | None, nice: int = 0):
         self.memory_mb = memory_mb
         self.task = task
+        self.nice = nice
         self.proc: multiprocessing.process.BaseProcess | None = None
         self.conn: Connection | None = None
         self.job: int | None = None  # what it is working on (the pool's sequence number)
@@ -185,7 +191,7 @@ class _Worker:
         parent, child = ctx.Pipe()
         proc = ctx.Process(
             target=_serve,
-            args=(child, self.memory_mb, self.task),
+            args=(child, self.memory_mb, self.task, self.nice),
             daemon=True,
             name="nianbao-parse-worker",
         )
@@ -346,7 +352,10 @@ class ParsePool:
     function the workers run, as ``"module:function"`` (default: ``parse_document``), so a
     later stage can run its own pure steps there too. :meth:`map` hands out jobs as
     workers come free and gives the outcomes back **in the order of the jobs**, so the
-    one process that writes them writes them in the order one worker would have.
+    one process that writes them writes them in the order one worker would have. A job
+    source may give :data:`NO_JOB_YET` (nothing now, more later): the pool then gives back
+    what is done and asks again after ``poll`` seconds. ``nice`` lowers the workers'
+    priority (a parse beside a crawl).
     """
 
     def __init__(
@@ -356,16 +365,19 @@ class ParsePool:
         memory_mb: int = DEFAULT_MEMORY_MB,
         task: str | None = None,
         ahead: int | None = None,
+        nice: int = 0,
+        poll: float = 0.5,
     ):
         self.size = max(1, workers or os.cpu_count() or 1)
+        self.poll = poll
         self.timeout = timeout
         # Finished jobs held back while an earlier one is still running (a slow document):
         # bounded, so memory is too; then the pool waits for the slow one.
         self.ahead = ahead if ahead is not None else 4 * self.size
-        self.workers = [_Worker(memory_mb, task) for _ in range(self.size)]
+        self.workers = [_Worker(memory_mb, task, nice) for _ in range(self.size)]
         self.waited = 0.0  # seconds the caller spent waiting for a worker to finish
 
-    def map(self, jobs: Iterable[tuple[Any, tuple, dict]]) -> Iterator[tuple[Any, Any]]:
+    def map(self, jobs: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
         """For each ``(key, args, kwargs)``: ``(key, value)``, or ``(key, ParseError)``."""
         jobs = iter(jobs)
         keys: dict[int, Any] = {}
@@ -375,12 +387,17 @@ class ParsePool:
         busy: list[_Worker] = []
         exhausted = False
         while True:
+            starved = False  # the source has no job now, but may have later
             while idle and not exhausted and sent - given < self.size + self.ahead:
                 try:
-                    key, args, kwargs = next(jobs)
+                    item = next(jobs)
                 except StopIteration:
                     exhausted = True
                     break
+                if item is NO_JOB_YET:
+                    starved = True
+                    break
+                key, args, kwargs = item
                 worker = idle.pop()
                 keys[sent] = key
                 try:
@@ -396,9 +413,13 @@ class ParsePool:
             if exhausted and given == sent:
                 return
             if not busy:
+                if starved:
+                    time.sleep(self.poll)
                 continue
             began = time.monotonic()
             wait_for = min(w.deadline for w in busy) - began
+            if starved:
+                wait_for = min(wait_for, self.poll)
             ready = connection_wait(
                 [w.conn for w in busy if w.conn is not None], timeout=max(0.0, wait_for)
             )

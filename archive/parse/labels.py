@@ -185,3 +185,50 @@ def columns_in(text: str, entries: list[Entry]) -> list[Entry]:
         whole = match_label(text, entries)
         return [whole.entry] if whole else found
     return found
+
+
+# Where a new label starts inside a run of labels: its numbering (二、 （一） 1.), not at
+# the start of the run. An Arabic numbering digit follows no digit or point of its own.
+_RUN_NUMBERING = re.compile(
+    rf"[一二三四五六七八九十]+[、.．](?=\S)|{_OPEN}\s*[一二三四五六七八九十]+\s*{_CLOSE}"
+    r"|(?<![\d.．])\d[.．、](?=[\u4e00-\u9fff])"
+)
+
+
+def _normalized_with_positions(text: str) -> tuple[str, list[int]]:
+    """``normalize(text)`` and, for each of its characters, the index in ``text`` it came
+    from, so that a phrase found in the normalised form can be cut out of the text."""
+    chars: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text):
+        for folded in unicodedata.normalize("NFKC", ch):
+            if not _NOISE.match(folded):
+                chars.append(folded)
+                where.append(i)
+    return "".join(chars), where
+
+
+def split_run(text: str, columns: list[Entry]) -> list[str]:
+    """A run of labels as separate labels: where text lost the boundaries between cells,
+    a section heading, a block title, column headers and a row's label run into one
+    (二、主动公开政府信息情况第二十条第（一）项信息内容本年制发件数本年废止件数现行有效件数规章).
+    The run is cut before each numbering and after each column label it holds, so the
+    row's own label comes out last; text with neither is returned whole."""
+    cuts: set[int] = {m.start() for m in _RUN_NUMBERING.finditer(text) if m.start() > 0}
+    core, where = _normalized_with_positions(text)
+    spans: list[tuple[int, int]] = []
+    phrases = sorted(
+        {_phrase(p) for e in columns for p in e.match if not p.startswith("=")}, key=len
+    )
+    for phrase in reversed(phrases):  # longest first; a shorter one inside it is no label
+        start = core.find(phrase)
+        while phrase and start >= 0:
+            end = start + len(phrase)
+            if all(end <= a or start >= b for a, b in spans):
+                spans.append((start, end))
+            start = core.find(phrase, start + 1)
+    cuts |= {where[end - 1] + 1 for _, end in spans}
+    pieces = [
+        text[a:b] for a, b in zip([0, *sorted(cuts)], [*sorted(cuts), len(text)], strict=True)
+    ]
+    return [p.strip() for p in pieces if p.strip()]

@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
 
 from archive.parse.document import Document
 
-_REPORT_TITLE = re.compile(r"(政府)?信息公开.{0,6}(年度报告|年报)|政务公开.{0,6}年度报告")
+_REPORT_TITLE = re.compile(
+    r"(政府)?信息公开.{0,6}(年度报告|年报)|政务公开.{0,6}年度报告"
+    r"|(?:19|20)\d{2}\s*年度?.{0,4}信息公开工作报告"  # 2021年度政府信息公开工作报告
+)
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年\s*(?:度)?")
-_TITLE_SUFFIX = re.compile(r"(关于)?(的)?(政府)?信息公开(工作)?(年度报告|年报).*$")
-_PERIOD = re.compile(r"统计期限(?:从|自|为)\s*((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日")
+_TITLE_SUFFIX = re.compile(r"(关于)?(的)?(政府)?信息公开(工作)?(年度报告|年报|工作报告).*$")
+_PERIOD = re.compile(
+    r"统计(?:期限|数据时间段|时间段|时段|期间)(?:从|自|为|是)"
+    r"\s*((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日"
+)
 _PUBLISHED = re.compile(
     r"(?:发布日期|发布时间|成文日期|日期)\s*[:：]\s*((?:19|20)\d{2})[-年/.](\d{1,2})[-月/.](\d{1,2})"
 )
@@ -55,15 +65,52 @@ def looks_like_report_title(title: str | None) -> bool:
 
 
 def find_title(doc: Document) -> str | None:
-    """The report's title: the CMS's, else the first short line that reads like one."""
+    """The report's title: the CMS's, else the first short line that reads like one —
+    and of these, the first that names a year. A title naming none (政府信息公开年报: the
+    column's name, which a CMS puts in a page's <title> or a PDF prints as its running
+    head) is the column's, not the report's: it is taken only when nothing names one."""
+    found = [t for t in _titles(doc) if t]
+    return next((t for t in found if names_a_year(t)), found[0] if found else doc.title)
+
+
+def link_title(page: str, page_url: str, targets: set[str]) -> str | None:
+    """What the page that linked a document calls it: the text (or ``title``) of its link
+    to one of ``targets`` (the document's URL, as linked and as fetched; a PDF.js viewer's
+    ``file=`` counts) — when that text reads like a report's title."""
+    try:
+        root = lxml.html.fromstring(page)
+    except (etree.ParserError, ValueError):
+        return None
+    for anchor in root.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        if not href:
+            continue
+        url = urljoin(page_url, href)
+        viewer = parse_qs(urlsplit(url).query).get("file")
+        if url not in targets and not (viewer and urljoin(url, viewer[0]) in targets):
+            continue
+        for text in (anchor.text_content(), anchor.get("title")):
+            text = strip_chrome(re.sub(r"\s+", " ", text or "").strip())
+            if text and len(text) <= 120 and looks_like_report_title(text):
+                return text
+    return None
+
+
+def names_a_year(title: str | None) -> bool:
+    """Does a title name the year of its report (not only the column it sits in)?"""
+    return bool(title and _YEAR.search(unicodedata.normalize("NFKC", title)))
+
+
+def _titles(doc: Document):
+    """The titles a document offers, in order: its CMS title, then short lines that read
+    like a report's title."""
+    if doc.title and looks_like_report_title(doc.title):
+        yield strip_chrome(re.sub(r"\s+", " ", doc.title).strip())
     lines = [
-        ln.strip()
+        strip_chrome(ln.strip()) or ""
         for ln in doc.text.split("\n")[:40]
         if ln.strip() and not _PAGE_NUMBER.match(ln.strip())
     ]
-    if doc.title and looks_like_report_title(doc.title):
-        return strip_chrome(re.sub(r"\s+", " ", doc.title).strip())
-    lines = [strip_chrome(ln) or "" for ln in lines]
     for i, line in enumerate(lines):
         if len(line) <= 80 and looks_like_report_title(line):
             # A title set over two lines: 淮安市人民政府 / 2024 年政府信息公开工作年度报告.
@@ -74,8 +121,21 @@ def find_title(doc: Document) -> str | None:
                 and not re.search(r"[。，；：>＞»]", lines[i - 1])  # not a sentence or a breadcrumb
             ):
                 line = lines[i - 1] + line
-            return re.sub(r"\s+", " ", line).strip()
-    return doc.title
+            yield re.sub(r"\s+", " ", line).strip()
+    # An article copied without its heading still names itself in its first sentence.
+    yield _quoted_title(doc.text)
+
+
+# A report's title quoted in its first sentence (特向社会公布《某局2025年政府信息公开工作年度报告》):
+# an article copied without its heading still names itself there.
+_QUOTED = re.compile(r"《([^《》]{6,60}?(?:年度报告|年报|工作报告))》")
+
+
+def _quoted_title(text: str) -> str | None:
+    for m in _QUOTED.finditer(text[:600]):
+        if looks_like_report_title(m.group(1)) and _YEAR.search(m.group(1)):
+            return m.group(1).strip()
+    return None
 
 
 def reporting_year(title: str | None, text: str) -> int | None:
@@ -97,6 +157,7 @@ def agency_from_title(title: str | None) -> str | None:
     # Page chrome before the name: a field name (标题:), a breadcrumb (首页>政务公开>…).
     t = re.split(r"[:：>＞»]", strip_chrome(t) or "")[-1]
     t = _YEAR.sub("", t, count=1)
+    t = re.sub(r"关于$", "", t)  # 某局关于2021年度…报告: the year stood between
     t = t.strip("-_—:：|")
     return t or None
 

@@ -126,29 +126,40 @@ def _sentences(sections: list[dict], text: str) -> list[tuple[int, str]]:
     return [(n, s) for n, s in out if s]
 
 
-def _about_disclosure(rule: str, section: int, sentence: str, previous: str) -> bool:
-    if rule not in ("text_review", "text_litigation") or section == 4:
-        return True
-    return bool(_ABOUT_DISCLOSURE.search(sentence) or _ABOUT_DISCLOSURE.search(previous))
+def _about_disclosure(rule: str, section: int, about: bool) -> bool:
+    """Whether a statement of ``rule`` counts: review and lawsuits only when the sentence or
+    the one before names information disclosure (``about``), or in section 四."""
+    return rule not in ("text_review", "text_litigation") or section == 4 or about
+
+
+# What every pattern needs: a figure needs a digit, "none" a word of negation.
+_DIGIT = re.compile(r"\d")
+_NEGATION = re.compile(r"未|没有|无")
 
 
 def stated_figures(sections: list[dict], text: str) -> list[Statement]:
     """Every figure the narrative states that a table also gives, in text order."""
     found: list[Statement] = []
+    said: set[tuple[str, str]] = set()  # (rule, sentence) of every statement found so far
     sentences = _sentences(sections, text)
+    names = [bool(_ABOUT_DISCLOSURE.search(sentence)) for _, sentence in sentences]
     for i, (section, sentence) in enumerate(sentences):
-        previous = sentences[i - 1][1] if i else ""
-        for rule, pattern in PATTERNS:
-            if not _about_disclosure(rule, section, sentence, previous):
-                continue
-            for m in pattern.finditer(sentence):
-                number = next(g for g in m.groups() if g is not None)
-                found.append(Statement(rule, float(number.replace(",", "")), section, sentence))
-        for rule, pattern in NONE_PATTERNS:
-            if any(s.rule == rule and s.quote == sentence for s in found):
-                continue
-            if _about_disclosure(rule, section, sentence, previous) and pattern.search(sentence):
-                found.append(Statement(rule, 0.0, section, sentence))
+        about = names[i] or (i > 0 and names[i - 1])
+        if _DIGIT.search(sentence):
+            for rule, pattern in PATTERNS:
+                if not _about_disclosure(rule, section, about):
+                    continue
+                for m in pattern.finditer(sentence):
+                    number = next(g for g in m.groups() if g is not None)
+                    found.append(Statement(rule, float(number.replace(",", "")), section, sentence))
+                    said.add((rule, sentence))
+        if _NEGATION.search(sentence):
+            for rule, pattern in NONE_PATTERNS:
+                if (rule, sentence) in said:
+                    continue
+                if _about_disclosure(rule, section, about) and pattern.search(sentence):
+                    found.append(Statement(rule, 0.0, section, sentence))
+                    said.add((rule, sentence))
     return found
 
 

@@ -47,16 +47,24 @@ class Section:
         return {"number": self.number, "key": self.key, "heading": self.heading, "text": self.text}
 
 
-def _heading(line: str, number: int) -> bool:
-    """Whether ``line`` is the heading of section ``number``."""
+def heading_number(line: str) -> int | None:
+    """The number of the section whose heading ``line`` is, or None.
+
+    Every line of a report is asked, and a text rendering's line can be the whole report:
+    only a line that begins with a numeral 一–六 (as NFKC reads its first characters) is
+    normalised whole, once."""
+    start = line.lstrip()[:2]
+    if not start or unicodedata.normalize("NFKC", start).lstrip()[:1] not in _NUMERALS:
+        return None
     m = _HEADING.match(unicodedata.normalize("NFKC", line).replace("\t", " "))
-    if not m or _NUMERALS.index(m.group(1)) + 1 != number:
-        return False
+    if not m:
+        return None
+    number = _NUMERALS.index(m.group(1)) + 1
     rest = m.group(2).strip()
     if len(rest) > MAX_HEADING:
-        return False
+        return None
     words = SECTIONS[number - 1][3]
-    return any(w in normalize(rest) for w in words)
+    return number if any(w in normalize(rest) for w in words) else None
 
 
 # Table cells are short; a longer "cell" is prose a page frame or layout table boxed in.
@@ -100,13 +108,12 @@ def split_sections(doc: Document) -> list[Section]:
     """The preface and the sections found, in order; a section not found is absent."""
     lines = doc.text.split("\n")
     starts: list[tuple[int, int]] = []  # (line index, section number)
-    number = 1
+    number = 1  # the lowest section still to find: headings come in order
     for i, line in enumerate(lines):
-        for candidate in range(number, 7):
-            if _heading(line, candidate):
-                starts.append((i, candidate))
-                number = candidate + 1
-                break
+        heading = heading_number(line)
+        if heading is not None and heading >= number:
+            starts.append((i, heading))
+            number = heading + 1
         if number > 6:
             break
     if not starts:

@@ -31,6 +31,7 @@ from archive.parse.labels import (
     match_label,
     normalize,
     numbering,
+    split_run,
 )
 from archive.parse.values import CellValue, clean_cell, read_cell
 from archive.store.templates import TEMPLATES, Entry, template
@@ -43,7 +44,8 @@ class RowReading:
     """One data row as read, before the template decides its columns.
 
     ``tokens`` is set instead of ``cells`` for a row whose digits ran together (text
-    formats): the cells are decided later, with the rest of its table (``parse.digits``).
+    formats): it holds its place among the rows, and its cells are decided later, with
+    the rest of its table (``parse.digits``).
     ``local`` rows are rows whose label names no row of any template; ``pos`` is how many
     recognised rows preceded them, which places them between their neighbours.
     """
@@ -65,7 +67,6 @@ class TableReading:
     votes: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     local_rows: list[RowReading] = field(default_factory=list)
-    run_together: list[RowReading] = field(default_factory=list)
     # Rows refused because their run-together digits could not be split for sure.
     refused: list[str] = field(default_factory=list)
 
@@ -112,6 +113,17 @@ SECTION_WORDS = {
 }
 
 
+def _names_t4(texts: list[str]) -> bool:
+    """Whether labels are table 4's header: a label naming 行政复议 / 行政诉讼, not one that
+    speaks of 申请 (table 3's). Judged label by label, where text ran a heading into the
+    header (四、因政府信息公开工作被申请行政复议、提起行政诉讼情况 | 行政复议 …)."""
+    labels = [normalize(t) for t in texts]
+    if len(labels) > 1:
+        return any(_names_t4([t]) for t in labels)
+    joined = "".join(labels)
+    return any(w in joined for w in T4_HEADER_WORDS) and "申请" not in joined
+
+
 def _split_labels(cells: list[CellValue]) -> tuple[list[CellValue], list[CellValue]]:
     """Label cells are those up to the last text cell; data cells the rest."""
     last_text = max((i for i, c in enumerate(cells) if not c.is_value), default=-1)
@@ -143,8 +155,9 @@ def _fit(data: list[CellValue], width: int, exact: bool) -> list[CellValue] | No
 
 def _run_together(data: list[CellValue], width: int) -> list[str] | None:
     """The tokens of a text row printed with fewer cells than it has, when the missing
-    separators can only be between digits: every cell printed (no empty one whose place
-    is unknown), each a plain digit string or a blank mark, with enough digits."""
+    separators can only be between digits (or a blank cell left no trace): every cell
+    printed (no empty one whose place is unknown), each digits (a decimal part and a unit
+    on the last number) or a blank mark, and at least one digit among them."""
     while data and not data[0].raw:  # empty label columns of a merged label
         data = data[1:]
     while data and not data[-1].raw:  # padding
@@ -152,9 +165,7 @@ def _run_together(data: list[CellValue], width: int) -> list[str] | None:
     if not data or len(data) >= width or any(not c.raw for c in data):
         return None
     tokens = [c.raw.replace(" ", "") for c in data]
-    if not all(t.isdigit() or c.kind == "blank" for t, c in zip(tokens, data, strict=True)):
-        return None
-    if sum(len(t) if t.isdigit() else 1 for t in tokens) < width:
+    if digits.parse_tokens(tokens) is None or not any(ch.isdigit() for t in tokens for ch in t):
         return None
     return tokens
 
@@ -208,7 +219,9 @@ class _Walker:
                 grew = len(self.out.rows) > before
                 self.cut = (
                     self.out.rows[-1]
-                    if grew and all(c.kind == "blank" for c in self.out.rows[-1].cells)
+                    if grew
+                    and self.out.rows[-1].tokens is None
+                    and all(c.kind == "blank" for c in self.out.rows[-1].cells)
                     else None
                 )
         return self.out
@@ -276,6 +289,10 @@ class _Walker:
     def row(self, cells: list[CellValue]) -> None:
         labels, data = _split_labels(cells)
         texts = [c.raw for c in labels if c.raw]
+        if not self.exact:
+            # Text that lost its cell boundaries: a heading, column headers and the row's
+            # label may have run into one; each is recognised on its own.
+            texts = [piece for t in texts for piece in _label_run(t)]
         all_blank = all(c.kind == "blank" for c in data)
         rows_before, locals_before = len(self.out.rows), len(self.out.local_rows)
         self.last = _Last(texts, data, "none") if texts else None
@@ -299,7 +316,10 @@ class _Walker:
         if not self.exact and len(texts) >= 3:
             # A flattened table: its headings and column headers share the first row's line.
             self.header(texts[:-1])
-        if self.is_t4_header(texts) and len(data) >= T4_WIDTH // 3:
+        if self.is_t4_header(texts) and (
+            len(data) >= T4_WIDTH // 3
+            or (not self.exact and digits.digit_count([c.raw for c in data]) >= T4_WIDTH // 3)
+        ):
             # Table 4's header and its one data row on one line (a flattened table).
             self.header(texts)
             self.unlabelled(data)
@@ -343,7 +363,9 @@ class _Walker:
         if fitted is None:
             tokens = None if self.exact else _run_together(data, width)
             if tokens is not None:
-                self.out.run_together.append(
+                if entry.table == "t2":
+                    cols = self.t2_cols_of(entry.key)
+                self.out.rows.append(
                     RowReading(
                         entry.table,
                         entry.key,
@@ -373,6 +395,14 @@ class _Walker:
         self.out.rows.append(
             RowReading(entry.table, entry.key, fitted, header, " ".join(texts), texts=tuple(texts))
         )
+
+    def t2_cols_of(self, key: str) -> tuple[str, ...]:
+        """The columns of a table-2 row as the header in force prints them, when they are
+        the whole of that row's columns in one of the templates (a 2021 report may print
+        table 2 in the 2019 layout: then its cells are not the 2021 ones); otherwise
+        none, and the template decides."""
+        own = {frozenset(e.cols) for e in ROWS if e.table == "t2" and e.key == key}
+        return self.t2_header if frozenset(self.t2_header) in own else ()
 
     def count_vote(self, entry: Entry) -> None:
         if (entry.table, entry.key) in ROW_VOTES:
@@ -404,8 +434,7 @@ class _Walker:
         return [by_col[c] for c in T3_KEYS]
 
     def is_t4_header(self, texts: list[str]) -> bool:
-        joined = normalize("".join(texts))
-        return any(w in joined for w in T4_HEADER_WORDS) and "申请" not in joined
+        return _names_t4(texts)
 
     def blank_t3_row(self, texts: list[str], data: list[CellValue]) -> bool:
         """In text formats, a table-3 row printed with its label and only empty cells.
@@ -465,7 +494,7 @@ class _Walker:
             for e in t2_cols:
                 if ("t2", e.key) in COL_VOTES:
                     self.vote(COL_VOTES[("t2", e.key)])
-        elif any(w in joined for w in T4_HEADER_WORDS) and "申请" not in joined:
+        elif _names_t4(texts):
             self.table = "t4"
         else:
             if "申请人情况" in joined:  # table 3's header starts (again, after a page break)
@@ -518,7 +547,7 @@ class _Walker:
             return
         tokens = _run_together(data, T4_WIDTH) if self.table == "t4" and not self.exact else None
         if tokens is not None:
-            self.out.run_together.append(
+            self.out.rows.append(
                 RowReading("t4", "t4", [], tokens=tokens, cols=tuple(str(i) for i in range(15)))
             )
             self.table = None
@@ -544,11 +573,19 @@ class _Walker:
                 data,
                 self.t2_header if self.table == "t2" else (),
                 label,
+                # digits that may have run together, should the row be placed by position
+                tokens=None if self.exact else _run_together(data, len(data) + 1),
                 pos=len(self.out.rows),
                 texts=tuple(texts),
                 cols=self.t3_layout() if self.table == "t3" else (),
             )
         )
+
+
+@lru_cache(maxsize=4096)
+def _label_run(text: str) -> tuple[str, ...]:
+    """A label cell of text cut into the labels that ran into it (``labels.split_run``)."""
+    return tuple(split_run(text, COLS))
 
 
 @lru_cache(maxsize=64)
@@ -577,11 +614,15 @@ def detect_template(reading: TableReading, year: int | None) -> tuple[str | None
     warnings: list[str] = []
     votes = reading.votes
     by_content = max(votes, key=lambda t: votes[t]) if votes else None
-    if by_content and len(votes) > 1:
-        warnings.append(f"template evidence is mixed: {votes}")
     by_year = None
     if year is not None:
         by_year = "2021" if year >= 2021 else "2019" if year >= 2019 else "pre2019"
+    if by_content and len(votes) > 1:
+        warnings.append(f"template evidence is mixed: {votes}")
+        if by_year in votes:
+            # Both layouts are printed (a 2021 report keeping table 2 or （六） of 2019):
+            # the year decides between the templates its tables show.
+            by_content = by_year
     if by_year == "pre2019":
         # The 2019 template did not exist before the 2019 reports: rows that happen to
         # match its labels are not read as its cells. The text is kept.
@@ -648,12 +689,23 @@ def place_by_position(reading: TableReading, template_id: str) -> list[str]:
         fitted = _fit(cells, len(cols), True)
         if fitted is None and local.header_cols:
             fitted = _fit(cells, len(local.header_cols), True)
-        if fitted is None:
+        if fitted is not None:
+            row = RowReading(local.table, entry.key, fitted, local.header_cols, local.label)
+        elif local.tokens is not None and (
+            not local.header_cols or set(local.header_cols) == set(cols)
+        ):
+            # Its digits ran together: placed, then split with the rest of its table.
+            row = RowReading(
+                local.table,
+                entry.key,
+                [],
+                label=local.label,
+                tokens=local.tokens,
+                cols=local.cols or local.header_cols or (T3_KEYS if local.table == "t3" else ()),
+            )
+        else:
             continue
-        reading.rows.insert(
-            local.pos,
-            RowReading(local.table, entry.key, fitted, local.header_cols, local.label),
-        )
+        reading.rows.insert(local.pos, row)
         for other in reading.local_rows:
             if other is not local and other.pos >= local.pos:
                 other.pos += 1
@@ -697,62 +749,135 @@ def _closest(local: RowReading, gap: list[Entry]) -> Entry | None:
 
 
 def split_run_together(reading: TableReading, template_id: str) -> list[str]:
-    """Decide the rows whose digits ran together (``parse.digits``); returns warnings."""
-    if not reading.run_together:
+    """Decide the rows whose digits ran together (``parse.digits``); returns warnings.
+
+    Each such row holds its place among the rows; it becomes a row with cells, or is
+    taken out and named in ``reading.refused``. When some row prints fewer digits than it
+    has cells, this rendering evidently lost blank cells, and every row's readings then
+    consider blanks that left no trace."""
+    pending = [r for r in reading.rows if r.tokens is not None]
+    if not pending:
         return []
     tpl = template(template_id)
     warnings: list[str] = []
+    runs_all: list[digits.RunTogether] = []
+    for r in pending:
+        cols = r.cols or _row_cols(template_id).get((r.table, r.key), ())
+        run = digits.RunTogether(r.table, r.key, r.tokens or [], cols, r.label)
+        if cols:
+            runs_all.append(run)
+            continue
+        reading.refused.append(f"{r.table}.{r.key}")
+        warnings.append(
+            f"{r.table}.{r.key}: digits printed run together ('{' '.join(run.tokens)}') in a "
+            f"row the {template_id} template does not have; row left out"
+        )
+    short = [r for r in runs_all if digits.digit_count(r.tokens) < len(r.cols)]
+    blanks = bool(short)
+    if short:
+        warnings.append(
+            f"{short[0].table}.{short[0].key} prints {digits.digit_count(short[0].tokens)} "
+            f"digits for its {len(short[0].cols)} cells: blank cells leave no trace in this "
+            f"text, so every split of run-together digits allows for them"
+        )
+    decided: dict[tuple[str, str], list[RowReading]] = {}
+    plain: dict[str, list[str]] = {}  # rows whose digits are one a cell, by table
     for table in ("t2", "t3", "t4"):
-        runs = [r for r in reading.run_together if r.table == table]
+        runs = [r for r in runs_all if r.table == table]
         if not runs:
             continue
         fixed: dict[str, digits.Values] = {}
         rules: list[digits.Rule] = []
-        width = 7
         if table == "t3":
             for row in reading.rows:
-                if row.table == "t3":
+                if row.table == "t3" and row.tokens is None:
                     # table 3 counts requests: its cells are whole numbers or blank
                     fixed.setdefault(row.key, tuple(cast(int | None, c.value) for c in row.cells))
             present = set(fixed) | {r.key for r in runs}
             rules = digits.t3_rules(audit.result_rows_printed(tpl, present), present)
-        runs_in = [
-            digits.RunTogether(
-                r.table,
-                r.key,
-                r.tokens or [],
-                r.cols or _row_cols(template_id).get((r.table, r.key), ()),
-                r.label,
-            )
-            for r in runs
-        ]
-        runs_in = [r for r in runs_in if r.cols]
-        outcome = digits.solve(runs_in, fixed, rules, width)
-        for run in runs_in:
+        outcome = digits.solve(runs, fixed, rules, 7, blanks=blanks or table == "t2")
+        for run in runs:
             printed = " ".join(run.tokens)
-            if run.key in outcome.read:
-                values = outcome.read[run.key]
-                cells = [
-                    CellValue("blank", None, "") if v is None else CellValue("number", v, str(v))
-                    for v in values
+            if table == "t4" and run.key in outcome.blocks:
+                t4_rows = tpl.rows("t4")
+                for b, values in outcome.blocks[run.key].items():
+                    decided.setdefault((table, run.key), []).append(
+                        RowReading("t4", t4_rows[b].key, _cells(values))
+                    )
+                    warnings.append(
+                        f"t4.{t4_rows[b].key}: digits printed run together ('{printed}'); "
+                        f"read as {digits.describe(values)}, {outcome.how[run.key]}"
+                    )
+                for b, entry in enumerate(t4_rows):
+                    if b not in outcome.blocks[run.key]:
+                        reading.refused.append(f"t4.{entry.key}")
+                        warnings.append(
+                            f"t4.{entry.key}: digits printed run together ('{printed}'); "
+                            f"{outcome.refused[run.key]}: row left out"
+                        )
+                continue
+            if run.key not in outcome.read:
+                # table 4's one run of digits holds its three rows: each is named
+                keys = [e.key for e in tpl.rows("t4")] if table == "t4" else [run.key]
+                for key in keys:
+                    reading.refused.append(f"{table}.{key}")
+                    warnings.append(
+                        f"{table}.{key}: digits printed run together ('{printed}'); "
+                        f"{outcome.refused.get(run.key, 'not split')}: row left out"
+                    )
+                continue
+            values = outcome.read[run.key]
+            cells = _cells(values)
+            if table == "t4":
+                decided[(table, run.key)] = [
+                    RowReading("t4", entry.key, cells[i * 5 : i * 5 + 5])
+                    for i, entry in enumerate(tpl.rows("t4"))
                 ]
-                if table == "t4":
-                    for i, entry in enumerate(tpl.rows("t4")):
-                        reading.rows.append(RowReading("t4", entry.key, cells[i * 5 : i * 5 + 5]))
-                else:
-                    reading.rows.append(RowReading(table, run.key, cells, (), run.label))
-                warnings.append(
-                    f"{table}.{run.key}: digits printed run together ('{printed}'); read as "
-                    f"{digits.describe(values)}, the only split that adds up"
-                )
             else:
-                reading.refused.append(f"{table}.{run.key}")
-                warnings.append(
-                    f"{table}.{run.key}: digits printed run together ('{printed}'); "
-                    f"{outcome.refused.get(run.key, 'not split')}: row left out"
-                )
-    reading.run_together = []
+                # the columns in the order printed (a 小计 column is checked and set aside)
+                order = tuple(c for c in run.cols if c != "subtotal")
+                decided[(table, run.key)] = [RowReading(table, run.key, cells, order, run.label)]
+            where = "t4" if table == "t4" else f"{table}.{run.key}"
+            if digits.digit_count(run.tokens) == len(values) and None not in values:
+                plain.setdefault(table, []).append(where)  # one digit a cell: said once
+                continue
+            warnings.append(
+                f"{where}: digits printed run together ('{printed}'); read as "
+                f"{digits.describe(values)}, {outcome.how.get(run.key, 'the only split')}"
+            )
+    for table, wheres in plain.items():
+        warnings.append(
+            f"{table}: {len(wheres)} row{'s' if len(wheres) > 1 else ''} printed with their "
+            f"digits run together, as many digits as cells, read one digit a cell "
+            f"({', '.join(wheres)})"
+        )
+    rows: list[RowReading] = []
+    for row in reading.rows:
+        if row.tokens is None:
+            rows.append(row)
+        else:
+            rows += decided.pop((row.table, row.key), [])
+    reading.rows = rows
     return warnings
+
+
+def _cells(values: digits.Values) -> list[CellValue]:
+    return [
+        CellValue("blank", None, "") if v is None else CellValue("number", v, str(v))
+        for v in values
+    ]
+
+
+def _other_layout(row: RowReading, cols: tuple[str, ...]) -> bool:
+    """Whether a row was printed under the whole set of another template's columns for it,
+    as its header named them (not this template's: their cells are not these)."""
+    header = set(row.header_cols)
+    return (
+        bool(header)
+        and header != set(cols)
+        and len(row.header_cols) == len(row.cells)
+        and any(header == set(e.cols) for e in ROWS if (e.table, e.key) == (row.table, row.key))
+    )
 
 
 HYBRID_ROWS = audit.HYBRID_ROWS
@@ -764,11 +889,11 @@ def assemble(reading: TableReading, template_id: str | None):
     raw: dict[str, dict[str, dict]] = {}
     warnings: list[str] = []
     if template_id not in TEMPLATES:
-        if reading.rows or reading.run_together:
+        if reading.rows:
             warnings.append("tables found but no template could be determined; cells left out")
         return tables, raw, warnings
-    warnings += split_run_together(reading, template_id)
     warnings += place_by_position(reading, template_id)
+    warnings += split_run_together(reading, template_id)
     tpl = template(template_id)
     known = {(r.table, r.key) for t in ("t2", "t3", "t4") for r in tpl.rows(t)}
     keys = {(r.table, r.key) for r in reading.rows}
@@ -803,6 +928,20 @@ def assemble(reading: TableReading, template_id: str | None):
             and set(row.header_cols) == set(cols)
         ):
             cols = row.header_cols
+        elif _other_layout(row, cols):
+            # Printed under the other template's columns (a 2021 report keeping table 2 of
+            # 2019): only a column both have (处理决定数量) is this template's cell.
+            shared = [c for c in row.header_cols if c in cols]
+            warnings.append(
+                f"{row.table}.{row.key}: printed under the columns "
+                f"{', '.join(row.header_cols)} of the other template"
+                + (f"; {', '.join(shared)} kept" if shared else "; left out")
+            )
+            if not shared:
+                continue
+            cells = dict(zip(row.header_cols, row.cells, strict=True))
+            row = RowReading(row.table, row.key, [cells[c] for c in shared], (), row.label)
+            cols = tuple(shared)
         if len(cols) != len(row.cells):
             warnings.append(
                 f"{row.table}.{row.key}: {len(row.cells)} cells for {len(cols)} columns; left out"

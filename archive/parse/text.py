@@ -6,7 +6,11 @@ spaces between cells; with a single space between cells (``（一）予以公开
 0 0``); or flattened by a web page or a PDF extractor, a whole table on one line
 and the digits of a row run together (``一、本年新收政府信息公开申请数量142000016``).
 Every line is a row (a line with one cell is how headings reach the table reader);
-a table line holding several rows is cut where a label follows numbers. Empty cells
+a table line holding several rows is cut where a label follows numbers. A page's text
+rendering puts the whole report, prose and tables, on one line: its clauses are cut at
+the ends of sentences, and the clauses where labels are followed by bare numbers are
+the tables, read as rows. Text with its cells on lines of their own is read as one such
+line. Empty cells
 in such text are unreliable — merged cells come out as missing or extra tabs, and a
 blank is invisible among spaces — so the Document says its cells are not exact, and
 the table reader only places rows it can place for sure (run-together digits only
@@ -32,10 +36,22 @@ _PAGE_NUMBER = re.compile(r"^\s*(?:[-—–]\s*\d+\s*[-—–]|第\s*\d+\s*页.*
 _UNIT = "年月日件个项次条份人元万%％号期"
 _TOUCHING = re.compile(
     rf"(?<=[\u4e00-\u9fff）)”\"])(?=\d)|(?<=\d)(?![\d,.]|[{_UNIT}])(?=[\u4e00-\u9fff（(])"
+    # a number with the unit of its cell (1个, 246900元, 45.82万元), then the next label
+    r"|(?<=\d[元个件项次])(?=[\u4e00-\u9fff（(])|(?<=\d万元)(?=[\u4e00-\u9fff（(])"
 )
 _NUMBERING = re.compile(r"(\d)(?=[.．、][\u4e00-\u9fff])")
 # Prose, not a table line: sentence punctuation.
 _PROSE = re.compile(r"[。；;！？]")
+# Where a clause of prose ends; a table flattened into a page's text is one long clause.
+_CLAUSE_END = re.compile(r"(?<=[。；;！？])")
+# A clause is a flattened table when at least this many labels are followed by a bare
+# number: prose states its figures with a unit (55条, 2021年, 3件).
+TABLE_RUN = 3
+_BARE_NUMBER = re.compile(r"^\d+$")
+# Text laid out one cell per line (a PDF extractor's): this many lines holding a single
+# value, and at least this share of the lines, make the text read as one stream of cells.
+CELL_LINES = 20
+CELL_LINE_SHARE = 1 / 3
 MAX_LABEL = 60  # as the table reader: longer is not one label
 
 
@@ -105,9 +121,44 @@ def _space_rows(line: str) -> list[list[str]]:
     if _PAGE_NUMBER.match(line):
         return [[line.strip()]]
     if _PROSE.search(line):
-        return [_GAP.split(line.strip())]  # a sentence: only wide gaps separate anything
+        return _prose_rows(line)
     cells = _touching_cells(line)
     return _rows_of_line(_label_words(cells)) if any(_is_value(c) for c in cells) else [cells]
+
+
+def _prose_rows(line: str) -> list[list[str]]:
+    """A line with sentences. A page's text rendering puts the whole report on one line:
+    its tables are then clauses of their own (no sentence ends inside a table), read as
+    table rows; every other clause is prose, where only wide gaps separate anything."""
+    clauses = [c for c in _CLAUSE_END.split(line) if c.strip()]
+    tables = {i: _touching_cells(c) for i, c in enumerate(clauses)}
+    tables = {i: cells for i, cells in tables.items() if _is_table_run(cells)}
+    if not tables:
+        return [_GAP.split(line.strip())]  # a sentence: only wide gaps separate anything
+    rows: list[list[str]] = []
+    for i, clause in enumerate(clauses):
+        if i in tables:
+            rows += _rows_of_line(_label_words(tables[i]))
+        else:
+            rows.append(_GAP.split(clause.strip()))
+    return rows
+
+
+def _is_table_run(cells: list[str]) -> bool:
+    """Whether a clause's cells are a flattened table: labels followed by bare numbers,
+    ``TABLE_RUN`` times at least."""
+    runs = sum(
+        1
+        for before, cell in zip(cells, cells[1:], strict=False)
+        if _BARE_NUMBER.match(cell.strip()) and not _is_value(before)
+    )
+    return runs >= TABLE_RUN
+
+
+def _one_cell_per_line(lines: list[str]) -> bool:
+    """Whether the text puts its table cells on lines of their own."""
+    single = sum(1 for ln in lines if _is_value(ln))
+    return single >= CELL_LINES and single >= CELL_LINE_SHARE * len(lines)
 
 
 def read_text(text: str) -> Document:
@@ -121,8 +172,14 @@ def read_text(text: str) -> Document:
         grid = [list(ln.split("\t")) for ln in lines if ln.strip() or "\t" in ln]
         layout = "tab"
     else:
+        if _one_cell_per_line(rows):
+            # Cells on lines of their own: the lines are read as one flattened run, a line
+            # break separating cells as a space does.
+            rows = [" ".join(ln.strip() for ln in rows)]
+            layout = "lines"
+        else:
+            layout = "spaces"
         grid = [list(row) for ln in rows for row in _space_rows(ln)]
-        layout = "spaces"
     title = next((ln.strip() for ln in lines if ln.strip()), None)
     return Document(
         format="text",

@@ -40,6 +40,7 @@ from markupsafe import Markup, escape
 
 from archive.publish import pages, snapshots
 from archive.publish.csvsafe import FormulaGuard
+from archive.publish.pages import errors
 from archive.publish.pages.search_page import search_view
 from archive.publish.pages.text_view import text_view
 from archive.publish.search import fts_query
@@ -104,14 +105,17 @@ def register_routes():
 async def original(datasette, request):
     """One capture's body, as fetched, made safe to open."""
     name = request.url_vars["database"]
+    capture_id = int(request.url_vars["capture_id"])
     try:
         db = datasette.get_database(name)
     except KeyError:
-        return Response.text(f"no database {name!r}", status=404)
-    capture_id = int(request.url_vars["capture_id"])
+        db = None
+    if db is None or name.startswith("_") or not await db.table_exists("captures"):
+        return await errors.page(datasette, request, f"「{name}」不是存档，没有原件。", 404)
     row = await _capture_with_body(db, capture_id)
     if row is None or row["body"] is None:
-        return Response.text(f"capture {capture_id} has no stored body", status=404)
+        message = f"抓取记录 {capture_id} 没有保存原件字节（不存在，或本副本不含原件）。"
+        return await errors.page(datasette, request, message, 404)
     if request.args.get("view") == "text":
         return await text_view(datasette, request, name, dict(row))
     body = bytes(row["body"]) if not isinstance(row["body"], bytes) else row["body"]

@@ -1,7 +1,8 @@
 """The tables Datasette shows beyond the stored ones, derived from them and kept fresh.
 
 :func:`prepare`, which the parse stage calls when it finishes, refreshes the ``regions``
-table, the wide tables ``report_t2`` / ``report_t3`` / ``report_t4``
+table (and the coverage view over it, :mod:`archive.publish.coverage`), the wide tables
+``report_t2`` / ``report_t3`` / ``report_t4``
 (:mod:`archive.publish.views`) with each region's yearly sums (:mod:`archive.publish.rollup`),
 the Chinese search indexes ``reports_fts`` and ``reports_long_fts``, and the search
 page's ranking indexes and facets (:mod:`archive.publish.search`), and keeps the metadata
@@ -20,7 +21,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.publish import rollup
+from archive.publish import rollup, views
+from archive.publish.coverage import refresh_coverage_view
+from archive.publish.labels import label_rows
 from archive.publish.search import (
     index_is_current,
     index_narrative,
@@ -73,6 +76,7 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
         conn.execute("ALTER TABLE publish_state ADD COLUMN search_key TEXT")
     conn.create_function("nianbao_search_key", 4, search_key, deterministic=True)
     refresh_regions(conn)
+    refresh_coverage_view(conn)
     known = conn.execute("select count(*) from publish_state").fetchone()[0]
     changed, retexted = [], False
     for report_id, known_before, state_key, key in conn.execute(
@@ -101,6 +105,9 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
     if narrative_built:
         rebuild_narrative_index(conn)  # the search page's ranking and facets
     summary.search_rebuilt = sections_built or narrative_built
+    relaid = not full and not views.is_current(conn)
+    if relaid:  # wide tables of an older layout (before the checks): rewritten whole
+        refresh_wide_tables(conn, None)
     if full:
         refresh_wide_tables(conn, None)
         rebuild_index(conn)
@@ -108,7 +115,8 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
         rebuild_narrative_index(conn)
         summary.search_rebuilt = True
     elif changed or removed:
-        refresh_wide_tables(conn, changed + removed)
+        if not relaid:
+            refresh_wide_tables(conn, changed + removed)
         if retexted or removed:
             rebuild_index(conn)
             rebuild_sections_index(conn)
@@ -135,11 +143,26 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
             elif not narrative_built:
                 refresh_facets(conn)
                 index_narrative(conn, new)
-    if full or changed or removed or not rollup.is_current(conn):
+    if full or relaid or changed or removed or not rollup.is_current(conn):
         rollup.refresh(conn)
     _save_state(conn, full, changed, removed)
+    _refresh_labels(conn)
     ship(conn)
     return summary
+
+
+LABELS_SCHEMA = "CREATE TABLE IF NOT EXISTS labels (key TEXT PRIMARY KEY, label TEXT NOT NULL)"
+
+
+def _refresh_labels(conn: sqlite3.Connection) -> None:
+    """The Chinese names the stored queries show for keys (``labels``): rules, statuses,
+    rows, columns, cells, sections; plain SQL can join them, in a copy without nianbao.
+    Rewritten only when they changed."""
+    conn.execute(LABELS_SCHEMA)
+    rows = label_rows()
+    if conn.execute("SELECT key, label FROM labels ORDER BY key").fetchall() != sorted(rows):
+        conn.execute("DELETE FROM labels")
+        conn.executemany("INSERT INTO labels (key, label) VALUES (?, ?)", rows)
 
 
 def search_key(*columns: str | None) -> str:

@@ -81,9 +81,9 @@ async def snapshot_file(datasette, request):
 def _companions(manifest: dict) -> str:
     """Links to the bundle, the Datasette metadata and the README of a snapshot."""
     labels = (
-        (".zip", "下载包（数据库＋说明＋元数据）zip"),
-        (".metadata.json", "Datasette metadata"),
-        (".README.md", "README"),
+        (".zip", "下载包（数据库＋说明＋元数据，zip）"),
+        (".metadata.json", "Datasette 元数据"),
+        (".README.md", "说明 README"),
     )
     links = [
         f'<a href="{html.escape(url)}">{label}</a>'
@@ -94,21 +94,29 @@ def _companions(manifest: dict) -> str:
     return " · ".join(links) or "—"
 
 
+# The start of a SHA-256 the list shows; the whole of it is in the title, the .sha256
+# file and the manifest (64 characters in a cell pushed the download links off a screen).
+SHA_SHOWN = 12
+
+
 def _page(manifests: list[dict], home: str, stylesheet: str) -> str:
-    """The list as a page of its own, styled as Datasette's pages are (app.css, then ours)."""
+    """The list as a page of its own, styled as Datasette's pages are (app.css, then ours):
+    the downloads first, the fingerprints after them, shortened."""
     rows = "\n".join(
         '<tr><td>{date}</td><td>{flavour}</td><td><a href="{url}" download>{file}</a></td>'
-        '<td class="nb-number">{size:,}</td><td>{tables}</td><td>{schema}</td>'
-        '<td><code>{sha}</code> (<a href="{sha_url}">.sha256</a>, '
-        '<a href="{manifest_url}">manifest</a>)</td><td>{companions}</td></tr>'.format(
+        '<td class="nb-downloads">{companions}</td><td class="nb-number">{size:,}</td>'
+        '<td class="nb-rows">{tables}</td><td>{schema}</td>'
+        '<td class="nb-sha"><code title="{sha}">{short}…</code> (<a href="{sha_url}">.sha256</a>, '
+        '<a href="{manifest_url}">清单</a>)</td></tr>'.format(
             date=html.escape(m["created_at"]),
-            flavour=html.escape(m["flavour"]),
+            flavour=html.escape(FLAVOURS.get(m["flavour"], m["flavour"])),
             url=html.escape(m["url"]),
             file=html.escape(m["file"]),
             size=m["size"],
-            tables=html.escape(", ".join(f"{k} {v:,}" for k, v in m["tables"].items())),
+            tables=_row_counts(m["tables"]),
             schema=m["schema_version"],
             sha=html.escape(m["sha256"]),
+            short=html.escape(m["sha256"][:SHA_SHOWN]),
             sha_url=html.escape(m["sha256_url"]),
             manifest_url=html.escape(m["manifest_url"]),
             companions=_companions(m),
@@ -116,27 +124,39 @@ def _page(manifests: list[dict], home: str, stylesheet: str) -> str:
         for m in manifests
     )
     body = (
-        f"<table><thead><tr><th>时间 created (UTC)</th><th>类型 flavour</th>"
-        f"<th>文件 file</th><th>字节 bytes</th><th>行数 rows</th><th>schema</th>"
-        f"<th>SHA-256</th><th>不装 nianbao 也能打开 opens without nianbao</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table>"
+        '<div class="nb-snapshots"><table><thead><tr><th>时间（UTC）</th><th>类型</th>'
+        "<th>数据库文件</th><th>不装 nianbao 也能打开</th><th>字节</th><th>行数</th>"
+        "<th>结构版本</th><th>SHA-256</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></div>"
         if manifests
-        else "<p>还没有快照。No snapshots yet.</p>"
+        else "<p>还没有快照。</p>"
     )
     return (
         '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
-        "<title>数据快照 Snapshots</title>"
+        "<title>数据快照</title>"
         f'<link rel="stylesheet" href="{html.escape(home)}-/static/app.css">'
         f'<link rel="stylesheet" href="{html.escape(stylesheet)}"></head>'
-        f'<body><section class="content"><p><a href="{html.escape(home)}">首页 home</a></p>'
-        "<h1>数据快照 Snapshots</h1>"
-        "<p><b>data</b>: 元数据、全文、表格数字、核查结果，不含原始文件 — metadata, text, "
-        "cells, findings, no raw bodies. <b>full</b>: 含原始文件 — with the raw bodies. "
-        "核对 verify: <code>sha256sum -c FILE.sha256</code>. "
-        "打开 open: <code>datasette FILE.db -m FILE.metadata.json</code>, "
-        "<code>sqlite-utils search FILE.db reports 行政复议</code> 或 sqlite3 — see the README.</p>"
+        f'<body><section class="content"><p><a href="{html.escape(home)}">首页</a></p>'
+        "<h1>数据快照</h1>"
+        "<p><b>数据版</b>：元数据、全文、表格数字、核查结果，不含原始文件。<b>完整版</b>：含原始文件。"
+        "核对：<code>sha256sum -c 文件名.sha256</code>。"
+        "打开：<code>datasette 文件名.db -m 文件名.metadata.json</code>、"
+        "<code>sqlite-utils search 文件名.db reports 行政复议</code> 或 sqlite3，详见说明 README。</p>"
         f'{body}<p><a href="snapshots.json">JSON</a></p></section></body></html>'
     )
+
+
+FLAVOURS = {"data": "数据版", "full": "完整版"}
+# The tables a reader counts first; the rest fold away.
+LEADING = ("reports", "cells", "findings")
+
+
+def _row_counts(tables: dict[str, int]) -> str:
+    """报告 29 · 单元格 5,786 · 勾稽问题 48, then every table's count, folded."""
+    names = {"reports": "报告", "cells": "单元格", "findings": "勾稽问题"}
+    lead = " · ".join(f"{names[k]} {tables[k]:,}" for k in LEADING if k in tables)
+    every = html.escape("，".join(f"{k} {v:,}" for k, v in tables.items()))
+    return f"<details><summary>{lead or '各表'}</summary>{every}</details>"
 
 
 def routes() -> list:

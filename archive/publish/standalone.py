@@ -37,8 +37,9 @@ from pathlib import Path
 
 from markupsafe import escape
 
+from archive.publish import rollup
 from archive.publish.search import FACETS_TABLE, LONG_FTS, MAX_GRAM, NAMES_FTS, NARRATIVE_FTS
-from archive.publish.views import ZH_VIEWS, view_metadata
+from archive.publish.views import WIDE_TABLES, ZH_VIEWS, check_descriptions, view_metadata
 
 FILES_TABLE = "publish_files"
 FILES_SCHEMA = f"""
@@ -78,34 +79,39 @@ SEARCH_TABLES = {
     LONG_FTS: {
         "hidden": True,
         "description": (
-            f"长词索引 — every run of letters and digits longer than {MAX_GRAM} characters "
-            "of each report (title, text, agency, region), trigram-tokenised: a word of any "
-            f"length over {MAX_GRAM} characters is found exactly. rowid = reports.id. Search "
-            f"reports with it: reports?_search=…&_fts_table={LONG_FTS}"
+            f"长词索引 — 每份报告（标题、正文、机关、地区）中超过 {MAX_GRAM} 个字的每一串"
+            f"文字和数字，按三字切分（trigram）：超过 {MAX_GRAM} 个字的词，无论多长都能准确"
+            f"找到。rowid 即 reports.id。用它搜索报告：reports?_search=…&_fts_table={LONG_FTS}"
         ),
-        "columns": {"words": "长词 — the report's long runs, one a line"},
+        "columns": {"words": "长词 — 报告中超过八个字的文字串，每行一个"},
     },
     NARRATIVE_FTS: {
         "hidden": True,
         "description": (
-            "正文索引 — what each report says in its own words (names, and the narrative "
-            "without the template's headings and labels), as n-grams: the search page ranks "
-            "by it. rowid = reports.id."
+            "正文索引 — 每份报告用自己的话说的内容（标题、机关、地区，以及去掉模板标题和"
+            "表格标签后的正文），切分为 1–8 字的片段：搜索页按它排序。rowid 即 reports.id。"
         ),
     },
     NAMES_FTS: {
         "hidden": True,
         "description": (
-            "名称索引 — each report's title, agency and region as n-grams: the search page "
-            "ranks the reports whose names hold the words first. rowid = reports.id."
+            "名称索引 — 每份报告的标题、机关和地区，切分为片段：名称中含搜索词的报告在搜索页"
+            "排在最前。rowid 即 reports.id。"
         ),
     },
     FACETS_TABLE: {
         "hidden": True,
         "description": (
-            "搜索分面 — one row per report: year, level, province and names, what the "
-            "search page counts, filters and orders by."
+            "搜索分面 — 每份报告一行：年度、层级、省份和名称，搜索页据此计数、筛选和排序。"
         ),
+        "columns": {
+            "report_id": "报告",
+            "bucket": "分组 — 年度×1000 + 层级×100 + 省份代码前两位，一次分组即可计数",
+            "year": "统计年度",
+            "level": "层级 — province 省级、city 地市级、district 县级",
+            "province_code": "省份代码（六位）",
+            "names": "名称 — 标题、机关、地区，每行一个",
+        },
     },
 }
 
@@ -114,6 +120,10 @@ def database_metadata() -> dict:
     """The ``"*"`` block of the project's metadata, with the Chinese views described."""
     block = copy.deepcopy(project_metadata().get("databases", {}).get("*", {}))
     tables = block.setdefault("tables", {})
+    for name in WIDE_TABLES:  # each number's check, described once for all of them
+        tables.setdefault(name, {}).setdefault("columns", {}).update(check_descriptions(name))
+    sums = tables.setdefault(rollup.TABLE, {}).setdefault("columns", {})
+    sums.update(rollup.kept_descriptions(sums))
     tables.update(view_metadata(tables))
     tables.setdefault(FILES_TABLE, {"hidden": True})
     for name, config in SEARCH_TABLES.items():
@@ -149,7 +159,7 @@ def standalone_metadata(database: str) -> dict:
 # quoted word as the phrase of its overlapping three-character pieces.
 LONG_WORD_BOX = f"""
 <form class="nb-long-words" action="/{{database}}/reports" method="get">
-<label>超过 {MAX_GRAM} 个字的长词（{MAX_GRAM} 个字以内用上面的搜索框）Words longer than {MAX_GRAM} characters:
+<label>超过 {MAX_GRAM} 个字的长词（{MAX_GRAM} 个字以内用上面的搜索框）：
 <input type="search" name="_search" placeholder="政府信息公开工作年度报告"></label>
 <input type="hidden" name="_fts_table" value="{LONG_FTS}">
 <input type="submit" value="搜索长词">
@@ -219,10 +229,11 @@ inside the database, in the table `publish_files`.
 
 ```sh
 python3 -m venv venv && . venv/bin/activate && pip install datasette
-datasette {database}.db -m {database}.metadata.json
+datasette {database}.db -m {database}.metadata.json --port 8011
 ```
 
-Open <http://127.0.0.1:8001/{database}>: the stored queries (全文搜索, 勾稽关系不符的报告,
+Open <http://127.0.0.1:8011/{database}> (port 8011, not Datasette's default 8001, which a
+running `nianbao serve` or `nianbao demo` holds): the stored queries (全文搜索, 勾稽关系不符的报告,
 某地区历年依申请公开 …) are listed there; the search box on `reports` finds Chinese words
 of up to {max_gram} characters (`/{database}/reports?_search=行政复议`), the second box
 under it longer ones (`/{database}/reports?_search=政府信息公开工作年度报告&_fts_table=reports_long_fts`,
@@ -241,11 +252,14 @@ sqlite-utils query {database}.db "select id, year, agency, title from reports wh
 sqlite-utils query {database}.db "select * from 表三_依申请公开 where 地市级 = '新乡市'"
 sqlite-utils rows {database}.db stored_queries -c name -c title -c parameters --table
 sqlite-utils query {database}.db "$(sqlite-utils query {database}.db \
-  "select sql from stored_queries where name = 'region_requests'" --raw)" -p region 新乡市
+  "select sql from stored_queries where name = 'region_requests'" --raw)" \
+  -p region 新乡市 -p omit_failing ""
 ```
 
 The table `stored_queries` holds every stored query Datasette offers (name, title, its
-`:parameters`, description, SQL), for the tools that read no Datasette metadata.
+`:parameters`, description, SQL), for the tools that read no Datasette metadata. Give
+every parameter it lists (an empty one means its default: `omit_failing` empty counts
+the numbers that fail the report's arithmetic, `1` leaves them out).
 
 ## sqlite3 (the shell, or Python's sqlite3 module)
 
@@ -259,7 +273,8 @@ sqlite3 {database}.db "select name, parameters, title from stored_queries"
 ```
 
 In Python: `sql = db.execute("select sql from stored_queries where name = ?",
-["region_requests"]).fetchone()[0]; db.execute(sql, {"region": "新乡市"}).fetchall()`.
+["region_requests"]).fetchone()[0]; db.execute(sql, {"region": "新乡市", "omit_failing": ""})
+.fetchall()`.
 
 ## Searching Chinese
 

@@ -13,6 +13,13 @@ the project's Datasette plugin links ``report_id``, ``capture_id`` and
 while a table answers a page, a count and a facet in milliseconds. The parse stage
 refreshes them (:func:`archive.publish.prepare`), report by report.
 
+Every number has its *check* beside it (``<column>_check``; ``…·核对`` in the views): 不符
+and the failing rules when a rule of the report's arithmetic that reads it fails, 机读 and
+the confidence when OCR read it from a scan (:mod:`archive.publish.marks`); empty when
+there is nothing to say. A number travels into CSV, stored queries and sums without the
+report page around it: its check travels with it, in the next column, where a
+spreadsheet filters on it.
+
 The wide tables keep the specification's English keys (``new_requests``) for the API
 and for SQL. A reader gets the same rows with Chinese headers from the template's
 printed labels (:mod:`archive.publish.labels`) in the views ``表三_依申请公开``,
@@ -28,7 +35,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from archive.publish.labels import CONTEXT_HEADERS, WITHHELD_HEADER, cell_label
+from archive.publish.marks import Mark, combined, marks_of
 from archive.store.templates import TEMPLATES, template
+
+CHECK = "_check"  # the check of column X is X_check
+CHECK_HEADER = "·核对"  # and in the Chinese views, 行政复议·总计·核对
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,14 @@ class WideColumn:
     col_key: str
     label: str
     template: str | None = None  # the template whose wording names it, where they differ
+
+    @property
+    def check(self) -> str:
+        return self.name + CHECK
+
+    @property
+    def cell(self) -> str:
+        return f"{self.table_key}.{self.row_key}.{self.col_key}"
 
 
 # Columns every wide table starts with: who, where, when, and the way back to the original.
@@ -138,12 +157,55 @@ def _withheld_sql() -> str:
     return " + ".join(f"coalesce({k}, 0)" for k in keys)
 
 
+def number_columns(name: str) -> list[str]:
+    """A wide table's numeric columns, in order (report_t3's withheld last)."""
+    numbers = [c.name for c in WIDE_TABLES[name]()]
+    return numbers + (["withheld"] if name == "report_t3" else [])
+
+
+def table_columns(name: str) -> list[str]:
+    """Every column of a wide table: context, then each number followed by its check."""
+    return list(CONTEXT_COLUMNS) + [
+        column for number in number_columns(name) for column in (number, number + CHECK)
+    ]
+
+
+def is_current(conn: sqlite3.Connection) -> bool:
+    """Do the wide tables exist with this version's columns (they follow the templates) and
+    the indexes of their checks?"""
+    indexes = {r[0] for r in conn.execute("select name from sqlite_master where type = 'index'")}
+    return all(
+        [r[1] for r in conn.execute(f"pragma table_info({name})")] == table_columns(name)
+        and _check_index(name, number_columns(name)[0]) in indexes
+        for name in WIDE_TABLES
+    )
+
+
+def _check_index(table: str, number: str) -> str:
+    return f"idx_{table}_{number}{CHECK}"
+
+
 def _create(conn: sqlite3.Connection, name: str, columns: list[WideColumn]) -> None:
+    have = [r[1] for r in conn.execute(f"pragma table_info({name})")]
+    indexed = conn.execute(
+        "select 1 from sqlite_master where name = ?", [_check_index(name, number_columns(name)[0])]
+    ).fetchone()
+    if have and (have != table_columns(name) or not indexed):  # an older layout: rebuilt
+        conn.execute(f'DROP VIEW IF EXISTS "{ZH_VIEWS[name][0]}"')
+        conn.execute(f"DROP TABLE {name}")
     defs = [f"{c} {t}" for c, t in CONTEXT_COLUMNS.items()]
-    defs += [f"{c.name} NUMERIC" for c in columns]
-    if name == "report_t3":
-        defs.append("withheld NUMERIC")
+    # A check is compared without case (it has none: Chinese) so that LIKE '不符%' — a
+    # reader's "starts with" filter on a view — can read its index.
+    defs += [
+        f"{number} NUMERIC, {number}{CHECK} TEXT COLLATE NOCASE" for number in number_columns(name)
+    ]
     conn.execute(f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(defs)})")
+    # Few numbers have a check: each check's index holds only those rows.
+    for number in number_columns(name):
+        conn.execute(
+            f"CREATE INDEX IF NOT EXISTS {_check_index(name, number)} ON {name}"
+            f"({number}{CHECK}) WHERE {number}{CHECK} IS NOT NULL"
+        )
     for facet in FACET_COLUMNS:
         conn.execute(f"CREATE INDEX IF NOT EXISTS idx_{name}_{facet} ON {name}({facet})")
     conn.execute(f"CREATE INDEX IF NOT EXISTS idx_{name}_site_year ON {name}(site_id, year)")
@@ -205,6 +267,29 @@ def refresh_wide_tables(conn: sqlite3.Connection, report_ids: list[int] | None) 
             conn.execute(f"UPDATE report_t3 SET withheld = {_withheld_sql()} WHERE {where}")
         _mark_superseded(conn, name)
         _create_view(conn, name, columns)
+    _write_checks(conn, report_ids)
+
+
+def _write_checks(conn: sqlite3.Connection, report_ids: list[int] | None) -> None:
+    """Each marked number's check, beside it (the rows were just written without)."""
+    marks = marks_of(conn, report_ids)
+    for name, columns_of in WIDE_TABLES.items():
+        columns = columns_of()
+        for report_id, cells in marks.items():
+            checks = {c.check: _text(cells.get(c.cell)) for c in columns}
+            if name == "report_t3":
+                withheld = [cells.get(c.cell) for c in columns if c.row_key.startswith("withheld_")]
+                checks["withheld" + CHECK] = _text(combined(withheld))
+            checks = {column: text for column, text in checks.items() if text}
+            if checks:
+                sets = ", ".join(f"{column} = ?" for column in checks)
+                conn.execute(
+                    f"UPDATE {name} SET {sets} WHERE report_id = ?", [*checks.values(), report_id]
+                )
+
+
+def _text(mark: Mark | None) -> str | None:
+    return mark.text if mark is not None else None
 
 
 def _mark_superseded(conn: sqlite3.Connection, name: str) -> None:
@@ -218,7 +303,8 @@ def _mark_superseded(conn: sqlite3.Connection, name: str) -> None:
 
 
 def view_headers(name: str) -> dict[str, str]:
-    """The Chinese view's columns of a wide table: English column → Chinese header."""
+    """The Chinese view's columns of a wide table: English column → Chinese header, each
+    number followed by its check (``行政复议·总计``, ``行政复议·总计·核对``)."""
     numbers = {
         c.name: cell_label(c.table_key, c.row_key, c.col_key, c.template)
         for c in WIDE_TABLES[name]()
@@ -226,7 +312,9 @@ def view_headers(name: str) -> dict[str, str]:
     if name == "report_t3":
         numbers["withheld"] = WITHHELD_HEADER
     headers = {c: CONTEXT_HEADERS[c] for c in _VIEW_LEAD}
-    headers.update(numbers)
+    for column, header in numbers.items():
+        headers[column] = header
+        headers[column + CHECK] = header + CHECK_HEADER
     headers.update({c: CONTEXT_HEADERS[c] for c in _VIEW_TAIL})
     if len(set(headers.values())) != len(headers):
         raise ValueError(f"two columns of {name} would share a Chinese header")
@@ -241,19 +329,36 @@ def _create_view(conn: sqlite3.Connection, name: str, columns: list[WideColumn])
     conn.execute(f'CREATE VIEW "{view}" AS SELECT {select} FROM {name}')
 
 
+# What a check says, for the column descriptions.
+CHECK_DESCRIPTION = (
+    "核对 — 空白：无须核对。「不符：规则」：报告中读到此数的勾稽关系不符（此数照印刷，"
+    "其中至少一个数有误）；「机读：扫描件识别，置信度 0.62」：由扫描件识别而来"
+)
+
+
+def check_descriptions(name: str) -> dict[str, str]:
+    """The descriptions of a wide table's check columns (``review_total_check``)."""
+    labels = {c.name: c.label for c in WIDE_TABLES[name]()} | {"withheld": WITHHELD_HEADER}
+    return {
+        number + CHECK: f"{labels[number]}的{CHECK_DESCRIPTION}" for number in number_columns(name)
+    }
+
+
 def view_metadata(described: dict[str, dict]) -> dict[str, dict]:
     """Datasette metadata of the Chinese views, from the wide tables' own (``described``:
     the ``tables`` block of ``datasette_metadata.json``) and the template's labels."""
     views = {}
     for name, (view, about) in ZH_VIEWS.items():
-        columns = (described.get(name) or {}).get("columns", {})
+        columns = (described.get(name) or {}).get("columns", {}) | check_descriptions(name)
         views[view] = {
             "description": (
-                f"{about} — 中文表头：与 {name} 同样的行，每份报告一行，列名取自报告模板的印刷标签；"
-                f"空白即报告中空白。The rows of {name} with the template's printed labels as "
-                f"column names (SQL and the API: {name}, with English keys)."
+                f"{about} — 与 {name} 同样的行，每份报告一行，列名取自报告模板的印刷标签；"
+                f"空白即报告中空白（不是 0）。每个数字后一列「…·核对」：不符（勾稽关系不符，"
+                f"列出规则）或机读（扫描件识别，附置信度），空白即无须核对；在电子表格中按它筛选。"
             ),
             "sort_desc": CONTEXT_HEADERS["year"],
+            # A screenful of a table of 40–90 columns; more rows only cost rendering time.
+            "size": 20,
             "facets": [CONTEXT_HEADERS[c] for c in ("province", "city", "district", "year")],
             "columns": {
                 header: f"{columns.get(column, header)} ({name}.{column})"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from archive.store import coverage
 from archive.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 30_000
@@ -41,8 +43,55 @@ class SchemaError(ArchiveError):
     """The archive's schema is newer than this nianbao, or a migration failed."""
 
 
+class NotAnArchive(ArchiveError):
+    """The file given as the archive is not an SQLite database at all."""
+
+
 class DiskFull(ArchiveError):
     """The disk holding the archive (or a copy of it) is full."""
+
+
+def newer_schema(path: str | Path, version: int) -> SchemaError:
+    return SchemaError(
+        f"{path} has schema version {version}, newer than this nianbao ({SCHEMA_VERSION}); "
+        "upgrade nianbao"
+    )
+
+
+def check_archive(path: str | Path) -> None:
+    """Refuse, before anything is opened for writing, a file that is no SQLite database
+    (:class:`NotAnArchive`) or whose schema is newer than this nianbao (:class:`SchemaError`):
+    what every command that is given an archive says first, the same way — including
+    those that only read it (a snapshot, a WARC file), which would otherwise copy or read
+    what they do not understand. Whatever else is wrong (a locked or unreadable file) is
+    left for the command's own opening to say.
+
+    Opened for writing when it may be (nothing is written): the last connection to a WAL
+    archive removes the ``-wal`` and ``-shm`` files a read-only one would leave behind."""
+    conn = None
+    for mode in ("rw", "ro"):
+        try:
+            conn = sqlite3.connect(
+                f"file:{Path(path).resolve()}?mode={mode}",
+                uri=True,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+            break
+        except sqlite3.Error:
+            continue
+    if conn is None:
+        return
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        known = storage_error(path, exc)
+        if isinstance(known, NotAnArchive):
+            raise known from None
+        return
+    finally:
+        conn.close()
+    if version > SCHEMA_VERSION:
+        raise newer_schema(path, version)
 
 
 def storage_error(path: str | Path, exc: BaseException) -> ArchiveError | None:
@@ -69,7 +118,9 @@ def storage_error(path: str | Path, exc: BaseException) -> ArchiveError | None:
         )
     if name.startswith("SQLITE_IOERR") or code == errno.EIO:
         return ArchiveError(f"input/output error on {path} ({exc}); check the disk")
-    if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+    if name.startswith("SQLITE_NOTADB"):
+        return NotAnArchive(f"{path} is not an SQLite archive ({exc})")
+    if name.startswith("SQLITE_CORRUPT"):
         return ArchiveError(f"{path} is not a usable SQLite archive ({exc})")
     return None
 
@@ -150,16 +201,19 @@ class Archive:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def migrate(self) -> None:
-        """Bring the schema to SCHEMA_VERSION, one migration per transaction."""
+        """Bring the schema to SCHEMA_VERSION, one migration per transaction.
+
+        Two processes may open a new or older archive at once (a crawl and ``process
+        --follow`` beside it): each migration checks, under the write lock its transaction
+        holds, that the other has not applied it meanwhile."""
         version = self.schema_version
         if version > SCHEMA_VERSION:
-            raise SchemaError(
-                f"{self.path} has schema version {version}, newer than this "
-                f"nianbao ({SCHEMA_VERSION}); upgrade nianbao"
-            )
+            raise newer_schema(self.path, version)
         for number in range(version + 1, SCHEMA_VERSION + 1):
             try:
                 with self.transaction():
+                    if self.schema_version >= number:
+                        continue  # applied by another process since the version was read
                     MIGRATIONS[number - 1](self.db.conn)
                     self.db.conn.execute(f"PRAGMA user_version = {number}")
             except Exception as exc:  # noqa: BLE001 (any failure leaves the archive as it was)
@@ -404,6 +458,19 @@ class Archive:
             [*run_ids, *roles],
         ).fetchall()
 
+    def linking_page(self, capture: dict) -> dict | None:
+        """The page that linked a capture (its ``referer``), as last stored with its bytes:
+        ``url`` (where it answered), ``body``, ``content_type``; None when not archived."""
+        if not capture.get("referer"):
+            return None
+        row = self.db.execute(
+            "select coalesce(c.final_url, c.url), coalesce(c.body, b.body), c.content_type "
+            "from captures c left join captures b on b.id = c.revisit_of where c.url = ? "
+            "and coalesce(c.body, b.body) is not null order by c.id desc limit 1",
+            [capture["referer"]],
+        ).fetchone()
+        return dict(zip(("url", "body", "content_type"), row, strict=True)) if row else None
+
     def body(self, capture_id: int) -> bytes | None:
         row = self.db.execute("select body from captures where id = ?", [capture_id]).fetchone()
         return row[0] if row else None
@@ -440,9 +507,11 @@ class Archive:
     ) -> list[dict]:
         """Count, per site, what the crawl (``run_ids``: this run and those it resumed) got,
         give each site its status, and raise an alert where a site gave fewer reports than
-        in its last good run. ``finished``: the crawl ran to its end (not stopped)."""
+        in its last good run; widen each site's coverage with what the crawl proved
+        (:mod:`archive.store.coverage`). ``finished``: the crawl ran to its end (not
+        stopped)."""
         marks = ", ".join("?" for _ in run_ids)
-        counts = self._site_counts(marks, run_ids)
+        counts, proofs = self._site_counts(marks, run_ids)
         last_good = dict(
             self.db.execute(
                 "select k.site_id, k.reports_found from crawl_site_counts k join ("
@@ -468,15 +537,29 @@ class Archive:
             self.db.conn.execute("delete from crawl_site_counts where run_id = ?", [run_id])
             for row in rows:
                 self.insert("crawl_site_counts", row)
+            coverage.record(self.db.conn, run_id, run_ids, rows, proofs)
         return rows
 
-    def _site_counts(self, marks: str, run_ids: list[int]) -> dict[str, dict]:
-        """The counts of every site of the crawl, in one pass over its captures."""
+    def _site_counts(
+        self, marks: str, run_ids: list[int]
+    ) -> tuple[dict[str, dict], dict[str, dict[str, int]]]:
+        """The counts of every site of the crawl, in one pass over its captures; and per
+        site what it proves (:mod:`archive.store.coverage`): pages read, report links
+        followed."""
         counts: dict[str, dict] = {}
-        for site_id, fetched, not_modified, unchanged, new, changed, reports in self.db.execute(
-            site_counts_sql(marks),
-            run_ids,
-        ):
+        proofs: dict[str, dict[str, int]] = {}
+        for (
+            site_id,
+            fetched,
+            not_modified,
+            unchanged,
+            new,
+            changed,
+            reports,
+            read,
+            report_links,
+        ) in self.db.execute(site_counts_sql(marks), run_ids):
+            proofs[site_id] = {"pages_read": read or 0, "report_links": report_links or 0}
             counts[site_id] = {
                 **_empty_counts(),
                 "pages_fetched": fetched,
@@ -501,7 +584,7 @@ class Archive:
         for site_id, by_reason in reasons.items():
             counts[site_id]["failed"] = sum(by_reason.values())
             counts[site_id]["failed_by_reason"] = json.dumps(by_reason, sort_keys=True)
-        return counts
+        return counts, proofs
 
     def _start_pages(self, marks: str, run_ids: list[int]) -> dict[str, tuple]:
         """Each site's last start-page capture of the crawl: (status, error, url, final_url)."""
@@ -515,15 +598,33 @@ class Archive:
             )
         }
 
-    def captures_to_parse(self, everything: bool = False) -> Iterator[dict]:
-        """Captures that may hold a report: detail pages and attachments with a body."""
+    def captures_to_parse(self, everything: bool = False, after: int = 0) -> Iterator[dict]:
+        """Captures that may hold a report: detail pages and attachments with a body
+        (those stored after capture ``after``, for a parse that follows a crawl)."""
         where = _to_parse(everything)
-        ids = [r[0] for r in self.db.execute(f"select id from captures where {where} order by id")]
+        ids = [
+            r[0]
+            for r in self.db.execute(
+                f"select id from captures where {where} and id > ? order by id", [after]
+            )
+        ]
         for capture_id in ids:
             cursor = self.db.conn.execute("select * from captures where id = ?", [capture_id])
             row = cursor.fetchone()
             if row is not None:
                 yield dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+    def newest_run_id(self) -> int | None:
+        row = self.db.execute("select max(id) from crawl_runs").fetchone()
+        return row[0] if row else None
+
+    def crawl_storing(self) -> bool:
+        """Is a crawl still storing into this archive: its newest run is running and the
+        process that started it is alive (on this machine)."""
+        row = self.db.execute(
+            "select status, pid from crawl_runs order by id desc limit 1"
+        ).fetchone()
+        return bool(row) and row[0] == "running" and process_alive(row[1])
 
     def count_captures_to_parse(self, everything: bool = False) -> int:
         """How many captures :meth:`captures_to_parse` would give now."""
@@ -749,7 +850,9 @@ def site_counts_sql(marks: str) -> str:
         "sum(not_modified = 0 and revisit_of is not null), "
         "sum(stored and not again), sum(again), "
         "count(distinct case when role = 'report' and status in (200, 304) and "
-        "error is null then url end) "
+        "error is null then url end), "
+        "sum(status < 400 and error is null), "
+        "count(distinct case when role = 'report' then url end) "
         "from e group by site_id"
     )
 
@@ -864,3 +967,16 @@ class _Transaction:
         # SQLite may have rolled back already (SQLITE_FULL, SQLITE_IOERR …).
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
+
+
+def process_alive(pid: int | None) -> bool:
+    """Is a process with this id running on this machine?"""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True

@@ -214,6 +214,88 @@ CREATE INDEX IF NOT EXISTS idx_captures_run_site ON captures(
 );
 """
 
+# One registry format (archive/store/registry.py): every column of it is a column of
+# ``sites``, so that nothing a row says is lost between the CSV and the archive. Archives
+# loaded before kept the columns they did not know in ``extra`` (JSON): those of the format
+# move to their own columns; ``extra`` keeps only what the format does not name.
+_REGISTRY_COLUMNS = (
+    "start_kind",
+    "source",
+    "more_urls",
+    "column_url",
+    "listing",
+    "pages",
+    "reports_seen",
+    "discovered_at",
+    "discovered_from",
+    "found_via",
+    "notes",
+)
+_SCHEMA_REGISTRY_FORMAT = (
+    "".join(
+        f"ALTER TABLE sites ADD COLUMN {c} "
+        f"{'INTEGER' if c in ('pages', 'reports_seen') else 'TEXT'};\n"
+        for c in _REGISTRY_COLUMNS
+    )
+    + "UPDATE sites SET "
+    + ", ".join(f"{c} = json_extract(extra, '$.{c}')" for c in _REGISTRY_COLUMNS)
+    + ", extra = nullif(json_remove(extra, "
+    + ", ".join(f"'$.{c}'" for c in _REGISTRY_COLUMNS)
+    + "), '{}') WHERE json_valid(extra);\n"
+)
+
+# Coverage: per registry row, the furthest any crawl got — ``never_fetched``,
+# ``portal_answered`` (a page of the site was read), ``column_found`` (a link to a report
+# was followed from it), ``reports_found`` (a report page was read) — with the first and
+# last time each was proven, and how the row's last crawl went. Every crawl (and every
+# merge of workers' shards) updates the rows it crawled (archive/store/coverage.py).
+# Archives crawled before start from their per-site counts: a run's time is its proof's,
+# and a column is proven only with its reports (those counts did not keep report links).
+_SCHEMA_COVERAGE = """
+CREATE TABLE site_coverage (
+    site_id TEXT PRIMARY KEY, proven TEXT NOT NULL,
+    answered_first_at TEXT, answered_last_at TEXT,
+    column_first_at TEXT, column_last_at TEXT,
+    reports_first_at TEXT, reports_last_at TEXT, reports_found INTEGER,
+    last_crawled_at TEXT, last_run_id INTEGER, last_status TEXT,
+    last_error TEXT, last_error_at TEXT
+);
+CREATE INDEX idx_site_coverage_proven ON site_coverage(proven);
+CREATE INDEX idx_crawl_site_counts_site_id ON crawl_site_counts(site_id);
+WITH k AS (
+    SELECT k.site_id, k.run_id, k.status, k.status_detail, k.reports_found,
+        coalesce(r.finished_at, r.started_at) AS at,
+        k.reports_found > 0 AS reports,
+        k.reports_found > 0 OR (k.pages_fetched > 0 AND
+            coalesce(k.status, 'ok') IN ('ok', 'no_report_column', 'not_crawled')) AS answered,
+        coalesce(k.status, 'ok') NOT IN ('ok', 'not_crawled') AS failed
+    FROM crawl_site_counts k JOIN crawl_runs r ON r.id = k.run_id
+)
+INSERT INTO site_coverage (
+    site_id, proven, answered_first_at, answered_last_at, column_first_at, column_last_at,
+    reports_first_at, reports_last_at, reports_found, last_crawled_at, last_run_id,
+    last_status, last_error, last_error_at
+)
+SELECT site_id,
+    CASE WHEN max(reports) THEN 'reports_found'
+         WHEN max(answered) THEN 'portal_answered' ELSE 'never_fetched' END,
+    min(CASE WHEN answered THEN at END), max(CASE WHEN answered THEN at END),
+    min(CASE WHEN reports THEN at END), max(CASE WHEN reports THEN at END),
+    min(CASE WHEN reports THEN at END), max(CASE WHEN reports THEN at END),
+    (SELECT l.reports_found FROM k l WHERE l.site_id = k.site_id AND l.reports
+        ORDER BY l.at DESC, l.run_id DESC LIMIT 1),
+    max(at),
+    (SELECT l.run_id FROM k l WHERE l.site_id = k.site_id ORDER BY l.at DESC, l.run_id DESC
+        LIMIT 1),
+    (SELECT l.status FROM k l WHERE l.site_id = k.site_id ORDER BY l.at DESC, l.run_id DESC
+        LIMIT 1),
+    (SELECT l.status || ': ' || coalesce(l.status_detail, '') FROM k l
+        WHERE l.site_id = k.site_id AND l.failed ORDER BY l.at DESC, l.run_id DESC LIMIT 1),
+    (SELECT l.at FROM k l WHERE l.site_id = k.site_id AND l.failed
+        ORDER BY l.at DESC, l.run_id DESC LIMIT 1)
+FROM k GROUP BY site_id;
+"""
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_1),
     _run_sql(_SCHEMA_2),
@@ -226,5 +308,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_PREVIOUS_INDEX),
     _run_sql(_SCHEMA_SECTION_IDS),
     _run_sql(_SCHEMA_SITE_COUNTS_INDEX),
+    _run_sql(_SCHEMA_REGISTRY_FORMAT),
+    _run_sql(_SCHEMA_COVERAGE),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -29,6 +29,17 @@ from importlib import resources
 
 TEMPLATES = ("2021", "2019")
 TABLES = ("t2", "t3", "t4")
+# The parts of the tables' sums, the same in both templates: table 3's applicant columns
+# add up to its 总计 column, table 4's results of each block to the block's 总计.
+T3_APPLICANTS = (
+    "natural_person",
+    "enterprise",
+    "research",
+    "public_interest",
+    "legal_service",
+    "other_org",
+)
+T4_PARTS = ("upheld", "corrected", "other", "pending")
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,7 @@ class SiteWorkerSpider(RedisMixin, ReportSpider):
         self.sites: list[dict] = []
         self.sites_csv = f"redis:{crawl.prefix}:{crawl.id}"
         self.scope = CrawlScope()  # each leased site's scope is made from its row
+        self.units: dict[str, dict] = {}  # the units of the leased rows' 年报 trees
         self.redis_key = crawl.key("queue")
         self.closing = False
         self.replaced = False

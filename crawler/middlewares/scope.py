@@ -21,11 +21,19 @@ middlewares as a new request), :class:`NetworkScopeMiddleware`:
 
 Explicit exceptions: a registry row whose ``allowed_domains`` names a host or an
 address (or a network, ``10.1.0.0/16``) exactly — not by a parent domain — may reach
-it even when it is private (:class:`crawler.scope.Allowance`). That is how the
-simulated web (``127.0.0.x``), the tests and an operator's intranet mirror are crawled
-(``docs/interfaces.md``). A row's
-``allowed_domains`` defaults to the host of its start URL, so a start URL the
-operator wrote is always reachable.
+it even when it is private, on the port it names (``10.1.2.3:8080``) or, named without
+one, on the web's ports and its start URLs' own (:class:`crawler.scope.Allowance`). That
+is how the simulated web (``127.0.0.x``), the tests and an operator's intranet mirror
+are crawled (``docs/interfaces.md``), while the other services of such a machine
+(``:6379``, ``:22``) stay out of reach. A row's ``allowed_domains`` defaults to the host
+of its start URL, so a start URL the operator wrote is always reachable.
+
+Scrapy asks for a host's robots.txt by itself, on the first request to the host.
+:class:`SiteRobotsTxtMiddleware` makes that request carry the site of the request that
+asked (:data:`ROBOTS_FOR`): robots.txt is fetched in that site's scope — the host the
+site's request was let through to, the site's hosts, its row's private places — and a
+robots.txt that redirects elsewhere, even to a place another row names, is refused
+(then, as for any robots.txt that cannot be fetched, the host's pages are allowed).
 
 A refusal raises :class:`ScopeRefused`; the spider records it as a capture with the
 error ``refused: <reason>: …`` and the per-site counts show it as
@@ -44,16 +52,22 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
+from scrapy.http.request import NO_CALLBACK
 from scrapy.resolver import CachingThreadedResolver
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import defer
 
-from crawler.scope import Allowance, IPAddress, scope_for
+from crawler.scope import Allowance, IPAddress, host_in_domains, scope_for, url_port
 
 logger = logging.getLogger(__name__)
+
+# The meta key of a robots.txt request: the site whose request asked for it, and the
+# host that request was let through to ({"site": dict | None, "host": str}).
+ROBOTS_FOR = "nianbao_robots_for"
 
 
 class ScopeRefused(IgnoreRequest):
@@ -96,23 +110,24 @@ class NetworkScopeMiddleware:
         return cls(crawler)
 
     async def process_request(self, request: Request, spider=None) -> None:
-        site = request.meta.get("site")
+        site, robots_host = site_of(request)
         parts = urlparse_cached(request)
         if parts.scheme not in ("http", "https"):
             self.refuse(request, "scheme", f"{parts.scheme}: URLs are not fetched")
         host = (parts.hostname or "").lower()
         if not host:
             self.refuse(request, "no_host", f"{request.url} names no host")
+        port = url_port(parts)
         allowance = self.allowance(site)
         literal = ip_literal(host)
         if literal is not None:
-            self.check_address(request, host, literal, allowance)
-        if site is not None and not self.in_scope(request, host, site):
+            self.check_address(request, host, port, literal, allowance)
+        if site is not None and not self.in_scope(request, host, port, site, robots_host):
             self.refuse(
                 request, "out_of_scope", f"{host} is not one of the hosts of {site['site_id']}"
             )
         if literal is None:
-            self.check_address(request, host, await self.resolve(host), allowance)
+            self.check_address(request, host, port, await self.resolve(host), allowance)
         return None
 
     def process_response(self, request: Request, response: Response, spider=None) -> Response:
@@ -120,33 +135,52 @@ class NetworkScopeMiddleware:
         when the connection is made than when it was checked)."""
         peer = getattr(response, "ip_address", None)
         if peer is not None:
-            host = (urlparse_cached(request).hostname or "").lower()
-            self.check_address(request, host, peer, self.allowance(request.meta.get("site")))
+            parts = urlparse_cached(request)
+            host = (parts.hostname or "").lower()
+            site, _ = site_of(request)
+            self.check_address(request, host, url_port(parts), peer, self.allowance(site))
         return response
 
     # -- the tests ----------------------------------------------------------------
-    def in_scope(self, request: Request, host: str, site: dict) -> bool:
+    def in_scope(
+        self, request: Request, host: str, port: int | None, site: dict, robots_host: str | None
+    ) -> bool:
+        """Is ``host`` in the site's scope for this request? A robots.txt request may also
+        go to the host its site's request was let through to (a hop that moves the site
+        is let through before the host joins the site), and below it."""
         scope = scope_for(self.crawler).of(site)
+        if robots_host is not None:
+            return host_in_domains(host, [robots_host]) or scope.admits_host(host, port)
         redirected = bool(request.meta.get("redirect_urls"))
-        return scope.allows(host, request.meta.get("role"), redirected)
+        return scope.allows(host, request.meta.get("role"), redirected, port)
 
     def check_address(
-        self, request: Request, host: str, address: IPAddress, allowance: Allowance
+        self,
+        request: Request,
+        host: str,
+        port: int | None,
+        address: IPAddress,
+        allowance: Allowance,
     ) -> None:
         kind = address_kind(address)
-        if kind and not allowance.admits(host, address):
-            shown = host if host == str(address) else f"{host} ({address})"
-            self.refuse(
-                request,
-                kind,
-                f"{shown} is a {kind.replace('_', '-')} address; a registry row's "
-                "allowed_domains must name it to be crawled",
+        if not kind or allowance.admits(host, address, port):
+            return
+        shown = host if host == str(address) else f"{host} ({address})"
+        what = f"{kind.replace('_', '-')} address"
+        if allowance.names(host, address):
+            detail = (
+                f"port {port} of {shown}, a {what}, is not one the registry row's "
+                f"allowed_domains names (name it as {host}:{port} to crawl it)"
             )
+        else:
+            detail = (
+                f"{shown} is a {what}; a registry row's allowed_domains must name it to be crawled"
+            )
+        self.refuse(request, kind, detail)
 
     def allowance(self, site: dict | None) -> Allowance:
-        """What the site's row names; for a request of no site (robots.txt), every row."""
-        scope = scope_for(self.crawler)
-        return scope.everyone if site is None else scope.of(site).allowance
+        """What the site's row names; a request of no site may reach no private place."""
+        return Allowance() if site is None else scope_for(self.crawler).of(site).allowance
 
     async def resolve(self, host: str) -> IPAddress:
         """The address the connection will use: Scrapy's resolver, with its cache."""
@@ -160,6 +194,57 @@ class NetworkScopeMiddleware:
         self.crawler.stats.inc_value(f"nianbao/refused/{reason}")
         logger.warning("refused %s: %s", request.url, detail)
         raise ScopeRefused(reason, detail)
+
+
+def site_of(request: Request) -> tuple[dict | None, str | None]:
+    """The site a request is made for, and for a robots.txt request the host its site's
+    request was let through to (None for any other request)."""
+    site = request.meta.get("site")
+    if site is not None:
+        return site, None
+    robots = request.meta.get(ROBOTS_FOR)
+    if robots:
+        return robots.get("site"), robots.get("host")
+    return None, None
+
+
+class SiteRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, whose robots.txt request carries the site of the
+    request that asked for it (:data:`ROBOTS_FOR`), so that the network scope middleware
+    checks it, and every redirect hop of it, in that site's scope — not in every row's.
+
+    A host's robots.txt is still fetched once per crawl and obeyed by every site that
+    goes there; only the first request to the host asks for it."""
+
+    async def robot_parser(self, request: Request):
+        netloc = urlparse_cached(request).netloc
+        if netloc not in self._parsers:
+            await self._fetch(request, netloc)
+        return await super().robot_parser(request)
+
+    async def _fetch(self, request: Request, netloc: str) -> None:
+        """Scrapy's own fetch of robots.txt (the parser's place is taken first, so the
+        host's other requests wait for it), with the asking site on the request."""
+        self._parsers[netloc] = defer.Deferred()
+        parts = urlparse_cached(request)
+        robots = Request(
+            f"{parts.scheme}://{netloc}/robots.txt",
+            priority=self.DOWNLOAD_PRIORITY,
+            meta={
+                "dont_obey_robotstxt": True,
+                ROBOTS_FOR: {"site": request.meta.get("site"), "host": parts.hostname or ""},
+            },
+            callback=NO_CALLBACK,
+        )
+        assert self.crawler.engine is not None  # requests flow only while it runs
+        try:
+            response = await self.crawler.engine.download_async(robots)
+            await self._parse_robots(response, netloc, request)
+        except Exception as exc:  # noqa: BLE001 (what Scrapy's middleware does: allow all)
+            if not isinstance(exc, IgnoreRequest):
+                logger.error("could not fetch %s: %s", robots.url, exc)
+            self._robots_error(exc, netloc)
+        self._stats.inc_value("robotstxt/request_count")
 
 
 class PinnedResolver(CachingThreadedResolver):

@@ -10,8 +10,13 @@ crawl; the spider calls them on every listing and follows what they return.
   sites). Pages without a datastore load their list by GET from a proxy URL written in
   their script: ``dataproxy.jsp?page=1&…&columnid=…`` or the "load more" variant
   ``morecolumndataproxy.jsp?page=1&…&columnid=A,B,C`` (several columns at once).
-* 广东 ``gkmlpt``: listings come from ``/gkmlpt/api/all/{category}?page=N&sid=SID``
-  as JSON, with ``SID`` from the page's JS and the category from a link fragment.
+* 广东 ``gkmlpt``: listings come from ``{prefix}/gkmlpt/api/all/{category}?page=N&sid=SID``
+  as JSON, beside the platform's pages (at the root or under a department's path), with
+  ``SID`` from the page's JS and the category from a link or URL fragment or the page's
+  ``TREE``.
+* 江苏 Epoint ``govInfoPub.html?categorynum=…``: listings come by a JSON POST to
+  ``{projectName}/rest/lightfrontaction/getgovinfolist``, with ``siteGuid`` and
+  ``projectName`` from ``var siteInfo`` (in the page or ``/js/webBuilderCommon.js``).
 * PDF.js viewers: ``…/viewer.html?file=URL`` shows a file; the file is what to keep.
 * ``_wap`` twins: the mobile copy of an article is the same article; the desktop URL is
   asked for, and the ``_wap`` one only when the desktop copy does not exist.
@@ -41,9 +46,14 @@ class ApiRequest:
     """A listing request a CMS makes from JS: its URL, and its form when it is a POST."""
 
     url: str
-    kind: str  # "hanweb" | "gkmlpt"
+    kind: str  # "hanweb" | "hanweb-get" | "gkmlpt" | "epoint-site" | "epoint"
     form: dict[str, str] | None = None
     context: dict = field(default_factory=dict, hash=False, compare=False)
+    json: dict | None = field(default=None, hash=False, compare=False)  # a JSON POST's body
+
+    @property
+    def method(self) -> str:
+        return "POST" if self.form is not None or self.json is not None else "GET"
 
 
 # -- Hanweb / 大汉 ------------------------------------------------------------------
@@ -54,6 +64,8 @@ _HANWEB_PARAM = r"(?:[?&;]|\b){name}['\"]?\s*(?:=|:)\s*['\"]?([^&'\"\s,;}}<]+)"
 HANWEB_PROXY = "/module/web/jpage/dataproxy.jsp"
 # jpage asks for three pages of records per request; this asks for more at once.
 HANWEB_GROUP = 60
+# However many pages a listing API claims, no more are asked for (a bogus total).
+MAX_API_PAGES = 500
 
 
 def hanweb_records(text: str) -> list[str]:
@@ -194,11 +206,23 @@ def hanweb_more(xml: str, request: ApiRequest) -> list[ApiRequest]:
 
 
 # -- 广东 gkmlpt ---------------------------------------------------------------------
+# The platform lives at a site's root (``/gkmlpt/index``) or under a department's path on a
+# city's host (东莞 ``www.dg.gov.cn/dghlz/gkmlpt/index#2972``, 阳江 ``/yjzjj/gkmlpt/``): its
+# API is beside its pages, ``{prefix}/gkmlpt/api/all/{category}?page=N&sid=SID``. The page
+# names its categories in ``window._CONFIG``'s ``TREE`` (its navigation is drawn from it, so
+# the HTML may link none); a link or a start URL names one in its fragment
+# (``annualreport#2629``).
 _SID = re.compile(r"\bSID\s*[:=]\s*['\"](\w+)['\"]")
+_TREE = re.compile(r"\bTREE\s*[:=]\s*(?=\[)")
+_GKMLPT_PREFIX = re.compile(r"^(.*?/)gkmlpt(?:/|$)")
+_NODE_NAME = ("name", "title", "text", "label")
+_NODE_CHILDREN = ("children", "child", "nodes", "sub")
 
 
-def gkmlpt_sid(text: str) -> str | None:
-    if "gkmlpt" not in text:
+def gkmlpt_sid(text: str, url: str = "") -> str | None:
+    """The site id a gkmlpt page's ``_CONFIG`` names (the page's script, or its URL, must
+    say gkmlpt: a bare ``SID`` elsewhere is someone else's)."""
+    if "gkmlpt" not in text and "/gkmlpt/" not in urlsplit(url).path:
         return None
     m = _SID.search(text)
     return m.group(1) if m else None
@@ -214,8 +238,48 @@ def gkmlpt_categories(links: list[Link]) -> list[str]:
     return cats
 
 
+def gkmlpt_tree(text: str) -> list[tuple[str, str]]:
+    """(category id, name) of every node of the page's ``TREE`` (``window._CONFIG = {…,
+    TREE: [{"id": 2629, "name": "政府信息公开年报", "children": […]}]}``), depth first."""
+    nodes: list[tuple[str, str]] = []
+    decoder = json.JSONDecoder()
+    for m in _TREE.finditer(text):
+        try:
+            tree, _ = decoder.raw_decode(text, m.end())
+        except ValueError:
+            continue
+        _walk_tree(tree, nodes, 0)
+    return nodes
+
+
+def _walk_tree(node: object, into: list[tuple[str, str]], depth: int) -> None:
+    if depth > 12:  # a category tree is a few levels deep; deeper is not one
+        return
+    if isinstance(node, list):
+        for child in node:
+            _walk_tree(child, into, depth + 1)
+        return
+    if not isinstance(node, dict):
+        return
+    ident = node.get("id")
+    name = next((node[k] for k in _NODE_NAME if isinstance(node.get(k), str)), "")
+    if isinstance(ident, int | str) and str(ident).isdigit() and name:
+        into.append((str(ident), name.strip()))
+    for key in _NODE_CHILDREN:
+        if isinstance(node.get(key), list):
+            _walk_tree(node[key], into, depth + 1)
+
+
+def gkmlpt_prefix(page_url: str) -> str:
+    """Where a gkmlpt page's platform lives: the path before its ``gkmlpt/`` (``/`` at a
+    site's root, ``/dghlz/`` under a department of 东莞)."""
+    m = _GKMLPT_PREFIX.match(urlsplit(page_url).path)
+    return m.group(1) if m else "/"
+
+
 def gkmlpt_request(page_url: str, category: str, sid: str, page: int = 1) -> ApiRequest:
-    url = urljoin(page_url, f"/gkmlpt/api/all/{category}?" + urlencode({"page": page, "sid": sid}))
+    api = f"{gkmlpt_prefix(page_url)}gkmlpt/api/all/{category}?"
+    url = urljoin(page_url, api + urlencode({"page": page, "sid": sid}))
     return ApiRequest(
         url, "gkmlpt", None, {"category": category, "sid": sid, "page": page, "page_url": page_url}
     )
@@ -240,10 +304,124 @@ def gkmlpt_more(text: str, request: ApiRequest) -> list[ApiRequest]:
     articles, total = gkmlpt_articles(text, request.url)
     if not articles:
         return []
-    pages = -(-total // len(articles))
+    pages = min(-(-total // len(articles)), MAX_API_PAGES)
     return [
         gkmlpt_request(ctx["page_url"], ctx["category"], ctx["sid"], n) for n in range(2, pages + 1)
     ]
+
+
+# -- 江苏 Epoint (新点) 政府信息公开 ----------------------------------------------------
+# ``/dynamic/zwgk/govInfoPub.html?categorynum=003008`` is an empty page whose script POSTs
+# JSON ``{deptcode, categorynum, pageIndex, pageSize, siteGuid}`` (pageIndex from 0) to
+# ``{projectName}/rest/lightfrontaction/getgovinfolist`` and draws ``custom.data`` (title,
+# infourl, infodate) of ``custom.total``. ``siteGuid`` and ``projectName`` (``/EWB-FRONT``)
+# are in ``var siteInfo = {…}``, in the page or in the script it loads
+# (``/js/webBuilderCommon.js``; ``/js/ajaxReq.js`` on some). The archive keys captures by
+# URL and keeps no request body, so each POST names its category and page in its query.
+EPOINT_LIST = "/rest/lightfrontaction/getgovinfolist"
+EPOINT_PAGE_SIZE = 20
+_SITE_INFO = re.compile(r"\bsiteInfo\s*=\s*(?=\{)")
+_EPOINT_SCRIPT = re.compile(
+    r"<script[^>]+src\s*=\s*['\"]([^'\"]*(?:webBuilderCommon|ajaxReq)\.js[^'\"]*)['\"]", re.I
+)
+_EPOINT_MARK = re.compile(r"lightfrontaction|webBuilderCommon|siteInfo\.siteGuid|EWB-FRONT", re.I)
+
+
+def epoint_site_info(text: str) -> dict[str, str] | None:
+    """``siteGuid`` and ``projectName`` of the ``var siteInfo = {…}`` a page or script sets."""
+    decoder = json.JSONDecoder()
+    for m in _SITE_INFO.finditer(text):
+        try:
+            info, _ = decoder.raw_decode(text, m.end())
+        except ValueError:
+            continue
+        if isinstance(info, dict) and isinstance(info.get("siteGuid"), str):
+            project = info.get("projectName")
+            return {
+                "siteGuid": info["siteGuid"],
+                "projectName": project if isinstance(project, str) else "/EWB-FRONT",
+            }
+    return None
+
+
+def epoint_calls(text: str, page_url: str) -> list[ApiRequest]:
+    """The first listing request of an Epoint 信息公开 page that names its category in its
+    URL: the POST itself when the page sets ``siteInfo``, else the GET of the script that
+    does (read by :func:`epoint_after_script`)."""
+    query = parse_qs(urlsplit(page_url).query)
+    category = (query.get("categorynum") or query.get("categoryNum") or [""])[0]
+    if not category.isdigit() or not _EPOINT_MARK.search(text):
+        return []
+    where = {"categorynum": category, "deptcode": (query.get("deptcode") or [""])[0]}
+    if info := epoint_site_info(text):
+        return [epoint_request(page_url, info, where)]
+    scripts = _EPOINT_SCRIPT.findall(text)
+    if not scripts:
+        return []
+    script = urljoin(page_url, htmlmod.unescape(scripts[0]))
+    return [ApiRequest(script, "epoint-site", None, {"page_url": page_url, **where})]
+
+
+def epoint_request(
+    page_url: str, info: dict[str, str], where: dict[str, str], page: int = 0
+) -> ApiRequest:
+    """The POST for page ``page`` (from 0) of one category."""
+    shown = {k: v for k, v in where.items() if v}
+    url = urljoin(page_url, info["projectName"].rstrip("/") + EPOINT_LIST)
+    url += "?" + urlencode({**shown, "pageIndex": page})
+    body = {
+        "deptcode": where.get("deptcode", ""),
+        "categorynum": where["categorynum"],
+        "pageIndex": page,
+        "pageSize": EPOINT_PAGE_SIZE,
+        "siteGuid": info["siteGuid"],
+    }
+    return ApiRequest(
+        url,
+        "epoint",
+        None,
+        {"page_url": page_url, "info": info, "where": where, "page": page},
+        json=body,
+    )
+
+
+def epoint_after_script(text: str, request: ApiRequest) -> list[ApiRequest]:
+    """The site script fetched: the first POST, with the site it names."""
+    info = epoint_site_info(text)
+    if info is None:
+        return []
+    ctx = request.context
+    where = {"categorynum": ctx["categorynum"], "deptcode": ctx.get("deptcode", "")}
+    return [epoint_request(ctx["page_url"], info, where)]
+
+
+def epoint_records(text: str, api_url: str) -> tuple[list[Link], int]:
+    """The records of one answer (``custom`` may be the object or its JSON as a string)."""
+    custom = json.loads(text).get("custom") or {}
+    if isinstance(custom, str):
+        custom = json.loads(custom) if custom.strip() else {}
+    if not isinstance(custom, dict):
+        raise ValueError("custom is not an object")
+    links = []
+    for record in custom.get("data") or []:
+        if not isinstance(record, dict):
+            continue
+        href = record.get("infourl") or record.get("visiturl") or record.get("linkurl")
+        title = record.get("title") or record.get("realtitle") or ""
+        if isinstance(href, str) and href.strip():
+            links.append(Link(urljoin(api_url, href.strip()), str(title)))
+    total = str(custom.get("total") or "")
+    return links, int(total) if total.isdigit() else 0
+
+
+def epoint_more(text: str, request: ApiRequest) -> list[ApiRequest]:
+    """After page 0: the POSTs for every further page of the category."""
+    ctx = request.context
+    if ctx.get("page") != 0:
+        return []
+    _, total = epoint_records(text, request.url)
+    pages = min(-(-total // EPOINT_PAGE_SIZE), MAX_API_PAGES)
+    return [epoint_request(ctx["page_url"], ctx["info"], ctx["where"], n) for n in range(1, pages)]
 
 
 # -- files and twins -------------------------------------------------------------------

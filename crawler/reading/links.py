@@ -24,9 +24,14 @@ _COLUMN_TEXT = re.compile(
     r"政府信息公开年报|信息公开年度报告|^政府信息公开$|^信息公开$|^政务公开$"
 )
 # A column URL ends in its directory (or the directory's index page): an article below
-# the column (…/zfxxgknb/202501/t20250120_1.html) is not the column.
+# the column (…/zfxxgknb/202501/t20250120_1.html) is not the column. The 年报 column's
+# folder is named in pinyin initials: 政府信息公开年报 ``zfxxgknb``, 政府信息公开年度报告
+# ``zfxxgkndbg`` (大冶), 信息公开年度报告 ``xxgkndbg`` (临夏), 政府信息公开工作年度报告
+# ``zfxxgkgzndbg`` (武汉青山), 区县公开年度报告 ``zxqgkndbg`` (鹤岗), 公开年报 ``gknb``, 年度报告
+# ``ndbg``; sites append a serial (``zfxxgknb82``, ``ndbg_3974``). See crawler/sites.csv.
+_REPORT_FOLDER = r"[a-z]{0,8}?(?:gknb|gkndbg|gkgzndbg|ndbg)(?:_?\d{1,6})?"
 _COLUMN_URL = re.compile(
-    r"/(?:zfxxgknb|xxgknb|gknb|ndbg|zfxxgk|xxgk|zwgk)(?:/[\w-]*)?/"
+    rf"/(?:{_REPORT_FOLDER}|zfxxgk|xxgk|zwgk)(?:/[\w-]*)?/"
     r"(?:index(?:_\d+)?\.s?html?|list\.s?html?)?$",
     re.I,
 )
@@ -52,6 +57,17 @@ def is_report_title(text: str | None) -> bool:
     """Does a link's text or title name an annual information-disclosure report?"""
     t = squash(text)
     return bool(_REPORT.search(t) and _YEAR.search(t) and not _NOT_REPORT.search(t))
+
+
+_REPORT_COLUMN = re.compile(
+    r"(?:信息公开|政务公开|公开)(?:工作)?(?:年报|年度报告)|^(?:年报|年度报告)$|gknb|ndbg", re.I
+)
+
+
+def names_report_column(text: str | None) -> bool:
+    """Does a name (a link's text, a page's title, a category of a CMS's tree) name the 年报
+    column itself, not only the 信息公开 area around it?"""
+    return bool(_REPORT_COLUMN.search(squash(text)))
 
 
 def is_column_link(text: str | None, url: str) -> bool:
@@ -264,10 +280,27 @@ _AGENCY_FROM_TITLE = (
 )
 
 
+# What sits where an agency would, and names none (``2024年政府信息公开…``: "政府" is the
+# first word of 政府信息公开, not an agency).
+_NO_AGENCY = {
+    "政府",
+    "人民政府",
+    "本级",
+    "本机关",
+    "本单位",
+    "本局",
+    "我局",
+    "全市",
+    "全区",
+    "全县",
+}
+
+
 def agency_of_title(title: str | None) -> str | None:
     """The agency a report's title names (``某局2024年政府信息公开…`` → ``某局``)."""
     t = re.sub(r"^[\W_]+", "", squash(title))  # list bullets
     for pattern in _AGENCY_FROM_TITLE:
         if (m := pattern.match(t)) and len(m.group("a")) >= 2:
-            return m.group("a").strip('（）()《》“”"')
+            agency = m.group("a").strip('（）()《》“”"')
+            return None if agency in _NO_AGENCY else agency
     return None

@@ -4,14 +4,15 @@ The report spider and discovery read pages the same way: the links a browser wou
 (``<a href>``, ``onclick`` handlers, 大汉 XML records, script arrays), where a redirect
 shell sends the browser, the other pages of a listing (TRS ``createPageHTML``, a
 ``totalPage``/``pageCount`` variable over ``column-index-N`` or ``/N.html`` pages), and the
-listing requests a CMS would make from JS (大汉 POST and GET proxies, 广东 gkmlpt).
+listing requests a CMS would make from JS (大汉 POST and GET proxies, 广东 gkmlpt, 江苏
+Epoint).
 Everything here is a pure function of the page's text and URL.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector
 
@@ -19,6 +20,7 @@ from crawler.reading import cms
 from crawler.reading.links import (
     is_report_title,
     js_page_count,
+    names_report_column,
     numbered_pages,
     onclick_url,
     redirect_target,
@@ -81,13 +83,32 @@ def read_page(text: str, url: str) -> PageReading:
     if params := cms.hanweb_params(text):
         reading.api.append(cms.hanweb_requests(url, params))
     reading.api += cms.hanweb_get_calls(text, url)
-    if sid := cms.gkmlpt_sid(text):
-        reading.api += [cms.gkmlpt_request(url, cat, sid) for cat in cms.gkmlpt_categories(links)]
+    reading.api += cms.epoint_calls(text, url)
+    if sid := cms.gkmlpt_sid(text, url):
+        reading.api += [
+            cms.gkmlpt_request(url, cat, sid) for cat in gkmlpt_categories(text, url, links)
+        ]
     return reading
+
+
+def gkmlpt_categories(text: str, url: str, links: list[cms.Link]) -> list[str]:
+    """The gkmlpt categories a page leads to: the one its own URL names (a start URL like
+    ``…/gkmlpt/annualreport#2629``), those its links name, and those of its ``TREE`` whose
+    name is the 年报 column's."""
+    fragment = urlsplit(url).fragment
+    found = [fragment] if fragment.isdigit() else []
+    found += cms.gkmlpt_categories(links)
+    found += [ident for ident, name in cms.gkmlpt_tree(text) if names_report_column(name)]
+    return list(dict.fromkeys(found))
 
 
 def read_api(text: str, call: cms.ApiRequest) -> tuple[list[cms.Link], list[cms.ApiRequest]]:
     """A CMS listing API's answer: its links, and the further requests it calls for."""
+    if call.kind == "epoint-site":  # the script that names the site: no links, one POST
+        return [], cms.epoint_after_script(text, call)
+    if call.kind == "epoint":
+        links, _ = cms.epoint_records(text, call.url)
+        return links, cms.epoint_more(text, call)
     if call.kind == "hanweb":
         return cms.record_links(cms.hanweb_records(text), call.url), cms.hanweb_more(text, call)
     if call.kind == "hanweb-get":
@@ -102,6 +123,8 @@ def detect_cms(text: str) -> str:
     low = text.lower()
     if "gkmlpt" in low and cms.gkmlpt_sid(text):
         return "gkmlpt"
+    if "lightfrontaction" in low or "webbuildercommon" in low or "ewb-front" in low:
+        return "epoint"
     if "<datastore" in low or "jpage" in low or "dataproxy.jsp" in low:
         return "hanweb"
     if "createpagehtml" in low or "trs_editor" in low:

@@ -31,22 +31,10 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from archive.store import Archive, ArchiveError, storage_error
+from archive.store.database import process_alive
 from crawler.scope import SiteScope
 
 _ATTRIBUTE = "_nianbao_frontier"
-
-
-def pid_alive(pid: int | None) -> bool:
-    """Is a process with this id still running (a crawl that must not be resumed)?"""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class ArchiveFrontier:
@@ -72,7 +60,7 @@ class ArchiveFrontier:
         self.site_ids = [s["site_id"] for s in sites]
         # A recorded pid equal to ours was reused: that run's process is gone.
         self.resumed = self.archive.interrupted_runs(
-            sites_csv, lambda pid: pid != os.getpid() and pid_alive(pid)
+            sites_csv, lambda pid: pid != os.getpid() and process_alive(pid)
         )
         self.run_id = self.archive.start_resumed_run(
             sites_csv, os.getpid(), self.resumed[0] if self.resumed else None

@@ -15,11 +15,15 @@ does, with the same on-disk layout for ``JOBDIR``) and sorts the hosts themselve
   download delay or Crawl-delay has not passed since their last request, or a backoff
   pause (:mod:`crawler.middlewares.hosts`) is not over; a timer wakes the engine at the first of them;
 * **parked** hosts, which already have as many requests in flight as they may (one
-  while unproven, their slot's concurrency after): woken when one of those leaves.
+  while unproven, their slot's concurrency after): woken when one of those leaves;
+* **probing** hosts, unproven hosts waiting, first come first served, for one of the
+  places kept for probes: let in as places free, never polled.
 
 Unproven hosts (:mod:`crawler.middlewares.hosts`) share at most three quarters of
 ``CONCURRENT_REQUESTS``: however many dead hosts a registry holds, hosts that answer
-always find room.
+always find room. While those places are all taken, the unproven hosts queue for them:
+each ``pop`` lets in as many as places are free (the engine asks again whenever a
+download ends), so thousands of hosts waiting to be probed cost nothing until their turn.
 
 A host moves between these only when something about it changes, so each request
 costs O(log hosts), not O(hosts). Requests of a dead host leave at once, to be
@@ -44,8 +48,9 @@ from scrapy.pqueues import ScrapyPriorityQueue, _path_safe
 
 from crawler.middlewares.hosts import host_book, mark_dispatched, settle
 
-READY, WAITING, PARKED = "ready", "waiting", "parked"
-PROBE_RETRY = 0.25  # seconds before an unproven host asks again for a place
+READY, WAITING, PARKED, PROBING = "ready", "waiting", "parked", "probing"
+# What _free_at says of an unproven host while every place kept for probes is taken.
+PROBE_PLACE = -math.inf
 
 
 class HostQueue:
@@ -98,6 +103,8 @@ class HostQueue:
         self._ready: deque[str] = deque()
         self._waiting: list[tuple[float, int, str]] = []
         self._wait_seq: dict[str, int] = {}
+        self._probing: deque[str] = deque()  # unproven hosts waiting for a probe place
+        self._let_in: set[str] = set()  # let in from _probing, in _ready, not yet asked
         self._seq = itertools.count()
         self._timer = None
         self._timer_at = math.inf
@@ -135,13 +142,18 @@ class HostQueue:
     def pop(self) -> Request | None:
         now = self.now()
         self._release_due(now)
+        self._let_probes_in()
         for _ in range(len(self._ready)):
             slot = self._ready.popleft()
             self.examined += 1
+            let_in = slot in self._let_in
+            self._let_in.discard(slot)
             when = self._free_at(slot, now)
-            if when <= now:
+            if when == PROBE_PLACE:
+                self._await_probe_place(slot, first=let_in)
+            elif when <= now:
                 return self._take(slot)
-            if when == math.inf:
+            elif when == math.inf:
                 self._where[slot] = PARKED
             else:
                 self._wait(slot, when)
@@ -161,6 +173,8 @@ class HostQueue:
         self._where.clear()
         self._ready.clear()
         self._waiting.clear()
+        self._probing.clear()
+        self._let_in.clear()
         self._size = 0
         return active
 
@@ -189,14 +203,40 @@ class HostQueue:
             busy += len(dslot.queue) + len(dslot.transferring)
         if busy >= limit:
             return math.inf
-        if host.unproven and self.probe_places and len(self.downloader.active) >= self.probe_places:
-            return now + PROBE_RETRY  # the places left are kept for hosts that answer
+        if host.unproven and self._probe_places_free() <= 0:
+            return PROBE_PLACE  # the places left are kept for hosts that answer
         if dslot is not None and dslot.delay:
             if host.pending or dslot.queue:
                 return math.inf  # through a delay, one request at a time
             if dslot.lastseen + dslot.delay > now:
                 return dslot.lastseen + dslot.delay
         return now
+
+    def _probe_places_free(self) -> float:
+        if not self.probe_places:
+            return math.inf
+        return self.probe_places - len(self.downloader.active)
+
+    def _await_probe_place(self, slot: str, first: bool) -> None:
+        """Queue an unproven host for a probe place; one just let in that found the
+        places taken again keeps its turn at the head of the queue."""
+        self._where[slot] = PROBING
+        if first:
+            self._probing.appendleft(slot)
+        else:
+            self._probing.append(slot)
+
+    def _let_probes_in(self) -> None:
+        """As many hosts waiting for a probe place as places are free (less those let in
+        and not yet asked) go back among the ready hosts, in their order."""
+        free = self._probe_places_free() - len(self._let_in)
+        while free > 0 and self._probing:
+            slot = self._probing.popleft()
+            if self._where.get(slot) != PROBING:
+                continue  # woken meanwhile, or gone: a stale entry
+            self._make_ready(slot)
+            self._let_in.add(slot)
+            free -= 1
 
     def _take(self, slot: str) -> Request:
         queue = self.pqueues[slot]

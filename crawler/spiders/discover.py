@@ -4,9 +4,16 @@
 年报 column — through redirect shells, per-year trees (one folder per year, one per unit)
 and every listing adapter of :mod:`crawler.reading.pages`, and returns what it found per portal:
 the column, its CMS and listing pattern, its pages, the reports it lists, and one
-registry row per agency (a county tree gives one per department, 街道 and 乡镇), rows that
-``nianbao crawl`` takes as they are. ``check(rows)`` walks an existing registry the same
-way and says which rows' columns moved or vanished.
+registry row per agency (a county tree gives one per department, 街道 and 乡镇) in the
+registry format, rows that ``nianbao crawl`` takes as they are (their agency and level as
+the pages state them: :mod:`crawler.spiders.agency`). ``check(rows)`` walks an existing
+registry the same way and says of each row whether its column is still there, moved or
+vanished — or that its host could not be asked at all (``unreachable``).
+
+Every portal is walked on its own, also when several share a host (359 rows of the
+bundled registry do): each keeps its own set of the URLs it asked for, and Scrapy's
+duplicate filter, which is crawl-wide, is off, so that one row's requests never stand in
+for another's.
 
 It runs on Scrapy, with the crawler's own settings and middlewares (robots.txt, Crawl-delay,
 per-host backoff, JS challenges left alone, http↔https fallback, undeclared charsets), so a
@@ -17,7 +24,6 @@ most ``max_pages`` requests, at most ``MAX_HOPS`` links deep outside a tree.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -28,44 +34,34 @@ from urllib.parse import urlsplit, urlunsplit
 import scrapy
 from scrapy.http import HtmlResponse, Response, TextResponse
 
+from archive.store.registry import COLUMNS
 from crawler.middlewares.charset import declared
+from crawler.middlewares.hosts import HostUnreachable, failure_kind
 from crawler.middlewares.politeness import HostBlocked
 from crawler.reading import cms
 from crawler.reading.links import (
-    agency_of_title,
     is_column_link,
     is_report_title,
     is_soft_404,
     squash,
-    year_label,
 )
 from crawler.reading.pages import detect_cms, read_api, read_page
+from crawler.reading.trees import (
+    MAX_TREE_DEPTH,
+    STRONG,
+    agency_of_titles,
+    qualified,
+    tree_folders,
+    unit_name,
+    unit_slug,
+    year_folders,
+)
 from crawler.scope import in_domains
+from crawler.spiders.agency import agency_like, agency_of, level_of, site_owner, stated_names
+from crawler.spiders.reports import listing_request, page_url
 
 MAX_HOPS = 4  # front page → 信息公开 → 目录 → 年报 (redirect shells do not count)
-MAX_TREE_DEPTH = 3  # year folder → category → unit
 DEFAULT_MAX_PAGES = 60
-_STRONG = re.compile(r"年报|年度报告|gknb|xxgknb|ndbg", re.I)
-_TOWNSHIP = re.compile(r"(镇|乡|街道|苏木|地区)(人民政府|办事处)?$")
-
-ROW_COLUMNS = (
-    "site_id",
-    "agency",
-    "region_code",
-    "region",
-    "level",
-    "start_url",
-    "allowed_domains",
-    "cms",
-    "encoding",
-    "more_urls",
-    "column_url",
-    "listing",
-    "pages",
-    "reports_seen",
-    "discovered_from",
-    "found_via",
-)
 
 
 @dataclass
@@ -82,10 +78,15 @@ class Column:
     encoding: str = ""
     year: int | None = None
     tree_root: str | None = None
+    title: str | None = None  # the page's title
+    said: str | None = None  # the text of the link that led to it
 
     def agency(self) -> str | None:
-        names = Counter(a for t in self.reports.values() if (a := agency_of_title(t)))
-        return names.most_common(1)[0][0] if names else None
+        """The agency whose reports these are: as their titles name it; a unit of a tree
+        whose titles name no one is named by its folder (page title, link text)."""
+        if self.tree_root:
+            return unit_name(self.reports.values(), self.title, self.said)
+        return agency_of_titles(self.reports.values())
 
 
 @dataclass
@@ -108,6 +109,8 @@ class Portal:
     tried_root: bool = False
     truncated: bool = False
     hosts: set[str] = field(default_factory=set)
+    asked: set[str] = field(default_factory=set)  # its own requests (no crawl-wide filter)
+    names: dict[str, list[str]] = field(default_factory=dict)  # url → agency names it states
 
 
 class DiscoverSpider(scrapy.Spider):
@@ -134,9 +137,12 @@ class DiscoverSpider(scrapy.Spider):
 
     # -- requests ------------------------------------------------------------------
     def page(self, portal: Portal, url: str, via: list[str], kind: str, depth: int, **meta):
+        if url in portal.asked:
+            return None
         if portal.requests >= self.max_pages:
             portal.truncated = True
             return None
+        portal.asked.add(url)
         portal.requests += 1
         portal.pending += 1
         return scrapy.Request(
@@ -152,20 +158,22 @@ class DiscoverSpider(scrapy.Spider):
                 "hops": depth,
                 **meta,
             },
-            dont_filter=kind == "start" and not via,  # a portal given twice is read twice
+            dont_filter=True,  # each portal keeps its own (``asked``): rows never interfere
         )
 
     def api(self, portal: Portal, call: cms.ApiRequest, column: Column):
+        key = f"{call.url} {call.form} {call.json}"  # a POST's pages differ by body
+        if key in portal.asked:
+            return None
         if portal.requests >= self.max_pages:
             portal.truncated = True
             return None
+        portal.asked.add(key)
         portal.requests += 1
         portal.pending += 1
         meta = {"portal": portal, "site": _site_of(portal), "api": call, "column": column}
-        if call.form is None:
-            return scrapy.Request(call.url, self.parse_api, errback=self.failed, meta=meta)
-        return scrapy.FormRequest(
-            call.url, formdata=call.form, callback=self.parse_api, errback=self.failed, meta=meta
+        return listing_request(
+            call, callback=self.parse_api, errback=self.failed, meta=meta, dont_filter=True
         )
 
     # -- callbacks ---------------------------------------------------------------
@@ -184,12 +192,16 @@ class DiscoverSpider(scrapy.Spider):
             self._fail(portal, kind, "blocked", f"{response.url}: {meta['blocked']}")
             return
         if response.status != 200 or not isinstance(response, HtmlResponse | TextResponse):
-            self._fail(portal, kind, "unreachable", f"{response.url}: HTTP {response.status}")
+            self._fail(portal, kind, "http_error", f"{response.url}: HTTP {response.status}")
             return
-        reading = read_page(response.text, response.url)
+        reading = read_page(response.text, page_url(response))
         if kind == "start":
             portal.site_name = portal.site_name or reading.meta.get("SiteName")
             portal.site_code = portal.site_code or reading.meta.get("SiteIDCode")
+        if isinstance(response, HtmlResponse):
+            portal.names[response.url] = stated_names(
+                response, reading.title, reading.meta.get("SiteName")
+            )
         body = (
             " ".join(response.css("body ::text").getall()[:50])
             if len(response.body) < 8192
@@ -197,7 +209,7 @@ class DiscoverSpider(scrapy.Spider):
         )
         if is_soft_404(reading.title, body):
             self._fail(
-                portal, kind, "unreachable", f"{response.url}: a page saying it does not exist"
+                portal, kind, "http_error", f"{response.url}: a page saying it does not exist"
             )
             return
         here = via + [response.url]
@@ -211,7 +223,7 @@ class DiscoverSpider(scrapy.Spider):
         reports = reading.report_links
         named = bool(
             meta.get("named")
-            or _STRONG.search(squash(reading.title) + squash(reading.meta.get("ColumnName")))
+            or STRONG.search(squash(reading.title) + squash(reading.meta.get("ColumnName")))
         )
         if reports or reading.api:
             column = self.column(portal, response, reading, here, named, meta)
@@ -228,30 +240,36 @@ class DiscoverSpider(scrapy.Spider):
         """Links towards the column: 年报 links first, then the 信息公开 area; the year
         folders of a tree; the category and unit folders inside a year."""
         url = here[-1]
-        years = [
-            (link, y)
-            for link in reading.links
-            if (y := year_label(link.text, link.url)) and _below(link.url, url)
-        ]
+        years = year_folders(reading.links, url)
         if kind == "year" or kind == "tree":
             if depth >= MAX_TREE_DEPTH:
                 return
-            for link in reading.links:
-                if _below(link.url, url) and not is_report_title(link.text) and link.url != url:
-                    yield self.page(
-                        portal,
-                        link.url,
-                        here,
-                        "tree",
-                        depth + 1,
-                        year=meta.get("year"),
-                        root=meta.get("root"),
-                        named=True,
-                    )
+            for link in tree_folders(reading.links, url):
+                yield self.page(
+                    portal,
+                    link.url,
+                    here,
+                    "tree",
+                    depth + 1,
+                    year=meta.get("year"),
+                    root=meta.get("root"),
+                    named=True,
+                    said=link.text,
+                )
             return
         if named and len(years) >= 2:  # a per-year tree
             for link, year in years:
-                yield self.page(portal, link.url, here, "year", 1, year=year, root=url, named=True)
+                yield self.page(
+                    portal,
+                    link.url,
+                    here,
+                    "year",
+                    1,
+                    year=year,
+                    root=url,
+                    named=True,
+                    said=link.text,
+                )
             return
         if depth >= MAX_HOPS:
             return
@@ -263,9 +281,7 @@ class DiscoverSpider(scrapy.Spider):
             seen.add(target)
             if is_report_title(link.text) or not is_column_link(link.text, target):
                 continue
-            strong = bool(
-                _STRONG.search(squash(link.text)) or _STRONG.search(urlsplit(target).path)
-            )
+            strong = bool(STRONG.search(squash(link.text)) or STRONG.search(urlsplit(target).path))
             yield self.page(
                 portal,
                 target,
@@ -291,6 +307,8 @@ class DiscoverSpider(scrapy.Spider):
                 else response.encoding,
                 year=meta.get("year"),
                 tree_root=meta.get("root"),
+                title=reading.title,
+                said=meta.get("said"),
             )
         return portal.columns[url]
 
@@ -307,8 +325,16 @@ class DiscoverSpider(scrapy.Spider):
             for link in links:
                 if is_report_title(link.text):
                     column.reports.setdefault(cms.canonical_url(link.url), squash(link.text))
-            column.pages = max(column.pages, 1 + len(more))
-            if call.kind == "hanweb-get" and "morecolumndataproxy" in call.url:
+            # Discovery reads one page of a listing; a step towards it (Epoint's site script
+            # before its first POST) is taken.
+            pages = [c for c in more if c.kind == call.kind]
+            for step in (c for c in more if c.kind != call.kind):
+                if (request := self.api(portal, step, column)) is not None:
+                    yield request
+            column.pages = max(column.pages, 1 + len(pages))
+            if call.kind.startswith("epoint"):
+                column.listing = "epoint"
+            elif call.kind == "hanweb-get" and "morecolumndataproxy" in call.url:
                 column.listing = "hanweb-more"
             elif call.kind == "hanweb-get":
                 column.listing = "hanweb-get"
@@ -326,25 +352,35 @@ class DiscoverSpider(scrapy.Spider):
             self._fail(portal, kind, "disallowed", f"{request.url}: robots.txt disallows it")
         elif failure.check(HostBlocked):
             self._fail(portal, kind, "blocked", f"{request.url}: {message}")
-        else:
-            self._fail(
-                portal, kind, "unreachable", f"{request.url}: {failure.type.__name__}: {message}"
-            )
+        elif failure.check(HostUnreachable):  # "dns_failed: …": the host is dead for the run
+            self._fail(portal, kind, "unreachable", f"{request.url}: {message}")
+        else:  # the host could not be asked: DNS, refused, timeout, TLS, a broken connection
+            kind_of = failure_kind(failure.value)
+            self._fail(portal, kind, "unreachable", f"{request.url}: {kind_of}: {message}")
         yield from self._settle(portal)
 
     # -- bookkeeping ------------------------------------------------------------------
     def _fail(self, portal: Portal, kind: str, status: str, message: str) -> None:
-        if kind == "start" or (kind == "root" and not portal.columns):
+        """How the start page failed: ``unreachable`` (the host could not be asked),
+        ``http_error`` (it answered an error, or a page saying it does not exist),
+        ``disallowed``, ``blocked``. The site's root, asked when the start led nowhere,
+        only adds its reason to the message: the host did answer the start URL."""
+        message = " ".join(message.split())  # one line, whatever the network said
+        if kind == "start":
             portal.start_failed = status
-            portal.status, portal.message = status, message
+            portal.status = "not_found" if status == "http_error" else status
+            portal.message = message
+        elif kind == "root" and not portal.columns:
+            portal.message = f"{portal.message}; {message}" if portal.message else message
 
     def _settle(self, portal: Portal):
-        """When a checked row's start URL led nowhere, look again from the site's root."""
+        """When a checked row's start URL led nowhere, look again from the site's root —
+        unless its host could not be asked, or refused to be."""
         if portal.pending > 0 or portal.tried_root or portal.row is None:
             return
         if useful_columns(portal) and portal.start_failed is None:
             return
-        if portal.start_failed in ("disallowed", "blocked"):
+        if portal.start_failed in ("disallowed", "blocked", "unreachable"):
             return
         portal.tried_root = True
         parts = urlsplit(portal.start_final or portal.url)
@@ -373,19 +409,12 @@ def _site_of(portal: Portal) -> dict:
 
 
 def _carry(meta: dict) -> dict:
-    return {k: meta[k] for k in ("year", "root", "named") if k in meta}
-
-
-def _below(url: str, base: str) -> bool:
-    """Is ``url`` inside the folder of ``base`` (a sub-folder or page of it)?"""
-    a, b = urlsplit(url), urlsplit(base)
-    folder = b.path.rsplit("/", 1)[0] + "/"
-    return a.netloc == b.netloc and a.path.startswith(folder) and a.path != b.path
+    return {k: meta[k] for k in ("year", "root", "named", "said") if k in meta}
 
 
 def _listing_kind(text: str, url: str, reading) -> str:
     if reading.api:
-        return reading.api[0].kind
+        return "epoint" if reading.api[0].kind.startswith("epoint") else reading.api[0].kind
     if "createPageHTML" in text:
         return "trs"
     if "column-index-" in url:
@@ -430,8 +459,8 @@ def finish(portal: Portal) -> Portal:
 
 
 def registry_rows(portal: Portal, region_lookup=None, today: str | None = None) -> list[dict]:
-    """Registry rows (``ROW_COLUMNS``) for what a portal led to: one per column, or one per
-    unit of a per-year tree (its newest folder as start URL, the others as ``more_urls``)."""
+    """Registry rows for what a portal led to: one per column, or one per unit of a
+    per-year tree (its newest folder as start URL, the others as ``more_urls``)."""
     cols = useful_columns(portal)
     if not cols:
         return []
@@ -440,63 +469,66 @@ def registry_rows(portal: Portal, region_lookup=None, today: str | None = None) 
     rows: list[dict] = []
     units: dict[str, list[Column]] = {}
     plain: list[Column] = []
+    portal_agency = portal.site_name or _most_common([c.agency() for c in cols]) or ""
     for c in cols:
-        if c.tree_root:
-            units.setdefault(c.agency() or "", []).append(c)
+        if c.tree_root:  # a unit as its county names it (区财政局 → 通顺区财政局)
+            agency = c.agency()
+            units.setdefault(qualified(agency, portal_agency) if agency else "", []).append(c)
         else:
             plain.append(c)
-    portal_agency = portal.site_name or _most_common([c.agency() for c in cols]) or ""
+    # when neither the titles nor the pages name one: the portal's name, as before
+    fallback = site_owner(portal.site_name) or _most_common([c.agency() for c in cols]) or ""
     for n, c in enumerate(plain):
-        agency = c.agency() or portal_agency
-        rows.append(
-            _row(
-                portal,
-                c,
-                [],
-                agency,
-                code,
-                "county" if _is_gov(agency) else "department",
-                f"{host}" + (f"-{n + 1}" if n else ""),
-            )
-        )
-    for agency, group in sorted(units.items()):
+        agency = agency_of(c.agency(), evidence(portal, c)) or fallback
+        site_id = host + (f"-{n + 1}" if n else "")
+        rows.append(_row(portal, c, [], agency, code, site_id, today))
+    for titled, group in sorted(units.items()):
         group.sort(key=lambda c: c.year or 0, reverse=True)
-        name = agency or portal_agency
-        level = (
-            "township"
-            if _TOWNSHIP.search(name)
-            else ("county" if name == portal_agency or _is_gov(name) else "department")
+        agency = agency_of(titled or None, evidence(portal, group[0])) or fallback
+        rows.append(
+            _row(portal, group[0], group[1:], agency, code, f"{host}-{unit_slug(agency)}", today)
         )
-        slug = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
-        rows.append(_row(portal, group[0], group[1:], name, code, level, f"{host}-{slug}"))
     return rows
 
 
-def _row(portal, column, others, agency, code, level, site_id) -> dict:
+def evidence(portal: Portal, column: Column) -> list[str]:
+    """What the pages state of a column's agency, nearest first: the column page, the
+    pages on the way to it (last first), the portal's own name."""
+    names: list[str] = []
+    for url in [column.url, *reversed(column.via)]:
+        names += portal.names.get(url, [])
+    names.append(site_owner(portal.site_name))
+    return [n for n in dict.fromkeys(names) if agency_like(n)]
+
+
+def _row(portal, column, others, agency, code, site_id, today) -> dict:
     from archive.store.regions import describe
 
     hosts = sorted(
         {urlsplit(c.url).hostname for c in [column, *others] if urlsplit(c.url).hostname}
     )
     region = describe(code).get("full_name") if code else None
-    return {
+    row = {
         "site_id": site_id,
         "agency": agency,
         "region_code": code or "",
         "region": region or "",
-        "level": level,
+        "level": level_of(agency, code),
         "start_url": column.url,
         "allowed_domains": " ".join(hosts),
         "cms": column.cms,
+        "start_kind": "column",
         "encoding": column.encoding,
         "more_urls": " ".join(c.url for c in others),
         "column_url": column.tree_root or column.url,
         "listing": "year-tree/" + column.listing if column.tree_root else column.listing,
         "pages": str(column.pages + sum(c.pages for c in others)),
         "reports_seen": str(len(column.reports) + sum(len(c.reports) for c in others)),
+        "discovered_at": today or "",
         "discovered_from": portal.url,
         "found_via": " > ".join(column.via),
     }
+    return {c: row.get(c, "") for c in COLUMNS}
 
 
 def region_code_of(portal: Portal, cols: list[Column], lookup=None) -> str | None:
@@ -529,8 +561,9 @@ def region_by_name(name: str) -> str | None:
     return hits.pop() if len(hits) == 1 else None
 
 
-def _is_gov(agency: str) -> bool:
-    return agency.endswith(("人民政府", "管委会", "管理委员会"))
+def _most_common(values):
+    counted = Counter(v for v in values if v)
+    return counted.most_common(1)[0][0] if counted else None
 
 
 def _host_slug(url: str) -> str:
@@ -540,20 +573,16 @@ def _host_slug(url: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", host).strip("-")
 
 
-def _most_common(values):
-    counted = Counter(v for v in values if v)
-    return counted.most_common(1)[0][0] if counted else None
-
-
 # -- checking a registry ------------------------------------------------------------
 def check_status(portal: Portal) -> tuple[str, str, str]:
     """(status, column URL found, message) for a registry row: ``ok``, ``moved``,
-    ``vanished``, ``disallowed``, ``blocked``."""
+    ``vanished``, ``unreachable`` (its host could not be asked: DNS, refused, timeout,
+    TLS), ``disallowed``, ``blocked``."""
     if portal.row is None:
         raise ValueError(f"{portal.url}: check_status is for portals made from registry rows")
     cols = useful_columns(portal)
     start = portal.row["start_url"]
-    if portal.start_failed in ("disallowed", "blocked"):
+    if portal.start_failed in ("disallowed", "blocked", "unreachable"):
         return portal.start_failed, "", portal.message
     if not cols:
         return (

@@ -3,10 +3,12 @@
 From a start URL (a portal front page, its 信息公开 page, or the report column
 itself) it follows links towards the annual-report column, walks the column's
 pages, fetches every report page whose title names a report, and every file
-attached to it. Every response — listings, reports, files, errors — becomes a
+attached to it. A column that is a per-year tree is walked down to its units (a
+county's departments, 街道 and 乡镇): each unit's reports are captured as those of a site
+of its own, named from the tree (:mod:`crawler.reading.trees`), under the row crawled. Every response — listings, reports, files, errors — becomes a
 capture in the archive; nothing is parsed here. What a page offers — links, redirect
 shells, listing pages, the listing requests a CMS makes from JS (大汉's XML records and
-dataproxy.jsp, 广东 gkmlpt's JSON API) — is read by :mod:`crawler.reading.pages`; revisits and resumed crawls are handled by the downloader
+dataproxy.jsp, 广东 gkmlpt's JSON API, 江苏 Epoint's JSON POSTs) — is read by :mod:`crawler.reading.pages`; revisits and resumed crawls are handled by the downloader
 middlewares of :mod:`crawler.middlewares.incremental`, politeness by :mod:`crawler.middlewares.politeness`.
 """
 
@@ -17,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import scrapy
-from scrapy.http import HtmlResponse, Response, TextResponse
+from scrapy.http import HtmlResponse, JsonRequest, Response, TextResponse
 
 from archive.store.registry import read_registry
 from crawler import BUNDLED_REGISTRY
@@ -27,19 +29,26 @@ from crawler.middlewares.hosts import HostUnreachable
 from crawler.middlewares.incremental import AlreadyRecorded
 from crawler.middlewares.politeness import HostBlocked
 from crawler.middlewares.scope import ScopeRefused
-from crawler.reading import cms
+from crawler.reading import cms, trees
 from crawler.reading.links import (
     ATTACHMENT,
+    agency_of_title,
     is_column_link,
     is_pager_link,
     is_report_title,
     is_soft_404,
+    names_report_column,
+    squash,
 )
-from crawler.reading.pages import read_api, read_page
+from crawler.reading.pages import PageReading, read_api, read_page
+from crawler.scheduling.frontier import frontier_for
 from crawler.scope import CrawlScope, SiteScope, attach
 
 # How many column-finding hops from the start URL: front page → 信息公开 → 年报 column.
 MAX_COLUMN_HOPS = 3
+# Keys the crawl adds to a registry row it carries in a request's meta (``nianbao_lease``
+# of crawler.distributed.guards): not the row's, never stored with it.
+CRAWL_MARK = "nianbao_"
 
 
 class ReportSpider(scrapy.Spider):
@@ -56,6 +65,8 @@ class ReportSpider(scrapy.Spider):
         # Scope is per site, not Scrapy's crawl-wide allowed_domains: a site that moved to
         # another host (a redirect of its start page) takes that host along.
         self.scope = CrawlScope(self.sites)
+        # The units found in the rows' 年报 trees, by site id: registered once per crawl.
+        self.units: dict[str, dict] = {}
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -98,7 +109,7 @@ class ReportSpider(scrapy.Spider):
         site, hops = response.meta["site"], response.meta.get("hops", 0)
         scope = self.scope.of(site)
         self.follow_move(response, scope)
-        page = read_page(response.text, response.url)
+        page = read_page(response.text, page_url(response))
         if page.redirect and scope.admits(page.redirect):  # a JS or meta shell
             yield self.request(
                 page.redirect,
@@ -107,9 +118,15 @@ class ReportSpider(scrapy.Spider):
                 self.parse_page,
                 response.url,
                 hops=hops,
+                **{k: response.meta[k] for k in ("named", "tree") if k in response.meta},
             )
             return
+        if "tree" in response.meta:
+            yield from self.walk_tree(response, page)
+            return
         seen: set[str] = set()
+        if trees.is_tree_root(page.links, response.url, self.named(response, page)):
+            yield from self.tree_years(response, page, seen)  # walked as a tree, first
         yield from self.follow(page.links, response, site, hops, seen)
         for url in page.listing_pages:
             if url not in seen and scope.admits(url):
@@ -117,7 +134,8 @@ class ReportSpider(scrapy.Spider):
                     url, site, "listing", self.parse_page, response.url, hops=MAX_COLUMN_HOPS
                 )
         for call in page.api:
-            yield self.api_request(call, site, response.url)
+            if scope.admits(call.url):  # an API is asked only where the site may go
+                yield self.api_request(call, site, response.url)
 
     def follow(
         self, links: list[cms.Link], response: Response, site: dict, hops: int, seen: set[str]
@@ -134,19 +152,108 @@ class ReportSpider(scrapy.Spider):
                 yield self.request(url, site, "report", self.parse_report, response.url, **twin)
             elif hops < MAX_COLUMN_HOPS and is_column_link(link.text, url):
                 yield self.request(
-                    url, site, "column", self.parse_page, response.url, hops=hops + 1
+                    url,
+                    site,
+                    "column",
+                    self.parse_page,
+                    response.url,
+                    hops=hops + 1,
+                    named=names_report_column(link.text) or names_report_column(url),
                 )
             elif is_pager_link(link.text):
                 yield self.request(
                     url, site, "listing", self.parse_page, response.url, hops=MAX_COLUMN_HOPS
                 )
 
+    # -- per-year trees ------------------------------------------------------
+    @staticmethod
+    def named(response: Response, page: PageReading) -> bool:
+        """Does the page name the 年报 column: reached by a link naming it, or titled so?
+        (A start page is taken at its word when its own URL or title says so.)"""
+        said = squash(page.title) + squash(page.meta.get("ColumnName"))
+        return bool(
+            response.meta.get("named")
+            or trees.STRONG.search(said)
+            or (response.meta.get("role") == "start" and names_report_column(response.url))
+        )
+
+    def tree_years(self, response: Response, page: PageReading, seen: set[str]):
+        """The year folders of a tree's root, each walked as a tree (year → category → unit)."""
+        site, scope = response.meta["site"], self.scope.of(response.meta["site"])
+        for link, year in trees.year_folders(page.links, response.url):
+            if link.url in seen or not scope.admits(link.url):
+                continue
+            seen.add(link.url)
+            tree = {"root": response.url, "year": year, "depth": 1, "said": link.text}
+            yield self.tree_listing(link.url, site, response, tree)
+
+    def tree_listing(self, url: str, site: dict, response: Response, tree: dict) -> scrapy.Request:
+        """A page of a 年报 tree (a folder, or a further page of its list), read as a listing."""
+        return self.request(
+            url, site, "listing", self.parse_page, response.url, hops=MAX_COLUMN_HOPS, tree=tree
+        )
+
+    def walk_tree(self, response: Response, page: PageReading):
+        """A folder of a tree: its reports (each its unit's), its pages, the folders below."""
+        site, tree = response.meta["site"], response.meta["tree"]
+        scope = self.scope.of(site)
+        folder = trees.unit_name([], page.title, tree.get("said"))
+        seen: set[str] = set()
+        for link in page.report_links:
+            url = cms.canonical_url(link.url)
+            if url in seen or not url.startswith("http") or not scope.admits(url):
+                continue
+            seen.add(url)
+            owner = self.unit_of(site, agency_of_title(link.text) or folder, url)
+            twin = {"wap_twin": link.url} if url != link.url else {}
+            yield self.request(url, owner, "report", self.parse_report, response.url, **twin)
+        for url in page.listing_pages:  # the further pages of this folder's own list
+            if url not in seen and scope.admits(url):
+                seen.add(url)
+                yield self.tree_listing(url, site, response, tree)
+        if tree["depth"] >= trees.MAX_TREE_DEPTH:
+            return
+        for link in trees.tree_folders(page.links, response.url):
+            if link.url in seen or not link.url.startswith("http") or not scope.admits(link.url):
+                continue
+            seen.add(link.url)
+            below = {**tree, "depth": tree["depth"] + 1, "said": link.text}
+            yield self.tree_listing(link.url, site, response, below)
+
+    def unit_of(self, site: dict, name: str | None, folder: str):
+        """The site a report of a tree belongs to: the row crawled when the tree names no
+        one else, else the unit's own (registered in the archive the first time: its
+        captures refer to it)."""
+        if not name:
+            return site
+        agency = trees.qualified(name, site.get("agency"))
+        if trees.same_agency(agency, site.get("agency")):
+            return site
+        scope = self.scope.of(site)
+        row = trees.unit_row(site, agency, folder.rsplit("/", 1)[0] + "/", scope.moved)
+        if row["site_id"] not in self.units:
+            self.units[row["site_id"]] = row
+            self.register(row)
+        # The crawl's own marks on the row crawled (a worker's lease) go with its units.
+        carried = {k: v for k, v in site.items() if k.startswith(CRAWL_MARK)}
+        if carried:
+            return {**self.units[row["site_id"]], **carried}
+            self.logger.info(
+                "site %s: unit %s (%s) in its 年报 tree", site["site_id"], agency, row["level"]
+            )
+        return self.units[row["site_id"]]
+
+    def register(self, row: dict) -> None:
+        """A unit's row into the archive's sites (captures refer to their site) and into the
+        run's per-site counts."""
+        frontier = frontier_for(self.crawler)
+        frontier.archive.load_sites([row])
+        if row["site_id"] not in frontier.site_ids:
+            frontier.site_ids.append(row["site_id"])
+
     def api_request(self, call: cms.ApiRequest, site: dict, referer: str) -> scrapy.Request:
-        if call.form is None:
-            return self.request(call.url, site, "listing", self.parse_api, referer, api=call)
-        return scrapy.FormRequest(
-            call.url,
-            formdata=call.form,
+        return listing_request(
+            call,
             callback=self.parse_api,
             errback=self.failed,
             headers={"Referer": referer},
@@ -277,11 +384,31 @@ class ReportSpider(scrapy.Spider):
             self.logger.info("site %s moved to %s", scope.site_id, host)
 
 
+def listing_request(call: cms.ApiRequest, **kwargs) -> scrapy.Request:
+    """The request a CMS's script would make: a GET, a form POST (大汉) or a JSON POST
+    (Epoint)."""
+    if call.json is not None:
+        return JsonRequest(call.url, data=call.json, **kwargs)
+    if call.form is not None:
+        return scrapy.FormRequest(call.url, formdata=call.form, **kwargs)
+    return scrapy.Request(call.url, **kwargs)
+
+
+def page_url(response: Response) -> str:
+    """The page's URL with the fragment it was asked for (``…/gkmlpt/annualreport#2629``
+    names a category), which the response's URL may have lost (a redirect)."""
+    asked = response.request.url if response.request is not None else response.url
+    if "#" in asked and "#" not in response.url:
+        return response.url + asked[asked.index("#") :]
+    return response.url
+
+
 def more_urls(site: dict) -> list[str]:
-    """Further start URLs of the same agency (registry column ``more_urls``, kept in
-    ``extra``): e.g. its folder in each year of a per-year 年报 tree."""
-    extra = json.loads(site.get("extra") or "{}")
-    return [u for u in (extra.get("more_urls") or "").split() if u.startswith("http")]
+    """Further start URLs of the same agency (registry column ``more_urls``): e.g. its
+    folder in each year of a per-year 年报 tree. A row queued in Redis by a nianbao from
+    before the one registry format carries it in ``extra``."""
+    urls = site.get("more_urls") or json.loads(site.get("extra") or "{}").get("more_urls")
+    return [u for u in (urls or "").split() if u.startswith("http")]
 
 
 def _header(headers, name: str) -> str | None:

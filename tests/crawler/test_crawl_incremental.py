@@ -161,7 +161,7 @@ def test_a_killed_nightly_run_resumes_with_revisits_followed(tmp_path):
             *slow,
         ]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # the crawl starting on a loaded machine
         while True:
             conn = sqlite3.connect(db, timeout=5)
             done = conn.execute(

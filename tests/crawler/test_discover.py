@@ -1,6 +1,7 @@
 """``nianbao discover`` on every listing pattern of the simulated web, then ``nianbao
-crawl`` on the rows it printed, unchanged; and ``--check`` on a registry whose rows moved,
-vanished or stayed."""
+crawl`` on the rows it printed appended to a registry of the bundled one's header,
+unchanged; and ``--check`` on a registry whose rows moved, vanished, stayed, or whose
+host cannot be asked — each row on its own, whatever other rows share its host."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import sqlite3
 
 import pytest
 
+from archive.store.registry import COLUMNS
+from crawler import BUNDLED_REGISTRY
 from simweb.patterns import PATTERN_SITES, pattern_sites
 from simweb.process import SimWeb
 from tests.conftest import free_port
@@ -23,7 +26,9 @@ FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
 @pytest.fixture(scope="module")
 def web(tmp_path_factory):
     out = tmp_path_factory.mktemp("patterns")
-    with SimWeb(out / "web", extra=PATTERN_SITES, default_world=False, log_requests=True) as w:
+    # "empty": a portal that answers, with no 年报 column behind it (a vanished row)
+    extra = (*PATTERN_SITES, "empty")
+    with SimWeb(out / "web", extra=extra, default_world=False, log_requests=True) as w:
         w.expected = {site.site_id: exp for site, exp in pattern_sites()}
         yield w, out
 
@@ -100,6 +105,7 @@ def test_year_tree_gives_one_row_per_unit_with_every_year(web, discovered):
     assert found["通顺区永顺镇人民政府"]["level"] == "township"
     assert found["通顺区北苑街道办事处"]["level"] == "township"
     assert found["通顺区财政局"]["level"] == "department"
+    assert found["通顺区人民政府"]["level"] == "county"  # a government at its region's level
     assert len({r["site_id"] for r in rows}) == len(rows)
 
 
@@ -115,10 +121,17 @@ def test_robots_disallow_all_gets_a_status_and_nothing_is_fetched(web, discovere
 
 
 def test_rows_discover_prints_crawl_as_they_are(web, discovered):
+    """Appended to a registry with the bundled one's header, the rows crawl every report
+    of every pattern site — the other years of a per-year tree (``more_urls``) too."""
     w, out = web
-    result, _ = discovered
+    result, rows = discovered
+    header, *printed = result.stdout.splitlines()
+    bundled_header = BUNDLED_REGISTRY.read_text("utf-8").splitlines()[0]
+    assert header == bundled_header == ",".join(COLUMNS)
+    assert all(r["discovered_at"] and r["start_kind"] == "column" for r in rows)
+    assert any(r["more_urls"] for r in rows)  # the year tree's units
     registry = out / "discovered.csv"
-    registry.write_text(result.stdout, "utf-8")
+    registry.write_text(bundled_header + "\n" + "\n".join(printed) + "\n", "utf-8")
     db = out / "archive.db"
     crawl(registry, db, *FAST, fast=False)
     conn = sqlite3.connect(db)
@@ -139,14 +152,17 @@ def test_rows_discover_prints_crawl_as_they_are(web, discovered):
 
 def test_check_reports_rows_moved_vanished_and_ok(web, tmp_path):
     w, _ = web
-    numbered, shells, itemobj = (_base(w, k) for k in ("sim-numbered", "sim-shells", "sim-itemobj"))
+    numbered, shells, itemobj, empty = (
+        _base(w, k) for k in ("sim-numbered", "sim-shells", "sim-itemobj", "sim-empty")
+    )
     registry = tmp_path / "registry.csv"
     registry.write_text(
         "site_id,agency,region_code,start_url\n"
         f"ok,国家模拟防控局,110000,{itemobj}jbkzzx/c100128/common/list.html\n"
         f"moved,延河区教育局,610602,{numbered}zfxxgk/nb/\n"
         f"shell,东岭区人民政府,110119,{shells}zfxxgk/zfxxgknb/\n"
-        f"gone,无处县人民政府,410799,http://127.0.0.1:{free_port()}/zfxxgknb/\n",
+        f"gone,无栏县人民政府,410731,{empty}zfxxgknb/\n"
+        f"nohost,无处县人民政府,410799,http://127.0.0.1:{free_port()}/zfxxgknb/\n",
         "utf-8",
     )
     result = nianbao("discover", "--check", str(registry), *FAST, ok=None)
@@ -158,10 +174,40 @@ def test_check_reports_rows_moved_vanished_and_ok(web, tmp_path):
     assert status["shell"]["status"] == "moved"
     assert status["shell"]["column_url"] == shells + "zfxxgk/zfxxgknb/nbxx/"
     assert status["gone"]["status"] == "vanished"
+    # refused connections: the host could not be asked, which says nothing of its column
+    assert status["nohost"]["status"] == "unreachable"
+    assert "refused" in status["nohost"]["message"]
     all_ok = tmp_path / "ok.csv"
     lines = registry.read_text("utf-8").splitlines()
     all_ok.write_text("\n".join(lines[:2]) + "\n", "utf-8")
     assert nianbao("discover", "--check", str(all_ok), *FAST, ok=None).returncode == 0
+
+
+def test_rows_of_one_host_are_checked_each_on_its_own(web, tmp_path):
+    """A 404 start URL reads ``moved`` (its column found again from the site's root)
+    whether or not other rows of its host are checked beside it: no row's requests stand
+    in for another's."""
+    w, _ = web
+    numbered = _base(w, "sim-numbered")
+    alone = tmp_path / "alone.csv"
+    beside = tmp_path / "beside.csv"
+    header = "site_id,agency,region_code,start_url\n"
+    row = f"moved,延河区教育局,610602,{numbered}zfxxgk/nb/\n"
+    alone.write_text(header + row, "utf-8")
+    beside.write_text(
+        header
+        + f"front,延河区人民政府,610602,{numbered}\n"
+        + f"column,延河区教育局年报,610602,{numbered}zfxxgk/zfxxgknb/1.html\n"
+        + row
+        + f"front-again,延河区政府门户,610602,{numbered}index.html\n",
+        "utf-8",
+    )
+    for registry in (alone, beside):
+        result = nianbao("discover", "--check", str(registry), *FAST, ok=None)
+        status = {r["site_id"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
+        assert status["moved"]["status"] == "moved", (registry.name, result.stdout)
+        assert status["moved"]["column_url"] == numbered + "zfxxgk/zfxxgknb/1.html"
+    assert status["column"]["status"] == "ok"
 
 
 def test_operator_errors_are_one_line(tmp_path):
@@ -181,3 +227,30 @@ def test_page_budget_bounds_a_portal(web):
     assert ", 5 requests" in result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) < 7  # not every unit of the tree within five pages
+
+
+def test_check_offline_says_unreachable_for_every_row(tmp_path):
+    """Without a network (every name fails to resolve) nothing can be said of a row's
+    column: each row reads ``unreachable``, in one line, and none ``vanished``."""
+    with open(BUNDLED_REGISTRY, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    by_host: dict[str, list[dict]] = {}
+    for row in rows:
+        by_host.setdefault(row["start_url"].split("/")[2], []).append(row)
+    shared = next(group for group in by_host.values() if len(group) >= 3)[:3]
+    chosen = shared + [group[0] for group in list(by_host.values())[:5]]
+    registry = tmp_path / "offline.csv"
+    with open(registry, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(chosen)
+    offline = ["-s", "DNS_RESOLVER=tests.crawler.offline.NoNetworkResolver", *FAST]
+    result = nianbao("discover", "--check", str(registry), *offline, ok=None)
+    assert result.returncode == 3, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1 + len(chosen), result.stdout
+    status = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["site_id"] for r in status] == [r["site_id"] for r in chosen]
+    assert {r["status"] for r in status} == {"unreachable"}, result.stdout
+    assert all("dns_failed" in r["message"] for r in status), result.stdout
+    assert f"checked {len(chosen)} rows: unreachable {len(chosen)}" in result.stderr

@@ -9,6 +9,7 @@ from crawler.reading.links import (
     is_column_link,
     is_pager_link,
     is_report_title,
+    names_report_column,
     trs_pages,
 )
 
@@ -49,6 +50,49 @@ def test_column_links():
     assert is_column_link("", "http://h/zfxxgk/zfxxgknb/bmxxgknb/")
     assert not is_column_link("工作动态", "http://h/xwzx/gzdt/")
     assert not is_column_link("通知", "http://h/zfxxgk/zfxxgknb/202501/t20250120_1.html")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.hbdaye.gov.cn/gk/zfxxgkndbg/",  # 大冶: 政府信息公开年度报告
+        "https://lxs.gov.cn/lxs/zwgk/xxgkndbg/",  # 临夏: 信息公开年度报告
+        "https://www.qingshan.gov.cn/qzfbm/zfgzbm/tjj/zfxxgkgzndbg/",  # 武汉青山: …工作年度报告
+        "https://www.hegang.gov.cn/hegang/zxqgkndbg/",  # 鹤岗
+        "https://www.bjchp.gov.cn/cpqzf/xxgkzl/zfxxgknb82/index.html",  # a serial appended
+        "http://js.changchun.gov.cn/zcbm/swjw_3974/ndbg/",
+    ],
+)
+def test_report_column_folders_by_their_pinyin_initials(url):
+    """Column URLs of the bundled registry that only their link text used to save."""
+    assert is_column_link("", url)
+    assert names_report_column(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.hbdaye.gov.cn/gk/zfxxgkndbg/202601/t20260126_1303171.html",  # an article
+        "http://h.example.cn/xwzx/gzdt/",
+        "http://h.example.cn/zfxxgkzn/",  # 指南, not 年报
+        "http://h.example.cn/zwgk/ndbgxx.pdf",
+    ],
+)
+def test_look_alike_column_urls(url):
+    assert not is_column_link("", url)
+
+
+def test_names_of_the_report_column_itself():
+    for name in (
+        "政府信息公开年报",
+        "政府信息公开工作年度报告",
+        "信息公开年报",
+        "年度报告",
+        "年报",
+    ):
+        assert names_report_column(name), name
+    for name in ("政府信息公开", "政务公开", "政府信息公开指南", "财政预决算", "企业年度报告公示"):
+        assert not names_report_column(name), name
 
 
 def test_trs_pagination_both_call_forms():

@@ -20,7 +20,7 @@ from crawler.reading.links import (
     script_array_items,
     year_label,
 )
-from crawler.reading.pages import read_page
+from crawler.reading.pages import read_api, read_page
 
 
 def test_page_count_variable_gives_numbered_pages():
@@ -237,6 +237,9 @@ PIECES = [
     "</script></div><<>>",
     "var x = [{",
     "政府信息公开" * 5,
+    '<script>window._CONFIG = {SID: \'7\', APP: \'gkmlpt\', TREE: [{"id": 26, "name": "年报"',
+    '<script src="/js/webBuilderCommon.js"></script>',
+    'var siteInfo = {"siteGuid": "g", "projectName": "//evil.example.com/x"}',
 ]
 
 
@@ -256,9 +259,136 @@ def test_any_mix_of_page_fragments_is_read_without_error():
                 "http://h.example.cn/",
                 "http://h.example.cn/nb/1.html",
                 "http://h.example.cn/column-index-1.shtml",
+                "http://h.example.cn/dynamic/zwgk/govInfoPub.html?categorynum=003008",
+                "http://h.example.cn/sub/gkmlpt/index#2629",
             ]
         )
         page = read_page(text, url)
         assert all(link.url.startswith("http") for link in page.links)
         assert len(page.listing_pages) < MAX_LISTING_PAGES
         assert page.redirect is None or page.redirect.startswith("http")
+        assert all(call.url.startswith("http") for call in page.api)
+
+
+# -- 广东 gkmlpt under a department's path, its TREE, a start URL's fragment ------------
+GKMLPT_TREE = (
+    "<script>window._CONFIG = {SID: '769031', APP: 'gkmlpt', TREE: [{\"id\": 2960, \"name\": "
+    '"政府信息公开指南", "children": []}, {"id": 2961, "name": "法定主动公开内容", '
+    '"children": [{"id": 2972, "name": "政府信息公开年报", "children": []}, '
+    '{"id": 2973, "name": "财政预决算"}]}]};</script>'
+)
+
+
+def test_gkmlpt_api_lives_beside_the_platform_under_a_department_path():
+    page = "http://www.dg.example.cn/dghlz/gkmlpt/index"
+    call = cms.gkmlpt_request(page, "2972", "769031")
+    assert call.url == "http://www.dg.example.cn/dghlz/gkmlpt/api/all/2972?page=1&sid=769031"
+    root = cms.gkmlpt_request("http://jr.sz.example.cn/gkmlpt/index", "2811", "755031")
+    assert root.url == "http://jr.sz.example.cn/gkmlpt/api/all/2811?page=1&sid=755031"
+    assert cms.gkmlpt_prefix("http://h.example.cn/yjzjj/gkmlpt/annualreport") == "/yjzjj/"
+
+
+def test_gkmlpt_categories_from_the_tree_and_the_url_fragment():
+    assert cms.gkmlpt_tree(GKMLPT_TREE) == [
+        ("2960", "政府信息公开指南"),
+        ("2961", "法定主动公开内容"),
+        ("2972", "政府信息公开年报"),
+        ("2973", "财政预决算"),
+    ]
+    # the navigation is drawn from TREE: no #NNNN link in the HTML, the 年报 node is asked for
+    page = read_page(GKMLPT_TREE, "http://www.dg.example.cn/dghlz/gkmlpt/index")
+    assert [c.url for c in page.api] == [
+        "http://www.dg.example.cn/dghlz/gkmlpt/api/all/2972?page=1&sid=769031"
+    ]
+    # a start URL's fragment names its category (广东文旅 …/gkmlpt/annualreport#2629)
+    fragment = read_page(
+        "<script>window._CONFIG = {SID: '175'};</script>",  # gkmlpt only in its URL
+        "http://whly.gd.example.cn/gkmlpt/annualreport#2629",
+    )
+    assert [c.url for c in fragment.api] == [
+        "http://whly.gd.example.cn/gkmlpt/api/all/2629?page=1&sid=175"
+    ]
+    assert cms.gkmlpt_tree("<script>var TREE = [{broken</script>") == []
+
+
+# -- 江苏 Epoint (新点) govInfoPub.html -------------------------------------------------
+EPOINT_PAGE = (
+    '<div id="list"></div><script src="/js/jquery.min.js"></script>'
+    '<script src="/js/webBuilderCommon.js"></script>'
+    "<script>webbuilder.getGovInfoList();</script>"
+)
+EPOINT_SCRIPT = (
+    'var siteInfo = {"siteGuid":"7eb5f7f1-9041-43ad-8e13-8fcb82ea831a",'
+    '"projectName":"/EWB-FRONT","webVersion":"5.0"}\nfunction checkJson(custom) {}'
+)
+
+
+def test_epoint_category_page_asks_its_site_script_then_posts_json():
+    url = "http://dpc.xz.example.cn/dynamic/zwgk/govInfoPub.html?categorynum=003008"
+    [script] = read_page(EPOINT_PAGE, url).api
+    assert script.url == "http://dpc.xz.example.cn/js/webBuilderCommon.js"
+    assert script.method == "GET"
+    links, [post] = read_api(EPOINT_SCRIPT, script)
+    assert links == []
+    assert post.method == "POST" and post.kind == "epoint"
+    assert post.url == (
+        "http://dpc.xz.example.cn/EWB-FRONT/rest/lightfrontaction/getgovinfolist"
+        "?categorynum=003008&pageIndex=0"
+    )
+    assert post.json == {
+        "deptcode": "",
+        "categorynum": "003008",
+        "pageIndex": 0,
+        "pageSize": 20,
+        "siteGuid": "7eb5f7f1-9041-43ad-8e13-8fcb82ea831a",
+    }
+    answer = json.dumps(
+        {
+            "custom": {
+                "total": 45,
+                "data": [
+                    {
+                        "title": "徐州市发展和改革委员会2024年政府信息公开工作年度报告",
+                        "infourl": "/dynamic/zwgk/govInfoPubDetail.html?infoid=1",
+                        "infodate": "2025-01-20",
+                    },
+                    {"realtitle": "没有链接的记录"},
+                ],
+            }
+        },
+        ensure_ascii=False,
+    )
+    links, more = read_api(answer, post)
+    assert [link.url for link in links] == [
+        "http://dpc.xz.example.cn/dynamic/zwgk/govInfoPubDetail.html?infoid=1"
+    ]
+    assert [c.json["pageIndex"] for c in more] == [1, 2]  # 45 records, 20 a page
+    assert len({c.url for c in [post, *more]}) == 3  # each page its own URL in the archive
+    assert read_api(answer, more[0])[1] == []
+
+
+def test_epoint_site_info_in_the_page_and_a_custom_given_as_a_string():
+    page = f"<script>{EPOINT_SCRIPT}</script><script>lightfrontaction</script>"
+    url = "http://www.px.example.cn/dynamic/zwgk/govInfoPub.html?categorynum=003195&deptcode=001"
+    [post] = read_page(page, url).api
+    assert post.json["deptcode"] == "001" and "deptcode=001" in post.url
+    answer = json.dumps(
+        {"custom": json.dumps({"total": "1", "data": [{"title": "t", "infourl": "/a.html"}]})}
+    )
+    assert cms.epoint_records(answer, post.url)[1] == 1
+
+
+def test_epoint_pages_without_a_category_or_site_are_left_alone():
+    bare = "http://dpc.xz.example.cn/dynamic/zwgk/govInfoPub.html"
+    assert read_page(EPOINT_PAGE, bare).api == []  # the whole catalogue: not asked for
+    other = "http://h.example.cn/list.html?categorynum=003008"
+    assert read_page("<p>no Epoint here</p>", other).api == []
+    script = cms.ApiRequest(
+        "http://h.example.cn/js/webBuilderCommon.js",
+        "epoint-site",
+        None,
+        {"page_url": other, "categorynum": "1"},
+    )
+    assert read_api("var x = 1;", script) == ([], [])
+    with pytest.raises(ValueError):
+        cms.epoint_records("<html>error</html>", other)

@@ -18,7 +18,7 @@ from scrapy.utils.test import get_crawler
 from twisted.internet.task import Clock
 
 from crawler.middlewares.hosts import host_book, settle
-from crawler.scheduling.hostqueue import PROBE_RETRY, HostQueue
+from crawler.scheduling.hostqueue import HostQueue
 
 
 class FakeSlot:
@@ -192,9 +192,33 @@ def test_unproven_hosts_leave_room_for_hosts_that_answer():
     queue.push(req("known", "/1"))
     assert queue.pop().url == "http://known/1"
     assert queue.pop() is None
-    downloader.active = set()
-    clock.advance(PROBE_RETRY)
+    downloader.active = set()  # a download ended: the engine asks again, no timer needed
     assert queue.pop().url == "http://new/0"
+
+
+def test_hosts_waiting_for_a_probe_place_are_let_in_in_turn_without_being_polled():
+    """While the places kept for probes are taken, unproven hosts queue for them: looked
+    at once, then not again until a place frees — then in the order they came, as many as
+    places are free, with no timer armed for them."""
+    queue, _, downloader, clock = make_queue({"CONCURRENT_REQUESTS": 16})
+    downloader.active = set(range(queue.probe_places))
+    names = [f"new{n}" for n in range(50)]
+    for name in names:
+        queue.push(req(name, "/0"))
+    assert queue.pop() is None
+    assert queue.examined == 50 and not queue._waiting and queue._timer is None
+    for _ in range(20):  # the engine asking again while nothing changed
+        assert queue.pop() is None
+    assert queue.examined == 50  # not one of them looked at again
+    clock.advance(3600)
+    assert queue.pop() is None and queue.examined == 50
+    downloader.active = set(range(queue.probe_places - 2))  # two places free
+    out = [queue.pop(), queue.pop()]
+    assert [r.url for r in out] == ["http://new0/0", "http://new1/0"]
+    downloader.active |= {"p0", "p1"}  # the two probes took the places
+    assert queue.pop() is None
+    downloader.active -= {"p0"}
+    assert queue.pop().url == "http://new2/0"
 
 
 @pytest.mark.parametrize("hosts", [300, 5_000])

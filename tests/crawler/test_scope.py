@@ -1,13 +1,25 @@
 """A site's scope: its domains and the hosts below them, the hosts it moved to, and the
-non-public addresses its row names exactly — one answer for the spiders, the network
-scope middleware and a crawl continued from the archive."""
+non-public addresses its row names exactly, each on its ports — one answer for the
+spiders, the network scope middleware and a crawl continued from the archive."""
 
 from __future__ import annotations
 
 import ipaddress
 from types import SimpleNamespace
 
-from crawler.scope import CrawlScope, SiteScope, attach, host_in_domains, scope_for
+import pytest
+
+from archive.store.registry import RegistryError
+from crawler.scope import (
+    Allowance,
+    CrawlScope,
+    Place,
+    SiteScope,
+    attach,
+    check_allowed_domains,
+    host_in_domains,
+    scope_for,
+)
 
 SITE = {
     "site_id": "example",
@@ -66,18 +78,115 @@ def test_a_redirect_hop_of_a_start_page_may_leave_the_scope_a_link_may_not():
 def test_a_private_address_only_when_the_row_names_it():
     ip = ipaddress.ip_address
     allowance = SiteScope.of(SITE).allowance
-    assert allowance.admits("127.0.0.5", ip("127.0.0.5"))  # the address named
-    assert allowance.admits("mirror.intra", ip("10.1.2.3"))  # the host named
-    assert not allowance.admits("oa.example.gov.cn", ip("10.1.2.3"))  # below a domain: no
-    assert not allowance.admits("127.0.0.1", ip("127.0.0.1"))
-    assert not allowance.admits("www.example.gov.cn", ip("192.168.1.1"))
+    assert allowance.admits("127.0.0.5", ip("127.0.0.5"), 80)  # the address named
+    assert allowance.admits("mirror.intra", ip("10.1.2.3"), 443)  # the host named
+    assert not allowance.admits("oa.example.gov.cn", ip("10.1.2.3"), 80)  # below a domain: no
+    assert not allowance.admits("127.0.0.1", ip("127.0.0.1"), 80)
+    assert not allowance.admits("www.example.gov.cn", ip("192.168.1.1"), 80)
 
 
 def test_a_host_the_site_moved_to_brings_no_private_allowance():
     scope = SiteScope.of(SITE)
     scope.take_move("http://10.23.0.9/", "start", redirected=True)
-    assert scope.admits("http://10.23.0.9/xxgk/")
-    assert not scope.allowance.admits("10.23.0.9", ipaddress.ip_address("10.23.0.9"))
+    assert scope.admits("http://10.23.0.9/xxgknb/")
+    assert not scope.allowance.admits("10.23.0.9", ipaddress.ip_address("10.23.0.9"), 80)
+
+
+@pytest.mark.parametrize(
+    "token, place",
+    [
+        ("www.A.gov.cn", ("www.a.gov.cn", None, None)),
+        ("www.a.gov.cn.", ("www.a.gov.cn", None, None)),
+        ("www.a.gov.cn:8080", ("www.a.gov.cn", None, 8080)),
+        ("政府.cn:81", ("政府.cn", None, 81)),
+        ("127.0.0.5", ("127.0.0.5", "127.0.0.5/32", None)),
+        ("127.0.0.5:8000", ("127.0.0.5", "127.0.0.5/32", 8000)),
+        ("10.1.0.0/16", (None, "10.1.0.0/16", None)),
+        ("10.1.0.0/16:8443", (None, "10.1.0.0/16", 8443)),
+        ("fd00::5", ("fd00::5", "fd00::5/128", None)),
+        ("[FD00::5]:8080", ("fd00::5", "fd00::5/128", 8080)),
+        ("[fd00::/8]:8080", (None, "fd00::/8", 8080)),
+    ],
+)
+def test_a_name_of_allowed_domains_may_carry_a_port(token, place):
+    parsed = Place.parse(token)
+    assert (parsed.name, str(parsed.network) if parsed.network else None, parsed.port) == place
+
+
+@pytest.mark.parametrize(
+    "token, why",
+    [
+        ("a.gov.cn:http", "port 'http' is not a number"),
+        ("a.gov.cn:0", "port '0' is not a number"),
+        ("127.0.0.5:65536", "port '65536' is not a number"),
+        ("a.gov.cn:", "port '' is not a number"),
+        ("http://a.gov.cn/", "a URL, not a host"),
+        ("*.a.gov.cn", "not a host name"),
+        ("[fd00::5]:x", "not a host name"),
+    ],
+)
+def test_a_name_that_names_no_place_is_refused_before_the_crawl(token, why):
+    with pytest.raises(ValueError, match=why):
+        Place.parse(token)
+    row = {**SITE, "allowed_domains": f"example.gov.cn {token}"}
+    with pytest.raises(RegistryError, match="sites.csv: site example: allowed_domains"):
+        check_allowed_domains([SITE, row], "sites.csv")
+    scope = SiteScope.of(row)  # during a crawl it admits nothing; the rest of the row stays
+    assert scope.admits("http://www.example.gov.cn/") and not scope.admits(f"http://{token}/")
+    check_allowed_domains([SITE], "sites.csv")
+
+
+def test_a_public_name_with_a_port_admits_that_port_alone():
+    scope = SiteScope.of(
+        {
+            "site_id": "p",
+            "start_url": "http://www.p.gov.cn:8080/",
+            "allowed_domains": "p.gov.cn:8080",
+        }
+    )
+    assert scope.admits("http://www.p.gov.cn:8080/xxgk/")
+    assert scope.admits("http://p.gov.cn:8080/")
+    assert not scope.admits("http://www.p.gov.cn/xxgk/")
+    assert not scope.admits("https://www.p.gov.cn/xxgk/")
+    assert not scope.admits("http://www.p.gov.cn:8081/")
+    assert not scope.admits("http://www.p.gov.cn:99999/")  # no port at all
+    bare = SiteScope.of({"site_id": "q", "allowed_domains": "q.gov.cn"})
+    assert bare.admits("http://www.q.gov.cn:8081/") and bare.admits("https://q.gov.cn/")
+
+
+def test_a_private_address_named_with_a_port_is_reached_on_that_port_alone():
+    ip = ipaddress.ip_address("127.0.0.21")
+    row = {"site_id": "s", "start_url": "http://127.0.0.21:8000/", "allowed_domains": ""}
+    named = Allowance.of({**row, "allowed_domains": "127.0.0.21:8000"})
+    assert named.admits("127.0.0.21", ip, 8000)
+    assert not named.admits("127.0.0.21", ip, 8001)
+    assert not named.admits("127.0.0.21", ip, 80)
+    assert named.names("127.0.0.21", ip)  # named, on another port: said so when refused
+    network = Allowance.of({**row, "allowed_domains": "10.1.0.0/16:8443"})
+    assert network.admits("mirror.intra", ipaddress.ip_address("10.1.2.3"), 8443)
+    assert not network.admits("mirror.intra", ipaddress.ip_address("10.1.2.3"), 6379)
+
+
+def test_a_private_place_named_without_a_port_is_a_web_server_and_its_start_urls():
+    """Not every service of the machine: its web ports, and the ports its start URLs name."""
+    ip = ipaddress.ip_address
+    row = {
+        "site_id": "m",
+        "start_url": "http://mirror.intra:8080/nb/",
+        "allowed_domains": "mirror.intra 127.0.0.5",
+        "extra": '{"more_urls": "http://127.0.0.5:9000/2023/"}',
+    }
+    allowance = Allowance.of(row)
+    for port in (80, 443, 8080):
+        assert allowance.admits("mirror.intra", ip("10.1.2.3"), port)
+    assert not allowance.admits("mirror.intra", ip("10.1.2.3"), 6379)
+    assert not allowance.admits("mirror.intra", ip("10.1.2.3"), 9000)  # another host's start
+    assert allowance.admits("127.0.0.5", ip("127.0.0.5"), 9000)  # its more_urls
+    assert not allowance.admits("127.0.0.5", ip("127.0.0.5"), 8080)
+    assert not allowance.admits("127.0.0.5", ip("127.0.0.5"), 22)
+    # the scope, by name: a bare private address is in scope on every port, as a name is;
+    # the allowance decides which ports of it may be reached
+    assert SiteScope.of(row).admits("http://127.0.0.5:22/")
 
 
 def test_a_crawl_keeps_one_scope_per_site_and_the_moves_it_learns_elsewhere():
@@ -92,16 +201,6 @@ def test_a_crawl_keeps_one_scope_per_site_and_the_moves_it_learns_elsewhere():
     later = crawl.of({"site_id": "later", "allowed_domains": "later.gov.cn"})
     assert later.admits("http://www.later-home.gov.cn/")
     assert not later.admits("http://www.newhome.gov.cn/")
-
-
-def test_a_request_of_no_site_may_reach_what_any_row_names():
-    other = {"site_id": "other", "allowed_domains": "10.9.0.0/16"}
-    crawl = CrawlScope([SITE, other])
-    ip = ipaddress.ip_address
-    assert crawl.everyone.admits("127.0.0.5", ip("127.0.0.5"))
-    assert crawl.everyone.admits("x", ip("10.9.3.4"))
-    assert not crawl.everyone.admits("x", ip("10.8.3.4"))
-    assert not CrawlScope().everyone.admits("127.0.0.5", ip("127.0.0.5"))
 
 
 def test_the_crawler_holds_the_scope_its_spider_attached():

@@ -99,6 +99,7 @@ def summary(db) -> dict:
                     "select site_id, pages_fetched, failed, new from crawl_site_counts"
                 ).fetchall()
             ),
+            "coverage": conn.execute("select * from site_coverage order by site_id").fetchall(),
         }
     finally:
         conn.close()
@@ -175,6 +176,29 @@ def test_the_sites_come_over_as_the_registry_had_them(shards, tmp_path):
         if r["site_id"][4:] in named
     ]
     assert rows == expected
+
+
+def test_coverage_comes_from_the_merged_shards(shards, tmp_path):
+    """What the workers' crawls proved of each registry row is the archive's coverage
+    after the merge, as a crawl by one process would have recorded it."""
+    a, b = shards
+    main = tmp_path / "main.db"
+    merge_shards([a, b], main)
+    conn = sqlite3.connect(main)
+    try:
+        rows = conn.execute(
+            "select site_id, proven, reports_found, last_status, reports_first_at "
+            "from site_coverage order by site_id"
+        ).fetchall()
+    finally:
+        conn.close()
+    # every shard capture is a report page fetched at "t" (make_shard); site3's first is a 404
+    assert rows == [
+        ("site0", "reports_found", 3, "ok", "t"),
+        ("site1", "reports_found", 4, "ok", "t"),
+        ("site2", "reports_found", 2, "ok", "t"),  # a page and the POST listing URL
+        ("site3", "reports_found", 1, "ok", "t"),
+    ]
 
 
 def test_order_and_repetition_do_not_matter(shards, tmp_path):

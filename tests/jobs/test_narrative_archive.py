@@ -151,6 +151,6 @@ def test_sections_are_searchable_in_datasette_and_the_stored_queries_run(archive
     )["rows"]
     assert by_name and by_name == by_code
     mismatches = get("/nb/narrative_mismatches.json?year=&rule=&_shape=objects")["rows"]
-    assert [m["规则"] for m in mismatches] == ["text_review"]
-    empty = get("/nb/empty_tables.json?year=&min_percent=5&_shape=objects")["rows"]
+    assert [m["规则"] for m in mismatches] == ["正文所述行政复议数与表四“行政复议·总计”"]
+    empty = get("/nb/empty_tables.json?year=全部&min_percent=5&_shape=objects")["rows"]
     assert truths[1][1].year in {r["年度"] for r in empty}

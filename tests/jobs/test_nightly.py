@@ -205,10 +205,13 @@ def test_lock_held_means_nothing_is_done(tmp_path):
         result = nightly(db, tmp_path / "missing.csv")
         with pytest.raises(LockHeld):
             RunLock(held.path).acquire()
-    # click refuses a missing --sites before anything; use a real file
+    # a missing or bad --sites is refused before anything (the lock included); use a good one
     assert result.returncode == 2
     sites = tmp_path / "sites.csv"
-    sites.write_text("site_id,agency,region_code,start_url\n", encoding="utf-8")
+    sites.write_text(
+        "site_id,agency,region_code,start_url\nx,某县人民政府,410711,http://127.0.0.1:9/\n",
+        encoding="utf-8",
+    )
     with RunLock(tmp_path / "a.db.nightly.lock"):
         result = nightly(db, sites)
     assert result.returncode == EXIT_LOCKED
@@ -294,7 +297,7 @@ def test_sigterm_stops_the_crawl_child_and_frees_the_lock(simweb, tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # the crawl child starting on a loaded machine
     crawl_pid = None
     while crawl_pid is None and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -72,6 +72,11 @@ BAD_REGISTRIES = {
         "site_id,agency,region_code,start_url\nx,某县人民政府,410711,http://a b.example/\n",
         "is not an http(s) URL",
     ),
+    "port_in_allowed_domains": (
+        "site_id,agency,region_code,start_url,allowed_domains\n"
+        "x,某县人民政府,410711,http://a.example/,a.example:http\n",
+        "site x: allowed_domains 'a.example:http': port 'http' is not a number from 1 to 65535",
+    ),
 }
 
 
@@ -91,10 +96,9 @@ def test_nightly_with_a_bad_registry_is_exit_2_and_does_nothing(tmp_path):
     db = tmp_path / "a.db"
     result = nianbao("nightly", "--sites", str(sites), "--db", str(db))
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
-    [line] = result.stdout.splitlines()
-    assert line.startswith("nianbao nightly: error: ") and message in line
-    assert not (tmp_path / "nightly.crawl.log").exists()  # no crawl was started
+    assert message in one_error_line(result.stderr, "nightly")
+    assert result.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sites.csv"]  # no crawl, log, lock
 
 
 def test_a_registry_saved_by_excel_on_chinese_windows_is_read(simweb, tmp_path):
@@ -182,11 +186,10 @@ def test_a_read_only_archive_is_one_line_and_exit_2(simweb, crawled, tmp_path, r
     args = ["--sites", str(simweb.sites_csv)] if command in ("crawl", "nightly") else []
     result = nianbao(command, *args, "--db", str(db), *(FAST if command == "crawl" else []))
     assert result.returncode == 2, result.stdout + result.stderr[-3000:]
+    line = one_error_line(result.stderr, command)
+    assert "cannot write" in line and result.stdout == ""
     if command == "nightly":
-        assert "Traceback" not in result.stdout + result.stderr
-        assert "cannot write" in result.stdout and "nothing was done" in result.stdout
-    else:
-        assert "cannot write" in one_error_line(result.stderr, command)
+        assert line.endswith("; nothing was done")
 
 
 def test_an_archive_newer_than_nianbao_is_one_line(tmp_path):
@@ -215,6 +218,145 @@ def test_a_failed_migration_is_one_line_and_leaves_the_archive(tmp_path, monkeyp
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(store.MIGRATIONS) - 1
     assert "half_done" not in [r[1] for r in conn.execute("PRAGMA table_info(reports)")]
+
+
+# -- every command, every bad input: one shape ---------------------------------------------
+# What each command is given (``{sites}``, ``{db}``, ``{file}``, ``{out}``: the inputs below).
+COMMANDS = {
+    "crawl": ["crawl", "--sites", "{sites}", "--db", "{db}"],
+    "nightly": ["nightly", "--sites", "{sites}", "--db", "{db}", "--snapshot-dir", "{out}"],
+    "discover": ["discover", "--check", "{sites}"],
+    "process": ["process", "--db", "{db}"],
+    "reparse": ["reparse", "--db", "{db}"],
+    "serve": ["serve", "--db", "{db}"],
+    "snapshot": ["snapshot", "--db", "{db}", "--out", "{out}"],
+    "warc": ["warc", "--db", "{db}", "--out", "{out}"],
+    "merge": ["merge", "{file}", "--into", "{db}"],
+    "demo": ["demo", "--db", "{db}", "--no-serve"],
+    "parse": ["parse", "{file}"],
+}
+READ_AN_ARCHIVE = ("process", "reparse", "serve", "snapshot", "warc")
+TAKE_AN_ARCHIVE = (*READ_AN_ARCHIVE, "crawl", "nightly", "merge", "demo")
+TAKE_A_REGISTRY = ("crawl", "nightly", "discover")
+# bad input → (what it replaces, the commands that take it, what the line says)
+BAD_INPUTS = {
+    "registry_missing": ("sites", TAKE_A_REGISTRY, "typo.csv' does not exist"),
+    "registry_a_directory": ("sites", TAKE_A_REGISTRY, "a-directory' is a directory"),
+    "registry_bad_row": ("sites", TAKE_A_REGISTRY, "start_url 'file:///etc/passwd' is not"),
+    "registry_bad_allowed": ("sites", TAKE_A_REGISTRY, "allowed_domains 'a.example:http'"),
+    "archive_missing": ("db", READ_AN_ARCHIVE, "typo/archive.db does not exist"),
+    "archive_a_directory": ("db", TAKE_AN_ARCHIVE, "a-directory' is a directory"),
+    "archive_not_sqlite": ("db", TAKE_AN_ARCHIVE, "text.db is not an SQLite archive"),
+    "archive_newer": ("db", TAKE_AN_ARCHIVE, "newer.db has schema version 99, newer than"),
+    "file_missing": ("file", ("parse",), "typo.html' does not exist"),
+    "file_a_directory": ("file", ("parse",), "a-directory' is a directory"),
+}
+CASES = [(c, bad) for bad, (_, commands, _) in BAD_INPUTS.items() for c in commands]
+# What none of these may reach: a crawl, a stage, a server, a copy, a walk.
+MUST_NOT_RUN = [
+    ("crawler.runner", "run_crawl"),
+    ("nianbao.nightly", "_stages"),
+    ("nianbao.process", "process_captures"),
+    ("archive.publish", "serve"),
+    ("archive.export.snapshot", "make_snapshot"),
+    ("archive.export.warc", "write_run_warc"),
+    ("nianbao.merge", "merge_shards"),
+    ("nianbao.demo", "build_demo"),
+    ("nianbao.cli", "_walk"),
+    ("archive.parse.isolate", "parse_isolated"),
+]
+
+
+def _inputs(tmp_path: Path) -> dict[str, Path]:
+    """The good inputs, and beside them every bad one."""
+    good = registry(
+        tmp_path / "sites.csv",
+        "site_id,agency,region_code,start_url\nx,某县人民政府,410711,http://127.0.0.1:9/\n",
+    )
+    (tmp_path / "a-directory").mkdir()
+    (tmp_path / "text.db").write_bytes(b"a list of sites, not an archive\n" * 64)
+    newer = tmp_path / "newer.db"
+    Archive(newer).close()
+    conn = sqlite3.connect(newer)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    bad_row, _ = BAD_REGISTRIES["file_url"]
+    bad_allowed, _ = BAD_REGISTRIES["port_in_allowed_domains"]
+    page = tmp_path / "report.html"
+    page.write_text("<html><title>年度报告</title></html>", encoding="utf-8")
+    return {
+        "sites": good,
+        "db": tmp_path / "archive.db",
+        "file": page,
+        "out": tmp_path / "out",
+        "registry_missing": tmp_path / "typo.csv",
+        "registry_a_directory": tmp_path / "a-directory",
+        "registry_bad_row": registry(tmp_path / "bad-row.csv", bad_row),
+        "registry_bad_allowed": registry(tmp_path / "bad-allowed.csv", bad_allowed),
+        "archive_missing": tmp_path / "typo" / "archive.db",
+        "archive_a_directory": tmp_path / "a-directory",
+        "archive_not_sqlite": tmp_path / "text.db",
+        "archive_newer": newer,
+        "file_missing": tmp_path / "typo.html",
+        "file_a_directory": tmp_path / "a-directory",
+    }
+
+
+def _files(folder: Path) -> dict[str, bytes | None]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+@pytest.mark.parametrize("command, bad", CASES)
+def test_every_operator_error_is_one_line_the_same_in_every_command(
+    tmp_path, monkeypatch, command, bad
+):
+    """Every command × every bad input it can be given: one line on stderr with the
+    command's prefix, exit status 2, no traceback, nothing on stdout, nothing written —
+    and nothing started (each stage here would fail the test if it were reached)."""
+    for module, name in MUST_NOT_RUN:
+        monkeypatch.setattr(
+            f"{module}.{name}", lambda *a, _n=name, **k: pytest.fail(f"{_n} was reached")
+        )
+    inputs = _inputs(tmp_path)
+    replaced, _, says = BAD_INPUTS[bad]
+    given = {**inputs, replaced: inputs[bad]}
+    args = [a.format(**{k: str(v) for k, v in given.items()}) for a in COMMANDS[command]]
+    before = _files(tmp_path)
+    result = CliRunner().invoke(main, args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 2, result.output
+    assert says in one_error_line(result.stderr, command)
+    assert len(result.stderr.splitlines()) == 1 and result.stdout == ""
+    assert _files(tmp_path) == before
+
+
+def test_a_nightly_that_cannot_write_its_log_or_lock_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "afile").write_text("not a directory")
+    db, sites = tmp_path / "a.db", _inputs(tmp_path)["sites"]
+    common = ["nightly", "--sites", str(sites), "--db", str(db)]
+    log = CliRunner().invoke(main, [*common, "--log", str(tmp_path / "afile" / "n.jsonl")])
+    assert log.exit_code == 2
+    assert "Invalid value for --log" in one_error_line(log.stderr, "nightly")
+    lock = CliRunner().invoke(main, [*common, "--lock", str(tmp_path / "afile" / "n.lock")])
+    assert lock.exit_code == 2 and lock.stdout == ""
+    line = one_error_line(lock.stderr, "nightly")
+    assert "cannot write the lock file" in line and line.endswith("; nothing was done")
+    assert not db.exists()
+
+
+def test_a_bad_group_option_or_command_is_one_line_too():
+    for args, says in (
+        (["--bogus"], "nianbao: error: No such option '--bogus'."),
+        (["crawlx"], "nianbao: error: No such command 'crawlx'. Did you mean 'crawl'?"),
+        (["crawl", "--bogus"], "nianbao crawl: error: No such option '--bogus'."),
+        (["crawl", "-s", "X"], "nianbao crawl: error: Invalid value for -s: 'X' is not NAME=VALUE"),
+    ):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2 and result.stderr.splitlines() == [says], result.stderr
+    assert CliRunner().invoke(main, ["--help"]).exit_code == 0  # help is no error
 
 
 # -- a full disk ----------------------------------------------------------------------------
@@ -276,6 +418,106 @@ def test_a_full_disk_stops_the_crawl_in_one_line_and_the_crawl_resumes(simweb, c
     again = nianbao("crawl", "--sites", str(simweb.sites_csv), "--db", str(db), *FAST)
     assert again.returncode == 0, again.stderr[-3000:]
     assert _content(db)["captures"] == _content(crawled)["captures"]
+
+
+def _fill_the_jobdir(jobdir: Path, room: int = 0, names: tuple[str, ...] = ()) -> str:
+    """Python run before ``nianbao``: the files of ``jobdir`` (those ``names``, or every one)
+    are on a disk with ``room`` bytes left; then each write fails as on a full disk
+    (ENOSPC), and the disk stays full. Scrapy's queue, seen list and the spider's state
+    are written through ``open``, which this replaces."""
+    return textwrap.dedent(
+        f"""
+        import builtins, errno, io, os, sys
+        jobdir = os.path.realpath({str(jobdir)!r})
+        names = {names!r}
+        room = [{room}]
+        real_open = io.open
+
+        class OnAFillingDisk:
+            def __init__(self, file):
+                self._file = file
+            def write(self, data):
+                if len(data) > room[0]:
+                    room[0] = 0
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                room[0] -= len(data)
+                return self._file.write(data)
+            def __getattr__(self, name):
+                return getattr(self._file, name)
+            def __enter__(self):
+                return self
+            def __exit__(self, *exc):
+                self._file.close()
+
+        def opened(file, *args, **kwargs):
+            handle = real_open(file, *args, **kwargs)
+            if not isinstance(file, (str, os.PathLike)):
+                return handle
+            path = os.path.realpath(os.fspath(file))
+            if path.startswith(jobdir + os.sep) and (not names or os.path.basename(path) in names):
+                return OnAFillingDisk(handle)
+            return handle
+
+        builtins.open = io.open = opened
+        from nianbao.cli import main
+        sys.argv[0] = "nianbao"
+        main()
+        """
+    )
+
+
+def test_a_full_disk_under_the_jobdir_stops_the_crawl_in_one_line_and_it_resumes(
+    simweb, crawled, tmp_path
+):
+    db, jobdir = tmp_path / "a.db", tmp_path / "job"
+    args = ("crawl", "--sites", str(simweb.sites_csv), "--db", str(db), "--jobdir", str(jobdir))
+    result = nianbao(*args, *FAST, python=_fill_the_jobdir(jobdir, room=2000))
+    assert result.returncode == 1, result.stderr[-3000:]
+    line = one_error_line(result.stderr, "crawl")
+    assert f"no space left for the --jobdir {jobdir}" in line and "free some space" in line
+    assert len(result.stderr.splitlines()) <= 3  # the log's line, ours, the summary
+    assert 0 < len(_content(db)["captures"]) < len(_content(crawled)["captures"])
+    assert not (jobdir / "nianbao-paused.json").exists()  # its state is not to be continued
+    again = nianbao(*args, *FAST)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _content(db)["captures"] == _content(crawled)["captures"]
+
+
+def test_a_jobdir_whose_state_cannot_be_written_at_the_end_is_one_line_and_no_pause(
+    simweb, tmp_path
+):
+    """The crawl stops early (as a pause would) and the disk is full when Scrapy writes the
+    queue's state and the spider's: no traceback, and no mark that would continue it."""
+    db, jobdir = tmp_path / "a.db", tmp_path / "job"
+    result = nianbao(
+        "crawl",
+        "--sites",
+        str(simweb.sites_csv),
+        "--db",
+        str(db),
+        "--jobdir",
+        str(jobdir),
+        *FAST,
+        "-s",
+        "CLOSESPIDER_ITEMCOUNT=3",
+        python=_fill_the_jobdir(jobdir, names=("active.json", "spider.state.part")),
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "no space left for the --jobdir" in one_error_line(result.stderr, "crawl")
+    assert not (jobdir / "nianbao-paused.json").exists()
+    assert not (jobdir / "spider.state").exists()
+
+
+def test_a_jobdir_that_cannot_be_written_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "afile").write_text("not a directory")
+    db, jobdir = tmp_path / "a.db", tmp_path / "afile" / "job"
+    sites = _inputs(tmp_path)["sites"]
+    args = ("--sites", str(sites), "--db", str(db), "--jobdir", str(jobdir))
+    result = nianbao("crawl", *args)
+    assert result.returncode == 2, result.stderr[-3000:]
+    line = one_error_line(result.stderr, "crawl")
+    assert "--jobdir" in line and f"{jobdir} cannot be written (Not a directory)" in line
+    assert not db.exists()
 
 
 def test_a_full_disk_stops_process_in_one_line_and_a_rerun_repairs(crawled, tmp_path):

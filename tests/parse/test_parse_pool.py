@@ -4,9 +4,10 @@ worker that dies or hangs costs its job a status and nothing else."""
 from __future__ import annotations
 
 import random
+import time
 
 from archive.parse import ParseError
-from archive.parse.isolate import ParsePool
+from archive.parse.isolate import NO_JOB_YET, ParsePool
 
 TASK = "tests.parse.pool_tasks:behave"
 
@@ -35,3 +36,23 @@ def test_the_default_task_is_the_parser():
     with ParsePool(2) as pool:
         ((key, parsed),) = list(pool.map([("a", (html,), {"source": "a.html"})]))
     assert key == "a" and parsed.status == "not_a_report"
+
+
+def test_a_source_with_no_job_yet_gets_the_outcomes_it_waits_for():
+    """A job source following a crawl says "nothing yet" (NO_JOB_YET): the pool gives back
+    what its workers finished meanwhile instead of waiting for the next job."""
+    received: list[int] = []
+    deadline = time.monotonic() + 30
+
+    def jobs():
+        yield 0, (0, "ok"), {}
+        while 0 not in received:  # the next job comes only once the first is given back
+            assert time.monotonic() < deadline, "the pool held the first outcome back"
+            yield NO_JOB_YET
+        yield 1, (1, "ok"), {}
+
+    with ParsePool(2, timeout=30, task=TASK, poll=0.05) as pool:
+        for key, value in pool.map(jobs()):
+            received.append(key)
+            assert key == value
+    assert received == [0, 1]

@@ -372,7 +372,7 @@ def test_reading_digits_every_way_is_bounded_work_and_refuses_past_it(monkeypatc
     readings = digits.compositions(short, 6)
     assert readings is not None and len(readings) == 20  # 7 digits as 4 numbers
     assert (1, None, 2, 3, 4, 5678) in readings
-    monkeypatch.setattr(digits, "MAX_NODES", 1)  # ten steps: too few for this row
+    monkeypatch.setattr(digits, "MAX_STEPS", 10)  # too few steps for this row
     assert digits.compositions(short, 6) is None
 
 

@@ -15,13 +15,16 @@ font every character is the same empty box).
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import quote
@@ -57,6 +60,7 @@ class Browser:
     def __init__(self, profile: Path, shots: Path):
         self.profile = profile
         self.shots = shots
+        self.server_log: Path | None = None
         self.chromium = require_tool(CHROMIUM, "Debian's chromium and fonts-wqy-microhei")
 
     def _run(self, *args: str, height: int = 1600) -> str:
@@ -113,10 +117,12 @@ def site(tmp_path_factory):
     db = tmp / "demo.db"
     nianbao("demo", "--no-serve", "--db", str(db))
     port = free_port()
+    browser.server_log = tmp / "serve.log"  # what the server printed: no tracebacks
+    log = browser.server_log.open("wb")
     server = subprocess.Popen(
         command("serve", "--db", str(db), "--port", str(port)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     wait_for(f"{base}/-/versions.json", time.monotonic() + 60)
@@ -126,6 +132,7 @@ def site(tmp_path_factory):
     finally:
         server.terminate()
         server.wait(timeout=10)
+        log.close()
 
 
 def links(dom: str, pattern: str) -> list[str]:
@@ -198,9 +205,7 @@ def test_table_page_folds_its_descriptions_boxes_long_text_and_offers_csv_for_ex
     """What readable.js and excel-csv.js make of Datasette's table page."""
     base, name, browser = site
     page = browser.dom(f"{base}/{name}/reports")
-    details = (
-        '<details><summary>列说明 Column descriptions</summary><dl class="column-descriptions">'
-    )
+    details = '<details><summary>列说明</summary><dl class="column-descriptions">'
     assert details in page, "the column descriptions are not folded"
     assert re.search(r'<td class="col-text[^"]*"><div class="nb-clip">', page), "text not boxed"
     checkbox = (
@@ -208,7 +213,7 @@ def test_table_page_folds_its_descriptions_boxes_long_text_and_offers_csv_for_ex
         '</label><input type="submit" value="Export CSV">'
     )
     assert checkbox in page, "the CSV export form has no Excel checkbox, checked"
-    excel = re.search(r'<a href="([^"]+)">CSV for Excel 中文</a>', page)
+    excel = re.search(r'<a href="([^"]+)">CSV（Excel 中文）</a>', page)
     assert excel, "no CSV for Excel link"
     url = html.unescape(excel.group(1))
     assert url.startswith(f"{base}/{name}/reports.csv?") and url.endswith("&_bom=1&_dl=1")
@@ -293,6 +298,80 @@ def test_stored_query_takes_a_region_by_name(site):
     browser.screenshot(url, "12-stored-query-region-by-name")
 
 
+# -- a number not to quote: marked wherever it is quoted -----------------------------------
+
+
+def failing_review(base: str, name: str) -> dict:
+    """The demo's 淮安市人民政府 2023: 行政复议·总计 printed 0, its parts adding up to 3."""
+    url = f"{base}/{name}/failing_arithmetic.json?_shape=array&rule={quote('表四')}"
+    with urllib.request.urlopen(url) as response:
+        rows = json.loads(response.read())
+    return next(r for r in rows if r["实为"] == 0 and r["行或列"] == "行：行政复议")
+
+
+def row_of(page: str, label: str) -> str:
+    row = page[page.index(f'<th class="nb-label">{label}</th>') :]
+    return row[: row.index("</tr>")]
+
+
+def test_a_failing_number_is_marked_on_the_comparison_view_csv_and_region_page(site):
+    base, name, browser = site
+    failing = failing_review(base, name)
+    report, year = failing["报告编号"], failing["年度"]
+    # Year over year: the 0 is marked 不符, the −100 % computed from it struck through.
+    url = f"{base}/{name}/-/compare?report={report}"
+    row = row_of(browser.dom(url), "行政复议·总计")
+    assert re.search(r'<td class="nb-cell nb-fail" title="此数不符勾稽关系[^"]*">0<sup', row)
+    assert re.search(r'class="nb-delta nb-derived-fail"[^>]*>-100%</td>', row)
+    browser.screenshot(url + "#compare-t4", "13-year-over-year-failing-marked", height=2600)
+    # The Chinese view: the number marked in its cell, the check columns folded by checks.js.
+    view = f"{base}/{name}/{quote('表四_复议诉讼')}?{quote('报告编号')}={report}"
+    page = browser.dom(view)
+    assert re.search(r'<span class="nb-flag nb-flag-fail" title="不符：表四[^"]*">0</span>', page)
+    assert 'class="rows-and-columns nb-checks-folded"' in page
+    assert re.search(r"显示每个数字的核对列（\d+ 列）", page)
+    # Its CSV: the check beside the number, for a spreadsheet to filter on.
+    csv_url = f"{base}/{name}/{quote('表四_复议诉讼')}.csv?{quote('报告编号')}={report}"
+    with urllib.request.urlopen(csv_url) as response:
+        [line] = list(csv.DictReader(io.StringIO(response.read().decode("utf-8"))))
+    assert line["行政复议·总计"] == "0" and line["行政复议·总计·核对"].startswith("不符：表四")
+    # The region's sums: how many reports fail there, and the sums without them.
+    region = f"{base}/{name}/-/compare?region={quote('淮安市')}&basis=all"
+    row = row_of(browser.dom(region), "行政复议·总计")
+    assert "1 份不符" in row
+    without = row_of(browser.html(region + "&omit_failing=1"), "行政复议·总计")
+    assert "已剔除 1 份" in without and "1 份不符" not in without
+    browser.screenshot(region + "#compare-t4", "14-region-failing-counted", height=2600)
+    assert str(year) in page
+
+
+MISTAKES = [
+    ("GET", "/-/original/_internal/1", 404),
+    ("GET", "/{name}/表三_依申请公开.csv", 200),  # redirected to the view's CSV
+    ("POST", "/{name}/top_lawsuits", 405),
+    ("GET", "/{name}/-/compare.json", 400),
+    ("GET", "/{name}/reports?_sort=nosuch", 400),
+    ("GET", "/{name}/reports/99999999", 404),
+    ("GET", "/a/b/c/d/e", 404),
+]
+
+
+def test_a_reader_s_mistakes_are_4xx_pages_and_leave_no_traceback_in_the_log(site):
+    base, name, browser = site
+    for method, path, status in MISTAKES:
+        url = base + quote(path.format(name=name), safe="/?=&_.-")
+        request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+        try:
+            with urllib.request.urlopen(request) as response:
+                got = response.status
+        except urllib.error.HTTPError as error:
+            got = error.code
+        assert got == status, (method, path, got)
+    time.sleep(0.5)  # the server's last lines
+    log = browser.server_log.read_text("utf-8", "replace")
+    assert "Traceback" not in log and " 500 " not in log, log[-3000:]
+
+
 def test_search_page_ranks_what_reports_say_and_reads_a_pdf_original_as_text(site):
     """The front page's box leads to the search page: 复议, which every report prints in
     its table-4 heading, lists first the reports whose narrative says it, each with its
@@ -313,7 +392,7 @@ def test_search_page_ranks_what_reports_say_and_reads_a_pdf_original_as_text(sit
     assert "narrative" in kinds and "printed" in kinds, kinds
     assert kinds.index("printed") > max(i for i, k in enumerate(kinds) if k == "narrative")
     assert 'aria-current="true">2024</a>' in page  # the filter shows as chosen
-    browser.screenshot(url, "13-search-复议-2024")
+    browser.screenshot(url, "15-search-复议-2024")
     pdf = re.search(
         r'原件（PDF）</a> · <a href="(/-/original/[^"?]+/\d+)\?view=text">原件文本</a>', page
     )
@@ -321,4 +400,4 @@ def test_search_page_ranks_what_reports_say_and_reads_a_pdf_original_as_text(sit
     text_url = f"{base}{pdf.group(1)}?view=text"
     text = browser.dom(text_url)
     assert "第 1 页" in text and "政府信息公开" in text and "%PDF" not in text
-    browser.screenshot(text_url, "14-original-pdf-as-text")
+    browser.screenshot(text_url, "16-original-pdf-as-text")

@@ -127,6 +127,51 @@ def test_report_page_lays_out_the_tables_as_printed(site):
     assert "nb-raw-row" in page and f"/nb/cells?report_id={site['story']}" in page
 
 
+def test_table_three_has_its_printed_headers_and_result_label(site):
+    page = get(site["ds"], f"/nb/reports/{site['story']}").text  # a 2021 report
+    table = page[page.index('<table class="nb-printed nb-printed-t3">') :]
+    table = table[: table.index("</table>")]
+    heads = re.sub(r">\s+<", "><", table[: table.index("</thead>")])
+    assert re.search(
+        r'<th class="nb-corner" colspan="3" rowspan="3"></th>'
+        r'<th class="nb-colgroup" colspan="7">申请人情况</th></tr>'
+        r'<tr><th class="nb-col" rowspan="2">自然人</th>'
+        r'<th class="nb-colgroup" colspan="5">法人或其他组织</th>'
+        r'<th class="nb-col" rowspan="2">总计</th></tr>'
+        r'<tr>(<th class="nb-col">(商业企业|科研机构|社会公益组织|法律服务机构|其他)</th>){5}</tr>',
+        heads,
+    ), heads
+    # 三、本年度办理结果 spans the 21 outcome rows and （七）总计; 一、二、四 span the labels.
+    assert '<th class="nb-group nb-results" rowspan="22">三、本年度办理结果</th>' in table
+    assert '<th class="nb-label" colspan="3">一、本年新收政府信息公开申请数量</th>' in table
+    assert '<th class="nb-label" colspan="2">（七）总计</th>' in table
+    assert '<th class="nb-label" colspan="3">四、结转下年度继续办理</th>' in table
+    older = get(site["ds"], f"/nb/reports/{site['ids'][('muye', 2019)]}").text
+    assert '<th class="nb-group nb-results" rowspan="20">三、本年度办理结果</th>' in older
+
+
+def test_table_four_is_the_printed_row_of_fifteen(site):
+    page = get(site["ds"], f"/nb/reports/{site['story']}").text
+    table = page[page.index('<table class="nb-printed nb-printed-t4">') :]
+    table = table[: table.index("</table>")]
+    heads = re.sub(r">\s+<", "><", table[: table.index("</thead>")])
+    assert re.search(
+        r'<th class="nb-colgroup" colspan="5" rowspan="2">行政复议</th>'
+        r'<th class="nb-colgroup" colspan="10">行政诉讼</th></tr>'
+        r'<tr><th class="nb-colgroup" colspan="5">未经复议直接起诉</th>'
+        r'<th class="nb-colgroup" colspan="5">复议后起诉</th></tr>',
+        heads,
+    ), heads
+    columns = re.findall(r'<th class="nb-col">([^<]+)</th>', heads)
+    assert columns == ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"] * 3
+    body = table[table.index("<tbody>") :]
+    assert body.count("<tr>") == 1 and "nb-label" not in body
+    cells = re.findall(r'data-cell="([^"]+)"', body)
+    parts = ("upheld", "corrected", "other", "pending", "total")
+    rows = ("review", "litigation_direct", "litigation_after_review")
+    assert cells == [f"t4.{r}.{c}" for r in rows for c in parts]
+
+
 def test_the_failing_check_is_marked_on_its_cells(site):
     page = get(site["ds"], f"/nb/reports/{site['story']}").text
     total = cell_html(page, "t3.granted.total")
@@ -219,7 +264,7 @@ def test_year_over_year_for_an_agency(site):
     rows = {r["key"]: r for s in data["sections"] for r in s["rows"]}
     assert rows["t3.withheld_third_party.total"]["values"][-2:] == [20, 40]
     change = rows["t3.withheld_third_party.total"]["changes"][-1]
-    assert change == {"diff": 20, "pct": 100.0, "swing": True}
+    assert change == {"diff": 20, "pct": 100.0, "swing": True, "failing": False}
     # 2019 and 2020 are the 2019 template: 2021's （六） rows are not in it.
     assert rows["t3.other_other.total"]["values"][:2] == ["n/a", "n/a"]
     assert rows["t3.other_handling.total"]["values"][2:] == ["n/a"] * 4
@@ -381,7 +426,7 @@ def test_each_page_links_the_scripts_it_needs_and_they_are_served_as_javascript(
         f"/nb/reports/{story}": {"vertical-row.js", "readable.js"},
         "/nb/captures/1": {"vertical-row.js", "readable.js"},
         "/nb/reports": {"readable.js", "excel-csv.js"},
-        f"/nb/{tilde_encode('表三_依申请公开')}": {"readable.js", "excel-csv.js"},
+        f"/nb/{tilde_encode('表三_依申请公开')}": {"readable.js", "excel-csv.js", "checks.js"},
         f"/nb/region_requests?region={region}": {"readable.js", "excel-csv.js", "region-names.js"},
         "/nb/check_notes?year=": {"readable.js", "excel-csv.js", "region-names.js"},
         "/nb": {"readable.js"},
@@ -412,7 +457,7 @@ def test_a_query_taking_a_region_carries_where_the_names_come_from(site):
     page = get(ds, f"/nb/region_requests?region={quote('新乡市')}").text
     source = re.search(r'<datalist id="nb-region-names" data-source="([^"]+)"></datalist>', page)
     assert source and source.group(1) == "/nb/regions.json"
-    assert "nb-region-names" not in get(ds, "/nb/check_notes?year=").text  # takes no region
+    assert "nb-region-names" not in get(ds, "/nb/late_reports?year=").text  # takes no region
     # What region-names.js asks the source for, and reads from the answer.
     columns = "&".join(f"_col={c}" for c in ("name", "full_name", "province", "city", "district"))
     regions = get(ds, f"{source.group(1)}?_shape=array&_size=max&{columns}").json()

@@ -1,7 +1,8 @@
 """A region's yearly sums read from the rollup equal those added up report by report.
 
 Seeded random archives: agencies of several districts, cities and provinces with years
-missing, reports replaced by newer versions, blank cells, and reports without a year;
+missing, reports replaced by newer versions, blank cells, failing rules, reports read by
+OCR, and reports without a year;
 every region, both bases and a few year ranges are compared between the rollup and
 the wide tables. An agency whose reports moved to another region code makes its
 regions fall back to the wide tables, still with the same answer.
@@ -9,11 +10,13 @@ regions fall back to the wide tables, still with the same answer.
 
 from __future__ import annotations
 
+import json
 import random
+import re
 
 import pytest
 
-from archive.publish import prepare, rollup
+from archive.publish import metadata_path, prepare, rollup
 from archive.publish.pages import compare as compare_page
 from archive.publish.pages.compare import Options, compare
 from archive.store import Archive
@@ -59,6 +62,22 @@ def random_archive(path, seed: int) -> Archive:
                     "update cells set value = null, raw = '' where report_id = ? and rowid % 3 = 0",
                     [report_id],
                 )
+            if rng.random() < 0.3:  # a failing rule: its numbers are counted apart
+                row = rng.choice(["review", "litigation_direct"])
+                cells = [f"t4.{row}.{c}" for c in ("upheld", "corrected", "total")]
+                rows = ["new_requests", "granted", "withheld_third_party", "unable_unclear"]
+                cells += [f"t3.{rng.choice(rows)}.total", "t3.rejected_duplicate.total"]
+                conn.execute(
+                    "insert into findings (report_id, rule, table_key, row_key, status, expected, "
+                    "found, cells) values (?, 't4_total', 't4', ?, 'fail', 1, 2, ?)",
+                    [report_id, row, json.dumps(cells)],
+                )
+            if rng.random() < 0.15:  # read by OCR
+                conn.execute("update reports set cell_source = 'ocr' where id = ?", [report_id])
+                conn.execute(
+                    "update cells set confidence = 0.9 where report_id = ? and value is not null",
+                    [report_id],
+                )
     if rng.random() < 0.5:  # a report whose year could not be read
         conn.execute("update reports set year = null where id = (select max(id) from reports)")
     conn.commit()
@@ -92,6 +111,12 @@ def test_the_rollup_gives_the_same_sums_as_the_wide_tables(tmp_path, seed, monke
                 codes = compare_page.resolve_region(conn, region).get("codes")
                 used += bool(codes) and rollup.covers(conn, codes)
     assert used  # the rollup was read, not only the fallback
+    marked = conn.execute(
+        "select sum(t4_review_upheld_failing + t4_litigation_direct_upheld_failing), "
+        "sum(t4_review_upheld_machine + t4_review_total_machine + t3_granted_machine) "
+        "from region_year_sums"
+    ).fetchone()
+    assert all(marked)  # the archives do have failing and machine-read numbers to count
     archive.close()
 
 
@@ -132,4 +157,45 @@ def test_the_rollup_follows_new_reports(tmp_path, monkeypatch):
     prepare(conn)  # incremental: the rollup is rebuilt with the wide tables
     after, slow = both_ways(conn, Options(region="新乡市", basis="all"), monkeypatch)
     assert after == slow and after != before
+    archive.close()
+
+
+QUERIES = json.loads(metadata_path().read_text(encoding="utf-8"))["databases"]["*"]["queries"]
+
+
+def region_query(conn, name: str, **given) -> list[tuple]:
+    sql = QUERIES[name]["sql"]
+    params = {p: given.get(p, "") for p in re.findall(r"(?<![:\w]):(\w+)", sql)}
+    return conn.execute(sql, params).fetchall()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_region_queries_read_the_rollup_and_agree_with_the_wide_tables(tmp_path, seed):
+    """region_requests, region_requests_steady and outcomes add up the rollup where it is
+    exact and the wide tables elsewhere (an agency split between codes): the same rows."""
+    archive = random_archive(tmp_path / "nb.db", seed)
+    conn = archive.db.conn
+    prepare(conn)
+    asked = [
+        ("region_requests", {}),
+        ("region_requests_steady", {"from_year": "2020"}),
+        ("region_requests_steady", {"to_year": "2023"}),
+        ("outcomes", {"year": "2023"}),
+        ("outcomes", {}),
+    ]
+    for region in ["", *REGIONS]:
+        for omit in ("", "1"):
+            for name, given in asked:
+                args = {"region": region, "omit_failing": omit, **given}
+                fast = region_query(conn, name, **args)
+                # A split agency anywhere the region reaches: the wide tables are read instead.
+                conn.execute(
+                    "insert into region_sums_split (site_id, agency, region_code) "
+                    "select 'x', 'y', region_code from regions"
+                )
+                slow = region_query(conn, name, **args)
+                conn.execute("delete from region_sums_split where site_id = 'x'")
+                assert fast == slow, (name, args)
+    counted = region_query(conn, "region_requests", region="", omit_failing="")
+    assert counted and any(row[5 + 1] for row in counted)  # failing numbers were counted
     archive.close()

@@ -8,7 +8,6 @@ import pytest
 
 from archive.store import Archive
 from archive.store import database as store
-from archive.store.registry import RegistryError, read_registry
 
 
 def test_new_archive_has_the_current_schema_in_wal_mode(tmp_path):
@@ -40,6 +39,20 @@ def test_migrations_run_once_and_in_order(tmp_path, monkeypatch):
         )
     Archive(path).close()
     assert calls == [2]
+
+
+def test_a_migration_another_process_applied_meanwhile_is_not_run_again(tmp_path, monkeypatch):
+    """A crawl and ``process --follow`` open a new archive at once: the one that read the
+    version before the other migrated finds each migration done, under the write lock."""
+    path = tmp_path / "a.db"
+    Archive(path).close()
+    stale = iter([store.SCHEMA_VERSION - 2])  # what it read before the other's migrations
+    real = Archive.schema_version
+    monkeypatch.setattr(
+        Archive, "schema_version", property(lambda self: next(stale, None) or real.fget(self))
+    )
+    with Archive(path) as archive:
+        assert archive.schema_version == store.SCHEMA_VERSION
 
 
 def test_a_failing_migration_leaves_the_archive_as_it_was(tmp_path, monkeypatch):
@@ -93,26 +106,6 @@ def test_a_changed_report_is_a_new_version_linked_to_the_old(tmp_path):
         second = archive.save_report({**base, "sha256": "b"}, [], [])
         assert first == again != second
         assert archive.db["reports"].get(second)["previous_id"] == first
-
-
-def test_registry_validation(tmp_path):
-    good = tmp_path / "sites.csv"
-    good.write_text(
-        "site_id,agency,region_code,start_url,note\n"
-        "a,牧野区财政局,410711,http://www.muye.gov.cn/zwgk/,hello\n",
-        encoding="utf-8",
-    )
-    [row] = read_registry(good)
-    assert row["allowed_domains"] == "www.muye.gov.cn" and '"note": "hello"' in row["extra"]
-    for bad, message in [
-        ("a,x,4107,http://h/", "6 digits"),
-        ("a,x,410711,ftp://h/", "http"),
-        (",x,410711,http://h/", "empty site_id"),
-    ]:
-        path = tmp_path / "bad.csv"
-        path.write_text("site_id,agency,region_code,start_url\n" + bad + "\n", encoding="utf-8")
-        with pytest.raises(RegistryError, match=message):
-            read_registry(path)
 
 
 def test_site_counts_read_no_capture_row(tmp_path):

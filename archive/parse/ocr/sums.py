@@ -11,20 +11,10 @@ from __future__ import annotations
 
 import itertools
 
-from archive.store.templates import TEMPLATES, template
+from archive.store.templates import T3_APPLICANTS, T4_PARTS, TEMPLATES, template
 
 # A cell of a report's tables: (table, row, column)
 Key = tuple[str, str, str]
-
-T3_APPLICANTS = (
-    "natural_person",
-    "enterprise",
-    "research",
-    "public_interest",
-    "legal_service",
-    "other_org",
-)
-T4_PARTS = ("upheld", "corrected", "other", "pending")
 
 
 def broken_sums(

@@ -12,6 +12,10 @@ variables, and two routes are added.
 * **Home** — the front page and the database page lead with search, regions, the latest
   reports and the failing arithmetic; raw tables are folded away (:mod:`.home`).
 * **Chinese headers** — the wide tables' Chinese views link their ids like the tables do.
+* **Marks** — a number whose check says 不符 or 机读 (the wide tables, their views, stored
+  queries) is shown marked, the check beside it as a tag (:mod:`archive.publish.marks`).
+* **A reader's mistakes** — a bad request is a Chinese 4xx page, not a traceback
+  (:mod:`.errors`); stored queries label their parameters in Chinese and say what to type.
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ from urllib.parse import urlencode
 from datasette import Response, hookimpl
 from markupsafe import Markup, escape
 
-from archive.publish.pages import compare, home
+from archive.publish.marks import FAILING, MACHINE_READ
+from archive.publish.pages import compare, errors, home, queries
 from archive.publish.pages.report import report_page
 from archive.publish.standalone import database_metadata, project_metadata
-from archive.publish.views import ZH_VIEWS
+from archive.publish.views import CHECK, CHECK_HEADER, WIDE_TABLES, ZH_VIEWS
 
 # Datasette serves a plugin's static/ under its name: the module's, as archive.publish.plugin
 # registers it (not an entry point of its own).
@@ -96,6 +101,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
     async def inner():
         if view_name == "row" and table == "reports" and request is not None:
             return await _report_vars(datasette, database, request)
+        if template == "query.html":
+            return {"nianbao_chinese_form": queries.chinese_form}
         if view_name == "database" and await is_archive(datasette, database):
             db = datasette.get_database(database)
             return {
@@ -142,17 +149,22 @@ async def _report_vars(datasette, database: str, request) -> dict:
 
 @hookimpl
 def register_routes():
-    return [(r"^/(?P<database>[^/]+)/-/compare(?P<format>\.csv)?$", compare_view)]
+    return [(r"^/(?P<database>[^/]+)/-/compare(?P<format>\.csv|\.json)?$", compare_view)]
 
 
 async def compare_view(datasette, request):
     name = request.url_vars["database"]
     if not await is_archive(datasette, name):
-        return Response.text(f"no archive database {name!r}", status=404)
+        return await errors.page(datasette, request, f"没有名为「{name}」的存档。", 404)
     db = datasette.get_database(name)
     options = compare.Options.from_args(request.args)
     data = await db.execute_fn(lambda conn: compare.compare(conn, options))
+    status = data.get("status", 404) if data.get("error") else 200
+    if request.url_vars.get("format") == ".json":
+        return Response.json(compare.to_json(data), status=status)
     if request.url_vars.get("format") == ".csv":
+        if data.get("error"):
+            return await errors.page(datasette, request, data["error"], status)
         filename = compare.csv_filename(data)
         return Response(
             compare.to_csv(data),
@@ -160,6 +172,7 @@ async def compare_view(datasette, request):
             headers={"content-disposition": f"attachment; filename*=UTF-8''{filename}"},
         )
     args = {key: request.args.get(key) for key in request.args}
+    other_failing = {**args, "omit_failing": "" if options.omit_failing else "1"}
     args["basis"] = "all" if options.basis == "steady" else "steady"
     html = await datasette.render_template(
         "nianbao_compare.html",
@@ -169,19 +182,21 @@ async def compare_view(datasette, request):
             "options": options,
             "query": request.query_string,
             "other_basis": urlencode(args),
+            "other_failing": urlencode({k: v for k, v in other_failing.items() if v}),
         },
         request=request,
         view_name="nianbao_compare",
     )
-    return Response.html(html, status=200 if data.get("error") is None else 404)
+    return Response.html(html, status=status)
 
 
 # -- the Chinese views' links -----------------------------------------------------------
 
 
 @hookimpl
-def render_cell(value, column, table, database, datasette):
-    """Ids in the Chinese views and in stored queries (报告编号, 原始抓取) link to their rows."""
+def render_cell(row, value, column, table, database, datasette):
+    """Ids in the Chinese views and in stored queries (报告编号, 原始抓取) link to their rows;
+    a number whose check (the next column) says 不符 or 机读 is shown marked."""
     in_query = table is None and column in ("报告编号", "上年报告编号", "原始抓取")
     if (table in VIEW_NAMES or in_query) and column in {**VIEW_LINKS, "上年报告编号": "reports"}:
         if value in (None, "") or not str(value).isdigit():
@@ -189,16 +204,72 @@ def render_cell(value, column, table, database, datasette):
         column = "报告编号" if column == "上年报告编号" else column
         href = datasette.urls.row(database, VIEW_LINKS[column], str(value))
         return Markup(f'<a href="{escape(href)}">{escape(str(value))}</a>')
+    if table is None or table in VIEW_NAMES or table in WIDE_TABLES:
+        return _marked(row, value, column, CHECK if table in WIDE_TABLES else CHECK_HEADER)
     return None
 
 
-@hookimpl
-def extra_js_urls(template, database, datasette):
-    """Stored queries that take a region: suggest the region names as one types.
+def _marked(row, value, column: str, suffix: str) -> Markup | None:
+    """A check as a tag; a number with a check, marked (its check in its title)."""
+    if column.endswith(suffix):
+        return _tag(value) if isinstance(value, str) and value else None
+    if value is None or isinstance(value, str):
+        return None
+    try:
+        check = row[column + suffix]
+    except (IndexError, KeyError, TypeError):
+        return None
+    if not check:
+        return None
+    kind = "fail" if str(check).startswith(FAILING) else "machine"
+    tag = FAILING if kind == "fail" else MACHINE_READ
+    return Markup(
+        f'<span class="nb-flag nb-flag-{kind}" title="{escape(check)}">{escape(value)}</span>'
+        f'<sup class="nb-flag-tag nb-flag-tag-{kind}">{tag}</sup>'
+    )
 
-    query.html renders the (empty) list of names with the URL of the regions table;
-    region-names.js fills it, if the query has a region input.
+
+def _tag(check: str) -> Markup:
+    kind = "fail" if check.startswith(FAILING) else "machine"
+    if kind == "fail":
+        short = FAILING
+    else:
+        confidence = check.rsplit("置信度", 1)
+        short = MACHINE_READ + (f" {confidence[1].strip()}" if len(confidence) == 2 else "")
+    return Markup(
+        f'<span class="nb-tag nb-tag-{kind}" title="{escape(check)}">{escape(short)}</span>'
+    )
+
+
+# -- a reader's mistakes ------------------------------------------------------------------
+
+
+@hookimpl
+def startup(datasette):
+    """Every exception is answered by errors.handle_exception, not Datasette's default
+    handler (registered after the plugins' entry points are loaded: removed here)."""
+    errors.replace_default_handler()
+
+
+@hookimpl
+def handle_exception(datasette, request, exception):
+    return errors.handle_exception(datasette, request, exception)
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    return lambda app: errors.wrapper(datasette, app)
+
+
+@hookimpl
+def extra_js_urls(template, database, table, view_name, datasette):
+    """Stored queries that take a region: suggest the region names as one types
+    (query.html renders the empty list of names with the URL of the regions table;
+    region-names.js fills it, if the query has a region input). The wide tables and
+    their views: fold the check columns away, the marks being on the numbers (checks.js).
     """
-    if template != "query.html" or not database:
-        return []
-    return [{"url": datasette.urls.static_plugins(STATIC, "region-names.js"), "module": True}]
+    if template == "query.html" and database:
+        return [{"url": datasette.urls.static_plugins(STATIC, "region-names.js"), "module": True}]
+    if view_name == "table" and (table in VIEW_NAMES or table in WIDE_TABLES):
+        return [{"url": datasette.urls.static_plugins(STATIC, "checks.js"), "module": True}]
+    return []

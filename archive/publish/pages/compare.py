@@ -15,6 +15,13 @@ of reports behind every year and the mean per report charted instead of the sum.
 
 A cell the report printed blank is blank (no difference is computed against it); a
 row that is not in a year's template is marked "not in this template" (—).
+
+A number a failing rule reads is marked 不符 with the rule and what it found, and the
+changes computed from it are marked too and never count as a large swing: a total
+printed 0 whose parts add up to 3 is no fall of 100 %. A number OCR read from a scan is
+marked 机读 with its confidence (:mod:`archive.publish.marks`). A region's sum says how
+many of the reports in it print that number failing a rule; ``omit_failing=1`` leaves
+those numbers out of the sums (and the means).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from markupsafe import Markup
 
 from archive.publish import rollup
 from archive.publish.labels import TABLE_NAMES, TABLE_NUMBERS, cell_label
+from archive.publish.marks import Mark, marks_of
 from archive.publish.pages.chart import line_chart
 from archive.publish.views import WIDE_TABLES, t3_columns
 from archive.store.templates import TEMPLATES, template
@@ -53,6 +61,7 @@ class Options:
     minimum: float = 5.0
     detail: bool = False
     chart: str = DEFAULT_CHART
+    omit_failing: bool = False
 
     @classmethod
     def from_args(cls, args) -> Options:
@@ -74,6 +83,7 @@ class Options:
             minimum=number("min", 5.0),
             detail=args.get("detail") in ("1", "on", "true"),
             chart=args.get("chart") or DEFAULT_CHART,
+            omit_failing=args.get("omit_failing") in ("1", "on", "true"),
         )
 
 
@@ -84,13 +94,17 @@ def compare(conn: sqlite3.Connection, options: Options) -> dict:
             "select site_id, agency from reports where id = ?", [options.report]
         ).fetchone()
         if row is None:
-            return {"error": f"没有编号为 {options.report} 的报告 (no report {options.report})"}
+            return {"error": f"没有编号为 {options.report} 的报告。", "status": 404}
         options.site, options.agency = row["site_id"], row["agency"]
     if options.region:
         return _region(conn, options)
     if options.agency:
         return _agency(conn, options)
-    return {"error": "请指定机关或地区 (give ?site=…&agency=…, ?report=… or ?region=…)"}
+    return {
+        "error": "请指定一个机关或地区：在报告页点「历年对比」，或在首页点地区名；"
+        "网址写法：?report=报告编号、?region=新乡市（地区名称或代码）。",
+        "status": 400,
+    }
 
 
 # -- the rows compared -----------------------------------------------------------------
@@ -131,17 +145,22 @@ def _template_keys(template_id: str) -> set:
     return _KEYS[template_id]
 
 
-def _changes(values: list, options: Options) -> list[dict]:
-    """Each year's change from the year before: difference, per cent, a large swing?"""
+def _changes(values: list, options: Options, notes: list) -> list[dict]:
+    """Each year's change from the year before: difference, per cent, a large swing?
+
+    A change computed from a number marked 不符 is marked too (``failing``) and is no
+    swing: it may be the misprint, not the agency, that moved."""
     out = []
-    for before, after in zip(values, values[1:], strict=False):
+    for i, (before, after) in enumerate(zip(values, values[1:], strict=False)):
+        failing = any(n is not None and n["kind"] == "fail" for n in notes[i : i + 2])
         if not _is_number(before) or not _is_number(after):
-            out.append({"diff": None, "pct": None, "swing": False})
+            out.append({"diff": None, "pct": None, "swing": False, "failing": False})
             continue
         diff = after - before
         pct = (diff / before * 100) if before else None
         big = abs(diff) >= options.minimum and (pct is None or abs(pct) >= options.swing)
-        out.append({"diff": diff, "pct": pct, "swing": big and diff != 0})
+        swing = big and diff != 0 and not failing
+        out.append({"diff": diff, "pct": pct, "swing": swing, "failing": failing})
     return out
 
 
@@ -149,7 +168,7 @@ def _is_number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _sections(keys, values_of, options: Options) -> list[dict]:
+def _sections(keys, values_of, notes_of, options: Options) -> list[dict]:
     sections: dict[str, dict] = {}
     for key in keys:
         table = key[0]
@@ -165,12 +184,14 @@ def _sections(keys, values_of, options: Options) -> list[dict]:
         values = values_of(key)
         if all(v is None or v == NOT_IN_TEMPLATE for v in values):
             continue
+        notes = notes_of(key)
         section["rows"].append(
             {
                 "key": ".".join(key),
                 "label": cell_label(*key),
                 "values": values,
-                "changes": _changes(values, options),
+                "notes": notes,
+                "changes": _changes(values, options, notes),
             }
         )
     return [sections[t] for t in ("t3", "t4", "t2") if t in sections and sections[t]["rows"]]
@@ -186,7 +207,7 @@ def _agency(conn: sqlite3.Connection, options: Options) -> dict:
         [options.site, options.agency],
     ).fetchall()
     if not rows:
-        return {"error": f"没有 {options.agency} 的报告 (no reports of {options.agency!r})"}
+        return {"error": f"没有「{options.agency}」的报告。"}
     replaced = {r["previous_id"] for r in rows if r["previous_id"] is not None}
     by_year: dict[int, list] = {}
     for row in rows:
@@ -206,10 +227,18 @@ def _agency(conn: sqlite3.Connection, options: Options) -> dict:
         )
     }
     templates = {r["template"] for r in reports if r["template"] in TEMPLATES}
+    cell_marks = marks_of(conn, ids)
 
     def values_of(key):
         return [
             cells.get((r["id"], *key)) if _in_template(r["template"], key) else NOT_IN_TEMPLATE
+            for r in reports
+        ]
+
+    def notes_of(key):
+        cell = ".".join(key)
+        return [
+            agency_note(cell_marks.get(r["id"], {}).get(cell), cells.get((r["id"], *key)))
             for r in reports
         ]
 
@@ -225,12 +254,12 @@ def _agency(conn: sqlite3.Connection, options: Options) -> dict:
         }
         for r in reports
     ]
-    sections = _sections(keys, values_of, options)
+    sections = _sections(keys, values_of, notes_of, options)
     chart_key = tuple(options.chart.split("."))
     series = (
         [
-            (str(c["year"]), v if _is_number(v) else None, "")
-            for c, v in zip(columns, values_of(chart_key), strict=True)
+            (str(c["year"]), v if _is_number(v) else None, _chart_note(n))
+            for c, v, n in zip(columns, values_of(chart_key), notes_of(chart_key), strict=True)
         ]
         if len(chart_key) == 3
         else []
@@ -243,11 +272,39 @@ def _agency(conn: sqlite3.Connection, options: Options) -> dict:
         "columns": columns,
         "sections": sections,
         "swings": sum(c["swing"] for s in sections for r in s["rows"] for c in r["changes"]),
+        "failing": _failing_count(sections),
         "chart": _chart(series, options.chart, "本机关各年报告"),
         "chart_options": _chart_options(sections),
         "basis_note": "同一机关各年的报告（每年一份；有新版本时用最新版本）。",
         "error": None,
     }
+
+
+def agency_note(mark: Mark | None, value) -> dict | None:
+    """What the page says beside one report's number: 不符 (the rule and what it found),
+    or 机读 with the confidence. A blank cell is shown blank: nothing to quote, no mark."""
+    if mark is None or value is None:
+        return None
+    if mark.failing:
+        title = "此数不符勾稽关系（照印刷，不可直接引用）：" + "；".join(mark.explanations)
+        if mark.machine_text:
+            title += "。" + mark.machine_text
+        return {"kind": "fail", "tag": "不符", "title": title, "check": mark.text}
+    return {"kind": "machine", "tag": mark.short, "title": mark.text, "check": mark.text}
+
+
+def _chart_note(note: dict | None) -> str:
+    return "不符" if note is not None and note["kind"] == "fail" else ""
+
+
+def _failing_count(sections: list[dict]) -> int:
+    return sum(
+        1
+        for s in sections
+        for r in s["rows"]
+        for n in r["notes"]
+        if n is not None and n["kind"] in ("fail", "omitted")
+    )
 
 
 def _preference(row) -> tuple:
@@ -275,7 +332,7 @@ def resolve_region(conn: sqlite3.Connection, name: str) -> dict:
         [name],
     ).fetchall()
     if not matches:
-        return {"error": f"没有名为「{name}」的地区 (no region called {name!r} has reports)"}
+        return {"error": f"没有名为「{name}」的地区，或这个地区没有报告。"}
     by_code = [m for m in matches if name in (m["region_code"], m["province_code"], m["city_code"])]
     if by_code:
         codes = [m["region_code"] for m in by_code]
@@ -288,7 +345,7 @@ def resolve_region(conn: sqlite3.Connection, name: str) -> dict:
         places = {m[f"{level}_code"] or m["region_code"]: m for m in hits}
         if len(places) > 1:
             return {
-                "error": f"「{name}」是多个地区的名称，请选择其一 (several places are called {name})",
+                "error": f"「{name}」是多个地区的名称，请选择其一：",
                 "choices": [
                     {"code": code, "name": _full(m, level)} for code, m in sorted(places.items())
                 ],
@@ -336,7 +393,8 @@ def _region(conn: sqlite3.Connection, options: Options) -> dict:
         years, per_year, sums = _region_sums(conn, codes, options, steady, wide)
     if not years:
         return {
-            "error": f"{place['label']} 在所选年份没有报告 (no reports in the years asked for)",
+            "error": f"{place['label']} 在所选年份没有报告。",
+            "status": 404,
             "mode": "region",
             "title": place["label"],
         }
@@ -345,26 +403,36 @@ def _region(conn: sqlite3.Connection, options: Options) -> dict:
 
     def values_of(key):
         """Sums over the steady agencies; over all reports, the mean per report (sums of
-        different numbers of reports are not comparable)."""
+        different numbers of reports are not comparable). With ``omit_failing``, the
+        numbers a failing rule reads are left out of both."""
         found = sums.get(key, {})
-        if steady:
-            return [found.get(y) for y in reported_years]
         return [
-            None if found.get(y) is None else round(found[y] / per_year[y]["reports"], 2)
+            region_value(found.get(y), per_year[y]["reports"], steady, options.omit_failing)
             for y in reported_years
         ]
 
+    def notes_of(key):
+        found = sums.get(key, {})
+        return [region_note(found.get(y), options.omit_failing) for y in reported_years]
+
     keys = [k for k in cell_rows(templates, False) if k in key_of]
-    sections = _sections(keys, values_of, options)
+    sections = _sections(keys, values_of, notes_of, options)
     year_columns = [{"year": y, **per_year[y]} for y in reported_years]
     chart_key = tuple(options.chart.split("."))
     values = values_of(chart_key) if chart_key in key_of else []
+    marked = notes_of(chart_key) if chart_key in key_of else []
     if steady:
         notes = [f"{c['agencies']}个机关" for c in year_columns]
         chart_note = "历年都有报告的机关之和"
     else:
         notes = [f"n={c['reports']}" for c in year_columns]
         chart_note = "每份报告平均；n 为报告数"
+    notes = [
+        note + (f"，{m['tag']}" if m is not None and m["kind"] != "machine" else "")
+        for note, m in zip(notes, marked or [None] * len(notes), strict=False)
+    ]
+    if options.omit_failing:
+        chart_note += "；不计不符的数字"
     series = [
         (str(c["year"]), v, note) for c, v, note in zip(year_columns, values, notes, strict=False)
     ]
@@ -376,6 +444,7 @@ def _region(conn: sqlite3.Connection, options: Options) -> dict:
         "columns": year_columns,
         "sections": sections,
         "swings": sum(c["swing"] for s in sections for r in s["rows"] for c in r["changes"]),
+        "failing": _failing_count(sections),
         "chart": _chart(series, options.chart, chart_note),
         "chart_options": _chart_options(sections),
         "basis": options.basis,
@@ -386,15 +455,50 @@ def _region(conn: sqlite3.Connection, options: Options) -> dict:
             "（总和见“历年都有报告的机关”口径，或常用查询 region_requests）。"
         ),
         "years_all": years,
-        "error": None
-        if year_columns
-        else "所选年份里没有每年都有报告的机关 (no agency reported every year)",
+        "error": None if year_columns else "所选年份里没有每年都有报告的机关。",
     }
+
+
+def region_value(found: rollup.Sum | None, reports: int, steady: bool, omit_failing: bool):
+    """The number a region's cell shows: the sum (steady agencies) or the mean per report
+    (all reports), with or without the numbers a failing rule reads."""
+    if found is None:
+        return None
+    total = found.clean if omit_failing else found.total
+    if total is None:
+        return None
+    if steady:
+        return total
+    counted = reports - (found.failing if omit_failing else 0)
+    return round(total / counted, 2) if counted else None
+
+
+def region_note(found: rollup.Sum | None, omit_failing: bool) -> dict | None:
+    """How many reports in a region's sum print this number failing a rule (and whether
+    they were left out), how many had it read by OCR."""
+    if found is None or not (found.failing or found.machine):
+        return None
+    machine = f"其中 {found.machine} 份报告的此数由扫描件识别（机读）。" if found.machine else ""
+    if found.failing and omit_failing:
+        title = f"已剔除 {found.failing} 份报告中不符勾稽关系的此数。" + machine
+        return {
+            "kind": "omitted",
+            "tag": f"已剔除 {found.failing} 份",
+            "title": title,
+            "check": title,
+        }
+    if found.failing:
+        title = (
+            f"其中 {found.failing} 份报告的此数不符勾稽关系（照印刷计入，至少一个数有误）；"
+            "点「不计不符的数字」剔除。" + machine
+        )
+        return {"kind": "fail", "tag": f"{found.failing} 份不符", "title": title, "check": title}
+    return {"kind": "machine", "tag": f"{found.machine} 份机读", "title": machine, "check": machine}
 
 
 def _region_sums(
     conn: sqlite3.Connection, codes: list[str], options: Options, steady: bool, wide: dict
-) -> tuple[list[int], dict[int, dict], dict[tuple, dict[int, object]]]:
+) -> tuple[list[int], dict[int, dict], dict[tuple, dict[int, rollup.Sum]]]:
     """The region's years, per-year counts and sums, from the wide tables themselves."""
     marks = ",".join("?" * len(codes))
 
@@ -412,7 +516,7 @@ def _region_sums(
 
     years = [r[0] for r in conn.execute(f"select distinct b.year {scope('b')} order by 1", codes)]
     per_year: dict[int, dict] = {y: {"reports": 0, "agencies": 0} for y in years}
-    sums: dict[tuple, dict[int, object]] = {}
+    sums: dict[tuple, dict[int, rollup.Sum]] = {}
     if not years:
         return years, per_year, sums
     if steady:  # the agencies with a report in every one of these years
@@ -436,13 +540,16 @@ def _region_sums(
     ):
         per_year[row["year"]] = {"reports": row["reports"], "agencies": row["agencies"]}
     for name, columns in wide.items():
-        select = ", ".join(f"sum({c.name}) as {c.name}" for c in columns)
+        select = ", ".join(sql for c in columns for sql in rollup.kept_sql(name, c.name))
+        width = len(rollup.kept_sql(name, columns[0].name))
         for row in conn.execute(
             f"select year, {select} from {name} where report_id in ({members}) group by year",
             args,
         ):
-            for c in columns:
-                sums.setdefault((c.table_key, c.row_key, c.col_key), {})[row["year"]] = row[c.name]
+            for i, c in enumerate(columns):
+                kept = tuple(row)[1 + i * width : 1 + (i + 1) * width]
+                key = (c.table_key, c.row_key, c.col_key)
+                sums.setdefault(key, {})[row["year"]] = rollup.as_sum(kept)
     return years, per_year, sums
 
 
@@ -461,13 +568,17 @@ def _chart_options(sections: list[dict]) -> list[dict]:
 
 
 def to_csv(data: dict) -> str:
-    """The comparison as CSV with Chinese headers: one line per cell compared."""
+    """The comparison as CSV with Chinese headers: one line per cell compared, each
+    year's value, then each year's check (不符 and the rule, 机读 and the confidence;
+    for a region, how many reports print the number failing), then the changes.
+    A change computed from a number marked 不符 is left empty: it is not to be quoted."""
     out = io.StringIO()
     writer = csv.writer(out)
     years = [str(c["year"]) for c in data.get("columns", [])]
     pairs = list(zip(years, years[1:], strict=False))
     writer.writerow(
         ["表", "项目", "单元格", *years]
+        + [f"{y}核对" for y in years]
         + [f"{b}比{a}增减" for a, b in pairs]
         + [f"{b}比{a}增减%" for a, b in pairs]
     )
@@ -477,12 +588,22 @@ def to_csv(data: dict) -> str:
                 "" if v is None else ("不适用" if v == NOT_IN_TEMPLATE else _plain(v))
                 for v in row["values"]
             ]
-            diffs = ["" if c["diff"] is None else _plain(c["diff"]) for c in row["changes"]]
-            pcts = ["" if c["pct"] is None else f"{c['pct']:.1f}" for c in row["changes"]]
+            checks = ["" if n is None else n["check"] or "" for n in row["notes"]]
+            shown = row["changes"]
+            diffs = ["" if c["diff"] is None or c["failing"] else _plain(c["diff"]) for c in shown]
+            pcts = ["" if c["pct"] is None or c["failing"] else f"{c['pct']:.1f}" for c in shown]
             writer.writerow(
-                [f"表{section['number']}", row["label"], row["key"], *values, *diffs, *pcts]
+                [f"表{section['number']}", row["label"], row["key"], *values, *checks]
+                + diffs
+                + pcts
             )
     return out.getvalue()
+
+
+def to_json(data: dict) -> dict:
+    """The comparison as JSON: what the page shows, without the chart's drawing; ``ok``
+    false with the error, as Datasette's own JSON errors have it."""
+    return {"ok": data.get("error") is None} | {k: v for k, v in data.items() if k != "chart"}
 
 
 def _plain(value) -> str:

@@ -18,38 +18,36 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 
-from archive.publish.labels import TABLE_NAMES, TABLE_NUMBERS, cell_key_label, short_label
+from archive.publish.labels import (
+    NARRATIVE_RULES,
+    NARRATIVE_STATUS_NAMES,
+    PARSE_STATUS_NAMES,
+    RULE_NAMES,
+    SECTION_NAMES,
+    STATUS_NAMES,
+    T3_HEADER,
+    T3_ORGANISATION_COLUMNS,
+    T3_ORGANISATIONS,
+    T3_RESULTS,
+    T4_HEADER,
+    T4_PARTS,
+    TABLE_NAMES,
+    TABLE_NUMBERS,
+    cell_key_label,
+    short_label,
+)
+from archive.publish.marks import cells_read, explain, marks_of, number_text
 from archive.store.templates import TEMPLATES, Template, template
 
 # Finding statuses: the numbers don't add up, or the rule could not be decided.
 FAIL = "fail"
 NOTES = ("uncertain", "incomplete")
-RULE_NAMES = {
-    "t3_balance": "表三收支平衡：一＋二＝（七）总计＋四",
-    "t3_results": "表三办理结果：（七）总计＝各项结果之和",
-    "t3_applicants": "表三申请人：总计＝六类申请人之和",
-    "t4_total": "表四：总计＝结果维持＋结果纠正＋其他结果＋尚未审结",
-}
-STATUS_NAMES = {
-    "fail": "不符",
-    "uncertain": "存疑（部分单元格空白）",
-    "incomplete": "无法核对（单元格空白）",
-}
 # Tables the narrative sections may live in, and the columns they may use.
 SECTION_TABLES = ("report_sections", "sections", "narrative_sections")
 _SECTION_ORDER = ("section", "ordinal", "position", "seq", "number", "section_no", "idx")
 _SECTION_HEADING = ("heading", "title", "name", "label")
 # The figures a report's text states, against its tables (their own kind of finding).
 NARRATIVE_TABLE = "narrative_findings"
-NARRATIVE_RULES = {
-    "text_new_requests": "正文所述本年新收申请数与表三“一、本年新收”",
-    "text_results": "正文所述办理结果数与表三“（七）总计”",
-    "text_carried_over": "正文所述上年结转数与表三“二、上年结转”",
-    "text_carried_forward": "正文所述结转下年度数与表三“四、结转下年度继续办理”",
-    "text_review": "正文所述行政复议数与表四“行政复议·总计”",
-    "text_litigation": "正文所述行政诉讼数与表四行政诉讼总计",
-    "text_fee": "正文所述信息处理费与表二行政事业性收费金额",
-}
 _SECTION_TEXT = ("text", "body", "content")
 
 
@@ -64,6 +62,7 @@ class CellView:
     marks: list[int] = field(default_factory=list)  # numbers of the findings on it
     status: str | None = None  # the worst finding on it: fail > uncertain > incomplete
     total: bool = False  # the cell a rule compares its parts against
+    machine: str | None = None  # "机读：扫描件识别，置信度 0.62" when OCR read it
 
     @property
     def shown(self) -> str:
@@ -105,6 +104,9 @@ def report_page(conn: sqlite3.Connection, report_id: int) -> dict | None:
     narrative = _narrative(conn, report_id, report.get("template"), len(findings))
     _place_findings(findings, cells)
     _place_findings(narrative, cells, status="narrative")
+    for key, mark in marks_of(conn, [report_id]).get(report_id, {}).items():
+        if key in cells:
+            cells[key].machine = mark.machine_text
     return {
         "report": report,
         "originals": _originals(conn, report),
@@ -117,6 +119,9 @@ def report_page(conn: sqlite3.Connection, report_id: int) -> dict | None:
         "timeline": _timeline(conn, report),
         "newer": _newer_version(conn, report_id),
         "previous_version": report.get("previous_id"),
+        "parse_status_name": PARSE_STATUS_NAMES.get(
+            report.get("parse_status") or "", report.get("parse_status") or "—"
+        ),
     }
 
 
@@ -130,11 +135,7 @@ def _findings(conn: sqlite3.Connection, report_id: int, template_id: str | None)
     ).fetchall()
     for number, row in enumerate(rows, start=1):
         finding = dict(row)
-        try:
-            keys = json.loads(finding.get("cells") or "[]")
-        except ValueError:
-            keys = []
-        keys = [k for k in keys if isinstance(k, str)]
+        keys = cells_read(finding, template_id)
         finding.update(
             number=number,
             keys=keys,
@@ -145,41 +146,6 @@ def _findings(conn: sqlite3.Connection, report_id: int, template_id: str | None)
         )
         found.append(finding)
     return found
-
-
-def explain(finding: dict) -> str:
-    """What the parts add up to and what was printed, in words a reader can check."""
-    expected, found = finding.get("expected"), finding.get("found")
-    if finding.get("rule") == "t3_balance":
-        if expected is None or found is None:
-            return finding.get("message") or ""
-        return (
-            f"一＋二＝{_num(expected)}，（七）总计＋四＝{_num(found)}，"
-            f"相差 {_num(abs(found - expected))}"
-        )
-    if expected is not None and found is not None:
-        text = f"印刷的总计为 {_num(found)}，各项相加为 {_num(expected)}"
-        if found != expected:
-            text += f"，相差 {_diff(found, expected)}"
-        return text + ("（部分项空白）" if finding.get("status") == "uncertain" else "")
-    if expected is not None:
-        return f"总计空白，各项相加为 {_num(expected)}"
-    if found is not None:
-        return f"各项均空白，印刷的总计为 {_num(found)}"
-    return finding.get("message") or ""
-
-
-def _num(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return f"{value:,}"
-
-
-def _diff(found, expected) -> str:
-    delta = found - expected
-    return ("+" if delta > 0 else "") + _num(delta)
 
 
 _RANK = {"fail": 4, "narrative": 3, "uncertain": 2, "incomplete": 1}
@@ -227,11 +193,11 @@ def _narrative(
             keys=keys,
             cell_names=[cell_key_label(k, template_id) for k in keys],
             rule_name=NARRATIVE_RULES.get(finding.get("rule") or "", finding.get("rule") or ""),
-            status_name=STATUS_NAMES.get(finding.get("status") or "", finding.get("status")),
+            status_name=NARRATIVE_STATUS_NAMES.get(finding.get("status") or "", "存疑"),
             explanation=(
-                f"正文为 {_num(stated)}，表格为 {_num(table)}"
-                if stated is not None and table is not None
-                else finding.get("message") or ""
+                f"正文为 {number_text(stated)}，表格为 {number_text(table) or '空白'}"
+                if stated is not None
+                else ""
             ),
         )
         found.append(finding)
@@ -251,8 +217,10 @@ def _tables(template_id: str | None, cells: dict[str, CellView]) -> list[dict]:
             layout = None
         elif table == "t2":
             layout = _blocks(tpl, table, cells, placed)
+        elif table == "t3":
+            layout = [_t3(tpl, cells, placed)]
         else:
-            layout = [_grid(tpl, table, cells, placed)]
+            layout = [_t4(tpl, cells, placed)]
         extra = [
             cell
             for key, cell in sorted(cells.items())
@@ -271,29 +239,96 @@ def _tables(template_id: str | None, cells: dict[str, CellView]) -> list[dict]:
     return tables
 
 
-def _grid(tpl: Template, table: str, cells: dict[str, CellView], placed: set[str]) -> dict:
-    """Rows × columns, a merged group label spanning its rows (（三）不予公开 …)."""
-    columns = tpl.cols(table)
-    groups = {g.key: g for g in tpl.groups(table)}
-    rows = tpl.rows(table)
+# A printed table is header rows over body rows; each row starts with its label cells.
+# A header or label cell: {"label", "colspan", "rowspan", "kind", "title"}; kind is the
+# class the page gives it (nb-corner, nb-group, nb-label …).
+
+
+def _head(label: str, kind: str, colspan: int = 1, rowspan: int = 1, title: str = "") -> dict:
+    return {"label": label, "kind": kind, "colspan": colspan, "rowspan": rowspan, "title": title}
+
+
+def _cells_of(keys: list[str], cells: dict[str, CellView], placed: set[str]) -> list[CellView]:
+    placed.update(keys)
+    return [cells.get(k) or CellView(k) for k in keys]
+
+
+def _t3(tpl: Template, cells: dict[str, CellView], placed: set[str]) -> dict:
+    """Table 三 as printed: 申请人情况 over 自然人, 法人或其他组织 (over its five columns)
+    and 总计; the outcome rows under 三、本年度办理结果, each group (（三）不予公开 …)
+    spanning its rows. Three label columns: 三、, the group, the row."""
+    columns = tpl.cols("t3")
+    keys = [c.key for c in columns]
+    organisations = list(T3_ORGANISATION_COLUMNS)
+    printed = keys == ["natural_person", *organisations, "total"]
+    labels = {c.key: c.label for c in columns}
+    if printed:
+        header = [
+            [_head("", "nb-corner", 3, 3), _head(T3_HEADER, "nb-colgroup", len(keys))],
+            [
+                _head(labels["natural_person"], "nb-col", rowspan=2),
+                _head(T3_ORGANISATIONS, "nb-colgroup", len(organisations)),
+                _head(labels["total"], "nb-col", rowspan=2),
+            ],
+            [_head(labels[k], "nb-col") for k in organisations],
+        ]
+    else:  # a layout of its own: its columns, flat
+        header = [[_head("", "nb-corner", 3)] + [_head(labels[k], "nb-col") for k in keys]]
+    groups = {g.key: g for g in tpl.groups("t3")}
+    rows = tpl.rows("t3")
+    outcomes = set(tpl.result_rows()) | {"results_total"}
     out = []
     for i, row in enumerate(rows):
+        heads = []
         group = groups.get(row.group) if row.group else None
-        first_of_group = group is not None and (i == 0 or rows[i - 1].group != row.group)
-        span = sum(1 for r in rows if r.group == row.group) if first_of_group else 0
-        keys = [f"{table}.{row.key}.{c.key}" for c in columns]
-        placed.update(keys)
+        if row.key in outcomes:
+            if i == 0 or rows[i - 1].key not in outcomes:
+                span = sum(1 for r in rows if r.key in outcomes)
+                heads.append(_head(T3_RESULTS, "nb-group nb-results", rowspan=span))
+            if group is not None:
+                if i == 0 or rows[i - 1].group != row.group:
+                    span = sum(1 for r in rows if r.group == row.group)
+                    heads.append(_head(short_label(group.label), "nb-group", rowspan=span))
+                heads.append(_head(short_label(row.label), "nb-label", title=row.label))
+            else:
+                heads.append(_head(row.label, "nb-label", 2))
+        else:
+            heads.append(_head(row.label, "nb-label", 3))
         out.append(
-            {
-                "label": short_label(row.label) if group else row.label,
-                "full_label": row.label,
-                "group": short_label(group.label) if first_of_group and group is not None else None,
-                "group_span": span,
-                "in_group": group is not None,
-                "cells": [cells.get(k) or CellView(k) for k in keys],
-            }
+            {"heads": heads, "cells": _cells_of([f"t3.{row.key}.{k}" for k in keys], cells, placed)}
         )
-    return {"columns": [c.label for c in columns], "rows": out}
+    return {"header": header, "rows": out}
+
+
+def _t4(tpl: Template, cells: dict[str, CellView], placed: set[str]) -> dict:
+    """Table 四 as printed: one row of 15 numbers — 行政复议 (5 columns), then 行政诉讼 in
+    two halves, 未经复议直接起诉 and 复议后起诉 (5 each)."""
+    rows = [r.key for r in tpl.rows("t4")]
+    columns = tpl.cols("t4")
+    if rows != list(T4_PARTS):  # a layout of its own: rows × columns
+        header = [[_head("", "nb-corner")] + [_head(c.label, "nb-col") for c in columns]]
+        return {
+            "header": header,
+            "rows": [
+                {
+                    "heads": [_head(r.label, "nb-label")],
+                    "cells": _cells_of([f"t4.{r.key}.{c.key}" for c in columns], cells, placed),
+                }
+                for r in tpl.rows("t4")
+            ],
+        }
+    width = len(columns)
+    review, *litigation = rows
+    header = [
+        [
+            _head(T4_PARTS[review], "nb-colgroup", width, 2),
+            _head(T4_HEADER, "nb-colgroup", width * len(litigation)),
+        ],
+        [_head(T4_PARTS[r], "nb-colgroup", width) for r in litigation],
+        [_head(c.label, "nb-col") for _ in rows for c in columns],
+    ]
+    keys = [f"t4.{r}.{c.key}" for r in rows for c in columns]
+    return {"header": header, "rows": [{"heads": [], "cells": _cells_of(keys, cells, placed)}]}
 
 
 def _blocks(tpl: Template, table: str, cells: dict[str, CellView], placed: set[str]) -> list:
@@ -303,18 +338,11 @@ def _blocks(tpl: Template, table: str, cells: dict[str, CellView], placed: set[s
     for row in tpl.rows(table):
         columns = tpl.row_cols(table, row.key)
         if not blocks or blocks[-1]["keys"] != columns:
-            blocks.append({"keys": columns, "columns": [labels[c] for c in columns], "rows": []})
+            header = [[_head("", "nb-corner")] + [_head(labels[c], "nb-col") for c in columns]]
+            blocks.append({"keys": columns, "header": header, "rows": []})
         keys = [f"{table}.{row.key}.{c}" for c in columns]
-        placed.update(keys)
         blocks[-1]["rows"].append(
-            {
-                "label": row.label,
-                "full_label": row.label,
-                "group": None,
-                "group_span": 0,
-                "in_group": False,
-                "cells": [cells.get(k) or CellView(k) for k in keys],
-            }
+            {"heads": [_head(row.label, "nb-label")], "cells": _cells_of(keys, cells, placed)}
         )
     return blocks
 
@@ -359,12 +387,17 @@ def sections(conn: sqlite3.Connection, report_id: int) -> list[dict] | None:
             continue
         heading = next((c for c in _SECTION_HEADING if c in columns), None)
         order = next((c for c in _SECTION_ORDER if c in columns), "rowid")
+        key = "section_key" if "section_key" in columns else "null"
         rows = conn.execute(
-            f'select {heading or "null"} as heading, "{text}" as text from "{table}" '
-            f"where report_id = ? order by {order}",
+            f'select {heading or "null"} as heading, {key} as section_key, "{text}" as text '
+            f'from "{table}" where report_id = ? order by {order}',
             [report_id],
         ).fetchall()
-        return [{"heading": r["heading"], "text": r["text"]} for r in rows]
+        # A section printed without a heading (the text before 一、) is named by its kind.
+        return [
+            {"heading": r["heading"] or SECTION_NAMES.get(r["section_key"]), "text": r["text"]}
+            for r in rows
+        ]
     return None
 
 

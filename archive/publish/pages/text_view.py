@@ -22,6 +22,7 @@ from datasette import Response
 
 from archive.parse.document import ParseError
 from archive.publish.original_text import READER, Busy
+from archive.publish.pages import errors
 
 # A document the parser cannot read is the document's state, not a fault of the server;
 # one it did not finish reading in time is the server's.
@@ -44,7 +45,8 @@ async def text_view(datasette, request, database: str, row: dict) -> Response:
     body = row["body"] if isinstance(row["body"], bytes) else bytes(row["body"])
     wanted = request.args.get("format") or "html"
     if wanted not in ("html", "txt", "json"):
-        return Response.text(f"format={wanted!r}: the text view is html, txt or json", status=400)
+        message = f"格式（format）「{wanted}」不存在：文本视图可选 html、txt 或 json。"
+        return await errors.page(datasette, request, message, 400)
     try:
         text = await asyncio.to_thread(
             READER.read, row["sha256"], body, row["content_type"], row["final_url"] or row["url"]
@@ -57,9 +59,7 @@ async def text_view(datasette, request, database: str, row: dict) -> Response:
         text, problem, status = None, str(exc), 503
     if wanted == "txt":
         if text is None:
-            return Response.text(
-                f"the text of capture {capture_id} cannot be read: {problem}", status
-            )
+            return Response.text(f"抓取记录 {capture_id} 的原件无法读出文本：{problem}", status)
         return Response.text(
             text.plain(),
             headers={

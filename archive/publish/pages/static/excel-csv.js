@@ -4,7 +4,7 @@
 // Linked by archive.publish.plugin on the table and stored-query pages.
 
 const CHECKBOX_LABEL = "Excel 用（UTF-8 BOM）";
-const LINK_TEXT = "CSV for Excel 中文";
+const LINK_TEXT = "CSV（Excel 中文）";
 
 function addExcelCheckbox(form) {
   const line = form.querySelector("p") || form;

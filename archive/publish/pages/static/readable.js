@@ -10,7 +10,7 @@ function foldColumnDescriptions() {
   if (!descriptions) return;
   const details = document.createElement("details");
   const summary = document.createElement("summary");
-  summary.textContent = "列说明 Column descriptions";
+  summary.textContent = "列说明";
   descriptions.before(details);
   details.append(summary, descriptions);
 }
