@@ -637,11 +637,13 @@ def failing_report(db: Path) -> int:
 def measure(db: Path, runs: int) -> None:
     port = free_port()
     server = serve(db, port)
-    results = []
+    results: list[tuple[str, float, object]] = []
     try:
         base = f"http://127.0.0.1:{port}"
         failing = failing_report(db)
-        for label, path in cases(db.stem, middle_report(db)) + search_page_cases(db.stem):
+        middle = middle_report(db)
+        every_case = cases(db.stem, middle) + search_page_cases(db.stem)
+        for label, path in every_case + text_view_cases(db.stem, middle):
             if path == "FAILING":
                 path = f"/{db.stem}/reports/{failing}"
             elif path == "FAILING-COMPARE":
@@ -658,6 +660,8 @@ def measure(db: Path, runs: int) -> None:
             if ".json" in path:
                 data = json.loads(body)
                 rows = data.get("filtered_table_rows_count", len(data.get("rows", [])) or "")
+                if "results" in data and "total" in data:  # the search page: its matches
+                    rows = data["total"]
                 if "sections" in data:  # year over year: the cells compared
                     rows = sum(len(s["rows"]) for s in data["sections"])
             elif "/reports/" in path or "/-/compare?" in path:
@@ -704,6 +708,18 @@ def search_page_cases(name: str) -> list[tuple[str, str]]:
             "search page 12 chars, every title (JSON)",
             f"{page}.json?q={q('政府信息公开工作年度报告')}",
         ),
+    ]
+
+
+def text_view_cases(name: str, capture: int) -> list[tuple[str, str]]:
+    """An original read as text (archive/publish/pages/text_view.py), the middle report's
+    web page: its page and its JSON. The first request reads it in the parse stage's
+    worker (and starts the worker); the median is of the reads that follow, which find
+    it kept by its SHA-256, plus the reports read from it, looked up by capture."""
+    original = f"/-/original/{name}/{capture}?view=text"
+    return [
+        ("original as text (HTML)", original),
+        ("original as text (JSON)", f"{original}&format=json"),
     ]
 
 

@@ -115,4 +115,7 @@ def test_an_unreadable_original_says_so_beside_its_download(site):
     response = get(site["ds"], f"/-/original/nb/{site['broken']}?view=text")
     assert response.status_code == 422
     assert "读不出来" in response.text and "下载原件" in response.text
-    assert get(site["ds"], f"/-/original/nb/{site['pdf']}?view=text&format=xml").status_code == 400
+    bad = get(site["ds"], f"/-/original/nb/{site['pdf']}?view=text&format=xml")
+    assert bad.status_code == 400 and "文本视图可选 html、txt 或 json" in bad.text
+    broken = get(site["ds"], f"/-/original/nb/{site['broken']}?view=text&format=txt")
+    assert broken.status_code == 422 and "无法读出文本" in broken.text
