@@ -241,6 +241,7 @@ def test_the_page_lists_results_with_snippets_facets_and_links(site):
     assert re.search(r'href="/nb/reports/\d+">报告</a>', page)
     assert re.search(r'href="/-/original/nb/\d+\?view=text">原件文本</a>', page)
     assert 'rel="next" href="/nb/-/search?q=%E5%A4%8D%E8%AE%AE&amp;page=2"' in page
+    assert '<p class="crumbs"><a href="/">首页</a> / <a href="/nb">nb</a> / 搜索</p>' in page
 
 
 def test_the_front_page_box_leads_to_the_search_page(site):

@@ -77,6 +77,7 @@ def test_a_pdf_original_reads_as_text_page_by_page(site):
     assert "淮安市人民政府" in page and "政府信息公开行政复议" in page
     assert "%PDF" not in page and "endobj" not in page
     assert f'href="/-/original/nb/{site["pdf"]}">下载原件</a>' in page
+    assert '<p class="crumbs"><a href="/">首页</a> / ' in page
     assert "content-security-policy" not in response.headers  # a page of ours, escaped text
     plain = get(site["ds"], f"/-/original/nb/{site['pdf']}?view=text&format=txt")
     assert plain.headers["content-type"].startswith("text/plain")
