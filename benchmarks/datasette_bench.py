@@ -13,8 +13,9 @@ rollup, search indexes), serves it with ``nianbao serve`` and measures the media
 HTTP of every page a reader uses: the front and database pages, a report page, year
 over year for an agency and a region (HTML, CSV, JSON; the failing numbers left out),
 the Chinese views and their CSV, every stored query as it opens (no parameters) and
-with a region by name, facets, 2- to 6-character searches (JSON and HTML), and a
-reader's mistakes (a 404 page). Every time is also printed as a ratio to Datasette's
+with a region by name, facets, 2- to 6-character searches (JSON and HTML), a
+reader's mistakes (a 404 page), and the search page (ranked, with facets:
+:func:`search_page_cases`). Every time is also printed as a ratio to Datasette's
 cheapest request (``/-/versions.json``), measured in the same run, so figures from
 different machines (and a loaded machine) compare; CPU seconds are given for the build.
 ``--snapshot`` also times a data snapshot with its standalone bundle.
@@ -587,6 +588,7 @@ def build(db: Path, reports: int, text_chars: int, tokenizers: bool) -> None:
         f"database size: {size_base:.0f} MB stored tables, {size_full:.0f} MB with the derived "
         f"tables and index (search index {fts_mb:.0f} MB)"
     )
+    print_search_tables(db)
     print(
         f"a full scan for 复议 (instr on reports.text, no index): {statistics.median(like_ms):.0f} ms"
     )
@@ -635,11 +637,13 @@ def failing_report(db: Path) -> int:
 def measure(db: Path, runs: int) -> None:
     port = free_port()
     server = serve(db, port)
-    results = []
+    results: list[tuple[str, float, object]] = []
     try:
         base = f"http://127.0.0.1:{port}"
         failing = failing_report(db)
-        for label, path in cases(db.stem, middle_report(db)):
+        middle = middle_report(db)
+        every_case = cases(db.stem, middle) + search_page_cases(db.stem)
+        for label, path in every_case + text_view_cases(db.stem, middle):
             if path == "FAILING":
                 path = f"/{db.stem}/reports/{failing}"
             elif path == "FAILING-COMPARE":
@@ -656,6 +660,8 @@ def measure(db: Path, runs: int) -> None:
             if ".json" in path:
                 data = json.loads(body)
                 rows = data.get("filtered_table_rows_count", len(data.get("rows", [])) or "")
+                if "results" in data and "total" in data:  # the search page: its matches
+                    rows = data["total"]
                 if "sections" in data:  # year over year: the cells compared
                     rows = sum(len(s["rows"]) for s in data["sections"])
             elif "/reports/" in path or "/-/compare?" in path:
@@ -677,6 +683,66 @@ def measure(db: Path, runs: int) -> None:
         print(f"| {label:<46} | {ms:8.1f} | {ms / baseline:10.1f} | {rows!s:>8} |")
     slow = [label for label, ms, _ in results if not ms < 200]  # NaN: the request failed
     print(f"\nover 200 ms: {', '.join(slow) if slow else 'none'}")
+
+
+def search_page_cases(name: str) -> list[tuple[str, str]]:
+    """The search page (archive/publish/pages/search_page.py): a word in every report
+    (ranked: the reports that say it in their own words first, then those that only print
+    the table-4 heading), with facets, on its first and a far page, filtered, rare, and a
+    word longer than the n-gram pieces (in every title)."""
+    q = urllib.parse.quote
+    page = f"/{name}/-/search"
+    return [
+        ("search page 复议, every report (HTML)", f"{page}?q={q('复议')}"),
+        ("search page 复议, every report (JSON)", f"{page}.json?q={q('复议')}"),
+        ("search page 行政复议, page 200 (JSON)", f"{page}.json?q={q('行政复议')}&page=200"),
+        (
+            "search page 复议, year + province (HTML)",
+            f"{page}?q={q('复议')}&year=2023&province=410000",
+        ),
+        ("search page 复议, newest first (JSON)", f"{page}.json?q={q('复议')}&sort=newest"),
+        ("search page two words 征地拆迁 低保 (JSON)", f"{page}.json?q={q('征地拆迁 低保')}"),
+        ("search page 6 chars 最低生活保障 (JSON)", f"{page}.json?q={q('最低生活保障')}"),
+        ("search page rare 棚户区改造 (HTML)", f"{page}?q={q('棚户区改造')}"),
+        (
+            "search page 12 chars, every title (JSON)",
+            f"{page}.json?q={q('政府信息公开工作年度报告')}",
+        ),
+    ]
+
+
+def text_view_cases(name: str, capture: int) -> list[tuple[str, str]]:
+    """An original read as text (archive/publish/pages/text_view.py), the middle report's
+    web page: its page and its JSON. The first request reads it in the parse stage's
+    worker (and starts the worker); the median is of the reads that follow, which find
+    it kept by its SHA-256, plus the reports read from it, looked up by capture."""
+    original = f"/-/original/{name}/{capture}?view=text"
+    return [
+        ("original as text (HTML)", original),
+        ("original as text (JSON)", f"{original}&format=json"),
+    ]
+
+
+def print_search_tables(db: Path) -> None:
+    """Each search index's size: reports_fts (n-grams), reports_long_fts (long words),
+    reports_narrative_fts (the search page's ranking), report_facets, the sections'."""
+    conn = sqlite3.connect(db)
+    try:
+        text = conn.execute("select sum(length(text)) from reports").fetchone()[0] or 1
+        sizes = dict(conn.execute("select name, sum(pgsize) from dbstat group by name"))
+    except sqlite3.OperationalError:  # SQLite built without dbstat
+        return
+    finally:
+        conn.close()
+    for table in (
+        "reports_fts",
+        "reports_long_fts",
+        "reports_narrative_fts",
+        "report_sections_fts",
+        "report_facets",
+    ):
+        size = sum(v for k, v in sizes.items() if k == table or k.startswith(table + "_"))
+        print(f"  {table}: {size / 1e6:.0f} MB ({size / text:.2f} bytes per character of text)")
 
 
 def _fts_size(db: Path) -> float:

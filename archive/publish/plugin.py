@@ -13,10 +13,13 @@ it, not copied into a ``--plugins-dir``: loaded from one, it says so and stops.
   holds for it (as Datasette's own escaping does) and a longer one as its 8-character
   pieces. For text without Chinese it escapes exactly as Datasette does.
   ``nianbao_fts(q)`` is the same function under the project's own name.
+* **Search.** ``/<database>/-/search?q=…`` (``.json``) is the reader's search page
+  (:mod:`archive.publish.pages.search_page`), where the front page's box leads.
 * **Originals.** ``/-/original/<database>/<capture_id>`` serves a capture's body byte
   for byte with the content type the site sent, as an attachment, in a CSP sandbox,
   with ``nosniff``: archived HTML is downloaded, never run in the archive's origin.
-  ``?view=text`` shows it as plain text in the browser instead (same sandbox).
+  ``?view=text`` shows the text the parser reads in it, a PDF page by page
+  (:mod:`archive.publish.pages.text_view`).
 * **Provenance.** A report's SHA-256 and a capture's body link to the original; every
   cell's printed text links to the capture it was read from (URL, fetch time, SHA-256).
 * **Excel.** ``.csv?_bom=1`` starts the file with a UTF-8 byte-order mark, without which
@@ -38,6 +41,8 @@ from markupsafe import Markup, escape
 from archive.publish import pages, snapshots
 from archive.publish.csvsafe import FormulaGuard
 from archive.publish.pages import errors
+from archive.publish.pages.search_page import search_view
+from archive.publish.pages.text_view import text_view
 from archive.publish.search import fts_query
 from archive.publish.views import WIDE_TABLES
 
@@ -92,6 +97,7 @@ def prepare_connection(conn):
 def register_routes():
     return [
         (r"^/-/original/(?P<database>[^/]+)/(?P<capture_id>\d+)$", original),
+        (r"^/(?P<database>[^/]+)/-/search(?P<format>\.json)?$", search_view),
         *snapshots.routes(),
     ]
 
@@ -110,13 +116,14 @@ async def original(datasette, request):
     if row is None or row["body"] is None:
         message = f"抓取记录 {capture_id} 没有保存原件字节（不存在，或本副本不含原件）。"
         return await errors.page(datasette, request, message, 404)
+    if request.args.get("view") == "text":
+        return await text_view(datasette, request, name, dict(row))
     body = bytes(row["body"]) if not isinstance(row["body"], bytes) else row["body"]
-    as_text = request.args.get("view") == "text"
     return Response(
         body,
         status=200,
-        headers=original_headers(dict(row), capture_id, as_text),
-        content_type=served_type(row["content_type"], as_text),
+        headers=original_headers(dict(row), capture_id),
+        content_type=(row["content_type"] or "application/octet-stream").strip(),
     )
 
 
@@ -138,21 +145,11 @@ async def _capture_with_body(db, capture_id: int):
     return None
 
 
-def served_type(content_type: str | None, as_text: bool) -> str:
-    """The type to send: the site's own, or text/plain (keeping the charset) to read inline."""
-    sent = (content_type or "application/octet-stream").strip()
-    if not as_text:
-        return sent
-    charset = re.search(r"charset=([\w.-]+)", sent, re.I)
-    return "text/plain; charset=" + (charset.group(1) if charset else "utf-8")
-
-
-def original_headers(row: dict, capture_id: int, as_text: bool) -> dict[str, str]:
+def original_headers(row: dict, capture_id: int) -> dict[str, str]:
     filename = download_name(row["final_url"] or row["url"], row["content_type"], capture_id)
-    disposition = "inline" if as_text else "attachment"
     return {
         "content-disposition": (
-            f"{disposition}; filename=\"capture-{capture_id}\"; filename*=UTF-8''{quote(filename)}"
+            f"attachment; filename=\"capture-{capture_id}\"; filename*=UTF-8''{quote(filename)}"
         ),
         "content-security-policy": SANDBOX_CSP,
         "x-content-type-options": "nosniff",

@@ -4,11 +4,13 @@
 table (and the coverage view over it, :mod:`archive.publish.coverage`), the wide tables
 ``report_t2`` / ``report_t3`` / ``report_t4``
 (:mod:`archive.publish.views`) with each region's yearly sums (:mod:`archive.publish.rollup`),
-and the Chinese search index ``reports_fts``
-(:mod:`archive.publish.search`), and keeps the metadata and README a copy opened
-without nianbao needs (:mod:`archive.publish.standalone`). Work is incremental: only reports whose ``parsed_at``
-changed since the last call are rewritten, and the search index is rebuilt only when a
-report's title or text changed or a report disappeared.
+the Chinese search indexes ``reports_fts`` and ``reports_long_fts``, and the search
+page's ranking indexes and facets (:mod:`archive.publish.search`), and keeps the metadata
+and README a copy opened without nianbao needs (:mod:`archive.publish.standalone`). Work
+is incremental: only reports whose ``parsed_at`` changed since the last call are
+rewritten, and the search indexes are rebuilt only when a report's title, text, agency
+or region changed, a report disappeared, or (the sections' and the ranking's) a report
+was parsed again.
 """
 
 from __future__ import annotations
@@ -24,10 +26,14 @@ from archive.publish.coverage import refresh_coverage_view
 from archive.publish.labels import label_rows
 from archive.publish.search import (
     index_is_current,
+    index_narrative,
     index_reports,
     index_sections,
+    narrative_index_is_current,
     rebuild_index,
+    rebuild_narrative_index,
     rebuild_sections_index,
+    refresh_facets,
     sections_index_is_current,
 )
 from archive.publish.standalone import ship
@@ -68,14 +74,14 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
     conn.execute(STATE_SCHEMA)
     if "search_key" not in {r[1] for r in conn.execute("pragma table_info(publish_state)")}:
         conn.execute("ALTER TABLE publish_state ADD COLUMN search_key TEXT")
-    conn.create_function("nianbao_search_key", 2, search_key, deterministic=True)
+    conn.create_function("nianbao_search_key", 4, search_key, deterministic=True)
     refresh_regions(conn)
     refresh_coverage_view(conn)
     known = conn.execute("select count(*) from publish_state").fetchone()[0]
     changed, retexted = [], False
     for report_id, known_before, state_key, key in conn.execute(
         "select r.id, s.report_id is not null, s.search_key, "
-        "nianbao_search_key(r.title, r.text) from reports r "
+        "nianbao_search_key(r.title, r.text, r.agency, r.region) from reports r "
         "left join publish_state s on s.report_id = r.id "
         "where s.report_id is null or s.parsed_at is not r.parsed_at order by r.id"
     ):
@@ -90,11 +96,15 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
     ]
     full = known == 0 or not _derived_tables_exist(conn)
     summary = PrepareSummary(len(changed), len(removed), full)
-    if not full and not sections_index_is_current(conn):
-        # An archive from before the sections index (or of its older layout): that index
-        # alone is built, not the reports' too.
+    # An index missing or of an older layout (an archive from before it) is built alone,
+    # not the reports' too; built, it already holds this call's new reports.
+    sections_built = not full and not sections_index_is_current(conn)
+    if sections_built:
         rebuild_sections_index(conn)
-        summary.search_rebuilt = True
+    narrative_built = not full and not narrative_index_is_current(conn)
+    if narrative_built:
+        rebuild_narrative_index(conn)  # the search page's ranking and facets
+    summary.search_rebuilt = sections_built or narrative_built
     relaid = not full and not views.is_current(conn)
     if relaid:  # wide tables of an older layout (before the checks): rewritten whole
         refresh_wide_tables(conn, None)
@@ -102,6 +112,7 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
         refresh_wide_tables(conn, None)
         rebuild_index(conn)
         rebuild_sections_index(conn)
+        rebuild_narrative_index(conn)
         summary.search_rebuilt = True
     elif changed or removed:
         if not relaid:
@@ -109,6 +120,7 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
         if retexted or removed:
             rebuild_index(conn)
             rebuild_sections_index(conn)
+            rebuild_narrative_index(conn)
             summary.search_rebuilt = True
         else:
             new = [
@@ -121,10 +133,16 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
             index_reports(conn, new)
             # A reparsed report's sections are new rows: the old ones' n-grams cannot be
             # taken out of the index one by one (see rebuild_index), so it is rebuilt.
-            if set(changed) - set(new):
+            reparsed = bool(set(changed) - set(new))
+            if reparsed and not sections_built:
                 rebuild_sections_index(conn)
-            else:
+            elif not sections_built:
                 index_sections(conn, new)
+            if reparsed and not narrative_built:
+                rebuild_narrative_index(conn)
+            elif not narrative_built:
+                refresh_facets(conn)
+                index_narrative(conn, new)
     if full or relaid or changed or removed or not rollup.is_current(conn):
         rollup.refresh(conn)
     _save_state(conn, full, changed, removed)
@@ -147,11 +165,12 @@ def _refresh_labels(conn: sqlite3.Connection) -> None:
         conn.executemany("INSERT INTO labels (key, label) VALUES (?, ?)", rows)
 
 
-def search_key(title: str | None, text: str | None) -> str:
-    """What the search index holds of a report, as a digest: equal keys, nothing to redo."""
+def search_key(*columns: str | None) -> str:
+    """What the search index holds of a report (title, text, agency, region), as a
+    digest: equal keys, nothing to redo."""
     digest = hashlib.sha1(usedforsecurity=False)
-    digest.update((title or "").encode("utf-8", "surrogatepass") + b"\x00")
-    digest.update((text or "").encode("utf-8", "surrogatepass"))
+    for column in columns:
+        digest.update((column or "").encode("utf-8", "surrogatepass") + b"\x00")
     return digest.hexdigest()
 
 
@@ -165,7 +184,7 @@ def _save_state(
 ) -> None:
     state = (
         "insert or replace into publish_state (report_id, parsed_at, search_key) "
-        "select id, parsed_at, nianbao_search_key(title, text) from reports"
+        "select id, parsed_at, nianbao_search_key(title, text, agency, region) from reports"
     )
     if full:
         conn.execute("delete from publish_state")

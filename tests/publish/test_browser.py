@@ -238,7 +238,7 @@ def test_wide_table_and_chart_pages(site):
 def test_front_page_leads_to_reports(site):
     base, name, browser = site
     home = browser.dom(f"{base}/")
-    assert 'name="_search"' in home and "最新收录" in home and "勾稽关系不符" in home
+    assert 'name="q"' in home and "最新收录" in home and "勾稽关系不符" in home
     assert re.search(r"勾稽不符 \d+ 项", home) and re.search(r"无法核对的备注 \d+ 条", home)
     assert links(home, rf"/{name}/reports/\d+"), "the front page lists no report"
     assert links(home, rf"/{name}/-/compare\?region=[^\"]+"), "no region links"
@@ -370,3 +370,34 @@ def test_a_reader_s_mistakes_are_4xx_pages_and_leave_no_traceback_in_the_log(sit
     time.sleep(0.5)  # the server's last lines
     log = browser.server_log.read_text("utf-8", "replace")
     assert "Traceback" not in log and " 500 " not in log, log[-3000:]
+
+
+def test_search_page_ranks_what_reports_say_and_reads_a_pdf_original_as_text(site):
+    """The front page's box leads to the search page: 复议, which every report prints in
+    its table-4 heading, lists first the reports whose narrative says it, each with its
+    snippet marked; a year's facet filters; a PDF original reads as text, page by page."""
+    base, name, browser = site
+    home = browser.html(f"{base}/")
+    action = re.search(r'<form class="nb-search" action="([^"]+)"', home).group(1)
+    assert action == f"/{name}/-/search"
+    results = browser.html(f"{base}{action}?q={quote('复议')}")
+    assert "<mark>复议</mark>" in results
+    assert re.search(r"找到 <strong>\d+</strong> 份报告", results)
+    year = links(results, rf"/{name}/-/search\?q=[^\"]+&amp;year=2024")
+    assert year, "no facet link for 2024"
+    url = base + year[0]
+    page = browser.dom(url)
+    hits = re.findall(r'<li class="nb-hit nb-hit-(\w+)" data-report="(\d+)"', page)
+    kinds = [kind for kind, _ in hits]
+    assert "narrative" in kinds and "printed" in kinds, kinds
+    assert kinds.index("printed") > max(i for i, k in enumerate(kinds) if k == "narrative")
+    assert 'aria-current="true">2024</a>' in page  # the filter shows as chosen
+    browser.screenshot(url, "15-search-复议-2024")
+    pdf = re.search(
+        r'原件（PDF）</a> · <a href="(/-/original/[^"?]+/\d+)\?view=text">原件文本</a>', page
+    )
+    assert pdf, "no PDF original among the results"
+    text_url = f"{base}{pdf.group(1)}?view=text"
+    text = browser.dom(text_url)
+    assert "第 1 页" in text and "政府信息公开" in text and "%PDF" not in text
+    browser.screenshot(text_url, "16-original-pdf-as-text")

@@ -337,7 +337,8 @@ def test_front_and_database_pages_lead_to_reports(site):
     notes = conn.execute("select count(*) from findings where status != 'fail'").fetchone()[0]
     for url in ("/", "/nb"):
         page = get(site["ds"], url).text
-        assert 'name="_search"' in page and "最新收录" in page and "地区" in page
+        assert 'action="/nb/-/search"' in page and 'name="q"' in page
+        assert "最新收录" in page and "地区" in page
         assert f"勾稽不符 {fails} 项" in page and f"无法核对的备注 {notes} 条" in page
         assert f'href="/nb/reports/{site["story"]}"' in page  # in the failing list
     page = get(site["ds"], "/nb").text

@@ -18,9 +18,13 @@ import sqlite_utils
 import archive.publish.search as search_module
 from archive.parse.isolate import ParsePool
 from archive.publish import prepare
+from archive.publish.boilerplate import own_words
 from archive.publish.search import (
+    FACETS_TABLE,
     FTS_TABLE,
+    LONG_FTS,
     MAX_GRAM,
+    NARRATIVE_FTS,
     SECTIONS_FTS,
     fts_query,
     search,
@@ -236,8 +240,9 @@ def test_every_substring_is_found_as_plain_sqlite_and_nianbao_search_it(
 ):
     """Random texts over a small alphabet (so near-misses abound), random substrings of
     1 to 12 characters: nianbao's search is a substring test; Datasette's own escaping,
-    sqlite-utils and a bare MATCH agree with it up to MAX_GRAM characters — whether the
-    n-grams were spelled in this process or, for a large batch, in the workers."""
+    sqlite-utils and a bare MATCH agree with it, on reports_fts up to MAX_GRAM characters
+    and on reports_long_fts beyond — whether the n-grams were spelled in this process
+    or, for a large batch, in the workers."""
     if spelling == "in workers":
         monkeypatch.setattr(search_module, "PARALLEL_CHARS", 1)
         monkeypatch.setattr(search_module, "MAX_BATCH_ROWS", 7)
@@ -271,17 +276,16 @@ def test_every_substring_is_found_as_plain_sqlite_and_nianbao_search_it(
         word = run[start : start + rng.randint(1, 12)]
         expected = truth(conn, word)
         assert set(search(conn, word, limit=10_000)) == expected, word
-        if len(word) <= MAX_GRAM:
-            for query in (datasette_escape(word), word):
-                native = {
-                    r[0]
-                    for r in conn.execute(
-                        f"select rowid from {FTS_TABLE} where {FTS_TABLE} match ?", [query]
-                    )
-                }
-                assert native == expected, (word, query)
-    # Every report's n-grams (and every section's) came from the workers, or none did.
-    assert len(mapped) == (60 if spelling == "in workers" else 0)
+        table = FTS_TABLE if len(word) <= MAX_GRAM else LONG_FTS
+        for query in (datasette_escape(word), word):
+            native = {
+                r[0]
+                for r in conn.execute(f"select rowid from {table} where {table} match ?", [query])
+            }
+            assert native == expected, (word, query)
+    # Every report's n-grams (for reports_fts and for the narrative index) came from the
+    # workers, or none did.
+    assert len(mapped) == (2 * 60 if spelling == "in workers" else 0)
     archive.close()
 
 
@@ -552,3 +556,60 @@ def test_the_section_ids_migration_keeps_the_index_valid(tmp_path, monkeypatch):
         assert _sections_found(conn, "公开") == before
         conn.execute("vacuum")
         assert _sections_found(conn, "公开") == before
+
+
+def test_own_words_leave_out_what_the_template_prints():
+    text = (
+        "四、政府信息公开行政复议、行政诉讼情况\n"
+        "（一）主动公开情况。全年发生行政复议3件。\n"
+        "1.属于国家秘密\n申请人情况：自然人\n"
+        "（二）改进情况：加强培训，提升政策解读质量。"
+    )
+    kept = own_words(text)
+    assert "全年发生行政复议3件。" in kept and "加强培训，提升政策解读质量。" in kept
+    for printed in ("四、政府信息公开", "主动公开情况", "国家秘密", "申请人情况", "改进情况"):
+        assert printed not in kept, printed
+    # A numbered sentence is the report's own, not a heading.
+    assert own_words("（一）加强培训，全年组织培训3次") == "（一）加强培训，全年组织培训3次"
+
+
+def _said(conn, word: str) -> set[int]:
+    return {
+        r[0]
+        for r in conn.execute(
+            f"select rowid from {NARRATIVE_FTS} where {NARRATIVE_FTS} match ?", [fts_query(word)]
+        )
+    }
+
+
+def test_the_narrative_index_holds_what_each_report_says_itself(archive):
+    """New reports are added to it, a reparse rebuilds it; their facets row follows."""
+    conn = archive.db.conn
+    new = add_report(archive, random.Random(4), SITES[2], 2024, text="征地拆迁 复议")
+    archive.insert(
+        "report_sections",
+        {
+            "report_id": new,
+            "section": 4,
+            "section_key": "review_litigation",
+            "heading": "四、政府信息公开行政复议、行政诉讼情况",
+            "text": "（一）主动公开情况。今年公开征地拆迁信息。",
+            "chars": 20,
+        },
+    )
+    conn.commit()
+    summary = prepare(conn)
+    assert (summary.changed, summary.search_rebuilt) == (1, False)  # added, not rebuilt
+    assert new in _said(conn, "拆迁") and new in _said(conn, "淮安")  # its words, its region
+    assert new not in _said(conn, "复议") and new not in _said(conn, "主动公开情况")
+    facets = conn.execute(
+        f"select year, level, province_code, names from {FACETS_TABLE} where report_id = ?", [new]
+    ).fetchone()
+    assert facets[:3] == (2024, "city", "320000") and "淮安市人民政府" in facets[3]
+    with archive.transaction():
+        conn.execute(
+            "update report_sections set text = '今年办理低保信息公开。' where report_id = ?", [new]
+        )
+        conn.execute("update reports set parsed_at = '2099-01-01' where id = ?", [new])
+    prepare(conn)
+    assert new in _said(conn, "低保") and new not in _said(conn, "拆迁")

@@ -6,7 +6,8 @@ tests first prove nianbao cannot be imported there and no nianbao plugin is load
 snapshot is a real one (:func:`archive.export.snapshot.make_snapshot` over an archive
 prepared for publishing); the commands are the ones its README documents. Every search
 must give exactly the reports nianbao's own search gives, which are exactly the reports
-whose title or text contains the word.
+whose title or text contains the word — a word of two characters and one of thirteen
+alike, each by the way the README says.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -49,8 +51,11 @@ SAMPLE_PARAMS = {
     "omit_failing": "1",
     "rows": "10",
 }
-WORDS = ["复议", "行政复议", "拆迁", "最低生活保障", "信息处理费"]
+# Longer than the n-gram pieces of reports_fts: found by reports_long_fts.
+LONG = "棚户区改造项目征收补偿安置"
+WORDS = ["复议", "行政复议", "拆迁", "最低生活保障", "信息处理费", LONG]
 TEXT_WORDS = [
+    LONG,
     "行政复议",
     "复议",
     "拆迁",
@@ -137,11 +142,18 @@ def snapshot(tmp_path_factory):
         bundle.extractall(work)
     folder = work / snap.path.name[: -len(".db")]
     assert expected["复议"] and expected["行政复议"] and expected["复议"] != expected["行政复议"]
+    assert expected[LONG] and len(expected[LONG]) < 48
     assert nianbao == expected
     metadata = json.loads((folder / f"{folder.name}.metadata.json").read_text("utf-8"))
     queries = list(metadata["databases"][folder.name]["queries"])
     assert len(queries) >= 10
-    return {"folder": folder, "name": folder.name, "expected": expected, "queries": queries}
+    return {
+        "folder": folder,
+        "name": folder.name,
+        "expected": expected,
+        "all": set(range(1, 49)),
+        "queries": queries,
+    }
 
 
 def test_the_bundle_holds_database_metadata_readme_and_checksum(snapshot):
@@ -169,6 +181,17 @@ def readme_command(folder: Path, tool: str) -> str:
     raise AssertionError(f"the README documents no {tool} command")
 
 
+def readme_commands(folder: Path, start: str, holding: str) -> list[str]:
+    """The README's command that starts with ``start`` and names ``holding``, split as the
+    shell would split it."""
+    readme = (folder / "README.md").read_text("utf-8")
+    for block in re.findall(r"```sh\n(.*?)```", readme, re.S):
+        for line in block.replace("\n  ", " ").splitlines():
+            if line.startswith(start + " ") and holding in line:
+                return shlex.split(line)
+    raise AssertionError(f"the README documents no {start} command with {holding}")
+
+
 def test_datasette_alone(snapshot, tmp_path):
     venv = venv_with("datasette")
     assert_without_nianbao(venv, tmp_path)
@@ -186,6 +209,7 @@ def test_datasette_alone(snapshot, tmp_path):
         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
     )
     base = f"http://127.0.0.1:{port}"
+    readme = (folder / "README.md").read_text("utf-8")
     try:
         _wait(f"{base}/-/versions.json", server)
         plugins = _get_json(f"{base}/-/plugins.json")
@@ -202,8 +226,19 @@ def test_datasette_alone(snapshot, tmp_path):
             f"{base}/{name}/search_reports.json?_shape=objects&q={quote('最低生活保障')}"
         )
         assert {r["报告编号"] for r in long["rows"]} == snapshot["expected"]["最低生活保障"]
+        # A word longer than the pieces: ?_search= on reports_long_fts, the way the README
+        # and the second box on the reports page say.
+        documented = re.search(r"\(`/[^`]+/reports\?_search=([^&`]+)&_fts_table=(\w+)`", readme)
+        assert documented, "the README gives no URL for a long word"
+        fts_table = documented.group(2)
+        found = _ids(
+            f"{base}/{name}/reports.json?_search={quote(LONG)}&_fts_table={fts_table}"
+            "&_col=id&_size=max"
+        )
+        assert found == snapshot["expected"][LONG]
         page = _get_text(f"{base}/{name}/reports")
         assert 'name="_search"' in page
+        assert f'name="_fts_table" value="{fts_table}"' in page  # the second box
         assert "统计年度 — 报告所统计的年度" in page  # column descriptions
         assert "各政府网站" in page and "Apache-2.0" in page  # provenance, licence
         region = _get_json(
@@ -247,6 +282,13 @@ def test_sqlite_utils_alone(snapshot, tmp_path):
         found = {int(r["id"]) for r in csv.DictReader(io.StringIO(result.stdout))}
         assert found == snapshot["expected"][word], word
     sqlite_utils = venv / "bin" / "sqlite-utils"
+    command = readme_commands(folder, "sqlite-utils query", "reports_long_fts")
+    assert command[-1] == "政府信息公开工作年度报告", command
+    for word in (LONG, "政府信息公开工作年度报告"):
+        result = _run([sqlite_utils, *command[1:-1], word], cwd=folder)
+        assert result.returncode == 0, result.stderr
+        found = {row["id"] for row in json.loads(result.stdout)}
+        assert found == (snapshot["expected"][LONG] if word == LONG else snapshot["all"]), word
     listed = _run(
         [sqlite_utils, "rows", documented[2], "stored_queries", "-c", "name", "--csv"], cwd=folder
     )
@@ -303,6 +345,12 @@ def test_sqlite3_shell_and_module(snapshot, tmp_path):
         assert result.returncode == 0, result.stderr
         found = {int(line.split("|")[0]) for line in result.stdout.splitlines() if line}
         assert found == snapshot["expected"][word], word
+    long = readme_commands(folder, "sqlite3", "reports_long_fts")
+    query = long[-1].replace("'政府信息公开工作年度报告'", f"'{LONG}'")
+    result = _run([shell, *long[1:-1], query], cwd=folder)
+    assert result.returncode == 0, result.stderr
+    found = {int(line.split("|")[0]) for line in result.stdout.splitlines() if line}
+    assert found == snapshot["expected"][LONG]
     listed = _run([shell, f"{snapshot['name']}.db", "select name from stored_queries"], cwd=folder)
     assert listed.returncode == 0, listed.stderr
     assert sorted(listed.stdout.split()) == sorted(snapshot["queries"])
