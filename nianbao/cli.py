@@ -656,13 +656,31 @@ def _process(
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8001, show_default=True, type=int)
-def serve(db: str, host: str, port: int) -> None:
+@click.option(
+    "--allow-review",
+    "allow_review",
+    is_flag=True,
+    help="Let signed-in users record reviews and corrections on the report page.",
+)
+@click.option(
+    "--reviewer",
+    "reviewers",
+    multiple=True,
+    metavar="ACTOR_ID",
+    help="With --allow-review: only these actor ids may (repeat; default: anyone signed in).",
+)
+@click.option("--root", is_flag=True, help="Print Datasette's link that signs in as root.")
+def serve(
+    db: str, host: str, port: int, allow_review: bool, reviewers: tuple[str, ...], root: bool
+) -> None:
     """Serve the archive with Datasette."""
     from archive.publish import serve as run_server
     from archive.store import Archive
 
+    if reviewers and not allow_review:
+        raise click.UsageError("--reviewer needs --allow-review", click.get_current_context())
     Archive(_archive_path(db, must_exist=True)).close()  # migrated, or one line why not
-    run_server(db, host, port)
+    run_server(db, host, port, (list(reviewers) or ["*"]) if allow_review else None, root)
 
 
 @main.command()

@@ -276,15 +276,28 @@ def _write_checks(conn: sqlite3.Connection, report_ids: list[int] | None) -> Non
     for name, columns_of in WIDE_TABLES.items():
         columns = columns_of()
         for report_id, cells in marks.items():
+            # A person's reading of the original, where it stands (archive.publish.review):
+            # the number is theirs, the parser's is named in its check.
+            corrected = {
+                c.name: mark.correction.value
+                for c in columns
+                if (mark := cells.get(c.cell)) is not None and mark.corrected and mark.correction
+            }
             checks = {c.check: _text(cells.get(c.cell)) for c in columns}
             if name == "report_t3":
                 withheld = [cells.get(c.cell) for c in columns if c.row_key.startswith("withheld_")]
                 checks["withheld" + CHECK] = _text(combined(withheld))
             checks = {column: text for column, text in checks.items() if text}
-            if checks:
-                sets = ", ".join(f"{column} = ?" for column in checks)
+            updates = {**corrected, **checks}
+            if updates:
+                sets = ", ".join(f"{column} = ?" for column in updates)
                 conn.execute(
-                    f"UPDATE {name} SET {sets} WHERE report_id = ?", [*checks.values(), report_id]
+                    f"UPDATE {name} SET {sets} WHERE report_id = ?", [*updates.values(), report_id]
+                )
+            if name == "report_t3" and any(k.startswith("withheld_") for k in corrected):
+                conn.execute(
+                    f"UPDATE report_t3 SET withheld = {_withheld_sql()} WHERE report_id = ?",
+                    [report_id],
                 )
 
 
