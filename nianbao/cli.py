@@ -102,13 +102,21 @@ def operator_error(exc: BaseException, db: str | None = None) -> tuple[str, int]
     from archive.store import ArchiveError, DiskFull, storage_error
     from archive.store.database import ArchiveMissing, ArchiveUnwritable, NotAnArchive, SchemaError
     from archive.store.registry import RegistryError
+    from archive.store.reviews import ReviewError
     from nianbao.merge import MergeError
 
     if isinstance(exc, click.ClickException):  # click's usage errors (2) and ours
         return exc.format_message(), exc.exit_code
     if isinstance(exc, sqlite3.Error | OSError) and db is not None:
         exc = storage_error(db, exc) or exc
-    bad_input = ArchiveMissing | ArchiveUnwritable | NotAnArchive | SchemaError | RegistryError
+    bad_input = (
+        ArchiveMissing
+        | ArchiveUnwritable
+        | NotAnArchive
+        | SchemaError
+        | RegistryError
+        | ReviewError
+    )
     if isinstance(exc, bad_input | MergeError):
         return str(exc), EXIT_BAD_INPUT
     if isinstance(exc, DiskFull | ArchiveError | SnapshotError | WarcError):
@@ -933,3 +941,13 @@ def nightly(
     if not as_json:
         click.echo(printable_lines(format_summary(summary, code)))
     sys.exit(code)
+
+
+def _add_commands() -> None:
+    """Commands kept in modules of their own (they import this one's options)."""
+    from nianbao.review_cli import review
+
+    main.add_command(review)
+
+
+_add_commands()

@@ -96,12 +96,18 @@ def _connection(target: Archive | sqlite3.Connection) -> sqlite3.Connection:
     return target.db.conn if isinstance(target, Archive) else target
 
 
-def has_reviews(conn: sqlite3.Connection) -> bool:
+def has_reviews(target: Archive | sqlite3.Connection) -> bool:
     """Does this archive (or copy of one) hold the review tables?"""
+    conn = _connection(target)
     found = conn.execute(
         "select count(*) from sqlite_master where type = 'table' and name in (?, ?)", TABLES
     ).fetchone()[0]
     return found == len(TABLES)
+
+
+def require_report(target: Archive | sqlite3.Connection, report_id: int) -> None:
+    """Fail, in Chinese, when the archive has no report with this id."""
+    _report(_connection(target), report_id)
 
 
 def _report(conn: sqlite3.Connection, report_id: int) -> tuple[str, str | None]:
@@ -276,8 +282,9 @@ def _shown(value: float | int | None) -> str:
 # -- reading ----------------------------------------------------------------------------
 
 
-def reviews_of(conn: sqlite3.Connection, report_id: int) -> list[Review]:
+def reviews_of(target: Archive | sqlite3.Connection, report_id: int) -> list[Review]:
     """Every review of the report, oldest first (the last is in force)."""
+    conn = _connection(target)
     if not has_reviews(conn):
         return []
     rows = conn.execute(
@@ -289,8 +296,9 @@ def reviews_of(conn: sqlite3.Connection, report_id: int) -> list[Review]:
     return [Review(*row) for row in rows]
 
 
-def review_in_force(conn: sqlite3.Connection, report_id: int) -> Review | None:
+def review_in_force(target: Archive | sqlite3.Connection, report_id: int) -> Review | None:
     """The report's last verdict, unless it was withdrawn."""
+    conn = _connection(target)
     found = reviews_of(conn, report_id)
     return found[-1] if found and found[-1].status != WITHDRAWN else None
 
@@ -314,10 +322,11 @@ _CORRECTIONS = (
 
 
 def corrections_of(
-    conn: sqlite3.Connection, report_ids: list[int] | None
+    target: Archive | sqlite3.Connection, report_ids: list[int] | None
 ) -> dict[int, dict[str, Correction]]:
     """The corrections in force of these reports (every report when None), with what the
     parser reads now: report id → cell key → :class:`Correction`."""
+    conn = _connection(target)
     if not has_reviews(conn):
         return {}
     found: dict[int, dict[str, Correction]] = {}
@@ -335,8 +344,9 @@ def corrections_of(
     return found
 
 
-def correction_history(conn: sqlite3.Connection, report_id: int) -> list[Correction]:
+def correction_history(target: Archive | sqlite3.Connection, report_id: int) -> list[Correction]:
     """Every correction of the report's cells, withdrawals included, oldest first."""
+    conn = _connection(target)
     if not has_reviews(conn):
         return []
     rows = conn.execute(
@@ -371,3 +381,68 @@ def _correction(
         current_read=current_read,
         current_value=current_value,
     )
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """A report someone reviewed or corrected: its verdict in force and its corrections."""
+
+    report_id: int
+    year: int | None
+    agency: str | None
+    title: str | None
+    status: str | None
+    reviewer: str | None
+    reviewed_at: str | None
+    corrections: int
+    stale: int
+
+
+def reviewed_reports(
+    target: Archive | sqlite3.Connection, status: str | None = None
+) -> list[Reviewed]:
+    """Every report with a verdict in force or a correction in force, by year and agency;
+    ``status``: only those whose verdict is this one."""
+    conn = _connection(target)
+    if not has_reviews(conn):
+        return []
+    verdicts = {
+        row[0]: row[1:]
+        for row in conn.execute(
+            "select r.id, v.status, v.reviewer, v.reviewed_at from report_reviews v "
+            "join reports r on r.sha256 = v.report_sha256 where v.id = (select max(l.id) "
+            "from report_reviews l where l.report_sha256 = v.report_sha256) "
+            "and v.status != 'withdrawn'"
+        )
+    }
+    corrections = corrections_of(conn, None)
+    ids = set(verdicts) | set(corrections)
+    if status is not None:
+        ids = {i for i in ids if verdicts.get(i, (None,))[0] == status}
+    about = {
+        row[0]: row[1:]
+        for chunk in _chunks(sorted(ids))
+        for row in conn.execute(
+            f"select id, year, agency, title from reports where id in ({','.join('?' * len(chunk))})",
+            chunk,
+        )
+    }
+    found = []
+    for report_id in ids:
+        status_, reviewer, reviewed_at = verdicts.get(report_id, (None, None, None))
+        year, agency, title = about[report_id]
+        fixed = corrections.get(report_id, {}).values()
+        found.append(
+            Reviewed(
+                report_id=report_id,
+                year=year,
+                agency=agency,
+                title=title,
+                status=status_,
+                reviewer=reviewer,
+                reviewed_at=reviewed_at,
+                corrections=len(fixed),
+                stale=sum(1 for c in fixed if c.stale),
+            )
+        )
+    return sorted(found, key=lambda r: (r.year or 0, r.agency or "", r.report_id))
