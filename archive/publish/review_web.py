@@ -45,6 +45,7 @@ from archive.store.reviews import (
     review_in_force,
     reviews_of,
 )
+from archive.store.templates import TEMPLATES, template
 
 ACTION = "nianbao-review"
 PLUGIN = "nianbao-review"
@@ -118,11 +119,34 @@ def page_data(conn, report_id: int) -> dict | None:
             }
             for c in sorted(current.values(), key=lambda c: c.id)
         ],
+        "cells": [
+            {"key": key, "label": cell_key_label(key, template_id)}
+            for key in correctable_cells(conn, report_id, template_id)
+        ],
         "history_corrections": [
             {"correction": c, "label": cell_key_label(c.cell, template_id)}
             for c in correction_history(conn, report_id)
         ],
     }
+
+
+def correctable_cells(conn, report_id: int, template_id: str | None) -> list[str]:
+    """The cells a reader may correct: those the report's template prints, in print
+    order, then any other the parser read (a province's own rows)."""
+    printed = (
+        [f"{t}.{r}.{c}" for t, r, c in template(template_id).cell_keys()]
+        if template_id in TEMPLATES
+        else []
+    )
+    read = [
+        f"{t}.{r}.{c}"
+        for t, r, c in conn.execute(
+            "select table_key, row_key, col_key from cells where report_id = ? "
+            "order by table_key, row_key, col_key",
+            [report_id],
+        )
+    ]
+    return printed + sorted(set(read) - set(printed))
 
 
 @hookimpl

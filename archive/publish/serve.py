@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 
 from archive.publish.prepare import prepare_file
-from archive.publish.review_web import plugin_metadata
 from archive.publish.standalone import metadata_path
 
 __all__ = ["metadata_path", "serve", "serve_args"]
@@ -69,6 +68,10 @@ def serve(
     in a metadata file of its own (:func:`archive.publish.review_web.plugin_metadata`).
     ``root``: Datasette prints a link that signs its opener in as ``root``."""
     from datasette.cli import cli
+
+    # Imported here, not above: importing Datasette loads its plugins, ours among them,
+    # which must find this module whole (a half-imported plugin registers no hooks).
+    from archive.publish.review_web import plugin_metadata
 
     prepare_file(db)
     print(f"Serving the archive at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)

@@ -18,6 +18,8 @@ import json
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
 from urllib.parse import quote
 
 import pytest
@@ -500,3 +502,21 @@ def test_a_snapshot_carries_the_reviews_and_shows_them_read_only(site, tmp_path)
         assert refused.status_code == 403 and "只读" in refused.text
 
     asyncio.run(walk())
+
+
+@pytest.mark.parametrize("first", ["archive.publish", "datasette.app", "nianbao.cli"])
+def test_the_review_hooks_are_registered_whichever_module_loads_datasette_first(first):
+    """Importing Datasette loads its plugins: one found half-imported registers no hooks
+    (``nianbao serve`` once served no forms that way)."""
+    script = (
+        f"import {first}\n"
+        "from datasette.plugins import pm\n"
+        "import archive.publish.review_web as m\n"
+        "print(' '.join(sorted(h.name for h in pm.get_hookcallers(m))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert {"permission_allowed", "register_routes", "extra_template_vars", "asgi_wrapper"} <= set(
+        out
+    )
