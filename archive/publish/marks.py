@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 from archive.checks import T3_APPLICANTS, T4_PARTS
 from archive.publish.labels import RULE_NAMES
+from archive.publish.review_text import correction_text, parts_text
 from archive.store.reviews import Correction, corrections_of
 from archive.store.templates import TEMPLATES, template
 
@@ -70,8 +71,6 @@ class Mark:
     @property
     def text(self) -> str | None:
         said = check_text(self.rules, self.confidence if self.machine else None, self.machine)
-        from archive.publish.review import correction_text, parts_text
-
         if self.correction is not None:
             said = SEPARATOR.join(p for p in (said, correction_text(self.correction)) if p)
         if self.corrected_parts:

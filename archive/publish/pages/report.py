@@ -37,7 +37,7 @@ from archive.publish.labels import (
     short_label,
 )
 from archive.publish.marks import cells_read, explain, marks_of, number_text
-from archive.publish.review import correction_text, shown
+from archive.publish.review_text import correction_text, shown
 from archive.store.reviews import Correction
 from archive.store.templates import TEMPLATES, Template, template
 
