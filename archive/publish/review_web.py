@@ -28,6 +28,7 @@ the report page, where it shows.
 from __future__ import annotations
 
 import re
+from functools import cache
 from urllib.parse import parse_qs
 
 from datasette import Response, hookimpl
@@ -93,8 +94,9 @@ def reviewer_name(actor: dict) -> str:
 # -- the report page -----------------------------------------------------------------
 
 
-def page_data(conn, report_id: int) -> dict | None:
-    """The review part of the report page: verdict in force, history, corrections."""
+def page_data(conn, report_id: int, with_form: bool = False) -> dict | None:
+    """The review part of the report page: verdict in force, history, corrections; and
+    ``with_form``, the cells the correction form offers."""
     row = conn.execute("select template from reports where id = ?", [report_id]).fetchone()
     if row is None:
         return None
@@ -119,10 +121,7 @@ def page_data(conn, report_id: int) -> dict | None:
             }
             for c in sorted(current.values(), key=lambda c: c.id)
         ],
-        "cells": [
-            {"key": key, "label": cell_key_label(key, template_id)}
-            for key in correctable_cells(conn, report_id, template_id)
-        ],
+        "cells": correctable_cells(conn, report_id, template_id) if with_form else [],
         "history_corrections": [
             {"correction": c, "label": cell_key_label(c.cell, template_id)}
             for c in correction_history(conn, report_id)
@@ -130,23 +129,31 @@ def page_data(conn, report_id: int) -> dict | None:
     }
 
 
-def correctable_cells(conn, report_id: int, template_id: str | None) -> list[str]:
-    """The cells a reader may correct: those the report's template prints, in print
-    order, then any other the parser read (a province's own rows)."""
-    printed = (
-        [f"{t}.{r}.{c}" for t, r, c in template(template_id).cell_keys()]
-        if template_id in TEMPLATES
-        else []
-    )
-    read = [
+def correctable_cells(conn, report_id: int, template_id: str | None) -> list[dict]:
+    """The cells a reader may correct, by their printed labels: those the report's
+    template prints, in print order, then any other the parser read (a province's own
+    rows)."""
+    printed = list(_printed_cells(template_id))
+    known = {c["key"] for c in printed}
+    read = sorted(
         f"{t}.{r}.{c}"
         for t, r, c in conn.execute(
-            "select table_key, row_key, col_key from cells where report_id = ? "
-            "order by table_key, row_key, col_key",
-            [report_id],
+            "select table_key, row_key, col_key from cells where report_id = ?", [report_id]
         )
-    ]
-    return printed + sorted(set(read) - set(printed))
+    )
+    extra = [{"key": k, "label": cell_key_label(k, template_id)} for k in read if k not in known]
+    return printed + extra
+
+
+@cache
+def _printed_cells(template_id: str | None) -> tuple[dict, ...]:
+    """A template's cells and labels, worked out once (0.4 ms a report page otherwise)."""
+    if template_id not in TEMPLATES:
+        return ()
+    return tuple(
+        {"key": f"{t}.{r}.{c}", "label": cell_key_label(f"{t}.{r}.{c}", template_id)}
+        for t, r, c in template(template_id).cell_keys()
+    )
 
 
 @hookimpl
@@ -162,10 +169,11 @@ def extra_template_vars(view_name, table, database, request, datasette):
         db = datasette.get_database(database)
         if not await db.table_exists("reports"):
             return {}
-        data = await db.execute_fn(lambda conn: page_data(conn, report_id))
+        can_write = await may_review(datasette, request.actor, database)
+        data = await db.execute_fn(lambda conn: page_data(conn, report_id, can_write))
         if data is None:
             return {}
-        data["can_write"] = await may_review(datasette, request.actor, database)
+        data["can_write"] = can_write
         data["action"] = datasette.urls.path(f"/{database}/-/review/{report_id}")
         data["actor"] = reviewer_name(request.actor) if request.actor else None
         return {"nianbao_review": data}

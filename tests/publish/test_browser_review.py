@@ -288,6 +288,17 @@ def test_a_signed_in_reviewer_records_a_verdict_and_a_correction(served):
     assert line["行政诉讼·未经复议直接起诉·总计"] == str(before + 12)
     check = line["行政诉讼·未经复议直接起诉·总计·核对"]
     assert f"校正：原件为 {before + 12:,}，解析为 {before:,}（root " in check
+    # Year over year, from the report page's link: the person's number, tagged 校正,
+    # the parser's in its title.
+    compare = re.search(r'<a href="([^"]+/-/compare\?[^"]+)">历年对比</a>', page).group(1)
+    page = tab.open(base + compare.replace("&amp;", "&"))
+    assert re.search(
+        rf'<td class="nb-cell[^"]* nb-corrected" title="[^"]*校正：原件为 {before + 12:,}，'
+        rf'解析为 {before:,}[^"]*">{before + 12:,}<sup class="nb-flag-tag '
+        r'nb-flag-tag-corrected">校正</sup></td>',
+        page,
+    ), "year over year does not show the corrected number"
+    tab.screenshot(served["shots"] / "review-3-compare.png")
     # And the command reads back what the form wrote.
     shown = json.loads(
         nianbao("review", "show", str(report), "--json", "--db", str(served["db"])).stdout
