@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from nianbao.cli import main
+from tests.conftest import copy_archive
 from tests.crawling import nianbao
 from tests.publish.test_review import CELL, build
 
@@ -121,3 +122,37 @@ def test_serve_refuses_reviewers_without_allow_review(archive):
     result = run("serve", "--reviewer", "alice", "--db", archive["db"])
     assert result.exit_code == 2
     assert result.output.strip() == "nianbao serve: error: --reviewer needs --allow-review"
+
+
+@pytest.mark.e2e
+def test_a_correction_outlives_nianbao_reparse(processed, tmp_path):
+    """The real thing: an archive crawled from the simulated web and parsed by ``nianbao
+    process``, a verdict and a correction recorded by the command, every original read
+    again by ``nianbao reparse``: both still there, the correction still applied."""
+    db = copy_archive(processed, tmp_path / "archive.db")
+    with sqlite3.connect(db) as conn:
+        report, before = conn.execute(
+            "select report_id, litigation_direct_total from report_t4 "
+            "where superseded_by is null and litigation_direct_total is not null "
+            "order by report_id limit 1"
+        ).fetchone()
+    nianbao("review", "mark", str(report), "checked", "--by", "张三", "--db", db)
+    nianbao("review", "correct", str(report), CELL, str(before + 77), "--by", "张三", "--db", db)
+    nianbao("reparse", "--db", db, "-q")
+    shown = json.loads(nianbao("review", "show", str(report), "--json", "--db", db).stdout)
+    assert [r["status"] for r in shown["reviews"]] == ["checked"]
+    [correction] = shown["corrections"]
+    assert correction["stale"] is False and correction["current_value"] == before
+    with sqlite3.connect(db) as conn:
+        value, check = conn.execute(
+            "select litigation_direct_total, litigation_direct_total_check from report_t4 "
+            "where report_id = ?",
+            [report],
+        ).fetchone()
+        (parsed,) = conn.execute(
+            "select value from cells where report_id = ? and table_key = 't4' "
+            "and row_key = 'litigation_direct' and col_key = 'total'",
+            [report],
+        ).fetchone()
+    assert (value, parsed) == (before + 77, before)
+    assert check.startswith(f"校正：原件为 {before + 77}，解析为 {before}（张三 ")
