@@ -35,10 +35,12 @@ from datasette import Response, hookimpl
 from datasette.plugins import pm
 from datasette.utils import actor_matches_allow, await_me_maybe
 from datasette.utils.asgi import Request
+from markupsafe import Markup, escape
 
 from archive.publish import review
 from archive.publish.labels import cell_key_label
 from archive.publish.pages import errors
+from archive.publish.review_view import REVIEW_VIEW
 from archive.store.reviews import (
     ReviewError,
     correction_history,
@@ -179,6 +181,15 @@ def extra_template_vars(view_name, table, database, request, datasette):
         return {"nianbao_review": data}
 
     return inner
+
+
+@hookimpl
+def render_cell(value, column, table, database, datasette):
+    """The review view's 报告编号 links to the report page."""
+    if table != REVIEW_VIEW or column != "报告编号" or not str(value or "").isdigit():
+        return None
+    href = datasette.urls.row(database, "reports", str(value))
+    return Markup(f'<a href="{escape(href)}">{escape(str(value))}</a>')
 
 
 # -- the form's POST -------------------------------------------------------------------

@@ -520,3 +520,27 @@ def test_the_review_hooks_are_registered_whichever_module_loads_datasette_first(
     assert {"permission_allowed", "register_routes", "extra_template_vars", "asgi_wrapper"} <= set(
         out
     )
+
+
+def test_the_review_view_lists_what_was_reviewed_or_corrected(site):
+    archive, ids = site["archive"], site["ids"]
+    disputed, corrected, taken_back = (
+        ids[("muye", 2024)],
+        ids[("huaian", 2023)],
+        ids[("shanghai", 2022)],
+    )
+    record_review(archive, disputed, "disputed", "张三", "表三与原件不符")
+    record_correction(archive, corrected, CELL, str(parsed(archive, corrected) + 1), "李四")
+    record_review(archive, taken_back, "checked", "王五")
+    record_review(archive, taken_back, "withdrawn", "王五")
+    rows = archive.db.conn.execute(
+        'select "报告编号", "结论", "备注", "核对人", "校正单元格数" from "核对记录" order by 1'
+    ).fetchall()
+    assert sorted(rows) == sorted(
+        [(disputed, "有争议", "表三与原件不符", "张三", 0), (corrected, None, None, None, 1)]
+    )
+    path = site["path"]
+    archive.close()
+    page = asyncio.run(datasette(path).client.get(f"/nb/{tilde_encode('核对记录')}")).text
+    assert f'<a href="/nb/reports/{disputed}">{disputed}</a>' in page
+    assert "有争议" in page
