@@ -20,7 +20,8 @@ Who may write is Datasette's to say, not a login of the archive's own:
 The forms POST to ``/<database>/-/review/<report id>`` with Datasette's CSRF token. A
 POST the reader may not make is a 403 page in Chinese — answered before Datasette's CSRF
 layer, so that an anonymous reader gets the archive's page, not the layer's English one;
-a read-only database (a snapshot served immutable) is a 403 too. A value or note that
+a read-only database (a snapshot served immutable) is a 403 too, and so is a form whose
+CSRF token Datasette refuses (a stale page, a forged form) — in Chinese as well. A value or note that
 cannot be recorded is a 400 page saying why. A recorded one brings the reader back to
 the report page, where it shows.
 """
@@ -281,17 +282,44 @@ def asgi_wrapper(datasette):
     def wrap(app):
         async def wrapped(scope, receive, send):
             match = ROUTE.match(scope.get("path", "")) if scope.get("type") == "http" else None
-            if match and scope.get("method") == "POST":
-                actor = await actor_of(datasette, scope)
-                refused = await _refusal(datasette, actor, match["database"])
-                if refused:
-                    await datasette.invoke_startup()
-                    request = Request({**scope, "csrftoken": lambda: ""}, None)
-                    response = await errors.page(datasette, request, refused, 403)
-                    await response.asgi_send(send)
-                    return
-            await app(scope, receive, send)
+            if not match or scope.get("method") != "POST":
+                await app(scope, receive, send)
+                return
+            actor = await actor_of(datasette, scope)
+            refused = await _refusal(datasette, actor, match["database"])
+            if refused:
+                await _answer(datasette, scope, send, refused)
+                return
+            await app(scope, receive, _csrf_in_chinese(datasette, scope, send))
 
         return wrapped
 
     return wrap
+
+
+async def _answer(datasette, scope: dict, send, message: str) -> None:
+    """The archive's 403 page, sent from outside Datasette's router and CSRF layer."""
+    await datasette.invoke_startup()
+    request = Request({**scope, "csrftoken": lambda: ""}, None)
+    response = await errors.page(datasette, request, message, 403)
+    await response.asgi_send(send)
+
+
+STALE_FORM = "表单已失效或不是从本站的报告页提交的：请刷新报告页后重新填写提交。"
+
+
+def _csrf_in_chinese(datasette, scope: dict, send):
+    """``send`` for a reader who may write: a 403 can then only be Datasette's CSRF
+    layer refusing the form's token (English, one line), answered in Chinese instead."""
+    refused = False
+
+    async def wrapped_send(message: dict) -> None:
+        nonlocal refused
+        if message["type"] == "http.response.start" and message.get("status") == 403:
+            refused = True
+            await _answer(datasette, scope, send, STALE_FORM)
+            return
+        if not refused:
+            await send(message)
+
+    return wrapped_send

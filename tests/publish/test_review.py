@@ -544,3 +544,27 @@ def test_the_review_view_lists_what_was_reviewed_or_corrected(site):
     page = asyncio.run(datasette(path).client.get(f"/nb/{tilde_encode('核对记录')}")).text
     assert f'<a href="/nb/reports/{disputed}">{disputed}</a>' in page
     assert "有争议" in page
+
+
+def test_a_signed_in_reviewers_form_without_its_token_is_refused_in_chinese(site):
+    """Datasette's CSRF layer refuses the POST (no token, or another page's): the reader
+    gets the archive's page in Chinese, not the layer's English line; nothing is written."""
+    path, report = site["path"], site["ids"][("huaian", 2023)]
+    site["archive"].close()
+    ds = datasette(path, {"id": "*"})
+
+    async def walk():
+        cookies = signed_in(ds, "alice")
+        _, cookies = await form_token(ds, f"/nb/reports/{report}", cookies)
+        for token in (None, "forged"):
+            data = {"action": "review", "status": "checked"}
+            if token:
+                data["csrftoken"] = token
+            refused = await ds.client.post(f"/nb/-/review/{report}", data=data, cookies=cookies)
+            assert refused.status_code == 403
+            assert "表单已失效或不是从本站的报告页提交的" in refused.text
+            assert "<title>没有权限（403）</title>" in refused.text
+
+    asyncio.run(walk())
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("select count(*) from report_reviews").fetchone() == (0,)
