@@ -43,6 +43,7 @@ from archive.publish.labels import cell_key_label
 from archive.publish.pages import errors
 from archive.publish.review_view import REVIEW_VIEW
 from archive.store.reviews import (
+    TABLES,
     ReviewError,
     correction_history,
     corrections_of,
@@ -83,7 +84,8 @@ def permission_allowed(datasette, actor, action, resource):
 
 
 async def may_review(datasette, actor, database: str) -> bool:
-    if not datasette.get_database(database).is_mutable:
+    db = datasette.get_database(database)
+    if not db.is_mutable or not await db.table_exists(TABLES[0]):
         return False
     return await datasette.permission_allowed(actor, ACTION, resource=database, default=False)
 
@@ -252,6 +254,8 @@ async def _refusal(datasette, actor, database: str) -> str | None:
         return "没有这个存档。"
     if not datasette.get_database(database).is_mutable:
         return "这个存档以只读方式提供，不能记录核对或校正。"
+    if not all([await datasette.get_database(database).table_exists(t) for t in TABLES]):
+        return "这个存档还没有核对记录表：请用 nianbao serve 打开它（会先升级存档）。"
     if writing_allowed(datasette) is None:
         return "本服务器未开启核对与校正（运行 nianbao serve --allow-review 开启）。"
     if not actor:

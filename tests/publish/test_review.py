@@ -568,3 +568,29 @@ def test_a_signed_in_reviewers_form_without_its_token_is_refused_in_chinese(site
     asyncio.run(walk())
     with sqlite3.connect(path) as conn:
         assert conn.execute("select count(*) from report_reviews").fetchone() == (0,)
+
+
+def test_an_archive_from_before_reviews_served_as_it_is_offers_no_form(tmp_path):
+    """Plain ``datasette`` on an archive not yet migrated: the page shows no form and a
+    POST is a Chinese 403, not a 500 from a missing table."""
+    archive, planted = build(tmp_path / "old.db")
+    report = planted["ids"][("huaian", 2023)]
+    conn = archive.db.conn
+    conn.execute("drop table report_reviews")
+    conn.execute("drop table cell_corrections")
+    conn.execute('drop view if exists "核对记录"')
+    archive.close()
+    ds = datasette(tmp_path / "old.db", {"id": "*"})
+
+    async def walk():
+        cookies = signed_in(ds, "alice")
+        page = await ds.client.get(f"/old/reports/{report}", cookies=cookies)
+        assert page.status_code == 200 and "nb-review-form" not in page.text
+        refused = await ds.client.post(
+            f"/old/-/review/{report}",
+            data={"action": "review", "status": "checked"},
+            cookies=cookies,
+        )
+        assert refused.status_code == 403 and "还没有核对记录表" in refused.text
+
+    asyncio.run(walk())
