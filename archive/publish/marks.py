@@ -13,12 +13,17 @@ number carries its *check* wherever it goes:
 * **机读** — the cell was read by OCR from a picture of the table (``cells.confidence``,
   ``reports.cell_source = 'ocr'``): right as far as the recogniser could tell, with the
   confidence it gave.
+* **校正** — a person read the cell in the original and recorded another value
+  (:mod:`archive.store.reviews`): the number shown is the person's, the parser's is named
+  beside it; **校正待复核** when the parser has since read the cell otherwise, and the
+  correction is not applied (:mod:`archive.publish.review`).
 
 A note (``uncertain``, ``incomplete``) is no mark: the rule could not be decided, nothing
 is known to be wrong.
 
 The check of a wide-table column is a text, ``None`` when there is nothing to say:
-``不符：表四：总计＝…`` first, then ``机读：扫描件识别，置信度 0.62``, joined by ``；``.
+``不符：表四：总计＝…`` first, then ``机读：扫描件识别，置信度 0.62``, then
+``校正：原件为 3，解析为 0``, joined by ``；``.
 It is what a spreadsheet filters on (begins with 不符, contains 机读), and what the
 region sums count (:mod:`archive.publish.rollup`).
 """
@@ -32,10 +37,14 @@ from dataclasses import dataclass, field
 
 from archive.checks import T3_APPLICANTS, T4_PARTS
 from archive.publish.labels import RULE_NAMES
+from archive.publish.review_text import correction_text, parts_text
+from archive.store.reviews import Correction, corrections_of
 from archive.store.templates import TEMPLATES, template
 
 FAILING = "不符"
 MACHINE_READ = "机读"
+CORRECTED = "校正"
+STALE = "校正待复核"
 SEPARATOR = "；"
 
 
@@ -47,14 +56,26 @@ class Mark:
     explanations: list[str] = field(default_factory=list)  # what each rule found
     confidence: float | None = None  # OCR confidence, when machine-read
     machine: bool = False
+    correction: Correction | None = None  # a person's reading of the original
+    corrected_parts: int = 0  # of a sum (combined): how many of its parts a person corrected
 
     @property
     def failing(self) -> bool:
         return bool(self.rules)
 
     @property
+    def corrected(self) -> bool:
+        """Is a person's value shown for this number (a correction not gone stale)?"""
+        return self.correction is not None and not self.correction.stale
+
+    @property
     def text(self) -> str | None:
-        return check_text(self.rules, self.confidence if self.machine else None, self.machine)
+        said = check_text(self.rules, self.confidence if self.machine else None, self.machine)
+        if self.correction is not None:
+            said = SEPARATOR.join(p for p in (said, correction_text(self.correction)) if p)
+        if self.corrected_parts:
+            said = SEPARATOR.join(p for p in (said, parts_text(self.corrected_parts)) if p)
+        return said or None
 
     @property
     def machine_text(self) -> str | None:
@@ -63,9 +84,11 @@ class Mark:
 
     @property
     def short(self) -> str:
-        """A tag: 不符, 机读 0.62."""
+        """A tag: 不符, 机读 0.62, 校正, 待复核."""
         if self.rules:
             return FAILING
+        if self.correction is not None and not self.machine:
+            return CORRECTED if self.corrected else STALE
         return MACHINE_READ + (f" {self.confidence:.2f}" if self.confidence is not None else "")
 
 
@@ -192,6 +215,9 @@ def marks_of(conn: sqlite3.Connection, report_ids: list[int] | None) -> dict[int
                 key = f"{table}.{row}.{col}"
                 mark = found.setdefault(report_id, {}).setdefault(key, Mark())
                 mark.machine, mark.confidence = True, confidence
+    for report_id, corrections in corrections_of(conn, report_ids).items():
+        for key, correction in corrections.items():
+            found.setdefault(report_id, {}).setdefault(key, Mark()).correction = correction
     return found
 
 
@@ -209,8 +235,9 @@ def combined(marks: Iterable[Mark | None]) -> Mark | None:
             out.machine = True
             if mark.confidence is not None:
                 confidences.append(mark.confidence)
+        out.corrected_parts += int(mark.corrected) + mark.corrected_parts
     out.confidence = min(confidences) if confidences else None
-    return out if out.rules or out.machine else None
+    return out if out.rules or out.machine or out.corrected_parts else None
 
 
 def _has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:

@@ -38,7 +38,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from datasette import Response, hookimpl
 from markupsafe import Markup, escape
 
-from archive.publish import pages, snapshots
+from archive.publish import pages, review_web, snapshots
 from archive.publish.csvsafe import FormulaGuard
 from archive.publish.pages import errors
 from archive.publish.pages.search_page import search_view
@@ -50,8 +50,9 @@ from archive.publish.views import WIDE_TABLES
 def _register_pages() -> None:
     from datasette.plugins import pm
 
-    if not pm.is_registered(pages):
-        pm.register(pages, name=pages.__name__)
+    for module in (pages, review_web):
+        if not pm.is_registered(module):
+            pm.register(module, name=module.__name__)
 
 
 if __name__ != "archive.publish.plugin":  # datasette --plugins-dir: a copy outside the package
@@ -61,7 +62,8 @@ if __name__ != "archive.publish.plugin":  # datasette --plugins-dir: a copy outs
     )
 
 # The reader's pages (report page, year over year, front page) are a plugin of their own,
-# a package with templates/ and static/ Datasette finds beside it; registered from here,
+# a package with templates/ and static/ Datasette finds beside it, and so is review and
+# correction on the report page (archive.publish.review_web); registered from here,
 # so that the distribution keeps one entry point and /-/plugins lists it once.
 _register_pages()
 

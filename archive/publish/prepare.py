@@ -24,6 +24,7 @@ from pathlib import Path
 from archive.publish import rollup, views
 from archive.publish.coverage import refresh_coverage_view
 from archive.publish.labels import label_rows
+from archive.publish.review_view import refresh_review_view
 from archive.publish.search import (
     index_is_current,
     index_narrative,
@@ -77,6 +78,7 @@ def _prepare(conn: sqlite3.Connection) -> PrepareSummary:
     conn.create_function("nianbao_search_key", 4, search_key, deterministic=True)
     refresh_regions(conn)
     refresh_coverage_view(conn)
+    refresh_review_view(conn)
     known = conn.execute("select count(*) from publish_state").fetchone()[0]
     changed, retexted = [], False
     for report_id, known_before, state_key, key in conn.execute(

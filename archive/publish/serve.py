@@ -11,6 +11,10 @@ only make Datasette copy it on every permission check.
 
 from __future__ import annotations
 
+import json
+import tempfile
+from pathlib import Path
+
 from archive.publish.prepare import prepare_file
 from archive.publish.standalone import metadata_path
 
@@ -32,18 +36,52 @@ SETTINGS = {
 }
 
 
-def serve_args(db: str, host: str = "127.0.0.1", port: int = 8001) -> list[str]:
+def serve_args(
+    db: str,
+    host: str = "127.0.0.1",
+    port: int = 8001,
+    metadata: Path | None = None,
+    root: bool = False,
+) -> list[str]:
     args = ["serve", db, "--host", host, "--port", str(port)]
     for key, value in SETTINGS.items():
         text = ("on" if value else "off") if isinstance(value, bool) else str(value)
         args += ["--setting", key, text]
+    if metadata is not None:
+        args += ["--metadata", str(metadata)]
+    if root:
+        args.append("--root")
     return args
 
 
-def serve(db: str, host: str = "127.0.0.1", port: int = 8001) -> None:
-    """Serve the archive until interrupted (bringing its derived tables up to date first)."""
+def serve(
+    db: str,
+    host: str = "127.0.0.1",
+    port: int = 8001,
+    reviewers: list[str] | None = None,
+    root: bool = False,
+) -> None:
+    """Serve the archive until interrupted (bringing its derived tables up to date first).
+
+    ``reviewers``: writing reviews and corrections is allowed to these actor ids
+    (``["*"]``: anyone signed in; None: to nobody) — Datasette's plugin configuration,
+    in a metadata file of its own (:func:`archive.publish.review_web.plugin_metadata`).
+    ``root``: Datasette prints a link that signs its opener in as ``root``."""
     from datasette.cli import cli
+
+    # Imported here, not above: importing Datasette loads its plugins, ours among them,
+    # which must find this module whole (a half-imported plugin registers no hooks).
+    from archive.publish.review_web import plugin_metadata
 
     prepare_file(db)
     print(f"Serving the archive at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
-    cli.main(serve_args(db, host, port), prog_name="datasette", standalone_mode=False)
+    with tempfile.TemporaryDirectory(prefix="nianbao-serve-") as tmp:
+        metadata = None
+        if reviewers is not None:
+            allow = {"id": "*" if "*" in reviewers else reviewers}
+            metadata = Path(tmp) / "review.json"
+            metadata.write_text(json.dumps(plugin_metadata(allow)), encoding="utf-8")
+            who = "任何登录用户" if "*" in reviewers else "、".join(reviewers)
+            print(f"Reviews and corrections may be written by: {who}", flush=True)
+        args = serve_args(db, host, port, metadata, root)
+        cli.main(args, prog_name="datasette", standalone_mode=False)

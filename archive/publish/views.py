@@ -15,8 +15,9 @@ refreshes them (:func:`archive.publish.prepare`), report by report.
 
 Every number has its *check* beside it (``<column>_check``; ``…·核对`` in the views): 不符
 and the failing rules when a rule of the report's arithmetic that reads it fails, 机读 and
-the confidence when OCR read it from a scan (:mod:`archive.publish.marks`); empty when
-there is nothing to say. A number travels into CSV, stored queries and sums without the
+the confidence when OCR read it from a scan, 校正 and both values when a person corrected
+it against the original — the number is then the person's (:mod:`archive.publish.marks`,
+:mod:`archive.publish.review`); empty when there is nothing to say. A number travels into CSV, stored queries and sums without the
 report page around it: its check travels with it, in the next column, where a
 spreadsheet filters on it.
 
@@ -276,15 +277,28 @@ def _write_checks(conn: sqlite3.Connection, report_ids: list[int] | None) -> Non
     for name, columns_of in WIDE_TABLES.items():
         columns = columns_of()
         for report_id, cells in marks.items():
+            # A person's reading of the original, where it stands (archive.publish.review):
+            # the number is theirs, the parser's is named in its check.
+            corrected = {
+                c.name: mark.correction.value
+                for c in columns
+                if (mark := cells.get(c.cell)) is not None and mark.corrected and mark.correction
+            }
             checks = {c.check: _text(cells.get(c.cell)) for c in columns}
             if name == "report_t3":
                 withheld = [cells.get(c.cell) for c in columns if c.row_key.startswith("withheld_")]
                 checks["withheld" + CHECK] = _text(combined(withheld))
             checks = {column: text for column, text in checks.items() if text}
-            if checks:
-                sets = ", ".join(f"{column} = ?" for column in checks)
+            updates = {**corrected, **checks}
+            if updates:
+                sets = ", ".join(f"{column} = ?" for column in updates)
                 conn.execute(
-                    f"UPDATE {name} SET {sets} WHERE report_id = ?", [*checks.values(), report_id]
+                    f"UPDATE {name} SET {sets} WHERE report_id = ?", [*updates.values(), report_id]
+                )
+            if name == "report_t3" and any(k.startswith("withheld_") for k in corrected):
+                conn.execute(
+                    f"UPDATE report_t3 SET withheld = {_withheld_sql()} WHERE report_id = ?",
+                    [report_id],
                 )
 
 
@@ -332,7 +346,9 @@ def _create_view(conn: sqlite3.Connection, name: str, columns: list[WideColumn])
 # What a check says, for the column descriptions.
 CHECK_DESCRIPTION = (
     "核对 — 空白：无须核对。「不符：规则」：报告中读到此数的勾稽关系不符（此数照印刷，"
-    "其中至少一个数有误）；「机读：扫描件识别，置信度 0.62」：由扫描件识别而来"
+    "其中至少一个数有误）；「机读：扫描件识别，置信度 0.62」：由扫描件识别而来；"
+    "「校正：原件为 3，解析为 0」：有人对照原件校正，本列数字为原件的值；"
+    "「校正待复核」：重新解析后解析值已变，校正未采用，本列为解析值"
 )
 
 

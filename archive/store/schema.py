@@ -296,6 +296,32 @@ SELECT site_id,
 FROM k GROUP BY site_id;
 """
 
+# Review and correction (archive/store/reviews.py): a person's verdict on a report (checked
+# or disputed) and the value a person read in the original for one cell, each with a note,
+# who and when. They are keyed by what survives a re-parse and a re-publish — the report's
+# document (its SHA-256) and the cell's keys — never by ``reports.id``, and are never
+# written over the parsed values: a correction keeps the value the parser had read when it
+# was made, so that a later parse that reads something else is seen, not silently covered.
+# Both are append-only histories; the newest row of a report, or of a cell, is in force.
+_SCHEMA_REVIEWS = """
+CREATE TABLE report_reviews (
+    id INTEGER PRIMARY KEY, report_sha256 TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('checked', 'disputed', 'withdrawn')),
+    note TEXT, reviewer TEXT NOT NULL, reviewed_at TEXT NOT NULL
+);
+CREATE INDEX idx_report_reviews_sha256 ON report_reviews(report_sha256, id);
+CREATE TABLE cell_corrections (
+    id INTEGER PRIMARY KEY, report_sha256 TEXT NOT NULL, table_key TEXT NOT NULL,
+    row_key TEXT NOT NULL, col_key TEXT NOT NULL, value NUMERIC, raw TEXT,
+    parsed_read INTEGER NOT NULL, parsed_value NUMERIC, parsed_raw TEXT,
+    withdrawn INTEGER NOT NULL DEFAULT 0, note TEXT, reviewer TEXT NOT NULL,
+    corrected_at TEXT NOT NULL
+);
+CREATE INDEX idx_cell_corrections_cell ON cell_corrections(
+    report_sha256, table_key, row_key, col_key, id
+);
+"""
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_1),
     _run_sql(_SCHEMA_2),
@@ -310,5 +336,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_sql(_SCHEMA_SITE_COUNTS_INDEX),
     _run_sql(_SCHEMA_REGISTRY_FORMAT),
     _run_sql(_SCHEMA_COVERAGE),
+    _run_sql(_SCHEMA_REVIEWS),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 from datasette import Response, hookimpl
 from markupsafe import Markup, escape
 
-from archive.publish.marks import FAILING, MACHINE_READ
+from archive.publish.marks import CORRECTED, FAILING, MACHINE_READ, STALE
 from archive.publish.pages import compare, errors, home, queries
 from archive.publish.pages.report import report_page
 from archive.publish.standalone import database_metadata, project_metadata
@@ -221,19 +221,27 @@ def _marked(row, value, column: str, suffix: str) -> Markup | None:
         return None
     if not check:
         return None
-    kind = "fail" if str(check).startswith(FAILING) else "machine"
-    tag = FAILING if kind == "fail" else MACHINE_READ
+    kind, tag = _kind(str(check))
     return Markup(
         f'<span class="nb-flag nb-flag-{kind}" title="{escape(check)}">{escape(value)}</span>'
         f'<sup class="nb-flag-tag nb-flag-tag-{kind}">{tag}</sup>'
     )
 
 
+def _kind(check: str) -> tuple[str, str]:
+    """The class and tag of a check: 不符 first, then a person's correction, then 机读."""
+    if check.startswith(FAILING):
+        return "fail", FAILING
+    if STALE in check:
+        return "stale", "待复核"
+    if CORRECTED + "：" in check:
+        return "corrected", CORRECTED
+    return "machine", MACHINE_READ
+
+
 def _tag(check: str) -> Markup:
-    kind = "fail" if check.startswith(FAILING) else "machine"
-    if kind == "fail":
-        short = FAILING
-    else:
+    kind, short = _kind(check)
+    if kind == "machine":
         confidence = check.rsplit("置信度", 1)
         short = MACHINE_READ + (f" {confidence[1].strip()}" if len(confidence) == 2 else "")
     return Markup(

@@ -152,7 +152,9 @@ def _changes(values: list, options: Options, notes: list) -> list[dict]:
     swing: it may be the misprint, not the agency, that moved."""
     out = []
     for i, (before, after) in enumerate(zip(values, values[1:], strict=False)):
-        failing = any(n is not None and n["kind"] == "fail" for n in notes[i : i + 2])
+        failing = any(
+            n is not None and (n["kind"] == "fail" or n.get("failing")) for n in notes[i : i + 2]
+        )
         if not _is_number(before) or not _is_number(after):
             out.append({"diff": None, "pct": None, "swing": False, "failing": False})
             continue
@@ -228,6 +230,12 @@ def _agency(conn: sqlite3.Connection, options: Options) -> dict:
     }
     templates = {r["template"] for r in reports if r["template"] in TEMPLATES}
     cell_marks = marks_of(conn, ids)
+    # A person's reading of the original stands in for the parsed value (its note says so).
+    for report_id, marked in cell_marks.items():
+        for mark in marked.values():
+            if mark.corrected and mark.correction is not None:
+                fixed = mark.correction
+                cells[(report_id, fixed.table_key, fixed.row_key, fixed.col_key)] = fixed.value
 
     def values_of(key):
         return [
@@ -283,6 +291,8 @@ def _agency(conn: sqlite3.Connection, options: Options) -> dict:
 def agency_note(mark: Mark | None, value) -> dict | None:
     """What the page says beside one report's number: 不符 (the rule and what it found),
     or 机读 with the confidence. A blank cell is shown blank: nothing to quote, no mark."""
+    if mark is not None and mark.correction is not None:
+        return correction_note(mark)
     if mark is None or value is None:
         return None
     if mark.failing:
@@ -291,6 +301,16 @@ def agency_note(mark: Mark | None, value) -> dict | None:
             title += "。" + mark.machine_text
         return {"kind": "fail", "tag": "不符", "title": title, "check": mark.text}
     return {"kind": "machine", "tag": mark.short, "title": mark.text, "check": mark.text}
+
+
+def correction_note(mark: Mark) -> dict:
+    """A number a person corrected (校正: their value is shown, the parsed one named), or
+    whose correction the parser has since overtaken (校正待复核: the parsed value shown)."""
+    title = mark.text or ""
+    if mark.failing:  # the checks read the parsed values: a correction does not rerun them
+        title = "；".join(mark.explanations) + "。" + title
+    kind, tag = ("corrected", "校正") if mark.corrected else ("stale", "待复核")
+    return {"kind": kind, "tag": tag, "title": title, "check": mark.text, "failing": mark.failing}
 
 
 def _chart_note(note: dict | None) -> str:

@@ -37,6 +37,8 @@ from archive.publish.labels import (
     short_label,
 )
 from archive.publish.marks import cells_read, explain, marks_of, number_text
+from archive.publish.review_text import correction_text, shown
+from archive.store.reviews import Correction
 from archive.store.templates import TEMPLATES, Template, template
 
 # Finding statuses: the numbers don't add up, or the rule could not be decided.
@@ -63,6 +65,15 @@ class CellView:
     status: str | None = None  # the worst finding on it: fail > uncertain > incomplete
     total: bool = False  # the cell a rule compares its parts against
     machine: str | None = None  # "机读：扫描件识别，置信度 0.62" when OCR read it
+    correction: Correction | None = None  # a person's reading of the original
+    correction_text: str | None = None  # what the correction says (archive.publish.review)
+
+    @property
+    def corrected(self) -> str | None:
+        """The person's value, when it stands (the parsed one is :attr:`shown`)."""
+        if self.correction is None or self.correction.stale:
+            return None
+        return shown(self.correction.value)
 
     @property
     def shown(self) -> str:
@@ -107,6 +118,12 @@ def report_page(conn: sqlite3.Connection, report_id: int) -> dict | None:
     for key, mark in marks_of(conn, [report_id]).get(report_id, {}).items():
         if key in cells:
             cells[key].machine = mark.machine_text
+        if mark.correction is not None:  # a cell the parser missed may be corrected too
+            cell = cells.setdefault(key, CellView(key))
+            cell.correction, cell.correction_text = (
+                mark.correction,
+                correction_text(mark.correction),
+            )
     return {
         "report": report,
         "originals": _originals(conn, report),
