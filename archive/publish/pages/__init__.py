@@ -27,7 +27,7 @@ from datasette import Response, hookimpl
 from markupsafe import Markup, escape
 
 from archive.publish.marks import FAILING, MACHINE_READ
-from archive.publish.pages import compare, errors, home, queries
+from archive.publish.pages import compare, errors, home, leads, queries, regions
 from archive.publish.pages.report import report_page
 from archive.publish.standalone import database_metadata, project_metadata
 from archive.publish.views import CHECK, CHECK_HEADER, WIDE_TABLES, ZH_VIEWS
@@ -149,7 +149,11 @@ async def _report_vars(datasette, database: str, request) -> dict:
 
 @hookimpl
 def register_routes():
-    return [(r"^/(?P<database>[^/]+)/-/compare(?P<format>\.csv|\.json)?$", compare_view)]
+    return [
+        (r"^/(?P<database>[^/]+)/-/compare(?P<format>\.csv|\.json)?$", compare_view),
+        (regions.ROUTES_PATTERN, regions.regions_view),
+        (leads.ROUTE_PATTERN, leads.leads_view),
+    ]
 
 
 async def compare_view(datasette, request):
