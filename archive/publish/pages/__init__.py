@@ -187,11 +187,21 @@ async def compare_view(datasette, request):
             "query": request.query_string,
             "other_basis": urlencode(args),
             "other_failing": urlencode({k: v for k, v in other_failing.items() if v}),
+            "agencies_query": _agencies_query(data, options),
         },
         request=request,
         view_name="nianbao_compare",
     )
     return Response.html(html, status=status)
+
+
+def _agencies_query(data: dict, options: compare.Options) -> str:
+    """The region-year list of the agencies behind a region's sums: on the steady basis,
+    those with a report in every year compared (:mod:`.regions`)."""
+    years = data.get("years_all") or []
+    if data.get("mode") != "region" or not years or options.basis != "steady":
+        return ""
+    return urlencode({"basis": "steady", "from": years[0], "to": years[-1]})
 
 
 # -- the Chinese views' links -----------------------------------------------------------

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from datasette import Response
 
+from archive.publish.marks import FAILING
 from archive.publish.pages import errors
 from archive.publish.pages.figures import ALIASES, BY_KEY, FIGURES, Figure, checks_of, note, plain
 from archive.publish.pages.regions import ReaderError, page_url, place
@@ -144,7 +145,7 @@ def leads(conn: sqlite3.Connection, options: Options) -> dict:
     before = _chosen(figure, alias, where.format(a=alias))
     diff = f"c.{figure.key} - p.{figure.key}"
     failing = " or ".join(
-        f"substr({side}.{figure.key}_check_{i}, 1, 2) = '不符'"
+        f"coalesce(substr({side}.{figure.key}_check_{i}, 1, 2), '') = '{FAILING}'"
         for side in ("c", "p")
         for i in range(len(figure.columns))
     )
