@@ -116,7 +116,7 @@ def test_the_front_page_leads_to_provinces_and_cities(site):
 
 def test_province_city_county(site):
     province = get(site["ds"], "/nb/-/regions/410000").text
-    assert "下辖地市及本级" in province and 'href="/nb/-/regions/410700"' in province
+    assert "<h2>下辖地市</h2>" in province and 'href="/nb/-/regions/410700"' in province
     city = get(site["ds"], "/nb/-/regions/410700").text
     assert "下辖区县及本级" in city and 'class="nb-child" href="/nb/-/regions/410711"' in city
     data = get(site["ds"], "/nb/-/regions/410700.json").json()

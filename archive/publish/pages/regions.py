@@ -292,7 +292,7 @@ def region_year(conn: sqlite3.Connection, code: str, year: int, options: YearOpt
     scope = f"from reports r {join} report_t3 t3 on t3.report_id = r.id where {where}"
     failing = "exists (select 1 from findings f where f.report_id = r.id and f.status = 'fail')"
     summary = conn.execute(
-        "select count(*), count(distinct r.site_id || '|' || r.agency), "
+        "select count(*), count(distinct coalesce(r.site_id, '') || '|' || coalesce(r.agency, '')), "
         f"count(case when {failing} then 1 end) {scope}",
         args,
     ).fetchone()
