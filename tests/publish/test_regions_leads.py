@@ -353,6 +353,8 @@ def test_a_year_without_the_year_before_says_so(site):
     assert leads(site)["rows"]  # 2024 against 2023
     first = get(site["ds"], "/nb/-/leads.json?year=2019").json()
     assert first["rows"] == [] and "没有 2018 年度的报告" in first["empty"]
+    later = get(site["ds"], "/nb/-/leads.json?year=2030").json()
+    assert later["rows"] == [] and "没有 2030 年度的报告" in later["empty"]
 
 
 @pytest.mark.parametrize(

@@ -193,6 +193,8 @@ def leads(conn: sqlite3.Connection, options: Options) -> dict:
 
 
 def _why_empty(year: int, years: list[int], options: Options) -> str:
+    if year not in years:
+        return f"存档里没有 {year} 年度的报告。请选另一年度。"
     if year - 1 not in years:
         return f"存档里没有 {year - 1} 年度的报告，{year} 年度无从比较。请选另一年度。"
     if options.sort == "pct":
