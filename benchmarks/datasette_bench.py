@@ -13,14 +13,17 @@ rollup, search indexes), serves it with ``nianbao serve`` and measures the media
 HTTP of every page a reader uses: the front and database pages, a report page, year
 over year for an agency and a region (HTML, CSV, JSON; the failing numbers left out),
 the Chinese views and their CSV, every stored query as it opens (no parameters) and
-with a region by name, facets, 2- to 6-character searches (JSON and HTML), a
-reader's mistakes (a 404 page), and the search page (ranked, with facets:
+with a region by name, facets, 2- to 6-character searches (JSON and HTML), the region
+pages (a province, a city, a county; a city's agencies in one year, sorted, paged, the
+agencies behind a steady sum), the leads page (each figure, by size and per cent, for a
+city), a reader's mistakes (a 404 page), and the search page (ranked, with facets:
 :func:`search_page_cases`). Every time is also printed as a ratio to Datasette's
 cheapest request (``/-/versions.json``), measured in the same run, so figures from
 different machines (and a loaded machine) compare; CPU seconds are given for the build.
 ``--snapshot`` also times a data snapshot with its standalone bundle.
 
     python benchmarks/datasette_bench.py [--reports 100000] [--keep DIR] [--reuse] [--snapshot]
+        [--only region,leads]
 """
 
 from __future__ import annotations
@@ -486,6 +489,31 @@ def cases(name: str, report: int) -> list[tuple[str, str]]:
             "stored query search_reports, every report: 拆迁",
             f"/{name}/search_reports.json?q={q('拆迁')}",
         ),
+        ("regions: every province (HTML)", f"/{name}/-/regions"),
+        ("region page, a province 河南省 (HTML)", f"/{name}/-/regions/410000"),
+        ("region page, a city 新乡市 (HTML)", f"/{name}/-/regions/410700"),
+        ("region page, a county 牧野区 (HTML)", f"/{name}/-/regions/410711"),
+        (
+            "region page, by name 牧野区 (redirect followed)",
+            f"/{name}/-/regions?region={q('牧野区')}",
+        ),
+        ("region-year 新乡市 2023, every agency (HTML)", f"/{name}/-/regions/410700/2023"),
+        ("region-year 新乡市 2023 (JSON)", f"/{name}/-/regions/410700/2023.json"),
+        (
+            "region-year 新乡市 2023, by lawsuits, page 20 (HTML)",
+            f"/{name}/-/regions/410700/2023?sort=lawsuits&page=20",
+        ),
+        (
+            "region-year 新乡市 2023, the agencies behind a steady sum",
+            f"/{name}/-/regions/410700/2023?basis=steady&from=2019&to=2024",
+        ),
+        ("region-year 河南省 2023 (HTML)", f"/{name}/-/regions/410000/2023"),
+        ("leads, new requests, latest year (HTML)", f"/{name}/-/leads"),
+        ("leads, new requests 2023 (JSON)", f"/{name}/-/leads.json?year=2023"),
+        ("leads, lawsuits 2023 (HTML)", f"/{name}/-/leads?measure=lawsuits&year=2023"),
+        ("leads, 不予公开 by per cent (HTML)", f"/{name}/-/leads?measure=withheld&sort=pct"),
+        ("leads, failing left out (HTML)", f"/{name}/-/leads?omit_failing=1&year=2023"),
+        ("leads, a city 新乡市 (HTML)", f"/{name}/-/leads?region=410700&year=2023"),
         ("a reader's mistake: no such report (404)", f"/{name}/reports/99999999"),
         ("a reader's mistake: no such URL (404)", "/a/b/c/d/e"),
     ]
@@ -525,6 +553,11 @@ def main() -> None:
     )
     parser.add_argument("--snapshot", action="store_true", help="also time a data snapshot")
     parser.add_argument(
+        "--only",
+        help="comma-separated words: measure only the requests whose label has one of them "
+        "(the baseline always), e.g. --only region,leads",
+    )
+    parser.add_argument(
         "--text-chars",
         type=int,
         default=1500,
@@ -547,7 +580,7 @@ def main() -> None:
         Archive(db).close()  # an archive kept from before gets this version's migrations
     if args.snapshot:
         time_snapshot(db, workdir)
-    measure(db, args.runs)
+    measure(db, args.runs, args.only.split(",") if args.only else None)
     if not args.keep:
         for suffix in ("", "-wal", "-shm"):
             Path(str(db) + suffix).unlink(missing_ok=True)
@@ -634,7 +667,7 @@ def failing_report(db: Path) -> int:
         conn.close()
 
 
-def measure(db: Path, runs: int) -> None:
+def measure(db: Path, runs: int, only: list[str] | None = None) -> None:
     port = free_port()
     server = serve(db, port)
     results: list[tuple[str, float, object]] = []
@@ -643,7 +676,9 @@ def measure(db: Path, runs: int) -> None:
         failing = failing_report(db)
         middle = middle_report(db)
         every_case = cases(db.stem, middle) + search_page_cases(db.stem)
-        for label, path in every_case + text_view_cases(db.stem, middle):
+        for i, (label, path) in enumerate(every_case + text_view_cases(db.stem, middle)):
+            if only and i > 0 and not any(word in label for word in only):
+                continue
             if path == "FAILING":
                 path = f"/{db.stem}/reports/{failing}"
             elif path == "FAILING-COMPARE":

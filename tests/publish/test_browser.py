@@ -241,7 +241,7 @@ def test_front_page_leads_to_reports(site):
     assert 'name="q"' in home and "最新收录" in home and "勾稽关系不符" in home
     assert re.search(r"勾稽不符 \d+ 项", home) and re.search(r"无法核对的备注 \d+ 条", home)
     assert links(home, rf"/{name}/reports/\d+"), "the front page lists no report"
-    assert links(home, rf"/{name}/-/compare\?region=[^\"]+"), "no region links"
+    assert links(home, rf"/{name}/-/regions/\d+"), "no region links"
     browser.screenshot(f"{base}/", "0-front-page")
 
 

@@ -27,7 +27,7 @@ from datasette import Response, hookimpl
 from markupsafe import Markup, escape
 
 from archive.publish.marks import CORRECTED, FAILING, MACHINE_READ, STALE
-from archive.publish.pages import compare, errors, home, queries
+from archive.publish.pages import compare, errors, home, leads, queries, regions
 from archive.publish.pages.report import report_page
 from archive.publish.standalone import database_metadata, project_metadata
 from archive.publish.views import CHECK, CHECK_HEADER, WIDE_TABLES, ZH_VIEWS
@@ -149,7 +149,11 @@ async def _report_vars(datasette, database: str, request) -> dict:
 
 @hookimpl
 def register_routes():
-    return [(r"^/(?P<database>[^/]+)/-/compare(?P<format>\.csv|\.json)?$", compare_view)]
+    return [
+        (r"^/(?P<database>[^/]+)/-/compare(?P<format>\.csv|\.json)?$", compare_view),
+        (regions.ROUTES_PATTERN, regions.regions_view),
+        (leads.ROUTE_PATTERN, leads.leads_view),
+    ]
 
 
 async def compare_view(datasette, request):
@@ -183,11 +187,21 @@ async def compare_view(datasette, request):
             "query": request.query_string,
             "other_basis": urlencode(args),
             "other_failing": urlencode({k: v for k, v in other_failing.items() if v}),
+            "agencies_query": _agencies_query(data, options),
         },
         request=request,
         view_name="nianbao_compare",
     )
     return Response.html(html, status=status)
+
+
+def _agencies_query(data: dict, options: compare.Options) -> str:
+    """The region-year list of the agencies behind a region's sums: on the steady basis,
+    those with a report in every year compared (:mod:`.regions`)."""
+    years = data.get("years_all") or []
+    if data.get("mode") != "region" or not years or options.basis != "steady":
+        return ""
+    return urlencode({"basis": "steady", "from": years[0], "to": years[-1]})
 
 
 # -- the Chinese views' links -----------------------------------------------------------

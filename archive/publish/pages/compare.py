@@ -357,7 +357,7 @@ def resolve_region(conn: sqlite3.Connection, name: str) -> dict:
     if by_code:
         codes = [m["region_code"] for m in by_code]
         label = next((m for m in by_code if m["region_code"] == name), by_code[0])
-        return {"codes": codes, "label": _place_name(label, name)}
+        return {"codes": codes, "label": _place_name(label, name), "code": name}
     for level in ("district", "city", "province"):
         hits = [m for m in matches if m[level] == name]
         if not hits:
@@ -370,8 +370,13 @@ def resolve_region(conn: sqlite3.Connection, name: str) -> dict:
                     {"code": code, "name": _full(m, level)} for code, m in sorted(places.items())
                 ],
             }
-        return {"codes": [m["region_code"] for m in hits], "label": _full(hits[0], level)}
-    return {"codes": [m["region_code"] for m in matches], "label": name}
+        code = next(iter(places))
+        return {
+            "codes": [m["region_code"] for m in hits],
+            "label": _full(hits[0], level),
+            "code": code,
+        }
+    return {"codes": [m["region_code"] for m in matches], "label": name, "code": None}
 
 
 def _full(row, level: str) -> str:
@@ -461,6 +466,8 @@ def _region(conn: sqlite3.Connection, options: Options) -> dict:
         "mode": "region",
         "title": place["label"],
         "region": options.region,
+        # The place's code: each year's agencies are listed at /-/regions/<code>/<year>.
+        "region_code": place["code"],
         "columns": year_columns,
         "sections": sections,
         "swings": sum(c["swing"] for s in sections for r in s["rows"] for c in r["changes"]),
