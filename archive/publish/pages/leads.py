@@ -98,13 +98,17 @@ def _years(conn: sqlite3.Connection, table: str) -> list[int]:
     return [y for (y,) in conn.execute(f"select distinct year from {table} where year is not null")]
 
 
-def _chosen(table: str, alias: str, year: str) -> str:
-    """The report of the agency of row ``alias`` in ``year`` (SQL), of several the one
-    fully read, then the newest: a lookup on the table's (site_id, year) index."""
+def _preferred(table: str, alias: str) -> str:
+    """Is row ``alias`` its agency's report of its year (SQL)? Of several current ones,
+    the one fully read, then the newest. Looked up on the (site_id, year) index, whose
+    entries carry the report id: an agency with one report a year costs no table read."""
+    ok = "(x.parse_status = 'ok')"
+    mine = f"({alias}.parse_status = 'ok')"
     return (
-        f"(select x.report_id from {table} x where x.site_id = {alias}.site_id "
-        f"and x.year = {year} and x.agency = {alias}.agency and x.superseded_by is null "
-        "order by x.parse_status = 'ok' desc, x.report_id desc limit 1)"
+        f"not exists (select 1 from {table} x where x.site_id = {alias}.site_id "
+        f"and x.year = {alias}.year and x.report_id != {alias}.report_id "
+        f"and x.agency = {alias}.agency and x.superseded_by is null "
+        f"and ({ok} > {mine} or ({ok} = {mine} and x.report_id > {alias}.report_id)))"
     )
 
 
@@ -167,11 +171,12 @@ def leads(conn: sqlite3.Connection, options: Options) -> dict:
         f"select c.report_id, c.site_id, c.agency, c.region_code, c.capture_id, "
         f"p.report_id as p_report_id, {after} as {figure.key}, {before} as p_{figure.key}, "
         f"{check_columns}, ({failing}) as failing, count(*) over () as compared "
-        f"from {table} c join {table} p on p.report_id = {_chosen(table, 'c', 'c.year - 1')} "
+        f"from {table} c join {table} p on p.site_id = c.site_id and p.year = c.year - 1 "
+        f"and p.agency = c.agency and p.superseded_by is null "
         f"where c.year = ? and c.superseded_by is null and c.site_id is not null "
-        f"and c.agency is not null{where.format(a='c')} "
-        f"and c.report_id = {_chosen(table, 'c', 'c.year')} "
-        f"and {' and '.join(filters)} order by {order} limit {options.rows}"
+        f"and c.agency is not null{where.format(a='c')} and {' and '.join(filters)} "
+        f"and {_preferred(table, 'c')} and {_preferred(table, 'p')} "
+        f"order by {order} limit {options.rows}"
     )
     rows = conn.execute(sql, [year, *scope_args]).fetchall()
     out = [_lead(r, figure) for r in rows]
