@@ -155,6 +155,8 @@ def test_a_region_is_found_by_name_or_code(site):
     missing = get(site["ds"], f"/nb/-/regions?region={quote('不存在区')}")
     assert missing.status_code == 404 and "没有名为「不存在区」的地区" in missing.text
     assert get(site["ds"], "/nb/-/regions/999999").status_code == 404
+    as_json = get(site["ds"], f"/nb/-/regions.json?region={quote('不存在区')}")
+    assert as_json.status_code == 404 and as_json.json()["ok"] is False
 
 
 # -- a region's agencies in one year ---------------------------------------------------------
@@ -237,6 +239,15 @@ def test_region_year_sorts_and_pages(site):
     data = get(site["ds"], "/nb/-/regions/410000/2024.json?sort=agency").json()
     agencies = [r["agency"] for r in data["rows"]]
     assert agencies == sorted(agencies) and data["pages"] == 1
+    by_fails = get(site["ds"], "/nb/-/regions/410000/2024.json?sort=fails").json()["rows"]
+    assert by_fails[0]["report_id"] == site["ids"][("muye-czj", 2024)]
+    assert [r["fails"] for r in by_fails] == sorted((r["fails"] for r in by_fails), reverse=True)
+    lawsuits = get(site["ds"], "/nb/-/regions/410000/2024.json?sort=lawsuits").json()["rows"]
+    values = [r["figures"]["lawsuits"]["value"] for r in lawsuits]
+    shown = [v for v in values if v is not None]
+    assert shown == sorted(shown, reverse=True) and values[: len(shown)] == shown  # blanks last
+    every = get(site["ds"], f"/nb/-/compare?region={quote('牧野区')}&basis=all").text
+    assert 'href="/nb/-/regions/410711/2023"' in every  # every report: no steady filter
 
 
 @pytest.mark.parametrize(
