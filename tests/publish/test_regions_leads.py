@@ -260,6 +260,9 @@ def test_region_year_sorts_and_pages(site):
         ("/nb/-/regions/410700/2024?basis=x", 400, "basis 只能是"),
         ("/nb/-/regions/123456/2024", 404, "没有代码为「123456」的地区"),
         ("/nb/-/regions/410700/2024.json?sort=bogus", 400, "不能按「bogus」排序"),
+        ("/_internal/-/regions", 404, "没有名为「_internal」的存档"),
+        ("/nosuch/-/leads", 404, "没有名为「nosuch」的存档"),
+        ("/nosuch/-/leads.json", 404, "没有名为「nosuch」的存档"),
     ],
 )
 def test_a_bad_parameter_is_a_chinese_4xx(site, url, status, words):

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from datasette import Response
 
 from archive.publish.marks import FAILING
-from archive.publish.pages import errors
+from archive.publish.pages.errors import page as error_page
 from archive.publish.pages.figures import BY_KEY, FIGURES, Figure, checks_of, note, plain
-from archive.publish.pages.regions import ReaderError, page_url, place
+from archive.publish.pages.regions import ReaderError, archive_database, page_url, place
 
 # The figures a lead is about (fees change with the template and are rarely printed).
 MEASURES = ("new_requests", "withheld", "review", "lawsuits")
@@ -268,17 +268,15 @@ ROUTE_PATTERN = r"^/(?P<database>[^/]+)/-/leads(?P<format>\.json)?$"
 
 async def leads_view(datasette, request):
     """The leads page, HTML or JSON; a reader's mistake is a Chinese 4xx."""
-    from archive.publish.pages import is_archive
-
     name = request.url_vars["database"]
-    if not await is_archive(datasette, name):
-        return await errors.page(datasette, request, f"没有名为「{name}」的存档。", 404)
-    db = datasette.get_database(name)
+    db = await archive_database(datasette, name)
+    if db is None:
+        return await error_page(datasette, request, f"没有名为「{name}」的存档。", 404)
     try:
         options = Options.from_args(request.args)
         data = await db.execute_fn(lambda conn: leads(conn, options))
     except ReaderError as mistake:
-        return await errors.page(datasette, request, mistake.message, mistake.status)
+        return await error_page(datasette, request, mistake.message, mistake.status)
     if request.url_vars.get("format") == ".json":
         return Response.json({"ok": True, **data})
     args = {k: request.args.get(k) for k in request.args}

@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 
 from datasette import Response
 
-from archive.publish.pages import errors
+from archive.publish.pages.errors import page as error_page
 from archive.publish.pages.figures import ALIASES, FIGURES, checks_of, note, plain, select_sql
 from archive.store.regions import MUNICIPALITIES
 
@@ -405,14 +405,21 @@ def _agency_row(row: sqlite3.Row) -> dict:
 ROUTES_PATTERN = r"^/(?P<database>[^/]+)/-/regions(?:/(?P<code>\d{2,12})(?:/(?P<year>\d{4}))?)?(?P<format>\.json)?$"
 
 
+async def archive_database(datasette, name: str):
+    """The archive served under this name; None for another file served alongside (no
+    ``reports``), an internal database or a name not served."""
+    if name.startswith("_") or name not in datasette.databases:
+        return None
+    db = datasette.get_database(name)
+    return db if await db.table_exists("reports") else None
+
+
 async def regions_view(datasette, request):
     """The three region pages, HTML or JSON; a reader's mistake is a Chinese 4xx."""
-    from archive.publish.pages import is_archive
-
     name = request.url_vars["database"]
-    if not await is_archive(datasette, name):
-        return await errors.page(datasette, request, f"没有名为「{name}」的存档。", 404)
-    db = datasette.get_database(name)
+    db = await archive_database(datasette, name)
+    if db is None:
+        return await error_page(datasette, request, f"没有名为「{name}」的存档。", 404)
     code, year = request.url_vars.get("code"), request.url_vars.get("year")
     as_json = request.url_vars.get("format") == ".json"
     try:
@@ -429,7 +436,7 @@ async def regions_view(datasette, request):
             data = await db.execute_fn(lambda conn: region_year(conn, code, int(year), options))
             template = "nianbao_region_year.html"
     except ReaderError as mistake:
-        return await errors.page(datasette, request, mistake.message, mistake.status)
+        return await error_page(datasette, request, mistake.message, mistake.status)
     if as_json:
         return Response.json({"ok": True, **data})
     html = await datasette.render_template(
@@ -458,9 +465,9 @@ async def _go_to(datasette, request, db, name: str, text: str, as_json: bool):
         raise_404 = (
             f"没有名为「{text}」的地区，或这个地区没有报告。请输入省、市、县的名称或六位代码。"
         )
-        return await errors.page(datasette, request, raise_404, 404)
+        return await error_page(datasette, request, raise_404, 404)
     links = "；".join(f"{p['name']}（{p['code']}）" for p in places)
-    return await errors.page(
+    return await error_page(
         datasette, request, f"「{text}」是多个地区的名称，请用代码指定其一：{links}。", 400
     )
 
