@@ -11,6 +11,8 @@ blank. Every figure is checked against the cells it is read from.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import random
 import re
@@ -409,3 +411,26 @@ def test_the_pages_speak_chinese(site):
         content = re.search(r'<section class="content">(.*?)</section>\s*</div>', page, re.S)
         assert content, url
         assert not english_prose(content.group(1)), (url, english_prose(content.group(1)))
+
+
+def test_the_csv_downloads_keep_each_number_s_check(site):
+    ids = site["ids"]
+    response = get(site["ds"], "/nb/-/regions/410000/2024.csv")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    lines = list(csv.DictReader(io.StringIO(response.text)))
+    data = get(site["ds"], "/nb/-/regions/410000/2024.json").json()
+    assert len(lines) == data["reports"]  # every report, not one page
+    failing = next(r for r in lines if r["报告编号"] == str(ids[("muye-czj", 2024)]))
+    assert failing["新收申请"] == "900" and failing["新收申请·核对"].startswith("不符：")
+    assert failing["予以公开·核对"] == "" and failing["不符项数"] == "1"
+    leads_csv = get(site["ds"], "/nb/-/leads.csv?year=2024").text
+    rows = list(csv.DictReader(io.StringIO(leads_csv)))
+    first = rows[0]
+    assert first["2024新收申请"] == "900" and first["2024核对"].startswith("不符：")
+    assert first["增减"] == "" and first["可否引用"].startswith("不可引用")  # not to be quoted
+    second = rows[1]
+    assert (second["2023新收申请"], second["2024新收申请"], second["增减"]) == ("10", "500", "490")
+    assert second["增减%"] == "4900" and second["可否引用"] == ""
+    excel = get(site["ds"], "/nb/-/leads.csv?year=2024&_bom=1")
+    assert excel.content.startswith(b"\xef\xbb\xbf")
+    assert get(site["ds"], "/nb/-/regions/410000.csv").status_code == 404

@@ -33,7 +33,16 @@ from datasette import Response
 
 from archive.publish.marks import FAILING
 from archive.publish.pages.errors import page as error_page
-from archive.publish.pages.figures import BY_KEY, FIGURES, Figure, checks_of, note, plain
+from archive.publish.pages.figures import (
+    BY_KEY,
+    Figure,
+    check_of,
+    checks_of,
+    csv_headers,
+    csv_text,
+    note,
+    plain,
+)
 from archive.publish.pages.regions import ReaderError, archive_database, page_url, place
 
 # The figures a lead is about (fees change with the template and are rarely printed).
@@ -262,12 +271,41 @@ def _add_context(conn: sqlite3.Connection, leads: list[dict]) -> None:
         lead["region"] = names.get(lead["region_code"])
 
 
-FIGURE_KEYS = [f.key for f in FIGURES]
-ROUTE_PATTERN = r"^/(?P<database>[^/]+)/-/leads(?P<format>\.json)?$"
+ROUTE_PATTERN = r"^/(?P<database>[^/]+)/-/leads(?P<format>\.json|\.csv)?$"
+
+
+def to_csv(data: dict) -> str:
+    """The leads as CSV with Chinese headers, each value's check beside it; a change
+    computed from a number marked 不符 is left empty (not to be quoted), as the
+    comparison's CSV does, and 不可引用 says why."""
+    year = data["year"]
+    header = ["名次", "机关", "地区", "地区代码", f"{year - 1}报告编号", f"{year}报告编号"]
+    header += [f"{year - 1}{data['label']}", f"{year - 1}核对", f"{year}{data['label']}"]
+    header += [f"{year}核对", "增减", "增减%", "可否引用", "本年报告不符项数"]
+    rows = [
+        [
+            rank,
+            r["agency"],
+            r["region"],
+            r["region_code"],
+            r["previous_id"],
+            r["report_id"],
+            r["previous"],
+            check_of({"note": r["previous_note"]}),
+            r["value"],
+            check_of({"note": r["note"]}),
+            None if r["failing"] else r["diff"],
+            None if r["failing"] or r["pct"] is None else r["pct"],
+            "不可引用：由不符勾稽关系的数字算出" if r["failing"] else "",
+            r["fails"],
+        ]
+        for rank, r in enumerate(data["rows"], 1)
+    ]
+    return csv_text(header, rows)
 
 
 async def leads_view(datasette, request):
-    """The leads page, HTML or JSON; a reader's mistake is a Chinese 4xx."""
+    """The leads page, HTML, JSON or CSV; a reader's mistake is a Chinese 4xx."""
     name = request.url_vars["database"]
     db = await archive_database(datasette, name)
     if db is None:
@@ -279,6 +317,15 @@ async def leads_view(datasette, request):
         return await error_page(datasette, request, mistake.message, mistake.status)
     if request.url_vars.get("format") == ".json":
         return Response.json({"ok": True, **data})
+    if request.url_vars.get("format") == ".csv":
+        if data["year"] is None:
+            return await error_page(datasette, request, data["empty"], 404)
+        filename = f"nianbao-年度变动线索-{data['label']}-{data['year']}.csv"
+        return Response(
+            to_csv(data),
+            content_type="text/csv; charset=utf-8",
+            headers=csv_headers(filename),
+        )
     args = {k: request.args.get(k) for k in request.args}
     html = await datasette.render_template(
         "nianbao_leads.html",

@@ -23,6 +23,7 @@ Each page is ``.json`` too; a bad parameter is a Chinese 400 (JSON for ``.json``
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -30,7 +31,17 @@ from urllib.parse import urlencode
 from datasette import Response
 
 from archive.publish.pages.errors import page as error_page
-from archive.publish.pages.figures import ALIASES, FIGURES, checks_of, note, plain, select_sql
+from archive.publish.pages.figures import (
+    ALIASES,
+    FIGURES,
+    check_of,
+    checks_of,
+    csv_headers,
+    csv_text,
+    note,
+    plain,
+    select_sql,
+)
 from archive.store.regions import MUNICIPALITIES
 
 PAGE_SIZE = 100
@@ -230,6 +241,7 @@ class YearOptions:
     sort: str = "new_requests"
     page: int = 1
     steady: tuple[int, int] | None = None  # from, to: only the agencies behind a steady sum
+    every_page: bool = False  # the CSV: every report, not one page
 
     @classmethod
     def from_args(cls, args) -> YearOptions:
@@ -328,6 +340,8 @@ def region_year(conn: sqlite3.Connection, code: str, year: int, options: YearOpt
     if options.page > pages:
         raise ReaderError(f"只有 {pages} 页，没有第 {options.page} 页。", 404)
     shown = [r[0] for r in everything[(options.page - 1) * PAGE_SIZE :][:PAGE_SIZE]]
+    if options.every_page:
+        shown = [r[0] for r in everything]
     fails = "(select count(*) from findings f where f.report_id = r.id and f.status = 'fail')"
     found_rows = {
         r["id"]: r
@@ -339,8 +353,8 @@ def region_year(conn: sqlite3.Connection, code: str, year: int, options: YearOpt
             "left join report_t4 t4 on t4.report_id = r.id "
             "left join report_t2 t2 on t2.report_id = r.id "
             f"left join regions g on g.region_code = r.region_code "
-            f"where r.id in ({','.join('?' * len(shown))})",
-            shown,
+            "where r.id in (select value from json_each(?))",
+            [json.dumps(shown)],
         )
     }
     listed = [_agency_row(found_rows[i]) for i in shown]
@@ -402,7 +416,7 @@ def _agency_row(row: sqlite3.Row) -> dict:
 
 # -- the routes -------------------------------------------------------------------------------
 
-ROUTES_PATTERN = r"^/(?P<database>[^/]+)/-/regions(?:/(?P<code>\d{2,12})(?:/(?P<year>\d{4}))?)?(?P<format>\.json)?$"
+ROUTES_PATTERN = r"^/(?P<database>[^/]+)/-/regions(?:/(?P<code>\d{2,12})(?:/(?P<year>\d{4}))?)?(?P<format>\.json|\.csv)?$"
 
 
 async def archive_database(datasette, name: str):
@@ -415,13 +429,17 @@ async def archive_database(datasette, name: str):
 
 
 async def regions_view(datasette, request):
-    """The three region pages, HTML or JSON; a reader's mistake is a Chinese 4xx."""
+    """The three region pages, HTML or JSON (a region-year CSV too); a reader's mistake is
+    a Chinese 4xx."""
     name = request.url_vars["database"]
     db = await archive_database(datasette, name)
     if db is None:
         return await error_page(datasette, request, f"没有名为「{name}」的存档。", 404)
     code, year = request.url_vars.get("code"), request.url_vars.get("year")
     as_json = request.url_vars.get("format") == ".json"
+    if request.url_vars.get("format") == ".csv" and year is None:
+        message = "只有某一年度各机关的列表可以下载 CSV：/-/regions/<代码>/<年度>.csv。"
+        return await error_page(datasette, request, message, 404)
     try:
         if code is None and request.args.get("region"):
             return await _go_to(datasette, request, db, name, request.args["region"], as_json)
@@ -433,12 +451,18 @@ async def regions_view(datasette, request):
             template = "nianbao_region.html"
         else:
             options = YearOptions.from_args(request.args)
+            options.every_page = request.url_vars.get("format") == ".csv"
             data = await db.execute_fn(lambda conn: region_year(conn, code, int(year), options))
             template = "nianbao_region_year.html"
     except ReaderError as mistake:
         return await error_page(datasette, request, mistake.message, mistake.status)
     if as_json:
         return Response.json({"ok": True, **data})
+    if request.url_vars.get("format") == ".csv":
+        filename = f"nianbao-{data['name']}-{data['year']}年度各机关.csv"
+        return Response(
+            year_csv(data), content_type="text/csv; charset=utf-8", headers=csv_headers(filename)
+        )
     html = await datasette.render_template(
         template,
         {
@@ -451,6 +475,25 @@ async def regions_view(datasette, request):
         view_name="nianbao_regions",
     )
     return Response.html(html)
+
+
+def year_csv(data: dict) -> str:
+    """A region's agencies in one year as CSV with Chinese headers: every report (not one
+    page), each figure followed by its check (不符：… / 机读：…), for a spreadsheet to
+    filter on."""
+    header = ["报告编号", "机关", "地区", "地区代码", "标题"]
+    for f in data["figures"]:
+        header += [f["label"], f"{f['label']}·核对"]
+    header += ["不符项数", "扫描件识别", "解析状态", "原始抓取"]
+    rows = []
+    for r in data["rows"]:
+        line = [r["report_id"], r["agency"], r["region"], r["region_code"], r["title"]]
+        for f in data["figures"]:
+            figure = r["figures"][f["key"]]
+            line += [figure["value"], check_of(figure)]
+        line += [r["fails"], "是" if r["machine_read"] else "", r["parse_status"], r["capture_id"]]
+        rows.append(line)
+    return csv_text(header, rows)
 
 
 async def _go_to(datasette, request, db, name: str, text: str, as_json: bool):
