@@ -499,6 +499,7 @@ def cases(name: str, report: int) -> list[tuple[str, str]]:
         ),
         ("region-year 新乡市 2023, every agency (HTML)", f"/{name}/-/regions/410700/2023"),
         ("region-year 新乡市 2023 (JSON)", f"/{name}/-/regions/410700/2023.json"),
+        ("region-year 新乡市 2023, every report (CSV)", f"/{name}/-/regions/410700/2023.csv"),
         (
             "region-year 新乡市 2023, by lawsuits, page 20 (HTML)",
             f"/{name}/-/regions/410700/2023?sort=lawsuits&page=20",
@@ -510,6 +511,7 @@ def cases(name: str, report: int) -> list[tuple[str, str]]:
         ("region-year 河南省 2023 (HTML)", f"/{name}/-/regions/410000/2023"),
         ("leads, new requests, latest year (HTML)", f"/{name}/-/leads"),
         ("leads, new requests 2023 (JSON)", f"/{name}/-/leads.json?year=2023"),
+        ("leads, new requests 2023 (CSV)", f"/{name}/-/leads.csv?year=2023"),
         ("leads, lawsuits 2023 (HTML)", f"/{name}/-/leads?measure=lawsuits&year=2023"),
         ("leads, 不予公开 by per cent (HTML)", f"/{name}/-/leads?measure=withheld&sort=pct"),
         ("leads, failing left out (HTML)", f"/{name}/-/leads?omit_failing=1&year=2023"),

@@ -11,6 +11,8 @@ blank. Every figure is checked against the cells it is read from.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import random
 import re
@@ -155,6 +157,8 @@ def test_a_region_is_found_by_name_or_code(site):
     missing = get(site["ds"], f"/nb/-/regions?region={quote('不存在区')}")
     assert missing.status_code == 404 and "没有名为「不存在区」的地区" in missing.text
     assert get(site["ds"], "/nb/-/regions/999999").status_code == 404
+    as_json = get(site["ds"], f"/nb/-/regions.json?region={quote('不存在区')}")
+    assert as_json.status_code == 404 and as_json.json()["ok"] is False
 
 
 # -- a region's agencies in one year ---------------------------------------------------------
@@ -237,6 +241,15 @@ def test_region_year_sorts_and_pages(site):
     data = get(site["ds"], "/nb/-/regions/410000/2024.json?sort=agency").json()
     agencies = [r["agency"] for r in data["rows"]]
     assert agencies == sorted(agencies) and data["pages"] == 1
+    by_fails = get(site["ds"], "/nb/-/regions/410000/2024.json?sort=fails").json()["rows"]
+    assert by_fails[0]["report_id"] == site["ids"][("muye-czj", 2024)]
+    assert [r["fails"] for r in by_fails] == sorted((r["fails"] for r in by_fails), reverse=True)
+    lawsuits = get(site["ds"], "/nb/-/regions/410000/2024.json?sort=lawsuits").json()["rows"]
+    values = [r["figures"]["lawsuits"]["value"] for r in lawsuits]
+    shown = [v for v in values if v is not None]
+    assert shown == sorted(shown, reverse=True) and values[: len(shown)] == shown  # blanks last
+    every = get(site["ds"], f"/nb/-/compare?region={quote('牧野区')}&basis=all").text
+    assert 'href="/nb/-/regions/410711/2023"' in every  # every report: no steady filter
 
 
 @pytest.mark.parametrize(
@@ -249,6 +262,9 @@ def test_region_year_sorts_and_pages(site):
         ("/nb/-/regions/410700/2024?basis=x", 400, "basis 只能是"),
         ("/nb/-/regions/123456/2024", 404, "没有代码为「123456」的地区"),
         ("/nb/-/regions/410700/2024.json?sort=bogus", 400, "不能按「bogus」排序"),
+        ("/_internal/-/regions", 404, "没有名为「_internal」的存档"),
+        ("/nosuch/-/leads", 404, "没有名为「nosuch」的存档"),
+        ("/nosuch/-/leads.json", 404, "没有名为「nosuch」的存档"),
     ],
 )
 def test_a_bad_parameter_is_a_chinese_4xx(site, url, status, words):
@@ -395,3 +411,26 @@ def test_the_pages_speak_chinese(site):
         content = re.search(r'<section class="content">(.*?)</section>\s*</div>', page, re.S)
         assert content, url
         assert not english_prose(content.group(1)), (url, english_prose(content.group(1)))
+
+
+def test_the_csv_downloads_keep_each_number_s_check(site):
+    ids = site["ids"]
+    response = get(site["ds"], "/nb/-/regions/410000/2024.csv")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    lines = list(csv.DictReader(io.StringIO(response.text)))
+    data = get(site["ds"], "/nb/-/regions/410000/2024.json").json()
+    assert len(lines) == data["reports"]  # every report, not one page
+    failing = next(r for r in lines if r["报告编号"] == str(ids[("muye-czj", 2024)]))
+    assert failing["新收申请"] == "900" and failing["新收申请·核对"].startswith("不符：")
+    assert failing["予以公开·核对"] == "" and failing["不符项数"] == "1"
+    leads_csv = get(site["ds"], "/nb/-/leads.csv?year=2024").text
+    rows = list(csv.DictReader(io.StringIO(leads_csv)))
+    first = rows[0]
+    assert first["2024新收申请"] == "900" and first["2024核对"].startswith("不符：")
+    assert first["增减"] == "" and first["可否引用"].startswith("不可引用")  # not to be quoted
+    second = rows[1]
+    assert (second["2023新收申请"], second["2024新收申请"], second["增减"]) == ("10", "500", "490")
+    assert second["增减%"] == "4900" and second["可否引用"] == ""
+    excel = get(site["ds"], "/nb/-/leads.csv?year=2024&_bom=1")
+    assert excel.content.startswith(b"\xef\xbb\xbf")
+    assert get(site["ds"], "/nb/-/regions/410000.csv").status_code == 404

@@ -14,7 +14,10 @@ blanks as 0); here it is blank when all eight are blank, since then nothing was 
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from archive.publish.marks import FAILING, MACHINE_READ, SEPARATOR
 from archive.publish.views import CHECK, t3_columns
@@ -119,3 +122,24 @@ def plain(value) -> float | int | None:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def csv_text(header: list[str], rows: list[list]) -> str:
+    """A CSV table; None as an empty cell, 3.0 as 3."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else plain(v) for v in row])
+    return out.getvalue()
+
+
+def csv_headers(filename: str) -> dict[str, str]:
+    """The download's name, Chinese kept (RFC 5987)."""
+    return {"content-disposition": f"attachment; filename*=UTF-8''{quote(filename)}"}
+
+
+def check_of(figure: dict) -> str:
+    """A figure's check as a CSV cell: 不符：… / 机读：…, or empty."""
+    note = figure.get("note")
+    return note["check"] if note else ""

@@ -23,14 +23,25 @@ Each page is ``.json`` too; a bad parameter is a Chinese 400 (JSON for ``.json``
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from datasette import Response
 
-from archive.publish.pages import errors
-from archive.publish.pages.figures import FIGURES, checks_of, note, plain, select_sql
+from archive.publish.pages.errors import page as error_page
+from archive.publish.pages.figures import (
+    ALIASES,
+    FIGURES,
+    check_of,
+    checks_of,
+    csv_headers,
+    csv_text,
+    note,
+    plain,
+    select_sql,
+)
 from archive.store.regions import MUNICIPALITIES
 
 PAGE_SIZE = 100
@@ -38,7 +49,11 @@ PAGE_SIZE = 100
 SORTS = {
     "agency": ("机关", "r.agency", "asc"),
     "region": ("地区", "r.region_code", "asc"),
-    "fails": ("不符项数", "fails", "desc"),
+    "fails": (
+        "不符项数",
+        "(select count(*) from findings f where f.report_id = r.id and f.status = 'fail')",
+        "desc",
+    ),
 }
 CURRENT = "not exists (select 1 from reports n where n.previous_id = r.id)"
 
@@ -226,6 +241,7 @@ class YearOptions:
     sort: str = "new_requests"
     page: int = 1
     steady: tuple[int, int] | None = None  # from, to: only the agencies behind a steady sum
+    every_page: bool = False  # the CSV: every report, not one page
 
     @classmethod
     def from_args(cls, args) -> YearOptions:
@@ -254,27 +270,43 @@ def _integer(text, name: str, default):
     return int(text)
 
 
-def _order_by(sort: str) -> str:
+def _sort_key(sort: str) -> str:
+    """The SQL of what the list is sorted by (``k``): a figure, the failing rules, a name."""
     if sort in SORTS:
-        _, column, direction = SORTS[sort]
-        return f"{column} {direction}, r.agency, r.id"
-    return f"{sort} is null, {sort} desc, r.agency, r.id"
+        return SORTS[sort][1]
+    figure = next(f for f in FIGURES if f.key == sort)
+    return figure.value_sql(ALIASES[figure.table])
 
 
-def _steady_scope(codes: list[str], start: int, end: int) -> tuple[str, list]:
+def _order_by(sort: str) -> str:
+    """Names A to Z; numbers largest first, blanks last; then by agency and id."""
+    direction = SORTS[sort][2] if sort in SORTS else "desc"
+    return f"k is null, k {direction}, r.agency, r.id"
+
+
+def _steady_scope(
+    conn: sqlite3.Connection, codes: list[str], start: int, end: int
+) -> tuple[str, list]:
     """The agencies with a report in every year the region has between start and end, as
-    the year-over-year page counts them (report_t3, current reports)."""
+    the year-over-year page counts them (report_t3, current reports): each listed
+    report's agency is looked up on the (site_id, year) index, not the region grouped."""
     marks = ",".join("?" * len(codes))
-    scope = (
-        f"from report_t3 s where s.region_code in ({marks}) and s.superseded_by is null "
-        f"and s.year between {int(start)} and {int(end)}"
-    )
+    span = f"between {int(start)} and {int(end)}"
+    source = "region_year_sums" if _has_table(conn, "region_year_sums") else "report_t3"
+    years = conn.execute(
+        f"select count(distinct year) from {source} where region_code in ({marks}) and year {span}",
+        codes,
+    ).fetchone()[0]
     sql = (
-        f"(r.site_id, r.agency) in (select s.site_id, s.agency {scope} "
-        f"group by s.site_id, s.agency having count(distinct s.year) = "
-        f"(select count(distinct s.year) {scope}))"
+        f"(select count(distinct s.year) from report_t3 s where s.site_id = r.site_id "
+        f"and s.agency = r.agency and s.year {span} and s.superseded_by is null "
+        f"and s.region_code in ({marks})) = {int(years)}"
     )
-    return sql, codes * 2
+    return sql, list(codes)
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("select 1 from sqlite_master where name = ?", [name]).fetchone() is not None
 
 
 def region_year(conn: sqlite3.Connection, code: str, year: int, options: YearOptions) -> dict:
@@ -285,43 +317,53 @@ def region_year(conn: sqlite3.Connection, code: str, year: int, options: YearOpt
     args: list = [*found.codes, year]
     join = "left join"
     if options.steady:
-        sql, more = _steady_scope(found.codes, *options.steady)
+        sql, more = _steady_scope(conn, found.codes, *options.steady)
         where += f" and {sql}"
         args += more
         join = "join"  # the sums add up report_t3's rows
-    scope = f"from reports r {join} report_t3 t3 on t3.report_id = r.id where {where}"
+    # Every report's id in the order asked for, once: the counts, the pages and the
+    # page's own lines come from it (the region's reports are read, and the steady
+    # agencies looked up, one time, not once for the counts and again for the page).
+    joins = [f"{join} report_t3 t3 on t3.report_id = r.id"]
+    figure = next((f for f in FIGURES if f.key == options.sort), None)
+    if figure and figure.table != "report_t3":
+        alias = ALIASES[figure.table]
+        joins.append(f"left join {figure.table} {alias} on {alias}.report_id = r.id")
     failing = "exists (select 1 from findings f where f.report_id = r.id and f.status = 'fail')"
-    summary = conn.execute(
-        "select count(*), count(distinct coalesce(r.site_id, '') || '|' || coalesce(r.agency, '')), "
-        f"count(case when {failing} then 1 end) {scope}",
+    everything = conn.execute(
+        f"select r.id, r.site_id, r.agency, {failing} as failing, {_sort_key(options.sort)} "
+        f"as k from reports r {' '.join(joins)} where {where} order by {_order_by(options.sort)}",
         args,
-    ).fetchone()
-    total = summary[0]
+    ).fetchall()
+    total = len(everything)
     pages = max(1, -(-total // PAGE_SIZE))
     if options.page > pages:
         raise ReaderError(f"只有 {pages} 页，没有第 {options.page} 页。", 404)
+    shown = [r[0] for r in everything[(options.page - 1) * PAGE_SIZE :][:PAGE_SIZE]]
+    if options.every_page:
+        shown = [r[0] for r in everything]
     fails = "(select count(*) from findings f where f.report_id = r.id and f.status = 'fail')"
-    rows = conn.execute(
-        f"select r.id, r.agency, r.site_id, r.region_code, r.title, r.capture_id, "
-        f"r.parse_status, r.cell_source, r.published, g.full_name as region_name, "
-        f"{fails} as fails, {select_sql()} from reports r "
-        f"{join} report_t3 t3 on t3.report_id = r.id "
-        "left join report_t4 t4 on t4.report_id = r.id "
-        "left join report_t2 t2 on t2.report_id = r.id "
-        f"left join regions g on g.region_code = r.region_code where {where} "
-        f"order by {_order_by(options.sort)} limit {PAGE_SIZE} offset "
-        f"{(options.page - 1) * PAGE_SIZE}",
-        args,
-    ).fetchall()
-    listed = [_agency_row(r) for r in rows]
-    years = [
-        y
-        for (y,) in conn.execute(
-            f"select distinct r.year from reports r where r.region_code in ({marks}) "
-            "and r.year is not null order by 1",
-            found.codes,
+    found_rows = {
+        r["id"]: r
+        for r in conn.execute(
+            f"select r.id, r.agency, r.site_id, r.region_code, r.title, r.capture_id, "
+            f"r.parse_status, r.cell_source, r.published, g.full_name as region_name, "
+            f"{fails} as fails, {select_sql()} from reports r "
+            "left join report_t3 t3 on t3.report_id = r.id "
+            "left join report_t4 t4 on t4.report_id = r.id "
+            "left join report_t2 t2 on t2.report_id = r.id "
+            f"left join regions g on g.region_code = r.region_code "
+            "where r.id in (select value from json_each(?))",
+            [json.dumps(shown)],
         )
-    ]
+    }
+    listed = [_agency_row(found_rows[i]) for i in shown]
+    years = _years(conn, found.codes, marks)
+    summary = (
+        total,
+        len({(r[1] or "", r[2] or "") for r in everything}),
+        sum(1 for r in everything if r[3]),
+    )
     return {
         "code": found.code,
         "name": found.name,
@@ -339,6 +381,16 @@ def region_year(conn: sqlite3.Connection, code: str, year: int, options: YearOpt
         "sort": options.sort,
         "steady": list(options.steady) if options.steady else None,
     }
+
+
+def _years(conn: sqlite3.Connection, codes: list[str], marks: str) -> list[int]:
+    """The years a region has reports in, for its year links: from the rollup's index
+    when there is one (the reports table has no index on region and year together)."""
+    if _has_table(conn, "region_year_sums"):
+        sql = f"select distinct year from region_year_sums where region_code in ({marks})"
+    else:
+        sql = f"select distinct year from reports where region_code in ({marks})"
+    return sorted(y for (y,) in conn.execute(sql, codes) if y is not None)
 
 
 def _agency_row(row: sqlite3.Row) -> dict:
@@ -364,19 +416,30 @@ def _agency_row(row: sqlite3.Row) -> dict:
 
 # -- the routes -------------------------------------------------------------------------------
 
-ROUTES_PATTERN = r"^/(?P<database>[^/]+)/-/regions(?:/(?P<code>\d{2,12})(?:/(?P<year>\d{4}))?)?(?P<format>\.json)?$"
+ROUTES_PATTERN = r"^/(?P<database>[^/]+)/-/regions(?:/(?P<code>\d{2,12})(?:/(?P<year>\d{4}))?)?(?P<format>\.json|\.csv)?$"
+
+
+async def archive_database(datasette, name: str):
+    """The archive served under this name; None for another file served alongside (no
+    ``reports``), an internal database or a name not served."""
+    if name.startswith("_") or name not in datasette.databases:
+        return None
+    db = datasette.get_database(name)
+    return db if await db.table_exists("reports") else None
 
 
 async def regions_view(datasette, request):
-    """The three region pages, HTML or JSON; a reader's mistake is a Chinese 4xx."""
-    from archive.publish.pages import is_archive
-
+    """The three region pages, HTML or JSON (a region-year CSV too); a reader's mistake is
+    a Chinese 4xx."""
     name = request.url_vars["database"]
-    if not await is_archive(datasette, name):
-        return await errors.page(datasette, request, f"没有名为「{name}」的存档。", 404)
-    db = datasette.get_database(name)
+    db = await archive_database(datasette, name)
+    if db is None:
+        return await error_page(datasette, request, f"没有名为「{name}」的存档。", 404)
     code, year = request.url_vars.get("code"), request.url_vars.get("year")
     as_json = request.url_vars.get("format") == ".json"
+    if request.url_vars.get("format") == ".csv" and year is None:
+        message = "只有某一年度各机关的列表可以下载 CSV：/-/regions/<代码>/<年度>.csv。"
+        return await error_page(datasette, request, message, 404)
     try:
         if code is None and request.args.get("region"):
             return await _go_to(datasette, request, db, name, request.args["region"], as_json)
@@ -388,12 +451,18 @@ async def regions_view(datasette, request):
             template = "nianbao_region.html"
         else:
             options = YearOptions.from_args(request.args)
+            options.every_page = request.url_vars.get("format") == ".csv"
             data = await db.execute_fn(lambda conn: region_year(conn, code, int(year), options))
             template = "nianbao_region_year.html"
     except ReaderError as mistake:
-        return await errors.page(datasette, request, mistake.message, mistake.status)
+        return await error_page(datasette, request, mistake.message, mistake.status)
     if as_json:
         return Response.json({"ok": True, **data})
+    if request.url_vars.get("format") == ".csv":
+        filename = f"nianbao-{data['name']}-{data['year']}年度各机关.csv"
+        return Response(
+            year_csv(data), content_type="text/csv; charset=utf-8", headers=csv_headers(filename)
+        )
     html = await datasette.render_template(
         template,
         {
@@ -408,6 +477,25 @@ async def regions_view(datasette, request):
     return Response.html(html)
 
 
+def year_csv(data: dict) -> str:
+    """A region's agencies in one year as CSV with Chinese headers: every report (not one
+    page), each figure followed by its check (不符：… / 机读：…), for a spreadsheet to
+    filter on."""
+    header = ["报告编号", "机关", "地区", "地区代码", "标题"]
+    for f in data["figures"]:
+        header += [f["label"], f"{f['label']}·核对"]
+    header += ["不符项数", "扫描件识别", "解析状态", "原始抓取"]
+    rows = []
+    for r in data["rows"]:
+        line = [r["report_id"], r["agency"], r["region"], r["region_code"], r["title"]]
+        for f in data["figures"]:
+            figure = r["figures"][f["key"]]
+            line += [figure["value"], check_of(figure)]
+        line += [r["fails"], "是" if r["machine_read"] else "", r["parse_status"], r["capture_id"]]
+        rows.append(line)
+    return csv_text(header, rows)
+
+
 async def _go_to(datasette, request, db, name: str, text: str, as_json: bool):
     """A region typed by name or code: its page, or the places the name could mean."""
     places = await db.execute_fn(lambda conn: find(conn, text))
@@ -420,9 +508,9 @@ async def _go_to(datasette, request, db, name: str, text: str, as_json: bool):
         raise_404 = (
             f"没有名为「{text}」的地区，或这个地区没有报告。请输入省、市、县的名称或六位代码。"
         )
-        return await errors.page(datasette, request, raise_404, 404)
+        return await error_page(datasette, request, raise_404, 404)
     links = "；".join(f"{p['name']}（{p['code']}）" for p in places)
-    return await errors.page(
+    return await error_page(
         datasette, request, f"「{text}」是多个地区的名称，请用代码指定其一：{links}。", 400
     )
 
