@@ -30,8 +30,10 @@ API_TABLES = (
     "cells",
     "report_originals",
     "labels",
+    "report_reviews",
+    "cell_corrections",
 )
-RAW_TABLES = ("captures", "crawl_runs", "crawl_site_counts", "publish_state")
+RAW_TABLES = ("captures", "crawl_runs", "crawl_site_counts", "publish_state", "report_facets")
 LATEST = 12
 
 
