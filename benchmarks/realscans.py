@@ -235,13 +235,27 @@ def table3_spot(pdf_bytes: bytes) -> tuple[int, float, float] | None:
 
 
 def scan(pdf_bytes: bytes, condition: Condition, dpi: int, seed: str, agency: str = "") -> bytes:
-    """A text PDF scanned: a PDF of JPEG page pictures at ``dpi``, no text layer."""
-    pictures = [
-        scan_page(pdf_bytes, i, condition, dpi, seed, agency) for i in range(_pages(pdf_bytes))
-    ]
-    buf = io.BytesIO()
-    pictures[0].save(buf, format="PDF", save_all=True, append_images=pictures[1:], resolution=dpi)
-    return buf.getvalue()
+    """A text PDF scanned: a PDF of JPEG page pictures at ``dpi``, no text layer, each
+    picture the scanner's JPEG as it wrote it (embedded, not encoded again)."""
+    import pypdfium2 as pdfium
+
+    out = pdfium.PdfDocument.new()
+    try:
+        for i in range(_pages(pdf_bytes)):
+            jpeg = scan_jpeg(pdf_bytes, i, condition, dpi, seed, agency)
+            picture = pdfium.PdfImage.new(out)
+            picture.load_jpeg(io.BytesIO(jpeg), inline=True)
+            width, height = picture.get_px_size()
+            w, h = width * 72 / dpi, height * 72 / dpi
+            page = out.new_page(w, h)
+            picture.set_matrix(pdfium.PdfMatrix().scale(w, h))
+            page.insert_obj(picture)
+            page.gen_content()
+        buf = io.BytesIO()
+        out.save(buf)
+        return buf.getvalue()
+    finally:
+        out.close()
 
 
 def _pages(pdf_bytes: bytes) -> int:
@@ -255,8 +269,17 @@ def _pages(pdf_bytes: bytes) -> int:
 
 
 def scan_page(pdf_bytes: bytes, index: int, condition: Condition, dpi: int, seed: str, agency=""):
-    """One page of a text PDF as the scanner stores it: a PIL picture (RGB, or grey for a
-    grey scan) that has been through JPEG at the condition's quality."""
+    """One page of a text PDF as the scanner stores it, decoded: a PIL picture (RGB, or
+    grey for a grey scan)."""
+    from PIL import Image
+
+    return Image.open(io.BytesIO(scan_jpeg(pdf_bytes, index, condition, dpi, seed, agency)))
+
+
+def scan_jpeg(
+    pdf_bytes: bytes, index: int, condition: Condition, dpi: int, seed: str, agency: str = ""
+) -> bytes:
+    """One page of a text PDF as the scanner stores it: JPEG at the condition's quality."""
     import numpy as np
     import pypdfium2 as pdfium
     from PIL import Image, ImageFilter
@@ -291,8 +314,8 @@ def scan_page(pdf_bytes: bytes, index: int, condition: Condition, dpi: int, seed
     if condition.grey:
         picture = picture.convert("L")
     buf = io.BytesIO()
-    picture.save(buf, format="JPEG", quality=condition.quality)
-    return Image.open(io.BytesIO(buf.getvalue()))
+    picture.save(buf, format="JPEG", quality=condition.quality, dpi=(dpi, dpi))
+    return buf.getvalue()
 
 
 def _specks(pixels, noise, dpi: int) -> None:
