@@ -587,6 +587,31 @@ def test_a_digit_dropped_or_a_point_invented_disagrees_with_the_ink():
     assert glyphs.agrees("10", ten, shapes=False) is None
 
 
+def test_a_lone_thin_one_is_read_by_its_shape():
+    """A lone serif 1 is the commonest cell the models leave unread (or read as 7): a lone
+    mark with no hole, narrower than any other digit, is a 1 when a model read 1 and none
+    another number. Not a bare stroke (a rule's remnant), not a wider mark, not a slash
+    printed for "not applicable"."""
+    one = _printed_glyph(width=14, height=38)
+    assert glyphs.lone_one(one)
+    assert glyphs.agrees("7", one) is not None  # as narrow as a 1: not a 7
+    kept = cells._number(_TwoModels("", "1", sure=0.88), one, "1", 300)
+    assert kept.text == "1" and kept.evidence and kept.confidence == 0.88
+    assert not glyphs.lone_one(_printed_glyph(width=4, height=38))  # a stroke of a rule
+    assert not glyphs.lone_one(_printed_glyph(width=22, height=38))  # a 7 or a 5
+    assert cells._number(_TwoModels("", "", sure=0.0), one, "", 300).text == ""
+    slash = cells._number(_TwoModels("", "1", sure=0.88), one, "/", 300)
+    assert slash.text == ""
+
+
+def _printed_glyph(width: int, height: int, holes: int = 0) -> glyphs.Line:
+    """A measured line of one character of that size."""
+    import numpy as np
+
+    mark = glyphs.Glyph(10, 10 + width, 0, height, holes)
+    return glyphs.Line(np.full((height + 10, width + 20), 255, np.uint8), [mark], height)
+
+
 def test_a_point_on_the_line_between_digits_must_be_read():
     """A small mark on the baseline between digits is a decimal point (1.5 read as 15
     would be a wrong number): a reading without it does not agree with the ink, and a
@@ -623,7 +648,7 @@ class _TwoModels:
     def __init__(self, first: str, second: str, sure: float = 0.97):
         self.first, self.second, self.sure = first, second, sure
 
-    def read(self, crop, numeric: bool, second: int = 0):
+    def read(self, crop, numeric: bool, second: int = 0, chars: int = 0):
         return (self.second if second else self.first), self.sure
 
     def readings(self, picture, chars: int):

@@ -21,7 +21,7 @@ from archive.parse.document import OcrCell, OcrTable
 from archive.parse.ocr.confidence import KEEP
 from archive.parse.ocr.engine import LINE_HEIGHT, Engine
 from archive.parse.ocr.geometry import Box
-from archive.parse.ocr.glyphs import MIN_HEIGHT, Line, agrees, number_line
+from archive.parse.ocr.glyphs import MIN_HEIGHT, Line, agrees, lone_one, number_line
 from archive.parse.ocr.lexicon import correct_label, names_label
 from archive.parse.values import read_cell
 
@@ -242,7 +242,7 @@ def _number(eng: Engine, line: Line | None, first: str, dpi: int) -> OcrCell:
     pad = max(3, dpi // 30)
     reads: list[tuple[str, float, str]] = []  # (text, confidence, model)
     band = _for_engine(line.picture, pad, dpi)
-    text, conf = eng.read(band, numeric=True)
+    text, conf = eng.read(band, numeric=True, chars=line.chars)
     reads.append((_digits(text), conf, "first"))
     text, conf = eng.read(band, numeric=True, second=line.chars)
     reads.append((_digits(text), conf, "second"))
@@ -257,7 +257,7 @@ def _number(eng: Engine, line: Line | None, first: str, dpi: int) -> OcrCell:
     ):
         return OcrCell(a, min(ca, cb), numeric=True)
     large = _for_engine(line.picture, pad, dpi, larger=RESCALE)
-    text, conf = eng.read(large, numeric=True)
+    text, conf = eng.read(large, numeric=True, chars=line.chars)
     reads.append((_digits(text), conf, "first"))
     text, conf = eng.read(large, numeric=True, second=line.chars)
     reads.append((_digits(text), conf, "second"))
@@ -268,8 +268,17 @@ def _number(eng: Engine, line: Line | None, first: str, dpi: int) -> OcrCell:
         sure = min(c for c, _ in by)
         if {m for _, m in by} == {"first", "second"} and (len(by) >= 3 or sure >= KEEP):
             return OcrCell(value, sure, numeric=True, evidence="read again larger")
+    ones = [c for t, c, _ in reads if t == "1"]
+    if ones and fitting <= {"1"} and lone_one(line) and not _SLASHES & set(first):
+        # A lone narrow stroke: only a 1 is printed so, and a model read it, none another
+        # number (the engine drops a thin serif 1 far more often than it misreads one).
+        # A slash (printed for "not applicable") is as narrow: read as one, it is not 1.
+        return OcrCell("1", max(ones), numeric=True, evidence="a lone 1 by its ink's shape")
     candidates = sorted(fitting | _second_look(eng, line))
     return OcrCell("", 0.0, numeric=True, seen=" or ".join(candidates) or None)
+
+
+_SLASHES = set("/\\／＼")
 
 
 def _as_first(reads: list[tuple[str, float, str]]) -> list[tuple[str, float, str]]:

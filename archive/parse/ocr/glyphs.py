@@ -30,6 +30,12 @@ TALL = 0.55
 # A digit's ink is at most this wide for its height (0 and 4 of the widest fonts are
 # about 0.75): a wider character is two digits touching, or not a digit.
 WIDE = 0.95
+# A digit's ink is at least this wide for its height, but for a 1: measured on the
+# real-derived scans (serif and sans, 150 to 300 dpi), every 0 and 2–9 was 0.52 of its
+# height or wider, every 1 but one (a speck beside it) 0.42 or narrower. A mark narrower
+# than this can only be a 1; one narrower than THIN is a rule's remnant, not a digit.
+NARROW = 0.47
+THIN = 0.2
 # How many holes a digit's mark can enclose, as printed and as a small or blurred print
 # leaves it (a 4 of some fonts is open; the small hole of a 6, 8 or 9 fills in at 150 dpi,
 # a seal's grain or JPEG may close a gap in a 2, 3 or 5 for a pixel). A reading is refused
@@ -260,4 +266,17 @@ def agrees(text: str, line: Line, shapes: bool = True) -> str | None:
             return f"a {ch} printed as wide as two digits"
         if shapes and glyph.holes not in HOLES[ch]:
             return f"a {ch} read where the mark encloses {glyph.holes} hole(s)"
+        if shapes and ch != "1" and glyph.width < NARROW * glyph.height:
+            return f"a {ch} read where the mark is as narrow as a 1"
     return None
+
+
+def lone_one(line: Line) -> bool:
+    """Whether the line prints a lone 1 and nothing else, by its ink alone: one character
+    with no hole, narrower than any other digit (:data:`NARROW`) yet no bare stroke, no
+    point, minus or loose mark beside it. The recogniser drops a lone thin 1 (a serif
+    one most of all) or reads it as 7; its shape says what it is."""
+    if line.chars != 1 or line.points or line.dash or line.loose:
+        return False
+    (glyph,) = line.glyphs
+    return glyph.holes == 0 and THIN * glyph.height <= glyph.width < NARROW * glyph.height
