@@ -612,6 +612,17 @@ def _printed_glyph(width: int, height: int, holes: int = 0) -> glyphs.Line:
     return glyphs.Line(np.full((height + 10, width + 20), 255, np.uint8), [mark], height)
 
 
+def test_marks_of_different_sizes_are_not_one_number():
+    """What a grey seal's legend leaves in a blank cell, two marks 33 and 43 pixels high
+    off one line, was read as 72 by both models at 0.90: the digits of a printed number
+    are as tall as each other on one baseline, so the ink refuses it."""
+    debris = _number_line((40, 22, 16, 25), (62, 10, 20, 33))
+    assert debris.chars == 2
+    assert glyphs.agrees("72", debris, shapes=False) is not None
+    number = _number_line((40, 12, 16, 31), (62, 10, 20, 33))  # a pixel or two apart
+    assert glyphs.agrees("72", number, shapes=False) is None
+
+
 def test_a_point_on_the_line_between_digits_must_be_read():
     """A small mark on the baseline between digits is a decimal point (1.5 read as 15
     would be a wrong number): a reading without it does not agree with the ink, and a

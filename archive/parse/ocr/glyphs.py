@@ -36,6 +36,11 @@ WIDE = 0.95
 # than this can only be a 1; one narrower than THIN is a rule's remnant, not a digit.
 NARROW = 0.47
 THIN = 0.2
+# The digits of one printed number are as tall as each other and stand on one line:
+# within this share of the tallest one's height (a glyph measured a pixel or two short at
+# 150 dpi is well within it; a seal's legend left in a blank cell, two marks 33 and 43
+# pixels high read as 72, is not).
+SAME_SIZE = 0.15
 # How many holes a digit's mark can enclose, as printed and as a small or blurred print
 # leaves it (a 4 of some fonts is open; the small hole of a 6, 8 or 9 fills in at 150 dpi,
 # a seal's grain or JPEG may close a gap in a 2, 3 or 5 for a pixel). A reading is refused
@@ -248,6 +253,8 @@ def agrees(text: str, line: Line, shapes: bool = True) -> str | None:
         shown = shown[:-unit]
     if len(shown) != len(glyphs):
         return f"{len(shown)} characters read, {len(glyphs)} printed"
+    if glyphs and not _one_size(glyphs):
+        return "marks of different sizes or on different lines: not one printed number"
     read_points = []
     seen = 0
     for ch in text:
@@ -269,6 +276,14 @@ def agrees(text: str, line: Line, shapes: bool = True) -> str | None:
         if shapes and ch != "1" and glyph.width < NARROW * glyph.height:
             return f"a {ch} read where the mark is as narrow as a 1"
     return None
+
+
+def _one_size(glyphs: list[Glyph]) -> bool:
+    """Whether the marks are as tall as each other and stand on one baseline."""
+    tallest = max(g.height for g in glyphs)
+    slack = SAME_SIZE * tallest
+    bottoms = [g.y1 for g in glyphs]
+    return min(g.height for g in glyphs) >= tallest - slack and max(bottoms) - min(bottoms) <= slack
 
 
 def lone_one(line: Line) -> bool:
