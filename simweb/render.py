@@ -1199,9 +1199,10 @@ def render_docx_table_pictures(truth: ReportTruth, scan: Scan) -> bytes:
 _SEAL_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 
 
-def _stamp(page, agency: str, dpi: int, rng: random.Random):
+def _stamp(page, agency: str, dpi: int, rng: random.Random, at: tuple[int, int] | None = None):
     """A round red seal (ring, star, the agency's name around the rim) multiplied onto the
-    page, centred over table 3's number columns, partly see-through as ink is."""
+    page, centred over table 3's number columns, partly see-through as ink is (``at``: the
+    seal's centre in page pixels, where the caller knows where table 3 is printed)."""
     import math
 
     from PIL import Image, ImageChops, ImageDraw, ImageFont
@@ -1246,6 +1247,8 @@ def _stamp(page, agency: str, dpi: int, rng: random.Random):
     seal = Image.composite(Image.new("RGB", seal.size, "white"), seal, fade)
     x = int(page.width * rng.uniform(0.45, 0.62))
     y = int(page.height * rng.uniform(0.15, 0.45))
+    if at is not None:
+        x, y = at[0] - size // 2, at[1] - size // 2
     region = page.crop((x, y, x + size, y + size))
     page.paste(ImageChops.multiply(region, seal), (x, y))
     return page

@@ -40,6 +40,9 @@ class OcrCell:
     numeric: bool = False
     corrected_from: str | None = None  # a label read with misrecognised characters
     seen: str | None = None  # what the engine made of a number cell it could not read
+    # what, besides the engine's confidence, made a number of it (read again larger, the
+    # table's sums): a number read less surely is kept only on such evidence
+    evidence: str | None = None
 
 
 @dataclass

@@ -24,7 +24,7 @@ if ocr.tessdata_dir() is None:
     pytest.skip("Tesseract's chi_sim data is not installed", allow_module_level=True)
 
 # After the skips: these modules load Tesseract and OpenCV as they are imported.
-from archive.parse.ocr import cells, engine, geometry, sources  # noqa: E402
+from archive.parse.ocr import cells, engine, geometry, glyphs, sources, sums  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -242,10 +242,11 @@ def test_two_readings_the_sums_cannot_tell_apart_stay_null():
     assert ocr.confirm_by_sums(none_fits, {k: {9} for k in one_way}) == {}
 
 
-def test_several_cells_filled_together_need_a_second_sum_each():
-    """Two totals of table 3 misread alike (5 read as 9: 523 → 923, 507 → 907) still
-    balance the column's sum: they are kept only when each one's row sum, with nothing
-    unknown, holds too."""
+def test_a_cell_is_confirmed_only_by_its_row_and_its_column_read_independently():
+    """An unsure cell is filled by the sums only when the sum along its row and the sum
+    down its column both hold with it, every other cell of both read by itself. Two
+    totals misread alike (5 read as 9: 523 → 923, 507 → 907) still balance their column:
+    with both unread, neither sum is evidence for either, whatever the readings."""
     import copy
     from types import SimpleNamespace
 
@@ -258,20 +259,46 @@ def test_several_cells_filled_together_need_a_second_sum_each():
     truth = {k: tables[k[0]][k[1]][k[2]] for k in (new, done)}
     assert all(isinstance(v, int) and v > 0 for v in truth.values())
 
-    def report(more: tuple = ()):
+    def report(*unread):
         t = copy.deepcopy(tables)
-        for _, row, col in (new, done, *more):
+        for _, row, col in unread:
             t["t3"][row][col] = None
         return SimpleNamespace(template=sample.truth.template, tables=t)
 
-    # As scanned: a part of each row not read at all, and the totals of four result rows.
-    unread = [("t3", "new_requests", "public_interest"), ("t3", "results_total", "research")]
-    unread += [("t3", r, "total") for r in list(tables["t3"])[2:6]]
     alike = {k: {v + 400} for k, v in truth.items()}  # new + carried over = done + forward
-    assert ocr.confirm_by_sums(report(tuple(unread)), alike) == {}
-    assert ocr.confirm_by_sums(report(), alike) == {}
+    assert ocr.confirm_by_sums(report(new, done), alike) == {}
     right = {new: {truth[new], truth[new] + 3}, done: {truth[done]}}
-    assert ocr.confirm_by_sums(report(), right) == truth
+    # 已办结's total has its own row and the outcomes' column, both read: confirmed; 新收's
+    # column runs through 已办结, filled by the sums, not read: no evidence for it.
+    assert ocr.confirm_by_sums(report(new, done), right) == {done: truth[done]}
+    alone = report(new)
+    assert ocr.confirm_by_sums(alone, {new: right[new]}) == {new: truth[new]}
+    assert alone.tables["t3"]["new_requests"]["total"] == truth[new]
+    # A part of its row unread too: the row's sum says nothing, the column alone is not
+    # enough.
+    part = ("t3", "new_requests", sums.T3_APPLICANTS[0])
+    assert ocr.confirm_by_sums(report(new, part), {new: right[new]}) == {}
+
+
+def test_a_sum_the_same_misreading_satisfies_on_both_sides_is_no_evidence():
+    """21 printed in 本年新收's one applicant column and in its 总计, both read 2 (the thin
+    1 dropped): 2 + 0 = 2 + 0 holds, but the same misreading sits on both sides. The sum
+    is no evidence for the unsure cell, which stays null."""
+    from types import SimpleNamespace
+
+    from archive.store.templates import template
+
+    cols = [c.key for c in template("2021").cols("t3")]
+    blank = dict.fromkeys(cols, 0)
+    rows = {r.key: dict(blank) for r in template("2021").rows("t3")}
+    rows["new_requests"].update(natural=2, total=2)  # as misread: both 21
+    rows["granted"].update(natural=2, total=2)
+    rows["results_total"].update(natural=2, total=2)
+    key = ("t3", "new_requests", "natural")
+    rows["new_requests"]["natural"] = None
+    report = SimpleNamespace(template="2021", tables={"t3": rows})
+    assert ocr.confirm_by_sums(report, {key: {2}}) == {}
+    assert report.tables["t3"]["new_requests"]["natural"] is None
 
 
 def test_a_reading_that_breaks_the_sums_is_not_trusted_unless_near_certain():
@@ -332,20 +359,20 @@ def test_skew_is_found(seed):
     assert abs(found + skew) < 0.1, (skew, found)
 
 
-def test_a_minus_the_size_of_dust_makes_the_number_unreadable():
-    """A minus sign scanned at 300 dpi is about as large as a speck of dust (9×4 pixels,
-    34 of them, measured on the benchmark's scans) and is not in the picture the digits
-    are read from: a level stroke left of the number, at mid-height, is taken for one."""
-    speck, dpi = 36.0, 300
-    digit = (158, 18, 13, 25, 225)  # x, y, w, h, area of the printed "8"
-    minus = (147, 31, 9, 4, 34)
-    dust = [(56, 22, 3, 3, 5), (188, 24, 3, 2, 5), (222, 27, 2, 2, 3)]
-    assert cells._dash_before([digit, minus, *dust], [digit], speck, dpi)
-    assert not cells._dash_before([digit, *dust], [digit], speck, dpi)
-    underline = (147, 44, 9, 3, 27)  # below the line, not level with its middle
-    assert not cells._dash_before([digit, underline], [digit], speck, dpi)
-    after = (175, 31, 9, 4, 34)  # right of the number
-    assert not cells._dash_before([digit, after], [digit], speck, dpi)
+def test_a_minus_the_size_of_dust_is_seen_and_must_be_read():
+    """A minus sign scanned at 300 dpi is about as large as a speck of dust (9×4 pixels)
+    and the engine may leave it out: a level stroke just left of the number, at
+    mid-height, is a minus, and a reading without it does not agree with the ink. The
+    same stroke below the line, right of the number, or far above it is not a minus."""
+    five = (84, 15, 14, 26)
+    minus = _number_line((70, 28, 10, 4), five)
+    assert minus.dash and minus.chars == 1
+    assert glyphs.agrees("5", minus, shapes=False) is not None
+    assert glyphs.agrees("-5", minus, shapes=False) is None
+    for mark in ((70, 42, 10, 3), (100, 28, 10, 4), (68, 2, 10, 4)):
+        line = _number_line(mark, five)
+        assert not line.dash and line.chars == 1, mark
+        assert glyphs.agrees("5", line, shapes=False) is None, mark
 
 
 # --- rules a scan dissolved: parted again, merged cells left merged ---------------------
@@ -525,32 +552,92 @@ def _line(*marks, size=(60, 160)):
     return band
 
 
+def _number_line(*marks, size=(60, 160), dpi: int = 300):
+    """The number line :func:`glyphs.number_line` finds in a cell of ``marks``."""
+    import numpy as np
+
+    picture = _line(*marks, size=size)
+    found = glyphs.number_line(picture, np.where(picture < 128, 255, 0).astype(np.uint8), dpi)
+    assert found is not None
+    return found
+
+
 def test_specks_around_a_number_are_wiped_and_its_characters_counted():
     """What a seal and dust leave around a lone 0 makes the engine read nothing: the digits
     (marks of nearly the tallest one's height) are kept, specks above and beside wiped; a
     digit broken in two pieces side by side over each other is one character."""
     zero = (70, 15, 14, 26)
     specks = [(20, 3, 3, 3), (120, 30, 4, 3), (75, 50, 3, 3)]
-    clean, chars = cells._glyph_line(_line(zero, *specks))
-    assert chars == 1 and (clean == 0).sum() == 14 * 26
+    clean = _number_line(zero, *specks)
+    assert clean.chars == 1 and clean.wiped == 3 and not clean.points and not clean.loose
     broken = [(70, 15, 14, 13), (71, 28, 13, 13)]  # a 0 split across its middle
-    assert cells._glyph_line(_line(*broken, *specks))[1] == 1
-    assert cells._glyph_line(_line((60, 15, 14, 26), (80, 15, 14, 26)))[1] == 2
+    assert _number_line(*broken, *specks).chars == 1
+    assert _number_line((60, 15, 14, 26), (80, 15, 14, 26)).chars == 2
 
 
-def test_a_mark_that_may_belong_to_the_number_stops_the_second_look():
-    """A small mark on the line between digits may be a decimal point (1.5 read as 15
-    would be a wrong number), a flat one left of them a minus: the line is left alone."""
-    one, five = (60, 15, 10, 26), (84, 15, 14, 26)
-    assert cells._glyph_line(_line(one, (74, 37, 4, 4), five)) is None
-    assert cells._glyph_line(_line((40, 27, 12, 4), five)) is None
-    assert cells._glyph_line(_line((40, 2, 12, 4), five)) is not None  # a speck above
+def test_a_digit_dropped_or_a_point_invented_disagrees_with_the_ink():
+    """The recogniser dropped a digit (21 read as 2) or invented a point (10 read as 1.0)
+    with full confidence: the ink's count of characters and its points refuse both."""
+    two, one = (60, 15, 14, 26), (84, 15, 5, 26)
+    twenty_one = _number_line(two, one)
+    assert glyphs.agrees("2", twenty_one, shapes=False) is not None
+    assert glyphs.agrees("21", twenty_one, shapes=False) is None
+    ten = _number_line(one, (96, 15, 14, 26))
+    assert glyphs.agrees("1.0", ten, shapes=False) is not None
+    assert glyphs.agrees("10", ten, shapes=False) is None
 
 
-def test_a_row_of_zeros_left_unread_is_filled_when_its_sum_leaves_nothing_else():
-    """Cells on one side of a sum that must add up to 0, each read as 0 among other
-    readings, are 0 (counts are never negative) — any number of them. Not when they lie
-    on both sides of the sum, nor when the engine never read a 0 in one of them."""
+def test_a_lone_thin_one_is_read_by_its_shape():
+    """A lone serif 1 is the commonest cell the models leave unread (or read as 7): a lone
+    mark with no hole, narrower than any other digit, is a 1 when a model read 1 and none
+    another number. Not a bare stroke (a rule's remnant), not a wider mark, not a slash
+    printed for "not applicable"."""
+    one = _printed_glyph(width=14, height=38)
+    assert glyphs.lone_one(one)
+    assert glyphs.agrees("7", one) is not None  # as narrow as a 1: not a 7
+    kept = cells._number(_TwoModels("", "1", sure=0.88), one, "1", 300)
+    assert kept.text == "1" and kept.evidence and kept.confidence == 0.88
+    assert not glyphs.lone_one(_printed_glyph(width=4, height=38))  # a stroke of a rule
+    assert not glyphs.lone_one(_printed_glyph(width=22, height=38))  # a 7 or a 5
+    assert cells._number(_TwoModels("", "", sure=0.0), one, "", 300).text == ""
+    slash = cells._number(_TwoModels("", "1", sure=0.88), one, "/", 300)
+    assert slash.text == ""
+
+
+def _printed_glyph(width: int, height: int, holes: int = 0) -> glyphs.Line:
+    """A measured line of one character of that size."""
+    import numpy as np
+
+    mark = glyphs.Glyph(10, 10 + width, 0, height, holes)
+    return glyphs.Line(np.full((height + 10, width + 20), 255, np.uint8), [mark], height)
+
+
+def test_marks_of_different_sizes_are_not_one_number():
+    """What a grey seal's legend leaves in a blank cell, two marks 33 and 43 pixels high
+    off one line, was read as 72 by both models at 0.90: the digits of a printed number
+    are as tall as each other on one baseline, so the ink refuses it."""
+    debris = _number_line((40, 22, 16, 25), (62, 10, 20, 33))
+    assert debris.chars == 2
+    assert glyphs.agrees("72", debris, shapes=False) is not None
+    number = _number_line((40, 12, 16, 31), (62, 10, 20, 33))  # a pixel or two apart
+    assert glyphs.agrees("72", number, shapes=False) is None
+
+
+def test_a_point_on_the_line_between_digits_must_be_read():
+    """A small mark on the baseline between digits is a decimal point (1.5 read as 15
+    would be a wrong number): a reading without it does not agree with the ink, and a
+    reading with it does."""
+    one, five = (60, 15, 6, 26), (84, 15, 14, 26)
+    line = _number_line(one, (74, 37, 4, 4), five)
+    assert line.chars == 2 and line.points == [1]
+    assert glyphs.agrees("15", line, shapes=False) is not None
+    assert glyphs.agrees("1.5", line, shapes=False) is None
+
+
+def test_a_row_of_zeros_left_unread_is_not_filled_by_its_sum_alone():
+    """Cells of one sum that would have to add up to 0 are not made 0 by it: the total
+    they are checked against may have lost a thin 1 as they did (10 read as 0 beside a
+    total of 13 read as 3). Table 4 has no sum down its columns, so nothing confirms them."""
     from types import SimpleNamespace
 
     def review(**unread):
@@ -559,41 +646,59 @@ def test_a_row_of_zeros_left_unread_is_filled_when_its_sum_leaves_nothing_else()
 
     keys = [("t4", "review", c) for c in ("other", "pending")]
     zeros = review(other=None, pending=None)
-    assert ocr.confirm_by_sums(zeros, {keys[0]: {0, 9}, keys[1]: {0}}) == {k: 0 for k in keys}
-    assert zeros.tables["t4"]["review"]["other"] == 0
-    no_zero_read = review(other=None, pending=None)
-    assert ocr.confirm_by_sums(no_zero_read, {keys[0]: {9}, keys[1]: {0}}) == {}
-    both_sides = review(upheld=0, corrected=0, other=None, total=None)  # 5 and 5 fit too
-    sides = {keys[0]: {0, 5}, ("t4", "review", "total"): {0, 5}}
-    assert ocr.confirm_by_sums(both_sides, sides) == {}
-    something_left = review(other=None, pending=None, total=4)  # they add up to 1
-    assert ocr.confirm_by_sums(something_left, {keys[0]: {0}, keys[1]: {0}}) == {}
+    assert ocr.confirm_by_sums(zeros, {keys[0]: {0, 10}, keys[1]: {0}}) == {}
+    assert zeros.tables["t4"]["review"]["other"] is None
+    one = review(other=None)
+    assert ocr.confirm_by_sums(one, {keys[0]: {0}}) == {}
 
 
 class _TwoModels:
     """An engine whose first model reads ``first`` and second ``second`` (and whose second
     look reads nothing)."""
 
-    def __init__(self, first: str, second: str):
-        self.first, self.second = first, second
+    def __init__(self, first: str, second: str, sure: float = 0.97):
+        self.first, self.second, self.sure = first, second, sure
 
-    def read(self, crop, numeric: bool, second: int = 0):
-        return (self.second if second else self.first), 0.97
+    def read(self, crop, numeric: bool, second: int = 0, chars: int = 0):
+        return (self.second if second else self.first), self.sure
 
     def readings(self, picture, chars: int):
         return set()
 
 
+def _printed(chars: int, units: int = 0) -> glyphs.Line:
+    """A measured line of ``chars`` digits and ``units`` wide characters (元, parted in two
+    like two digits), as :func:`glyphs.number_line` gives it."""
+    import numpy as np
+
+    marks = [glyphs.Glyph(20 * k, 20 * k + 14, 0, 26, 0, run=k) for k in range(chars)]
+    for u in range(units):
+        x = 20 * (chars + u)
+        run = chars + u
+        marks += [
+            glyphs.Glyph(x, x + 8, 0, 26, 0, run),
+            glyphs.Glyph(x + 10, x + 18, 0, 26, 0, run),
+        ]
+    return glyphs.Line(np.full((40, 20 * (chars + units) + 20), 255, np.uint8), marks, 26)
+
+
 def test_an_amount_in_yuan_is_read_by_both_models_too():
     """The second model has no 元 (it reads it as a digit): its digits must begin as the
     first model's. The first model alone read a scanned 5460000元 as 95460000元."""
-    band = _line((20, 15, 120, 26))
-    wrong = cells._number(_TwoModels("95460000元", "54600007"), [band], 2, "95460000元")
-    assert wrong.text == "" and "95460000元 or 54600007" in wrong.seen
-    right = cells._number(_TwoModels("5460000元", "54600007"), [band], 2, "5460000元")
+    amount = _printed(7, units=1)
+    wrong = cells._number(_TwoModels("95460000元", "54600007"), amount, "95460000元", 300)
+    assert wrong.text == "" and wrong.numeric
+    right = cells._number(_TwoModels("5460000元", "54600007"), amount, "5460000元", 300)
     assert right.text == "5460000元"
-    plain = cells._number(_TwoModels("523", "923"), [band], 2, "523")
-    assert plain.text == "" and plain.seen.startswith("523 or 923")
+    plain = cells._number(_TwoModels("523", "923"), _printed(3), "523", 300)
+    assert plain.text == "" and plain.seen == "523 or 923"
+
+
+def test_a_digit_both_models_dropped_surely_is_not_a_number():
+    """Both models read 21 as 2 with full confidence: one character read where two are
+    printed, so the cell is left unread, never 2."""
+    dropped = cells._number(_TwoModels("2", "2", sure=1.0), _printed(2), "2", 300)
+    assert dropped.text == "" and dropped.numeric
 
 
 def test_the_second_look_leaves_both_models_as_it_found_them():

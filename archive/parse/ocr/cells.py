@@ -18,8 +18,10 @@ import cv2
 import numpy as np
 
 from archive.parse.document import OcrCell, OcrTable
+from archive.parse.ocr.confidence import KEEP
 from archive.parse.ocr.engine import LINE_HEIGHT, Engine
 from archive.parse.ocr.geometry import Box
+from archive.parse.ocr.glyphs import MIN_HEIGHT, Line, agrees, lone_one, number_line
 from archive.parse.ocr.lexicon import correct_label, names_label
 from archive.parse.values import read_cell
 
@@ -33,10 +35,11 @@ def _looks_numeric(text: str) -> bool:
     return all(ch.isdigit() or ch in ",.-—/元万OoIl|" for ch in folded)
 
 
-def _for_engine(crop, pad: int, dpi: int):
+def _for_engine(crop, pad: int, dpi: int, larger: float = 1.0):
     """One line of a cell as the engine wants it: scaled so that the line is about
-    ``LINE_HEIGHT`` pixels high, on a white margin."""
-    scale = min(4.0, max(1.0, LINE_HEIGHT / max(crop.shape[0], 1)))
+    ``LINE_HEIGHT`` pixels high (or as printed, when larger), then ``larger`` times that,
+    on a white margin."""
+    scale = min(4.0, max(1.0, LINE_HEIGHT / max(crop.shape[0], 1))) * larger
     if scale > 1.05:
         crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     pad = max(pad, LINE_HEIGHT // 3)
@@ -55,11 +58,18 @@ def _sure_words(text: str, confidence: float) -> bool:
     return confidence >= 0.8 and sum("\u4e00" <= ch <= "\u9fff" for ch in text) >= 2
 
 
-def _glyphs(marks) -> int:
-    """How many glyphs side by side a cell prints: runs of columns holding ink (touching
-    glyphs count as one, so this is a lower bound on the characters printed)."""
-    cols = marks.any(axis=0)
-    return int(cols[0]) + int(((~cols[:-1]) & cols[1:]).sum()) if len(cols) else 0
+def _rules_from_edge(lines):
+    """The pixels of a cell's picture that belong to its rules: the marks ``rules`` found
+    straight and long enough that reach the picture's edge (a rule the inset did not clear,
+    on a skewed or warped page). A stroke of a large character is as long as a short rule
+    (申 or 开 printed 12 pt high at 300 dpi), but it stands inside the cell, clear of its
+    edges: it is part of the text, and left in it."""
+    mask = lines > 0
+    if not mask.any():
+        return mask
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    edge = np.unique(np.concatenate((labels[0], labels[-1], labels[:, 0], labels[:, -1])))
+    return np.isin(labels, edge[edge > 0])
 
 
 def _text_lines(marks, dpi: int) -> list[tuple[int, int]]:
@@ -94,38 +104,34 @@ def _text_lines(marks, dpi: int) -> list[tuple[int, int]]:
 def read_table(page, ink_mask, lines, boxes: list[Box], dpi: int, eng: Engine) -> OcrTable:
     """Read every cell of one table: first as a line of Chinese; a cell that does not read
     surely as words (or as a label of the templates) is read again with digits only, and
-    that reading, with its confidence, is the one kept."""
+    kept as a number only on the evidence :func:`_number` asks for."""
     inset = max(2, dpi // 60)
     speck = (dpi / 100) ** 2 * 4  # ink smaller than this is dust, not a mark
     crops: dict[int, list] = {}
-    glyphs: dict[int, int] = {}
-    dashed: dict[int, bool] = {}
+    numbers: dict[int, Line | None] = {}
     first: dict[int, tuple[str, float]] = {}
     for i, b in enumerate(boxes):
         ys, xs = slice(b.y0 + inset, b.y1 - inset), slice(b.x0 + inset, b.x1 - inset)
         marks = ink_mask[ys, xs].copy()
-        marks[lines[ys, xs] > 0] = 0
+        ruled = _rules_from_edge(lines[ys, xs])
+        marks[ruled] = 0
         count, _, stats, _ = cv2.connectedComponentsWithStats(marks, connectivity=8)
         printed = [stats[k] for k in range(1, count) if stats[k][4] >= speck]
         if not printed:
             continue  # nothing printed
-        dashed[i] = _dash_before(stats[1:count], printed, speck, dpi)
-        # Tight around what is printed: recognisers scale a line to their own height.
-        top = min(s[1] for s in printed)
-        left = min(s[0] for s in printed)
-        bottom = max(s[1] + s[3] for s in printed)
-        right = max(s[0] + s[2] for s in printed)
-        ys = slice(ys.start + top, ys.start + bottom)
-        xs = slice(xs.start + left, xs.start + right)
-        crop = page[ys, xs].copy()
-        crop[lines[ys, xs] > 0] = 255
+        grey = page[ys, xs].copy()
+        grey[ruled] = 255
+        numbers[i] = number_line(grey, marks, dpi)
+        # Tight around what is printed (specks away from it left out): recognisers scale
+        # a line to their own height.
+        top, left, bottom, right = _text_box(stats[1:count], printed, dpi)
+        crop = grey[top:bottom, left:right]
         pad = max(3, dpi // 30)
         bands = [
             _for_engine(crop[a:b], pad, dpi)
             for a, b in _text_lines(marks[top:bottom, left:right], dpi)
         ]
         crops[i] = bands
-        glyphs[i] = _glyphs(marks[top:bottom, left:right])
         readings = [eng.read(band, numeric=False) for band in bands]
         first[i] = (
             "".join(t for t, _ in readings),
@@ -145,10 +151,31 @@ def read_table(page, ink_mask, lines, boxes: list[Box], dpi: int, eng: Engine) -
         elif not _looks_numeric(text) and (_sure_words(text, conf) or names_label(text)):
             cells[b.row][b.col] = OcrCell(text, conf)
         else:
-            cells[b.row][b.col] = _number(eng, crops[i], glyphs[i], text, dashed.get(i, False))
+            cells[b.row][b.col] = _number(eng, numbers[i], text, dpi)
     for row in cells:
         _words_among_numbers(row)
     return OcrTable(cells)
+
+
+def _text_box(components, printed, dpi: int) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right) of what a cell prints: its marks as tall as a character,
+    and the small ones among or beside them (points, commas, a minus, the dots of 、and
+    。); specks further off are left out. A cell with no mark as tall as a character: all
+    its marks larger than dust."""
+    least = max(3, int(dpi * MIN_HEIGHT))
+    tall = [s for s in components if s[3] >= least]
+    if not tall:
+        tall = printed
+    top = min(s[1] for s in tall)
+    left = min(s[0] for s in tall)
+    bottom = max(s[1] + s[3] for s in tall)
+    right = max(s[0] + s[2] for s in tall)
+    near = max(s[3] for s in tall) // 2
+    for x, y, w, h, _ in components:
+        if x + w >= left - near and x <= right + near and y + h >= top - near and y <= bottom:
+            top, left = min(top, y), min(left, x)
+            bottom, right = max(bottom, y + h), max(right, x + w)
+    return top, left, bottom, right
 
 
 def _words_among_numbers(row: list[OcrCell | None]) -> None:
@@ -168,107 +195,123 @@ def _words_among_numbers(row: list[OcrCell | None]) -> None:
             c.text, c.confidence, c.numeric, c.seen = "", 0.0, True, None
 
 
-def _dash_before(components, printed, speck: float, dpi: int) -> bool:
-    """Is a minus sign printed before the number? A minus is a short level stroke of about
-    the area of a speck of dust (so it is not among the ``printed`` marks the number is
-    read from): a mark under the speck size, at least twice as wide as high and 1/40
-    inch wide, level with the middle of the printed line, left of it."""
-    top = min(s[1] for s in printed)
-    bottom = max(s[1] + s[3] for s in printed)
-    left = min(s[0] for s in printed)
-    height = bottom - top
-    for x, y, w, h, area in components:
-        if area >= speck or w < 2 * h or w < dpi / 40:
-            continue
-        middle = y + h / 2
-        if top + 0.3 * height <= middle <= top + 0.7 * height and x + w <= left + 2:
-            return True
-    return False
+# A number read with at least this confidence by both models, agreeing with the ink, is
+# kept on that; read less surely, it needs a second reading at another scale as well.
+SURE_READ = 0.97
+# The line is read a second time this much larger than the first.
+RESCALE = 1.6
 
 
-def _glyph_line(band):
-    """A number's line with the specks around it wiped, and how many characters it holds —
-    or None where a small mark could be part of the number. Specks are what a seal, dust or
-    JPEG leave near the digits; they make the engine read nothing. Digits are the marks at
-    least 0.6 of the tallest one's height; marks overlapping side by side are one
-    character (a 0 broken in two). A small mark between the digits may be a decimal point,
-    or a flat one on the line left of them a minus: then the line is not cleaned (specks
-    above or below the line are wiped)."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(
-        (band < 128).astype(np.uint8), connectivity=8
-    )
-    marks = [(k, *stats[k][:4]) for k in range(1, count)]
-    if not marks:
-        return None
-    tallest = max(m[4] for m in marks)
-    digits = [m for m in marks if m[4] >= 0.6 * tallest]
-    x0, x1 = min(m[1] for m in digits), max(m[1] + m[3] for m in digits)
-    y0, y1 = min(m[2] for m in digits), max(m[2] + m[4] for m in digits)
-    for _, x, y, w, h in (m for m in marks if m not in digits):
-        middle = y + h / 2
-        if x0 < x + w / 2 < x1 and y0 <= middle <= y1 + 0.2 * (y1 - y0):
-            return None  # a decimal point, a comma, or a piece of a digit
-        if x + w <= x0 and y0 <= middle <= y1 and w >= 1.5 * h:
-            return None  # a minus
-    chars: list[list[int]] = []
-    for _, x, _, w, _ in sorted(digits, key=lambda m: m[1]):
-        if chars and x < chars[-1][1]:
-            chars[-1][1] = max(chars[-1][1], x + w)
-        else:
-            chars.append([x, x + w])
-    clean = np.full_like(band, 255)
-    clean[np.isin(labels, [m[0] for m in digits])] = 0
-    return clean[max(0, y0 - 2) : y1 + 2, max(0, x0 - 2) : x1 + 2], len(chars)
+def _digits(text: str) -> str:
+    return text.replace(" ", "").strip(".,")
 
 
-def _second_look(eng: Engine, bands: list, dash: bool) -> list[str]:
-    """What the engine reads of a number it could not read, once the specks around it are
-    wiped (:func:`_glyph_line`): candidates for the table's sums, sorted."""
-    if dash or len(bands) != 1:
-        return []
-    line = _glyph_line(bands[0])
+def _same(first: str, second: str) -> bool:
+    """Whether the two models read the same number. The second has no 元 or 万 (it reads
+    each as a digit): an amount's digits must begin its reading, one character for each
+    (one model alone read 5460000元 as 95460000元)."""
+    if first.endswith(("元", "万")):
+        digits = first.rstrip("元万")
+        return second.startswith(digits) and len(second) == len(first)
+    return first == second
+
+
+def _number(eng: Engine, line: Line | None, first: str, dpi: int) -> OcrCell:
+    """A cell that is not surely words, read again with digits only, by two models, and
+    kept as a number only on evidence that would catch a digit dropped or doubled, a point
+    invented, a digit taken for another:
+
+    - the ink agrees with the reading (:func:`~archive.parse.ocr.glyphs.agrees`: one
+      printed character for each read, the points and the minus where they are printed,
+      each digit's shape), and
+    - both models read the same, with near certainty (:data:`SURE_READ`); or else, read
+      again :data:`RESCALE` times larger, by both models, every reading that agrees with
+      the ink is the same number, both models read it, and (read with less than
+      :data:`~archive.parse.ocr.confidence.KEEP`'s confidence) three of the four readings
+      did.
+
+    Anything else is an empty cell in the grid (so the row keeps its width) marked unsure,
+    with the readings that agree with the ink for the sums to confirm
+    (:func:`~archive.parse.ocr.sums.confirm_by_sums`), never a guess — unless the first
+    reading had Chinese words in it: then it stays text (a label read poorly; the table
+    reader judges)."""
+    chinese = sum("\u4e00" <= ch <= "\u9fff" for ch in first)
+    words = OcrCell(first, 0.0) if chinese >= 2 else None
     if line is None:
-        return []
-    return sorted(eng.readings(*line))
+        return words or OcrCell("", 0.0, numeric=True)
+    pad = max(3, dpi // 30)
+    reads: list[tuple[str, float, str]] = []  # (text, confidence, model)
+    band = _for_engine(line.picture, pad, dpi)
+    text, conf = eng.read(band, numeric=True, chars=line.chars)
+    reads.append((_digits(text), conf, "first"))
+    text, conf = eng.read(band, numeric=True, second=line.chars)
+    reads.append((_digits(text), conf, "second"))
+    (a, ca, _), (b, cb, _) = reads
+    if read_cell(a).kind != "number" and read_cell(b).kind != "number" and words:
+        return words
+    if (
+        read_cell(a).kind == "number"
+        and _same(a, b)
+        and agrees(a, line, shapes=False) is None
+        and min(ca, cb) >= SURE_READ
+    ):
+        return OcrCell(a, min(ca, cb), numeric=True)
+    large = _for_engine(line.picture, pad, dpi, larger=RESCALE)
+    text, conf = eng.read(large, numeric=True, chars=line.chars)
+    reads.append((_digits(text), conf, "first"))
+    text, conf = eng.read(large, numeric=True, second=line.chars)
+    reads.append((_digits(text), conf, "second"))
+    fitting = _fitting(reads, line)
+    if len(fitting) == 1:
+        value = next(iter(fitting))
+        by = [(c, model) for t, c, model in _as_first(reads) if t == value]
+        sure = min(c for c, _ in by)
+        if {m for _, m in by} == {"first", "second"} and (len(by) >= 3 or sure >= KEEP):
+            return OcrCell(value, sure, numeric=True, evidence="read again larger")
+    ones = [c for t, c, _ in reads if t == "1"]
+    if ones and fitting <= {"1"} and lone_one(line) and not _SLASHES & set(first):
+        # A lone narrow stroke: only a 1 is printed so, and a model read it, none another
+        # number (the engine drops a thin serif 1 far more often than it misreads one).
+        # A slash (printed for "not applicable") is as narrow: read as one, it is not 1.
+        return OcrCell("1", max(ones), numeric=True, evidence="a lone 1 by its ink's shape")
+    candidates = sorted(fitting | _second_look(eng, line))
+    return OcrCell("", 0.0, numeric=True, seen=" or ".join(candidates) or None)
 
 
-def _unread(eng: Engine, bands: list, seen: str, dash: bool = False) -> OcrCell:
-    """A number cell the engine could not read: null, with what it made of it (its
-    readings, then the second look's), the candidates
-    :func:`~archive.parse.ocr.sums.confirm_by_sums` may confirm."""
-    parts = [seen] if seen else []
-    parts += [t for t in _second_look(eng, bands, dash) if t not in seen.split(" or ")]
-    return OcrCell("", 0.0, numeric=True, seen=" or ".join(parts) or None)
+_SLASHES = set("/\\／＼")
 
 
-def _number(eng: Engine, bands: list, glyphs: int, first: str, dash: bool = False) -> OcrCell:
-    """A cell that is not surely words, read again with digits only. What is not a number
-    however read is an empty cell in the grid (so the row keeps its width) marked unsure,
-    so that it ends null with a warning, never a guess — unless the first reading had
-    Chinese words in it: then it stays text (a label read poorly; the table reader judges)."""
-    readings = [eng.read(band, numeric=True) for band in bands]
-    text = "".join(t for t, _ in readings).replace(" ", "").strip(".,")
-    conf = min((c for _, c in readings), default=0.0)
-    if read_cell(text).kind != "number":
-        if sum("\u4e00" <= ch <= "\u9fff" for ch in first) >= 2:
-            return OcrCell(first, 0.0)
-        return _unread(eng, bands, text, dash)
-    if len(text) < glyphs:
-        # Fewer characters than glyphs printed: a digit was dropped (30 read as 0).
-        return _unread(eng, bands, text, dash)
-    again = [eng.read(band, numeric=True, second=len(text)) for band in bands]
-    other = "".join(t for t, _ in again).replace(" ", "").strip(".,")
-    if text.endswith("元"):
-        # The second model has no 元 or 万 (it reads 元 as a digit, unsurely): its digits
-        # must begin as the first model's do. One model alone read 5460000元 as 95460000元.
-        if not other.startswith(text.rstrip("元万")):
-            return _unread(eng, bands, f"{text} or {other}", dash)
-    elif other != text:  # the two models disagree: neither reading is taken
-        return _unread(eng, bands, f"{text} or {other}", dash)
-    else:
-        conf = min([conf] + [c for _, c in again])
-    if dash and not text.startswith("-"):
-        # A minus the size of dust, left out of the picture the number was read from:
-        # the sign cannot be read, so neither can the number.
-        return OcrCell("", 0.0, numeric=True, seen=f"-{text} or {text}")
-    return OcrCell(text, conf, numeric=True)
+def _as_first(reads: list[tuple[str, float, str]]) -> list[tuple[str, float, str]]:
+    """The readings with the second model's reading of an amount in 元 written as the first
+    model's, where they agree (see :func:`_same`)."""
+    firsts = [t for t, _, m in reads if m == "first" and t.endswith(("元", "万"))]
+    out = []
+    for t, c, m in reads:
+        match = next((f for f in firsts if m == "second" and _same(f, t)), None)
+        out.append((match or t, c, m))
+    return out
+
+
+def _fitting(reads: list[tuple[str, float, str]], line: Line) -> set[str]:
+    """The numbers among the readings that agree with the ink; with a minus printed the
+    size of a speck (left out of what the models read), each also with the minus, since
+    the sign cannot be read, only seen."""
+    out = set()
+    for text, _, _ in _as_first(reads):
+        if read_cell(text).kind != "number":
+            continue
+        if agrees(text, line) is None:
+            out.add(text)
+        elif line.dash and not text.startswith("-") and agrees("-" + text, line) is None:
+            out.add("-" + text)
+    return out
+
+
+def _second_look(eng: Engine, line: Line) -> set[str]:
+    """What the engine reads of the number in other page modes and margins, that agrees
+    with the ink: more candidates for the table's sums, never a value by itself."""
+    if line.loose:
+        return set()  # a mark between the digits that is neither point nor minus
+    pad = max(3, LINE_HEIGHT // 10)
+    found = eng.readings(_for_engine(line.picture, pad, 300), line.chars)
+    return {t for t in found if agrees(t, line) is None}

@@ -108,7 +108,9 @@ def finish(report, result: OcrResult) -> None:
                             f"read{seen}; left null"
                         )
                     continue
-                if cell.confidence < KEEP or read_cell(cell.text).kind != "number":
+                if (cell.confidence < KEEP and not cell.evidence) or read_cell(
+                    cell.text
+                ).kind != "number":
                     if values[col] is not None:
                         candidates[(table, row, col)] = {values[col]}
                     values[col] = None
@@ -116,16 +118,24 @@ def finish(report, result: OcrResult) -> None:
                         f"{table}.{row}.{col}: OCR read {cell.text!r} with confidence "
                         f"{cell.confidence:.2f}; left null"
                     )
-    _cross_check(report, confidence)
-    confirmed = confirm_by_sums(report, candidates)
+    doubted = _cross_check(report, confidence)
+    unread = frozenset(
+        (t, r, c)
+        for t, rows in report.tables.items()
+        for r, values in rows.items()
+        for c, v in values.items()
+        if v is None and confidence.get(t, {}).get(r, {}).get(c, 1.0) < KEEP
+    )
+    confirmed = confirm_by_sums(report, candidates, unread | doubted)
     if confirmed:
         named = {f"{t}.{r}.{c}: " for t, r, c in confirmed}
         report.warnings = [w for w in report.warnings if not any(w.startswith(n) for n in named)]
         shown = ", ".join(f"{t}.{r}.{c} = {v}" for (t, r, c), v in list(confirmed.items())[:5])
         report.warnings.append(
             f"OCR: {len(confirmed)} cell(s) read unsurely and confirmed by the table's sums "
-            f"(the one number that makes a sum of surely read cells hold, and one the engine "
-            f"read): {shown}{' …' if len(confirmed) > 5 else ''}"
+            f"(a number the engine read that makes the sum along its row and the sum down its "
+            f"column hold, every other cell read by itself): "
+            f"{shown}{' …' if len(confirmed) > 5 else ''}"
         )
     report.confidence = confidence
     unsure = sum(
@@ -152,7 +162,7 @@ def _numbers(seen: str | None) -> set:
     return found
 
 
-def _cross_check(report, confidence: dict) -> None:
+def _cross_check(report, confidence: dict) -> frozenset:
     """A number that takes part in a sum that does not hold, not read with near certainty,
     is a likelier misreading than the agency's error: null, with a warning. A sum with a
     cell printed but not read is not held against the others: the unread cell may be what
@@ -168,13 +178,16 @@ def _cross_check(report, confidence: dict) -> None:
     for cells in broken_sums(report.tables, report.template, unknown):
         for key in cells:
             suspects[key] = suspects.get(key, 0) + 1
+    doubted = set()
     for (table, row, col), failing in sorted(suspects.items()):
         value = report.tables.get(table, {}).get(row, {}).get(col)
         sure = confidence.get(table, {}).get(row, {}).get(col, 1.0)
         if value is None or sure >= SURE:
             continue
         report.tables[table][row][col] = None
+        doubted.add((table, row, col))
         report.warnings.append(
             f"{table}.{row}.{col}: OCR read {value!r} (confidence {sure:.2f}), which breaks "
             f"{failing} sum(s) of the table; left null as a likely misreading"
         )
+    return frozenset(doubted)

@@ -55,12 +55,15 @@ class Engine:
         for api in (self.labels, self.numbers, self.second):
             api.SetVariable("user_defined_dpi", "300")
 
-    def read(self, crop, numeric: bool, second: int = 0) -> tuple[str, float]:
+    def read(self, crop, numeric: bool, second: int = 0, chars: int = 0) -> tuple[str, float]:
         """The text of one cell's picture and the confidence of its least sure character
-        (``second``: by the second model for numbers, expecting that many characters)."""
+        (``second``: by the second model for numbers, expecting that many characters;
+        ``chars``: the first model for numbers, expecting that many)."""
         api = (self.second if second else self.numbers) if numeric else self.labels
         if second:  # a lone digit is read as a character: as a line the model drops it
             api.SetPageSegMode(PSM.SINGLE_CHAR if second == 1 else PSM.SINGLE_LINE)
+        elif numeric and chars:  # the first model drops a lone digit as a character too
+            api.SetPageSegMode(PSM.SINGLE_WORD if chars == 1 else PSM.SINGLE_LINE)
         h, w = crop.shape
         api.SetImageBytes(crop.tobytes(), w, h, 1, w)
         api.Recognize()

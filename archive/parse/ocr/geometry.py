@@ -20,12 +20,12 @@ import numpy as np
 # --- the picture → straight, clean grey page ---------------------------------------------
 
 
-def grey(image):
-    """The page in grey levels, a seal's red ink dropped: for a colour scan (BGR, as PDFium
+def grey(image, dpi: int = 300):
+    """The page in grey levels, a seal's ink dropped: for a colour scan (BGR, as PDFium
     and OpenCV give it) the red channel, where red is as bright as paper and black stays
-    black."""
+    black; for a grey scan, the seal's grey ink (:func:`_grey_seal`)."""
     if image.ndim != 3:
-        return image
+        return _grey_seal(image, dpi)
     blue, green, red = image[..., 0], image[..., 1], image[..., 2]
     page = np.ascontiguousarray(red)
     # Where red clearly outweighs green and blue, the ink is the seal's: paper beneath.
@@ -38,6 +38,73 @@ def grey(image):
         paper = page[~seal & (page > 128)]
         page[seal] = int(np.median(paper)) if paper.size else 255
     return page
+
+
+# A seal is a round stamp between these sizes (inches across): an official seal is 42 mm,
+# a department's 38 mm; a stamp of the date or 附件 is smaller, a table far larger.
+SEAL_INCHES = (0.9, 2.4)
+# Ink is a black core of a printed stroke when darker than this share of the way from the
+# page's black to its paper (a seal's red scanned in grey is about 0.35 of the way).
+SEAL_GREY = 0.3
+
+
+def _grey_seal(page, dpi: int):
+    """A grey scan with a seal's ink taken off: paper where the seal's grey is.
+
+    Red ink scanned in grey is a middle grey (about 90 of 255), printed black near 0. The
+    print's strokes have black cores; the seal's ink is grey throughout. So the seal is the
+    ink lighter than :data:`SEAL_GREY` of the way from the page's black to its paper that
+    lies away from any black core, where it gathers into a round stamp an inch or two across;
+    that ink is made paper, within the stamp only. Where the seal covers a digit, the
+    digit's black stays (the seal's grey beside its strokes may stay as specks, which the
+    number reader wipes). A page with no such stamp is left as it is."""
+    marks = ink(page) > 0
+    values = page[marks]
+    if values.size < 1000:
+        return page
+    black = float(np.percentile(values, 5))
+    paper = int(np.median(page[~marks])) if (~marks).any() else 255
+    valley = black + SEAL_GREY * (paper - black)
+    core = (page <= valley).astype(np.uint8)
+    # A printed stroke's core is a run of black pixels; the seal's grain darker than the
+    # valley is specks of a few.
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(core, connectivity=8)
+    grain = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] < (dpi / 100) ** 2 * 3)
+    core[np.isin(labels, grain[grain > 0])] = 0
+    reach = max(1, dpi // 150)
+    near = cv2.dilate(core, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)) > 0
+    light = (marks & ~near).astype(np.uint8)
+    k = max(5, dpi // 10)  # the seal's ring and legend, broken by its grain and the rules
+    gathered = cv2.morphologyEx(
+        light, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    )
+    count, blobs, stats, _ = cv2.connectedComponentsWithStats(gathered, connectivity=8)
+    least, most = SEAL_INCHES[0] * dpi, SEAL_INCHES[1] * dpi
+    out = page
+    for i in range(1, count):
+        x, y, w, h, _ = stats[i]
+        if not (least <= w <= most and least <= h <= most and 0.75 <= w / h <= 1.33):
+            continue
+        if not _round(blobs[y : y + h, x : x + w] == i):
+            continue  # thin grey print gathered into a block (small type at 150 dpi)
+        if out is page:
+            out = page.copy()
+        region = out[y : y + h, x : x + w]
+        region[light[y : y + h, x : x + w] > 0] = paper
+    return out
+
+
+def _round(blob) -> bool:
+    """Whether a blob of ink, its holes filled, covers most of the circle around it: a
+    seal does (a disc), a block of a table (a rectangle: at most 64 %) does not."""
+    contours, _ = cv2.findContours(
+        blob.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+    )
+    if not contours:
+        return False
+    outline = max(contours, key=cv2.contourArea)
+    _, radius = cv2.minEnclosingCircle(outline)
+    return cv2.contourArea(outline) >= 0.75 * np.pi * radius * radius
 
 
 def ink(grey_page):
@@ -136,7 +203,10 @@ def table_boxes(horizontal, vertical, dpi: int, ink_mask=None) -> list[list[Box]
         x, y, w, h, _ = stats[i]
         if w < dpi or h < dpi * 0.2:
             continue
-        region = lines[y : y + h, x : x + w]
+        region = lines[y : y + h, x : x + w].copy()
+        _close_open_ends(
+            region, horizontal[y : y + h, x : x + w], vertical[y : y + h, x : x + w], dpi
+        )
         boxes = _cells(region, x, y, dpi)
         if len(boxes) >= 2:
             tables.append((y, boxes))
@@ -144,6 +214,35 @@ def table_boxes(horizontal, vertical, dpi: int, ink_mask=None) -> list[list[Box]
     if ink_mask is None:
         return placed
     return [_place(_mend(boxes, ink_mask, dpi), dpi) for boxes in placed]
+
+
+def _close_open_ends(region, horizontal, vertical, dpi: int) -> None:
+    """Rule off a table's open ends. Where a table breaks across pages, a browser or a word
+    processor draws no rule under its last row on the one page or over its first row on the
+    next: the column rules run on past the table's first (or last) row rule, and no cell of
+    that row is enclosed. There the row is closed, along where those column rules start
+    (end), from the first to the last of them."""
+    h, w = region.shape
+    rows = np.flatnonzero((horizontal > 0).sum(axis=1) >= 0.3 * w)
+    if not len(rows):
+        return
+    count, _, stats, _ = cv2.connectedComponentsWithStats(
+        (vertical > 0).astype(np.uint8), connectivity=8
+    )
+    rules = [stats[k] for k in range(1, count) if stats[k][3] >= dpi * 0.1]
+    least = max(4, int(dpi * 0.1))  # a row is at least a tenth of an inch high
+    thick = max(2, dpi // 150)
+    for beyond, edge in (
+        ([r for r in rules if r[1] < rows[0] - least], "top"),
+        ([r for r in rules if r[1] + r[3] > rows[-1] + least], "bottom"),
+    ):
+        if len(beyond) < 2:
+            continue
+        ends = [r[1] if edge == "top" else r[1] + r[3] - 1 for r in beyond]
+        at = int(np.median(ends))
+        left = min(r[0] for r in beyond)
+        right = max(r[0] + r[2] for r in beyond)
+        region[max(0, at - thick // 2) : min(h, at + thick - thick // 2), left:right] = 255
 
 
 def _cells(region, x: int, y: int, dpi: int) -> list[Box]:

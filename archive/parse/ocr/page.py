@@ -33,7 +33,7 @@ def read_page(image, dpi: int, page_no: int = 0, header: bool = False) -> PageRe
     """Every ruled table of one page picture (BGR or grey pixels at ``dpi``); with
     ``header``, also the text above its first table (a scanned report's title)."""
     started = time.process_time()
-    page = grey(image)
+    page = grey(image, dpi)
     angle = skew_angle(ink(page))
     page = rotate(page, angle)
     marks = ink(page)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 from archive.parse.document import Document, OcrResult
+from archive.parse.ocr.rows import place_rows
 from archive.parse.ocr.tessdata import OcrUnavailable
 
 
@@ -29,6 +30,7 @@ def ocr_document(doc: Document, read: Callable[[ModuleType], OcrResult]) -> None
     except (ImportError, OcrUnavailable) as exc:
         doc.warnings.append(f"the tables are pictures and OCR is not available: {exc}")
         return
+    place_rows(result)
     doc.meta["ocr_pages"] = str(result.pages)
     doc.meta["ocr_seconds"] = f"{result.seconds:.1f}"
     if not result.tables:

@@ -49,6 +49,35 @@ def _page_dpi(page) -> int:
     return int(min(MAX_DPI, max(MIN_DPI, round(dpi))))
 
 
+def _scanned_picture(page):
+    """A scanned page's picture as the scanner stored it, and its resolution: the pixels of
+    the one picture that covers the page, unturned, decoded but not rendered (rendering
+    resamples them, and smooths digits a few pixels high). (None, 0) for any other page,
+    or a resolution out of bounds: then the page is rendered."""
+    width, height = page.get_size()
+    pictures = list(page.get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_IMAGE], max_depth=3))
+    if len(pictures) != 1 or width <= 0:
+        return None, 0
+    picture = pictures[0]
+    m = picture.get_matrix()
+    left, bottom, right, top = picture.get_bounds()
+    if m.b or m.c or m.a <= 0 or m.d <= 0:
+        return None, 0  # turned or mirrored on the page
+    if (right - left) * (top - bottom) < 0.95 * width * height:
+        return None, 0
+    try:
+        bitmap = picture.get_bitmap(render=False)
+        pixels = bitmap.to_numpy()
+    except Exception:  # a picture PDFium cannot decode as it is: render the page
+        return None, 0
+    dpi = round(pixels.shape[1] / ((right - left) / 72))
+    if not MIN_DPI <= dpi <= MAX_DPI:
+        return None, 0
+    if pixels.ndim == 3:
+        pixels = np.ascontiguousarray(pixels[..., :3])  # BGR, as a rendered page is
+    return pixels, dpi
+
+
 def read_pdf_pages(data: bytes, pages: list[int]) -> OcrResult:
     """OCR the given pages (0-based) of a PDF: each rendered at its scan resolution."""
     result = OcrResult()
@@ -69,8 +98,10 @@ def read_pdf_pages(data: bytes, pages: list[int]) -> OcrResult:
                 break
             began = time.monotonic()
             page = pdf[i]
-            dpi = _page_dpi(page)
-            image = page.render(scale=dpi / 72).to_numpy()[..., :3]
+            image, dpi = _scanned_picture(page)
+            if image is None:
+                dpi = _page_dpi(page)
+                image = page.render(scale=dpi / 72).to_numpy()[..., :3]
             page.close()
             _read_picture(result, image, dpi, i, first=n == 0)
             last = time.monotonic() - began

@@ -1,15 +1,14 @@
 """The sums of tables 3 and 4, and the unsure cells they confirm.
 
 The arithmetic a report's tables hold (the rules of ``docs/report-json.md``) is a second
-reader of the scan: a number the engine read unsurely is kept when it is the one reading
-that makes a sum of surely read cells hold, and a number that breaks a sum is suspect.
-The sum alone never fills a cell (the agency's arithmetic may be wrong): the engine must
-have read that number too.
+reader of the scan: a number the engine read unsurely is kept when a sum along its row
+and one down its column both hold with it, over cells read independently, and a number
+that breaks a sum is suspect. A sum the same misreading satisfies on both sides is no
+evidence; the sum alone never fills a cell (the agency's arithmetic may be wrong): the
+engine must have read that number too.
 """
 
 from __future__ import annotations
-
-import itertools
 
 from archive.store.templates import T3_APPLICANTS, T4_PARTS, TEMPLATES, template
 
@@ -48,111 +47,97 @@ def _values(tables: dict, cells: list[Key]) -> list:
 
 def sum_rules(tables: dict, template_id: str | None) -> list[tuple[list[Key], list[Key]]]:
     """The sums of tables 3 and 4 as (cells added on the left, cells on the right)."""
+    return [(left, right) for _, left, right in _sums(tables, template_id)]
+
+
+def _sums(tables: dict, template_id: str | None) -> list[tuple[str, list[Key], list[Key]]]:
+    """The sums of tables 3 and 4, each with its direction: ``row`` (the applicants of a
+    row of table 3 adding up to its 总计, the parts of a row of table 4 to its total) or
+    ``column`` (down a column of table 3: received and carried over against handled and
+    carried forward; the outcomes against （七）总计)."""
     if template_id not in TEMPLATES:
         return []
     tpl = template(template_id)
     t3, t4 = tables.get("t3", {}), tables.get("t4", {})
-    rules: list[tuple[list[Key], list[Key]]] = []
+    rules: list[tuple[str, list[Key], list[Key]]] = []
     for col in (c.key for c in tpl.cols("t3")):
         rules.append(
             (
+                "column",
                 [("t3", "new_requests", col), ("t3", "carried_over", col)],
                 [("t3", "results_total", col), ("t3", "carried_forward", col)],
             )
         )
-        rules.append(([("t3", r, col) for r in tpl.result_rows()], [("t3", "results_total", col)]))
+        rules.append(
+            (
+                "column",
+                [("t3", r, col) for r in tpl.result_rows()],
+                [("t3", "results_total", col)],
+            )
+        )
     for row in t3:
-        rules.append(([("t3", row, c) for c in T3_APPLICANTS], [("t3", row, "total")]))
+        rules.append(("row", [("t3", row, c) for c in T3_APPLICANTS], [("t3", row, "total")]))
     for row in t4:
-        rules.append(([("t4", row, c) for c in T4_PARTS], [("t4", row, "total")]))
+        rules.append(("row", [("t4", row, c) for c in T4_PARTS], [("t4", row, "total")]))
     return rules
 
 
-# At most this many unknown cells in one sum are solved together (their readings' product).
-MAX_UNKNOWN = 3
+def confirm_by_sums(
+    report, candidates: dict[Key, set], unread: frozenset | None = None
+) -> dict[Key, int | float]:
+    """Unsure cells the table's arithmetic confirms, as independent evidence: a cell the
+    engine read unsurely (its ``candidates``: the readings that agree with the ink) is
+    filled with one of them when a sum along its row AND a sum down its column both hold
+    with it, each with every other cell read at the cell level (kept by the engine, or
+    printed blank: a blank adds 0), and no complete sum over it fails.
+
+    A sum is no evidence for a number that a cell on its other side was read as too: the
+    same misreading of the same printed digits satisfies it on both sides (21 read as 2
+    in 本年新收 and in its 总计: 2 + 0 = 2 + 0 holds). A cell the sums filled is not used to
+    fill another, and the sum alone never fills a cell: the engine must have read that
+    number (the agency's arithmetic may be wrong). ``unread``: the cells printed but not
+    read (None in the tables but not blank); by default, those with candidates."""
+    unread = frozenset(candidates) if unread is None else unread | frozenset(candidates)
+    rules = _sums(report.tables, report.template)
+    fills: dict[Key, int | float] = {}
+    for key, readings in candidates.items():
+        table, row, col = key
+        if report.tables.get(table, {}).get(row, {}).get(col, "absent") is not None:
+            continue
+        over = [(kind, left, right) for kind, left, right in rules if key in left + right]
+        supported: dict[str, set] = {"row": set(), "column": set()}
+        refuted = False
+        for kind, left, right in over:
+            complete = _complete(report.tables, left + right, key, unread)
+            if complete is None:
+                continue  # another cell of the sum unread: it says nothing
+            side, other = (left, right) if key in left else (right, left)
+            value = sum(complete[k] for k in other) - sum(complete[k] for k in side if k != key)
+            value = round(value, 4)
+            if value not in readings:
+                refuted = True
+                continue
+            if any(complete[k] == value for k in other):
+                continue  # the same misreading would satisfy it on both sides
+            supported[kind].add(value)
+        if refuted or len(supported["row"]) != 1 or supported["row"] != supported["column"]:
+            continue
+        fills[key] = next(iter(supported["row"]))
+    for (table, row, col), value in fills.items():
+        report.tables[table][row][col] = value
+    return fills
 
 
-def confirm_by_sums(report, candidates: dict[Key, set]) -> dict[Key, int | float]:
-    """Unsure cells the table's arithmetic confirms: the cells left null in a sum (at most
-    :data:`MAX_UNKNOWN`) whose every other cell was read surely are filled when exactly one
-    combination of the numbers the engine read in them (its unsure reading, or either of
-    two readings its models disagreed on) makes the sum hold. Two readers agreeing — the
-    engine and the agency's own sums — is what makes it a number rather than a guess; the
-    sum alone is never enough (the agency's arithmetic may be wrong). Repeats while cells
-    are filled."""
-    confirmed: dict[Key, int | float] = {}
-    rules = sum_rules(report.tables, report.template)
-    progress = True
-    while progress:
-        progress = False
-        for left, right in rules:
-            cells = left + right
-            values = _values(report.tables, cells)
-            if "absent" in values:
-                continue
-            unknown = [k for k, v in zip(cells, values, strict=True) if v is None]
-            known = dict(zip(cells, values, strict=True))
-            if len(unknown) > 1 and _zeros(left, right, known, unknown, candidates):
-                for table, row, col in unknown:
-                    report.tables[table][row][col] = 0
-                    confirmed[(table, row, col)] = 0
-                progress = True
-                continue
-            if not unknown or len(unknown) > MAX_UNKNOWN:
-                continue
-            if any(k not in candidates for k in unknown):
-                continue
-            fits = []
-            for combo in itertools.product(*(sorted(candidates[k]) for k in unknown)):
-                known.update(zip(unknown, combo, strict=True))
-                if round(sum(known[k] for k in left) - sum(known[k] for k in right), 4) == 0:
-                    fits.append(combo)
-            if len(fits) != 1:
-                continue
-            if len(unknown) > 1 and not _each_checked_again(report, rules, unknown, fits[0]):
-                continue
-            for (table, row, col), value in zip(unknown, fits[0], strict=True):
-                report.tables[table][row][col] = value
-                confirmed[(table, row, col)] = value
-            progress = True
-    return confirmed
-
-
-def _zeros(left: list[Key], right: list[Key], known: dict, unknown: list[Key], candidates) -> bool:
-    """Whether several unsure cells, all on one side of a sum, must each be 0: the sum's
-    other cells leave them 0 to add up to, and the engine read 0 in each (among its
-    readings). Counts are never negative, so no other numbers fit: misreadings that still
-    balance (523 → 923 with 507 → 907) need cells on both sides, or one below 0. Any number
-    of cells: a row of zeros under a seal is the commonest thing a scan leaves unread."""
-    if not (set(unknown) <= set(left) or set(unknown) <= set(right)):
-        return False
-    if any(0 not in candidates.get(k, ()) for k in unknown):
-        return False
-    rest = sum(known[k] for k in left if k not in unknown) - sum(
-        known[k] for k in right if k not in unknown
-    )
-    return round(rest, 4) == 0
-
-
-def _each_checked_again(report, rules, unknown: list[Key], values: tuple) -> bool:
-    """Whether each of several cells filled together is also in another sum that, with
-    them filled, has every cell known and holds. Two unsure cells of one sum can be misread
-    alike (5 read 9 in both totals of a column: 523 → 923 and 507 → 907 still balance), so
-    one sum does not confirm several readings; a second sum over each one does."""
-    filled = dict(zip(unknown, values, strict=True))
-    for key in unknown:
-        checked = False
-        for left, right in rules:
-            cells = left + right
-            if key not in cells or all(k in cells for k in unknown):
-                continue  # not over this cell, or over all of them as the confirming sum is
-            read = _values(report.tables, cells)
-            got = [filled.get(k, v) for k, v in zip(cells, read, strict=True)]
-            if any(v is None or v == "absent" for v in got):
-                continue
-            if round(sum(got[: len(left)]) - sum(got[len(left) :]), 4) == 0:
-                checked = True
-                break
-        if not checked:
-            return False
-    return True
+def _complete(tables: dict, cells: list[Key], key: Key, unread: frozenset) -> dict | None:
+    """The values of a sum's cells but ``key`` (a blank counting as 0), or None when one is
+    unread or not in the report."""
+    out = {}
+    for k in cells:
+        if k == key:
+            continue
+        t, r, c = k
+        value = tables.get(t, {}).get(r, {}).get(c, "absent")
+        if value == "absent" or k in unread:
+            return None
+        out[k] = value or 0
+    return out
