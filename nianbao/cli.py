@@ -288,7 +288,9 @@ def crawl(
 
         source = click.get_current_context().get_parameter_source("db")
         db_given = source is not None and source.name != "DEFAULT"
-        if distributed["worker"] and db_given:  # its shard, said before Redis is asked
+        if distributed["worker"] and db_given and Path(db).exists():
+            # a shard there already is checked before Redis is asked; a new one is made
+            # only when there is work
             with Archive(_archive_path(db)) as archive:
                 archive.ensure_writable()
         settings = dict(_setting(o) for o in overrides)
