@@ -284,12 +284,7 @@ def _report_rows(conn: sqlite3.Connection, ids: list[int] | None) -> Iterator[tu
         )
         join = " left join regions g on g.region_code = r.region_code"
     sql = f"select r.id, r.title, r.text, r.agency, {region} from reports r{join}"
-    if ids is None:
-        yield from conn.execute(sql + " order by r.id")
-        return
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        yield from conn.execute(sql + f" where r.id in ({','.join('?' * len(chunk))})", chunk)
+    yield from _rows_by_report(conn, sql, ids)
 
 
 def index_reports(conn: sqlite3.Connection, report_ids: Iterable[int] | None = None) -> int:
@@ -565,12 +560,7 @@ def _narrative_rows(conn: sqlite3.Connection, ids: list[int] | None) -> Iterator
         f"select r.id, f.names, {narrative} from reports r "
         f"join {FACETS_TABLE} f on f.report_id = r.id"
     )
-    if ids is None:
-        yield from conn.execute(sql + " order by r.id")
-        return
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        yield from conn.execute(sql + f" where r.id in ({','.join('?' * len(chunk))})", chunk)
+    yield from _rows_by_report(conn, sql, ids)
 
 
 def refresh_facets(conn: sqlite3.Connection) -> int:
@@ -626,3 +616,14 @@ def rebuild_narrative_index(conn: sqlite3.Connection) -> int:
     for table, _ in _RANKING:
         conn.execute(f"insert into {table} ({table}) values ('optimize')")
     return count
+
+
+def _rows_by_report(conn: sqlite3.Connection, sql: str, ids: list[int] | None) -> Iterator[tuple]:
+    """The rows of ``sql`` (over ``reports r``) for the reports ``ids``, 500 at a time (an
+    SQLite statement takes a bounded number of parameters), or for every report in id order."""
+    if ids is None:
+        yield from conn.execute(sql + " order by r.id")
+        return
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        yield from conn.execute(sql + f" where r.id in ({','.join('?' * len(chunk))})", chunk)
