@@ -24,9 +24,10 @@ transaction of their own, or in the caller's.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from archive.store.database import Archive, _Transaction, now
 from archive.store.templates import TEMPLATES, template
@@ -90,6 +91,15 @@ class Correction:
             return False
         now_read = (self.current_read, self.current_value)
         return now_read not in ((self.parsed_read, self.parsed_value), (True, self.value))
+
+
+# A correction's row in ``cell_corrections``: every field but its id and what the parser
+# reads now (those are the row's key and a later reading, not what was recorded).
+_STORED = tuple(
+    f.name
+    for f in dataclasses.fields(Correction)
+    if f.name not in ("id", "current_read", "current_value")
+)
 
 
 def _connection(target: Archive | sqlite3.Connection) -> sqlite3.Connection:
@@ -235,40 +245,17 @@ def _write_correction(
             raise ReviewError(
                 f"原件的值与解析值相同（{_shown(value)}），无须校正；核对无误请标注报告"
             )
+        read = parsed is not None
+        correction = Correction(
+            0, sha, *keys, value, raw, read, parsed_value, parsed_raw, withdrawn, text, who, at,
+            current_read=read, current_value=parsed_value,
+        )  # fmt: skip
         cursor = conn.execute(
-            "INSERT INTO cell_corrections (report_sha256, table_key, row_key, col_key, value, "
-            "raw, parsed_read, parsed_value, parsed_raw, withdrawn, note, reviewer, "
-            "corrected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                sha,
-                *keys,
-                value,
-                raw,
-                parsed is not None,
-                parsed_value,
-                parsed_raw,
-                withdrawn,
-                text,
-                who,
-                at,
-            ],
+            f"INSERT INTO cell_corrections ({', '.join(_STORED)}) "
+            f"VALUES ({', '.join('?' * len(_STORED))})",
+            [getattr(correction, name) for name in _STORED],
         )
-    return Correction(
-        cursor.lastrowid or 0,
-        sha,
-        *keys,
-        value,
-        raw,
-        parsed is not None,
-        parsed_value,
-        parsed_raw,
-        withdrawn,
-        text,
-        who,
-        at,
-        parsed is not None,
-        parsed_value,
-    )
+    return replace(correction, id=cursor.lastrowid or 0)
 
 
 def _shown(value: float | int | None) -> str:
