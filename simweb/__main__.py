@@ -21,6 +21,7 @@ import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from archive.store.registry import CRAWL_COLUMNS
 from simweb import patterns, pingtan
 from simweb.deadhosts import KINDS as DEAD_KINDS
 from simweb.deadhosts import DeadHost, dead_hosts
@@ -29,18 +30,6 @@ from simweb.national import national_sites, truth_records
 from simweb.render import render_text_pdf
 from simweb.server import bind, serve
 from simweb.sites import CORPUS, Site, World, build_world
-
-REGISTRY_COLUMNS = (
-    "site_id",
-    "agency",
-    "region_code",
-    "region",
-    "level",
-    "start_url",
-    "allowed_domains",
-    "cms",
-)
-
 
 # A port placeholder in a page: ``{secret}`` is the port of the site keyed ``secret``.
 _PLACEHOLDER = re.compile(rb"\{(\w+)\}")
@@ -60,7 +49,7 @@ def registry_csv(
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(REGISTRY_COLUMNS)
+    writer.writerow(CRAWL_COLUMNS)
     for row in dead:
         writer.writerow(
             [row.site_id, row.name, "410000", "河南省", "county", row.start_url, row.host, ""]

@@ -31,9 +31,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 REQUIRED = ("site_id", "agency", "region_code", "start_url")
-# The registry format, in the order ``nianbao discover`` prints it.
-COLUMNS = (
-    # what the crawl reads
+# What the crawl reads of a row: a registry of these columns alone is a whole one (the
+# simulated web writes such a registry).
+CRAWL_COLUMNS = (
     "site_id",
     "agency",
     "region_code",
@@ -42,6 +42,10 @@ COLUMNS = (
     "start_url",
     "allowed_domains",
     "cms",
+)
+# The registry format, in the order ``nianbao discover`` prints it.
+COLUMNS = (
+    *CRAWL_COLUMNS,
     # where the start URL was seen
     "start_kind",
     "source",
