@@ -652,39 +652,32 @@ async def search_view(datasette, request):
         return await _error(datasette, request, name, as_json, message, 503, options)
     if as_json:
         return _json(_for_scripts(datasette, name, options, data))
-    html = await datasette.render_template(
-        "nianbao_search.html",
-        {
-            "database": name,
-            "known": True,
-            "data": data,
-            "options": options,
-            "where_labels": WHERE,
-            "levels": LEVELS,
-            "sorts": SORTS,
-            "error": None,
-        },
-        request=request,
-        view_name="nianbao_search",
-    )
-    return Response.html(html)
+    return await _page(datasette, request, name, options, data=data)
 
 
 async def _error(datasette, request, name, as_json, message, status, options=None, known=True):
     """The page (or JSON) saying why there are no results; ``known``: the database exists."""
     if as_json:
         return _json({"ok": False, "error": message, "status": status}, status)
+    options = options or Options(q=(request.args.get("q") or "")[:MAX_QUERY])
+    return await _page(datasette, request, name, options, error=message, status=status, known=known)
+
+
+async def _page(
+    datasette, request, name, options, data=None, error=None, status=200, known=True
+) -> Response:
+    """The search page: its results, or the error that stands in their place."""
     html = await datasette.render_template(
         "nianbao_search.html",
         {
             "database": name,
             "known": known,
-            "data": None,
-            "options": options or Options(q=(request.args.get("q") or "")[:MAX_QUERY]),
+            "data": data,
+            "options": options,
             "where_labels": WHERE,
             "levels": LEVELS,
             "sorts": SORTS,
-            "error": message,
+            "error": error,
         },
         request=request,
         view_name="nianbao_search",
