@@ -31,6 +31,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import ParseResult, SplitResult, urlsplit
 
@@ -135,8 +136,12 @@ def _port(text: str) -> int:
     return int(text)
 
 
+@lru_cache(maxsize=65536)
 def _spelled(host: str) -> str:
-    """A host as places spell it: lower case, no final dot, an address compressed."""
+    """A host as places spell it: lower case, no final dot, an address compressed.
+
+    Asked for every request and link of a crawl about the same few thousand hosts, and a
+    name costs a raised ValueError each time: kept once worked out."""
     host = host.lower().rstrip(".").strip("[]")
     try:
         return str(ipaddress.ip_address(host))

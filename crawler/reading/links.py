@@ -122,6 +122,20 @@ _SOFT_404 = re.compile(
 )
 
 
+# Every phrase above holds one of these words; a page's text with none of them (and no
+# numeric character reference, which could spell one: named references spell no Chinese
+# character and no digit) cannot be a "not found" page. One scan of the decoded text,
+# instead of parsing the page for its title and text nodes.
+_SOFT_404_HINT = re.compile(r"不存在|未找到|找不到|已被删除|404|&#")
+
+
+def may_be_soft_404(html: str) -> bool:
+    """Could :func:`is_soft_404` say yes of this page's title or text? A cheap test that
+    is never wrong by saying no: every phrase it looks for contains a hint word, which a
+    page's source spells as it is unless a character reference encodes it."""
+    return bool(_SOFT_404_HINT.search(html))
+
+
 def is_soft_404(title: str | None, text: str | None = None) -> bool:
     """A "not found" page sent with status 200: told by its title, or a near-empty body
     that says so (a real report page is long and never says this in its title)."""

@@ -43,6 +43,12 @@ class PageReading:
         return [link for link in self.links if is_report_title(link.text)]
 
 
+def _text_of(node: Selector) -> str:
+    """An element's text nodes joined by spaces, as ``node.css("::text")`` gives them,
+    read from the lxml tree straight (a page's every link asks: no selector per node)."""
+    return " ".join(node.root.itertext())
+
+
 def page_links(selector: Selector, text: str, url: str) -> list[cms.Link]:
     """Every link a reader of the page would see, with its text (and title)."""
     links = []
@@ -52,14 +58,14 @@ def page_links(selector: Selector, text: str, url: str) -> list[cms.Link]:
             href = onclick_url(href) or onclick_url(a.attrib.get("onclick")) or ""
             if not href:
                 continue
-        text_ = " ".join(a.css("::text").getall()) + " " + a.attrib.get("title", "")
+        text_ = _text_of(a) + " " + a.attrib.get("title", "")
         links.append(cms.Link(urljoin(url, href), text_.strip()))
     for node in selector.css("[onclick]"):
         if node.root.tag == "a" and "href" in node.attrib:
             continue  # read above
         target = onclick_url(node.attrib.get("onclick"))
         if target:
-            text_ = " ".join(node.css("::text").getall()) + " " + node.attrib.get("title", "")
+            text_ = _text_of(node) + " " + node.attrib.get("title", "")
             links.append(cms.Link(urljoin(url, target), text_.strip()))
     links += cms.record_links(cms.hanweb_records(text), url)
     links += [cms.Link(urljoin(url, u), t) for t, u in script_array_items(text)]

@@ -37,6 +37,7 @@ from crawler.reading.links import (
     is_pager_link,
     is_report_title,
     is_soft_404,
+    may_be_soft_404,
     names_report_column,
     squash,
 )
@@ -366,6 +367,8 @@ class ReportSpider(scrapy.Spider):
     def soft_404(response: Response) -> str | None:
         """``soft_404`` when a 200 page says it does not exist (the archive keeps it anyway)."""
         if response.status != 200 or not isinstance(response, HtmlResponse):
+            return None
+        if not may_be_soft_404(response.text):  # most pages: decided without parsing
             return None
         title = response.css("title::text").get()
         # Only a short page can be a "not found" page by its text (saves reading long ones).

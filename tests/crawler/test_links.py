@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from scrapy.http import HtmlResponse
 
 from crawler.reading.links import (
     in_domains,
     is_column_link,
     is_pager_link,
     is_report_title,
+    may_be_soft_404,
     names_report_column,
     trs_pages,
 )
+from crawler.spiders.reports import ReportSpider
 
 
 @pytest.mark.parametrize(
@@ -121,3 +124,50 @@ def test_domains():
 )
 def test_pager_links(text, pager):
     assert is_pager_link(text) is pager
+
+
+def _page(body: str, title: str = "") -> HtmlResponse:
+    html = f"<html><head><title>{title}</title></head><body>{body}</body></html>"
+    return HtmlResponse("http://gov.test/a.html", body=html.encode(), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("title", "body"),
+    [
+        ("页面不存在", "<p>返回首页</p>"),  # by its title
+        ("提示", "<h1>404</h1><p>抱歉，您访问的页面不存在！</p>"),  # by its short text
+        ("提示", "<p>页面<b>不存在</b></p>"),  # the phrase split by a tag
+        ("提示", "<p>&#39029;&#38754;&#19981;&#23384;&#22312;</p>"),  # spelled by references
+        ("&#x9875;&#x9762;&#x4E0D;&#x5B58;&#x5728;", "<p>返回</p>"),
+    ],
+)
+def test_a_not_found_page_is_told_however_it_is_written(title, body):
+    assert may_be_soft_404(_page(body, title).text)
+    assert ReportSpider.soft_404(_page(body, title)) is not None
+
+
+def test_an_ordinary_page_is_not_parsed_to_be_told_from_a_not_found_one():
+    page = _page("<p>" + "本机关主动公开政府信息。" * 40 + "</p>", "2023年政府信息公开工作年度报告")
+    assert ReportSpider.soft_404(page) is None
+    assert getattr(page, "_cached_selector", None) is None  # decided on the text alone
+    # A page that merely mentions a hint word is parsed, and is still no soft 404.
+    mentions = _page("<p>不存在应公开未公开的情形。</p>" * 40, "2023年年度报告")
+    assert may_be_soft_404(mentions.text) and ReportSpider.soft_404(mentions) is None
+
+
+def test_every_phrase_of_a_not_found_page_holds_a_hint_word():
+    from crawler.reading.links import _SOFT_404
+
+    phrases, depth, start = [], 0, 0  # the pattern's alternatives at its top level
+    pattern = _SOFT_404.pattern
+    for i, char in enumerate(pattern):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "|" and depth == 0:
+            phrases.append(pattern[start:i])
+            start = i + 1
+    phrases.append(pattern[start:])
+    assert len(phrases) >= 7
+    for phrase in phrases:
+        example = phrase.replace("(?:该|此|您要的)?", "该").replace(r"\s*", " ")
+        assert _SOFT_404.search(example), phrase
+        assert may_be_soft_404(example), phrase
