@@ -18,6 +18,8 @@ the end, and compares the archive with an uninterrupted run's:
 
 Stages: ``crawl`` and ``crawl-jobdir`` (``--jobdir`` on both runs), ``crawl-pause``
 (``--jobdir``, a graceful SIGINT instead of the SIGKILL — Scrapy's saved queue is used),
+``crawl-parse`` (``nianbao crawl`` and ``nianbao process --follow`` run at once, the crawl
+killed in odd trials and the parse in even ones, the other left to end on its own),
 ``process``, ``reparse``, ``snapshot``, ``warc``, ``nightly`` (the nightly process is
 killed; its crawl child must die with it and hold the lock until then).
 
@@ -51,6 +53,7 @@ STAGES = (
     "crawl",
     "crawl-jobdir",
     "crawl-pause",
+    "crawl-parse",
     "process",
     "reparse",
     "snapshot",
@@ -362,6 +365,45 @@ class Chaos:
 
     def _crawl_pause(self, trial: Trial, where: Path) -> None:
         self._crawl_killed(trial, where, where / "job", signal.SIGINT)
+
+    def _crawl_parse(self, trial: Trial, where: Path) -> None:
+        """``nianbao crawl`` with ``nianbao process --follow`` beside it, the two commands
+        an operator runs at once: odd trials kill the crawl, even ones the parse, the other
+        left to end on its own; then the crawl is continued (if it had not finished) and
+        the parse run again. As one crawl and one parse."""
+        db = where / "archive.db"
+        crawl = self.crawl_cmd(db)
+        # The crawl killed before it made the archive: the follower waits 5 s, not 30.
+        follow = nianbao("process", "--follow", "--wait", "5", "--db", str(db))
+        kill_crawl = trial.number % 2 == 1
+        beside = subprocess.Popen(
+            follow if kill_crawl else crawl,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=_env(),
+            start_new_session=True,
+        )
+        trial.landed, trial.problems = run_killed(crawl if kill_crawl else follow, trial.kill_at)
+        # A crawl killed before it created the archive leaves its follower nothing to
+        # follow: after its wait, it must say so (exit 2), and otherwise end well (exit 0).
+        expected = 2 if kill_crawl and not db.exists() else 0
+        try:
+            _, err = beside.communicate(timeout=600)
+        except subprocess.TimeoutExpired:
+            os.killpg(beside.pid, signal.SIGKILL)
+            _, err = beside.communicate()
+            trial.problems.append("the command beside the killed one did not end in 600 s")
+        if beside.returncode != expected:
+            which = "parse" if kill_crawl else "crawl"
+            trial.problems.append(
+                f"the {which} beside the killed command exited {beside.returncode}, not "
+                f"{expected}: "
+                f"{err.decode('utf-8', 'replace')[-500:]}"
+            )
+        if not _crawl_finished(db):
+            run(crawl)
+        run(nianbao("process", "--db", str(db)))
+        self._check(trial, db, self.base)
 
     def _process(self, trial: Trial, where: Path) -> None:
         db = _copy(self.crawled, where / "archive.db")

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
+from click.core import ParameterSource
 
 from nianbao.workers import redis_options
 
@@ -604,12 +605,26 @@ def _check(registry: str, max_pages: int, settings: dict) -> None:
     "--follow",
     is_flag=True,
     help="Beside a crawl of this archive: parse captures as the crawl stores them, at a "
-    "lower priority, until it has ended and everything it stored is parsed (waits up to "
-    f"{FOLLOW_START_SECONDS:.0f} s for a crawl to start).",
+    "lower priority, until it has ended and everything it stored is parsed.",
 )
-def process(db: str, quiet: bool, as_json: bool, workers: int | None, follow: bool) -> None:
+@click.option(
+    "--wait",
+    "wait",
+    default=FOLLOW_START_SECONDS,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="With --follow: how long to wait for the crawl to start (to create the archive "
+    "and its run) before there is nothing to follow.",
+)
+def process(
+    db: str, quiet: bool, as_json: bool, workers: int | None, follow: bool, wait: float
+) -> None:
     """Parse and check the captures not parsed yet (the stage after a crawl, or beside it)."""
-    _process(db, False, _progress("process", quiet, as_json), workers, follow)
+    context = click.get_current_context()
+    if not follow and context.get_parameter_source("wait") is not ParameterSource.DEFAULT:
+        raise click.UsageError("--wait needs --follow", context)
+    _process(db, False, _progress("process", quiet, as_json), workers, follow, wait)
 
 
 def _wait_for_file(path: Path, seconds: float) -> None:
@@ -628,13 +643,25 @@ def reparse(db: str, quiet: bool, as_json: bool, workers: int | None) -> None:
 
 
 def _process(
-    db: str, everything: bool, progress, workers: int | None = None, follow: bool = False
+    db: str,
+    everything: bool,
+    progress,
+    workers: int | None = None,
+    follow: bool = False,
+    wait: float = FOLLOW_START_SECONDS,
 ) -> None:
     from archive.store import Archive
     from nianbao.process import BESIDE_CRAWL_NICE, crawl_storing, process_captures
 
     if follow:  # the crawl beside may not have created the archive yet
-        _wait_for_file(Path(db), FOLLOW_START_SECONDS)
+        _wait_for_file(Path(db), wait)
+        if not Path(db).is_file():
+            from archive.store import ArchiveMissing
+
+            raise ArchiveMissing(
+                f"{db} does not exist: no crawl created it within {wait:g} s "
+                "(did the crawl start, with the same --db?)"
+            )
     with (
         Archive(_archive_path(db, must_exist=True)) as archive,
         progress,
@@ -648,7 +675,7 @@ def _process(
             everything,
             workers,
             progress=lambda done, total: update(done.captures, total, **done.by_status),
-            follow=crawl_storing(archive, FOLLOW_START_SECONDS) if follow else None,
+            follow=crawl_storing(archive, wait) if follow else None,
         )
         counts = archive.counts()
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_status.items())) or "none"

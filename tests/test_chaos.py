@@ -1,7 +1,8 @@
 """Crash safety as a property: every stage killed (SIGKILL) at seeded random moments.
 
 For each stage — crawl, crawl with ``--jobdir``, a crawl paused with one SIGINT and
-continued from Scrapy's saved queue, process, reparse, snapshot, warc, nightly — a
+continued from Scrapy's saved queue, a crawl with ``process --follow`` parsing beside it
+(either one killed), process, reparse, snapshot, warc, nightly — a
 few trials kill the command at a moment drawn uniformly over its uninterrupted
 duration, run it again, and compare the archive with the uninterrupted run's: the same
 captures (no body twice), reports, cells, findings and originals, no orphan row,

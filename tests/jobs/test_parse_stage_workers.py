@@ -159,3 +159,31 @@ def test_process_follow_beside_a_crawl_reads_what_process_after_it_reads(
             conn.close()
 
     assert reports(db) == reports(processed)
+
+
+def test_process_follow_says_when_no_crawl_created_the_archive(tmp_path):
+    """A crawl that died before it created the archive leaves its follower one line that
+    says so (after ``--wait`` seconds), not the plain "does not exist" of a mistyped --db."""
+    from click.testing import CliRunner
+
+    from nianbao import cli
+
+    db = tmp_path / "never.db"
+    started = time.monotonic()
+    result = CliRunner().invoke(cli.main, ["process", "--follow", "--wait", "0.5", "--db", str(db)])
+    assert time.monotonic() - started >= 0.5
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"nianbao process: error: {db} does not exist: no crawl created it within 0.5 s "
+        "(did the crawl start, with the same --db?)"
+    ]
+    assert not db.exists()
+
+
+def test_process_wait_without_follow_is_a_usage_error(tmp_path):
+    from click.testing import CliRunner
+
+    from nianbao import cli
+
+    result = CliRunner().invoke(cli.main, ["process", "--wait", "5", "--db", str(tmp_path / "a")])
+    assert result.exit_code == 2 and "--wait needs --follow" in result.output
