@@ -2,7 +2,7 @@
 
     python benchmarks/national_bench.py [--sizes 300,1000,3000] [--fast] [--latency 0]
                                         [--cache DIR] [--sample 200] [--no-revisit]
-                                        [--parse beside|after|both]
+                                        [--parse beside|after|both] [--keep DIR]
 
 For each size, a national world (``simweb/national.py``: county portals with reports the
 size and shape of real ones) is served; its PDF and DOCX files are made first (``warm``,
@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -242,6 +243,10 @@ def one_size(sites: int, args, cache: Path, tmp: Path, beside: bool = True) -> d
         else:
             out["crawl"] = crawl(web.sites_csv, db, settings)
     if not beside:
+        if args.keep:  # the crawled archive before its parse, to profile the parse stage
+            args.keep.mkdir(parents=True, exist_ok=True)
+            archive_size(db)  # checkpointed: one file holds it all
+            shutil.copy(db, args.keep / db.name)
         out["process"] = process(db)
         out["year"] = out["crawl"]["wall"] + out["process"]["wall"]
     out["size_after_first"] = archive_size(db)
@@ -315,6 +320,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="PDF/DOCX cache (default: a temp dir)")
     parser.add_argument("--sample", type=int, default=200)
     parser.add_argument("--no-revisit", action="store_true")
+    parser.add_argument("--keep", type=Path, help="with --parse after: copy each crawled archive here before its parse")
     parser.add_argument(
         "--parse",
         choices=("beside", "after", "both"),
