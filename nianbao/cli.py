@@ -111,8 +111,11 @@ def operator_error(exc: BaseException, db: str | None = None) -> tuple[str, int]
         return exc.format_message(), exc.exit_code
     if isinstance(exc, sqlite3.Error | OSError) and db is not None:
         exc = storage_error(db, exc) or exc
+    from archive.publish.serve import NotTheSnapshot
+
     bad_input = (
-        ArchiveMissing
+        NotTheSnapshot
+        | ArchiveMissing
         | ArchiveUnwritable
         | NotAnArchive
         | SchemaError
@@ -715,12 +718,20 @@ def serve(
     db: str, host: str, port: int, allow_review: bool, reviewers: tuple[str, ...], root: bool
 ) -> None:
     """Serve the archive with Datasette."""
+    from archive.export.snapshot import manifest_path
     from archive.publish import serve as run_server
     from archive.store import Archive
 
     if reviewers and not allow_review:
         raise click.UsageError("--reviewer needs --allow-review", click.get_current_context())
-    Archive(_archive_path(db, must_exist=True)).close()  # migrated, or one line why not
+    if manifest_path(Path(_archive_path(db, must_exist=True))).is_file():  # a snapshot
+        if allow_review:
+            raise click.UsageError(
+                f"{db} is a snapshot, never written: reviews go into the archive",
+                click.get_current_context(),
+            )
+    else:
+        Archive(db).close()  # migrated, or one line why not
     run_server(db, host, port, (list(reviewers) or ["*"]) if allow_review else None, root)
 
 

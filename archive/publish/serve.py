@@ -7,18 +7,28 @@ project's ``datasette_metadata.json`` reaches Datasette through the pages plugin
 under each database's real name (a copy opened without nianbao gets the same from
 :mod:`archive.publish.standalone`); passing the file again with ``--metadata`` would
 only make Datasette copy it on every permission check.
+
+A **snapshot** (a file with its manifest beside it, :mod:`archive.export.snapshot`) is
+served as what it is, a file that never changes: immutable, nothing refreshed, with
+Datasette's inspect data built from its manifest (its SHA-256, size and row counts), so
+that no page counts a table or hashes the file. A live archive's database page counts
+every table on every request (SQLite counts a table in one step that no time limit
+interrupts: hundreds of milliseconds at 100,000 reports); a snapshot's counts are known.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import tempfile
 from pathlib import Path
 
 from archive.publish.prepare import prepare_file
 from archive.publish.standalone import metadata_path
+from archive.store.database import ArchiveError, SchemaError
+from archive.store.schema import SCHEMA_VERSION
 
-__all__ = ["metadata_path", "serve", "serve_args"]
+__all__ = ["metadata_path", "serve", "serve_args", "snapshot_inspection"]
 
 SETTINGS = {
     # Every facet column has an index; 1 s is headroom for a busy machine.
@@ -36,14 +46,68 @@ SETTINGS = {
 }
 
 
+class NotTheSnapshot(ArchiveError):
+    """A manifest beside the file that does not describe it (another file, or changed)."""
+
+
+def snapshot_inspection(db: str | Path) -> dict | None:
+    """Datasette's inspect data for a snapshot, from the manifest beside it; None for a
+    file with no manifest (an archive). Tables the manifest does not count (full-text
+    indexes and their shadow tables) are counted here, once, read-only."""
+    from archive.export.snapshot import manifest_path
+
+    path = Path(db)
+    manifest_file = manifest_path(path)
+    if not manifest_file.is_file():
+        return None
+    try:
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        tables, sha, size = manifest["tables"], manifest["sha256"], manifest["size"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise NotTheSnapshot(f"{manifest_file} is not a snapshot manifest ({exc})") from exc
+    if manifest.get("file") != path.name or size != path.stat().st_size:
+        raise NotTheSnapshot(
+            f"{manifest_file} describes another file than {path} (its name or size differs)"
+        )
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise SchemaError(
+            f"{path} is a snapshot of schema version {manifest.get('schema_version')}, and "
+            f"this nianbao serves version {SCHEMA_VERSION}: a snapshot is never changed, so "
+            "serve a copy of it (without its manifest), which is migrated as an archive is"
+        )
+    counts = dict(tables)
+    conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro&immutable=1", uri=True)
+    try:
+        for (table,) in conn.execute("select name from sqlite_master where type = 'table'"):
+            if table not in counts:
+                quoted = '"' + table.replace('"', '""') + '"'
+                counts[table] = conn.execute(f"select count(*) from {quoted}").fetchone()[0]
+    finally:
+        conn.close()
+    return {
+        path.stem: {
+            "hash": sha,
+            "size": size,
+            "file": str(path),
+            "tables": {table: {"count": count} for table, count in counts.items()},
+        }
+    }
+
+
 def serve_args(
     db: str,
     host: str = "127.0.0.1",
     port: int = 8001,
     metadata: Path | None = None,
     root: bool = False,
+    inspect_file: Path | None = None,
 ) -> list[str]:
-    args = ["serve", db, "--host", host, "--port", str(port)]
+    """Datasette's command line; with ``inspect_file`` the file is served immutable."""
+    if inspect_file is None:
+        args = ["serve", db, "--host", host, "--port", str(port)]
+    else:
+        args = ["serve", "-i", db, "--inspect-file", str(inspect_file)]
+        args += ["--host", host, "--port", str(port)]
     for key, value in SETTINGS.items():
         text = ("on" if value else "off") if isinstance(value, bool) else str(value)
         args += ["--setting", key, text]
@@ -73,9 +137,17 @@ def serve(
     # which must find this module whole (a half-imported plugin registers no hooks).
     from archive.publish.review_web import plugin_metadata
 
-    prepare_file(db)
-    print(f"Serving the archive at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
+    inspection = snapshot_inspection(db)
+    if inspection is None:
+        prepare_file(db)
+        print(f"Serving the archive at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
+    else:
+        print(f"Serving the snapshot at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
     with tempfile.TemporaryDirectory(prefix="nianbao-serve-") as tmp:
+        inspect_file = None
+        if inspection is not None:
+            inspect_file = Path(tmp) / "inspect.json"
+            inspect_file.write_text(json.dumps(inspection), encoding="utf-8")
         metadata = None
         if reviewers is not None:
             allow = {"id": "*" if "*" in reviewers else reviewers}
@@ -83,5 +155,5 @@ def serve(
             metadata.write_text(json.dumps(plugin_metadata(allow)), encoding="utf-8")
             who = "任何登录用户" if "*" in reviewers else "、".join(reviewers)
             print(f"Reviews and corrections may be written by: {who}", flush=True)
-        args = serve_args(db, host, port, metadata, root)
+        args = serve_args(db, host, port, metadata, root, inspect_file)
         cli.main(args, prog_name="datasette", standalone_mode=False)
