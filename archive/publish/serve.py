@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import tempfile
+import threading
 from pathlib import Path
 
 from archive.publish.prepare import prepare_file
@@ -135,8 +136,11 @@ def serve(
 
     # Imported here, not above: importing Datasette loads its plugins, ours among them,
     # which must find this module whole (a half-imported plugin registers no hooks).
+    from archive.publish.original_text import READER
     from archive.publish.review_web import plugin_metadata
 
+    # The text reader's worker starts beside the server, not on the first original read.
+    threading.Thread(target=READER.warm, name="nianbao-text-reader", daemon=True).start()
     inspection = snapshot_inspection(db)
     if inspection is None:
         prepare_file(db)

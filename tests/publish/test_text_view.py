@@ -120,3 +120,20 @@ def test_an_unreadable_original_says_so_beside_its_download(site):
     assert bad.status_code == 400 and "文本视图可选 html、txt 或 json" in bad.text
     broken = get(site["ds"], f"/-/original/nb/{site['broken']}?view=text&format=txt")
     assert broken.status_code == 422 and "无法读出文本" in broken.text
+
+
+def test_the_reader_can_start_its_worker_before_the_first_original_is_read():
+    """``nianbao serve`` warms the reader as it starts: the first reader of an original
+    then waits for the document, not for a worker loading its libraries."""
+    from archive.publish.original_text import Reader
+
+    reader = Reader()
+    try:
+        assert reader._pool is None
+        reader.warm()
+        assert reader._pool is not None
+        assert all(worker.ready and worker.proc.is_alive() for worker in reader._pool.workers)
+        text = reader.read("x" * 64, "<p>第一页</p>".encode(), "text/html", None)
+        assert "第一页" in text.plain()
+    finally:
+        reader.close()
