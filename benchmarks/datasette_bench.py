@@ -21,10 +21,12 @@ city), a reader's mistakes (a 404 page), and the search page (ranked, with facet
 :func:`search_page_cases`). Every time is also printed as a ratio to Datasette's
 cheapest request (``/-/versions.json``), measured in the same run, so figures from
 different machines (and a loaded machine) compare; CPU seconds are given for the build.
-``--snapshot`` also times a data snapshot with its standalone bundle.
+``--snapshot`` also times a data snapshot with its standalone bundle; ``--serve-snapshot``
+then measures the pages of that snapshot as ``nianbao serve`` serves one (immutable, its
+counts from its manifest) instead of the live archive's.
 
     python benchmarks/datasette_bench.py [--reports 100000] [--keep DIR] [--reuse] [--snapshot]
-        [--only region,leads]
+        [--serve-snapshot] [--only region,leads]
 """
 
 from __future__ import annotations
@@ -558,6 +560,11 @@ def main() -> None:
     )
     parser.add_argument("--snapshot", action="store_true", help="also time a data snapshot")
     parser.add_argument(
+        "--serve-snapshot",
+        action="store_true",
+        help="make a data snapshot and time the pages of it (nianbao serve: immutable)",
+    )
+    parser.add_argument(
         "--only",
         help="comma-separated words: measure only the requests whose label has one of them "
         "(the baseline always), e.g. --only region,leads",
@@ -583,9 +590,12 @@ def main() -> None:
         build(db, args.reports, args.text_chars, not args.no_tokenizers)
     else:
         Archive(db).close()  # an archive kept from before gets this version's migrations
-    if args.snapshot:
-        time_snapshot(db, workdir)
-    measure(db, args.runs, args.only.split(",") if args.only else None)
+    served = db
+    if args.snapshot or args.serve_snapshot:
+        snapshot = time_snapshot(db, workdir)
+        if args.serve_snapshot:  # served as a snapshot is: immutable, counts from its manifest
+            served = snapshot
+    measure(served, args.runs, args.only.split(",") if args.only else None)
     if not args.keep:
         for suffix in ("", "-wal", "-shm"):
             Path(str(db) + suffix).unlink(missing_ok=True)
@@ -634,7 +644,7 @@ def build(db: Path, reports: int, text_chars: int, tokenizers: bool) -> None:
         compare_tokenizers(db)
 
 
-def time_snapshot(db: Path, workdir: Path) -> None:
+def time_snapshot(db: Path, workdir: Path) -> Path:
     from archive.export.snapshot import make_snapshot
 
     folder = workdir / "snapshots"
@@ -648,6 +658,7 @@ def time_snapshot(db: Path, workdir: Path) -> None:
         f"\ndata snapshot with its standalone files: {wall:.1f} s wall, {used:.1f} s CPU; "
         f"database {snap.manifest['size'] / 1e6:.0f} MB, zip bundle {bundle:.0f} MB"
     )
+    return snap.path
 
 
 def middle_report(db: Path) -> int:
@@ -723,9 +734,7 @@ def measure(db: Path, runs: int, only: list[str] | None = None) -> None:
     )
     print(f"|{'-' * 48}|{'-' * 10}|{'-' * 11}|{'-' * 12}|{'-' * 10}|")
     for label, first, ms, rows in results:
-        print(
-            f"| {label:<46} | {first:8.1f} | {ms:9.1f} | {ms / baseline:10.1f} | {rows!s:>8} |"
-        )
+        print(f"| {label:<46} | {first:8.1f} | {ms:9.1f} | {ms / baseline:10.1f} | {rows!s:>8} |")
     # NaN (the request failed) is not under 200 either
     slow = [label for label, first, ms, _ in results if not max(first, ms) < 200]
     print(f"\nover 200 ms (first or median): {', '.join(slow) if slow else 'none'}")
