@@ -19,6 +19,7 @@ interrupts: hundreds of milliseconds at 100,000 reports); a snapshot's counts ar
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import tempfile
 import threading
@@ -137,10 +138,13 @@ def serve(
     # Imported here, not above: importing Datasette loads its plugins, ours among them,
     # which must find this module whole (a half-imported plugin registers no hooks).
     from archive.publish.original_text import READER
+    from archive.publish.pages.warm import ENV as WARM_PAGES
     from archive.publish.review_web import plugin_metadata
 
-    # The text reader's worker starts beside the server, not on the first original read.
+    # The text reader's worker starts beside the server, not on the first original read,
+    # and each kind of page is rendered once as it starts (archive/publish/pages/warm.py).
     threading.Thread(target=READER.warm, name="nianbao-text-reader", daemon=True).start()
+    os.environ[WARM_PAGES] = "1"
     inspection = snapshot_inspection(db)
     if inspection is None:
         prepare_file(db)

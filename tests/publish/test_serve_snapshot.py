@@ -154,3 +154,40 @@ def test_nianbao_serve_serves_a_snapshot_immutable_and_leaves_it_untouched(snaps
     assert "Serving the snapshot" in (tmp_path / "serve.log").read_text()
     assert _sha256(snap.path) == before
     assert not snap.path.with_name(snap.path.name + "-wal").exists()
+
+
+def test_each_kind_of_page_is_rendered_once_when_warming(snapshot, monkeypatch):
+    """What ``nianbao serve`` renders as it starts: every page answers 200 (a page that
+    failed would be a reader's first request failing, after all)."""
+    from archive.publish.pages import warm
+
+    archive, _ = snapshot
+    ds = Datasette([str(archive)], settings=SETTINGS)
+    done = asyncio.run(warm.warm(ds))
+    kinds = {path.split("?")[0].rsplit("/", 1)[-1] for path, _ in done}
+    assert {"search", "regions", "leads", "compare", "nb"} <= kinds
+    assert any("/reports/" in path for path, _ in done)
+    assert all(status == 200 for _, status in done), done
+
+    calls = []
+
+    async def app(scope, receive, send):
+        calls.append(scope["type"])
+        if scope["type"] == "lifespan":
+            await send({"type": "lifespan.startup.complete"})
+
+    async def send(message):
+        calls.append(message["type"])
+
+    async def warming(datasette):
+        calls.append("warm")
+
+    monkeypatch.delenv(warm.ENV, raising=False)
+    assert warm.wrapper(ds, app) is app  # only nianbao serve asks for it
+    monkeypatch.setenv(warm.ENV, "1")
+    monkeypatch.setattr(warm, "warm", warming)
+    wrapped = warm.wrapper(ds, app)
+    asyncio.run(wrapped({"type": "http"}, None, send))
+    asyncio.run(wrapped({"type": "lifespan"}, None, send))
+    # Warm before the server is told it has started (and so before it listens).
+    assert calls == ["http", "lifespan", "warm", "lifespan.startup.complete"]

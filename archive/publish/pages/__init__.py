@@ -27,7 +27,7 @@ from datasette import Response, hookimpl
 from markupsafe import Markup, escape
 
 from archive.publish.marks import CORRECTED, FAILING, MACHINE_READ, STALE
-from archive.publish.pages import compare, errors, home, leads, queries, regions
+from archive.publish.pages import compare, errors, home, leads, queries, regions, warm
 from archive.publish.pages.report import report_page
 from archive.publish.standalone import database_metadata, project_metadata
 from archive.publish.views import CHECK, CHECK_HEADER, WIDE_TABLES, ZH_VIEWS
@@ -280,7 +280,7 @@ def handle_exception(datasette, request, exception):
 
 @hookimpl
 def asgi_wrapper(datasette):
-    return lambda app: errors.wrapper(datasette, app)
+    return lambda app: warm.wrapper(datasette, errors.wrapper(datasette, app))
 
 
 @hookimpl
