@@ -191,3 +191,30 @@ def test_each_kind_of_page_is_rendered_once_when_warming(snapshot, monkeypatch):
     asyncio.run(wrapped({"type": "lifespan"}, None, send))
     # Warm before the server is told it has started (and so before it listens).
     assert calls == ["http", "lifespan", "warm", "lifespan.startup.complete"]
+
+
+def test_a_snapshots_front_page_figures_are_counted_once(snapshot, monkeypatch):
+    from archive.publish import pages
+    from archive.publish.pages import home
+
+    monkeypatch.setattr(pages, "_FRONT_OF_IMMUTABLE", {})  # not what earlier tests left
+    _, snap = snapshot
+    calls = []
+    counted = home.front_page
+
+    def front_page(conn):
+        calls.append(1)
+        return counted(conn)
+
+    monkeypatch.setattr(home, "front_page", front_page)
+    inspection = snapshot_inspection(snap.path)
+    ds = Datasette(immutables=[str(snap.path)], inspect_data=inspection, settings=SETTINGS)
+
+    async def walk():
+        return [
+            (await ds.client.get(path)).status_code
+            for path in ("/", f"/{snap.path.stem}", "/", f"/{snap.path.stem}")
+        ]
+
+    assert asyncio.run(walk()) == [200] * 4
+    assert len(calls) == 1  # a snapshot never changes: its figures neither

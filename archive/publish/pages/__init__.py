@@ -104,20 +104,33 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         if template == "query.html":
             return {"nianbao_chinese_form": queries.chinese_form}
         if view_name == "database" and await is_archive(datasette, database):
-            db = datasette.get_database(database)
             return {
-                "nianbao_front": await db.execute_fn(home.front_page),
+                "nianbao_front": await _front_page(datasette, database),
                 "nianbao_group_tables": home.group_tables,
             }
         if view_name == "index":
             for name in datasette.databases:
                 if await is_archive(datasette, name):
-                    db = datasette.get_database(name)
-                    front = await db.execute_fn(home.front_page)
+                    front = await _front_page(datasette, name)
                     return {"nianbao_front": front, "nianbao_database": name}
         return {}
 
     return inner
+
+
+# The front page's figures of databases that never change (snapshots served immutable),
+# by name and SHA-256: counted once, not on every request (~45 ms at 100,000 reports).
+_FRONT_OF_IMMUTABLE: dict[tuple[str, str], dict] = {}
+
+
+async def _front_page(datasette, name: str) -> dict:
+    db = datasette.get_database(name)
+    if db.is_mutable:
+        return await db.execute_fn(home.front_page)
+    key = (name, db.hash)
+    if key not in _FRONT_OF_IMMUTABLE:
+        _FRONT_OF_IMMUTABLE[key] = await db.execute_fn(home.front_page)
+    return _FRONT_OF_IMMUTABLE[key]
 
 
 async def _report_vars(datasette, database: str, request) -> dict:
