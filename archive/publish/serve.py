@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import tempfile
 import threading
 from pathlib import Path
 
 from archive.publish.prepare import prepare_file
 from archive.publish.standalone import metadata_path
+from archive.store.copies import table_counts
 from archive.store.database import ArchiveError, SchemaError
 from archive.store.schema import SCHEMA_VERSION
 
@@ -78,14 +78,7 @@ def snapshot_inspection(db: str | Path) -> dict | None:
             "serve a copy of it (without its manifest), which is migrated as an archive is"
         )
     counts = dict(tables)
-    conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro&immutable=1", uri=True)
-    try:
-        for (table,) in conn.execute("select name from sqlite_master where type = 'table'"):
-            if table not in counts:
-                quoted = '"' + table.replace('"', '""') + '"'
-                counts[table] = conn.execute(f"select count(*) from {quoted}").fetchone()[0]
-    finally:
-        conn.close()
+    counts.update(table_counts(path, skip=counts))
     return {
         path.stem: {
             "hash": sha,

@@ -16,6 +16,7 @@ checking the copies is :mod:`archive.export.snapshot`'s.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,3 +153,19 @@ def contents(copy: Path) -> Contents:
     finally:
         conn.close()
     return Contents(tables, version, integrity)
+
+
+def table_counts(copy: Path, skip: Iterable[str] = ()) -> dict[str, int]:
+    """The row count of every table of a file that never changes (a snapshot), full-text
+    indexes and their shadow tables included, but those in ``skip`` (counted already)."""
+    skipped = set(skip)
+    conn = sqlite3.connect(f"file:{copy.resolve()}?mode=ro&immutable=1", uri=True)
+    try:
+        names = [r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")]
+        return {
+            name: conn.execute(f"select count(*) from {_q(name)}").fetchone()[0]
+            for name in names
+            if name not in skipped
+        }
+    finally:
+        conn.close()

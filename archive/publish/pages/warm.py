@@ -47,11 +47,9 @@ def wrapper(datasette, app):
 
 async def warm(datasette) -> list[tuple[str, int]]:
     """GET one page of each kind of every archive served; (path, status) of each."""
-    from archive.publish.pages import is_archive
-
     paths = ["/"]
     for name in list(datasette.databases):
-        paths += await _paths(datasette, name, is_archive)
+        paths += await _paths(datasette, name)
     done = []
     for path in paths:
         try:
@@ -63,10 +61,10 @@ async def warm(datasette) -> list[tuple[str, int]]:
     return done
 
 
-async def _paths(datasette, name: str, is_archive) -> list[str]:
-    if not await is_archive(datasette, name):
-        return []
+async def _paths(datasette, name: str) -> list[str]:
     db = datasette.get_database(name)
+    if name.startswith("_") or not await db.table_exists("reports"):  # not an archive
+        return []
     row = (await db.execute("select max(id), max(year) from reports")).first()
     report, year = (row[0], row[1]) if row else (None, None)
     base = "/" + quote(name)
