@@ -320,7 +320,11 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="PDF/DOCX cache (default: a temp dir)")
     parser.add_argument("--sample", type=int, default=200)
     parser.add_argument("--no-revisit", action="store_true")
-    parser.add_argument("--keep", type=Path, help="with --parse after: copy each crawled archive here before its parse")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="with --parse after: copy each crawled archive here before its parse",
+    )
     parser.add_argument(
         "--parse",
         choices=("beside", "after", "both"),
