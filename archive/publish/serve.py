@@ -134,11 +134,11 @@ def serve(
     from archive.publish.pages.warm import ENV as WARM_PAGES
     from archive.publish.review_web import plugin_metadata
 
+    inspection = snapshot_inspection(db)  # a snapshot refused says so before anything starts
     # The text reader's worker starts beside the server, not on the first original read,
     # and each kind of page is rendered once as it starts (archive/publish/pages/warm.py).
     threading.Thread(target=READER.warm, name="nianbao-text-reader", daemon=True).start()
     os.environ[WARM_PAGES] = "1"
-    inspection = snapshot_inspection(db)
     if inspection is None:
         prepare_file(db)
         print(f"Serving the archive at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
